@@ -1,0 +1,147 @@
+/**
+ * Bit-packed arrays: bit i lives in words[i >>> 5] at position (i & 31). Bits past `length` in the
+ * last word are always zero, so word-wise popcount and XOR need no masking.
+ */
+import { RandomSource, randomWords } from "./rng";
+
+export class BitArray {
+  readonly length: number;
+  readonly words: Uint32Array;
+
+  constructor(length: number, words?: Uint32Array) {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError("BitArray: bad length");
+    this.length = length;
+    const nw = (length + 31) >>> 5;
+    if (words) {
+      if (words.length < nw) throw new RangeError("BitArray: too few words");
+      this.words = words.length === nw ? words : words.slice(0, nw);
+      this.clearTail();
+    } else {
+      this.words = new Uint32Array(nw);
+    }
+  }
+
+  static random(length: number, rng: RandomSource): BitArray {
+    return new BitArray(length, randomWords(rng, (length + 31) >>> 5));
+  }
+
+  static fromBits(bits: ArrayLike<number>): BitArray {
+    const b = new BitArray(bits.length);
+    for (let i = 0; i < bits.length; i++) if (bits[i]) b.words[i >>> 5] |= 1 << (i & 31);
+    return b;
+  }
+
+  /** Little-endian bytes: bit i is bit (i & 7) of byte i >>> 3. */
+  static fromBytes(bytes: Uint8Array, length = bytes.length * 8): BitArray {
+    if (length > bytes.length * 8) throw new RangeError("BitArray.fromBytes: too few bytes");
+    const nw = (length + 31) >>> 5;
+    const padded = new Uint8Array(nw * 4);
+    padded.set(bytes.subarray(0, Math.min(bytes.length, nw * 4)));
+    const words = new Uint32Array(nw);
+    const dv = new DataView(padded.buffer);
+    for (let i = 0; i < nw; i++) words[i] = dv.getUint32(i * 4, true);
+    return new BitArray(length, words);
+  }
+
+  toBytes(): Uint8Array {
+    const out = new Uint8Array((this.length + 7) >>> 3);
+    const dv = new DataView(new ArrayBuffer(this.words.length * 4));
+    for (let i = 0; i < this.words.length; i++) dv.setUint32(i * 4, this.words[i], true);
+    out.set(new Uint8Array(dv.buffer, 0, out.length));
+    return out;
+  }
+
+  get(i: number): number {
+    return (this.words[i >>> 5] >>> (i & 31)) & 1;
+  }
+  set(i: number, v: number): void {
+    if (v) this.words[i >>> 5] |= 1 << (i & 31);
+    else this.words[i >>> 5] &= ~(1 << (i & 31));
+  }
+  flip(i: number): void {
+    this.words[i >>> 5] ^= 1 << (i & 31);
+  }
+
+  clone(): BitArray {
+    return new BitArray(this.length, this.words.slice());
+  }
+
+  xor(other: BitArray): BitArray {
+    sameLength(this, other);
+    const w = new Uint32Array(this.words.length);
+    for (let i = 0; i < w.length; i++) w[i] = this.words[i] ^ other.words[i];
+    return new BitArray(this.length, w);
+  }
+  and(other: BitArray): BitArray {
+    sameLength(this, other);
+    const w = new Uint32Array(this.words.length);
+    for (let i = 0; i < w.length; i++) w[i] = this.words[i] & other.words[i];
+    return new BitArray(this.length, w);
+  }
+  not(): BitArray {
+    const w = new Uint32Array(this.words.length);
+    for (let i = 0; i < w.length; i++) w[i] = ~this.words[i];
+    return new BitArray(this.length, w);
+  }
+
+  popcount(): number {
+    let c = 0;
+    for (let i = 0; i < this.words.length; i++) c += popcount32(this.words[i]);
+    return c;
+  }
+
+  /** Parity of bits [from, to). */
+  parityRange(from: number, to: number): number {
+    if (from >= to) return 0;
+    let acc = 0;
+    const fw = from >>> 5, tw = (to - 1) >>> 5;
+    if (fw === tw) {
+      acc = (this.words[fw] >>> (from & 31)) & lowMask(to - from);
+    } else {
+      acc = this.words[fw] >>> (from & 31);
+      for (let i = fw + 1; i < tw; i++) acc ^= this.words[i];
+      acc ^= this.words[tw] & lowMask(((to - 1) & 31) + 1);
+    }
+    return parity32(acc);
+  }
+
+  /** The bits at positions where `mask` is 1, packed in order (sifting, sample removal). */
+  select(mask: BitArray): BitArray {
+    sameLength(this, mask);
+    const out = new BitArray(mask.popcount());
+    let o = 0;
+    for (let wi = 0; wi < mask.words.length; wi++) {
+      let m = mask.words[wi];
+      const v = this.words[wi];
+      while (m !== 0) {
+        const t = m & -m;
+        const bit = 31 - Math.clz32(t);
+        if ((v >>> bit) & 1) out.words[o >>> 5] |= 1 << (o & 31);
+        o++;
+        m ^= t;
+      }
+    }
+    return out;
+  }
+
+  private clearTail(): void {
+    const r = this.length & 31;
+    if (r !== 0) this.words[this.words.length - 1] &= lowMask(r);
+  }
+}
+
+function sameLength(a: BitArray, b: BitArray) {
+  if (a.length !== b.length) throw new RangeError("BitArray: length mismatch");
+}
+function lowMask(n: number): number {
+  return n >= 32 ? 0xffffffff : ((1 << n) >>> 0) - 1;
+}
+export function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+export function parity32(x: number): number {
+  x ^= x >>> 16; x ^= x >>> 8; x ^= x >>> 4; x ^= x >>> 2; x ^= x >>> 1;
+  return x & 1;
+}

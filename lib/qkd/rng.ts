@@ -1,0 +1,90 @@
+/**
+ * Randomness for the QKD engine. Production code uses crypto.getRandomValues (Web Crypto, available
+ * in browsers, Web Workers and Node ≥ 19); tests inject a seeded generator so runs are reproducible.
+ * Never Math.random.
+ */
+export interface RandomSource {
+  /** Fill `out` with uniformly random bytes. */
+  fill(out: Uint8Array): void;
+}
+
+/** Web Crypto's CSPRNG. getRandomValues accepts at most 65,536 bytes per call. */
+export const cryptoRandom: RandomSource = {
+  fill(out: Uint8Array) {
+    for (let off = 0; off < out.length; off += 65536) {
+      globalThis.crypto.getRandomValues(out.subarray(off, Math.min(out.length, off + 65536)));
+    }
+  },
+};
+
+/**
+ * Deterministic generator for tests and reproducible simulations only (xoshiro128**, seeded by
+ * SplitMix32). Not for keys.
+ */
+export function seededRandom(seed: number): RandomSource {
+  let x = seed >>> 0;
+  const splitmix = () => {
+    x = (x + 0x9e3779b9) >>> 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = splitmix(), b = splitmix(), c = splitmix(), d = splitmix();
+  const next = () => {
+    const r = Math.imul(rotl(Math.imul(b, 5) >>> 0, 7), 9) >>> 0;
+    const t = (b << 9) >>> 0;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
+    return r;
+  };
+  return {
+    fill(out: Uint8Array) {
+      const n4 = out.length & ~3;
+      const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+      for (let i = 0; i < n4; i += 4) view.setUint32(i, next(), true);
+      if (n4 < out.length) {
+        const r = next();
+        for (let i = n4; i < out.length; i++) out[i] = (r >>> ((i - n4) * 8)) & 0xff;
+      }
+    },
+  };
+}
+function rotl(v: number, k: number) {
+  return ((v << k) | (v >>> (32 - k))) >>> 0;
+}
+
+/** Uniform 32-bit words. */
+export function randomWords(rng: RandomSource, n: number): Uint32Array {
+  const out = new Uint32Array(n);
+  rng.fill(new Uint8Array(out.buffer));
+  return out;
+}
+
+/** Uniform integer in [0, n) without modulo bias (rejection sampling), n ≤ 2^32. */
+export function randomBelow(rng: RandomSource, n: number): number {
+  if (!(n > 0 && n <= 0x1_0000_0000)) throw new RangeError("randomBelow: n out of range");
+  const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
+  const buf = new Uint32Array(1);
+  const bytes = new Uint8Array(buf.buffer);
+  for (;;) {
+    rng.fill(bytes);
+    if (buf[0] < limit) return buf[0] % n;
+  }
+}
+
+/** Uniform float in [0, 1) with 53 random bits. */
+export function randomFloat(rng: RandomSource): number {
+  const w = randomWords(rng, 2);
+  return ((w[0] >>> 5) * 67108864 + (w[1] >>> 6)) / 9007199254740992;
+}
+
+/** Fisher–Yates shuffle of 0..n-1 (used for Cascade permutations and test-sample selection). */
+export function randomPermutation(rng: RandomSource, n: number): Uint32Array {
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = randomBelow(rng, i + 1);
+    const t = p[i]; p[i] = p[j]; p[j] = t;
+  }
+  return p;
+}
