@@ -1,0 +1,40 @@
+/** The closed set of error codes a command can answer with. Internals never reach a client. */
+export const ERROR_CODES = [
+  "INVALID_PAYLOAD", // fails the event's schema
+  "NOT_AUTHENTICATED", // the socket has not proved its signing key yet
+  "AUTH_FAILED", // bad signature, stale nonce or bad key encoding
+  "ALREADY_AUTHENTICATED",
+  "NOT_A_MEMBER", // the caller is not in the room named
+  "ROOM_FULL",
+  "UNKNOWN_PEER", // the target user is not a present member of the room
+  "STALE_EPOCH", // a key share or message for an epoch that is not the room's current one
+  "NOT_LEADER", // a key share from a member who is not the epoch's leader
+  "TOO_LARGE",
+  "RATE_LIMITED",
+  "INTERNAL",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface AckError {
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+export interface AckOk<T> {
+  ok: true;
+  data: T;
+}
+export type Ack<T> = AckOk<T> | AckError;
+export type AckFn<T> = (res: Ack<T>) => void;
+
+export class ProtocolError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export function ok<T>(data: T): AckOk<T> {
+  return { ok: true, data };
+}
+export function fail(code: ErrorCode, message: string): AckError {
+  return { ok: false, error: { code, message } };
+}

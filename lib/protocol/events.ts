@@ -1,0 +1,212 @@
+/**
+ * The wire contract: every event name, its payload schema (zod) and its TypeScript type, imported by
+ * the server and by the client. Commands are `entity:verb` and answer through an ack
+ * ({ ok: true, data } | { ok: false, error: { code, message } }); notifications are
+ * `entity:past-tense`. Identity fields (`from`, user ids, timestamps) in notifications are always
+ * set by the server; schemas are strict, so a client that sends `from` is refused.
+ * docs/protocol.md documents each event; a test fails when one is missing there.
+ */
+import { z } from "zod";
+import type { AckFn } from "./errors";
+import type { LogEntry } from "./log-events";
+import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
+
+/** base64url without padding, with a byte-length ceiling checked on the encoded form. */
+export function b64url(maxBytes: number, exactBytes?: number) {
+  const maxChars = Math.ceil((maxBytes * 4) / 3);
+  let s = z.string().max(maxChars, "too large").regex(/^[A-Za-z0-9_-]*$/, "not base64url");
+  if (exactBytes !== undefined) s = s.length(Math.ceil((exactBytes * 4) / 3), `must encode ${exactBytes} bytes`);
+  return s;
+}
+
+export const roomIdSchema = z.string().regex(ROOM_ID_RE, "room id: 1-32 characters of A-Z a-z 0-9 _ -");
+export const userIdSchema = z.string().regex(/^[0-9a-f]{32}$/, "user id: 32 hex characters");
+export const displayNameSchema = z
+  .string()
+  .transform((s) => s.normalize("NFC").replace(/\s+/g, " ").trim())
+  .pipe(
+    z
+      .string()
+      .min(1, "display name is required")
+      .max(DISPLAY_NAME_MAX, `display name: at most ${DISPLAY_NAME_MAX} characters`)
+      // Control and bidi-override characters would let one name impersonate another on screen.
+      .regex(/^[^\p{Cc}\p{Cf}]+$/u, "display name: no control or formatting characters"),
+  );
+const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const binary = (max: number) =>
+  z.custom<Uint8Array>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, "expected binary").refine(
+    (v) => (v as Uint8Array).byteLength <= max,
+    "too large",
+  );
+
+// ---- client → server commands -------------------------------------------------------------
+
+export const authHelloSchema = z.object({}).strict();
+export const authProveSchema = z
+  .object({
+    signingKey: b64url(32, 32), // Ed25519 public key
+    agreementKey: b64url(32, 32), // X25519 public key
+    agreementSig: b64url(64, 64), // Ed25519 signature binding agreementKey to signingKey (peers verify it)
+    signature: b64url(64, 64), // Ed25519 signature over the auth transcript (lib/crypto/identity.ts)
+  })
+  .strict();
+export const roomJoinSchema = z
+  .object({
+    roomId: roomIdSchema.optional(), // omitted: the server picks a random id
+    displayName: displayNameSchema,
+    capacity: z.number().int().min(2).max(LIMITS.maxRoomMembers).optional(), // honoured for the first joiner only
+  })
+  .strict();
+export const roomLeaveSchema = z.object({ roomId: roomIdSchema }).strict();
+export const keysListSchema = z.object({ roomId: roomIdSchema }).strict();
+export const roomkeyShareSchema = z
+  .object({
+    roomId: roomIdSchema,
+    epoch: epochSchema,
+    shares: z
+      .array(
+        z
+          .object({
+            to: userIdSchema,
+            iv: b64url(12, 12),
+            wrapped: b64url(LIMITS.maxWrappedKeyBytes),
+            signature: b64url(64, 64),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(LIMITS.maxRoomMembers),
+  })
+  .strict();
+export const messageSendSchema = z
+  .object({
+    roomId: roomIdSchema,
+    epoch: epochSchema, // for direct messages: 0 (the pair key has no epoch)
+    counter: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    iv: b64url(12, 12),
+    ciphertext: b64url(LIMITS.maxMessageCiphertextBytes),
+    signature: b64url(64, 64),
+    to: userIdSchema.optional(), // present: a direct message, delivered to that member only
+  })
+  .strict();
+export const bb84RelaySchema = z
+  .object({
+    roomId: roomIdSchema,
+    to: userIdSchema,
+    sessionId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+    frame: binary(LIMITS.maxBb84FrameBytes), // opaque, encrypted and authenticated by the pair
+  })
+  .strict();
+export const logsFetchSchema = z
+  .object({
+    roomId: roomIdSchema,
+    sinceId: z.number().int().min(0).optional(),
+    limit: z.number().int().min(1).max(LIMITS.maxLogFetch).optional(),
+  })
+  .strict();
+
+export type RoomkeyShareItem = z.infer<typeof roomkeyShareSchema>["shares"][number];
+
+// ---- data the server sends -----------------------------------------------------------------
+
+export interface MemberInfo {
+  userId: string;
+  displayName: string;
+  signingKey: string;
+  agreementKey: string;
+  agreementSig: string;
+  online: boolean;
+  joinedAt: string;
+}
+export interface RoomState {
+  roomId: string;
+  epoch: number;
+  /** The deterministic leader for this epoch: the present member with the smallest user id. */
+  leaderId: string | null;
+  capacity: number | null;
+  members: MemberInfo[]; // present members only
+}
+export interface JoinResult extends RoomState {
+  you: string;
+  created: boolean;
+}
+export interface RoomkeyShared {
+  roomId: string;
+  epoch: number;
+  from: string;
+  iv: string;
+  wrapped: string;
+  signature: string;
+}
+export interface MessageReceived {
+  id: string;
+  roomId: string;
+  from: string;
+  to: string | null;
+  epoch: number;
+  counter: number;
+  iv: string;
+  ciphertext: string;
+  signature: string;
+  ts: string;
+}
+export interface Bb84Frame {
+  roomId: string;
+  from: string;
+  sessionId: string;
+  frame: Uint8Array | ArrayBuffer;
+}
+
+// ---- the two directions, for Socket.IO's typed Server / Socket ----------------------------
+
+export interface ClientToServerEvents {
+  "auth:hello": (p: z.input<typeof authHelloSchema>, ack: AckFn<{ nonce: string }>) => void;
+  "auth:prove": (p: z.input<typeof authProveSchema>, ack: AckFn<{ userId: string }>) => void;
+  "room:join": (p: z.input<typeof roomJoinSchema>, ack: AckFn<JoinResult>) => void;
+  "room:leave": (p: z.input<typeof roomLeaveSchema>, ack: AckFn<Record<string, never>>) => void;
+  "keys:list": (p: z.input<typeof keysListSchema>, ack: AckFn<{ members: MemberInfo[] }>) => void;
+  "roomkey:share": (p: z.input<typeof roomkeyShareSchema>, ack: AckFn<{ delivered: number }>) => void;
+  "message:send": (p: z.input<typeof messageSendSchema>, ack: AckFn<{ id: string; ts: string }>) => void;
+  "bb84:relay": (p: z.input<typeof bb84RelaySchema>, ack: AckFn<Record<string, never>>) => void;
+  "logs:fetch": (p: z.input<typeof logsFetchSchema>, ack: AckFn<{ logs: LogEntry[] }>) => void;
+}
+
+export interface ServerToClientEvents {
+  "room:updated": (p: RoomState) => void;
+  "roomkey:shared": (p: RoomkeyShared) => void;
+  "message:received": (p: MessageReceived) => void;
+  "bb84:frame": (p: Bb84Frame) => void;
+  "log:appended": (p: LogEntry) => void;
+  /** The same identity authenticated on another connection; this one is closed. */
+  "session:replaced": (p: Record<string, never>) => void;
+}
+
+export const COMMAND_SCHEMAS = {
+  "auth:hello": authHelloSchema,
+  "auth:prove": authProveSchema,
+  "room:join": roomJoinSchema,
+  "room:leave": roomLeaveSchema,
+  "keys:list": keysListSchema,
+  "roomkey:share": roomkeyShareSchema,
+  "message:send": messageSendSchema,
+  "bb84:relay": bb84RelaySchema,
+  "logs:fetch": logsFetchSchema,
+} as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
+
+export type CommandName = keyof ClientToServerEvents;
+export const COMMAND_NAMES = Object.keys(COMMAND_SCHEMAS) as CommandName[];
+export const NOTIFICATION_NAMES = [
+  "room:updated",
+  "roomkey:shared",
+  "message:received",
+  "bb84:frame",
+  "log:appended",
+  "session:replaced",
+] as const satisfies readonly (keyof ServerToClientEvents)[];
+
+/** The leader rule shared by server and clients: smallest user id among present members. */
+export function leaderOf(memberIds: readonly string[]): string | null {
+  let best: string | null = null;
+  for (const id of memberIds) if (best === null || id < best) best = id;
+  return best;
+}

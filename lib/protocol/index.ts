@@ -1,0 +1,4 @@
+export * from "./events";
+export * from "./errors";
+export * from "./limits";
+export * from "./log-events";

@@ -1,0 +1,30 @@
+/**
+ * Size and rate limits, enforced by the server on every inbound event (documented in docs/protocol.md).
+ * Socket.IO's own frame cap (maxHttpBufferSize) sits just above the largest event so an oversize
+ * frame is refused by the transport before it is parsed.
+ */
+export const LIMITS = {
+  /** Largest Socket.IO frame accepted, bytes. */
+  maxFrameBytes: 1_100_000,
+  /** Encrypted chat message: ciphertext bytes (a 16 KiB text plus JSON framing fits comfortably). */
+  maxMessageCiphertextBytes: 65_536,
+  /** One wrapped room key share (32-byte key + 16-byte tag). */
+  maxWrappedKeyBytes: 128,
+  /** Members in one room (also the ceiling for a capacity set by the first joiner). */
+  maxRoomMembers: 64,
+  /** One BB84 relay frame (opaque, encrypted by the pair): 1 MiB. */
+  maxBb84FrameBytes: 1_048_576,
+  /** Log rows returned by one logs:fetch. */
+  maxLogFetch: 500,
+  /** Token bucket per socket for commands: sustained rate and burst. */
+  commandsPerSecond: 50,
+  commandBurst: 100,
+  /** Separate bucket for BB84 frames (large, bursty during a session). */
+  bb84FramesPerSecond: 200,
+  bb84FrameBurst: 400,
+  /** Authentication must complete within this many ms of connecting. */
+  authTimeoutMs: 10_000,
+} as const;
+
+export const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
+export const DISPLAY_NAME_MAX = 28;

@@ -1,0 +1,28 @@
+/**
+ * The closed set of structured room log event types. Rows carry actor, target and non-secret JSON
+ * metadata (sizes, epochs, counts), never plaintext, ciphertext or key material.
+ */
+export const LOG_EVENT_TYPES = [
+  "ROOM_CREATED", // meta: { capacity }
+  "MEMBER_JOINED", // actor joined; meta: { displayName }
+  "MEMBER_LEFT", // actor left; meta: { reason: "leave" | "disconnect" }
+  "KEY_EPOCH_STARTED", // meta: { epoch, leaderId, members }
+  "KEY_SHARE_RELAYED", // actor (leader) → target; meta: { epoch }
+  "MESSAGE_RELAYED", // actor → room; meta: { epoch, bytes, recipients }
+  "DIRECT_MESSAGE_RELAYED", // actor → target; meta: { bytes }
+  "BB84_RELAYED", // actor → target; meta: { sessionId, bytes }
+  "BB84_SESSION_SUMMARY", // meta: non-secret session summary (issue 4)
+  "CHANNEL_SETTINGS_CHANGED", // meta: { noise, loss, eve }
+  "SECURITY_REJECTED", // actor; meta: { event, code } — refused attempts worth an operator's eye
+] as const;
+export type LogEventType = (typeof LOG_EVENT_TYPES)[number];
+
+export interface LogEntry {
+  id: number;
+  roomId: string;
+  type: LogEventType;
+  actorId: string | null;
+  targetId: string | null;
+  meta: Record<string, unknown>;
+  createdAt: string; // ISO 8601
+}
