@@ -6,6 +6,7 @@ export const ERROR_CODES = [
   "ALREADY_AUTHENTICATED",
   "NOT_A_MEMBER", // the caller is not in the room named
   "ROOM_FULL",
+  "NAME_TAKEN", // another present member of the room uses that display name
   "UNKNOWN_PEER", // the target user is not a present member of the room
   "STALE_EPOCH", // a key share or message for an epoch that is not the room's current one
   "NOT_LEADER", // a key share from a member who is not the epoch's leader

@@ -1,0 +1,105 @@
+/**
+ * The Socket.IO application, built by a factory so tests can run it on port 0 with a temporary
+ * database and no Next.js. server/main.ts adds Next.js pages on the same HTTP server.
+ */
+import type { Server as HttpServer } from "node:http";
+import { Server } from "socket.io";
+import type { PrismaClient } from "@prisma/client";
+import { COMMAND_NAMES, LIMITS } from "@/lib/protocol";
+import type { Deps, QsecServer } from "./context";
+import { LogWriter } from "./logs/log-writer";
+import { Presence } from "./rooms/presence";
+import { TokenBucket } from "./rate-limit";
+import { type Logger, silentLogger } from "./logger";
+import { registerAuth } from "./auth/auth.handlers";
+import { registerRooms, leaveAllRooms } from "./rooms/rooms.handlers";
+import { registerKeys } from "./keys/keys.handlers";
+import { registerMessaging } from "./messaging/messaging.handlers";
+import { registerBb84 } from "./bb84/bb84.handlers";
+import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
+import { markAllOffline } from "./rooms/rooms.repository";
+
+export interface AppOptions {
+  prisma: PrismaClient;
+  logger?: Logger;
+  logFlushMs?: number;
+  /** Socket.IO server options (CORS for dev tools, etc.). */
+  serverOptions?: ConstructorParameters<typeof Server>[1];
+}
+
+export interface QsecApp {
+  io: QsecServer;
+  deps: Deps;
+  /** Stops accepting sockets, flushes queued log rows and marks memberships offline. */
+  close(): Promise<void>;
+}
+
+export async function createApplication(httpServer: HttpServer, opts: AppOptions): Promise<QsecApp> {
+  const logger = opts.logger ?? silentLogger;
+  const io: QsecServer = new Server(httpServer, {
+    maxHttpBufferSize: LIMITS.maxFrameBytes,
+    pingInterval: 20_000,
+    pingTimeout: 20_000,
+    ...opts.serverOptions,
+  });
+  const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) => logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }));
+  const deps: Deps = { io, prisma: opts.prisma, logs, presence: new Presence(), logger, sockets: new Map() };
+  await markAllOffline(opts.prisma);
+  const stopLive = pushLogsLive(deps);
+
+  io.on("connection", (socket) => {
+    socket.data.userId = null;
+    socket.data.keys = null;
+    socket.data.nonce = null;
+    socket.data.rooms = new Set();
+    socket.data.commands = new TokenBucket(LIMITS.commandsPerSecond, LIMITS.commandBurst);
+    socket.data.frames = new TokenBucket(LIMITS.bb84FramesPerSecond, LIMITS.bb84FrameBurst);
+
+    registerAuth(deps, socket);
+    registerRooms(deps, socket);
+    registerKeys(deps, socket);
+    registerMessaging(deps, socket);
+    registerBb84(deps, socket);
+    registerLogs(deps, socket);
+
+    // Events outside the protocol (the prototype's generic `relay`, typos, probes) get a clear
+    // refusal when they carry an ack, and are otherwise ignored.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (KNOWN.has(event)) return;
+      const ack = args[args.length - 1];
+      if (typeof ack === "function") {
+        try {
+          ack({ ok: false, error: { code: "INVALID_PAYLOAD", message: `unknown event "${String(event).slice(0, 40)}"` } });
+        } catch {
+          /* ignore */
+        }
+      }
+    });
+
+    socket.on("disconnect", () => {
+      const userId = socket.data.userId;
+      if (userId && deps.sockets.get(userId) === socket) deps.sockets.delete(userId);
+      leaveAllRooms(deps, socket, "disconnect").catch((e) => logger.error("leave on disconnect failed", { error: String(e) }));
+    });
+  });
+
+  let closed = false;
+  return {
+    io,
+    deps,
+    async close() {
+      if (closed) return;
+      closed = true;
+      const sockets = await io.fetchSockets();
+      for (const s of sockets) s.disconnect(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
+      for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      stopLive();
+      await logs.close();
+      await markAllOffline(opts.prisma);
+    },
+  };
+}
+
+const KNOWN: ReadonlySet<string> = new Set<string>(COMMAND_NAMES);

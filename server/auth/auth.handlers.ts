@@ -1,0 +1,55 @@
+/**
+ * Proof of possession: the server hands out a fresh random nonce and the socket signs it (with its
+ * public keys in the transcript) using its Ed25519 key. The user id is derived from that key, so no
+ * one, the server included, can pick another member's id. Until this succeeds, every other command
+ * answers NOT_AUTHENTICATED.
+ */
+import { randomBytes } from "node:crypto";
+import { verifyAgreementBinding, verifyAuth, userIdFromSigningKey } from "@/lib/crypto";
+import { LIMITS } from "@/lib/protocol";
+import { refuse, registerCommand } from "../command";
+import type { Deps, QsecSocket } from "../context";
+import { leaveAllRooms } from "../rooms/rooms.handlers";
+
+const NONCE_TTL_MS = 60_000;
+
+export function registerAuth(deps: Deps, socket: QsecSocket): void {
+  const timer = setTimeout(() => {
+    if (!socket.data.userId) socket.disconnect(true);
+  }, LIMITS.authTimeoutMs);
+  timer.unref();
+  socket.once("disconnect", () => clearTimeout(timer));
+
+  registerCommand(deps, socket, "auth:hello", async () => {
+    if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
+    const nonce = randomBytes(32).toString("base64url");
+    socket.data.nonce = { value: nonce, issuedAt: Date.now() };
+    return { nonce };
+  });
+
+  registerCommand(deps, socket, "auth:prove", async (_s, p) => {
+    if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
+    const nonce = socket.data.nonce;
+    socket.data.nonce = null; // one attempt per nonce
+    if (!nonce || Date.now() - nonce.issuedAt > NONCE_TTL_MS) refuse("AUTH_FAILED", "no fresh nonce: call auth:hello first");
+    const valid =
+      (await verifyAuth(p.signingKey, p.agreementKey, nonce.value, p.signature)) &&
+      (await verifyAgreementBinding({ signingKey: p.signingKey, agreementKey: p.agreementKey, agreementSig: p.agreementSig }));
+    if (!valid) refuse("AUTH_FAILED", "signature does not verify");
+    if (!socket.connected) refuse("AUTH_FAILED", "connection closed");
+    const userId = await userIdFromSigningKey(p.signingKey);
+
+    // One live connection per identity: a reload's new socket replaces the old one, which leaves its
+    // rooms first (starting new epochs), so the new one is re-keyed when it joins.
+    const previous = deps.sockets.get(userId);
+    if (previous && previous.id !== socket.id) {
+      previous.emit("session:replaced", {});
+      await leaveAllRooms(deps, previous, "replaced");
+      previous.disconnect(true);
+    }
+    socket.data.userId = userId;
+    socket.data.keys = { signingKey: p.signingKey, agreementKey: p.agreementKey, agreementSig: p.agreementSig };
+    deps.sockets.set(userId, socket);
+    return { userId };
+  });
+}

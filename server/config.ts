@@ -1,0 +1,30 @@
+/**
+ * Environment, parsed once at start-up by zod; a bad value stops the server with a message that
+ * names the variable.
+ */
+import { z } from "zod";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .optional()
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: z.string().startsWith("file:", "DATABASE_URL must be a SQLite file: URL").default("file:./data/qsec.db"),
+  QSEC_HTTPS: bool,
+  QSEC_DATA_DIR: z.string().min(1).default("data"),
+  QSEC_LOG_FLUSH_MS: z.coerce.number().int().min(5).max(100).default(50),
+});
+export type ServerEnv = z.infer<typeof envSchema>;
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): ServerEnv {
+  const r = envSchema.safeParse(source);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid environment:\n${lines.join("\n")}`);
+  }
+  return r.data;
+}

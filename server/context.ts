@@ -1,0 +1,40 @@
+import type { Server, Socket } from "socket.io";
+import type { PrismaClient } from "@prisma/client";
+import type { ClientToServerEvents, ServerToClientEvents, CommandName, COMMAND_SCHEMAS } from "@/lib/protocol";
+import type { z } from "zod";
+import type { LogWriter } from "./logs/log-writer";
+import type { Presence } from "./rooms/presence";
+import type { Logger } from "./logger";
+import type { TokenBucket } from "./rate-limit";
+
+export interface SocketData {
+  userId: string | null;
+  keys: { signingKey: string; agreementKey: string; agreementSig: string } | null;
+  nonce: { value: string; issuedAt: number } | null;
+  rooms: Set<string>;
+  commands: TokenBucket;
+  frames: TokenBucket;
+}
+
+export type QsecServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type QsecSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface Deps {
+  io: QsecServer;
+  prisma: PrismaClient;
+  logs: LogWriter;
+  presence: Presence;
+  logger: Logger;
+  /** userId → the one socket authenticated as that identity. */
+  sockets: Map<string, QsecSocket>;
+}
+
+export type CommandInput<K extends CommandName> = z.output<(typeof COMMAND_SCHEMAS)[K]>;
+export type CommandResult<K extends CommandName> = Parameters<Parameters<ClientToServerEvents[K]>[1]>[0] extends infer A
+  ? A extends { ok: true; data: infer D }
+    ? D
+    : never
+  : never;
+
+/** A command handler: runs after schema validation, authentication and rate limiting. */
+export type Handler<K extends CommandName> = (socket: QsecSocket, input: CommandInput<K>) => Promise<CommandResult<K>>;

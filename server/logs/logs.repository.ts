@@ -1,0 +1,42 @@
+import type { PrismaClient } from "@prisma/client";
+import type { LogEntry, LogEventType } from "@/lib/protocol";
+
+export function toLogEntry(r: { id: number; roomId: string; type: string; actorId: string | null; targetId: string | null; meta: string; createdAt: Date }): LogEntry {
+  return {
+    id: r.id,
+    roomId: r.roomId,
+    type: r.type as LogEventType,
+    actorId: r.actorId,
+    targetId: r.targetId,
+    meta: JSON.parse(r.meta) as Record<string, unknown>,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
+/** Log types a member may see only when they are its actor or target (who messages whom privately). */
+export const PRIVATE_LOG_TYPES: ReadonlySet<string> = new Set(["DIRECT_MESSAGE_RELAYED", "BB84_RELAYED", "KEY_SHARE_RELAYED", "SECURITY_REJECTED"]);
+
+export function visibleTo(entry: Pick<LogEntry, "type" | "actorId" | "targetId">, userId: string): boolean {
+  if (entry.type === "SECURITY_REJECTED") return false; // operators only
+  if (!PRIVATE_LOG_TYPES.has(entry.type)) return true;
+  return entry.actorId === userId || entry.targetId === userId;
+}
+
+/** A member's view of a room's log: the latest `limit` rows (or those after sinceId), oldest first. */
+export async function fetchMemberLogs(prisma: PrismaClient, roomId: string, userId: string, sinceId: number | undefined, limit: number): Promise<LogEntry[]> {
+  const where = {
+    roomId,
+    ...(sinceId !== undefined ? { id: { gt: sinceId } } : {}),
+    type: { not: "SECURITY_REJECTED" },
+    OR: [
+      { type: { notIn: [...PRIVATE_LOG_TYPES] } },
+      { actorId: userId },
+      { targetId: userId },
+    ],
+  };
+  const rows =
+    sinceId !== undefined
+      ? await prisma.roomLog.findMany({ where, orderBy: { id: "asc" }, take: limit })
+      : (await prisma.roomLog.findMany({ where, orderBy: { id: "desc" }, take: limit })).reverse();
+  return rows.map(toLogEntry);
+}

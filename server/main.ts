@@ -1,0 +1,79 @@
+/**
+ * QSEC's one process: Next.js pages and Socket.IO on one HTTP(S) server and port.
+ * `npm run dev` runs it with Next's hot reload; `npm run build && npm start` in production.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
+import path from "node:path";
+import next from "next";
+import { loadEnv } from "./config";
+import { createPrisma } from "./db";
+import { createApplication } from "./app";
+import { consoleLogger } from "./logger";
+import { loadOrCreateCertificate } from "./tls";
+
+async function main() {
+  const env = loadEnv();
+  const logger = consoleLogger();
+  const dev = env.NODE_ENV !== "production";
+  const dataDir = path.resolve(env.QSEC_DATA_DIR);
+
+  const nextApp = next({ dev, dir: path.resolve(__dirname, ".."), hostname: "localhost", port: env.PORT });
+  await nextApp.prepare();
+  const handle = nextApp.getRequestHandler();
+  const handleUpgrade = nextApp.getUpgradeHandler();
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  let scheme = "http";
+  let httpServer;
+  if (env.QSEC_HTTPS) {
+    const tls = await loadOrCreateCertificate(dataDir);
+    if (tls.created) logger.info("made a self-signed TLS certificate", { dir: path.join(dataDir, "tls") });
+    httpServer = createHttpsServer({ key: tls.key, cert: tls.cert }, onRequest);
+    scheme = "https";
+  } else {
+    httpServer = createHttpServer(onRequest);
+  }
+
+  const prisma = await createPrisma(env.DATABASE_URL);
+  // destroyUpgrade: false leaves other upgrade requests (Next's hot reload socket) to Next.
+  const app = await createApplication(httpServer, { prisma, logger, logFlushMs: env.QSEC_LOG_FLUSH_MS, serverOptions: { destroyUpgrade: false } });
+  httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!req.url?.startsWith("/socket.io/")) void handleUpgrade(req, socket, head);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(env.PORT, env.HOST, () => resolve());
+  });
+  const address = httpServer.address();
+  const port = typeof address === "object" && address ? address.port : env.PORT;
+  console.log(`QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}; database ${env.DATABASE_URL})`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    try {
+      await app.close(); // flushes queued log rows
+      await new Promise<void>((r) => httpServer.close(() => r()));
+      await nextApp.close?.();
+      await prisma.$disconnect();
+      process.exit(0);
+    } catch (e) {
+      logger.error("shutdown failed", { error: String(e) });
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+/**
+ * Encrypted messages. The server relays the envelope as opaque bytes (it never parses inside it),
+ * stamps the sender id and time itself, and sends a direct message to its one recipient only.
+ * What it logs is the size, never the content.
+ */
+import { randomBytes } from "node:crypto";
+import { refuse, registerCommand } from "../command";
+import type { Deps, QsecSocket } from "../context";
+import { memberRoom } from "../rooms/rooms.handlers";
+
+export function registerMessaging(deps: Deps, socket: QsecSocket): void {
+  registerCommand(deps, socket, "message:send", async (_s, p) => {
+    const room = memberRoom(deps, socket, p.roomId);
+    const from = socket.data.userId!;
+    const id = randomBytes(12).toString("base64url");
+    const ts = new Date().toISOString();
+    const bytes = Math.floor((p.ciphertext.length * 3) / 4);
+    const envelope = { id, roomId: p.roomId, from, epoch: p.epoch, counter: p.counter, iv: p.iv, ciphertext: p.ciphertext, signature: p.signature, ts };
+    if (p.to !== undefined) {
+      const target = room.members.get(p.to);
+      if (!target || p.to === from) refuse("UNKNOWN_PEER", "the recipient is not another present member of this room");
+      if (p.epoch !== 0) refuse("INVALID_PAYLOAD", "direct messages use epoch 0 (the pair key has no epoch)");
+      deps.io.to(target.socketId).emit("message:received", { ...envelope, to: p.to });
+      deps.logs.append({ roomId: p.roomId, type: "DIRECT_MESSAGE_RELAYED", actorId: from, targetId: p.to, meta: { bytes } });
+    } else {
+      if (p.epoch !== room.epoch) refuse("STALE_EPOCH", `epoch ${p.epoch} is not current (${room.epoch}); wait for the new room key`);
+      socket.to(p.roomId).emit("message:received", { ...envelope, to: null });
+      deps.logs.append({ roomId: p.roomId, type: "MESSAGE_RELAYED", actorId: from, meta: { epoch: p.epoch, bytes, recipients: room.members.size - 1 } });
+    }
+    deps.logs.touchRoom(p.roomId, 1);
+    return { id, ts };
+  });
+}
