@@ -23,6 +23,8 @@ export interface AppOptions {
   prisma: PrismaClient;
   logger?: Logger;
   logFlushMs?: number;
+  /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
+  rateLimits?: Partial<Pick<typeof LIMITS, "commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst">>;
   /** Socket.IO server options (CORS for dev tools, etc.). */
   serverOptions?: ConstructorParameters<typeof Server>[1];
 }
@@ -46,14 +48,15 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   const deps: Deps = { io, prisma: opts.prisma, logs, presence: new Presence(), logger, sockets: new Map() };
   await markAllOffline(opts.prisma);
   const stopLive = pushLogsLive(deps);
+  const rl = { ...LIMITS, ...opts.rateLimits };
 
   io.on("connection", (socket) => {
     socket.data.userId = null;
     socket.data.keys = null;
     socket.data.nonce = null;
     socket.data.rooms = new Set();
-    socket.data.commands = new TokenBucket(LIMITS.commandsPerSecond, LIMITS.commandBurst);
-    socket.data.frames = new TokenBucket(LIMITS.bb84FramesPerSecond, LIMITS.bb84FrameBurst);
+    socket.data.commands = new TokenBucket(rl.commandsPerSecond, rl.commandBurst);
+    socket.data.frames = new TokenBucket(rl.bb84FramesPerSecond, rl.bb84FrameBurst);
 
     registerAuth(deps, socket);
     registerRooms(deps, socket);
