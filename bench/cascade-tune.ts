@@ -1,0 +1,76 @@
+/**
+ * Cascade tuning / measurement script: f_EC, round trips and frame error rate per variant × QBER.
+ * Usage: npx tsx bench/cascade-tune.ts [--n 10000] [--runs 200] [--variants a,b] [--qbers 0.01,0.02]
+ *        [--errors exact|bernoulli|both]
+ * Errors are placed either as exactly round(Q·n) random positions (as cascade-cpp does) or
+ * Bernoulli(Q) per bit; block sizes use the actual Q (the exact one, or the realised error rate
+ * for Bernoulli? no: the nominal Q, as an estimate would be).
+ */
+import { BitArray } from "../lib/qkd/bits";
+import { seededRandom, randomBelow, randomFloat, RandomSource } from "../lib/qkd/rng";
+import { CASCADE_VARIANTS, CascadeVariant, runCascadeLocal } from "../lib/qkd/cascade";
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+const n = Number(arg("n", "10000"));
+const runs = Number(arg("runs", "200"));
+const variants = arg("variants", CASCADE_VARIANTS.join(",")).split(",") as CascadeVariant[];
+const qbers = arg("qbers", "0.01,0.02,0.03,0.05,0.08,0.1").split(",").map(Number);
+const modes = arg("errors", "exact") === "both" ? ["exact", "bernoulli"] : [arg("errors", "exact")];
+
+const h = (q: number) => (q <= 0 || q >= 1 ? 0 : -q * Math.log2(q) - (1 - q) * Math.log2(1 - q));
+
+function noisy(a: BitArray, q: number, mode: string, rng: RandomSource): { b: BitArray; errs: number } {
+  const b = a.clone();
+  let errs = 0;
+  if (mode === "exact") {
+    const target = Math.round(q * a.length);
+    const hit = new Uint8Array(a.length);
+    while (errs < target) {
+      const i = randomBelow(rng, a.length);
+      if (!hit[i]) { hit[i] = 1; b.flip(i); errs++; }
+    }
+  } else {
+    for (let i = 0; i < a.length; i++) if (randomFloat(rng) < q) { b.flip(i); errs++; }
+  }
+  return { b, errs };
+}
+
+const rows: any[] = [];
+for (const mode of modes) {
+  for (const variant of variants) {
+    for (const q of qbers) {
+      const rng = seededRandom(12345 + Math.round(q * 1e6));
+      let sumF = 0, sumRT = 0, maxRT = 0, fails = 0, sumT = 0, sumDisc = 0, sumH = 0;
+      for (let r = 0; r < runs; r++) {
+        const a = BitArray.random(n, rng);
+        const { b, errs } = noisy(a, q, mode, rng);
+        const seed = new Uint8Array(32);
+        rng.fill(seed);
+        const t0 = performance.now();
+        const res = runCascadeLocal(a, b, { variant, qber: q, seed });
+        sumT += performance.now() - t0;
+        const qa = errs / n;
+        sumDisc += res.disclosedBits;
+        sumH += n * h(mode === "exact" ? q : qa);
+        sumF += res.disclosedBits / (n * h(mode === "exact" ? q : qa));
+        sumRT += res.roundTrips;
+        maxRT = Math.max(maxRT, res.roundTrips);
+        const d = res.bits.xor(a).popcount();
+        if (d !== 0) fails++;
+      }
+      const row = {
+        mode, variant, n, qber: q, runs,
+        f: +(sumF / runs).toFixed(4),
+        fRatio: +(sumDisc / sumH).toFixed(4),
+        rt: +(sumRT / runs).toFixed(1), maxRT,
+        fer: fails / runs,
+        ms: +(sumT / runs).toFixed(2),
+      };
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
+  }
+}
