@@ -1,0 +1,11 @@
+/** lib/crypto: WebCrypto-only primitives for QSEC (browser and Node 20). See README.md. */
+export * from "./errors";
+export * from "./encoding";
+export * from "./subtle";
+export * from "./identity";
+export * from "./identity-store";
+export * from "./hkdf";
+export * from "./pairwise";
+export * from "./roomkey";
+export * from "./message";
+export * from "./fingerprint";

@@ -1,0 +1,62 @@
+/**
+ * Pairwise keys between two members: X25519, then HKDF-SHA-256, optionally hardened with a QKD key
+ * (IKM = x25519Secret ‖ qkdKey, so the result is at least as strong as X25519 alone). Two
+ * independent non-extractable AES-256-GCM keys come out: one wraps room keys, one encrypts direct
+ * messages.
+ */
+import { CryptoError } from "./errors";
+import { buf, concatBytes, transcript } from "./encoding";
+import { decodePublicKey, importAgreementPublicKey, type Identity } from "./identity";
+import { hkdf } from "./hkdf";
+import { subtle } from "./subtle";
+
+export const LABEL_PAIR = "QSEC-PAIR-v1";
+
+export interface PairKeys {
+  /** AES-256-GCM, usages encrypt + unwrapKey: wraps room-key shares between the two members. */
+  wrapKey: CryptoKey;
+  /** AES-256-GCM, usages encrypt + decrypt: direct messages between the two members. */
+  dmKey: CryptoKey;
+  /** True when a QKD key was mixed in. */
+  hybrid: boolean;
+}
+
+export async function derivePairKeys(
+  identity: Identity,
+  peer: { userId: string; agreementKey: string },
+  qkdKey?: Uint8Array,
+): Promise<PairKeys> {
+  const s = subtle();
+  const peerKey = await importAgreementPublicKey(peer.agreementKey);
+  let secret: Uint8Array;
+  try {
+    secret = new Uint8Array(
+      await s.deriveBits({ name: "X25519", public: peerKey } as EcdhKeyDeriveParams, identity.agreementKeyPair.privateKey, 256),
+    );
+  } catch {
+    // Some implementations refuse low-order points themselves.
+    throw new CryptoError("bad-key", "X25519 agreement failed");
+  }
+  if (secret.every((b) => b === 0)) throw new CryptoError("bad-key", "X25519 output is all zero (low-order point)");
+  if (qkdKey !== undefined && qkdKey.length < 16) throw new CryptoError("bad-key", "QKD key shorter than 128 bits");
+  const hybrid = qkdKey !== undefined;
+
+  // Both sides order the pair the same way: by user id, carrying each one's agreement key along.
+  const me = { id: identity.userId, ak: decodePublicKey(identity.agreementKey) };
+  const them = { id: peer.userId, ak: decodePublicKey(peer.agreementKey) };
+  const [lo, hi] = me.id <= them.id ? [me, them] : [them, me];
+  const mode = hybrid ? "x25519+qkd" : "x25519";
+
+  const ikm = hybrid ? concatBytes(secret, qkdKey!) : secret;
+  const salt = transcript(LABEL_PAIR, lo.id, hi.id);
+  const info = (purpose: string) => transcript(LABEL_PAIR, purpose, mode, lo.id, lo.ak, hi.id, hi.ak);
+  const wrapRaw = await hkdf(ikm, salt, info("roomkey-wrap"), 32);
+  const dmRaw = await hkdf(ikm, salt, info("direct-message"), 32);
+  const wrapKey = await s.importKey("raw", buf(wrapRaw), { name: "AES-GCM" }, false, ["encrypt", "unwrapKey"]);
+  const dmKey = await s.importKey("raw", buf(dmRaw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+  wrapRaw.fill(0);
+  dmRaw.fill(0);
+  secret.fill(0);
+  if (ikm !== secret) ikm.fill(0);
+  return { wrapKey, dmKey, hybrid };
+}
