@@ -1,0 +1,22 @@
+import type { ErrorCode } from "@/lib/protocol";
+
+/** Codes the client adds to the server's closed set. */
+export type ClientErrorCode =
+  | ErrorCode
+  | "TIMEOUT" // no ack (or no room key, or no connection) in time
+  | "OFFLINE" // the client is closed or could not connect
+  | "NO_KEY" // the room key for the current epoch did not arrive in time
+  | "NOT_JOINED" // a room this client is not in
+  | "SESSION_REPLACED" // the same identity connected elsewhere; this client stops
+  | "LEADER_MISMATCH" // the server's leaderId differs from leaderOf(members) (warning)
+  | "BAD_SHARE" // a room key share that could not be accepted (warning)
+  | "BINDING_FAILED"; // a member's agreement key is not signed by its signing key (warning)
+
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+  constructor(code: ClientErrorCode, message: string) {
+    super(message);
+    this.name = "ClientError";
+    this.code = code;
+  }
+}

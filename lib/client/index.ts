@@ -1,0 +1,7 @@
+export { ChatClient, type ChatClientOptions, type ChatClientEvents, type ClientWarning, type ClientSocket, type CommandPayload, type CommandData } from "./chat-client";
+export { ClientError, type ClientErrorCode } from "./errors";
+export { MemoryStorage, webStorage, type KeyValueStorage, type WebStorageLike } from "./storage";
+export { TypedEmitter, type Listener } from "./emitter";
+export { rejectionReason } from "./reasons";
+export type { ChatMessage, ClientState, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
+export type { ChatState } from "./chat-client";
