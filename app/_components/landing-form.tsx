@@ -1,0 +1,155 @@
+"use client";
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { useRouter } from "next/navigation";
+import { DISPLAY_NAME_MAX, LIMITS, displayNameSchema, roomIdSchema } from "@/lib/protocol";
+import { useCopy } from "@/lib/ui/clipboard";
+import { randomRoomId, roomLink } from "@/lib/ui/format";
+import { rememberName, recallName } from "@/lib/ui/session";
+import { Button } from "./ui";
+
+/** Create or join a room: room id (empty = the server picks one), display name, optional capacity. */
+export function LandingForm() {
+  const router = useRouter();
+  const ids = { room: useId(), name: useId(), cap: useId() };
+  const [roomId, setRoomId] = useState("");
+  const [name, setName] = useState("");
+  const [capacity, setCapacity] = useState("");
+  const [touched, setTouched] = useState(false);
+  const [origin, setOrigin] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [copyState, copy] = useCopy();
+
+  useEffect(() => {
+    setOrigin(window.location.origin);
+    const n = recallName();
+    if (n) setName(n);
+  }, []);
+
+  const trimmedRoom = roomId.trim();
+  const roomCheck = trimmedRoom === "" ? null : roomIdSchema.safeParse(trimmedRoom);
+  const roomError = roomCheck && !roomCheck.success ? "Use 1–32 characters: letters A–Z a–z, digits 0–9, underscore or hyphen." : null;
+  const nameCheck = displayNameSchema.safeParse(name);
+  const nameError = nameCheck.success ? null : name.trim() === "" ? "Enter a display name." : nameCheck.error.issues[0]?.message ?? "Invalid display name.";
+  const capNum = capacity.trim() === "" ? undefined : Number(capacity);
+  const capError =
+    capNum === undefined ? null : !Number.isInteger(capNum) || capNum < 2 || capNum > LIMITS.maxRoomMembers ? `Capacity must be a whole number from 2 to ${LIMITS.maxRoomMembers}.` : null;
+  const link = trimmedRoom && !roomError && origin ? roomLink(origin, trimmedRoom) : null;
+
+  function onSubmit(e: FormEvent) {
+    e.preventDefault();
+    setTouched(true);
+    if (roomError || nameError || capError || !nameCheck.success) return;
+    setBusy(true);
+    rememberName(nameCheck.data);
+    const q = new URLSearchParams({ name: nameCheck.data });
+    if (capNum !== undefined) q.set("capacity", String(capNum));
+    router.push(trimmedRoom ? `/room/${encodeURIComponent(trimmedRoom)}?${q}` : `/room?${q}`);
+  }
+
+  return (
+    <form onSubmit={onSubmit} noValidate className="rounded-2xl border border-line bg-panel p-6 shadow-sm" aria-labelledby="form-title" data-testid="landing-form">
+      <h2 id="form-title" className="text-lg font-semibold">
+        Create or join a room
+      </h2>
+      <p className="mt-1 text-sm text-muted">Same room id = same room. Leave it empty and the server picks a random one.</p>
+
+      <div className="mt-6 space-y-5">
+        <div>
+          <label htmlFor={ids.room} className="block text-sm font-medium">
+            Room id <span className="font-normal text-muted">(optional)</span>
+          </label>
+          <div className="mt-1.5 flex gap-2">
+            <input
+              id={ids.room}
+              data-testid="room-id-input"
+              value={roomId}
+              onChange={(e) => setRoomId(e.target.value)}
+              maxLength={64}
+              autoComplete="off"
+              spellCheck={false}
+              placeholder="e.g. team-standup"
+              aria-invalid={roomError ? true : undefined}
+              aria-describedby={roomError ? `${ids.room}-err` : undefined}
+              className={inputClass(!!roomError)}
+            />
+            <Button onClick={() => setRoomId(randomRoomId())} title="Generate a random room id">
+              Random
+            </Button>
+          </div>
+          {roomError && (
+            <p id={`${ids.room}-err`} role="alert" data-testid="room-id-error" className="mt-1.5 text-sm text-danger">
+              {roomError}
+            </p>
+          )}
+        </div>
+
+        <div>
+          <label htmlFor={ids.name} className="block text-sm font-medium">
+            Display name
+          </label>
+          <input
+            id={ids.name}
+            data-testid="name-input"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            maxLength={DISPLAY_NAME_MAX + 8}
+            autoComplete="nickname"
+            placeholder="How others see you"
+            aria-invalid={touched && nameError ? true : undefined}
+            aria-describedby={`${ids.name}-hint`}
+            className={`mt-1.5 ${inputClass(touched && !!nameError)}`}
+          />
+          <p id={`${ids.name}-hint`} className={`mt-1.5 text-sm ${touched && nameError ? "text-danger" : "text-muted"}`} role={touched && nameError ? "alert" : undefined}>
+            {touched && nameError ? nameError : `Up to ${DISPLAY_NAME_MAX} characters. Unique within the room.`}
+          </p>
+        </div>
+
+        <div>
+          <label htmlFor={ids.cap} className="block text-sm font-medium">
+            Capacity <span className="font-normal text-muted">(optional, new rooms only)</span>
+          </label>
+          <input
+            id={ids.cap}
+            data-testid="capacity-input"
+            type="number"
+            inputMode="numeric"
+            min={2}
+            max={LIMITS.maxRoomMembers}
+            value={capacity}
+            onChange={(e) => setCapacity(e.target.value)}
+            placeholder={`2–${LIMITS.maxRoomMembers}`}
+            aria-invalid={capError ? true : undefined}
+            className={`mt-1.5 w-32 ${inputClass(!!capError)}`}
+          />
+          {capError && (
+            <p role="alert" className="mt-1.5 text-sm text-danger">
+              {capError}
+            </p>
+          )}
+        </div>
+
+        <div className="rounded-lg border border-dashed border-line bg-panel-2 px-3 py-2.5">
+          <div className="flex items-center justify-between gap-2">
+            <span className="text-xs font-semibold uppercase tracking-wider text-muted">Join link</span>
+            <Button variant="ghost" className="px-2 py-1 text-xs" disabled={!link} onClick={() => link && copy(link)} data-testid="copy-join-link">
+              {copyState === "copied" ? "Copied" : copyState === "failed" ? "Copy failed" : "Copy"}
+            </Button>
+          </div>
+          <p className="mt-1 break-all font-mono text-sm" data-testid="join-link-preview">
+            {link ?? <span className="font-sans text-muted">A random room id will be chosen; copy its link from the room page.</span>}
+          </p>
+        </div>
+
+        <Button type="submit" variant="primary" className="w-full py-2.5 text-base" disabled={busy} data-testid="join-button">
+          {busy ? "Opening…" : trimmedRoom ? "Join room" : "Create room"}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+function inputClass(invalid: boolean) {
+  return `block w-full rounded-md border bg-bg px-3 py-2 text-sm text-fg placeholder:text-muted/70 focus:outline-none focus:ring-2 focus:ring-accent/50 ${
+    invalid ? "border-danger" : "border-line"
+  }`;
+}

@@ -1,0 +1,47 @@
+import { Logo } from "./_components/ui";
+import { LandingForm } from "./_components/landing-form";
+
+export default function LandingPage() {
+  return (
+    <main className="mx-auto flex min-h-dvh w-full max-w-5xl flex-col px-5 py-8 sm:py-12">
+      <header className="flex items-center justify-between">
+        <Logo className="text-lg" />
+        <span className="text-sm text-muted">end-to-end encrypted · blind relay</span>
+      </header>
+
+      <div className="mt-10 grid flex-1 gap-10 lg:grid-cols-[1.1fr_1fr] lg:items-start">
+        <section aria-labelledby="what" className="space-y-5">
+          <h1 id="what" className="text-3xl font-semibold tracking-tight sm:text-4xl">
+            Group chat the server <span className="text-accent">cannot read</span>.
+          </h1>
+          <p className="text-base leading-7 text-muted">
+            QSEC is an end-to-end encrypted group chat. Every key lives in your browser: each tab makes its own signing and
+            agreement keys, the room key is wrapped for each member, and every message is encrypted and signed before it
+            leaves the page.
+          </p>
+          <ul className="space-y-3 text-sm leading-6">
+            <Feature title="End to end">AES-256-GCM room keys per epoch, rotated whenever someone joins or leaves; Ed25519-signed messages.</Feature>
+            <Feature title="Blind relay">The server routes ciphertext and keeps structured logs of who did what — never plaintext, never a key.</Feature>
+            <Feature title="Verifiable">Compare 60-digit safety numbers with a peer and mark them verified; a changed key is flagged.</Feature>
+            <Feature title="BB84 coming">Simulated quantum key distribution between any two members, with live QBER, arrives in a later release.</Feature>
+          </ul>
+        </section>
+
+        <LandingForm />
+      </div>
+
+      <footer className="mt-12 text-xs text-muted">Open the same room in two tabs to chat with yourself: each tab is its own member.</footer>
+    </main>
+  );
+}
+
+function Feature({ title, children }: { title: string; children: React.ReactNode }) {
+  return (
+    <li className="flex gap-3">
+      <span aria-hidden="true" className="mt-2 h-1.5 w-1.5 shrink-0 rounded-full bg-accent" />
+      <span>
+        <strong className="font-semibold">{title}.</strong> <span className="text-muted">{children}</span>
+      </span>
+    </li>
+  );
+}

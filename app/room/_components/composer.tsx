@@ -1,0 +1,121 @@
+"use client";
+import { useEffect, useId, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useChatStore, useConnection, useCurrentRoom } from "@/lib/ui/chat-store";
+import { toUiError } from "@/lib/ui/errors";
+import { Button } from "@/app/_components/ui";
+
+/** Max characters typed; the encrypted frame stays well under the server's ciphertext cap. */
+const MAX_TEXT = 16_000;
+
+export function Composer() {
+  const room = useCurrentRoom();
+  const phase = useChatStore((s) => s.phase);
+  const send = useChatStore((s) => s.send);
+  const connection = useConnection();
+  const ids = { to: useId(), text: useId() };
+  const [text, setText] = useState("");
+  const [to, setTo] = useState("");
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const others = room?.members.filter((m) => !m.isMe) ?? [];
+  // A recipient who left is no longer a choice.
+  useEffect(() => {
+    if (to && !others.some((m) => m.userId === to)) setTo("");
+  }, [to, others]);
+
+  const joined = phase === "joined";
+  const online = connection === "online";
+  const disabled = !joined || !online;
+
+  async function submit(e?: FormEvent) {
+    e?.preventDefault();
+    const body = text.trim();
+    if (!body || disabled || sending) return;
+    setSending(true);
+    setError(null);
+    try {
+      await send(body, to || undefined);
+      setText("");
+    } catch (err) {
+      const u = toUiError(err);
+      setError(`${u.title}: ${u.message}`);
+    } finally {
+      setSending(false);
+    }
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      void submit();
+    }
+  }
+
+  const status = !joined
+    ? "You left this room; rejoin to send."
+    : !online
+      ? "Offline: reconnecting…"
+      : room && !room.present
+        ? "Re-joining the room after a reconnect…"
+        : room?.waitingForKey && !to
+        ? "Waiting for the new room key; your message is sent once it arrives."
+        : to
+          ? "Direct: only this member can decrypt it, and only they receive it."
+          : "Encrypted for everyone present. Enter to send, Shift+Enter for a new line.";
+
+  return (
+    <form onSubmit={submit} className="border-t border-line p-3" data-testid="composer">
+      {error && (
+        <p role="alert" className="mb-2 rounded-md border border-danger/50 bg-danger/10 px-3 py-1.5 text-sm text-danger" data-testid="composer-error">
+          {error}
+        </p>
+      )}
+      <div className="flex flex-col gap-2 sm:flex-row sm:items-end">
+        <div className="sm:w-44">
+          <label htmlFor={ids.to} className="mb-1 block text-[11px] font-semibold uppercase tracking-wider text-muted">
+            To
+          </label>
+          <select
+            id={ids.to}
+            value={to}
+            onChange={(e) => setTo(e.target.value)}
+            disabled={disabled}
+            data-testid="recipient-select"
+            className="block w-full rounded-md border border-line bg-bg px-2.5 py-2 text-sm focus:outline-none focus:ring-2 focus:ring-accent/50"
+          >
+            <option value="">Everyone</option>
+            {others.map((m) => (
+              <option key={m.userId} value={m.userId}>
+                {m.displayName} (direct)
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="flex-1">
+          <label htmlFor={ids.text} className="sr-only">
+            Message
+          </label>
+          <textarea
+            id={ids.text}
+            rows={2}
+            value={text}
+            maxLength={MAX_TEXT}
+            onChange={(e) => setText(e.target.value)}
+            onKeyDown={onKeyDown}
+            disabled={disabled}
+            placeholder={disabled ? "" : to ? "Direct message…" : "Message everyone…"}
+            data-testid="composer-input"
+            className="block max-h-40 min-h-[2.75rem] w-full resize-y rounded-md border border-line bg-bg px-3 py-2 text-sm leading-6 focus:outline-none focus:ring-2 focus:ring-accent/50 disabled:opacity-60"
+          />
+        </div>
+        <Button type="submit" variant="primary" disabled={disabled || sending || !text.trim()} data-testid="send-button" className="h-[2.75rem] px-5">
+          {sending ? "Sending…" : "Send"}
+        </Button>
+      </div>
+      <p className="mt-1.5 text-[11px] text-muted" aria-live="polite">
+        {status}
+      </p>
+    </form>
+  );
+}

@@ -1,0 +1,93 @@
+"use client";
+import type { LogEntry, LogEventType } from "@/lib/protocol";
+import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { formatTime, isoTime, shortId } from "@/lib/ui/format";
+import { Panel } from "@/app/_components/ui";
+
+/** How each structured log type reads; the server never sends text to parse. */
+const TYPES: Record<LogEventType, { label: string; tone: string }> = {
+  ROOM_CREATED: { label: "Room created", tone: "text-accent" },
+  MEMBER_JOINED: { label: "Member joined", tone: "text-ok" },
+  MEMBER_LEFT: { label: "Member left", tone: "text-warn" },
+  KEY_EPOCH_STARTED: { label: "Key epoch started", tone: "text-accent" },
+  KEY_SHARE_RELAYED: { label: "Key share relayed", tone: "text-muted" },
+  MESSAGE_RELAYED: { label: "Message relayed", tone: "text-muted" },
+  DIRECT_MESSAGE_RELAYED: { label: "Direct message relayed", tone: "text-muted" },
+  BB84_RELAYED: { label: "BB84 frame relayed", tone: "text-muted" },
+  BB84_SESSION_SUMMARY: { label: "BB84 session", tone: "text-accent" },
+  CHANNEL_SETTINGS_CHANGED: { label: "Channel settings changed", tone: "text-muted" },
+  SECURITY_REJECTED: { label: "Refused by server", tone: "text-danger" },
+};
+
+export function LogPanel() {
+  const room = useCurrentRoom();
+  const names = useChatStore((s) => s.names);
+  const me = useChatStore((s) => s.snapshot?.userId ?? null);
+  if (!room) return null;
+  // Newest first; the list is append-only, so reversing a copy is enough.
+  const logs = [...room.logs].sort((a, b) => b.id - a.id);
+  const nameOf = (id: string | null) => (id === null ? null : id === me ? `${names[id] ?? "you"} (you)` : (names[id] ?? shortId(id)));
+
+  return (
+    <Panel title={`Room log · ${room.logs.length}`} data-testid="log-panel" className="min-h-[16rem] flex-1">
+      {logs.length === 0 ? (
+        <p className="px-4 py-6 text-center text-sm text-muted">No log entries yet.</p>
+      ) : (
+        <ol className="flex-1 divide-y divide-line overflow-y-auto" aria-live="polite" data-testid="log-list">
+          {logs.map((l) => (
+            <LogItem key={l.id} l={l} actor={nameOf(l.actorId) ?? (typeof l.meta.displayName === "string" ? l.meta.displayName : null)} target={nameOf(l.targetId)} nameOf={nameOf} />
+          ))}
+        </ol>
+      )}
+      <p className="border-t border-line px-4 py-2 text-[11px] leading-4 text-muted">What the server records: who, when, sizes and epochs. Never text or keys.</p>
+    </Panel>
+  );
+}
+
+function LogItem({ l, actor, target, nameOf }: { l: LogEntry; actor: string | null; target: string | null; nameOf: (id: string | null) => string | null }) {
+  const t = TYPES[l.type] ?? { label: l.type, tone: "text-muted" };
+  const meta = Object.entries(l.meta ?? {});
+  return (
+    <li className="px-4 py-2.5 text-xs" data-testid="log-item" data-type={l.type} data-actor={l.actorId ?? ""} data-target={l.targetId ?? ""}>
+      <div className="flex items-baseline justify-between gap-2">
+        <span className={`font-semibold ${t.tone}`} data-testid="log-type">
+          {t.label}
+        </span>
+        <time dateTime={isoTime(l.createdAt)} className="shrink-0 font-mono text-[11px] text-muted">
+          {formatTime(l.createdAt)}
+        </time>
+      </div>
+      {(actor || target) && (
+        <div className="mt-0.5 text-muted">
+          {actor && <span className="text-fg">{actor}</span>}
+          {actor && target && <span aria-label="to"> → </span>}
+          {target && <span className="text-fg">{target}</span>}
+        </div>
+      )}
+      {meta.length > 0 && (
+        <dl className="mt-1 grid grid-cols-[max-content_1fr] gap-x-3 gap-y-0.5 font-mono text-[11px]">
+          {meta.map(([k, v]) => (
+            <MetaRow key={k} k={k} v={v} nameOf={nameOf} />
+          ))}
+        </dl>
+      )}
+    </li>
+  );
+}
+
+/** One metadata field; user ids (leaderId, …) are shown as names. Values are text, never markup. */
+function MetaRow({ k, v, nameOf }: { k: string; v: unknown; nameOf: (id: string | null) => string | null }) {
+  let shown: string;
+  if (typeof v === "string" && /Id$/.test(k) && /^[0-9a-f]{32}$/.test(v)) shown = nameOf(v) ?? v;
+  else if (typeof v === "number" && k === "bytes") shown = v >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v} B`;
+  else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") shown = String(v);
+  else shown = JSON.stringify(v);
+  return (
+    <>
+      <dt className="text-muted">{k}</dt>
+      <dd className="truncate text-fg" title={shown}>
+        {shown}
+      </dd>
+    </>
+  );
+}

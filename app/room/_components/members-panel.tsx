@@ -1,0 +1,105 @@
+"use client";
+import { useState } from "react";
+import type { MemberView } from "@/lib/client/chat-client";
+import { useCurrentRoom } from "@/lib/ui/chat-store";
+import { Badge, Button, Panel } from "@/app/_components/ui";
+import { SafetyNumberDialog } from "./safety-number-dialog";
+
+export function MembersPanel() {
+  const room = useCurrentRoom();
+  const [peer, setPeer] = useState<MemberView | null>(null);
+  if (!room) return null;
+  const members = [...room.members].sort((a, b) => Number(b.isMe) - Number(a.isMe) || a.displayName.localeCompare(b.displayName));
+  const capacity = room.capacity ? ` / ${room.capacity}` : "";
+
+  return (
+    <Panel title={`Members · ${room.members.length}${capacity}`} data-testid="members-panel" className="lg:min-h-0">
+      <ul className="flex-1 divide-y divide-line overflow-y-auto" data-testid="member-list">
+        {members.map((m) => (
+          <MemberRow key={m.userId} m={m} onSafety={() => setPeer(m)} />
+        ))}
+      </ul>
+      <p className="border-t border-line px-4 py-2.5 text-[11px] leading-4 text-muted">
+        Compare safety numbers in person or on a call; a match means no one is in the middle.
+      </p>
+      {peer && <SafetyNumberDialog peer={room.members.find((m) => m.userId === peer.userId) ?? peer} onClose={() => setPeer(null)} />}
+    </Panel>
+  );
+}
+
+function MemberRow({ m, onSafety }: { m: MemberView; onSafety: () => void }) {
+  return (
+    <li
+      className="px-4 py-3"
+      data-testid="member-item"
+      data-user-id={m.userId}
+      data-name={m.displayName}
+      data-verified={m.verified ? "true" : "false"}
+      data-key-changed={m.keyChanged ? "true" : "false"}
+    >
+      <div className="flex items-start gap-3">
+        <Avatar name={m.displayName} />
+        <div className="min-w-0 flex-1">
+          <div className="flex items-center gap-1.5">
+            <span className="truncate text-sm font-medium" data-testid="member-name">
+              {m.displayName}
+            </span>
+            {m.verified && (
+              <span title="You verified this member's safety number" aria-label="verified" className="text-ok" data-testid="verified-mark">
+                <svg viewBox="0 0 20 20" className="h-4 w-4" fill="currentColor" aria-hidden="true">
+                  <path fillRule="evenodd" d="M10 18a8 8 0 1 0 0-16 8 8 0 0 0 0 16Zm3.7-9.3a1 1 0 0 0-1.4-1.4L9 10.6 7.7 9.3a1 1 0 0 0-1.4 1.4l2 2a1 1 0 0 0 1.4 0l4-4Z" />
+                </svg>
+              </span>
+            )}
+          </div>
+          <div className="mt-0.5 font-mono text-[11px] text-muted" title="Short fingerprint of this member's signing key" data-testid="member-fingerprint">
+            {m.fingerprint}
+          </div>
+          <div className="mt-1.5 flex flex-wrap gap-1">
+            {m.isMe && <Badge tone="accent">you</Badge>}
+            {m.isLeader && (
+              <Badge tone="neutral" data-testid="leader-badge">
+                key leader
+              </Badge>
+            )}
+            {m.keyChanged && (
+              <Badge tone="warn" data-testid="key-changed">
+                ⚠ key changed
+              </Badge>
+            )}
+            {!m.bindingValid && (
+              <Badge tone="danger" data-testid="binding-invalid">
+                ✗ unsigned key
+              </Badge>
+            )}
+          </div>
+          {m.keyChanged && (
+            <p className="mt-1.5 text-[11px] leading-4 text-warn">
+              {m.displayName} now has a different key than before. Compare safety numbers again before trusting them.
+            </p>
+          )}
+        </div>
+      </div>
+      {!m.isMe && (
+        <Button variant="ghost" className="mt-2 w-full justify-start px-2 py-1 text-xs" onClick={onSafety} data-testid="safety-number-button">
+          Safety number{m.verified ? " · verified" : ""}
+        </Button>
+      )}
+    </li>
+  );
+}
+
+function Avatar({ name }: { name: string }) {
+  // A stable hue from the name, so members are easy to tell apart at a glance.
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.codePointAt(0)!) % 360;
+  return (
+    <span
+      aria-hidden="true"
+      className="flex h-8 w-8 shrink-0 items-center justify-center rounded-full text-sm font-semibold text-white"
+      style={{ backgroundColor: `hsl(${h} 55% 45%)` }}
+    >
+      {[...name][0]?.toUpperCase() ?? "?"}
+    </span>
+  );
+}

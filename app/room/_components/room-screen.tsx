@@ -1,0 +1,110 @@
+"use client";
+import Link from "next/link";
+import { useEffect, useState } from "react";
+import { useChatStore } from "@/lib/ui/chat-store";
+import { recallTabName, rememberName } from "@/lib/ui/session";
+import { InsecureContextNotice, useSecureContext } from "@/app/_components/secure-context";
+import { Button, Logo, Notice } from "@/app/_components/ui";
+import { NamePrompt } from "./name-prompt";
+import { RoomLayout } from "./room-layout";
+
+/**
+ * Everything under /room: checks the secure context, asks for a display name if the link had none,
+ * joins through the store, then shows the room (or a clear error).
+ */
+export function RoomScreen({ roomId, initialName, capacity }: { roomId: string | undefined; initialName?: string; capacity?: number }) {
+  const secure = useSecureContext();
+  const [name, setName] = useState<string | null>(null);
+  const [nameChecked, setNameChecked] = useState(false);
+  const [attempt, setAttempt] = useState(0);
+  const phase = useChatStore((s) => s.phase);
+  const error = useChatStore((s) => s.error);
+  const enter = useChatStore((s) => s.enter);
+
+  useEffect(() => {
+    const n = initialName?.trim() || recallTabName();
+    if (n) setName(n);
+    setNameChecked(true);
+  }, [initialName]);
+
+  useEffect(() => {
+    if (!secure || !name) return;
+    rememberName(name);
+    let cancelled = false;
+    void enter({ roomId, displayName: name, capacity }).then((joined) => {
+      if (cancelled || !joined) return;
+      // The name and capacity only matter for joining; share-safe URL from here on.
+      const clean = `/room/${encodeURIComponent(joined)}`;
+      if (window.location.pathname + window.location.search !== clean) window.history.replaceState(null, "", clean);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [secure, name, roomId, capacity, enter, attempt]);
+
+  if (secure === false) return <InsecureContextNotice />;
+  if (secure === null || !nameChecked) return <Loading label="Starting…" />;
+
+  if (!name || (phase === "failed" && error?.code === "NAME_TAKEN")) {
+    return (
+      <NamePrompt
+        roomId={roomId}
+        error={phase === "failed" && error?.code === "NAME_TAKEN" ? error.message : null}
+        initial={name ?? ""}
+        onSubmit={(n) => {
+          setName(n);
+          setAttempt((a) => a + 1);
+        }}
+      />
+    );
+  }
+
+  if (phase === "failed" && error) {
+    return (
+      <main className="flex min-h-dvh items-center px-5 py-10">
+        <Notice
+          title={error.title}
+          data-testid="room-error"
+          data-code={error.code}
+          actions={
+            <>
+              <Button variant="primary" onClick={() => setAttempt((a) => a + 1)}>
+                Try again
+              </Button>
+              <Link href="/" className="rounded-md border border-line bg-panel-2 px-3 py-1.5 text-sm font-medium hover:border-accent/60">
+                Back to start
+              </Link>
+            </>
+          }
+        >
+          <p>{error.message}</p>
+          {error.detail && (
+            <p className="text-xs">
+              Server said: <span className="font-mono">{error.detail}</span> <span className="font-mono">({error.code})</span>
+            </p>
+          )}
+          {roomId && (
+            <p className="text-xs">
+              Room <span className="font-mono text-fg">{roomId}</span>
+            </p>
+          )}
+        </Notice>
+      </main>
+    );
+  }
+
+  if (phase === "joined" || phase === "left") return <RoomLayout />;
+  return <Loading label={phase === "joining" ? `Joining ${roomId ?? "a new room"}…` : "Connecting and proving this tab's key…"} />;
+}
+
+function Loading({ label }: { label: string }) {
+  return (
+    <main className="flex min-h-dvh flex-col items-center justify-center gap-4 px-5" aria-busy="true">
+      <Logo className="text-lg" />
+      <p role="status" className="flex items-center gap-2 text-sm text-muted" data-testid="room-loading">
+        <span className="h-3 w-3 animate-spin rounded-full border-2 border-accent border-t-transparent" aria-hidden="true" />
+        {label}
+      </p>
+    </main>
+  );
+}

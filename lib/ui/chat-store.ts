@@ -1,0 +1,182 @@
+"use client";
+/**
+ * The one zustand store of the chat UI. It owns this tab's ChatClient (one per tab: one identity,
+ * one socket) and mirrors the client's state snapshot on every "change"; components subscribe to
+ * the slices they render with selectors and call the actions below. No component talks to the
+ * socket directly.
+ */
+import { create } from "zustand";
+import { ChatClient, type ChatState, type RoomView } from "@/lib/client/chat-client";
+import { webStorage } from "@/lib/client/storage";
+import { loadOrCreateIdentity } from "@/lib/crypto";
+import { toUiError, type UiError } from "./errors";
+
+export type Phase = "idle" | "starting" | "joining" | "joined" | "left" | "failed";
+
+export interface JoinRequest {
+  roomId?: string;
+  displayName: string;
+  capacity?: number;
+}
+
+export interface ChatStore {
+  phase: Phase;
+  error: UiError | null;
+  /** The room this tab shows (known after the join answers when the server picked the id). */
+  roomId: string | null;
+  displayName: string | null;
+  snapshot: ChatState | null;
+  /** The last view of the room this tab left, kept so the page does not go blank after leaving. */
+  frozenRoom: RoomView | null;
+  /** userId → last display name seen, so log rows can name members who already left. */
+  names: Record<string, string>;
+  /** The latest background failure reported by the client (shown as a dismissable banner). */
+  alert: UiError | null;
+
+  enter(req: JoinRequest): Promise<string | null>;
+  leave(): Promise<void>;
+  send(text: string, to?: string): Promise<void>;
+  markVerified(peerId: string, verified: boolean): void;
+  safetyNumber(peerId: string): Promise<string>;
+  clearError(): void;
+}
+
+let client: ChatClient | null = null;
+let clientReady: Promise<ChatClient> | null = null;
+let inflight: { key: string; promise: Promise<string | null> } | null = null;
+
+export const useChatStore = create<ChatStore>()((set, get) => {
+  function syncFromClient() {
+    if (!client) return;
+    const snapshot = client.state;
+    let names = get().names;
+    let copied = false;
+    for (const room of Object.values(snapshot.rooms)) {
+      for (const m of room.members) {
+        if (names[m.userId] !== m.displayName) {
+          if (!copied) {
+            names = { ...names };
+            copied = true;
+          }
+          names[m.userId] = m.displayName;
+        }
+      }
+    }
+    set({ snapshot, names });
+  }
+
+  async function ensureClient(): Promise<ChatClient> {
+    if (client) return client;
+    clientReady ??= (async () => {
+      let identity;
+      try {
+        identity = await loadOrCreateIdentity();
+      } catch (e) {
+        clientReady = null;
+        throw Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: "IDENTITY" });
+      }
+      const c = new ChatClient({ url: window.location.origin, identity, storage: webStorage(window.localStorage) });
+      c.on("change", syncFromClient);
+      // Failures outside a command the UI awaits (re-join after a reconnect, a replaced session).
+      c.on("error", (e) => set({ alert: toUiError(e) }));
+      client = c;
+      syncFromClient();
+      await c.connect();
+      syncFromClient();
+      return c;
+    })();
+    return clientReady;
+  }
+
+  return {
+    phase: "idle",
+    error: null,
+    roomId: null,
+    displayName: null,
+    snapshot: null,
+    frozenRoom: null,
+    names: {},
+    alert: null,
+
+    enter(req) {
+      const key = `${req.roomId ?? ""}|${req.displayName}|${req.capacity ?? ""}`;
+      const s = get();
+      // React's strict mode runs effects twice; the same request must not join twice.
+      if (inflight?.key === key) return inflight.promise;
+      if (s.phase === "joined" && req.roomId && s.roomId === req.roomId) return Promise.resolve(req.roomId);
+      const promise = (async () => {
+        set({ phase: "starting", error: null, roomId: req.roomId ?? null, displayName: req.displayName, frozenRoom: null });
+        try {
+          const c = await ensureClient();
+          // One room shown per tab: leave the previous one before joining another.
+          const prev = get().roomId;
+          if (s.phase === "joined" && s.roomId && s.roomId !== req.roomId && prev !== req.roomId) {
+            await c.leave(s.roomId).catch(() => undefined);
+          }
+          set({ phase: "joining" });
+          const res = await c.join(req.roomId, req.displayName, req.capacity);
+          set({ phase: "joined", roomId: res.roomId });
+          syncFromClient();
+          return res.roomId;
+        } catch (e) {
+          set({ phase: "failed", error: toUiError(e) });
+          return null;
+        } finally {
+          inflight = null;
+        }
+      })();
+      inflight = { key, promise };
+      return promise;
+    },
+
+    async leave() {
+      const { roomId, snapshot } = get();
+      if (!client || !roomId) return;
+      const last = snapshot?.rooms[roomId] ?? null;
+      try {
+        await client.leave(roomId);
+      } catch (e) {
+        set({ alert: toUiError(e) });
+        return;
+      }
+      set({ phase: "left", frozenRoom: last });
+      syncFromClient();
+    },
+
+    async send(text, to) {
+      const { roomId } = get();
+      if (!client || !roomId) throw Object.assign(new Error("not in a room"), { code: "NOT_JOINED" });
+      await client.send(roomId, text, to);
+    },
+
+    markVerified(peerId, verified) {
+      client?.markVerified(peerId, verified);
+      syncFromClient();
+    },
+
+    async safetyNumber(peerId) {
+      if (!client) throw new Error("not connected");
+      return await client.safetyNumberWith(peerId);
+    },
+
+    clearError() {
+      set({ error: null, alert: null });
+    },
+  };
+});
+
+/** The room this tab shows: live while joined, the last snapshot after leaving. */
+export function useCurrentRoom(): RoomView | null {
+  return useChatStore((s) => (s.roomId ? (s.snapshot?.rooms[s.roomId] ?? (s.phase === "left" ? s.frozenRoom : null)) : null));
+}
+
+export function useConnection(): ChatState["connection"] | "idle" {
+  return useChatStore((s) => s.snapshot?.connection ?? "idle");
+}
+
+// Tests (and curious developers) can read the store from the console in development builds.
+if (typeof window !== "undefined" && process.env.NODE_ENV !== "production") {
+  const w = window as unknown as { __qsecStore?: typeof useChatStore; __qsecClient?: () => ChatClient | null };
+  w.__qsecStore = useChatStore;
+  w.__qsecClient = () => client;
+}

@@ -1,0 +1,39 @@
+/** Small pure formatting helpers for the chat UI. */
+
+/** Splits a 60-digit safety number into Signal's 12 groups of 5 digits. */
+export function safetyNumberGroups(digits: string): string[] {
+  const clean = digits.replace(/\D/g, "");
+  const groups: string[] = [];
+  for (let i = 0; i < clean.length; i += 5) groups.push(clean.slice(i, i + 5));
+  return groups;
+}
+
+export function formatTime(ts: string | number | Date): string {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function shortId(id: string | null | undefined): string {
+  return id ? `${id.slice(0, 8)}…` : "—";
+}
+
+/** A join link for a room, from the current origin. */
+export function roomLink(origin: string, roomId: string): string {
+  return `${origin}/room/${encodeURIComponent(roomId)}`;
+}
+
+/** A random room id from crypto randomness: 12 base64url characters (72 bits). */
+export function randomRoomId(): string {
+  const bytes = new Uint8Array(9);
+  crypto.getRandomValues(bytes);
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** ISO form for a <time dateTime>, or undefined when the input is not a date. */
+export function isoTime(ts: string | number | Date): string | undefined {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
