@@ -273,7 +273,7 @@ test("a reconnecting identity replaces its old connection and starts a new epoch
   await until(() => (b.received.get("session:replaced") ?? []).length === 1, 2000, "session:replaced");
   const st2 = await join(b2, "room-x", "b");
   expect(st2.epoch).toBeGreaterThan(st.epoch);
-  expect(st2.members.map((m) => m.userId).sort()).toEqual([a.userId, b.userId].sort());
+  expect(st2.members.map((m: { userId: string }) => m.userId).sort()).toEqual([a.userId, b.userId].sort());
 });
 
 test("room logs are structured, live, and flushed on close", async () => {
