@@ -124,6 +124,80 @@ export class BitArray {
     return out;
   }
 
+  equals(other: BitArray): boolean {
+    if (this.length !== other.length) return false;
+    for (let i = 0; i < this.words.length; i++) if (this.words[i] !== other.words[i]) return false;
+    return true;
+  }
+
+  /** Number of positions where the two arrays differ. */
+  hamming(other: BitArray): number {
+    sameLength(this, other);
+    let c = 0;
+    for (let i = 0; i < this.words.length; i++) c += popcount32(this.words[i] ^ other.words[i]);
+    return c;
+  }
+
+  /** Bits [from, to) as a new array. */
+  slice(from: number, to: number): BitArray {
+    if (from < 0 || to > this.length || from > to) throw new RangeError("BitArray.slice: bad range");
+    const out = new BitArray(to - from);
+    const sh = from & 31, base = from >>> 5;
+    for (let i = 0; i < out.words.length; i++) {
+      const lo = this.words[base + i] ?? 0;
+      const hi = sh === 0 ? 0 : (this.words[base + i + 1] ?? 0) << (32 - sh);
+      out.words[i] = sh === 0 ? lo : (lo >>> sh) | hi;
+    }
+    out.clearTail();
+    return out;
+  }
+
+  /** Concatenation; parts whose lengths are multiples of 32 (except the last) are copied word-wise. */
+  static concat(parts: BitArray[]): BitArray {
+    const total = parts.reduce((s, p) => s + p.length, 0);
+    const out = new BitArray(total);
+    let off = 0;
+    for (const p of parts) {
+      if ((off & 31) === 0) out.words.set(p.words, off >>> 5);
+      else for (let i = 0; i < p.length; i++) if (p.get(i)) out.words[(off + i) >>> 5] |= 1 << ((off + i) & 31);
+      off += p.length;
+    }
+    return out;
+  }
+
+  /** Bits in reverse order (bit i of the result is bit length-1-i of this). */
+  reverse(): BitArray {
+    const out = new BitArray(this.length);
+    const n = this.length;
+    for (let wi = 0; wi < this.words.length; wi++) {
+      let m = this.words[wi];
+      while (m !== 0) {
+        const t = m & -m;
+        const j = n - 1 - ((wi << 5) + 31 - Math.clz32(t));
+        out.words[j >>> 5] |= 1 << (j & 31);
+        m ^= t;
+      }
+    }
+    return out;
+  }
+
+  static scatter(mask: BitArray, values: BitArray): BitArray {
+    // Inverse of select: a length-mask.length array with values placed at mask's set positions.
+    if (values.length !== mask.popcount()) throw new RangeError("BitArray.scatter: count mismatch");
+    const out = new BitArray(mask.length);
+    let o = 0;
+    for (let wi = 0; wi < mask.words.length; wi++) {
+      let m = mask.words[wi];
+      while (m !== 0) {
+        const t = m & -m;
+        if ((values.words[o >>> 5] >>> (o & 31)) & 1) out.words[wi] |= t;
+        o++;
+        m ^= t;
+      }
+    }
+    return out;
+  }
+
   private clearTail(): void {
     const r = this.length & 31;
     if (r !== 0) this.words[this.words.length - 1] &= lowMask(r);

@@ -88,3 +88,64 @@ export function randomPermutation(rng: RandomSource, n: number): Uint32Array {
   }
   return p;
 }
+
+/**
+ * Buffered reader over a RandomSource: one `fill` call per 16 KiB instead of one per draw, so
+ * per-qubit sampling (geometric gaps, sample selection) stays fast with crypto.getRandomValues.
+ */
+export class RandomStream {
+  private readonly buf: Uint32Array;
+  private readonly bytes: Uint8Array;
+  private pos: number;
+
+  constructor(readonly source: RandomSource, bufferWords = 4096) {
+    this.buf = new Uint32Array(bufferWords);
+    this.bytes = new Uint8Array(this.buf.buffer);
+    this.pos = bufferWords;
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  u32(): number {
+    if (this.pos === this.buf.length) {
+      this.source.fill(this.bytes);
+      this.pos = 0;
+    }
+    return this.buf[this.pos++];
+  }
+
+  /** Fill `out` with uniform words (large requests bypass the buffer). */
+  words(out: Uint32Array): Uint32Array {
+    if (out.length >= this.buf.length) this.source.fill(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    else for (let i = 0; i < out.length; i++) out[i] = this.u32();
+    return out;
+  }
+
+  /** Uniform integer in [0, n), n ≤ 2^32, without modulo bias. */
+  below(n: number): number {
+    if (!(n > 0 && n <= 0x1_0000_0000)) throw new RangeError("RandomStream.below: n out of range");
+    const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
+    for (;;) {
+      const r = this.u32();
+      if (r < limit) return r % n;
+    }
+  }
+
+  /** Uniform float in [0, 1) with 53 random bits. */
+  float(): number {
+    return ((this.u32() >>> 5) * 67108864 + (this.u32() >>> 6)) / 9007199254740992;
+  }
+
+  bytesOf(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    this.source.fill(out);
+    return out;
+  }
+}
+
+/** Derive an independent seeded stream for each party from one user seed (tests, CLI --seed). */
+export function deriveSeed(seed: number, index: number): number {
+  let z = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}

@@ -1,0 +1,331 @@
+/**
+ * Binary messages between Alice and Bob. Every message:
+ *
+ *   magic 0x51 ('Q') · version 1 · type · flags 0 · session id (16 bytes) · seq (u32 LE) · payload
+ *
+ * Integers are u32 little-endian; bit strings are bit-packed little-endian (bit i = bit i&7 of byte
+ * i>>3) with zero padding, preceded by their bit length. Decoding is strict: a wrong magic, version,
+ * type, length, non-zero padding or trailing byte raises MessageError, which the state machines
+ * turn into an abort. Nothing here is secret except what the protocol reveals by design (the
+ * "qubits" message stands for the quantum channel and is consumed by the channel model).
+ */
+import { BitArray } from "./bits";
+
+export const MAGIC = 0x51;
+export const VERSION = 1;
+export const HEADER_BYTES = 24;
+export const SESSION_ID_BYTES = 16;
+
+export enum MsgType {
+  Hello = 1,
+  Qubits = 2,
+  Detect = 3,
+  Sift = 4,
+  Estimate = 5,
+  CascadeRequest = 6,
+  CascadeResponse = 7,
+  CascadeDone = 8,
+  Verify = 9,
+  Confirm = 10,
+  Abort = 11,
+}
+
+export const ABORT_CODES = [
+  "QBER_TOO_HIGH",
+  "KEY_TOO_SHORT",
+  "VERIFICATION_FAILED",
+  "PROTOCOL_ERROR",
+  "PARAMS_MISMATCH",
+  "INTERNAL_ERROR",
+  "CANCELLED",
+] as const;
+export type AbortCode = (typeof ABORT_CODES)[number];
+
+export interface HelloPayload {
+  qubits: number;
+  chunkSize: number;
+  epsSec: number;
+  epsCor: number;
+  qberThreshold: number;
+  cascadeVariant: string;
+}
+
+export type Payload =
+  | { type: MsgType.Hello; hello: HelloPayload }
+  | { type: MsgType.Qubits; offset: number; bits: BitArray; bases: BitArray }
+  | { type: MsgType.Detect; detected: BitArray; bases: BitArray }
+  | { type: MsgType.Sift; match: BitArray; sample: BitArray; sampleBits: BitArray }
+  | { type: MsgType.Estimate; sampleBits: BitArray; cascadeSeed: Uint8Array }
+  | { type: MsgType.CascadeRequest; body: Uint8Array }
+  | { type: MsgType.CascadeResponse; body: Uint8Array }
+  | { type: MsgType.CascadeDone; disclosedBits: number }
+  | { type: MsgType.Verify; hashSeed: BitArray; hash: BitArray; ell: number; paSeed: BitArray }
+  | { type: MsgType.Confirm }
+  | { type: MsgType.Abort; code: AbortCode; message: string };
+
+export interface Message {
+  sessionId: Uint8Array;
+  seq: number;
+  payload: Payload;
+}
+
+export class MessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MessageError";
+  }
+}
+
+/** Upper bound on any bit string in a message (2^27 bits = 16 MiB), so lengths can't exhaust memory. */
+export const MAX_BITS = 1 << 27;
+const MAX_TEXT = 1024;
+
+class Writer {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  private push(b: Uint8Array) {
+    this.parts.push(b);
+    this.size += b.length;
+  }
+  u8(v: number) {
+    this.push(Uint8Array.of(v));
+  }
+  u32(v: number) {
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new RangeError("u32 out of range");
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v, true);
+    this.push(b);
+  }
+  f64(v: number) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, v, true);
+    this.push(b);
+  }
+  bytes(b: Uint8Array) {
+    this.push(b);
+  }
+  bits(b: BitArray) {
+    this.u32(b.length);
+    this.push(b.toBytes());
+  }
+  blob(b: Uint8Array) {
+    this.u32(b.length);
+    this.push(b);
+  }
+  text(s: string) {
+    const b = new TextEncoder().encode(s).subarray(0, MAX_TEXT);
+    this.u32(b.length);
+    this.push(b);
+  }
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let o = 0;
+    for (const p of this.parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+}
+
+class Reader {
+  private pos = 0;
+  private readonly dv: DataView;
+  constructor(private readonly buf: Uint8Array) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  private need(n: number, what: string) {
+    if (this.pos + n > this.buf.length) throw new MessageError(`truncated ${what}`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++];
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.dv.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.dv.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+  bytes(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    const b = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+  bits(what: string, max = MAX_BITS): BitArray {
+    const len = this.u32(`${what} length`);
+    if (len > max) throw new MessageError(`${what}: ${len} bits exceeds limit ${max}`);
+    const nb = (len + 7) >>> 3;
+    this.need(nb, what);
+    const bytes = this.buf.subarray(this.pos, this.pos + nb);
+    if ((len & 7) !== 0 && bytes[nb - 1] >>> (len & 7) !== 0) throw new MessageError(`${what}: non-zero padding`);
+    this.pos += nb;
+    return BitArray.fromBytes(bytes, len);
+  }
+  blob(what: string): Uint8Array {
+    const len = this.u32(`${what} length`);
+    if (len > MAX_BITS / 8) throw new MessageError(`${what}: too long`);
+    return this.bytes(len, what);
+  }
+  text(what: string): string {
+    const len = this.u32(`${what} length`);
+    if (len > MAX_TEXT) throw new MessageError(`${what}: too long`);
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(this.bytes(len, what));
+    } catch (e) {
+      if (e instanceof MessageError) throw e;
+      throw new MessageError(`${what}: invalid UTF-8`);
+    }
+  }
+  end() {
+    if (this.pos !== this.buf.length) throw new MessageError(`${this.buf.length - this.pos} trailing bytes`);
+  }
+}
+
+export function encodeMessage(msg: Message): Uint8Array {
+  if (msg.sessionId.length !== SESSION_ID_BYTES) throw new RangeError("session id must be 16 bytes");
+  const w = new Writer();
+  const p = msg.payload;
+  w.u8(MAGIC);
+  w.u8(VERSION);
+  w.u8(p.type);
+  w.u8(0);
+  w.bytes(msg.sessionId);
+  w.u32(msg.seq);
+  switch (p.type) {
+    case MsgType.Hello: {
+      const h = p.hello;
+      w.u32(h.qubits); w.u32(h.chunkSize); w.f64(h.epsSec); w.f64(h.epsCor); w.f64(h.qberThreshold);
+      w.text(h.cascadeVariant);
+      break;
+    }
+    case MsgType.Qubits:
+      if (p.bits.length !== p.bases.length) throw new RangeError("qubits: bits and bases differ in length");
+      w.u32(p.offset); w.bits(p.bits); w.bits(p.bases);
+      break;
+    case MsgType.Detect:
+      w.bits(p.detected); w.bits(p.bases);
+      break;
+    case MsgType.Sift:
+      w.bits(p.match); w.bits(p.sample); w.bits(p.sampleBits);
+      break;
+    case MsgType.Estimate:
+      if (p.cascadeSeed.length !== 32) throw new RangeError("cascade seed must be 32 bytes");
+      w.bits(p.sampleBits); w.bytes(p.cascadeSeed);
+      break;
+    case MsgType.CascadeRequest:
+    case MsgType.CascadeResponse:
+      w.blob(p.body);
+      break;
+    case MsgType.CascadeDone:
+      w.u32(p.disclosedBits);
+      break;
+    case MsgType.Verify:
+      w.bits(p.hashSeed); w.bits(p.hash); w.u32(p.ell); w.bits(p.paSeed);
+      break;
+    case MsgType.Confirm:
+      break;
+    case MsgType.Abort:
+      w.u8(ABORT_CODES.indexOf(p.code)); w.text(p.message);
+      break;
+  }
+  return w.finish();
+}
+
+/** Parse a message; throws MessageError on anything malformed. */
+export function decodeMessage(buf: Uint8Array): Message {
+  if (!(buf instanceof Uint8Array)) throw new MessageError("message is not a Uint8Array");
+  if (buf.length < HEADER_BYTES) throw new MessageError(`message too short (${buf.length} bytes)`);
+  const r = new Reader(buf);
+  if (r.u8("magic") !== MAGIC) throw new MessageError("bad magic");
+  if (r.u8("version") !== VERSION) throw new MessageError("unsupported version");
+  const type = r.u8("type");
+  if (r.u8("flags") !== 0) throw new MessageError("non-zero flags");
+  const sessionId = r.bytes(SESSION_ID_BYTES, "session id");
+  const seq = r.u32("seq");
+  let payload: Payload;
+  switch (type) {
+    case MsgType.Hello: {
+      const qubits = r.u32("qubits"), chunkSize = r.u32("chunk size");
+      const epsSec = r.f64("epsSec"), epsCor = r.f64("epsCor"), qberThreshold = r.f64("qber threshold");
+      const cascadeVariant = r.text("cascade variant");
+      payload = { type, hello: { qubits, chunkSize, epsSec, epsCor, qberThreshold, cascadeVariant } };
+      break;
+    }
+    case MsgType.Qubits: {
+      const offset = r.u32("offset");
+      const bits = r.bits("qubit values"), bases = r.bits("qubit bases");
+      if (bits.length !== bases.length) throw new MessageError("qubits: values and bases differ in length");
+      payload = { type, offset, bits, bases };
+      break;
+    }
+    case MsgType.Detect:
+      payload = { type, detected: r.bits("detection mask"), bases: r.bits("Bob's bases") };
+      break;
+    case MsgType.Sift:
+      payload = { type, match: r.bits("basis match"), sample: r.bits("test sample"), sampleBits: r.bits("sample bits") };
+      break;
+    case MsgType.Estimate:
+      payload = { type, sampleBits: r.bits("sample bits"), cascadeSeed: r.bytes(32, "cascade seed") };
+      break;
+    case MsgType.CascadeRequest:
+    case MsgType.CascadeResponse:
+      payload = { type, body: r.blob("cascade body") };
+      break;
+    case MsgType.CascadeDone:
+      payload = { type, disclosedBits: r.u32("disclosed bits") };
+      break;
+    case MsgType.Verify:
+      payload = { type, hashSeed: r.bits("hash seed"), hash: r.bits("hash"), ell: r.u32("ell"), paSeed: r.bits("PA seed") };
+      break;
+    case MsgType.Confirm:
+      payload = { type };
+      break;
+    case MsgType.Abort: {
+      const c = r.u8("abort code");
+      if (c >= ABORT_CODES.length) throw new MessageError("unknown abort code");
+      payload = { type, code: ABORT_CODES[c], message: r.text("abort message") };
+      break;
+    }
+    default:
+      throw new MessageError(`unknown message type ${type}`);
+  }
+  r.end();
+  return { sessionId, seq, payload };
+}
+
+/**
+ * Number of parity bits carried by a Cascade response, read from its wire format
+ * (0x01 0x02 varint(seq) varint(nBits) packed[⌈nBits/8⌉], see cascade.ts). This is how both
+ * parties count leak_EC from the bytes actually sent.
+ */
+export function cascadeResponseParityCount(body: Uint8Array): number {
+  let pos = 2;
+  if (body.length < 2 || body[0] !== 1 || body[1] !== 2) throw new MessageError("cascade response: bad header");
+  const varint = () => {
+    let v = 0, mul = 1;
+    for (let i = 0; i < 5; i++) {
+      if (pos >= body.length) throw new MessageError("cascade response: truncated");
+      const b = body[pos++];
+      v += (b & 0x7f) * mul;
+      if (!(b & 0x80)) return v;
+      mul *= 128;
+    }
+    throw new MessageError("cascade response: varint too long");
+  };
+  varint();
+  const nBits = varint();
+  if (body.length - pos !== (nBits + 7) >>> 3) throw new MessageError("cascade response: length does not match parity count");
+  return nBits;
+}
+
+export function messageTypeName(t: number): string {
+  return MsgType[t] ?? `type ${t}`;
+}
