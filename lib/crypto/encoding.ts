@@ -36,7 +36,7 @@ export function toB64url(bytes: Uint8Array): string {
  * unused low bits of the last character must be zero), so each byte string has exactly one encoding.
  * Throws CryptoError("bad-encoding") otherwise.
  */
-export function fromB64url(s: string): Uint8Array {
+export function fromB64url(s: string): Uint8Array<ArrayBuffer> {
   if (typeof s !== "string") throw new CryptoError("bad-encoding", "base64url: not a string");
   const len = s.length;
   if (len % 4 === 1) throw new CryptoError("bad-encoding", "base64url: impossible length");
@@ -72,7 +72,7 @@ export function fromB64url(s: string): Uint8Array {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-export function utf8(s: string): Uint8Array {
+export function utf8(s: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(s);
 }
 
@@ -85,7 +85,7 @@ export function fromUtf8(b: Uint8Array): string {
   }
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let total = 0;
   for (const p of parts) total += p.length;
   const out = new Uint8Array(total);
@@ -111,7 +111,7 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
-export function fromHex(hex: string): Uint8Array {
+export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new CryptoError("bad-encoding", "hex");
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
@@ -131,7 +131,7 @@ const TAG_UINT = 3;
  * Tags separate text, bytes and integers; length prefixes mean no field can shift into its
  * neighbour; the label comes first, so transcripts for different purposes never collide.
  */
-export function transcript(label: string, ...fields: TranscriptField[]): Uint8Array {
+export function transcript(label: string, ...fields: TranscriptField[]): Uint8Array<ArrayBuffer> {
   const items: { tag: number; bytes: Uint8Array }[] = [{ tag: TAG_STRING, bytes: utf8(label) }];
   for (const f of fields) {
     if (typeof f === "string") items.push({ tag: TAG_STRING, bytes: utf8(f) });
@@ -157,7 +157,7 @@ export function transcript(label: string, ...fields: TranscriptField[]): Uint8Ar
   return out;
 }
 
-export function u64be(n: number): Uint8Array {
+export function u64be(n: number): Uint8Array<ArrayBuffer> {
   if (!Number.isSafeInteger(n) || n < 0) throw new CryptoError("bad-encoding", "integer out of range");
   const out = new Uint8Array(8);
   const view = new DataView(out.buffer);

@@ -3,7 +3,7 @@ import { CryptoError } from "./errors";
 import { buf } from "./encoding";
 import { subtle } from "./subtle";
 
-export async function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, lengthBytes: number): Promise<Uint8Array> {
+export async function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, lengthBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   if (!Number.isInteger(lengthBytes) || lengthBytes < 1 || lengthBytes > 255 * 32) {
     throw new CryptoError("bad-key", "HKDF output length out of range");
   }

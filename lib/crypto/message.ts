@@ -67,7 +67,7 @@ export async function decryptMessage(
   senderSigningKey: string,
   msg: MessageReceived,
   expect: DecryptExpectation,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   let senderId: string;
   try {
     senderId = await userIdFromSigningKey(senderSigningKey);
@@ -92,7 +92,7 @@ export async function decryptMessage(
     throw new CryptoError("wrong-epoch", `message is for epoch ${msg.epoch}, expected ${expect.epoch}`);
   }
   if (iv.length !== 12) throw new CryptoError("decrypt-failed", "IV must be 12 bytes");
-  let pt: Uint8Array;
+  let pt: Uint8Array<ArrayBuffer>;
   try {
     pt = new Uint8Array(await subtle().decrypt({ name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) }, key, buf(ct)));
   } catch {
@@ -170,7 +170,7 @@ export interface ChatPayload {
  * Binary, padded to a multiple of 64 bytes so the ciphertext length reveals only a coarse size:
  *   version(1) = 1 ‖ sentAt u64 BE ‖ textLength u32 BE ‖ text UTF-8 ‖ zero padding
  */
-export function encodeChatPayload(p: ChatPayload): Uint8Array {
+export function encodeChatPayload(p: ChatPayload): Uint8Array<ArrayBuffer> {
   if (typeof p?.text !== "string") throw new CryptoError("bad-encoding", "text must be a string");
   if (!Number.isSafeInteger(p.sentAt) || p.sentAt < 0) throw new CryptoError("bad-encoding", "sentAt must be a non-negative integer");
   const text = utf8(p.text);

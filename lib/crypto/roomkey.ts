@@ -14,7 +14,7 @@ const ROOM_KEY_BYTES = 32;
 const GCM_TAG_BYTES = 16;
 
 export interface RoomKey {
-  raw: Uint8Array; // kept by the leader only, to wrap for each member
+  raw: Uint8Array<ArrayBuffer>; // kept by the leader only, to wrap for each member
   key: CryptoKey; // AES-256-GCM, non-extractable, encrypt + decrypt
 }
 
