@@ -360,3 +360,33 @@ test("commands answer with ClientError codes; sending to a room you are not in f
   expect(random.roomId).toMatch(/^[A-Za-z0-9_-]{12}$/);
   expect(room(c, random.roomId)).toBeDefined();
 });
+
+test("a reload (same identity, new client) replaces the old session, which stops; the new one is re-keyed", async () => {
+  const ia = await generateIdentity();
+  const old = await makeClient(ia);
+  const b = await makeClient();
+  await old.join("reload", "alice");
+  await b.join("reload", "bob");
+  const e1 = await keyed("reload", old, b);
+  const dm1 = await old.send("reload", "dm before reload", b.userId);
+  await until(() => room(b, "reload")!.messages.some((m) => m.id === dm1.id && m.status === "ok"), 5000, "dm before");
+  const errors: string[] = [];
+  old.on("error", (e) => errors.push(e.code));
+
+  const fresh = await makeClient(ia);
+  await until(() => errors.includes("SESSION_REPLACED") && old.state.connection === "offline", 5000, "old session replaced");
+  await fresh.join("reload", "alice");
+  const e2 = await keyed("reload", fresh, b);
+  expect(e2).toBeGreaterThan(e1);
+  await fresh.send("reload", "I reloaded");
+  await received(b, "reload", "I reloaded");
+  await b.send("reload", "welcome back");
+  await received(fresh, "reload", "welcome back");
+  // Direct messages share one replay scope per room: the reloaded tab's counters kept increasing.
+  const dm2 = await fresh.send("reload", "dm after reload", b.userId);
+  await until(() => room(b, "reload")!.messages.some((m) => m.id === dm2.id && m.status !== "waiting-key"), 5000, "dm after");
+  expect(room(b, "reload")!.messages.find((m) => m.id === dm2.id)).toMatchObject({ status: "ok", text: "dm after reload" });
+  await sleep(1500); // the old client must not reconnect and fight the new one
+  expect(old.state.connection).toBe("offline");
+  expect(fresh.state.connection).toBe("online");
+});

@@ -168,6 +168,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /** Rooms we left: a late room:updated for them must not bring them back. */
   private leftRooms = new Set<string>();
   private pairs = new Map<string, PairEntry>();
+  /** (room, signing key) pairs already warned about a bad agreement key binding. */
+  private bindingWarned = new Set<string>();
   private bindingCache = new Map<string, Promise<boolean>>();
   private fingerprintCache = new Map<string, Promise<string>>();
   private replay = new ReplayGuard();
@@ -182,12 +184,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   /**
    * Per-sender message counter, shared by every room and direct message this client sends.
-   * It starts at Date.now() * 1000 (microseconds since the epoch, ~1.7e15, far below 2^53) and
-   * increments by one per message. Receivers keep a replay guard per sender; a reloaded tab keeps
-   * the same identity (IndexedDB) but loses this in-memory counter, so a counter restarting at 0
-   * would make every message after a reload look like a replay. Seeding from the clock keeps the
-   * sequence increasing across reloads unless a tab sent more than 1000 messages per millisecond
-   * of its lifetime or the clock went backwards.
+   * It starts at Date.now() * 1000 (microseconds since the epoch, ~1.7e15, below 2^53) and
+   * increments by one per message. Receivers keep a replay window per (sender, scope): per room
+   * epoch for room messages, and per room for direct messages, which have no epoch. A reloaded tab
+   * keeps its identity (IndexedDB) but loses this in-memory counter; if it restarted at 0, every
+   * direct message it sent after the reload (same scope, lower counter) would be rejected as a
+   * replay by peers who stayed. Seeding from the clock keeps the sequence increasing across
+   * reloads unless a tab sent over 1000 messages per millisecond of its life or the clock went back.
    */
   private counter = Date.now() * 1000;
 
@@ -326,10 +329,6 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         } catch (e) {
           // The room re-keyed between our encryption and the server's check: wait for the new key.
           if (e instanceof ClientError && e.code === "STALE_EPOCH" && attempt < 3) {
-            await this.serial(async () => {
-              const r = this.rooms.get(roomId);
-              if (r && r.keys.has(epoch) && this.view(roomId)?.epoch === epoch) this.patchRoom(roomId, (v) => ({ ...v, waitingForKey: true }));
-            });
             await this.waitUntil(() => (this.view(roomId)?.epoch ?? epoch) !== epoch, this.keyWaitMs, () => new ClientError("NO_KEY", "the room moved to a new epoch but no update arrived"));
             continue;
           }
@@ -500,7 +499,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         socket.disconnect(); // fatal: retrying with the same keys cannot help
         this.setConnection("offline");
       } else {
-        socket.disconnect().connect(); // transient: start over with a fresh nonce
+        // Transient (timeout, rate limit): start over with a fresh nonce, after a pause.
+        socket.disconnect();
+        this.later(() => {
+          if (!this.closed && !this.replaced && !socket.connected) {
+            this.setConnection("connecting");
+            socket.connect();
+          }
+        }, 1000);
       }
       return;
     }
@@ -510,6 +516,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     // Re-join every room we were in. The server starts a new epoch for each join, so this member
     // is re-keyed by the leader (or makes the key itself when it leads).
     for (const room of [...this.rooms.values()]) {
+      if (this.leftRooms.has(room.roomId)) continue; // a leave is in progress
       const payload: CommandPayload<"room:join"> = { roomId: room.roomId, displayName: room.displayName };
       if (room.requestedCapacity !== undefined) payload.capacity = room.requestedCapacity;
       this.request("room:join", payload)
@@ -601,7 +608,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
     const members = await this.memberViews(state.roomId, state.members, leaderId);
     for (const m of members) {
-      if (!m.bindingValid && !m.isMe) this.warn(state.roomId, "BINDING_FAILED", `${m.displayName}'s agreement key is not signed by their identity key; they get no room key from us`);
+      if (m.bindingValid || m.isMe || this.bindingWarned.has(`${state.roomId}|${m.signingKey}`)) continue;
+      this.bindingWarned.add(`${state.roomId}|${m.signingKey}`);
+      this.warn(state.roomId, "BINDING_FAILED", `${m.displayName}'s agreement key is not signed by their identity key; they get no room key from us`);
     }
     this.patchRoom(state.roomId, (v) => ({
       ...v,
@@ -644,12 +653,29 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     await this.adoptKey(room, epoch, key);
     if (shares.length === 0) return;
     // Not awaited on the queue: the ack is a round trip and later events must not wait for it.
-    this.request("roomkey:share", { roomId: room.roomId, epoch, shares }).catch((e) => {
-      const err = toClientError(e);
-      // A newer epoch started meanwhile (its own update re-keys) or we left: nothing to do.
-      if (err.code === "STALE_EPOCH" || err.code === "NOT_A_MEMBER" || this.closed) return;
-      this.fail(new ClientError(err.code, `room key distribution for epoch ${epoch} failed: ${err.message}`));
-    });
+    void this.sendShares(room, epoch, shares);
+  }
+
+  /** Sends the epoch's shares; retries a few times on transient refusals while the epoch is current. */
+  private async sendShares(room: RoomInternal, epoch: number, shares: CommandPayload<"roomkey:share">["shares"]) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.request("roomkey:share", { roomId: room.roomId, epoch, shares });
+        return;
+      } catch (e) {
+        const err = toClientError(e);
+        // A newer epoch started meanwhile (its own update re-keys) or we left: nothing to do.
+        if (err.code === "STALE_EPOCH" || err.code === "NOT_A_MEMBER" || this.closed) return;
+        const current = this.rooms.get(room.roomId) === room && room.appliedEpoch === epoch;
+        if (current && attempt < 3 && (err.code === "RATE_LIMITED" || err.code === "TIMEOUT" || err.code === "OFFLINE")) {
+          await new Promise((r) => this.later(() => r(undefined), 250 * 2 ** attempt));
+          if (room.appliedEpoch !== epoch) return;
+          continue;
+        }
+        this.fail(new ClientError(err.code, `room key distribution for epoch ${epoch} failed: ${err.message}`));
+        return;
+      }
+    }
   }
 
   private async onShare(share: RoomkeyShared) {
