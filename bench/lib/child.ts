@@ -1,0 +1,109 @@
+/**
+ * The two halves of a benchmark server child: the child reports its port over IPC and closes on
+ * request (exiting normally, so `--cpu-prof` writes its profile); the parent spawns it with tsx.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import path from "node:path";
+
+export function serveChild(port: number, close: () => Promise<void>): void {
+  process.send!({ type: "ready", port });
+  let session: Session | null = null;
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session!.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  process.on("message", (m: { type?: string; file?: string }) => {
+    if (m?.type === "profile-start") {
+      session = new Session();
+      session.connect();
+      void post("Profiler.enable")
+        .then(() => post("Profiler.setSamplingInterval", { interval: 200 }))
+        .then(() => post("Profiler.start"))
+        .then(() => process.send!({ type: "profile-started" }));
+      return;
+    }
+    if (m?.type === "profile-stop") {
+      void post("Profiler.stop").then((res: { profile: unknown }) => {
+        writeFileSync(m.file!, JSON.stringify(res.profile));
+        session!.disconnect();
+        session = null;
+        process.send!({ type: "profile-stopped" });
+      });
+      return;
+    }
+    if (m?.type === "cpu") {
+      const u = process.cpuUsage();
+      process.send!({ type: "cpu", ms: (u.user + u.system) / 1000 });
+      return;
+    }
+    if (m?.type !== "close") return;
+    close()
+      .catch((e) => console.error("close failed", e))
+      .finally(() => process.exit(0));
+  });
+  process.on("disconnect", () => process.exit(0)); // the parent died: don't linger
+}
+
+export interface ServerChild {
+  url: string;
+  pid: number;
+  /** CPU time (user + system) the child has used so far, ms. */
+  cpuMs(): Promise<number>;
+  /** Starts the V8 sampling profiler in the child (inspector), to profile just one phase. */
+  profileStart(): Promise<void>;
+  /** Stops it and writes the .cpuprofile to `file`. */
+  profileStop(file: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string>;
+}
+
+/** Starts bench/lib/<entry> under tsx in its own process and waits for its port. */
+export async function spawnServer(entry: "qsec-server.ts" | "bare-server.ts", opts: SpawnOptions = {}): Promise<ServerChild> {
+  const execArgv = ["--import", "tsx"];
+  const child: ChildProcess = fork(path.join(__dirname, entry), [], {
+    execArgv,
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", 2, 2, "ipc"], // the child's stdout goes to our stderr: stdout carries only the JSON report
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`${entry} exited (${code}) before it was ready`));
+    child.once("exit", onExit);
+    child.once("message", (m: { type?: string; port?: number }) => {
+      child.off("exit", onExit);
+      if (m?.type === "ready" && typeof m.port === "number") resolve(m.port);
+      else reject(new Error(`${entry}: unexpected message ${JSON.stringify(m)}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    cpuMs: () => request<{ ms: number }>(child, { type: "cpu" }, "cpu").then((m) => m.ms),
+    profileStart: () => request(child, { type: "profile-start" }, "profile-started").then(() => {}),
+    profileStop: (file) => request(child, { type: "profile-stop", file }, "profile-stopped").then(() => {}),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.once("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.send({ type: "close" });
+      }),
+  };
+}
+
+function request<T>(child: ChildProcess, msg: object, replyType: string): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const on = (m: { type?: string }) => {
+      if (m?.type !== replyType) return;
+      child.off("message", on);
+      resolve(m as T);
+    };
+    child.on("message", on);
+    child.send(msg);
+  });
+}

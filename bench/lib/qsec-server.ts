@@ -1,0 +1,41 @@
+/**
+ * Child process: the real QSEC Socket.IO application (createApplication: auth, zod validation,
+ * membership and epoch checks, rate limits, batched SQLite logging with live log push), on
+ * 127.0.0.1 port 0, with no Next.js. Started by relay.bench.ts through spawnServer().
+ *
+ * env: BENCH_DATABASE_URL (file: URL of a migrated database), BENCH_RATE_LIMITS ("configured" keeps
+ * lib/protocol/limits.ts; "lifted" raises the per-socket command bucket so the relay itself is
+ * measured), BENCH_LOG_FLUSH_MS (default: the app's default, 50 ms).
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createPrisma } from "@/server/db";
+import { createApplication, type AppOptions } from "@/server/app";
+import { serveChild } from "./child";
+
+async function main() {
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url) throw new Error("BENCH_DATABASE_URL unset");
+  const lifted = process.env.BENCH_RATE_LIMITS === "lifted";
+  const flush = process.env.BENCH_LOG_FLUSH_MS ? Number(process.env.BENCH_LOG_FLUSH_MS) : undefined;
+  const prisma = await createPrisma(url);
+  const httpServer = createServer();
+  const app = await createApplication(httpServer, {
+    prisma,
+    logFlushMs: flush,
+    // Finite (not Infinity): the token bucket computes elapsed × rate, and 0 × Infinity is NaN.
+    // (The cast: AppOptions types these as LIMITS' literal values, `as const`, so no other number fits.)
+    rateLimits: lifted ? ({ commandsPerSecond: 1e9, commandBurst: 1e9 } as unknown as AppOptions["rateLimits"]) : undefined,
+  });
+  await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
+  serveChild((httpServer.address() as AddressInfo).port, async () => {
+    await app.close();
+    await new Promise<void>((r) => httpServer.close(() => r()));
+    await prisma.$disconnect();
+  });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
