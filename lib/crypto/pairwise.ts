@@ -7,7 +7,6 @@
 import { CryptoError } from "./errors";
 import { buf, concatBytes, transcript } from "./encoding";
 import { decodePublicKey, importAgreementPublicKey, type Identity } from "./identity";
-import { hkdf } from "./hkdf";
 import { subtle } from "./subtle";
 
 export const LABEL_PAIR = "QSEC-PAIR-v1";
@@ -50,12 +49,12 @@ export async function derivePairKeys(
   const ikm = hybrid ? concatBytes(secret, qkdKey!) : secret;
   const salt = transcript(LABEL_PAIR, lo.id, hi.id);
   const info = (purpose: string) => transcript(LABEL_PAIR, purpose, mode, lo.id, lo.ak, hi.id, hi.ak);
-  const wrapRaw = await hkdf(ikm, salt, info("roomkey-wrap"), 32);
-  const dmRaw = await hkdf(ikm, salt, info("direct-message"), 32);
-  const wrapKey = await s.importKey("raw", buf(wrapRaw), { name: "AES-GCM" }, false, ["encrypt", "unwrapKey"]);
-  const dmKey = await s.importKey("raw", buf(dmRaw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
-  wrapRaw.fill(0);
-  dmRaw.fill(0);
+  // HKDF straight into non-extractable AES keys: the derived key bytes never reach JavaScript.
+  const base = await s.importKey("raw", buf(ikm), "HKDF", false, ["deriveKey"]);
+  const derive = (purpose: string, usages: KeyUsage[]) =>
+    s.deriveKey({ name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info(purpose)) }, base, { name: "AES-GCM", length: 256 }, false, usages);
+  const wrapKey = await derive("roomkey-wrap", ["encrypt", "unwrapKey"]);
+  const dmKey = await derive("direct-message", ["encrypt", "decrypt"]);
   secret.fill(0);
   if (ikm !== secret) ikm.fill(0);
   return { wrapKey, dmKey, hybrid };

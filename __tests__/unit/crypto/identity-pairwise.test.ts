@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import {
+  concatBytes,
   CryptoError,
+  hkdf,
+  transcript,
   derivePairKeys,
   fromB64url,
   generateIdentity,
@@ -127,6 +130,18 @@ describe("pairwise keys (X25519 + HKDF-SHA-256)", () => {
     const other = await derivePairKeys(bob, alice, crypto.getRandomValues(new Uint8Array(32)));
     expect(await differs(a.dmKey, other.dmKey)).toBe(true);
     await expect(derivePairKeys(alice, bob, new Uint8Array(8))).rejects.toMatchObject({ reason: "bad-key" });
+  });
+
+  it("follows the documented construction: HKDF(x25519 ‖ qkd, salt, info) with sorted ids", async () => {
+    const qkd = crypto.getRandomValues(new Uint8Array(32));
+    const secret = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: bob.agreementKeyPair.publicKey } as EcdhKeyDeriveParams, alice.agreementKeyPair.privateKey, 256));
+    const [lo, hi] = alice.userId < bob.userId ? [alice, bob] : [bob, alice];
+    const salt = transcript("QSEC-PAIR-v1", lo.userId, hi.userId);
+    const info = transcript("QSEC-PAIR-v1", "direct-message", "x25519+qkd", lo.userId, fromB64url(lo.agreementKey), hi.userId, fromB64url(hi.agreementKey));
+    const raw = await hkdf(concatBytes(secret, qkd), salt, info, 32);
+    const manual = await subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+    const derived = await derivePairKeys(bob, alice, qkd);
+    expect(await roundTripDm(manual, derived.dmKey)).toBe("hi");
   });
 
   it("derived keys are not extractable", async () => {
