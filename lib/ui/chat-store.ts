@@ -51,15 +51,19 @@ export const useChatStore = create<ChatStore>()((set, get) => {
     const snapshot = client.state;
     let names = get().names;
     let copied = false;
+    const learn = (userId: string, name: string, overwrite: boolean) => {
+      if (names[userId] === name || (!overwrite && names[userId] !== undefined)) return;
+      if (!copied) {
+        names = { ...names };
+        copied = true;
+      }
+      names[userId] = name;
+    };
     for (const room of Object.values(snapshot.rooms)) {
-      for (const m of room.members) {
-        if (names[m.userId] !== m.displayName) {
-          if (!copied) {
-            names = { ...names };
-            copied = true;
-          }
-          names[m.userId] = m.displayName;
-        }
+      for (const m of room.members) learn(m.userId, m.displayName, true);
+      // Members who left before this tab joined are named by their join log rows.
+      for (const l of room.logs) {
+        if (l.type === "MEMBER_JOINED" && l.actorId && typeof l.meta.displayName === "string") learn(l.actorId, l.meta.displayName, false);
       }
     }
     set({ snapshot, names });

@@ -19,6 +19,14 @@ const TYPES: Record<LogEventType, { label: string; tone: string }> = {
   SECURITY_REJECTED: { label: "Refused by server", tone: "text-danger" },
 };
 
+/** What the actor is, for types where "who" is not obvious. */
+const ACTOR_ROLE: Partial<Record<LogEventType, string>> = {
+  ROOM_CREATED: "by",
+  KEY_EPOCH_STARTED: "leader",
+  KEY_SHARE_RELAYED: "from leader",
+  SECURITY_REJECTED: "from",
+};
+
 export function LogPanel() {
   const room = useCurrentRoom();
   const names = useChatStore((s) => s.names);
@@ -29,7 +37,7 @@ export function LogPanel() {
   const nameOf = (id: string | null) => (id === null ? null : id === me ? `${names[id] ?? "you"} (you)` : (names[id] ?? shortId(id)));
 
   return (
-    <Panel title={`Room log · ${room.logs.length}`} data-testid="log-panel" className="min-h-[16rem] flex-1">
+    <Panel title={`Room log · ${room.logs.length}`} data-testid="log-panel" className="max-h-[32rem] min-h-[16rem] flex-1 lg:max-h-none">
       {logs.length === 0 ? (
         <p className="px-4 py-6 text-center text-sm text-muted">No log entries yet.</p>
       ) : (
@@ -59,6 +67,7 @@ function LogItem({ l, actor, target, nameOf }: { l: LogEntry; actor: string | nu
       </div>
       {(actor || target) && (
         <div className="mt-0.5 text-muted">
+          {actor && ACTOR_ROLE[l.type] && <span>{ACTOR_ROLE[l.type]} </span>}
           {actor && <span className="text-fg">{actor}</span>}
           {actor && target && <span aria-label="to"> → </span>}
           {target && <span className="text-fg">{target}</span>}
@@ -80,6 +89,7 @@ function MetaRow({ k, v, nameOf }: { k: string; v: unknown; nameOf: (id: string 
   let shown: string;
   if (typeof v === "string" && /Id$/.test(k) && /^[0-9a-f]{32}$/.test(v)) shown = nameOf(v) ?? v;
   else if (typeof v === "number" && k === "bytes") shown = v >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v} B`;
+  else if (v === null || v === undefined) shown = k === "capacity" ? "unlimited" : "—";
   else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") shown = String(v);
   else shown = JSON.stringify(v);
   return (

@@ -1,0 +1,94 @@
+/**
+ * Starts the real QSEC server (Next.js pages + Socket.IO, server/main.ts) as a child process on a
+ * random port with its own temporary SQLite database, for browser tests. The caller must stop()
+ * it, also when a test fails.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export interface AppServer {
+  url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+
+export async function startAppServer(opts: { readyTimeoutMs?: number } = {}): Promise<AppServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-e2e-"));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    NODE_ENV: "development",
+    DATABASE_URL: `file:${path.join(dir, "e2e.db")}`,
+    QSEC_DATA_DIR: dir,
+    NEXT_TELEMETRY_DISABLED: "1",
+  };
+  delete env.QSEC_HTTPS;
+
+  const migrate = spawnSync(process.execPath, [path.join(ROOT, "scripts", "prisma-setup.mjs"), "deploy"], { cwd: ROOT, env, encoding: "utf8" });
+  if (migrate.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`prisma migrate deploy failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  }
+
+  // detached: the child leads its own process group, so stop() also ends the node process tsx spawns.
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "node_modules", ".bin", "tsx"), "server/main.ts"], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  async function stop() {
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)))]);
+      clearTimeout(timer);
+      if (!killed) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
+        await exited;
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server not ready within ${opts.readyTimeoutMs ?? 120_000} ms:\n${log}`)), opts.readyTimeoutMs ?? 120_000);
+      const onData = (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.length > 200_000) log = log.slice(-100_000);
+        const m = /QSEC ready at (https?:\/\/localhost:\d+)/.exec(log);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      child.stdout!.on("data", onData);
+      child.stderr!.on("data", onData);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited early (code ${code}, signal ${signal}):\n${log}`));
+      });
+    });
+    return { url, output: () => log, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
