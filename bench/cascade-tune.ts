@@ -3,8 +3,9 @@
  * Usage: npx tsx bench/cascade-tune.ts [--n 10000] [--runs 200] [--variants a,b] [--qbers 0.01,0.02]
  *        [--errors exact|bernoulli|both]
  * Errors are placed either as exactly round(Q·n) random positions (as cascade-cpp does) or
- * Bernoulli(Q) per bit; block sizes use the actual Q (the exact one, or the realised error rate
- * for Bernoulli? no: the nominal Q, as an estimate would be).
+ * Bernoulli(Q) per bit. Block sizes use the actual error rate of the run (errors/n; equal to Q in
+ * exact mode), and f_EC = disclosed / (n·h(actual)). fRatio = Σdisclosed / Σ n·h(actual).
+ * FER = fraction of runs with any residual error after Cascade (before verification).
  */
 import { BitArray } from "../lib/qkd/bits";
 import { seededRandom, randomBelow, randomFloat, RandomSource } from "../lib/qkd/rng";
@@ -38,7 +39,7 @@ function noisy(a: BitArray, q: number, mode: string, rng: RandomSource): { b: Bi
   return { b, errs };
 }
 
-const rows: any[] = [];
+const rows: unknown[] = [];
 for (const mode of modes) {
   for (const variant of variants) {
     for (const q of qbers) {
@@ -49,13 +50,13 @@ for (const mode of modes) {
         const { b, errs } = noisy(a, q, mode, rng);
         const seed = new Uint8Array(32);
         rng.fill(seed);
-        const t0 = performance.now();
-        const res = runCascadeLocal(a, b, { variant, qber: q, seed });
-        sumT += performance.now() - t0;
         const qa = errs / n;
+        const t0 = performance.now();
+        const res = runCascadeLocal(a, b, { variant, qber: qa, seed });
+        sumT += performance.now() - t0;
         sumDisc += res.disclosedBits;
-        sumH += n * h(mode === "exact" ? q : qa);
-        sumF += res.disclosedBits / (n * h(mode === "exact" ? q : qa));
+        sumH += n * h(qa);
+        sumF += res.disclosedBits / (n * h(qa));
         sumRT += res.roundTrips;
         maxRT = Math.max(maxRT, res.roundTrips);
         const d = res.bits.xor(a).popcount();
