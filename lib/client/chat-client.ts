@@ -151,6 +151,9 @@ interface PairEntry {
 
 type Waiter = { check: () => boolean; resolve: () => void; reject: (e: ClientError) => void; timer: ReturnType<typeof setTimeout> };
 
+/** How far a sender's clock may lag ours before its fresh direct messages look replayed. */
+const DM_CLOCK_SKEW_MS = 5 * 60_000;
+
 export class ChatClient extends TypedEmitter<ChatClientEvents> {
   readonly identity: Identity;
   readonly userId: string;
@@ -193,6 +196,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * reloads unless a tab sent over 1000 messages per millisecond of its life or the clock went back.
    */
   private counter = Date.now() * 1000;
+
+  /**
+   * Direct messages use the pair key, which survives a reload, while the replay window lives in
+   * memory. So that a recorded DM cannot be replayed into a reloaded tab, a DM whose authenticated
+   * sentAt predates this client's start (less a clock-skew allowance) is rejected: the server only
+   * delivers to present sockets, so no honest DM can be that old.
+   */
+  private readonly startedAt = Date.now();
 
   constructor(opts: ChatClientOptions) {
     super();
@@ -811,7 +822,11 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
           ? { roomId: room.roomId, recipientId: this.userId, replayGuard: this.replay }
           : { roomId: room.roomId, epoch: env.epoch, replayGuard: this.replay },
       );
-      text = decodeChatPayload(bytes).text;
+      const payload = decodeChatPayload(bytes);
+      if (direct && payload.sentAt < this.startedAt - DM_CLOCK_SKEW_MS) {
+        return this.reject(room, env, "Replayed direct message (sent before this session started) — discarded");
+      }
+      text = payload.text;
     } catch (e) {
       return this.reject(room, env, rejectionReason(e));
     }
