@@ -24,7 +24,7 @@ export interface AppOptions {
   logger?: Logger;
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
-  rateLimits?: Partial<Pick<typeof LIMITS, "commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst">>;
+  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst", number>>;
   /** Socket.IO server options (CORS for dev tools, etc.). */
   serverOptions?: ConstructorParameters<typeof Server>[1];
 }

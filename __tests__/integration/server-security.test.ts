@@ -281,8 +281,10 @@ test("room logs are structured, live, and flushed on close", async () => {
   await join(a, "room-l", "a");
   const b = await client();
   await join(b, "room-l", "b");
-  await until(() => ((a.received.get("log:appended") ?? []) as any[]).some((e) => e.type === "MEMBER_JOINED" && e.actorId === b.userId), 2000, "live join log");
-  const entry = ((a.received.get("log:appended") ?? []) as any[]).find((e) => e.type === "MEMBER_JOINED" && e.actorId === b.userId);
+  const live = () => ((a.received.get("log:appended") ?? []) as any[]).flatMap((batch) => batch.entries as any[]);
+  await until(() => live().some((e) => e.type === "MEMBER_JOINED" && e.actorId === b.userId), 2000, "live join log");
+  expect(((a.received.get("log:appended") ?? []) as any[]).every((batch) => batch.roomId === "room-l")).toBe(true);
+  const entry = live().find((e) => e.type === "MEMBER_JOINED" && e.actorId === b.userId);
   expect(entry).toMatchObject({ roomId: "room-l", meta: { displayName: "b" } });
   expect(typeof entry.id).toBe("number");
   // Rows queued right before a clean shutdown are not lost.

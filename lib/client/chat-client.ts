@@ -485,8 +485,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     socket.on("message:received", (msg) => {
       void this.serial(() => this.onMessage(msg));
     });
-    socket.on("log:appended", (entry) => {
-      if (this.rooms.has(entry.roomId)) this.mergeLogs(entry.roomId, [entry]);
+    socket.on("log:appended", (batch) => {
+      if (this.rooms.has(batch.roomId)) this.mergeLogs(batch.roomId, batch.entries);
     });
   }
 

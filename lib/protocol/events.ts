@@ -176,7 +176,8 @@ export interface ServerToClientEvents {
   "roomkey:shared": (p: RoomkeyShared) => void;
   "message:received": (p: MessageReceived) => void;
   "bb84:frame": (p: Bb84Frame) => void;
-  "log:appended": (p: LogEntry) => void;
+  /** Newly stored log rows of one room, batched per flush (one frame per member per flush). */
+  "log:appended": (p: { roomId: string; entries: LogEntry[] }) => void;
   /** The same identity authenticated on another connection; this one is closed. */
   "session:replaced": (p: Record<string, never>) => void;
 }

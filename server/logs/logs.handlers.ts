@@ -1,7 +1,8 @@
 import { registerCommand } from "../command";
 import type { Deps, QsecSocket } from "../context";
 import { memberRoom } from "../rooms/rooms.handlers";
-import { fetchMemberLogs, visibleTo } from "./logs.repository";
+import type { LogEntry } from "@/lib/protocol";
+import { fetchMemberLogs, PRIVATE_LOG_TYPES, visibleTo } from "./logs.repository";
 
 export function registerLogs(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "logs:fetch", async (_s, p) => {
@@ -11,13 +12,29 @@ export function registerLogs(deps: Deps, socket: QsecSocket): void {
   });
 }
 
-/** Pushes each stored row live to the members of its room who may see it. */
+/**
+ * Pushes stored rows live, batched per flush: rows every member may see go to the room as one
+ * broadcast (Socket.IO encodes it once); private rows go only to the members allowed to see them.
+ */
 export function pushLogsLive(deps: Deps): () => void {
-  return deps.logs.onWritten((entry) => {
-    const room = deps.presence.rooms.get(entry.roomId);
-    if (!room) return;
-    for (const m of room.members.values()) {
-      if (visibleTo(entry, m.userId)) deps.io.to(m.socketId).emit("log:appended", entry);
+  return deps.logs.onWritten((entries) => {
+    const byRoom = new Map<string, LogEntry[]>();
+    for (const e of entries) {
+      if (!deps.presence.rooms.has(e.roomId)) continue;
+      const list = byRoom.get(e.roomId);
+      if (list) list.push(e);
+      else byRoom.set(e.roomId, [e]);
+    }
+    for (const [roomId, list] of byRoom) {
+      const room = deps.presence.rooms.get(roomId)!;
+      const shared = list.filter((e) => !PRIVATE_LOG_TYPES.has(e.type));
+      if (shared.length > 0) deps.io.to(roomId).emit("log:appended", { roomId, entries: shared });
+      const restricted = list.filter((e) => PRIVATE_LOG_TYPES.has(e.type));
+      if (restricted.length === 0) continue;
+      for (const m of room.members.values()) {
+        const mine = restricted.filter((e) => visibleTo(e, m.userId));
+        if (mine.length > 0) deps.io.to(m.socketId).emit("log:appended", { roomId, entries: mine });
+      }
     }
   });
 }

@@ -8,11 +8,18 @@ import { refuse, registerCommand } from "../command";
 import type { Deps, QsecSocket } from "../context";
 import { memberRoom } from "../rooms/rooms.handlers";
 
+// Message ids only need to be unique, not secret: a random per-process prefix and a counter.
+const idPrefix = randomBytes(6).toString("base64url");
+let idCounter = 0;
+function nextMessageId(): string {
+  return `${idPrefix}${(idCounter++).toString(36)}`;
+}
+
 export function registerMessaging(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "message:send", async (_s, p) => {
     const room = memberRoom(deps, socket, p.roomId);
     const from = socket.data.userId!;
-    const id = randomBytes(12).toString("base64url");
+    const id = nextMessageId();
     const ts = new Date().toISOString();
     const bytes = Math.floor((p.ciphertext.length * 3) / 4);
     const envelope = { id, roomId: p.roomId, from, epoch: p.epoch, counter: p.counter, iv: p.iv, ciphertext: p.ciphertext, signature: p.signature, ts };
