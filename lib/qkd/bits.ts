@@ -3,6 +3,8 @@
  * last word are always zero, so word-wise popcount and XOR need no masking.
  */
 import { RandomSource, randomWords } from "./rng";
+// Module-local aliases: under a vm context (Jest) every global lookup in a hot loop is slow.
+const { clz32, imul } = Math;
 
 export class BitArray {
   readonly length: number;
@@ -115,7 +117,7 @@ export class BitArray {
       const v = this.words[wi];
       while (m !== 0) {
         const t = m & -m;
-        const bit = 31 - Math.clz32(t);
+        const bit = 31 - clz32(t);
         if ((v >>> bit) & 1) out.words[o >>> 5] |= 1 << (o & 31);
         o++;
         m ^= t;
@@ -173,7 +175,7 @@ export class BitArray {
       let m = this.words[wi];
       while (m !== 0) {
         const t = m & -m;
-        const j = n - 1 - ((wi << 5) + 31 - Math.clz32(t));
+        const j = n - 1 - ((wi << 5) + 31 - clz32(t));
         out.words[j >>> 5] |= 1 << (j & 31);
         m ^= t;
       }
@@ -213,7 +215,7 @@ function lowMask(n: number): number {
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return (imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
 export function parity32(x: number): number {
   x ^= x >>> 16; x ^= x >>> 8; x ^= x >>> 4; x ^= x >>> 2; x ^= x >>> 1;

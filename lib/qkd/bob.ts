@@ -52,13 +52,13 @@ export class Bob extends Party {
     if (opts.diagnostics) this.diagnostics = { key: null, reconciled: null };
   }
 
-  protected adoptSession(msg: Message): boolean {
-    if (msg.payload.type !== MsgType.Hello || msg.seq !== 0) return false;
-    if (this.expectedSession && !msg.sessionId.every((b, i) => b === this.expectedSession![i])) return false;
-    this.setSession(msg.sessionId);
+  protected adoptSession(msg: Message): string | null {
+    if (msg.payload.type !== MsgType.Hello) return super.adoptSession(msg);
+    if (this.expectedSession && !msg.sessionId.every((b, i) => b === this.expectedSession![i])) return "Hello for another session";
+    this.setSession(msg.sessionId); // a wrong sequence number is then reported as out-of-order
     this.status = "running";
     this.stage = "qubits";
-    return true;
+    return null;
   }
 
   protected handle(p: Payload): Uint8Array[] {

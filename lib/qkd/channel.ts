@@ -19,6 +19,8 @@
  */
 import { BitArray } from "./bits";
 import { RandomSource, RandomStream } from "./rng";
+// Module-local aliases: under a vm context (Jest) every global lookup in a hot loop is slow.
+const { floor, log: ln, log1p } = Math;
 
 export interface ChannelParams {
   /** Probability that a qubit is lost before Bob's detector (1 − transmittance). */
@@ -145,10 +147,10 @@ export function bernoulliWords(r: RandomStream, p: number, count: number): Uint3
     out.fill(0xffffffff);
   } else if (p < 1 / 16 || p > 15 / 16) {
     const q = p < 0.5 ? p : 1 - p;
-    const lnq = Math.log1p(-q);
+    const lnq = log1p(-q);
     for (let pos = -1; ; ) {
       // Geometric(q) gap: ⌊ln U / ln(1 − q)⌋ with U uniform in (0, 1].
-      pos += 1 + Math.floor(Math.log(1 - r.float()) / lnq);
+      pos += 1 + floor(ln(1 - r.float()) / lnq);
       if (!(pos < count)) break;
       out[pos >>> 5] |= 1 << (pos & 31);
     }
@@ -156,11 +158,11 @@ export function bernoulliWords(r: RandomStream, p: number, count: number): Uint3
   } else {
     const P = Math.round(p * 4294967296); // 0 < P < 2^32
     let lowBit = 0;
-    while (Math.floor(P / 2 ** lowBit) % 2 === 0) lowBit++;
+    while (floor(P / 2 ** lowBit) % 2 === 0) lowBit++;
     const tmp = new Uint32Array(nw);
     for (let b = lowBit; b < 32; b++) {
       r.words(tmp);
-      if (Math.floor(P / 2 ** b) % 2 === 1) for (let i = 0; i < nw; i++) out[i] |= tmp[i];
+      if (floor(P / 2 ** b) % 2 === 1) for (let i = 0; i < nw; i++) out[i] |= tmp[i];
       else for (let i = 0; i < nw; i++) out[i] &= tmp[i];
     }
     // The expansion above is of P/2^32 read from bit lowBit (LSB) to bit 31 (MSB = ½ place).

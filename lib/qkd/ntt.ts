@@ -1,12 +1,14 @@
 /**
  * Exact number-theoretic transform over Z_p, p = 11·2^21 + 1 = 23068673 (primitive root 3), on
  * Float64Array. Since p < 2^26, a product of two residues is < 2^52 and exact in a double, so
- * a·b mod p is computed exactly with one float multiply-and-floor (Barrett with 1/p) and a
- * correction step. Transforms up to length 2^21.
+ * a·b mod p is computed exactly with one float multiply-and-floor (Barrett reduction with 1/p).
+ * Transforms up to length 2^21.
  *
  * Forward: decimation in frequency (natural order in, bit-reversed out); inverse: decimation in
  * time (bit-reversed in, natural out), so a convolution needs no bit-reversal pass.
  */
+// Module-local aliases: under a vm context (Jest) every global lookup in a hot loop is slow.
+const { floor } = Math;
 export const NTT_PRIME = 23068673;
 export const NTT_MAX_LOG = 21;
 const P = NTT_PRIME;
@@ -22,7 +24,7 @@ export function powmod(base: number, exp: number): number {
   while (exp > 0) {
     if (exp & 1) r = mulmod(r, b);
     b = mulmod(b, b);
-    exp = Math.floor(exp / 2);
+    exp = floor(exp / 2);
   }
   return r;
 }
@@ -91,8 +93,8 @@ function difStage(a: Float64Array, tw: Float64Array, len: number, from: number, 
         const u = a[i + j], v = a[i + j + len];
         const s = u + v;
         const x = (u - v) * tw[len + j];
-        a[i + j] = s - Math.floor(s * PINV + 0.5) * P;
-        a[i + j + len] = x - Math.floor(x * PINV + 0.5) * P;
+        a[i + j] = s - floor(s * PINV + 0.5) * P;
+        a[i + j + len] = x - floor(x * PINV + 0.5) * P;
       }
     }
   } else {
@@ -101,7 +103,7 @@ function difStage(a: Float64Array, tw: Float64Array, len: number, from: number, 
         const u = a[i + j], v = a[i + j + len];
         const x = (u - v) * tw[len + j];
         a[i + j] = u + v;
-        a[i + j + len] = x - Math.floor(x * PINV + 0.5) * P;
+        a[i + j + len] = x - floor(x * PINV + 0.5) * P;
       }
     }
   }
@@ -128,7 +130,7 @@ function ditStage(a: Float64Array, tw: Float64Array, len: number, from: number, 
     for (let j = 0; j < len; j++) {
       const u = a[i + j];
       const x = a[i + j + len] * tw[len + j];
-      const v = x - Math.floor(x * PINV + 0.5) * P;
+      const v = x - floor(x * PINV + 0.5) * P;
       a[i + j] = u + v;
       a[i + j + len] = u - v;
     }
@@ -139,12 +141,12 @@ function ditStage(a: Float64Array, tw: Float64Array, len: number, from: number, 
 export function nttPointwise(a: Float64Array, b: Float64Array): void {
   for (let i = 0; i < a.length; i++) {
     const x = a[i] * b[i];
-    a[i] = x - Math.floor(x * PINV + 0.5) * P;
+    a[i] = x - floor(x * PINV + 0.5) * P;
   }
 }
 
 /** Canonical residue in [0, p) of any integer-valued double with |x| < 2^52. */
 export function canonical(x: number): number {
-  const r = x - Math.floor(x * PINV) * P;
+  const r = x - floor(x * PINV) * P;
   return r < 0 ? r + P : r >= P ? r - P : r;
 }

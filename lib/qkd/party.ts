@@ -156,7 +156,11 @@ export abstract class Party {
 
   /** Handle one message from the peer; returns the messages to send back (possibly an Abort). */
   receive(bytes: Uint8Array): Uint8Array[] {
-    if (this.status === "done" || this.status === "aborted") return [];
+    if (this.status === "aborted") return [];
+    if (this.status === "done") {
+      this.lateAbort(bytes);
+      return [];
+    }
     this.traffic.messagesReceived++;
     this.traffic.bytesReceived += bytes?.length ?? 0;
     let msg: Message;
@@ -166,7 +170,8 @@ export abstract class Party {
       return this.fail("PROTOCOL_ERROR", `malformed message: ${errorText(e)}`);
     }
     if (this.sessionId === null) {
-      if (!this.adoptSession(msg)) return this.fail("PROTOCOL_ERROR", `unexpected ${messageTypeName(msg.payload.type)} before the session started`);
+      const refused = this.adoptSession(msg);
+      if (refused !== null) return this.fail("PROTOCOL_ERROR", refused);
     } else if (!bytesEqual(msg.sessionId, this.sessionId)) {
       return this.fail("PROTOCOL_ERROR", `message for another session (${toHex(msg.sessionId)})`);
     }
@@ -188,6 +193,25 @@ export abstract class Party {
     }
   }
 
+  /**
+   * After "done", only a valid Abort from the peer is still heard: the peer failed after our last
+   * message (e.g. Bob's Confirm arrived corrupted at Alice), so the key is withdrawn on both sides.
+   * Anything else is ignored.
+   */
+  private lateAbort(bytes: Uint8Array) {
+    let msg: Message;
+    try {
+      msg = decodeMessage(bytes);
+    } catch {
+      return;
+    }
+    if (msg.payload.type !== MsgType.Abort || msg.seq !== this.recvSeq || !bytesEqual(msg.sessionId, this.sessionId!)) return;
+    this.recvSeq++;
+    this.abortInfo = { code: msg.payload.code, message: msg.payload.message, by: "peer", stage: this.stage };
+    this.status = "aborted";
+    this.finalKey = null;
+  }
+
   /** Abort locally (e.g. the peer went away); returns the Abort message for the peer. */
   cancel(reason = "cancelled"): Uint8Array[] {
     if (this.status === "done" || this.status === "aborted") return [];
@@ -195,9 +219,9 @@ export abstract class Party {
   }
 
   protected abstract handle(p: Payload): Uint8Array[];
-  /** Bob adopts the session id of Alice's first message; Alice never does. */
-  protected adoptSession(_msg: Message): boolean {
-    return false;
+  /** Bob adopts the session id of Alice's Hello; Alice never adopts one. Returns why not, or null. */
+  protected adoptSession(msg: Message): string | null {
+    return `unexpected ${messageTypeName(msg.payload.type)} before the session started`;
   }
   protected setSession(id: Uint8Array) {
     if (id.length !== SESSION_ID_BYTES) throw new RangeError("session id must be 16 bytes");

@@ -58,17 +58,21 @@ export function toeplitzWordParallel(x: BitArray, seed: BitArray, ell: number): 
 
 const MAX_L = 1 << NTT_MAX_LOG;
 
-/** Exact Toeplitz product by NTT convolution (tiled when n + ℓ − 1 > 2^21). */
-export function toeplitzNtt(x: BitArray, seed: BitArray, ell: number): BitArray {
+/**
+ * Exact Toeplitz product by NTT convolution, tiled when n + ℓ − 1 > maxLength (2^21, the largest
+ * transform of the prime; a smaller power of two can be given to exercise tiling in tests).
+ */
+export function toeplitzNtt(x: BitArray, seed: BitArray, ell: number, maxLength = MAX_L): BitArray {
   checkArgs(x, seed, ell);
   const n = x.length;
   const out = new BitArray(ell);
   if (n === 0 || ell === 0) return out;
   // Tile sizes: a column block of width nt and a row block of height lt with nt + lt − 1 ≤ 2^21.
   let nt = n, lt = ell;
-  if (nt + lt - 1 > MAX_L) {
-    nt = Math.min(n, MAX_L >>> 1);
-    lt = Math.min(ell, MAX_L - nt + 1);
+  if (!(maxLength >= 2 && maxLength <= MAX_L && (maxLength & (maxLength - 1)) === 0)) throw new RangeError("toeplitz: bad maxLength");
+  if (nt + lt - 1 > maxLength) {
+    nt = Math.min(n, maxLength >>> 1);
+    lt = Math.min(ell, maxLength - nt + 1);
   }
   const L = nextPow2(nt + lt - 1);
   const A = new Float64Array(L), B = new Float64Array(L);
