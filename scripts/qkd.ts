@@ -177,7 +177,7 @@ function sweep(cli: Cli) {
   }
   const p0 = { ...base };
   console.log(`sweep ${cli.sweep}: ${base.qubits} qubits per run, noise ${cli.sweep === "noise" ? "swept" : pct(p0.noise ?? 0.02)}, Eve ${cli.sweep === "eve" ? "swept" : pct(p0.eve ?? 0, 0)}`);
-  console.log("key fraction = ℓ / sifted bits; 1 − 2h(Q) at the expected Q; "TLGR, f_EC = 1" = the finite-key ℓ of this block (same n, k, Q̂) if error correction leaked exactly n·h(Q̂), / sifted");
+  console.log("key fraction = ℓ / sifted bits; 1 − 2h(Q) at the expected Q; \"TLGR, f_EC = 1\" = finite-key ℓ of this block (same n, k, Q̂) if error correction leaked exactly n·h(Q̂), / sifted");
   const header = [cli.sweep === "eve" ? "Eve f" : "noise e", "expected Q", "measured Q", "95% CI", "key fraction", "1 − 2h(Q)", "TLGR, f_EC = 1", "outcome"];
   const table = rows.map((r) => [
     (r[cli.sweep!] as number).toFixed(2),
