@@ -6,6 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import path from "node:path";
+import { execFileSync } from "node:child_process";
 import next from "next";
 import { loadEnv } from "./config";
 import { createPrisma } from "./db";
@@ -19,7 +20,15 @@ async function main() {
   const dev = env.NODE_ENV !== "production";
   const dataDir = path.resolve(env.QSEC_DATA_DIR);
 
-  const nextApp = next({ dev, dir: path.resolve(__dirname, ".."), hostname: "localhost", port: env.PORT });
+  // Apply committed migrations (idempotent; creates the SQLite file on first run).
+  const root = path.resolve(__dirname, "..");
+  execFileSync(process.execPath, [path.join(root, "scripts", "prisma-setup.mjs"), "deploy"], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: env.DATABASE_URL },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+
+  const nextApp = next({ dev, dir: root, hostname: "localhost", port: env.PORT });
   await nextApp.prepare();
   const handle = nextApp.getRequestHandler();
   const handleUpgrade = nextApp.getUpgradeHandler();
