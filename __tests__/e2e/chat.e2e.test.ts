@@ -144,6 +144,14 @@ describe("QSEC in the browser", () => {
       return Object.keys(store.getState().snapshot?.rooms ?? {}).includes(r);
     }, room);
     expect(held).toBe(false);
+
+    // Rejoining is a fresh join: a new epoch whose key Carol receives, and only new messages.
+    await carol.getByTestId("rejoin-button").click();
+    const eBack = await waitForRoom(carol, { members: 3, minEpoch: eA + 1 });
+    await waitForRoom(alice, { members: 3, minEpoch: eBack });
+    await sendMessage(alice, "welcome back");
+    await waitForMessage(carol, "welcome back");
+    expect(await messageTexts(carol)).not.toContain("after Carol left");
   });
 
   test("an invalid room id in the URL shows a clear error, and so does the landing form", async () => {
@@ -162,6 +170,26 @@ describe("QSEC in the browser", () => {
     await page.getByTestId("room-id-error").waitFor();
     expect(await page.getByTestId("room-id-error").textContent()).toMatch(/1–32 characters/);
     await page.context().close();
+  });
+
+  test("opened over plain http from a non-localhost name, the room page explains the secure-context requirement", async () => {
+    // qsec.test resolves to the test server, like a LAN address would: http there is not a secure context.
+    const lan = await launchChromium(["--host-resolver-rules=MAP qsec.test 127.0.0.1"]);
+    try {
+      const page = await newPage(lan);
+      const url = new URL(server.url);
+      await page.goto(`http://qsec.test:${url.port}/room/lan-room?name=Phone`);
+      const notice = page.getByTestId("insecure-context");
+      await notice.waitFor();
+      expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+      const text = await notice.textContent();
+      expect(text).toMatch(/secure context/i);
+      expect(text).toContain("QSEC_HTTPS=1");
+      expect(text).toContain(`https://qsec.test:${url.port}/room/lan-room`);
+      expect(await page.getByTestId("room-page").count()).toBe(0);
+    } finally {
+      await lan.close();
+    }
   });
 
   test("a full room refuses the next member with a clear message", async () => {

@@ -6,6 +6,7 @@ import { useCopy } from "@/lib/ui/clipboard";
 import { randomRoomId, roomLink } from "@/lib/ui/format";
 import { rememberName, recallName } from "@/lib/ui/session";
 import { Button } from "./ui";
+import { useSecureContext } from "./secure-context";
 
 /** Create or join a room: room id (empty = the server picks one), display name, optional capacity. */
 export function LandingForm() {
@@ -18,6 +19,7 @@ export function LandingForm() {
   const [origin, setOrigin] = useState("");
   const [busy, setBusy] = useState(false);
   const [copyState, copy] = useCopy();
+  const secure = useSecureContext();
 
   useEffect(() => {
     setOrigin(window.location.origin);
@@ -47,7 +49,7 @@ export function LandingForm() {
   }
 
   return (
-    <form onSubmit={onSubmit} noValidate className="rounded-2xl border border-line bg-panel p-6 shadow-sm" aria-labelledby="form-title" data-testid="landing-form">
+    <form onSubmit={onSubmit} action="/room" method="get" noValidate className="rounded-2xl border border-line bg-panel p-6 shadow-sm" aria-labelledby="form-title" data-testid="landing-form">
       <h2 id="form-title" className="text-lg font-semibold">
         Create or join a room
       </h2>
@@ -61,6 +63,7 @@ export function LandingForm() {
           <div className="mt-1.5 flex gap-2">
             <input
               id={ids.room}
+              name="id"
               data-testid="room-id-input"
               value={roomId}
               onChange={(e) => setRoomId(e.target.value)}
@@ -89,6 +92,7 @@ export function LandingForm() {
           </label>
           <input
             id={ids.name}
+            name="name"
             data-testid="name-input"
             value={name}
             onChange={(e) => setName(e.target.value)}
@@ -110,6 +114,7 @@ export function LandingForm() {
           </label>
           <input
             id={ids.cap}
+            name="capacity"
             data-testid="capacity-input"
             type="number"
             inputMode="numeric"
@@ -139,6 +144,17 @@ export function LandingForm() {
             {link ?? <span className="font-sans text-muted">A random room id will be chosen; copy its link from the room page.</span>}
           </p>
         </div>
+
+        {secure === false && (
+          <div role="alert" data-testid="insecure-warning" className="rounded-lg border border-warn/50 bg-warn/10 px-3 py-2.5 text-sm">
+            <p className="font-semibold text-warn">Not a secure context</p>
+            <p className="mt-1 text-muted">
+              WebCrypto (and so QSEC) needs https or localhost. Restart the server with{" "}
+              <code className="rounded bg-panel-2 px-1 font-mono text-fg">QSEC_HTTPS=1</code> and open this page over https, or open it
+              on the server machine via localhost.
+            </p>
+          </div>
+        )}
 
         <Button type="submit" variant="primary" className="w-full py-2.5 text-base" disabled={busy} data-testid="join-button">
           {busy ? "Opening…" : trimmedRoom ? "Join room" : "Create room"}

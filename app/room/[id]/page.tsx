@@ -2,6 +2,7 @@ import Link from "next/link";
 import { roomIdSchema } from "@/lib/protocol";
 import { Notice } from "@/app/_components/ui";
 import { RoomScreen } from "../_components/room-screen";
+import { requestLocation } from "../_components/request-location";
 import { capacityParam, firstParam } from "@/lib/ui/params";
 
 /** /room/<id>?name=…&capacity=… — join (or create) the room <id>. */
@@ -43,5 +44,6 @@ export default async function RoomPage({
       </main>
     );
   }
-  return <RoomScreen roomId={id} initialName={firstParam(q.name)} capacity={capacityParam(firstParam(q.capacity))} />;
+  const loc = await requestLocation(`/room/${encodeURIComponent(id)}`);
+  return <RoomScreen roomId={id} initialName={firstParam(q.name)} capacity={capacityParam(firstParam(q.capacity))} serverLocation={loc} />;
 }

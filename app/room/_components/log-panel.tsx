@@ -33,11 +33,12 @@ export function LogPanel() {
   const me = useChatStore((s) => s.snapshot?.userId ?? null);
   if (!room) return null;
   // Newest first; the list is append-only, so reversing a copy is enough.
-  const logs = [...room.logs].sort((a, b) => b.id - a.id);
+  // Only well-formed rows of a known type are shown (the panel never guesses at a row's meaning).
+  const logs = room.logs.filter((l) => typeof l?.id === "number" && l.type in TYPES).sort((a, b) => b.id - a.id);
   const nameOf = (id: string | null) => (id === null ? null : id === me ? `${names[id] ?? "you"} (you)` : (names[id] ?? shortId(id)));
 
   return (
-    <Panel title={`Room log · ${room.logs.length}`} data-testid="log-panel" className="max-h-[32rem] min-h-[16rem] flex-1 lg:max-h-none">
+    <Panel title={`Room log · ${logs.length}`} data-testid="log-panel" className="max-h-[32rem] min-h-[16rem] flex-1 lg:max-h-none">
       {logs.length === 0 ? (
         <p className="px-4 py-6 text-center text-sm text-muted">No log entries yet.</p>
       ) : (
@@ -53,7 +54,7 @@ export function LogPanel() {
 }
 
 function LogItem({ l, actor, target, nameOf }: { l: LogEntry; actor: string | null; target: string | null; nameOf: (id: string | null) => string | null }) {
-  const t = TYPES[l.type] ?? { label: l.type, tone: "text-muted" };
+  const t = TYPES[l.type];
   const meta = Object.entries(l.meta ?? {});
   return (
     <li className="px-4 py-2.5 text-xs" data-testid="log-item" data-type={l.type} data-actor={l.actorId ?? ""} data-target={l.targetId ?? ""}>

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import type { MemberView } from "@/lib/client/chat-client";
 import { useCurrentRoom } from "@/lib/ui/chat-store";
-import { Badge, Button, Panel } from "@/app/_components/ui";
+import { Badge, Panel } from "@/app/_components/ui";
 import { SafetyNumberDialog } from "./safety-number-dialog";
 
 export function MembersPanel() {
@@ -55,7 +55,7 @@ function MemberRow({ m, onSafety }: { m: MemberView; onSafety: () => void }) {
           <div className="mt-0.5 font-mono text-[11px] text-muted" title="Short fingerprint of this member's signing key" data-testid="member-fingerprint">
             {m.fingerprint}
           </div>
-          <div className="mt-1.5 flex flex-wrap gap-1">
+          <div className="mt-1.5 flex flex-wrap gap-1 empty:hidden">
             {m.isMe && <Badge tone="accent">you</Badge>}
             {m.isLeader && (
               <Badge tone="neutral" data-testid="leader-badge">
@@ -78,13 +78,21 @@ function MemberRow({ m, onSafety }: { m: MemberView; onSafety: () => void }) {
               {m.displayName} now has a different key than before. Compare safety numbers again before trusting them.
             </p>
           )}
+          {!m.isMe && (
+            <button
+              type="button"
+              onClick={onSafety}
+              data-testid="safety-number-button"
+              className="mt-1.5 inline-flex items-center gap-1 rounded text-xs font-medium text-accent hover:underline"
+            >
+              <svg viewBox="0 0 20 20" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
+                <path d="M10 2.5 4 5v4.5c0 3.7 2.5 6.6 6 8 3.5-1.4 6-4.3 6-8V5l-6-2.5Z" strokeLinejoin="round" />
+              </svg>
+              {m.verified ? "Safety number · verified" : "Compare safety number"}
+            </button>
+          )}
         </div>
       </div>
-      {!m.isMe && (
-        <Button variant="ghost" className="mt-2 w-full justify-start px-2 py-1 text-xs" onClick={onSafety} data-testid="safety-number-button">
-          Safety number{m.verified ? " · verified" : ""}
-        </Button>
-      )}
     </li>
   );
 }

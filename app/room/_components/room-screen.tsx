@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useEffect, useState } from "react";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { recallTabName, rememberName } from "@/lib/ui/session";
+import { isPotentiallyTrustworthy, type PageLocation } from "@/lib/ui/secure-origin";
 import { InsecureContextNotice, useSecureContext } from "@/app/_components/secure-context";
 import { Button, Logo, Notice } from "@/app/_components/ui";
 import { NamePrompt } from "./name-prompt";
@@ -12,7 +13,18 @@ import { RoomLayout } from "./room-layout";
  * Everything under /room: checks the secure context, asks for a display name if the link had none,
  * joins through the store, then shows the room (or a clear error).
  */
-export function RoomScreen({ roomId, initialName, capacity }: { roomId: string | undefined; initialName?: string; capacity?: number }) {
+export function RoomScreen({
+  roomId,
+  initialName,
+  capacity,
+  serverLocation,
+}: {
+  roomId: string | undefined;
+  initialName?: string;
+  capacity?: number;
+  /** The URL as the server saw it: lets the first render explain an insecure context before any script runs. */
+  serverLocation?: PageLocation | null;
+}) {
   const secure = useSecureContext();
   const [name, setName] = useState<string | null>(null);
   const [nameChecked, setNameChecked] = useState(false);
@@ -42,7 +54,9 @@ export function RoomScreen({ roomId, initialName, capacity }: { roomId: string |
     };
   }, [secure, name, roomId, capacity, enter, attempt]);
 
-  if (secure === false) return <InsecureContextNotice />;
+  if (secure === false) return <InsecureContextNotice loc={serverLocation} />;
+  // Before scripts run, trust the server's view: where scripts cannot load, this stays on screen.
+  if (secure === null && serverLocation && !isPotentiallyTrustworthy(serverLocation)) return <InsecureContextNotice loc={serverLocation} />;
   if (secure === null || !nameChecked) return <Loading label="Starting…" />;
 
   if (!name || (phase === "failed" && error?.code === "NAME_TAKEN")) {
