@@ -26,6 +26,9 @@ export async function startAppServer(opts: { readyTimeoutMs?: number } = {}): Pr
     DATABASE_URL: `file:${path.join(dir, "e2e.db")}`,
     QSEC_DATA_DIR: dir,
     NEXT_TELEMETRY_DISABLED: "1",
+    // Its own build folder: Next 16 allows one dev server per folder, and a developer's
+    // `npm run dev` may be using .next.
+    QSEC_NEXT_DIST_DIR: ".next-e2e",
   };
   delete env.QSEC_HTTPS;
 
