@@ -32,22 +32,34 @@ export function powmod(base: number, exp: number): number {
 interface Tables { fwd: Float64Array; inv: Float64Array }
 const tableCache = new Map<number, Tables>();
 
-/** Twiddles for every stage: tw[len + j] = ω_{2len}^j for len = 1, 2, 4, …, L/2 and j < len. */
+/**
+ * Twiddles for every stage, balanced: tw[len + j] = ω_{2len}^j for len = 1, 2, 4, …, L/2, j < len.
+ * Only the top stage is computed (L/2 products); each lower stage takes every other entry of the
+ * one above, since ω_{2len}^j = ω_{4len}^{2j}.
+ */
 function tables(L: number): Tables {
   let t = tableCache.get(L);
   if (t) return t;
   const fwd = new Float64Array(L), inv = new Float64Array(L);
-  for (let len = 1; len < L; len <<= 1) {
-    const w = powmod(3, (P - 1) / (2 * len));
-    const wi = powmod(w, P - 2);
+  if (L >= 2) {
+    const half = L >>> 1;
+    const w = powmod(3, (P - 1) / L), wi = powmod(w, P - 2);
     let a = 1, b = 1;
-    for (let j = 0; j < len; j++) {
-      fwd[len + j] = a > P / 2 ? a - P : a; inv[len + j] = b > P / 2 ? b - P : b;
-      a = mulmod(a, w); b = mulmod(b, wi);
+    for (let j = 0; j < half; j++) {
+      fwd[half + j] = a > P / 2 ? a - P : a;
+      inv[half + j] = b > P / 2 ? b - P : b;
+      a = mulmod(a, w);
+      b = mulmod(b, wi);
+    }
+    for (let len = half >>> 1; len >= 1; len >>>= 1) {
+      for (let j = 0; j < len; j++) {
+        fwd[len + j] = fwd[2 * len + 2 * j];
+        inv[len + j] = inv[2 * len + 2 * j];
+      }
     }
   }
   t = { fwd, inv };
-  if (tableCache.size > 8) tableCache.clear();
+  if (tableCache.size >= 4) tableCache.clear();
   tableCache.set(L, t);
   return t;
 }
