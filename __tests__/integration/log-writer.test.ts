@@ -53,3 +53,26 @@ test("a failed flush keeps its rows for the next one", async () => {
     await srv.close();
   }
 });
+
+test("relay rows with one key coalesce within a flush; other keys and flushes stay apart", async () => {
+  const srv = await startTestServer();
+  try {
+    await srv.prisma.room.create({ data: { id: "co" } });
+    const writer = new LogWriter(srv.prisma, 10_000);
+    for (let i = 0; i < 500; i++) writer.append({ roomId: "co", type: "MESSAGE_RELAYED", actorId: "a", meta: { epoch: 1, bytes: 10, recipients: 1 }, coalesceKey: "k-a" });
+    writer.append({ roomId: "co", type: "MESSAGE_RELAYED", actorId: "b", meta: { epoch: 1, bytes: 7, recipients: 1 }, coalesceKey: "k-b" });
+    writer.append({ roomId: "co", type: "MEMBER_JOINED", actorId: "c", meta: { displayName: "c" } });
+    await writer.flush();
+    writer.append({ roomId: "co", type: "MESSAGE_RELAYED", actorId: "a", meta: { epoch: 1, bytes: 3, recipients: 1 }, coalesceKey: "k-a" });
+    await writer.close();
+    const rows = await srv.prisma.roomLog.findMany({ where: { roomId: "co" }, orderBy: { id: "asc" } });
+    expect(rows.map((r) => [r.type, r.actorId, JSON.parse(r.meta)])).toEqual([
+      ["MESSAGE_RELAYED", "a", { epoch: 1, bytes: 5000, recipients: 1, count: 500 }],
+      ["MESSAGE_RELAYED", "b", { epoch: 1, bytes: 7, recipients: 1, count: 1 }],
+      ["MEMBER_JOINED", "c", { displayName: "c" }],
+      ["MESSAGE_RELAYED", "a", { epoch: 1, bytes: 3, recipients: 1, count: 1 }],
+    ]);
+  } finally {
+    await srv.close();
+  }
+});

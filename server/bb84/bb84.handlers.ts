@@ -15,7 +15,7 @@ export function registerBb84(deps: Deps, socket: QsecSocket): void {
     if (!target || p.to === from) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
     const frame = p.frame instanceof ArrayBuffer ? new Uint8Array(p.frame) : p.frame;
     deps.io.to(target.socketId).emit("bb84:frame", { roomId: p.roomId, from, sessionId: p.sessionId, frame });
-    deps.logs.append({ roomId: p.roomId, type: "BB84_RELAYED", actorId: from, targetId: p.to, meta: { sessionId: p.sessionId, bytes: frame.byteLength } });
+    deps.logs.append({ roomId: p.roomId, type: "BB84_RELAYED", actorId: from, targetId: p.to, meta: { sessionId: p.sessionId, bytes: frame.byteLength }, coalesceKey: `bb84|${p.roomId}|${from}|${p.to}|${p.sessionId}` });
     return {};
   });
 }

@@ -18,6 +18,13 @@ export interface LogInput {
   actorId?: string | null;
   targetId?: string | null;
   meta?: Record<string, unknown>;
+  /**
+   * Rows with the same key in one flush interval become one row whose meta.count counts them and
+   * whose numeric meta.bytes is their sum (relayed messages and BB84 frames). A person typing
+   * sends far fewer than one message per 50 ms, so chat keeps one row per message; a flood or a
+   * BB84 session becomes one row per interval instead of thousands.
+   */
+  coalesceKey?: string;
 }
 
 /** Called once per flush with the stored rows (ids assigned), in insertion order. */
@@ -34,7 +41,8 @@ interface Queued {
 
 export class LogWriter {
   private queue: Queued[] = [];
-  private activity = new Map<string, { messages: number; at: string }>();
+  private coalesced = new Map<string, Queued>();
+  private activity = new Map<string, { messages: number; at: number }>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private listeners = new Set<LogListener>();
@@ -52,6 +60,18 @@ export class LogWriter {
 
   append(input: LogInput): void {
     if (this.closed) return;
+    if (input.coalesceKey !== undefined) {
+      const prev = this.coalesced.get(input.coalesceKey);
+      if (prev) {
+        prev.meta.count = (prev.meta.count as number) + 1;
+        if (typeof input.meta?.bytes === "number") prev.meta.bytes = (prev.meta.bytes as number) + input.meta.bytes;
+        return;
+      }
+      const row: Queued = { roomId: input.roomId, type: input.type, actorId: input.actorId ?? null, targetId: input.targetId ?? null, meta: { ...input.meta, count: 1 }, createdAt: new Date().toISOString() };
+      this.coalesced.set(input.coalesceKey, row);
+      this.queue.push(row);
+      return;
+    }
     this.queue.push({
       roomId: input.roomId,
       type: input.type,
@@ -64,7 +84,7 @@ export class LogWriter {
 
   /** Counts relayed chat messages against the room (message count and last activity). */
   touchRoom(roomId: string, messages = 0): void {
-    const at = new Date().toISOString();
+    const at = Date.now();
     const a = this.activity.get(roomId);
     if (a) {
       a.messages += messages;
@@ -82,6 +102,7 @@ export class LogWriter {
     const batch = this.queue;
     const activity = this.activity;
     this.queue = [];
+    this.coalesced = new Map();
     this.activity = new Map();
     this.flushing = this.write(batch, activity).finally(() => {
       this.flushing = null;
@@ -89,7 +110,7 @@ export class LogWriter {
     return this.flushing;
   }
 
-  private async write(batch: Queued[], activity: Map<string, { messages: number; at: string }>) {
+  private async write(batch: Queued[], activity: Map<string, { messages: number; at: number }>) {
     try {
       // All rows travel as ONE JSON parameter and SQLite unpacks them with json_each: binding
       // thousands of parameters through the driver adapter cost more than the insert itself.
@@ -107,7 +128,7 @@ export class LogWriter {
               ),
             ];
       const updates = [...activity].map(([id, a]) =>
-        this.prisma.$executeRawUnsafe(`UPDATE "Room" SET "messageCount" = "messageCount" + ?, "lastActivityAt" = ? WHERE "id" = ?`, a.messages, a.at, id),
+        this.prisma.$executeRawUnsafe(`UPDATE "Room" SET "messageCount" = "messageCount" + ?, "lastActivityAt" = ? WHERE "id" = ?`, a.messages, new Date(a.at).toISOString(), id),
       );
       const results = await this.prisma.$transaction([...inserts, ...updates]);
       // Rows are inserted in array order, so ascending ids match the batch order.

@@ -28,11 +28,12 @@ export function registerMessaging(deps: Deps, socket: QsecSocket): void {
       if (!target || p.to === from) refuse("UNKNOWN_PEER", "the recipient is not another present member of this room");
       if (p.epoch !== 0) refuse("INVALID_PAYLOAD", "direct messages use epoch 0 (the pair key has no epoch)");
       deps.io.to(target.socketId).emit("message:received", { ...envelope, to: p.to });
-      deps.logs.append({ roomId: p.roomId, type: "DIRECT_MESSAGE_RELAYED", actorId: from, targetId: p.to, meta: { bytes } });
+      deps.logs.append({ roomId: p.roomId, type: "DIRECT_MESSAGE_RELAYED", actorId: from, targetId: p.to, meta: { bytes }, coalesceKey: `dm|${p.roomId}|${from}|${p.to}` });
     } else {
       if (p.epoch !== room.epoch) refuse("STALE_EPOCH", `epoch ${p.epoch} is not current (${room.epoch}); wait for the new room key`);
       socket.to(p.roomId).emit("message:received", { ...envelope, to: null });
-      deps.logs.append({ roomId: p.roomId, type: "MESSAGE_RELAYED", actorId: from, meta: { epoch: p.epoch, bytes, recipients: room.members.size - 1 } });
+      const recipients = room.members.size - 1;
+      deps.logs.append({ roomId: p.roomId, type: "MESSAGE_RELAYED", actorId: from, meta: { epoch: p.epoch, bytes, recipients }, coalesceKey: `msg|${p.roomId}|${from}|${p.epoch}|${recipients}` });
     }
     deps.logs.touchRoom(p.roomId, 1);
     return { id, ts };
