@@ -15,6 +15,11 @@ const envSchema = z.object({
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: z.string().startsWith("file:", "DATABASE_URL must be a SQLite file: URL").default("file:./data/qsec.db"),
   QSEC_HTTPS: bool,
+  /** Serve the Next.js pages (default); "0" runs the Socket.IO relay alone. */
+  QSEC_PAGES: z
+    .enum(["1", "0", "true", "false", ""])
+    .optional()
+    .transform((v) => v !== "0" && v !== "false"),
   QSEC_DATA_DIR: z.string().min(1).default("data"),
   QSEC_LOG_FLUSH_MS: z.coerce.number().int().min(5).max(100).default(50),
 });

@@ -28,12 +28,16 @@ async function main() {
     stdio: ["ignore", "ignore", "inherit"],
   });
 
-  const nextApp = next({ dev, dir: root, hostname: "localhost", port: env.PORT });
-  await nextApp.prepare();
-  const handle = nextApp.getRequestHandler();
-  const handleUpgrade = nextApp.getUpgradeHandler();
+  // QSEC_PAGES=0 runs the relay alone (no Next.js): process-level tests, or pages served elsewhere.
+  const nextApp = env.QSEC_PAGES ? next({ dev, dir: root, hostname: "localhost", port: env.PORT }) : null;
+  await nextApp?.prepare();
+  const handle = nextApp?.getRequestHandler();
+  const handleUpgrade = nextApp?.getUpgradeHandler();
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (handle) return void handle(req, res);
+    res.writeHead(404, { "content-type": "text/plain" }).end("QSEC relay only (QSEC_PAGES=0)\n");
+  };
   let scheme = "http";
   let httpServer;
   if (env.QSEC_HTTPS) {
@@ -49,7 +53,9 @@ async function main() {
   // destroyUpgrade: false leaves other upgrade requests (Next's hot reload socket) to Next.
   const app = await createApplication(httpServer, { prisma, logger, logFlushMs: env.QSEC_LOG_FLUSH_MS, serverOptions: { destroyUpgrade: false } });
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!req.url?.startsWith("/socket.io/")) void handleUpgrade(req, socket, head);
+    if (req.url?.startsWith("/socket.io/")) return;
+    if (handleUpgrade) void handleUpgrade(req, socket, head);
+    else socket.destroy();
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -58,7 +64,7 @@ async function main() {
   });
   const address = httpServer.address();
   const port = typeof address === "object" && address ? address.port : env.PORT;
-  console.log(`QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}; database ${env.DATABASE_URL})`);
+  console.log(`QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}${nextApp ? "" : ", relay only"}; database ${env.DATABASE_URL})`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -70,7 +76,7 @@ async function main() {
     try {
       await app.close(); // flushes queued log rows
       await new Promise<void>((r) => httpServer.close(() => r()));
-      await nextApp.close?.();
+      await nextApp?.close?.();
       await prisma.$disconnect();
       process.exit(0);
     } catch (e) {
