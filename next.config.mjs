@@ -16,6 +16,8 @@ const lanOrigins = [
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // The dev-mode badge sits over the member list's footer.
+  devIndicators: false,
   // Next 16 allows one dev server per build folder; tests use their own (QSEC_NEXT_DIST_DIR) so they
   // can run beside a developer's `npm run dev`.
   distDir: process.env.QSEC_NEXT_DIST_DIR || ".next",
