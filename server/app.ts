@@ -25,6 +25,8 @@ export interface AppOptions {
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
   rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst", number>>;
+  /** Concurrent connections one remote address may hold (default 128). */
+  maxConnectionsPerAddress?: number;
   /** Socket.IO server options (CORS for dev tools, etc.). */
   serverOptions?: ConstructorParameters<typeof Server>[1];
 }
@@ -49,6 +51,22 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   await markAllOffline(opts.prisma);
   const stopLive = pushLogsLive(deps);
   const rl = { ...LIMITS, ...opts.rateLimits };
+
+  // Per-socket rate limits mean little if one address can open sockets without end.
+  const perAddress = new Map<string, number>();
+  const maxPerAddress = opts.maxConnectionsPerAddress ?? 128;
+  io.use((socket, next) => {
+    const addr = socket.handshake.address;
+    const n = perAddress.get(addr) ?? 0;
+    if (n >= maxPerAddress) return next(new Error("TOO_MANY_CONNECTIONS"));
+    perAddress.set(addr, n + 1);
+    socket.once("disconnect", () => {
+      const left = (perAddress.get(addr) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(addr);
+      else perAddress.set(addr, left);
+    });
+    next();
+  });
 
   io.on("connection", (socket) => {
     socket.data.userId = null;

@@ -64,3 +64,32 @@ test("huge arrays, wrong types and binary in text fields get INVALID_PAYLOAD or 
   await closed;
   await alive();
 });
+
+test("one address cannot hold more than its share of connections", async () => {
+  const { io } = await import("socket.io-client");
+  const { createServer } = await import("node:http");
+  const { createApplication } = await import("@/server/app");
+  const httpServer = createServer();
+  const app = await createApplication(httpServer, { prisma: srv.prisma, maxConnectionsPerAddress: 3 });
+  await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
+  const url = `http://127.0.0.1:${(httpServer.address() as import("node:net").AddressInfo).port}`;
+  const open = (): Promise<{ ok: boolean; s: ReturnType<typeof io> }> =>
+    new Promise((resolve) => {
+      const s = io(url, { transports: ["websocket"], forceNew: true, reconnection: false });
+      s.once("connect", () => resolve({ ok: true, s }));
+      s.once("connect_error", (e) => resolve({ ok: e.message !== "TOO_MANY_CONNECTIONS" ? true : false, s }));
+    });
+  try {
+    const first = await Promise.all([open(), open(), open()]);
+    expect(first.every((x) => x.ok)).toBe(true);
+    const fourth = await open();
+    expect(fourth.ok).toBe(false);
+    first[0].s.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await open();
+    expect(again.ok).toBe(true);
+    for (const x of [...first, fourth, again]) x.s.close();
+  } finally {
+    await app.close();
+  }
+});
