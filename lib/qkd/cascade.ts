@@ -19,6 +19,12 @@
  *  - optimised variants infer the last top-level block of every pass after the first from the
  *    key's total parity (known from pass 0), so it is never asked.
  *
+ * Round trips: passes start in order when nothing is pending, so a long chain of cascades between
+ * passes 0 and 1 (each correction making a block odd in the other pass) sets the tail. A variant may
+ * carry a Bob-only CascadeRoundPolicy: start later passes early (one or all odd blocks searched at
+ * once, cascades into them deferred until the pass's regular turn) and ask several levels of a
+ * search per round after a given round trip. Alice's side and the wire format are unchanged.
+ *
  * Wire format (all integers unsigned LEB128 varints):
  *   request  = 0x01 0x01 seq nGroups { pass type count (type 0: firstBlock | type 1: count × (startDelta len)) }
  *   response = 0x01 0x02 seq nBits packedBits[ceil(nBits/8)]   (bit i = byte i>>3, bit i&7; padding 0)
@@ -29,7 +35,7 @@ import { BitArray } from "./bits";
 // Module-scope aliases: global lookups are slow inside vm contexts (Jest), and these sit in hot loops.
 const { imul, floor, min, max, ceil, log2 } = Math;
 
-export const CASCADE_VARIANTS = ["original", "yanetal", "option3", "option7", "option8", "yanetal-tuned"] as const;
+export const CASCADE_VARIANTS = ["original", "yanetal", "option3", "option7", "option8", "yanetal-tuned", "yanetal-rt"] as const;
 export type CascadeVariant = (typeof CASCADE_VARIANTS)[number];
 /** Best measured by bench/cascade-tune.ts: f_EC ≤ 1.09 for QBER 1–10 % at n = 10^4, FER < 10^-3. */
 export const DEFAULT_CASCADE_VARIANT: CascadeVariant = "yanetal-tuned";
@@ -72,6 +78,23 @@ export interface CascadeVariantSpec {
   blockSize: (p: number, q: number, n: number) => number;
   /** Infer the last top-level block of passes ≥ 1 from the total parity disclosed by pass 0. */
   inferLastBlock: boolean;
+  /** Round-trip policy (Bob only; Alice answers whatever ranges she is asked). */
+  rounds?: CascadeRoundPolicy;
+}
+
+/** Bob-side round-trip policy. Absent fields keep the plain behaviour. */
+export interface CascadeRoundPolicy {
+  /** Levels of its subtree a search asks per round, by round trip: [[fromTrip, levels], ...] ascending. */
+  lookahead?: readonly (readonly [number, number])[];
+  /** Lookahead only while at most this many passes were started in the regular order. */
+  lookaheadMaxRegular?: number;
+  /** Early-started passes search every odd top-level block at once (default: only the first). */
+  earlyAllBlocks?: boolean;
+  /** From this round trip on, start the next pass every `startEvery` rounds even if searches are pending. */
+  earlyStartAfter?: number;
+  startEvery?: number;
+  /** Early starts only while at most this many passes were started in the regular order. */
+  earlyStartMaxRegular?: number;
 }
 
 const half = (n: number) => ceil(n / 2);
@@ -123,6 +146,24 @@ export const CASCADE_VARIANT_SPECS: Record<string, CascadeVariantSpec> = {
     blockSize: (p, q, n) => (p === 0 ? ceil(0.8 / q) : p === 1 ? 4 * ceil(0.8 / q) : half(n)),
     inferLastBlock: true,
   },
+  // yanetal-tuned's schedule with a round-trip policy that cuts the tail of long cascade chains
+  // (measured by bench/cascade-tune.ts at n = 10^4, 1,000 runs per QBER: runs over 120 round trips
+  // 2–7 % → ≤ 0.4 %, max 191–246 → 119–126, for f_EC +0.0006 … +0.006 and no FER increase).
+  // If passes 0–1 are still busy at round trip 60, a half-key pass is started early every 15 round
+  // trips (its odd blocks split the chain); from round trip 100 (110) searches ask 2 (3) levels per
+  // round. The thresholds are absolute round counts tuned at n = 10^4.
+  "yanetal-rt": {
+    passes: 14,
+    blockSize: (p, q, n) => (p === 0 ? ceil(0.8 / q) : p === 1 ? 4 * ceil(0.8 / q) : half(n)),
+    inferLastBlock: true,
+    rounds: {
+      earlyStartAfter: 60,
+      startEvery: 15,
+      earlyStartMaxRegular: 2,
+      earlyAllBlocks: true,
+      lookahead: [[100, 2], [110, 3]],
+    },
+  },
 };
 
 export interface CascadeSchedule {
@@ -130,6 +171,7 @@ export interface CascadeSchedule {
   blockSize: number[];
   numBlocks: number[];
   inferLastBlock: boolean;
+  rounds: CascadeRoundPolicy;
 }
 
 /** Block sizes both parties derive from (variant, qber, n). */
@@ -147,7 +189,7 @@ export function cascadeSchedule(variant: CascadeVariant, qber: number, n: number
     blockSize.push(k);
     numBlocks.push(n === 0 ? 0 : ceil(n / k));
   }
-  return { passes: spec.passes, blockSize, numBlocks, inferLastBlock: spec.inferLastBlock };
+  return { passes: spec.passes, blockSize, numBlocks, inferLastBlock: spec.inferLastBlock, rounds: { ...spec.rounds } };
 }
 
 function checkConfig(bits: BitArray, cfg: CascadeConfig): CascadeSchedule {
@@ -400,6 +442,11 @@ export class CascadeBob {
   private aliceTotal = -1;
   private topFetched = false;
   private started = 0;
+  private lastStart = 0;
+  /** Passes [regular, started) were started early; cascades into them wait in `deferred`. */
+  private regular = 0;
+  private deferred: Query[] = [];
+  private deferredKeys = new Set<number>();
   /** Search frontier: nodes with a known parity that may hold an odd number of errors. */
   private cand: Query[] = [];
   private candKeys = new Set<number>();
@@ -434,9 +481,17 @@ export class CascadeBob {
     if (this.done) return null;
     if (!this.topFetched) return this.emit([], true);
     for (;;) {
+      if (this.earlyStart()) {
+        while (this.started < this.sched.passes && !this.startPass(this.started++));
+      }
       const qs = this.advance();
       if (qs.length > 0) return this.emit(qs, false);
+      if (this.regular < this.started) {
+        this.promote();
+        continue;
+      }
       if (this.started < this.sched.passes) {
+        this.regular++;
         this.startPass(this.started++);
         continue;
       }
@@ -537,7 +592,33 @@ export class CascadeBob {
     return w.finish();
   }
 
-  private startPass(p: number) {
+  private earlyStart(): boolean {
+    const { earlyStartAfter, startEvery, earlyStartMaxRegular } = this.sched.rounds;
+    if (earlyStartAfter === undefined || this.started === 0 || this.started >= this.sched.passes) return false;
+    if (earlyStartMaxRegular !== undefined && this.regular > earlyStartMaxRegular) return false;
+    return this.trips >= earlyStartAfter && this.trips - this.lastStart >= (startEvery ?? 1);
+  }
+
+  /** Quiescent: the oldest early pass becomes regular and its deferred cascades are searched. */
+  private promote() {
+    const p = this.regular++;
+    const keep: Query[] = [];
+    const keepKeys = new Set<number>();
+    for (const c of this.deferred) {
+      const id = (c.p * this.stride + c.s) * this.stride + c.e;
+      if (c.p === p) this.addCand(c.p, c.s, c.e);
+      else {
+        keep.push(c);
+        keepKeys.add(id);
+      }
+    }
+    this.deferred = keep;
+    this.deferredKeys = keepKeys;
+  }
+
+  /** Returns whether the pass has a search under way. */
+  private startPass(p: number): boolean {
+    this.lastStart = this.trips;
     if (p > 0) {
       const perm = cascadePermutation(this.seed, p, this.n);
       const inv = new Uint32Array(this.n);
@@ -551,7 +632,29 @@ export class CascadeBob {
       this.copies[0] = this.key;
     }
     const k = this.sched.blockSize[p];
-    for (let s = 0; s < this.n; s += k) this.addCand(p, s, min(this.n, s + k));
+    if (p < this.regular) {
+      for (let s = 0; s < this.n; s += k) this.addCand(p, s, min(this.n, s + k));
+      return true;
+    }
+    // Started early: search one odd block now (enough to split a chain of cascades); the others
+    // wait with the deferred cascades until the pass becomes regular.
+    let active = false;
+    const km = this.known[p], copy = this.copies[p];
+    for (let s = 0; s < this.n; s += k) {
+      const e = min(this.n, s + k);
+      if ((!active || this.sched.rounds.earlyAllBlocks) && (km.get(s * this.stride + e)! ^ copy.parityRange(s, e)) === 1) {
+        this.addCand(p, s, e);
+        active = true;
+      } else this.defer(p, s, e);
+    }
+    return active;
+  }
+
+  private defer(p: number, s: number, e: number) {
+    const id = (p * this.stride + s) * this.stride + e;
+    if (this.deferredKeys.has(id)) return;
+    this.deferredKeys.add(id);
+    this.deferred.push({ p, s, e });
   }
 
   private addCand(p: number, s: number, e: number) {
@@ -564,8 +667,14 @@ export class CascadeBob {
   /** Run every candidate search as far as known parities allow; return the queries needed. */
   private advance(): Query[] {
     const out: Query[] = [];
+    const outKeys: Set<number>[] = [];
     const waiting: Query[] = [];
     const waitingKeys = new Set<number>();
+    let depth = 1;
+    const { lookahead, lookaheadMaxRegular } = this.sched.rounds;
+    if (lookaheadMaxRegular === undefined || this.regular <= lookaheadMaxRegular) {
+      for (const [from, lv] of lookahead ?? []) if (this.trips >= from) depth = max(1, lv);
+    }
     // cand may grow while we iterate (cascades).
     for (let ci = 0; ci < this.cand.length; ci++) {
       let { p, s, e } = this.cand[ci];
@@ -585,7 +694,7 @@ export class CascadeBob {
           if (!waitingKeys.has(id)) {
             waitingKeys.add(id);
             waiting.push({ p, s, e });
-            out.push({ p, s, e: mid });
+            this.askSubtree(p, s, e, depth, out, outKeys);
           }
           break;
         }
@@ -604,6 +713,22 @@ export class CascadeBob {
     this.cand = waiting;
     this.candKeys = waitingKeys;
     return out;
+  }
+
+  /** Queue the left-child parities of the top `depth` levels of node [s, e) that are not known. */
+  private askSubtree(p: number, s: number, e: number, depth: number, out: Query[], outKeys: Set<number>[]) {
+    if (depth <= 0 || e - s < 2) return;
+    const mid = s + ((e - s) >>> 1);
+    const key = s * this.stride + mid;
+    if (!this.known[p].has(key)) {
+      const asked = (outKeys[p] ??= new Set());
+      if (!asked.has(key)) {
+        asked.add(key);
+        out.push({ p, s, e: mid });
+      }
+    }
+    this.askSubtree(p, s, mid, depth - 1, out, outKeys);
+    this.askSubtree(p, mid, e, depth - 1, out, outKeys);
   }
 
   /** Flip bit at permuted position q of pass p and queue the cascades into other started passes. */
@@ -641,7 +766,8 @@ export class CascadeBob {
         s = cs;
         e = ce;
       }
-      this.addCand(t, s, e);
+      if (t < this.regular) this.addCand(t, s, e);
+      else this.defer(t, s, e);
     }
   }
 

@@ -6,6 +6,7 @@ import { BitArray } from "@/lib/qkd/bits";
 import { seededRandom, randomBelow, RandomSource } from "@/lib/qkd/rng";
 import {
   CASCADE_VARIANTS,
+  CASCADE_VARIANT_SPECS,
   DEFAULT_CASCADE_VARIANT,
   CascadeAlice,
   CascadeBob,
@@ -189,6 +190,68 @@ describe.each(CASCADE_VARIANTS.map((v) => [v]))("Cascade %s", (variant) => {
     expect(res.bits.xor(a).popcount()).toBe(0);
     expect(res.errorsCorrected).toBe(0);
     expect(res.roundTrips).toBe(1); // only the top-level parities
+  });
+});
+
+describe("Cascade: round-trip policy", () => {
+  test("yanetal-rt keeps yanetal-tuned's schedule", () => {
+    for (const q of [0.01, 0.03, 0.1]) {
+      const a = cascadeSchedule("yanetal-rt", q, 10_000), b = cascadeSchedule("yanetal-tuned", q, 10_000);
+      expect(a.blockSize).toEqual(b.blockSize);
+      expect(a.passes).toBe(b.passes);
+    }
+  });
+
+  test("yanetal-rt cuts the round-trip tail at n = 10^4 and still corrects", () => {
+    const rng = seededRandom(2024);
+    const n = 10_000, q = 0.02, runs = 80;
+    const rt: Record<string, number[]> = { "yanetal-tuned": [], "yanetal-rt": [] };
+    for (let r = 0; r < runs; r++) {
+      const { a, b } = pair(n, q, rng);
+      const seed = seedFrom(rng);
+      for (const variant of ["yanetal-tuned", "yanetal-rt"] as const) {
+        const res = runCascadeLocal(a, b, { variant, qber: q, seed });
+        expect(res.bits.equals(a)).toBe(true);
+        rt[variant].push(res.roundTrips);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    expect(Math.max(...rt["yanetal-rt"])).toBeLessThanOrEqual(135);
+    expect(mean(rt["yanetal-rt"])).toBeLessThanOrEqual(mean(rt["yanetal-tuned"]));
+    // Identical until the policy kicks in (round trip 60): short runs are unchanged.
+    rt["yanetal-tuned"].forEach((x, i) => {
+      if (x <= 60) expect(rt["yanetal-rt"][i]).toBe(x);
+    });
+  });
+
+  test("an eager policy (early passes, multi-level queries from the start) stays exact and accounted", () => {
+    CASCADE_VARIANT_SPECS["test-eager"] = {
+      ...CASCADE_VARIANT_SPECS["yanetal-tuned"],
+      rounds: { earlyStartAfter: 0, startEvery: 2, lookahead: [[0, 2], [6, 3]] },
+    };
+    const variant = "test-eager" as CascadeVariant;
+    try {
+      const rng = seededRandom(77);
+      let ok = 0, runs = 0;
+      for (const q of [0.01, 0.03, 0.06, 0.1]) {
+        for (let r = 0; r < 6; r++) {
+          const { a, b, errors } = pair(1000 + randomBelow(rng, 3000), q, rng);
+          const { alice, requests, responses, res } = runWire(a, b, { variant, qber: q, seed: seedFrom(rng) });
+          const counted = responses.reduce((s, x) => s + parityBitsIn(x), 0);
+          expect(alice.disclosedBits).toBe(counted);
+          expect(res.disclosedBits).toBe(counted);
+          expect(res.roundTrips).toBe(requests.length);
+          runs++;
+          if (res.bits.equals(a)) {
+            ok++;
+            expect(res.errorsCorrected).toBe(errors);
+          }
+        }
+      }
+      expect(ok / runs).toBeGreaterThanOrEqual(0.95);
+    } finally {
+      delete CASCADE_VARIANT_SPECS["test-eager"];
+    }
   });
 });
 
