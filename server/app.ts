@@ -24,7 +24,7 @@ export interface AppOptions {
   logger?: Logger;
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
-  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst", number>>;
+  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst", number>>;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
   /** Socket.IO server options (CORS for dev tools, etc.). */
@@ -34,7 +34,7 @@ export interface AppOptions {
 export interface QsecApp {
   io: QsecServer;
   deps: Deps;
-  /** Stops accepting sockets, flushes queued log rows and marks memberships offline. */
+  /** Disconnects every socket, flushes queued log rows and marks memberships offline (the HTTP server stays up). */
   close(): Promise<void>;
 }
 
@@ -75,6 +75,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     socket.data.rooms = new Set();
     socket.data.commands = new TokenBucket(rl.commandsPerSecond, rl.commandBurst);
     socket.data.frames = new TokenBucket(rl.bb84FramesPerSecond, rl.bb84FrameBurst);
+    socket.data.frameBytes = new TokenBucket(rl.bb84BytesPerSecond, rl.bb84ByteBurst);
 
     registerAuth(deps, socket);
     registerRooms(deps, socket);
@@ -111,9 +112,10 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     async close() {
       if (closed) return;
       closed = true;
-      const sockets = await io.fetchSockets();
-      for (const s of sockets) s.disconnect(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // Not io.close(): it waits for the HTTP server to close, which any idle keep-alive or
+      // hot-reload connection can hold open; the owner of the HTTP server closes it.
+      for (const s of await io.fetchSockets()) s.disconnect(true);
+      io.engine.close();
       // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
       for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
       stopLive();

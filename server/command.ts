@@ -51,7 +51,7 @@ const REJECTIONS_WORTH_LOGGING: ReadonlySet<ErrorCode> = new Set(["NOT_A_MEMBER"
 function logRejection(deps: Deps, socket: QsecSocket, event: string, code: ErrorCode, payload: unknown) {
   const roomId = (payload as { roomId?: unknown })?.roomId;
   if (typeof roomId !== "string" || !deps.presence.rooms.has(roomId)) return;
-  deps.logs.append({ roomId, type: "SECURITY_REJECTED", actorId: socket.data.userId, meta: { event, code } });
+  deps.logs.append({ roomId, type: "SECURITY_REJECTED", actorId: socket.data.userId, meta: { event, code }, coalesceKey: `rej|${roomId}|${socket.data.userId}|${event}|${code}` });
 }
 
 export function refuse(code: ErrorCode, message: string): never {

@@ -14,6 +14,7 @@ export interface SocketData {
   rooms: Set<string>;
   commands: TokenBucket;
   frames: TokenBucket;
+  frameBytes: TokenBucket;
 }
 
 export type QsecServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

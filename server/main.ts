@@ -75,7 +75,9 @@ async function main() {
     force.unref();
     try {
       await app.close(); // flushes queued log rows
-      await new Promise<void>((r) => httpServer.close(() => r()));
+      // Don't wait for idle keep-alive or hot-reload connections: close them.
+      httpServer.close();
+      httpServer.closeAllConnections();
       await nextApp?.close?.();
       await prisma.$disconnect();
       process.exit(0);

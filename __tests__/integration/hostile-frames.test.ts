@@ -2,7 +2,7 @@
  * Frames built to hurt the parser or the validator: deep nesting, huge arrays, binary where text
  * belongs, many attachments. Each gets an error or a closed connection; the server keeps serving.
  */
-import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { connectRaw, until, type RawClient } from "../helpers/raw-client";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { COMMAND_NAMES } from "@/lib/protocol";
 
@@ -92,4 +92,58 @@ test("one address cannot hold more than its share of connections", async () => {
   } finally {
     await app.close();
   }
+});
+
+test("a receiver that stops reading cannot make the server queue without bound", async () => {
+  const { createServer } = await import("node:http");
+  const { createApplication } = await import("@/server/app");
+  const httpServer = createServer();
+  const app = await createApplication(httpServer, { prisma: srv.prisma, rateLimits: { bb84FramesPerSecond: Infinity, bb84FrameBurst: Infinity, bb84BytesPerSecond: Infinity, bb84ByteBurst: Infinity, commandsPerSecond: Infinity, commandBurst: Infinity } });
+  await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
+  const url = `http://127.0.0.1:${(httpServer.address() as import("node:net").AddressInfo).port}`;
+  const a = await connectRaw(url);
+  const b = await connectRaw(url);
+  try {
+    await a.call("room:join", { roomId: "slow", displayName: "a" });
+    const st = (await b.call("room:join", { roomId: "slow", displayName: "b" })) as any;
+    // B stops reading from its TCP connection.
+    (b.socket.io.engine as any).transport.ws._socket.pause();
+    const frame = Buffer.alloc(1024 * 1024, 1);
+    let sent = 0;
+    let refusal: any = null;
+    for (; sent < 200 && !refusal; sent++) {
+      const r = (await a.call("bb84:relay", { roomId: "slow", to: b.userId, sessionId: "session-01", frame })) as any;
+      if (r === "no-ack" || !r.ok) refusal = r;
+    }
+    expect(refusal).toMatchObject({ ok: false, error: { code: "RATE_LIMITED", message: expect.stringMatching(/not keeping up/) } });
+    // Refused long before 200 MiB piled up: kernel buffers plus the 4 MiB allowance.
+    expect(sent).toBeLessThan(64);
+    // Room messages: the slow reader is disconnected rather than buffered for.
+    const msg = { roomId: "slow", epoch: st.data.epoch, counter: 1, iv: "A".repeat(16), ciphertext: "A".repeat(1000), signature: "A".repeat(86) };
+    expect(await a.call("message:send", msg)).toMatchObject({ ok: true });
+    await until(() => !app.deps.presence.rooms.get("slow")?.members.has(b.userId), 3000, "the slow reader to be dropped");
+    const members = (await a.call("keys:list", { roomId: "slow" })) as any;
+    expect(members.data.members.map((m: any) => m.userId)).toEqual([a.userId]);
+  } finally {
+    a.close();
+    b.close();
+    await app.close();
+  }
+});
+
+test("rooms created without a capacity still stop at 64 members; a connection joins at most 16 rooms", async () => {
+  const { LIMITS } = await import("@/lib/protocol");
+  const c = await connectRaw(srv.url);
+  clients.push(c);
+  for (let i = 0; i < LIMITS.maxRoomsPerSocket; i++) expect(await c.call("room:join", { roomId: `many-${i}`, displayName: "c" })).toMatchObject({ ok: true });
+  expect(await c.call("room:join", { roomId: "one-too-many", displayName: "c" })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED" } });
+  // Fill a room without capacity directly in the server's presence (64 sockets would trip the per-address cap).
+  const room = srv.app.deps.presence.rooms.get("many-0")!;
+  for (let i = 1; i < LIMITS.maxRoomMembers; i++) {
+    room.members.set(i.toString(16).padStart(32, "f"), { userId: i.toString(16).padStart(32, "f"), displayName: `f${i}`, socketId: "none", signingKey: "", agreementKey: "", agreementSig: "", joinedAt: new Date() });
+  }
+  const d = await connectRaw(srv.url);
+  clients.push(d);
+  const late = await d.call("room:join", { roomId: "many-0", displayName: "late" });
+  expect([room.members.size, late]).toMatchObject([LIMITS.maxRoomMembers, { ok: false, error: { code: "ROOM_FULL" } }]);
 });

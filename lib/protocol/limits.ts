@@ -22,6 +22,17 @@ export const LIMITS = {
   /** Separate bucket for BB84 frames (large, bursty during a session). */
   bb84FramesPerSecond: 200,
   bb84FrameBurst: 400,
+  /** BB84 bytes per socket: sustained rate and burst (a 10^6-qubit session is a few MiB). */
+  bb84BytesPerSecond: 16 * 1024 * 1024,
+  bb84ByteBurst: 32 * 1024 * 1024,
+  /**
+   * Bytes the server may hold queued for one receiving socket. Past it, a direct message or BB84
+   * frame to that socket is refused (RATE_LIMITED) and a room message disconnects the slow reader,
+   * so a client that stops reading cannot grow the server's memory.
+   */
+  maxReceiverBacklogBytes: 4 * 1024 * 1024,
+  /** Rooms one connection may be in at once. */
+  maxRoomsPerSocket: 16,
   /** Authentication must complete within this many ms of connecting. */
   authTimeoutMs: 10_000,
 } as const;

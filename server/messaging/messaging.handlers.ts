@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { refuse, registerCommand } from "../command";
 import type { Deps, QsecSocket } from "../context";
 import { memberRoom } from "../rooms/rooms.handlers";
+import { backedUp } from "../backpressure";
 
 // Message ids only need to be unique, not secret: a random per-process prefix and a counter.
 const idPrefix = randomBytes(6).toString("base64url");
@@ -27,10 +28,15 @@ export function registerMessaging(deps: Deps, socket: QsecSocket): void {
       const target = room.members.get(p.to);
       if (!target || p.to === from) refuse("UNKNOWN_PEER", "the recipient is not another present member of this room");
       if (p.epoch !== 0) refuse("INVALID_PAYLOAD", "direct messages use epoch 0 (the pair key has no epoch)");
+      if (backedUp(deps, target.socketId)) refuse("RATE_LIMITED", "the recipient is not keeping up; retry shortly");
       deps.io.to(target.socketId).emit("message:received", { ...envelope, to: p.to });
       deps.logs.append({ roomId: p.roomId, type: "DIRECT_MESSAGE_RELAYED", actorId: from, targetId: p.to, meta: { bytes }, coalesceKey: `dm|${p.roomId}|${from}|${p.to}` });
     } else {
       if (p.epoch !== room.epoch) refuse("STALE_EPOCH", `epoch ${p.epoch} is not current (${room.epoch}); wait for the new room key`);
+      // A member that stopped reading would make the server queue every room message for it.
+      for (const m of room.members.values()) {
+        if (m.userId !== from && backedUp(deps, m.socketId)) deps.io.sockets.sockets.get(m.socketId)?.disconnect(true);
+      }
       socket.to(p.roomId).emit("message:received", { ...envelope, to: null });
       const recipients = room.members.size - 1;
       deps.logs.append({ roomId: p.roomId, type: "MESSAGE_RELAYED", actorId: from, meta: { epoch: p.epoch, bytes, recipients }, coalesceKey: `msg|${p.roomId}|${from}|${p.epoch}|${recipients}` });

@@ -4,6 +4,7 @@
  * smallest user id) then makes a fresh room key and shares it with the others (keys.handlers.ts).
  */
 import { randomBytes } from "node:crypto";
+import { LIMITS } from "@/lib/protocol";
 import { refuse, registerCommand } from "../command";
 import type { Deps, QsecSocket } from "../context";
 import type { LiveRoom } from "./presence";
@@ -14,6 +15,9 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
     const userId = socket.data.userId!;
     const keys = socket.data.keys!;
     const roomId = p.roomId ?? randomBytes(9).toString("base64url"); // 72 random bits, 12 characters
+    if (!socket.data.rooms.has(roomId) && socket.data.rooms.size >= LIMITS.maxRoomsPerSocket) {
+      refuse("RATE_LIMITED", `one connection may be in at most ${LIMITS.maxRoomsPerSocket} rooms`);
+    }
     return deps.presence.withRoom(roomId, async () => {
       let room = deps.presence.rooms.get(roomId);
       let created = false;
@@ -26,10 +30,8 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
       }
       const existing = room.members.get(userId);
       if (existing && existing.socketId === socket.id) return { ...deps.presence.state(room), you: userId, created: false };
-      if (room.capacity !== null && room.members.size >= room.capacity) {
-        if (room.members.size === 0) deps.presence.rooms.delete(roomId);
-        refuse("ROOM_FULL", `room is full (${room.capacity} members)`);
-      }
+      const capacity = room.capacity ?? LIMITS.maxRoomMembers;
+      if (room.members.size >= capacity) refuse("ROOM_FULL", `room is full (${capacity} members)`);
       const wanted = p.displayName.toLocaleLowerCase();
       for (const m of room.members.values()) {
         if (m.userId !== userId && m.displayName.toLocaleLowerCase() === wanted) refuse("NAME_TAKEN", `"${p.displayName}" is already in this room; pick another name`);

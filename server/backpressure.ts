@@ -1,0 +1,26 @@
+/**
+ * How much the server has queued for a socket and not yet handed to the kernel: ws's
+ * bufferedAmount plus engine.io's write buffer (packets waiting while the transport is busy).
+ */
+import { LIMITS } from "@/lib/protocol";
+import type { Deps } from "./context";
+
+interface EngineConn {
+  writeBuffer?: { data?: unknown }[];
+  transport?: { socket?: { bufferedAmount?: number } };
+}
+
+export function backlogBytes(deps: Deps, socketId: string): number {
+  const conn = deps.io.sockets.sockets.get(socketId)?.conn as unknown as EngineConn | undefined;
+  if (!conn) return 0;
+  let n = conn.transport?.socket?.bufferedAmount ?? 0;
+  for (const p of conn.writeBuffer ?? []) {
+    const d = p.data;
+    n += typeof d === "string" ? d.length : d instanceof Uint8Array || d instanceof ArrayBuffer ? d.byteLength : 0;
+  }
+  return n;
+}
+
+export function backedUp(deps: Deps, socketId: string): boolean {
+  return backlogBytes(deps, socketId) > LIMITS.maxReceiverBacklogBytes;
+}
