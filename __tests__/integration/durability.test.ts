@@ -82,6 +82,23 @@ test("SIGTERM: every queued log row is stored, memberships end offline, exit cod
   await prisma.$disconnect();
 });
 
+test("SIGTERM does not wait for an idle or half-sent HTTP connection", async () => {
+  const db = path.join(dir, "idle.db");
+  const srv = await startProcess(db);
+  const { connect } = await import("node:net");
+  const port = Number(new URL(srv.url).port);
+  const idle = connect(port, "127.0.0.1");
+  await new Promise((r) => idle.once("connect", r));
+  idle.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finished
+  idle.on("error", () => {});
+  await sleep(100);
+  const t = Date.now();
+  srv.child.kill("SIGTERM");
+  expect(await srv.exit).toEqual({ code: 0, signal: null });
+  expect(Date.now() - t).toBeLessThan(5000);
+  idle.destroy();
+});
+
 test("hard kill: rows for messages acknowledged more than 100 ms before the kill survive", async () => {
   const db = path.join(dir, "kill.db");
   const srv = await startProcess(db);
