@@ -35,7 +35,7 @@ import {
   safetyNumber,
   shortFingerprint,
   unwrapRoomKeyShare,
-  verifyAgreementBinding,
+  verifyMember,
   wrapRoomKeyShare,
   signAuth,
   type Identity,
@@ -144,12 +144,25 @@ interface PairEntry {
   peerId: string;
   signingKey: string;
   agreementKey: string;
-  qkdKey?: Uint8Array;
   keys: Promise<PairKeys>;
   hybrid: boolean;
 }
 
 type Waiter = { check: () => boolean; resolve: () => void; reject: (e: ClientError) => void; timer: ReturnType<typeof setTimeout> };
+
+/** Messages held per room while their epoch key has not arrived (each up to ~87 KB). */
+const MAX_WAITING_PER_ROOM = 200;
+
+/**
+ * A check value for comparing two non-extractable AES keys: the encryption of a fixed block under
+ * a fixed IV, computed locally and never sent (the IV is one no message uses: message IVs are
+ * random, a collision has probability 2^-96).
+ */
+async function keyCheckValue(key: CryptoKey): Promise<string> {
+  const iv = new Uint8Array(12).fill(0xff);
+  const out = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new Uint8Array(16)));
+  return Array.from(out, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 /** How far a sender's clock may lag ours before its fresh direct messages look replayed. */
 const DM_CLOCK_SKEW_MS = 5 * 60_000;
@@ -417,9 +430,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   async setPairQkdKey(peerId: string, qkdKey: Uint8Array): Promise<void> {
     const peer = this.findPeer(peerId);
     if (!peer) throw new ClientError("UNKNOWN_PEER", "that member is not in any room you are in");
-    const entry = this.newPairEntry(peer, qkdKey.slice());
+    const copy = qkdKey.slice();
+    const entry = this.newPairEntry(peer, copy);
     this.pairs.set(peerId, entry);
-    await entry.keys;
+    try {
+      await entry.keys;
+    } finally {
+      copy.fill(0); // the derived AES keys live inside WebCrypto; the raw bytes need not
+    }
   }
 
   /** Whether the pair keys with a peer are QKD-hardened; null when we share no room with them. */
@@ -712,6 +730,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       return;
     }
     let key: CryptoKey;
+    const held = room.keys.get(share.epoch);
     try {
       const pair = await this.pairKeys(leader);
       key = await unwrapRoomKeyShare(
@@ -722,6 +741,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       );
     } catch (e) {
       this.warn(share.roomId, "BAD_SHARE", `the room key share for epoch ${share.epoch} failed its check (${errorText(e)}) and was discarded`);
+      return;
+    }
+    if (held) {
+      // One key per epoch: a leader handing out a second, different key would split the room.
+      if ((await keyCheckValue(held)) !== (await keyCheckValue(key))) {
+        this.warn(share.roomId, "BAD_SHARE", `the leader sent a different key for epoch ${share.epoch}; kept the first one`);
+      }
       return;
     }
     await this.adoptKey(room, share.epoch, key);
@@ -794,7 +820,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (env.epoch > room.appliedEpoch + 64) {
       return this.reject(room, env, `Claims epoch ${env.epoch}, far ahead of the room (${room.appliedEpoch}) — message discarded`);
     }
-    // Wait for the key of its epoch (bounded), visibly.
+    // Wait for the key of its epoch (bounded in time and count), visibly.
+    if (room.waiting.size >= MAX_WAITING_PER_ROOM) {
+      return this.reject(room, env, `Too many messages are waiting for a room key — message discarded`);
+    }
     room.waiting.set(env.id, env);
     this.addMessage(room.roomId, this.baseMessage(room, env, "waiting-key"));
     this.later(() => {
@@ -946,12 +975,17 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.setRooms(rooms);
   }
 
-  private bindingOk(m: Pick<MemberInfo, "signingKey" | "agreementKey" | "agreementSig">): Promise<boolean> {
-    const k = `${m.signingKey}|${m.agreementKey}|${m.agreementSig}`;
+  /**
+   * A member's published keys are usable only if its user id derives from its signing key and its
+   * agreement key is signed by it; otherwise a server could list a victim's id and name with keys
+   * of its own, and the room key or a DM would be wrapped for the server.
+   */
+  private bindingOk(m: Pick<MemberInfo, "userId" | "signingKey" | "agreementKey" | "agreementSig">): Promise<boolean> {
+    const k = `${m.userId}|${m.signingKey}|${m.agreementKey}|${m.agreementSig}`;
     let p = this.bindingCache.get(k);
     if (!p) {
       p = Promise.resolve()
-        .then(() => verifyAgreementBinding({ signingKey: m.signingKey, agreementKey: m.agreementKey, agreementSig: m.agreementSig }))
+        .then(() => verifyMember({ userId: m.userId, signingKey: m.signingKey, agreementKey: m.agreementKey, agreementSig: m.agreementSig }))
         .catch(() => false);
       this.bindingCache.set(k, p);
     }
@@ -984,7 +1018,6 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       peerId: peer.userId,
       signingKey: peer.signingKey,
       agreementKey: peer.agreementKey,
-      qkdKey,
       hybrid: false,
       keys: undefined as unknown as Promise<PairKeys>,
     };
