@@ -91,6 +91,7 @@ test("one address cannot hold more than its share of connections", async () => {
     for (const x of [...first, fourth, again]) x.s.close();
   } finally {
     await app.close();
+    await new Promise<void>((r) => httpServer.close(() => r()));
   }
 });
 
@@ -128,6 +129,7 @@ test("a receiver that stops reading cannot make the server queue without bound",
     a.close();
     b.close();
     await app.close();
+    await new Promise<void>((r) => httpServer.close(() => r()));
   }
 });
 
