@@ -7,6 +7,7 @@ import { CryptoError } from "./errors";
 import { buf, fromB64url, toB64url, transcript } from "./encoding";
 import { sign, userIdFromSigningKey, verify, type Identity } from "./identity";
 import { randomBytes, subtle } from "./subtle";
+import type { RoomkeyShared } from "@/lib/protocol";
 
 export const LABEL_ROOMKEY = "QSEC-ROOMKEY-v1";
 export const LABEL_ROOMKEY_SIG = "QSEC-ROOMKEY-SIG-v1";
@@ -33,16 +34,8 @@ export interface WrappedShare {
   signature: string;
 }
 
-/** What the recipient receives (RoomkeyShared in lib/protocol); `to` is optional (implicit on the wire). */
-export interface ReceivedShare {
-  roomId: string;
-  epoch: number;
-  from: string;
-  iv: string;
-  wrapped: string;
-  signature: string;
-  to?: string;
-}
+/** What the recipient receives; `to` is optional (implicit on the wire). */
+export type ReceivedShare = RoomkeyShared & { to?: string };
 
 export async function generateRoomKey(): Promise<RoomKey> {
   const raw = randomBytes(ROOM_KEY_BYTES);
