@@ -87,28 +87,30 @@ describe("room key shares", () => {
 
   it("rejects each kind of tampering with the right reason", async () => {
     const { share } = await makeShare();
-    const cases: [string, Promise<unknown>][] = [
-      ["bad-signature", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, wrapped: flip(share.wrapped) }, ctx())],
-      ["bad-signature", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, iv: flip(share.iv) }, ctx())],
-      ["bad-signature", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, signature: flip(share.signature, 5) }, ctx())],
+    // Lazy cases: a promise made up front could reject before it is awaited (unhandled rejection).
+    const hybridWrapKey = (await derivePairKeys(bob, alice, new Uint8Array(32).fill(9))).wrapKey;
+    const cases: [string, () => Promise<unknown>][] = [
+      ["bad-signature", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, wrapped: flip(share.wrapped) }, ctx())],
+      ["bad-signature", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, iv: flip(share.iv) }, ctx())],
+      ["bad-signature", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, signature: flip(share.signature, 5) }, ctx())],
       // sender field rewritten, or verified with a key that does not own `from`
-      ["bad-signature", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, from: carol.userId }, ctx())],
-      ["bad-signature", unwrapRoomKeyShare(ba.wrapKey, carol.signingKey, share, ctx())],
+      ["bad-signature", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, from: carol.userId }, ctx())],
+      ["bad-signature", () => unwrapRoomKeyShare(ba.wrapKey, carol.signingKey, share, ctx())],
       // claims altered in transit (the server lies about room or epoch): signature covers them
-      ["bad-signature", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, roomId: "other" }, { ...ctx(), roomId: "other" })],
-      ["bad-signature", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, epoch: 8 }, { ...ctx(), epoch: 8 })],
+      ["bad-signature", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, roomId: "other" }, { ...ctx(), roomId: "other" })],
+      ["bad-signature", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, { ...share, epoch: 8 }, { ...ctx(), epoch: 8 })],
       // a share for bob delivered to carol (no `to` on the wire): carol's recipient id is not what was signed
-      ["bad-signature", unwrapRoomKeyShare(cb.wrapKey, alice.signingKey, share, { ...ctx(), recipientId: carol.userId })],
+      ["bad-signature", () => unwrapRoomKeyShare(cb.wrapKey, alice.signingKey, share, { ...ctx(), recipientId: carol.userId })],
       // ... and with `to` present: a genuine share, but for someone else
-      ["wrong-recipient", unwrapRoomKeyShare(cb.wrapKey, alice.signingKey, { ...share, to: bob.userId }, { ...ctx(), recipientId: carol.userId })],
+      ["wrong-recipient", () => unwrapRoomKeyShare(cb.wrapKey, alice.signingKey, { ...share, to: bob.userId }, { ...ctx(), recipientId: carol.userId })],
       // genuine share, but the client expects another room / epoch (old or replayed share)
-      ["wrong-room", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, share, { ...ctx(), roomId: "other" })],
-      ["wrong-epoch", unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, share, { ...ctx(), epoch: 8 })],
+      ["wrong-room", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, share, { ...ctx(), roomId: "other" })],
+      ["wrong-epoch", () => unwrapRoomKeyShare(ba.wrapKey, alice.signingKey, share, { ...ctx(), epoch: 8 })],
       // genuine and well addressed, but the pair key is wrong
-      ["decrypt-failed", unwrapRoomKeyShare(cb.wrapKey, alice.signingKey, share, ctx())],
-      ["decrypt-failed", unwrapRoomKeyShare((await derivePairKeys(bob, alice, new Uint8Array(32).fill(9))).wrapKey, alice.signingKey, share, ctx())],
+      ["decrypt-failed", () => unwrapRoomKeyShare(cb.wrapKey, alice.signingKey, share, ctx())],
+      ["decrypt-failed", () => unwrapRoomKeyShare(hybridWrapKey, alice.signingKey, share, ctx())],
     ];
-    for (const [expected, p] of cases) expect(await reason(p)).toBe(expected);
+    for (const [expected, run] of cases) expect(await reason(run())).toBe(expected);
   });
 
   it("a share signed by another key over the same fields is rejected", async () => {
@@ -156,29 +158,32 @@ describe("messages", () => {
     const m = await send(alice, roomKey, "x");
     const dm = await send(alice, ab.dmKey, "secret", { to: bob.userId });
     const exp = { roomId, epoch };
-    const cases: [string, Promise<unknown>][] = [
-      ["bad-signature", decryptMessage(roomKey, alice.signingKey, { ...m, ciphertext: flip(m.ciphertext) }, exp)],
-      ["bad-signature", decryptMessage(roomKey, alice.signingKey, { ...m, iv: flip(m.iv) }, exp)],
-      ["bad-signature", decryptMessage(roomKey, alice.signingKey, { ...m, signature: flip(m.signature, 10) }, exp)],
+    // Each case runs only when awaited: promises made up front could reject before anything
+    // awaits them (an unhandled rejection, which made this test flaky).
+    const otherRoomKey = (await generateRoomKey()).key;
+    const cases: [string, () => Promise<unknown>][] = [
+      ["bad-signature", () => decryptMessage(roomKey, alice.signingKey, { ...m, ciphertext: flip(m.ciphertext) }, exp)],
+      ["bad-signature", () => decryptMessage(roomKey, alice.signingKey, { ...m, iv: flip(m.iv) }, exp)],
+      ["bad-signature", () => decryptMessage(roomKey, alice.signingKey, { ...m, signature: flip(m.signature, 10) }, exp)],
       // header fields (the AAD) rewritten in transit: room, epoch, counter, sender, recipient
-      ["bad-signature", decryptMessage(roomKey, alice.signingKey, { ...m, roomId: "other" }, { ...exp, roomId: "other" })],
-      ["bad-signature", decryptMessage(roomKey, alice.signingKey, { ...m, epoch: epoch + 1 }, { ...exp, epoch: epoch + 1 })],
-      ["bad-signature", decryptMessage(roomKey, alice.signingKey, { ...m, counter: m.counter + 1 }, exp)],
-      ["bad-signature", decryptMessage(roomKey, alice.signingKey, { ...m, from: carol.userId }, exp)],
-      ["bad-signature", decryptMessage(roomKey, carol.signingKey, m, exp)],
-      ["bad-signature", decryptMessage(ba.dmKey, alice.signingKey, { ...dm, to: carol.userId }, { roomId, recipientId: carol.userId })],
-      ["bad-signature", decryptMessage(ba.dmKey, alice.signingKey, { ...dm, to: null }, { roomId, epoch: 0 })],
+      ["bad-signature", () => decryptMessage(roomKey, alice.signingKey, { ...m, roomId: "other" }, { ...exp, roomId: "other" })],
+      ["bad-signature", () => decryptMessage(roomKey, alice.signingKey, { ...m, epoch: epoch + 1 }, { ...exp, epoch: epoch + 1 })],
+      ["bad-signature", () => decryptMessage(roomKey, alice.signingKey, { ...m, counter: m.counter + 1 }, exp)],
+      ["bad-signature", () => decryptMessage(roomKey, alice.signingKey, { ...m, from: carol.userId }, exp)],
+      ["bad-signature", () => decryptMessage(roomKey, carol.signingKey, m, exp)],
+      ["bad-signature", () => decryptMessage(ba.dmKey, alice.signingKey, { ...dm, to: carol.userId }, { roomId, recipientId: carol.userId })],
+      ["bad-signature", () => decryptMessage(ba.dmKey, alice.signingKey, { ...dm, to: null }, { roomId, epoch: 0 })],
       // genuine message but not what this client expects
-      ["wrong-room", decryptMessage(roomKey, alice.signingKey, m, { ...exp, roomId: "other" })],
-      ["wrong-epoch", decryptMessage(roomKey, alice.signingKey, m, { ...exp, epoch: epoch + 1 })],
-      ["wrong-recipient", decryptMessage(ba.dmKey, alice.signingKey, dm, { roomId, recipientId: carol.userId })],
-      ["wrong-recipient", decryptMessage(ba.dmKey, alice.signingKey, dm, { roomId })],
-      ["wrong-recipient", decryptMessage(roomKey, alice.signingKey, m, { ...exp, recipientId: bob.userId })],
+      ["wrong-room", () => decryptMessage(roomKey, alice.signingKey, m, { ...exp, roomId: "other" })],
+      ["wrong-epoch", () => decryptMessage(roomKey, alice.signingKey, m, { ...exp, epoch: epoch + 1 })],
+      ["wrong-recipient", () => decryptMessage(ba.dmKey, alice.signingKey, dm, { roomId, recipientId: carol.userId })],
+      ["wrong-recipient", () => decryptMessage(ba.dmKey, alice.signingKey, dm, { roomId })],
+      ["wrong-recipient", () => decryptMessage(roomKey, alice.signingKey, m, { ...exp, recipientId: bob.userId })],
       // genuine, but encrypted under another key (another epoch's room key, another pair)
-      ["decrypt-failed", decryptMessage((await generateRoomKey()).key, alice.signingKey, m, exp)],
-      ["decrypt-failed", decryptMessage(cb.dmKey, alice.signingKey, dm, { roomId, recipientId: bob.userId })],
+      ["decrypt-failed", () => decryptMessage(otherRoomKey, alice.signingKey, m, exp)],
+      ["decrypt-failed", () => decryptMessage(cb.dmKey, alice.signingKey, dm, { roomId, recipientId: bob.userId })],
     ];
-    for (const [expected, p] of cases) expect(await reason(p)).toBe(expected);
+    for (const [expected, run] of cases) expect(await reason(run())).toBe(expected);
   });
 
   it("cannot sign as someone else", async () => {
