@@ -145,3 +145,17 @@ export async function verifyAuth(signingKey: string, agreementKey: string, nonce
   }
   return verify(signingKey, t, signature);
 }
+
+/**
+ * The check every receiver runs first: the signing key it will verify with must be the one the
+ * claimed sender id derives from. Throws CryptoError("bad-signature") otherwise.
+ */
+export async function assertSenderKey(senderSigningKey: string, claimedSenderId: string, what: string): Promise<void> {
+  let senderId: string;
+  try {
+    senderId = await userIdFromSigningKey(senderSigningKey);
+  } catch {
+    throw new CryptoError("bad-signature", "sender signing key is malformed");
+  }
+  if (senderId !== claimedSenderId) throw new CryptoError("bad-signature", `signing key does not belong to the ${what}'s sender`);
+}

@@ -6,7 +6,7 @@
 import type { MessageReceived } from "@/lib/protocol";
 import { CryptoError } from "./errors";
 import { buf, fromB64url, fromUtf8, toB64url, transcript, utf8 } from "./encoding";
-import { sign, userIdFromSigningKey, verify, type Identity } from "./identity";
+import { assertSenderKey, sign, verify, type Identity } from "./identity";
 import { randomBytes, subtle } from "./subtle";
 
 export const LABEL_MSG = "QSEC-MSG-v1";
@@ -68,13 +68,7 @@ export async function decryptMessage(
   msg: MessageReceived,
   expect: DecryptExpectation,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  let senderId: string;
-  try {
-    senderId = await userIdFromSigningKey(senderSigningKey);
-  } catch {
-    throw new CryptoError("bad-signature", "sender signing key is malformed");
-  }
-  if (senderId !== msg.from) throw new CryptoError("bad-signature", "signing key does not belong to the message's sender");
+  await assertSenderKey(senderSigningKey, msg.from, "message");
   let iv: Uint8Array, ct: Uint8Array, aad: Uint8Array;
   try {
     iv = fromB64url(msg.iv);

@@ -5,7 +5,7 @@
  */
 import { CryptoError } from "./errors";
 import { buf, fromB64url, toB64url, transcript } from "./encoding";
-import { sign, userIdFromSigningKey, verify, type Identity } from "./identity";
+import { assertSenderKey, sign, verify, type Identity } from "./identity";
 import { randomBytes, subtle } from "./subtle";
 import type { RoomkeyShared } from "@/lib/protocol";
 
@@ -80,13 +80,7 @@ export async function unwrapRoomKeyShare(
   share: ReceivedShare,
   ctx: { roomId: string; epoch: number; recipientId: string },
 ): Promise<CryptoKey> {
-  let senderId: string;
-  try {
-    senderId = await userIdFromSigningKey(senderSigningKey);
-  } catch {
-    throw new CryptoError("bad-signature", "sender signing key is malformed");
-  }
-  if (senderId !== share.from) throw new CryptoError("bad-signature", "signing key does not belong to the share's sender");
+  await assertSenderKey(senderSigningKey, share.from, "share");
   const claimedRecipient = share.to ?? ctx.recipientId;
   let iv: Uint8Array, wrapped: Uint8Array, aad: Uint8Array;
   try {

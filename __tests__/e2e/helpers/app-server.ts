@@ -3,7 +3,7 @@
  * random port with its own temporary SQLite database, for browser tests. The caller must stop()
  * it, also when a test fails.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,12 +32,7 @@ export async function startAppServer(opts: { readyTimeoutMs?: number } = {}): Pr
   };
   delete env.QSEC_HTTPS;
 
-  const migrate = spawnSync(process.execPath, [path.join(ROOT, "scripts", "prisma-setup.mjs"), "deploy"], { cwd: ROOT, env, encoding: "utf8" });
-  if (migrate.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`prisma migrate deploy failed:\n${migrate.stdout}\n${migrate.stderr}`);
-  }
-
+  // server/main.ts applies the migrations to DATABASE_URL itself before it listens.
   // detached: the child leads its own process group, so stop() also ends the node process tsx spawns.
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "node_modules", ".bin", "tsx"), "server/main.ts"], {
     cwd: ROOT,
