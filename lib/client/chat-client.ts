@@ -43,6 +43,8 @@ import {
 import {
   leaderOf,
   type Ack,
+  type Bb84SessionSummary,
+  type ChannelSettings,
   type ClientToServerEvents,
   type CommandName,
   type JoinResult,
@@ -58,6 +60,7 @@ import { ClientError, type ClientErrorCode } from "./errors";
 import { MemoryStorage, type KeyValueStorage } from "./storage";
 import type { ChatMessage, ClientState, ConnectionState, MemberView, RoomView } from "./types";
 import { rejectionReason } from "./reasons";
+import type { Bb84LiveView, QkdEngineFactory, StartBb84Options } from "./bb84-types";
 
 export type { ChatMessage, ClientState, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
 /** Alias of ClientState (the name the UI store uses). */
@@ -92,6 +95,8 @@ export interface ChatClientOptions {
   waitingMessageTtlMs?: number;
   /** How long connect() waits for the first successful authentication. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Runs one BB84 party (default: in this thread; the browser passes a Web Worker engine). */
+  qkdEngine?: QkdEngineFactory;
 }
 
 export interface ClientWarning {
@@ -447,6 +452,41 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     return this.findPeer(peerId) ? { hybrid: false } : null;
   }
 
+  // ---- BB84 over the relay (lib/client/bb84-session.ts does the work) ----------------------
+
+  /**
+   * Runs a BB84 session with one present member (we are Alice, they are Bob; their client accepts
+   * automatically). Resolves when it ends, success or abort, with its final view; on success the
+   * pair keys with that peer become hybrid. Throws ClientError when the server refuses to start it.
+   */
+  async startBb84(roomId: string, peerId: string, opts: StartBb84Options = {}): Promise<Bb84LiveView> {
+    void roomId; void peerId; void opts;
+    throw new ClientError("OFFLINE", "not implemented yet");
+  }
+
+  /** Runs a session with every other present member in turn (the leader-with-each pattern). */
+  async startBb84WithEach(roomId: string, opts: StartBb84Options = {}): Promise<Bb84LiveView[]> {
+    void roomId; void opts;
+    throw new ClientError("OFFLINE", "not implemented yet");
+  }
+
+  /** Cancels a running session of ours; the peer sees the abort with this reason. */
+  async cancelBb84(sessionId: string, reason = "cancelled by the user"): Promise<void> {
+    void sessionId; void reason;
+  }
+
+  /** Stores the room's simulation channel settings on the server (pushed to every member). */
+  async setChannel(roomId: string, channel: ChannelSettings): Promise<ChannelSettings> {
+    const res = await this.request("channel:set", { roomId, channel });
+    return res.channel;
+  }
+
+  /** Loads the room's recent BB84 session summaries into RoomView.bb84.sessions. */
+  async loadBb84Sessions(roomId: string): Promise<Bb84SessionSummary[]> {
+    const { sessions } = await this.request("bb84:list", { roomId });
+    return sessions;
+  }
+
   /** Disconnects for good: no reconnect, pending waits fail, listeners stay (call removeAllListeners). */
   close(): void {
     if (this.closed) return;
@@ -613,6 +653,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         logs: [],
         keyEpoch: null,
         waitingForKey: true,
+        channel: { noise: 0, loss: 0, eve: 0 },
+        bb84: { sessions: [], live: [], alarms: [] },
         warnings: [],
       };
       this.setRooms({ ...this._state.rooms, [roomId]: view });
@@ -933,6 +975,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
           fingerprint,
           verified: !isMe && this.storage.get(verifiedKey(m.signingKey)) === "1",
           keyChanged: !isMe && this.checkName(roomId, m),
+          qkd: null,
           isLeader: m.userId === leaderId,
           isMe,
         };

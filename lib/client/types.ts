@@ -1,5 +1,6 @@
 /** The client's read-only state: plain data, replaced (never mutated) on every change. */
-import type { LogEntry, MemberInfo } from "@/lib/protocol";
+import type { ChannelSettings, LogEntry, MemberInfo } from "@/lib/protocol";
+import type { QkdPairView, RoomBb84View } from "./bb84-types";
 
 export type ConnectionState = "connecting" | "authenticating" | "online" | "offline";
 
@@ -14,6 +15,8 @@ export interface MemberView extends MemberInfo {
   keyChanged: boolean;
   isLeader: boolean;
   isMe: boolean;
+  /** Our pair keys with this member are QKD-hardened (after a successful BB84 session), else null. */
+  qkd: QkdPairView | null;
 }
 
 export type MessageStatus = "waiting-key" | "ok" | "rejected";
@@ -33,6 +36,8 @@ export interface ChatMessage {
   text?: string;
   /** Why the message was rejected, in words a user understands. */
   reason?: string;
+  /** Direct messages: encrypted under the QKD-hardened (hybrid) pair key. */
+  hybrid?: boolean;
 }
 
 export interface RoomView {
@@ -55,6 +60,10 @@ export interface RoomView {
   waitingForKey: boolean;
   /** Integrity warnings for this room (leader mismatch, bad bindings, refused shares). */
   warnings: string[];
+  /** The room's simulation channel settings (server-stored; applied at each BB84 session's start). */
+  channel: ChannelSettings;
+  /** BB84 sessions of this room: server summaries, this client's live sessions, alarms. */
+  bb84: RoomBb84View;
 }
 
 export interface ClientState {

@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   "UNKNOWN_PEER", // the target user is not a present member of the room
   "STALE_EPOCH", // a key share or message for an epoch that is not the room's current one
   "NOT_LEADER", // a key share from a member who is not the epoch's leader
+  "UNKNOWN_SESSION", // a BB84 frame or report for a session that is not running between these two members
+  "BUSY", // too many BB84 sessions running for this member or pair
   "TOO_LARGE",
   "RATE_LIMITED",
   "INTERNAL",

@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { AckFn } from "./errors";
 import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
+import { CASCADE_VARIANTS } from "../qkd/cascade";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -97,6 +98,51 @@ export const bb84RelaySchema = z
     frame: binary(LIMITS.maxBb84FrameBytes), // opaque, encrypted and authenticated by the pair
   })
   .strict();
+/** Simulation channel settings of a room (not secrets): applied at Bob's detector in each BB84 session. */
+export const channelSettingsSchema = z
+  .object({
+    noise: z.number().min(0).max(0.5), // bit error rate e of the channel
+    loss: z.number().min(0).max(0.99), // probability a photon is lost
+    eve: z.number().min(0).max(1), // fraction of qubits an intercept-resend eavesdropper measures
+  })
+  .strict();
+export type ChannelSettings = z.infer<typeof channelSettingsSchema>;
+export const channelSetSchema = z.object({ roomId: roomIdSchema, channel: channelSettingsSchema }).strict();
+
+export const bb84SessionIdSchema = z.string().regex(/^[0-9a-f]{32}$/, "session id: 32 hex characters");
+export const bb84StartSchema = z
+  .object({
+    roomId: roomIdSchema,
+    peerId: userIdSchema, // becomes Bob; the caller is Alice
+    qubits: z.number().int().min(LIMITS.bb84MinQubits).max(LIMITS.bb84MaxQubits),
+    cascadeVariant: z.enum(CASCADE_VARIANTS),
+  })
+  .strict();
+const count = z.number().int().min(0).max(2 ** 31);
+const rate = z.number().min(0).max(1);
+/** One party's non-secret account of how its session ended (never a key bit, basis or measurement). */
+export const bb84ReportSchema = z
+  .object({
+    roomId: roomIdSchema,
+    sessionId: bb84SessionIdSchema,
+    outcome: z.enum(["success", "aborted"]),
+    abortCode: z.string().regex(/^[A-Z_]{1,32}$/).optional(),
+    abortReason: z.string().max(300).optional(),
+    detected: count.optional(),
+    sifted: count.optional(),
+    sampleSize: count.optional(),
+    qberEstimate: rate.optional(),
+    qberBound: rate.optional(),
+    disclosedBits: count.optional(),
+    fEC: z.number().min(0).max(100).optional(),
+    roundTrips: count.optional(),
+    finalLength: count.optional(),
+    /** Milliseconds per stage (qubits, sifting, estimation, cascade, verification, amplification) and total. */
+    durations: z.record(z.enum(["qubits", "sifting", "estimation", "cascade", "verification", "amplification", "total"]), z.number().min(0).max(86_400_000)).optional(),
+  })
+  .strict();
+export const bb84ListSchema = z.object({ roomId: roomIdSchema, limit: z.number().int().min(1).max(200).optional() }).strict();
+
 export const logsFetchSchema = z
   .object({
     roomId: roomIdSchema,
@@ -125,6 +171,8 @@ export interface RoomState {
   leaderId: string | null;
   capacity: number | null;
   members: MemberInfo[]; // present members only
+  /** The room's simulation channel settings, applied to BB84 sessions started from now on. */
+  channel: ChannelSettings;
 }
 export interface JoinResult extends RoomState {
   you: string;
@@ -150,6 +198,46 @@ export interface MessageReceived {
   signature: string;
   ts: string;
 }
+export type Bb84Outcome = "running" | "success" | "aborted";
+/** The non-secret summary of one BB84 session, as stored (Bb84Session) and pushed to the room. */
+export interface Bb84SessionSummary {
+  /** 16 random bytes as hex, chosen by the server; also the engine's session id. */
+  id: string;
+  roomId: string;
+  aliceId: string;
+  bobId: string;
+  qubits: number;
+  cascadeVariant: string;
+  /** Point-estimate QBER above which the session aborts (the engine's threshold). */
+  qberThreshold: number;
+  /** Channel settings current when the session started (Bob's client applies them). */
+  channel: ChannelSettings;
+  outcome: Bb84Outcome;
+  abortCode: string | null;
+  abortReason: string | null;
+  /** Who reported the abort first: a party's user id, or "server" (peer left, timeout). */
+  abortedBy: string | null;
+  detected: number | null;
+  sifted: number | null;
+  sampleSize: number | null;
+  qberEstimate: number | null;
+  qberBound: number | null;
+  disclosedBits: number | null;
+  fEC: number | null;
+  roundTrips: number | null;
+  finalLength: number | null;
+  durations: Record<string, number>;
+  startedAt: string;
+  finishedAt: string | null;
+}
+export interface ChannelUpdated {
+  roomId: string;
+  channel: ChannelSettings;
+  /** The member who changed it, or null for the admin console. */
+  by: string | null;
+  ts: string;
+}
+
 export interface Bb84Frame {
   roomId: string;
   from: string;
@@ -169,6 +257,10 @@ export interface ClientToServerEvents {
   "message:send": (p: z.input<typeof messageSendSchema>, ack: AckFn<{ id: string; ts: string }>) => void;
   "bb84:relay": (p: z.input<typeof bb84RelaySchema>, ack: AckFn<Record<string, never>>) => void;
   "logs:fetch": (p: z.input<typeof logsFetchSchema>, ack: AckFn<{ logs: LogEntry[] }>) => void;
+  "channel:set": (p: z.input<typeof channelSetSchema>, ack: AckFn<{ channel: ChannelSettings }>) => void;
+  "bb84:start": (p: z.input<typeof bb84StartSchema>, ack: AckFn<Bb84SessionSummary>) => void;
+  "bb84:report": (p: z.input<typeof bb84ReportSchema>, ack: AckFn<Bb84SessionSummary>) => void;
+  "bb84:list": (p: z.input<typeof bb84ListSchema>, ack: AckFn<{ sessions: Bb84SessionSummary[] }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -180,6 +272,10 @@ export interface ServerToClientEvents {
   "log:appended": (p: { roomId: string; entries: LogEntry[] }) => void;
   /** The same identity authenticated on another connection; this one is closed. */
   "session:replaced": (p: Record<string, never>) => void;
+  /** A room's channel settings changed (by a member's simulation controls or the admin console). */
+  "channel:updated": (p: ChannelUpdated) => void;
+  /** A BB84 session of the room started, or ended (success or abort): to every present member. */
+  "bb84:updated": (p: Bb84SessionSummary) => void;
 }
 
 export const COMMAND_SCHEMAS = {
@@ -192,6 +288,10 @@ export const COMMAND_SCHEMAS = {
   "message:send": messageSendSchema,
   "bb84:relay": bb84RelaySchema,
   "logs:fetch": logsFetchSchema,
+  "channel:set": channelSetSchema,
+  "bb84:start": bb84StartSchema,
+  "bb84:report": bb84ReportSchema,
+  "bb84:list": bb84ListSchema,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
 
 export type CommandName = keyof ClientToServerEvents;
@@ -203,6 +303,8 @@ export const NOTIFICATION_NAMES = [
   "bb84:frame",
   "log:appended",
   "session:replaced",
+  "channel:updated",
+  "bb84:updated",
 ] as const satisfies readonly (keyof ServerToClientEvents)[];
 
 /** The leader rule shared by server and clients: smallest user id among present members. */

@@ -14,6 +14,13 @@ export const LIMITS = {
   maxRoomMembers: 64,
   /** One BB84 relay frame (opaque, encrypted by the pair): 1 MiB. */
   maxBb84FrameBytes: 1_048_576,
+  /** Qubits one BB84 session may ask for (bb84:start). */
+  bb84MinQubits: 1024,
+  bb84MaxQubits: 1 << 22,
+  /** BB84 sessions one member may be running at once (as Alice or Bob). */
+  maxBb84SessionsPerMember: 4,
+  /** A session neither party finished within this long is ended by the server as timed out. */
+  bb84SessionTimeoutMs: 10 * 60_000,
   /** Log rows returned by one logs:fetch. */
   maxLogFetch: 500,
   /** Token bucket per socket for commands: sustained rate and burst. */

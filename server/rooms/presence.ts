@@ -2,7 +2,7 @@
  * Who is in which room right now. Kept in memory by the one server process (the database keeps
  * memberships for the record, but presence is what membership checks on the hot path read).
  */
-import { leaderOf, type MemberInfo, type RoomState } from "@/lib/protocol";
+import { leaderOf, type ChannelSettings, type MemberInfo, type RoomState } from "@/lib/protocol";
 
 export interface PresentMember {
   userId: string;
@@ -18,6 +18,8 @@ export interface LiveRoom {
   id: string;
   epoch: number;
   capacity: number | null;
+  /** Simulation channel settings (mirrors Room.channel* in the database). */
+  channel: ChannelSettings;
   members: Map<string, PresentMember>;
 }
 
@@ -56,6 +58,6 @@ export class Presence {
       online: true,
       joinedAt: m.joinedAt.toISOString(),
     }));
-    return { roomId: room.id, epoch: room.epoch, leaderId: leaderOf([...room.members.keys()]), capacity: room.capacity, members };
+    return { roomId: room.id, epoch: room.epoch, leaderId: leaderOf([...room.members.keys()]), capacity: room.capacity, channel: { ...room.channel }, members };
   }
 }

@@ -24,7 +24,7 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
       if (!room) {
         const loaded = await loadOrCreateRoom(deps.prisma, roomId, userId, p.capacity);
         created = loaded.created;
-        room = { id: roomId, epoch: loaded.room.epoch, capacity: loaded.room.capacity, members: new Map() };
+        room = { id: roomId, epoch: loaded.room.epoch, capacity: loaded.room.capacity, channel: { noise: loaded.room.channelNoise, loss: loaded.room.channelLoss, eve: loaded.room.channelEve }, members: new Map() };
         deps.presence.rooms.set(roomId, room);
         if (created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
       }

@@ -1,0 +1,127 @@
+/**
+ * BB84 over the relay, as the UI and the engines see it. The ChatClient owns the transport
+ * (bb84:start / bb84:relay / bb84:report, per-session frame encryption, chunking, sequencing); a
+ * QkdEngine runs one party's lib/qkd state machine, in-process (Node, tests, bench) or in a Web
+ * Worker (browser). Nothing here carries key bits except QkdEngine.key(), which the client turns
+ * into the pair's hybrid key and then wipes.
+ */
+import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
+import type { AbortCode, CascadeVariant, QkdParams, Stage } from "@/lib/qkd";
+
+/** Default qubits per session: at 2% QBER about 1,200 final key bits survive (256 needed). */
+export const DEFAULT_BB84_QUBITS = 16_384;
+
+export type Bb84Role = "alice" | "bob";
+
+/** What an engine is started with. */
+export interface QkdEngineInit {
+  role: Bb84Role;
+  /** 16 bytes: the server-chosen session id (both parties use it; frames for another id abort). */
+  sessionId: Uint8Array;
+  params: Partial<QkdParams>;
+  /** Bob only: the room's channel settings at the session's start (dark counts 0). */
+  channel?: ChannelSettings;
+}
+
+/** Plain, cloneable numbers about a running or finished party (structured-clone safe). */
+export interface QkdSnapshot {
+  status: "idle" | "running" | "done" | "aborted";
+  stage: Stage | "idle" | "done" | "aborted";
+  /** Overall progress 0..1 (Party.progress). */
+  fraction: number;
+  qubits: number;
+  detected: number | null;
+  sifted: number | null;
+  sampleSize: number | null;
+  sampleErrors: number | null;
+  qberEstimate: number | null;
+  /** Q + μ, the upper bound that enters the key length. */
+  qberBound: number | null;
+  qberThreshold: number;
+  disclosedBits: number | null;
+  roundTrips: number | null;
+  /** disclosed / (n·h(Q)). */
+  fEC: number | null;
+  finalLength: number | null;
+  abort: { code: AbortCode; message: string; by: "self" | "peer"; stage: string } | null;
+  /** Milliseconds of compute per stage. */
+  timings: Record<Stage, number>;
+  /**
+   * Simulation only, Bob's side (the channel model runs at his detector): bits of the sifted key
+   * Eve knows, her bound before privacy amplification (known + disclosed), and after it (bits).
+   */
+  eve: { intercepted: number; knownSiftedBits: number | null; beforePA: number | null; afterPA: number | null } | null;
+}
+
+export interface QkdStep {
+  /** Engine messages to send to the peer, in order. */
+  out: Uint8Array[];
+  snapshot: QkdSnapshot;
+}
+
+export interface QkdEngine {
+  /** Alice: the Hello and the qubit batches. Bob: nothing to send (out = []). */
+  start(): Promise<QkdStep>;
+  /** One engine message from the peer (already decrypted and in order). */
+  receive(message: Uint8Array): Promise<QkdStep>;
+  /** Aborts locally with a reason (transport failure, peer gone); out holds the Abort for the peer. */
+  abort(code: AbortCode, message: string): Promise<QkdStep>;
+  /** The final key as bytes (bit i of the key = bit i%8 of byte ⌊i/8⌋, LSB first) once done, else null. */
+  key(): Promise<Uint8Array | null>;
+  /** Frees the engine (terminates a worker). */
+  dispose(): void;
+}
+
+export type QkdEngineFactory = (init: QkdEngineInit) => QkdEngine;
+
+/** A session this client takes part in, live. */
+export interface Bb84LiveView {
+  sessionId: string;
+  roomId: string;
+  role: Bb84Role;
+  peerId: string;
+  cascadeVariant: CascadeVariant | string;
+  channel: ChannelSettings;
+  status: "running" | "success" | "aborted";
+  snapshot: QkdSnapshot;
+  /** Encrypted transport progress: frames and bytes through the relay so far. */
+  transport: { framesSent: number; framesReceived: number; bytesSent: number; bytesReceived: number };
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** A visible alarm for an aborted session. */
+export interface Bb84Alarm {
+  sessionId: string;
+  peerId: string;
+  code: string;
+  reason: string;
+  /** The QBER was above what the channel's noise explains: a suspected eavesdropper. */
+  suspectedEve: boolean;
+  at: string;
+}
+
+/** Per-peer hardening state (MemberView.qkd). */
+export interface QkdPairView {
+  hardened: boolean;
+  sessionId: string;
+  qber: number | null;
+  keyBits: number;
+  at: string;
+}
+
+/** RoomView.bb84. */
+export interface RoomBb84View {
+  /** This room's sessions (server summaries, newest last, at most 100). */
+  sessions: Bb84SessionSummary[];
+  /** Sessions this client runs or ran here this page-life (newest last, at most 20). */
+  live: Bb84LiveView[];
+  /** Latest alarms (newest last, at most 10). */
+  alarms: Bb84Alarm[];
+}
+
+export interface StartBb84Options {
+  /** Default DEFAULT_BB84_QUBITS (a 256-bit key survives at 2% QBER). */
+  qubits?: number;
+  cascadeVariant?: CascadeVariant;
+}
