@@ -218,6 +218,15 @@ export abstract class Party {
     return this.fail("CANCELLED", reason);
   }
 
+  /**
+   * Abort locally with a code and reason found outside the engine (e.g. a relay frame that failed
+   * authentication or arrived out of order); returns the Abort message for the peer.
+   */
+  abort(code: AbortCode, message: string): Uint8Array[] {
+    if (this.status === "done" || this.status === "aborted") return [];
+    return this.fail(code, message);
+  }
+
   protected abstract handle(p: Payload): Uint8Array[];
   /** Bob adopts the session id of Alice's Hello; Alice never adopts one. Returns why not, or null. */
   protected adoptSession(msg: Message): string | null {
