@@ -27,17 +27,24 @@ function prisma(args, opts = {}) {
   return r.stdout;
 }
 
+function ensureDataDir() {
+  const url = env.DATABASE_URL;
+  if (url.startsWith("file:")) mkdirSync(path.dirname(path.resolve(root, url.slice(5))), { recursive: true });
+}
+
 const [cmd, arg] = process.argv.slice(2);
 if (cmd === "generate") {
   prisma(["generate", "--no-hints"]);
 } else if (cmd === "deploy") {
-  const url = env.DATABASE_URL;
-  if (url.startsWith("file:")) mkdirSync(path.dirname(path.resolve(root, url.slice(5))), { recursive: true });
+  ensureDataDir();
   prisma(["migrate", "deploy"]);
 } else if (cmd === "diff") {
   // Writes a new migration's SQL to stdout: from the previous schema (a file, e.g. `git show HEAD:prisma/schema.prisma > /tmp/old.prisma`) or from empty.
   const from = !arg || arg === "--empty" ? ["--from-empty"] : ["--from-schema-datamodel", arg];
-  process.stdout.write(prisma(["migrate", "diff", ...from, "--to-schema-datamodel", "prisma/schema.prisma", "--script"], { capture: true }));
+  ensureDataDir(); // the driver adapter opens DATABASE_URL even for a schema-only diff
+  const sql = prisma(["migrate", "diff", ...from, "--to-schema-datamodel", "prisma/schema.prisma", "--script"], { capture: true });
+  // The CLI prints its config notice on stdout too; keep only the SQL.
+  process.stdout.write(sql.split("\n").filter((l) => !l.startsWith("Loaded Prisma config")).join("\n"));
 } else {
   console.error("usage: prisma-setup.mjs generate | deploy | diff [<old schema file>|--empty]");
   process.exit(2);
