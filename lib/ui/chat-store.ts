@@ -299,7 +299,9 @@ export function useConnection(): ChatState["connection"] | "idle" {
 
 // Tests (and curious developers) can read the store from the console in development builds.
 if (typeof window !== "undefined" && process.env.NODE_ENV !== "production") {
-  const w = window as unknown as { __qsecStore?: typeof useChatStore; __qsecClient?: () => ChatClient | null };
+  const w = window as unknown as { __qsecStore?: typeof useChatStore; __qsecClient?: () => ChatClient | null; __qsecQkdWorker?: typeof workerEngineFactory };
   w.__qsecStore = useChatStore;
   w.__qsecClient = () => client;
+  // Lets a browser test run two worker engines against each other without the relay.
+  w.__qsecQkdWorker = workerEngineFactory;
 }
