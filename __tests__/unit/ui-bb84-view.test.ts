@@ -82,11 +82,13 @@ describe("formatting", () => {
 });
 
 describe("QBER verdict against the threshold", () => {
-  test("unknown, ok, near (bound reaches it), over", () => {
-    expect(qberVerdict(null, null, 0.11)).toBe("unknown");
-    expect(qberVerdict(0.02, 0.04, 0.11)).toBe("ok");
-    expect(qberVerdict(0.09, 0.12, 0.11)).toBe("near");
-    expect(qberVerdict(0.25, 0.3, 0.11)).toBe("over");
+  test("unknown, ok, near (within 80% of the threshold), over", () => {
+    expect(qberVerdict(null, 0.11)).toBe("unknown");
+    expect(qberVerdict(0, 0.11)).toBe("ok");
+    expect(qberVerdict(0.02, 0.11)).toBe("ok");
+    expect(qberVerdict(0.09, 0.11)).toBe("near");
+    expect(qberVerdict(0.11, 0.11)).toBe("near");
+    expect(qberVerdict(0.25, 0.11)).toBe("over");
   });
 });
 

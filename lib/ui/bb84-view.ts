@@ -101,13 +101,14 @@ export function progressPercent(live: Pick<Bb84LiveView, "status" | "snapshot">)
 export type QberVerdict = "unknown" | "ok" | "near" | "over";
 
 /**
- * How the QBER compares with the abort threshold: over (estimate above it: the session aborts),
- * near (the confidence bound reaches it), ok, or unknown before estimation.
+ * How the QBER estimate compares with the abort threshold: over (the session aborts), near (within
+ * 80% of it), ok, or unknown before estimation. The confidence bound Q + μ is not used here: on a
+ * small sample it exceeds the threshold even at Q = 0 and only shortens the key.
  */
-export function qberVerdict(estimate: number | null, bound: number | null, threshold: number): QberVerdict {
+export function qberVerdict(estimate: number | null, threshold: number): QberVerdict {
   if (estimate === null || !Number.isFinite(estimate)) return "unknown";
   if (estimate > threshold) return "over";
-  if (bound !== null && bound >= threshold) return "near";
+  if (estimate >= 0.8 * threshold) return "near";
   return "ok";
 }
 

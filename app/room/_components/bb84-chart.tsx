@@ -36,7 +36,7 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
       ) : (
         <div className="h-36 w-full" aria-hidden="true">
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={data} margin={{ top: 6, right: 6, bottom: 0, left: -18 }}>
+            <BarChart data={data} margin={{ top: 6, right: 6, bottom: 0, left: 0 }}>
               <defs>
                 <pattern id="bb84-aborted" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
                   <rect width="5" height="5" fill={DANGER} fillOpacity={0.35} />
@@ -45,10 +45,10 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
               </defs>
               <CartesianGrid strokeDasharray="2 4" stroke="var(--qs-line)" vertical={false} />
               <XAxis dataKey="n" tickFormatter={(n: number) => `#${n}`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" />
-              <YAxis domain={[0, top]} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={44} />
+              <YAxis domain={[0, top]} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={40} />
               <Tooltip content={<ChartTooltip />} cursor={{ fill: "var(--qs-panel-2)" }} />
               <ReferenceLine y={threshold} stroke={DANGER} strokeDasharray="4 3" ifOverflow="extendDomain" />
-              <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28}>
+              <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28} minPointSize={2}>
                 {data.map((d) => (
                   <Cell key={d.sessionId} fill={d.aborted ? "url(#bb84-aborted)" : OK} stroke={d.aborted ? DANGER : OK} />
                 ))}

@@ -1,6 +1,7 @@
 "use client";
 import { useId, useState } from "react";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
+import type { Bb84SessionSummary } from "@/lib/protocol";
 import { CASCADE_VARIANTS, type CascadeVariant } from "@/lib/qkd/cascade";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { focusSession, formatBytes, formatCount, formatPercent, formatRatio, parseQubits, progressPercent, qberVerdict, QUBITS_MAX, QUBITS_MIN, stageLabel } from "@/lib/ui/bb84-view";
@@ -27,7 +28,7 @@ export function Bb84Panel() {
         <StartControls />
         <ChannelLine />
         {live.length > 1 && <SessionList live={live} shown={shown?.sessionId ?? null} onSelect={setSelected} nameOf={nameOf} />}
-        {shown ? <LiveSession l={shown} peerName={nameOf(shown.peerId)} /> : <NoSession />}
+        {shown ? <LiveSession l={shown} peerName={nameOf(shown.peerId)} summary={room.bb84.sessions.find((x) => x.id === shown.sessionId) ?? null} /> : <NoSession />}
         <SessionChart sessions={room.bb84.sessions} nameOf={nameOf} />
       </div>
     </Panel>
@@ -181,9 +182,13 @@ function StatusDot({ status }: { status: Bb84LiveView["status"] }) {
   return <span aria-hidden="true" className={`inline-block h-1.5 w-1.5 rounded-full align-middle ${cls}`} />;
 }
 
-function LiveSession({ l, peerName }: { l: Bb84LiveView; peerName: string }) {
+function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: string; summary: Bb84SessionSummary | null }) {
   const cancel = useChatStore((s) => s.cancelBb84);
   const s = l.snapshot;
+  // When the peer aborted before we saw the estimate (Bob aborts on Alice's behalf), the server's
+  // summary carries the numbers the peer reported.
+  const fromPeer = s.qberEstimate === null && summary?.qberEstimate != null;
+  const qber = fromPeer ? { estimate: summary!.qberEstimate, bound: summary!.qberBound } : { estimate: s.qberEstimate, bound: s.qberBound };
   const pct = progressPercent(l);
   const st = STATUS[l.status];
   return (
@@ -230,17 +235,17 @@ function LiveSession({ l, peerName }: { l: Bb84LiveView; peerName: string }) {
         </div>
       </div>
 
-      <QberGauge estimate={s.qberEstimate} bound={s.qberBound} threshold={s.qberThreshold} sample={s.sampleSize} errors={s.sampleErrors} />
+      <QberGauge estimate={qber.estimate} bound={qber.bound} threshold={s.qberThreshold} sample={s.sampleSize ?? summary?.sampleSize ?? null} errors={s.sampleErrors} reportedBy={fromPeer ? peerName : null} />
 
       <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-xs">
         <Stat label="Detected" value={formatCount(s.detected)} testid="bb84-detected" />
-        <Stat label="Sifted" value={formatCount(s.sifted)} testid="bb84-sifted" />
+        <Stat label="Sifted" value={formatCount(s.sifted ?? summary?.sifted)} testid="bb84-sifted" />
         <Stat label="Test sample" value={formatCount(s.sampleSize)} testid="bb84-sample" />
         <Stat label="Disclosed" value={formatCount(s.disclosedBits)} testid="bb84-disclosed" />
         <Stat label="Cascade f_EC" value={formatRatio(s.fEC)} testid="bb84-fec" title="Disclosed parity bits / (n·h(Q)); 1.0 is the Shannon limit" />
         <Stat label="Round trips" value={formatCount(s.roundTrips)} testid="bb84-round-trips" />
         <Stat label="Final key" value={s.finalLength === null ? "—" : `${formatCount(s.finalLength)} bits`} testid="bb84-final-length" strong />
-        <Stat label="Relay" value={`${formatBytes(l.transport.bytesSent)} ↑ ${formatBytes(l.transport.bytesReceived)} ↓`} testid="bb84-transport" title={`${l.transport.framesSent} frames sent, ${l.transport.framesReceived} received, end-to-end encrypted`} />
+        <Stat label="Relay (encrypted)" value={`↑ ${formatBytes(l.transport.bytesSent)} · ↓ ${formatBytes(l.transport.bytesReceived)}`} testid="bb84-transport" title={`${l.transport.framesSent} frames sent, ${l.transport.framesReceived} received, end-to-end encrypted`} wide />
       </dl>
 
       <EveBox eve={s.eve} role={l.role} channelEve={l.channel.eve} />
@@ -264,11 +269,11 @@ function LiveSession({ l, peerName }: { l: Bb84LiveView; peerName: string }) {
   );
 }
 
-function Stat({ label, value, testid, title, strong }: { label: string; value: string; testid: string; title?: string; strong?: boolean }) {
+function Stat({ label, value, testid, title, strong, wide }: { label: string; value: string; testid: string; title?: string; strong?: boolean; wide?: boolean }) {
   return (
-    <div className="flex items-baseline justify-between gap-2 border-b border-line/60 py-0.5" title={title}>
+    <div className={`flex items-baseline justify-between gap-2 border-b border-line/60 py-0.5 ${wide ? "col-span-2" : ""}`} title={title}>
       <dt className="text-muted">{label}</dt>
-      <dd className={`font-mono ${strong ? "font-semibold text-fg" : ""}`} data-testid={testid}>
+      <dd className={`whitespace-nowrap font-mono ${strong ? "font-semibold text-fg" : ""}`} data-testid={testid}>
         {value}
       </dd>
     </div>
@@ -280,8 +285,8 @@ function Stat({ label, value, testid, title, strong }: { label: string; value: s
  * length, on one axis with the abort threshold. The axis spans at least 0–30% so an eavesdropper's
  * 25% is on it.
  */
-function QberGauge({ estimate, bound, threshold, sample, errors }: { estimate: number | null; bound: number | null; threshold: number; sample: number | null; errors: number | null }) {
-  const verdict = qberVerdict(estimate, bound, threshold);
+function QberGauge({ estimate, bound, threshold, sample, errors, reportedBy }: { estimate: number | null; bound: number | null; threshold: number; sample: number | null; errors: number | null; reportedBy: string | null }) {
+  const verdict = qberVerdict(estimate, threshold);
   const max = Math.max(0.3, (bound ?? 0) * 1.1, threshold * 1.5);
   const x = (v: number) => `${Math.min(100, (v / max) * 100)}%`;
   const tone = verdict === "over" ? "text-danger" : verdict === "near" ? "text-warn" : verdict === "ok" ? "text-ok" : "text-muted";
@@ -310,7 +315,9 @@ function QberGauge({ estimate, bound, threshold, sample, errors }: { estimate: n
       <p className="mt-1 text-[11px] leading-4 text-muted">
         {estimate === null
           ? "Estimated on a random test sample once the qubits are sifted."
-          : `${formatCount(errors)} errors in ${formatCount(sample)} test bits; the bar shows the estimate and its confidence bound Q + μ.`}
+          : reportedBy !== null
+            ? `As measured by ${reportedBy} on ${formatCount(sample)} test bits; the bar shows the estimate and its confidence bound Q + μ.`
+            : `${formatCount(errors)} errors in ${formatCount(sample)} test bits; the bar shows the estimate and its confidence bound Q + μ.`}
       </p>
     </div>
   );
