@@ -179,12 +179,18 @@ export function alarmTitle(alarm: Pick<Bb84Alarm, "suspectedEve" | "code">): str
   }
 }
 
-/** One sentence for the alarm, naming the peer (display names are only ever rendered as text). */
-export function alarmText(alarm: Pick<Bb84Alarm, "suspectedEve" | "reason">, peerName: string): string {
-  const why = alarm.reason.trim() || "no reason given";
+/**
+ * One sentence for the alarm, naming the peer (display names are only ever rendered as text). A
+ * failed session never weakens the pair: it keeps an earlier session's hybrid key, else X25519.
+ */
+export function alarmText(alarm: Pick<Bb84Alarm, "suspectedEve" | "reason">, peerName: string, stillHardened = false): string {
+  const why = alarm.reason.trim().replace(/[.\s]+$/, "") || "no reason given";
+  const keys = stillHardened
+    ? `Your keys with ${peerName} keep the hybrid key of an earlier successful session.`
+    : `Your chat with ${peerName} continues on X25519 keys.`;
   return alarm.suspectedEve
-    ? `BB84 with ${peerName} aborted: the QBER is above what the channel's noise explains, which suggests eavesdropping (${why}). Your chat continues on X25519 keys.`
-    : `BB84 with ${peerName} aborted (${why}). Your chat continues on X25519 keys.`;
+    ? `BB84 with ${peerName} aborted, suspected eavesdropping: ${why}. ${keys}`
+    : `BB84 with ${peerName} aborted: ${why}. ${keys}`;
 }
 
 /** The session the dashboard shows: a running one first (newest), else the newest of all. */

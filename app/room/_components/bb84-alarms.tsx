@@ -39,7 +39,7 @@ export function Bb84Alarms() {
                   {alarmTitle(a)}.
                 </strong>{" "}
                 <span className="text-muted" data-testid="bb84-alarm-text">
-                  {alarmText(a, names[a.peerId] ?? `${a.peerId.slice(0, 8)}…`)}
+                  {alarmText(a, names[a.peerId] ?? `${a.peerId.slice(0, 8)}…`, room?.members.find((m) => m.userId === a.peerId)?.qkd?.hardened ?? false)}
                 </span>{" "}
                 <time dateTime={isoTime(a.at)} className="font-mono text-[11px] text-muted">
                   {formatTime(a.at)}

@@ -153,6 +153,7 @@ function SessionList({ live, shown, onSelect, nameOf }: { live: readonly Bb84Liv
             type="button"
             onClick={() => onSelect(l.sessionId)}
             aria-pressed={l.sessionId === shown}
+            aria-label={`Session with ${nameOf(l.peerId)}, ${l.status}`}
             className={`whitespace-nowrap rounded-full border px-2 py-0.5 text-[11px] ${l.sessionId === shown ? "border-accent bg-accent/10 text-accent" : "border-line text-muted hover:text-fg"}`}
           >
             <StatusDot status={l.status} /> {nameOf(l.peerId)}
@@ -189,6 +190,7 @@ function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: stri
   // summary carries the numbers the peer reported.
   const fromPeer = s.qberEstimate === null && summary?.qberEstimate != null;
   const qber = fromPeer ? { estimate: summary!.qberEstimate, bound: summary!.qberBound } : { estimate: s.qberEstimate, bound: s.qberBound };
+  const or = <T,>(mine: T | null, theirs: T | null | undefined): T | null => mine ?? theirs ?? null;
   const pct = progressPercent(l);
   const st = STATUS[l.status];
   return (
@@ -235,15 +237,15 @@ function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: stri
         </div>
       </div>
 
-      <QberGauge estimate={qber.estimate} bound={qber.bound} threshold={s.qberThreshold} sample={s.sampleSize ?? summary?.sampleSize ?? null} errors={s.sampleErrors} reportedBy={fromPeer ? peerName : null} />
+      <QberGauge estimate={qber.estimate} bound={qber.bound} threshold={s.qberThreshold} sample={or(s.sampleSize, summary?.sampleSize)} errors={s.sampleErrors} reportedBy={fromPeer ? peerName : null} />
 
       <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-xs">
-        <Stat label="Detected" value={formatCount(s.detected)} testid="bb84-detected" />
-        <Stat label="Sifted" value={formatCount(s.sifted ?? summary?.sifted)} testid="bb84-sifted" />
-        <Stat label="Test sample" value={formatCount(s.sampleSize)} testid="bb84-sample" />
-        <Stat label="Disclosed" value={formatCount(s.disclosedBits)} testid="bb84-disclosed" />
-        <Stat label="Cascade f_EC" value={formatRatio(s.fEC)} testid="bb84-fec" title="Disclosed parity bits / (n·h(Q)); 1.0 is the Shannon limit" />
-        <Stat label="Round trips" value={formatCount(s.roundTrips)} testid="bb84-round-trips" />
+        <Stat label="Detected" value={formatCount(or(s.detected, summary?.detected))} testid="bb84-detected" />
+        <Stat label="Sifted" value={formatCount(or(s.sifted, summary?.sifted))} testid="bb84-sifted" />
+        <Stat label="Test sample" value={formatCount(or(s.sampleSize, summary?.sampleSize))} testid="bb84-sample" />
+        <Stat label="Disclosed" value={formatCount(or(s.disclosedBits, summary?.disclosedBits))} testid="bb84-disclosed" />
+        <Stat label="Cascade f_EC" value={formatRatio(or(s.fEC, summary?.fEC))} testid="bb84-fec" title="Disclosed parity bits / (n·h(Q)); 1.0 is the Shannon limit" />
+        <Stat label="Round trips" value={formatCount(or(s.roundTrips, summary?.roundTrips))} testid="bb84-round-trips" />
         <Stat label="Final key" value={s.finalLength === null ? "—" : `${formatCount(s.finalLength)} bits`} testid="bb84-final-length" strong />
         <Stat label="Relay (encrypted)" value={`↑ ${formatBytes(l.transport.bytesSent)} · ↓ ${formatBytes(l.transport.bytesReceived)}`} testid="bb84-transport" title={`${l.transport.framesSent} frames sent, ${l.transport.framesReceived} received, end-to-end encrypted`} wide />
       </dl>
