@@ -139,12 +139,12 @@ async function attackedSession(roomId: string, attack: (frame: Buffer, index: nu
   const { a, b } = await pair(roomId);
   // Intercept on the server: the relay handler emits bb84:frame to Bob's socket; wrap that socket's emit.
   const bobSocket = srv.app.deps.sockets.get(b.userId)!;
-  const original = bobSocket.emit.bind(bobSocket);
+  const original = bobSocket.emit.bind(bobSocket) as (...args: any[]) => boolean;
   let i = 0;
   (bobSocket as any).emit = (ev: string, payload: any) => {
-    if (ev !== "bb84:frame") return original(ev as never, payload);
+    if (ev !== "bb84:frame") return original(ev, payload);
     const index = i++;
-    attack(Buffer.from(payload.frame), index, (f) => original("bb84:frame" as never, { ...payload, frame: f } as never));
+    attack(Buffer.from(payload.frame), index, (f) => original("bb84:frame", { ...payload, frame: f }));
     return true;
   };
   // The relay delivers with io.to(<Bob's socket id>).emit(...): route that through the hook.
@@ -237,4 +237,21 @@ test("a party leaving mid-session ends it for the other with a reason", async ()
   expect(room(a, "qkd-leave").bb84.alarms[0].reason).toMatch(/left the room/);
   const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
   expect(row).toMatchObject({ outcome: "aborted", abortCode: "PEER_LEFT", abortedBy: "server" });
+});
+
+test("a peer that never answers: the session aborts after the idle time, with that reason", async () => {
+  const a = new ChatClient({ url: srv.url, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 5000, bb84IdleMs: 400 });
+  clients.push(a);
+  await a.connect();
+  await a.join("qkd-silent", "alice");
+  const mute = await connectRaw(srv.url); // a member whose client never runs BB84
+  await mute.call("room:join", { roomId: "qkd-silent", displayName: "mute" });
+  await until(() => room(a, "qkd-silent").members.length === 2, 3000, "mute present");
+  const res = await a.startBb84("qkd-silent", mute.userId, { qubits: 4096 });
+  expect(res.status).toBe("aborted");
+  expect(room(a, "qkd-silent").bb84.alarms[0].reason).toMatch(/no answer from the peer/);
+  expect((mute.received.get("bb84:frame") ?? []).length).toBeGreaterThan(0); // it did get the (sealed) frames
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
+  expect(row).toMatchObject({ outcome: "aborted", abortCode: "CANCELLED", abortedBy: a.userId });
+  mute.close();
 });

@@ -22,8 +22,16 @@ import { ClientError } from "./errors";
 
 /** Plaintext bytes per relay frame (a 10^6-qubit batch is a handful of frames; progress per frame). */
 export const BB84_CHUNK_BYTES = 128 * 1024;
-/** Frames in flight (sent, ack not yet back) per session. */
-const SEND_WINDOW = 8;
+/**
+ * A refused frame (RATE_LIMITED: the sender's frame budget or a backed-up receiver) is retried in
+ * order, with backoff, for this long before the session gives up. Frames go one at a time (each
+ * after the previous one's ack), so a retry can never overtake: the receiver's sequence check
+ * stays exact. Single-frame Cascade messages lose nothing by it (the peer's answer comes after our
+ * ack anyway).
+ */
+const RETRY_FOR_MS = 15_000;
+/** A running session with no frame from the peer for this long is aborted. */
+export const BB84_IDLE_MS = 60_000;
 /** A message being reassembled may not exceed this (a hostile peer can't grow our memory). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** How long a finished party waits for the server's verdict before it gives up on it. */
@@ -66,7 +74,9 @@ interface Session {
   chunks: Uint8Array[];
   chunkBytes: number;
   queue: Promise<void>;
-  inflight: Set<Promise<void>>;
+  /** The relay refused a frame for good: nothing more is sent (not even the Abort). */
+  transportBroken: boolean;
+  idleTimer: ReturnType<typeof setTimeout> | null;
   snapshot: QkdSnapshot;
   view: Bb84LiveView;
   /** The engine finished (done or aborted) and we reported it. */
@@ -86,7 +96,11 @@ export class Bb84Manager {
   /** Starts we asked for and whose ack is not back yet: only those may make us Alice. */
   private pendingStarts = new Map<string, number>();
 
-  constructor(private readonly host: Bb84Host, private readonly engineFactory: QkdEngineFactory) {}
+  constructor(
+    private readonly host: Bb84Host,
+    private readonly engineFactory: QkdEngineFactory,
+    private readonly idleMs = BB84_IDLE_MS,
+  ) {}
 
   // ---- commands --------------------------------------------------------------------------
 
@@ -217,7 +231,8 @@ export class Bb84Manager {
       chunks: [],
       chunkBytes: 0,
       queue: Promise.resolve(),
-      inflight: new Set(),
+      transportBroken: false,
+      idleTimer: null,
       snapshot,
       view: {
         sessionId: summary.id,
@@ -254,6 +269,7 @@ export class Bb84Manager {
         return;
       }
       await this.applyStep(s, await s.engine.start());
+      this.armIdle(s);
     });
   }
 
@@ -273,8 +289,19 @@ export class Bb84Manager {
     return next;
   }
 
+  /** (Re)arms the no-answer timer while our engine runs. */
+  private armIdle(s: Session) {
+    if (s.idleTimer) clearTimeout(s.idleTimer);
+    s.idleTimer = null;
+    if (s.localEnd || s.ended) return;
+    s.idleTimer = setTimeout(() => {
+      void this.enqueue(s, () => this.localAbort(s, "CANCELLED", `no answer from the peer for ${Math.round(this.idleMs / 1000)} s`));
+    }, this.idleMs);
+  }
+
   private async receiveFrame(s: Session, bytes: Uint8Array) {
     if (s.ended || s.snapshot.status === "aborted") return;
+    this.armIdle(s);
     let opened;
     try {
       opened = await openFrame(await s.key, s.rx, bytes);
@@ -312,6 +339,10 @@ export class Bb84Manager {
       for (const m of step.out) await this.sendMessage(s, m);
     }
     if (s.localEnd) return;
+    if (step.snapshot.status === "done" || step.snapshot.status === "aborted") {
+      if (s.idleTimer) clearTimeout(s.idleTimer);
+      s.idleTimer = null;
+    }
     if (step.snapshot.status === "done") {
       s.localEnd = true;
       const key = await s.engine.key();
@@ -338,30 +369,42 @@ export class Bb84Manager {
     await this.applyStep(s, await s.engine.abort(code, reason));
   }
 
-  /** Seals a message into frames and relays them, at most SEND_WINDOW unacknowledged at a time. */
+  /** Seals a message into frames and relays them in order, each after the previous one's ack. */
   private async sendMessage(s: Session, msg: Uint8Array) {
     const key = await s.key;
     const n = Math.max(1, Math.ceil(msg.length / BB84_CHUNK_BYTES));
     for (let i = 0; i < n; i++) {
-      if (s.ended) return;
+      if (s.ended || s.transportBroken) return;
       const chunk = msg.subarray(i * BB84_CHUNK_BYTES, Math.min(msg.length, (i + 1) * BB84_CHUNK_BYTES));
       const frame = await sealFrame(key, s.tx, s.sendSeq++, i === n - 1, chunk);
+      const refused = await this.relayWithRetry(s, frame);
+      if (refused) {
+        // The frame is lost, so the peer's sequence check would fail anyway: end it here with the reason.
+        s.transportBroken = true;
+        if (!s.localEnd) await this.applyStep(s, await s.engine.abort("PROTOCOL_ERROR", `the relay refused a frame (${refused})`));
+        return;
+      }
       s.view.transport.framesSent++;
       s.view.transport.bytesSent += frame.length;
-      const p: Promise<void> = this.host.relay({ roomId: s.roomId, to: s.peerId, sessionId: s.id, frame }).then(
-        () => {
-          s.inflight.delete(p);
-        },
-        (e: unknown) => {
-          s.inflight.delete(p);
-          const why = e instanceof ClientError ? `${e.code}: ${e.message}` : String(e);
-          // The frame is lost, so the peer's sequence check would fail anyway: end it here with the reason.
-          void this.enqueue(s, () => this.localAbort(s, "PROTOCOL_ERROR", `the relay refused a frame (${why})`));
-        },
-      );
-      s.inflight.add(p);
-      if (s.inflight.size >= SEND_WINDOW) await Promise.race(s.inflight);
       if (n > 1) this.patch(s, false);
+    }
+  }
+
+  /** Relays one frame; retries RATE_LIMITED with backoff. Returns why it failed for good, or null. */
+  private async relayWithRetry(s: Session, frame: Uint8Array): Promise<string | null> {
+    const t0 = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.host.relay({ roomId: s.roomId, to: s.peerId, sessionId: s.id, frame });
+        return null;
+      } catch (e) {
+        const err = e instanceof ClientError ? e : null;
+        if (err?.code === "RATE_LIMITED" && Date.now() - t0 < RETRY_FOR_MS && !s.ended) {
+          await new Promise((r) => setTimeout(r, Math.min(2000, 25 * 2 ** attempt)));
+          continue;
+        }
+        return err ? `${err.code}: ${err.message}` : String(e);
+      }
     }
   }
 
@@ -428,6 +471,7 @@ export class Bb84Manager {
     if (s.ended) return;
     s.ended = true;
     if (s.verdictTimer) clearTimeout(s.verdictTimer);
+    if (s.idleTimer) clearTimeout(s.idleTimer);
     s.view.status = status;
     s.view.finishedAt = new Date().toISOString();
     s.chunks = [];
@@ -480,8 +524,11 @@ export function suspectEavesdropper(q: { qberEstimate: number | null; sampleSize
 function makeAlarm(s: Session, override: { code: string; reason: string } | null): Bb84Alarm {
   const local = s.snapshot.abort;
   const sum = s.summary;
-  const code = override?.code ?? (local && local.code !== "CANCELLED" ? local.code : sum.abortCode ?? local?.code ?? "ABORTED");
-  let reason = override?.reason ?? (local && local.code !== "CANCELLED" ? local.message : sum.abortReason ?? local?.message ?? "the session was aborted");
+  // The server's own reason (a party left, timeout, shutdown) explains whatever failed locally after it.
+  const byServer = sum.outcome === "aborted" && sum.abortedBy === "server" && sum.abortCode !== null;
+  const useLocal = !byServer && local !== null && local.code !== "CANCELLED";
+  const code = override?.code ?? (useLocal ? local!.code : sum.abortCode ?? local?.code ?? "ABORTED");
+  let reason = override?.reason ?? (useLocal ? local!.message : sum.abortReason ?? local?.message ?? "the session was aborted");
   const qber = s.snapshot.qberEstimate ?? sum.qberEstimate;
   const sample = s.snapshot.sampleSize ?? sum.sampleSize;
   const qberCodes = new Set(["QBER_TOO_HIGH", "KEY_TOO_SHORT", "VERIFICATION_FAILED"]);

@@ -100,6 +100,8 @@ export interface ChatClientOptions {
   connectTimeoutMs?: number;
   /** Runs one BB84 party (default: in this thread; the browser passes a Web Worker engine). */
   qkdEngine?: QkdEngineFactory;
+  /** A running BB84 session with no frame from the peer for this long is aborted. Default 60 s. */
+  bb84IdleMs?: number;
 }
 
 export interface ClientWarning {
@@ -244,7 +246,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.waitingTtlMs = opts.waitingMessageTtlMs ?? 30_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this._state = { connection: "offline", userId: this.userId, rooms: {} };
-    this.bb84 = new Bb84Manager(this.bb84Host(), opts.qkdEngine ?? ((init) => createLocalEngine(init)));
+    this.bb84 = new Bb84Manager(this.bb84Host(), opts.qkdEngine ?? ((init) => createLocalEngine(init)), opts.bb84IdleMs);
   }
 
   // ---- public surface ---------------------------------------------------------------------
