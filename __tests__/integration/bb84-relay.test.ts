@@ -255,3 +255,24 @@ test("a peer that never answers: the session aborts after the idle time, with th
   expect(row).toMatchObject({ outcome: "aborted", abortCode: "CANCELLED", abortedBy: a.userId });
   mute.close();
 });
+
+test("a clean shutdown stores a running session as aborted, with its summary log row", async () => {
+  const a = await makeClient();
+  await a.join("qkd-stop", "alice");
+  const mute = await connectRaw(srv.url);
+  await mute.call("room:join", { roomId: "qkd-stop", displayName: "mute" });
+  await until(() => room(a, "qkd-stop").members.length === 2, 3000, "mute present");
+  void a.startBb84("qkd-stop", mute.userId, { qubits: 4096 }).catch(() => {});
+  await until(() => room(a, "qkd-stop").bb84.live.length === 1, 3000, "session running");
+  const id = room(a, "qkd-stop").bb84.live[0].sessionId;
+  expect((await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } })).outcome).toBe("running");
+  await srv.app.close(); // what SIGTERM runs
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
+  expect(row.outcome).toBe("aborted");
+  expect(row.abortedBy).toBe("server");
+  expect(row.finishedAt).not.toBeNull();
+  const logs = await srv.prisma.roomLog.findMany({ where: { roomId: "qkd-stop", type: "BB84_SESSION_SUMMARY" } });
+  expect(logs).toHaveLength(1);
+  expect(JSON.parse(logs[0].meta)).toMatchObject({ sessionId: id, outcome: "aborted" });
+  mute.close();
+});
