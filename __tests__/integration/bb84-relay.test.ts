@@ -276,3 +276,22 @@ test("a clean shutdown stores a running session as aborted, with its summary log
   expect(JSON.parse(logs[0].meta)).toMatchObject({ sessionId: id, outcome: "aborted" });
   mute.close();
 });
+
+test("channel settings persist with the room and are refused when out of range", async () => {
+  const a = await makeClient();
+  await a.join("qkd-chan", "alice");
+  await a.setChannel("qkd-chan", { noise: 0.03, loss: 0.2, eve: 0.5 });
+  await a.leave("qkd-chan"); // the room empties: presence forgets it
+  const b = await makeClient();
+  const joined = await b.join("qkd-chan", "bob");
+  expect(joined.channel).toEqual({ noise: 0.03, loss: 0.2, eve: 0.5 });
+  expect(room(b, "qkd-chan").channel).toEqual({ noise: 0.03, loss: 0.2, eve: 0.5 });
+  await expect(b.setChannel("qkd-chan", { noise: 0.03, loss: 1, eve: 0 })).rejects.toMatchObject({ code: "INVALID_PAYLOAD" });
+  await expect(b.setChannel("qkd-chan", { noise: -0.1, loss: 0, eve: 0 })).rejects.toMatchObject({ code: "INVALID_PAYLOAD" });
+  expect(room(b, "qkd-chan").channel).toEqual({ noise: 0.03, loss: 0.2, eve: 0.5 }); // unchanged
+  const row = await srv.prisma.room.findUniqueOrThrow({ where: { id: "qkd-chan" } });
+  expect(row).toMatchObject({ channelNoise: 0.03, channelLoss: 0.2, channelEve: 0.5 });
+  const changes = await srv.prisma.roomLog.findMany({ where: { roomId: "qkd-chan", type: "CHANNEL_SETTINGS_CHANGED" } });
+  expect(changes).toHaveLength(1);
+  expect(changes[0].actorId).toBe(a.userId);
+});
