@@ -14,7 +14,8 @@ const DANGER = "var(--qs-danger)";
 export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84SessionSummary[]; nameOf: (id: string) => string }) {
   const data = sessionChartData(sessions, nameOf);
   const threshold = chartThreshold(sessions);
-  const top = Math.max(30, Math.ceil(Math.max(threshold, ...data.map((d) => d.bound ?? d.qber)) / 5) * 5);
+  const top = Math.max(30, Math.ceil(Math.max(threshold, ...data.map((d) => d.bound ?? d.qber)) / 10) * 10);
+  const ticks = Array.from({ length: top / 10 + 1 }, (_, i) => i * 10);
   return (
     <figure className="space-y-1" data-testid="bb84-chart" data-count={data.length} aria-labelledby="bb84-chart-title">
       <figcaption id="bb84-chart-title" className="text-[11px] font-semibold uppercase tracking-wider text-muted">
@@ -45,7 +46,7 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
               </defs>
               <CartesianGrid strokeDasharray="2 4" stroke="var(--qs-line)" vertical={false} />
               <XAxis dataKey="n" tickFormatter={(n: number) => `#${n}`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" />
-              <YAxis domain={[0, top]} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={40} />
+              <YAxis domain={[0, top]} ticks={ticks} interval={0} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={40} />
               <Tooltip content={<ChartTooltip />} cursor={{ fill: "var(--qs-panel-2)" }} />
               <ReferenceLine y={threshold} stroke={DANGER} strokeDasharray="4 3" ifOverflow="extendDomain" />
               <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28} minPointSize={2}>
