@@ -93,7 +93,7 @@ describe("QBER verdict against the threshold", () => {
 });
 
 describe("session chart data", () => {
-  test("oldest first, in percent, aborted marked, sessions without an estimate left out", () => {
+  test("finished sessions oldest first, in percent, aborted marked; running ones left out", () => {
     const names: Record<string, string> = { ["a".repeat(32)]: "Alice", ["b".repeat(32)]: "Bob" };
     const data = sessionChartData(
       [
@@ -104,8 +104,13 @@ describe("session chart data", () => {
       (id) => names[id] ?? "?",
     );
     expect(data.map((d) => d.sessionId)).toEqual(["1", "2"]);
-    expect(data[0]).toEqual(expect.objectContaining({ n: 1, qber: 2, bound: 3.5, aborted: false, label: "#1 Alice→Bob", eve: 0 }));
-    expect(data[1]).toEqual(expect.objectContaining({ n: 2, qber: 25, bound: 28, aborted: true, outcome: "aborted", finalLength: null, eve: 1 }));
+    expect(data[0]).toEqual(expect.objectContaining({ n: 1, qber: 2, bound: 3.5, aborted: false, label: "#1 Alice→Bob", eve: 0, abortCode: null }));
+    expect(data[1]).toEqual(expect.objectContaining({ n: 2, qber: 25, bound: 28, aborted: true, outcome: "aborted", abortCode: "QBER_TOO_HIGH", finalLength: null, eve: 1 }));
+  });
+  test("a session that ended before estimation stays in the list with no QBER", () => {
+    const data = sessionChartData([summary({ id: "x", outcome: "aborted", abortCode: "PEER_LEFT", qberEstimate: null, qberBound: 0.2, sampleSize: null })]);
+    expect(data).toHaveLength(1);
+    expect(data[0]).toEqual(expect.objectContaining({ qber: null, bound: null, aborted: true, abortCode: "PEER_LEFT" }));
   });
   test("threshold line in percent from the newest session, or the default", () => {
     expect(chartThreshold([summary({ qberThreshold: 0.11 })])).toBe(11);

@@ -114,41 +114,42 @@ export function qberVerdict(estimate: number | null, threshold: number): QberVer
 
 /** One bar of the session chart (QBER in percent, so the axis reads naturally). */
 export interface SessionChartPoint {
-  /** 1-based position in the room's session list (oldest first). */
+  /** 1-based position among the room's finished sessions (oldest first). */
   n: number;
   sessionId: string;
   label: string;
-  qber: number;
+  /** Null: the session ended before a QBER was estimated (no bar, but still listed). */
+  qber: number | null;
   bound: number | null;
   outcome: Bb84SessionSummary["outcome"];
   aborted: boolean;
+  abortCode: string | null;
   finalLength: number | null;
   eve: number;
 }
 
 /**
- * The room's finished or estimated sessions as chart points, oldest first (the server list is
- * newest last already; sorted by start time to be safe). Sessions with no QBER estimate yet (still
- * sending qubits, or aborted before estimation) have nothing to plot and are left out.
+ * The room's finished sessions as chart points, oldest first (sorted by start time). Sessions still
+ * running are left out; a session that ended before estimation is kept with a null QBER, so an
+ * abort is never silently missing from the history.
  */
 export function sessionChartData(sessions: readonly Bb84SessionSummary[], nameOf: (userId: string) => string = (id) => id.slice(0, 6)): SessionChartPoint[] {
-  const sorted = [...sessions].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-  const out: SessionChartPoint[] = [];
-  sorted.forEach((s, i) => {
-    if (s.qberEstimate === null || !Number.isFinite(s.qberEstimate)) return;
-    out.push({
+  const finished = sessions.filter((s) => s.outcome !== "running").sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  return finished.map((s, i) => {
+    const q = s.qberEstimate !== null && Number.isFinite(s.qberEstimate) ? round(s.qberEstimate * 100, 3) : null;
+    return {
       n: i + 1,
       sessionId: s.id,
       label: `#${i + 1} ${nameOf(s.aliceId)}→${nameOf(s.bobId)}`,
-      qber: round(s.qberEstimate * 100, 3),
-      bound: s.qberBound === null ? null : round(s.qberBound * 100, 3),
+      qber: q,
+      bound: q === null || s.qberBound === null ? null : round(s.qberBound * 100, 3),
       outcome: s.outcome,
       aborted: s.outcome === "aborted",
+      abortCode: s.abortCode,
       finalLength: s.finalLength,
       eve: s.channel.eve,
-    });
+    };
   });
-  return out;
 }
 
 /** The threshold line of the chart, in percent: the newest session's threshold (they share the engine's default). */
