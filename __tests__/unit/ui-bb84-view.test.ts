@@ -71,6 +71,8 @@ describe("formatting", () => {
   test("stage labels", () => {
     expect(stageLabel("cascade")).toBe("Cascade error correction");
     expect(stageLabel("qubits")).toBe("Sending qubits");
+    expect(stageLabel("qubits", "bob")).toBe("Receiving and measuring qubits");
+    expect(stageLabel("idle", "bob")).toBe("Waiting for the first frames");
     expect(stageLabel("something-new")).toBe("something-new");
   });
   test("progress: success is full, aborted stays where it stopped, bad fractions are clamped", () => {

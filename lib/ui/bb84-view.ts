@@ -76,7 +76,7 @@ export function formatBytes(n: number): string {
 }
 
 const STAGE_LABELS: Record<QkdSnapshot["stage"], string> = {
-  idle: "Waiting to start",
+  idle: "Waiting for the first frames",
   qubits: "Sending qubits",
   sifting: "Sifting",
   estimation: "Estimating the QBER",
@@ -87,7 +87,9 @@ const STAGE_LABELS: Record<QkdSnapshot["stage"], string> = {
   aborted: "Aborted",
 };
 
-export function stageLabel(stage: QkdSnapshot["stage"] | string): string {
+/** The stage in words; Bob receives and measures the qubits Alice sends. */
+export function stageLabel(stage: QkdSnapshot["stage"] | string, role: "alice" | "bob" = "alice"): string {
+  if (stage === "qubits" && role === "bob") return "Receiving and measuring qubits";
   return (STAGE_LABELS as Record<string, string>)[stage] ?? stage;
 }
 

@@ -220,7 +220,7 @@ function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: stri
       <div>
         <div className="mb-1 flex items-baseline justify-between text-xs">
           <span data-testid="bb84-stage" data-stage={s.stage}>
-            {stageLabel(s.stage)}
+            {stageLabel(s.stage, l.role)}
           </span>
           <span className="font-mono text-muted">{pct}%</span>
         </div>
