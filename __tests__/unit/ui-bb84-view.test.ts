@@ -125,15 +125,13 @@ describe("alarms", () => {
   test("a suspected eavesdropper reads as eavesdropping, with the reason and the peer's name as text", () => {
     const a = { suspectedEve: true, code: "QBER_TOO_HIGH", reason: "QBER 24.8% > 11%" };
     expect(alarmTitle(a)).toBe("Suspected eavesdropper");
-    expect(alarmText(a, "<b>Bob</b>")).toBe("BB84 with <b>Bob</b> aborted, suspected eavesdropping: QBER 24.8% > 11%. Your chat with <b>Bob</b> continues on X25519 keys.");
-    expect(alarmText({ ...a, reason: "QBER too high." }, "Bob", true)).toBe(
-      "BB84 with Bob aborted, suspected eavesdropping: QBER too high. Your keys with Bob keep the hybrid key of an earlier successful session.",
-    );
+    expect(alarmText(a, "<b>Bob</b>")).toBe("BB84 with <b>Bob</b> aborted: QBER 24.8% > 11%. Your chat with <b>Bob</b> continues on X25519 keys.");
+    expect(alarmText({ ...a, reason: "QBER too high." }, "Bob", true)).toBe("BB84 with Bob aborted: QBER too high. Your keys with Bob keep the hybrid key of an earlier successful session.");
   });
   test("other aborts say what happened", () => {
     expect(alarmTitle({ suspectedEve: false, code: "CANCELLED" })).toBe("Session cancelled");
     expect(alarmTitle({ suspectedEve: false, code: "PROTOCOL_ERROR" })).toBe("BB84 session aborted");
-    expect(alarmText({ suspectedEve: false, reason: " " }, "Bob")).toMatch(/no reason given/);
+    expect(alarmText({ reason: " " }, "Bob")).toMatch(/no reason given/);
   });
 });
 

@@ -186,14 +186,13 @@ export function alarmTitle(alarm: Pick<Bb84Alarm, "suspectedEve" | "code">): str
  * One sentence for the alarm, naming the peer (display names are only ever rendered as text). A
  * failed session never weakens the pair: it keeps an earlier session's hybrid key, else X25519.
  */
-export function alarmText(alarm: Pick<Bb84Alarm, "suspectedEve" | "reason">, peerName: string, stillHardened = false): string {
+export function alarmText(alarm: Pick<Bb84Alarm, "reason">, peerName: string, stillHardened = false): string {
   const why = alarm.reason.trim().replace(/[.\s]+$/, "") || "no reason given";
   const keys = stillHardened
     ? `Your keys with ${peerName} keep the hybrid key of an earlier successful session.`
     : `Your chat with ${peerName} continues on X25519 keys.`;
-  return alarm.suspectedEve
-    ? `BB84 with ${peerName} aborted, suspected eavesdropping: ${why}. ${keys}`
-    : `BB84 with ${peerName} aborted: ${why}. ${keys}`;
+  // The title already says "Suspected eavesdropper"; the client's reason explains the numbers.
+  return `BB84 with ${peerName} aborted: ${why}. ${keys}`;
 }
 
 /** The session the dashboard shows: a running one first (newest), else the newest of all. */
