@@ -29,7 +29,7 @@ export function Bb84Panel() {
         <ChannelLine />
         {live.length > 1 && <SessionList live={live} shown={shown?.sessionId ?? null} onSelect={setSelected} nameOf={nameOf} />}
         {shown ? <LiveSession l={shown} peerName={nameOf(shown.peerId)} summary={room.bb84.sessions.find((x) => x.id === shown.sessionId) ?? null} /> : <NoSession />}
-        <SessionChart sessions={room.bb84.sessions} nameOf={nameOf} />
+        <SessionChart sessions={room.bb84.sessions} names={names} />
       </div>
     </Panel>
   );
