@@ -212,9 +212,11 @@ function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: stri
             you are {l.role === "alice" ? "Alice (sender)" : "Bob (receiver)"} · {formatCount(s.qubits)} qubits · {l.cascadeVariant}
           </p>
         </div>
-        <Badge tone={st.tone} data-testid="bb84-status">
-          {st.label}
-        </Badge>
+        <span role="status" aria-live="polite">
+          <Badge tone={st.tone} data-testid="bb84-status">
+            {st.label}
+          </Badge>
+        </span>
       </header>
 
       <div>
