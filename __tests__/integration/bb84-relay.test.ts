@@ -113,25 +113,46 @@ test("an eavesdropper on the channel aborts the session with a suspected-eavesdr
   const { a, b } = await pair("qkd-eve");
   await b.setChannel("qkd-eve", { noise: 0.01, loss: 0, eve: 1 });
   await until(() => room(a, "qkd-eve").channel.eve === 1, 3000, "eve setting reaches alice");
-  const result = await a.startBb84("qkd-eve", b.userId, { qubits: 16384 });
-  expect(result.status).toBe("aborted");
-  for (const c of [a, b]) {
-    await until(() => room(c, "qkd-eve").bb84.alarms.length === 1, 3000, "alarm");
-    const alarm = room(c, "qkd-eve").bb84.alarms[0];
-    expect(alarm.suspectedEve).toBe(true);
-    expect(alarm.reason).toMatch(/eavesdropper/i);
-    expect(alarm.code).toBe("QBER_TOO_HIGH");
+  // Several runs: whichever party reports first, both alarms carry the detector's QBER and verdict.
+  for (let run = 1; run <= 3; run++) {
+    const result = await a.startBb84("qkd-eve", b.userId, { qubits: 16384 });
+    expect(result.status).toBe("aborted");
+    for (const c of [a, b]) {
+      await until(() => room(c, "qkd-eve").bb84.alarms.length === run, 5000, `alarm ${run}`);
+      const alarm = room(c, "qkd-eve").bb84.alarms[run - 1];
+      expect(alarm.sessionId).toBe(result.sessionId);
+      expect(alarm.suspectedEve).toBe(true);
+      expect(alarm.reason).toMatch(/eavesdropper/i);
+      expect(alarm.code).toBe("QBER_TOO_HIGH");
+    }
+    const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
+    expect(row.outcome).toBe("aborted");
+    expect(row.abortCode).toBe("QBER_TOO_HIGH");
+    expect(row.abortedBy).toBe(b.userId); // Bob measured the QBER
+    expect(row.qberEstimate!).toBeGreaterThan(0.15);
+    expect(row.sampleSize!).toBeGreaterThan(100);
+    expect(row.channelEve).toBe(1);
   }
   expect(a.pairInfo(b.userId)).toEqual({ hybrid: false });
-  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
-  expect(row.outcome).toBe("aborted");
-  expect(row.abortCode).toBe("QBER_TOO_HIGH");
-  expect(row.qberEstimate!).toBeGreaterThan(0.15);
-  expect(row.channelEve).toBe(1);
   // The chat still works, on X25519 alone.
   const dm = await a.send("qkd-eve", "still private", b.userId);
   expect(dm.hybrid).toBe(false);
   await until(() => room(b, "qkd-eve").messages.some((m) => m.text === "still private"), 3000, "DM after the abort");
+});
+
+test("cancelling a session shows the canceller's reason on both sides", async () => {
+  const { a, b } = await pair("qkd-cancel");
+  const started = a.startBb84("qkd-cancel", b.userId, { qubits: 1 << 21 });
+  await until(() => room(a, "qkd-cancel").bb84.live.length === 1 && room(b, "qkd-cancel").bb84.live.length === 1, 5000, "running on both");
+  await a.cancelBb84(room(a, "qkd-cancel").bb84.live[0].sessionId, "changed my mind");
+  const res = await started;
+  expect(res.status).toBe("aborted");
+  for (const c of [a, b]) {
+    await until(() => room(c, "qkd-cancel").bb84.alarms.length === 1, 5000, "alarm");
+    expect(room(c, "qkd-cancel").bb84.alarms[0]).toMatchObject({ code: "CANCELLED", suspectedEve: false, reason: expect.stringMatching(/changed my mind/) });
+  }
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
+  expect(row).toMatchObject({ outcome: "aborted", abortCode: "CANCELLED", abortReason: "changed my mind", abortedBy: a.userId });
 });
 
 /** Runs a session where the server-side relay is replaced by an attacker's hook on Alice's frames. */

@@ -359,7 +359,7 @@ export class Bb84Manager {
     } else if (step.snapshot.status === "aborted") {
       s.localEnd = true;
       const a = step.snapshot.abort;
-      await this.report(s, "aborted", a ? { code: a.code, message: a.message } : { code: "INTERNAL_ERROR", message: "aborted" });
+      await this.report(s, "aborted", a ? { code: a.code, message: a.message, by: a.by } : { code: "INTERNAL_ERROR", message: "aborted" });
       this.waitVerdict(s);
     }
   }
@@ -408,7 +408,7 @@ export class Bb84Manager {
     }
   }
 
-  private async report(s: Session, outcome: "success" | "aborted", abort?: { code: string; message: string }) {
+  private async report(s: Session, outcome: "success" | "aborted", abort?: { code: string; message: string; by?: "self" | "peer" }) {
     const snap = s.snapshot;
     const durations: Record<string, number> = { total: Date.now() - s.t0 };
     for (const [k, v] of Object.entries(snap.timings)) durations[k] = Math.round(v * 10) / 10;
@@ -428,6 +428,7 @@ export class Bb84Manager {
     if (abort) {
       payload.abortCode = /^[A-Z_]{1,32}$/.test(abort.code) ? abort.code : "ABORTED";
       payload.abortReason = abort.message.slice(0, 300);
+      payload.abortBy = abort.by ?? "self";
     }
     try {
       const summary = await this.host.report(payload);
@@ -524,9 +525,10 @@ export function suspectEavesdropper(q: { qberEstimate: number | null; sampleSize
 function makeAlarm(s: Session, override: { code: string; reason: string } | null): Bb84Alarm {
   const local = s.snapshot.abort;
   const sum = s.summary;
-  // The server's own reason (a party left, timeout, shutdown) explains whatever failed locally after it.
-  const byServer = sum.outcome === "aborted" && sum.abortedBy === "server" && sum.abortCode !== null;
-  const useLocal = !byServer && local !== null && local.code !== "CANCELLED";
+  // The first detector's reason wins: the server's (a party left, timeout, shutdown) or the peer's
+  // (its QBER check, its cancel) explains whatever then failed here, e.g. a refused frame.
+  const elsewhere = sum.outcome === "aborted" && sum.abortCode !== null && sum.abortedBy !== null && sum.abortedBy !== s.tx.from;
+  const useLocal = !elsewhere && local !== null && local.code !== "CANCELLED";
   const code = override?.code ?? (useLocal ? local!.code : sum.abortCode ?? local?.code ?? "ABORTED");
   let reason = override?.reason ?? (useLocal ? local!.message : sum.abortReason ?? local?.message ?? "the session was aborted");
   const qber = s.snapshot.qberEstimate ?? sum.qberEstimate;

@@ -128,6 +128,8 @@ export const bb84ReportSchema = z
     outcome: z.enum(["success", "aborted"]),
     abortCode: z.string().regex(/^[A-Z_]{1,32}$/).optional(),
     abortReason: z.string().max(300).optional(),
+    /** Who found the problem: this party ("self"), or the peer whose Abort it received ("peer"). */
+    abortBy: z.enum(["self", "peer"]).optional(),
     detected: count.optional(),
     sifted: count.optional(),
     sampleSize: count.optional(),

@@ -20,7 +20,18 @@ interface LiveSession {
   summary: Bb84SessionSummary;
   reports: { alice?: Bb84Report; bob?: Bb84Report };
   timer: NodeJS.Timeout;
+  /** An abort reported by the party that only received it: waiting briefly for the detector's figures. */
+  hold: NodeJS.Timeout | null;
 }
+
+/**
+ * When the first abort report comes from the party that merely received the Abort, the session
+ * waits this long for the other party's report (the one that measured the QBER), so the stored
+ * summary and both alarms carry the detector's figures and reason.
+ */
+const ABORT_HOLD_MS = 2000;
+/** Reports that arrive after the end still fill in missing figures for this long. */
+const LATE_REPORT_MS = 60_000;
 
 export interface StartInput {
   roomId: string;
@@ -32,9 +43,15 @@ export interface StartInput {
   channel: ChannelSettings;
 }
 
+function roleOf(s: Bb84SessionSummary, userId: string): "alice" | "bob" | null {
+  return s.aliceId === userId ? "alice" : s.bobId === userId ? "bob" : null;
+}
+
 export class Bb84Sessions {
   private live = new Map<string, LiveSession>();
+  private recent = new Map<string, { l: LiveSession; until: number }>();
   private saving = new Set<Promise<unknown>>();
+  private saveChain = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly io: QsecServer,
@@ -83,7 +100,7 @@ export class Bb84Sessions {
     await createSession(this.prisma, summary);
     const timer = setTimeout(() => this.end(summary.id, "TIMEOUT", `no result within ${Math.round(this.timeoutMs / 1000)} s`, "server"), this.timeoutMs);
     timer.unref();
-    this.live.set(summary.id, { summary, reports: {}, timer });
+    this.live.set(summary.id, { summary, reports: {}, timer, hold: null });
     this.logs.append({
       roomId: summary.roomId,
       type: "BB84_SESSION_STARTED",
@@ -101,21 +118,54 @@ export class Bb84Sessions {
    */
   report(userId: string, r: Bb84Report): Bb84SessionSummary | null {
     const l = this.live.get(r.sessionId);
-    if (!l) return null;
+    if (!l) return this.lateReport(userId, r);
     const s = l.summary;
-    const role = s.aliceId === userId ? "alice" : s.bobId === userId ? "bob" : null;
+    const role = roleOf(s, userId);
     if (!role || s.roomId !== r.roomId) return null;
     if (l.reports[role]) return s; // one report per party
     l.reports[role] = r;
     this.merge(l);
+    const other = role === "alice" ? "bob" : "alice";
     if (r.outcome === "aborted") {
-      this.end(s.id, r.abortCode ?? "ABORTED", r.abortReason ?? "aborted", userId);
+      const detector = r.abortBy !== "peer" ? r : l.reports[other]?.outcome === "aborted" ? l.reports[other]! : null;
+      if (detector || l.reports[other]) {
+        const d = detector ?? r;
+        this.end(s.id, d.abortCode ?? "ABORTED", d.abortReason ?? "aborted", d === r ? userId : role === "alice" ? s.bobId : s.aliceId);
+      } else if (!l.hold) {
+        // We only heard of the abort from its receiver: give the detector a moment to report.
+        l.hold = setTimeout(() => this.end(s.id, r.abortCode ?? "ABORTED", r.abortReason ?? "aborted", userId), ABORT_HOLD_MS);
+        l.hold.unref();
+      }
+    } else if (l.reports[other]?.outcome === "aborted") {
+      const d = l.reports[other]!;
+      this.end(s.id, d.abortCode ?? "ABORTED", d.abortReason ?? "aborted", role === "alice" ? s.bobId : s.aliceId);
     } else if (l.reports.alice?.outcome === "success" && l.reports.bob?.outcome === "success") {
       const a = l.reports.alice.finalLength, b = l.reports.bob.finalLength;
       if (a === undefined || a !== b) this.end(s.id, "MISMATCH", `the parties report different final key lengths (${a ?? "none"} and ${b ?? "none"})`, "server");
       else this.end(s.id, null, null, null);
     }
     return s;
+  }
+
+  /** A report after the end: fills in figures the summary lacks (never the outcome), saves and tells the room. */
+  private lateReport(userId: string, r: Bb84Report): Bb84SessionSummary | null {
+    const hit = this.recent.get(r.sessionId);
+    if (!hit || hit.until < Date.now()) return null;
+    const { l } = hit;
+    const s = l.summary;
+    const role = roleOf(s, userId);
+    if (!role || s.roomId !== r.roomId || l.reports[role]) return role && s.roomId === r.roomId ? { ...s } : null;
+    l.reports[role] = r;
+    const before = JSON.stringify(s);
+    const finalLength = s.finalLength;
+    this.merge(l);
+    if (s.outcome === "aborted") s.finalLength = null;
+    else s.finalLength = finalLength;
+    if (JSON.stringify(s) !== before) {
+      this.io.to(s.roomId).emit("bb84:updated", { ...s });
+      this.save(s);
+    }
+    return { ...s };
   }
 
   /** A member left the room (or disconnected): their running sessions there end. */
@@ -171,6 +221,10 @@ export class Bb84Sessions {
     if (!l) return;
     this.live.delete(id);
     clearTimeout(l.timer);
+    if (l.hold) clearTimeout(l.hold);
+    const now = Date.now();
+    for (const [k, v] of this.recent) if (v.until < now) this.recent.delete(k);
+    this.recent.set(id, { l, until: now + LATE_REPORT_MS });
     const s = l.summary;
     s.outcome = code === null ? "success" : "aborted";
     s.abortCode = code;
@@ -181,8 +235,21 @@ export class Bb84Sessions {
     const { id: sessionId, roomId, aliceId, bobId, ...rest } = s;
     this.logs.append({ roomId, type: "BB84_SESSION_SUMMARY", actorId: aliceId, targetId: bobId, meta: { sessionId, ...rest } });
     this.io.to(roomId).emit("bb84:updated", { ...s });
-    const p = saveSession(this.prisma, s).catch((e) => this.logger.error("saving a BB84 session summary failed", { sessionId, error: e instanceof Error ? e.message : String(e) }));
+    this.save(s);
+  }
+
+  private save(s: Bb84SessionSummary) {
+    const snapshot = { ...s, durations: { ...s.durations } };
+    // Saves of one session run in order, so a late merge can't be overwritten by the first save.
+    const prev = this.saveChain.get(s.id) ?? Promise.resolve();
+    const p = prev
+      .then(() => saveSession(this.prisma, snapshot))
+      .catch((e) => this.logger.error("saving a BB84 session summary failed", { sessionId: s.id, error: e instanceof Error ? e.message : String(e) }));
+    this.saveChain.set(s.id, p);
     this.saving.add(p);
-    void p.finally(() => this.saving.delete(p));
+    void p.finally(() => {
+      this.saving.delete(p);
+      if (this.saveChain.get(s.id) === p) this.saveChain.delete(s.id);
+    });
   }
 }
