@@ -18,6 +18,8 @@ import { registerMessaging } from "./messaging/messaging.handlers";
 import { registerBb84 } from "./bb84/bb84.handlers";
 import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
 import { markAllOffline } from "./rooms/rooms.repository";
+import { Bb84Sessions } from "./bb84/sessions";
+import { abortStaleSessions } from "./bb84/bb84.repository";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -27,6 +29,8 @@ export interface AppOptions {
   rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst", number>>;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
+  /** A BB84 session neither party finished within this long is ended as timed out (default 10 min). */
+  bb84SessionTimeoutMs?: number;
   /** Socket.IO server options (CORS for dev tools, etc.). */
   serverOptions?: ConstructorParameters<typeof Server>[1];
 }
@@ -47,8 +51,11 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     ...opts.serverOptions,
   });
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) => logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }));
-  const deps: Deps = { io, prisma: opts.prisma, logs, presence: new Presence(), logger, sockets: new Map() };
+  const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
+  const deps: Deps = { io, prisma: opts.prisma, logs, presence: new Presence(), logger, sockets: new Map(), bb84 };
   await markAllOffline(opts.prisma);
+  const stale = await abortStaleSessions(opts.prisma);
+  if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
   const stopLive = pushLogsLive(deps);
   const rl = { ...LIMITS, ...opts.rateLimits };
 
@@ -118,6 +125,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       io.engine.close();
       // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
       for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await bb84.close();
       stopLive();
       await logs.close();
       await markAllOffline(opts.prisma);

@@ -45,7 +45,7 @@ export function registerCommand<K extends CommandName>(deps: Deps, socket: QsecS
   });
 }
 
-const REJECTIONS_WORTH_LOGGING: ReadonlySet<ErrorCode> = new Set(["NOT_A_MEMBER", "NOT_LEADER", "UNKNOWN_PEER"]);
+const REJECTIONS_WORTH_LOGGING: ReadonlySet<ErrorCode> = new Set(["NOT_A_MEMBER", "NOT_LEADER", "UNKNOWN_PEER", "UNKNOWN_SESSION"]);
 
 /** Operators see refused attempts against a room (never their payloads); members don't. */
 function logRejection(deps: Deps, socket: QsecSocket, event: string, code: ErrorCode, payload: unknown) {

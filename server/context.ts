@@ -6,6 +6,7 @@ import type { LogWriter } from "./logs/log-writer";
 import type { Presence } from "./rooms/presence";
 import type { Logger } from "./logger";
 import type { TokenBucket } from "./rate-limit";
+import type { Bb84Sessions } from "./bb84/sessions";
 
 export interface SocketData {
   userId: string | null;
@@ -28,6 +29,8 @@ export interface Deps {
   logger: Logger;
   /** userId → the one socket authenticated as that identity. */
   sockets: Map<string, QsecSocket>;
+  /** Running BB84 sessions (who may relay frames to whom) and their summaries. */
+  bb84: Bb84Sessions;
 }
 
 export type CommandInput<K extends CommandName> = z.output<(typeof COMMAND_SCHEMAS)[K]>;

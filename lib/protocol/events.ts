@@ -94,7 +94,7 @@ export const bb84RelaySchema = z
   .object({
     roomId: roomIdSchema,
     to: userIdSchema,
-    sessionId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
+    sessionId: z.string().regex(/^[0-9a-f]{32}$/, "session id: 32 hex characters"), // from bb84:start
     frame: binary(LIMITS.maxBb84FrameBytes), // opaque, encrypted and authenticated by the pair
   })
   .strict();

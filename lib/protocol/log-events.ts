@@ -11,7 +11,8 @@ export const LOG_EVENT_TYPES = [
   "MESSAGE_RELAYED", // actor → room; meta: { epoch, bytes, recipients }
   "DIRECT_MESSAGE_RELAYED", // actor → target; meta: { bytes }
   "BB84_RELAYED", // actor → target; meta: { sessionId, bytes }
-  "BB84_SESSION_SUMMARY", // meta: non-secret session summary (issue 4)
+  "BB84_SESSION_STARTED", // actor (Alice) → target (Bob); meta: { sessionId, qubits, cascadeVariant, channel }
+  "BB84_SESSION_SUMMARY", // actor (Alice) → target (Bob); meta: the non-secret Bb84SessionSummary (outcome, QBER, counts, durations)
   "CHANNEL_SETTINGS_CHANGED", // meta: { noise, loss, eve }
   "SECURITY_REJECTED", // actor; meta: { event, code } — refused attempts worth an operator's eye
 ] as const;

@@ -8,6 +8,7 @@ import { LIMITS } from "@/lib/protocol";
 import { refuse, registerCommand } from "../command";
 import type { Deps, QsecSocket } from "../context";
 import type { LiveRoom } from "./presence";
+import { setRoomChannel } from "./channel";
 import { loadOrCreateRoom, recordJoin, recordLeave } from "./rooms.repository";
 
 export function registerRooms(deps: Deps, socket: QsecSocket): void {
@@ -59,6 +60,11 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
     return {};
   });
 
+  registerCommand(deps, socket, "channel:set", async (_s, p) => {
+    memberRoom(deps, socket, p.roomId);
+    return { channel: await setRoomChannel(deps, p.roomId, p.channel, socket.data.userId!) };
+  });
+
   registerCommand(deps, socket, "keys:list", async (_s, p) => {
     const room = memberRoom(deps, socket, p.roomId);
     return { members: deps.presence.state(room).members };
@@ -84,6 +90,7 @@ export async function leaveRoom(deps: Deps, socket: QsecSocket, roomId: string, 
     room.epoch += 1; // even when the room empties, so an old key is never current again
     void socket.leave(roomId);
     deps.logs.append({ roomId, type: "MEMBER_LEFT", actorId: userId, meta: { reason } });
+    deps.bb84.memberLeft(roomId, userId);
     if (room.members.size > 0) {
       logEpoch(deps, room);
       deps.io.to(roomId).emit("room:updated", deps.presence.state(room));

@@ -14,6 +14,7 @@ const TYPES: Record<LogEventType, { label: string; tone: string }> = {
   MESSAGE_RELAYED: { label: "Message relayed", tone: "text-muted" },
   DIRECT_MESSAGE_RELAYED: { label: "Direct message relayed", tone: "text-muted" },
   BB84_RELAYED: { label: "BB84 frame relayed", tone: "text-muted" },
+  BB84_SESSION_STARTED: { label: "BB84 session started", tone: "text-accent" },
   BB84_SESSION_SUMMARY: { label: "BB84 session", tone: "text-accent" },
   CHANNEL_SETTINGS_CHANGED: { label: "Channel settings changed", tone: "text-muted" },
   SECURITY_REJECTED: { label: "Refused by server", tone: "text-danger" },

@@ -1,0 +1,188 @@
+/**
+ * Running BB84 sessions, in memory (one process): who is Alice and Bob, in which room, and what
+ * each party reported. The relay only forwards frames within a running session between its two
+ * parties; the summary is stored when the session ends (both parties report success, one reports
+ * an abort, a party leaves, the session times out, or the server shuts down).
+ */
+import { randomBytes } from "node:crypto";
+import { LIMITS, type Bb84SessionSummary, type ChannelSettings } from "@/lib/protocol";
+import type { z } from "zod";
+import type { bb84ReportSchema } from "@/lib/protocol";
+import type { LogWriter } from "../logs/log-writer";
+import type { Logger } from "../logger";
+import type { PrismaClient } from "@prisma/client";
+import type { QsecServer } from "../context";
+import { createSession, saveSession } from "./bb84.repository";
+
+export type Bb84Report = z.output<typeof bb84ReportSchema>;
+
+interface LiveSession {
+  summary: Bb84SessionSummary;
+  reports: { alice?: Bb84Report; bob?: Bb84Report };
+  timer: NodeJS.Timeout;
+}
+
+export interface StartInput {
+  roomId: string;
+  aliceId: string;
+  bobId: string;
+  qubits: number;
+  cascadeVariant: string;
+  qberThreshold: number;
+  channel: ChannelSettings;
+}
+
+export class Bb84Sessions {
+  private live = new Map<string, LiveSession>();
+  private saving = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly io: QsecServer,
+    private readonly prisma: PrismaClient,
+    private readonly logs: LogWriter,
+    private readonly logger: Logger,
+    private readonly timeoutMs = LIMITS.bb84SessionTimeoutMs,
+  ) {}
+
+  get(id: string): Bb84SessionSummary | undefined {
+    return this.live.get(id)?.summary;
+  }
+
+  /** Running sessions a member takes part in (any room). */
+  runningFor(userId: string): Bb84SessionSummary[] {
+    return [...this.live.values()].map((l) => l.summary).filter((s) => s.aliceId === userId || s.bobId === userId);
+  }
+
+  async start(input: StartInput): Promise<Bb84SessionSummary> {
+    const summary: Bb84SessionSummary = {
+      id: randomBytes(16).toString("hex"),
+      roomId: input.roomId,
+      aliceId: input.aliceId,
+      bobId: input.bobId,
+      qubits: input.qubits,
+      cascadeVariant: input.cascadeVariant,
+      qberThreshold: input.qberThreshold,
+      channel: { ...input.channel },
+      outcome: "running",
+      abortCode: null,
+      abortReason: null,
+      abortedBy: null,
+      detected: null,
+      sifted: null,
+      sampleSize: null,
+      qberEstimate: null,
+      qberBound: null,
+      disclosedBits: null,
+      fEC: null,
+      roundTrips: null,
+      finalLength: null,
+      durations: {},
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+    };
+    await createSession(this.prisma, summary);
+    const timer = setTimeout(() => this.end(summary.id, "TIMEOUT", `no result within ${Math.round(this.timeoutMs / 1000)} s`, "server"), this.timeoutMs);
+    timer.unref();
+    this.live.set(summary.id, { summary, reports: {}, timer });
+    this.logs.append({
+      roomId: summary.roomId,
+      type: "BB84_SESSION_STARTED",
+      actorId: summary.aliceId,
+      targetId: summary.bobId,
+      meta: { sessionId: summary.id, qubits: summary.qubits, cascadeVariant: summary.cascadeVariant, channel: summary.channel },
+    });
+    this.io.to(summary.roomId).emit("bb84:updated", summary);
+    return summary;
+  }
+
+  /**
+   * A party's report. An abort ends the session at once; success ends it when both parties have
+   * reported success (and agree on the final length). Returns the summary as it now stands.
+   */
+  report(userId: string, r: Bb84Report): Bb84SessionSummary | null {
+    const l = this.live.get(r.sessionId);
+    if (!l) return null;
+    const s = l.summary;
+    const role = s.aliceId === userId ? "alice" : s.bobId === userId ? "bob" : null;
+    if (!role || s.roomId !== r.roomId) return null;
+    if (l.reports[role]) return s; // one report per party
+    l.reports[role] = r;
+    this.merge(l);
+    if (r.outcome === "aborted") {
+      this.end(s.id, r.abortCode ?? "ABORTED", r.abortReason ?? "aborted", userId);
+    } else if (l.reports.alice?.outcome === "success" && l.reports.bob?.outcome === "success") {
+      const a = l.reports.alice.finalLength, b = l.reports.bob.finalLength;
+      if (a === undefined || a !== b) this.end(s.id, "MISMATCH", `the parties report different final key lengths (${a ?? "none"} and ${b ?? "none"})`, "server");
+      else this.end(s.id, null, null, null);
+    }
+    return s;
+  }
+
+  /** A member left the room (or disconnected): their running sessions there end. */
+  memberLeft(roomId: string, userId: string) {
+    for (const l of [...this.live.values()]) {
+      const s = l.summary;
+      if (s.roomId !== roomId || (s.aliceId !== userId && s.bobId !== userId)) continue;
+      this.end(s.id, "PEER_LEFT", `${s.aliceId === userId ? "Alice" : "Bob"} left the room during the session`, "server");
+    }
+  }
+
+  /** Ends every running session (server shutdown) and waits until their rows are saved. */
+  async close(): Promise<void> {
+    for (const id of [...this.live.keys()]) this.end(id, "SERVER_SHUTDOWN", "the server shut down during the session", "server");
+    await Promise.allSettled([...this.saving]);
+  }
+
+  /** Waits for pending row writes (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.saving]);
+  }
+
+  private merge(l: LiveSession) {
+    const s = l.summary;
+    const a = l.reports.alice, b = l.reports.bob;
+    // Bob measured (detections) and knows how many errors Cascade corrected (f_EC on the true QBER).
+    const pick = <K extends keyof Bb84Report>(k: K, prefer: "alice" | "bob") => {
+      const first = prefer === "bob" ? b : a, second = prefer === "bob" ? a : b;
+      return (first?.[k] ?? second?.[k] ?? null) as Bb84Report[K] | null;
+    };
+    s.detected = pick("detected", "bob") as number | null;
+    s.sifted = pick("sifted", "bob") as number | null;
+    s.sampleSize = pick("sampleSize", "alice") as number | null;
+    s.qberEstimate = pick("qberEstimate", "bob") as number | null;
+    s.qberBound = pick("qberBound", "bob") as number | null;
+    s.disclosedBits = pick("disclosedBits", "bob") as number | null;
+    s.fEC = pick("fEC", "bob") as number | null;
+    s.roundTrips = pick("roundTrips", "bob") as number | null;
+    s.finalLength = pick("finalLength", "alice") as number | null;
+    const durations: Record<string, number> = {};
+    for (const rep of [a, b]) {
+      for (const [k, v] of Object.entries(rep?.durations ?? {})) {
+        if (typeof v !== "number") continue;
+        // Compute per stage adds up over both parties; the wall-clock total is the longer one.
+        durations[k] = k === "total" ? Math.max(durations[k] ?? 0, v) : (durations[k] ?? 0) + v;
+      }
+    }
+    s.durations = durations;
+  }
+
+  private end(id: string, code: string | null, reason: string | null, by: string | null) {
+    const l = this.live.get(id);
+    if (!l) return;
+    this.live.delete(id);
+    clearTimeout(l.timer);
+    const s = l.summary;
+    s.outcome = code === null ? "success" : "aborted";
+    s.abortCode = code;
+    s.abortReason = reason;
+    s.abortedBy = by;
+    s.finishedAt = new Date().toISOString();
+    if (s.outcome === "aborted") s.finalLength = null;
+    const { id: sessionId, roomId, aliceId, bobId, ...rest } = s;
+    this.logs.append({ roomId, type: "BB84_SESSION_SUMMARY", actorId: aliceId, targetId: bobId, meta: { sessionId, ...rest } });
+    this.io.to(roomId).emit("bb84:updated", { ...s });
+    const p = saveSession(this.prisma, s).catch((e) => this.logger.error("saving a BB84 session summary failed", { sessionId, error: e instanceof Error ? e.message : String(e) }));
+    this.saving.add(p);
+    void p.finally(() => this.saving.delete(p));
+  }
+}
