@@ -62,3 +62,26 @@ export function logFilterToParams(f: Partial<Pick<LogFilter, "types" | "actor" |
 export function isLogEventType(s: string): s is LogEventType {
   return (LOG_EVENT_TYPES as readonly string[]).includes(s);
 }
+
+/**
+ * Whether a row (arriving on the live tail) matches a filter, the same way the database query does:
+ * type in the list, actor by id prefix or display-name substring, time range, and the text as a
+ * case-insensitive substring of the JSON metadata.
+ */
+export function matchesLogFilter(
+  e: { type: string; actorId: string | null; actorName?: string | null; createdAt: string; meta: Record<string, unknown> },
+  f: Partial<Pick<LogFilter, "types" | "actor" | "from" | "to" | "text">>,
+): boolean {
+  if (f.types && f.types.length > 0 && !(f.types as string[]).includes(e.type)) return false;
+  const at = Date.parse(e.createdAt);
+  if (f.from && at < f.from.getTime()) return false;
+  if (f.to && at >= f.to.getTime()) return false;
+  if (f.text && !JSON.stringify(e.meta).toLowerCase().includes(f.text.toLowerCase())) return false;
+  if (f.actor) {
+    const a = f.actor.toLowerCase();
+    const byId = /^[0-9a-f]{4,32}$/.test(a) && (e.actorId ?? "").startsWith(a);
+    const byName = (e.actorName ?? "").toLowerCase().includes(a);
+    if (!byId && !byName) return false;
+  }
+  return true;
+}

@@ -7,13 +7,10 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type { LogEntry } from "@/lib/protocol";
 import type { LogFilter } from "@/lib/admin/log-filter";
+import type { AdminLogEntry } from "@/lib/admin/events";
 import { toLogEntry } from "@/server/logs/logs.repository";
 
-/** A log row as the console shows it: the entry plus the current display names of its actor and target. */
-export interface AdminLogEntry extends LogEntry {
-  actorName: string | null;
-  targetName: string | null;
-}
+export type { AdminLogEntry };
 
 export const MAX_LOG_PAGE = 500;
 
