@@ -55,6 +55,7 @@ afterAll(async () => {
 
 describe("admin console in the browser", () => {
   let alice: RawClient;
+  let bob: RawClient;
 
   test("an operator without a session is sent to the login page; a wrong token is refused; the right one opens the console", async () => {
     alice = await join(EVIL);
@@ -108,7 +109,7 @@ describe("admin console in the browser", () => {
   });
 
   test("a member's join arrives on the live tail", async () => {
-    await join("Bob");
+    bob = await join("Bob");
     const bobRow = page.locator('[data-testid="log-row"][data-type="MEMBER_JOINED"]', { hasText: "Bob" });
     await bobRow.waitFor({ timeout: 20_000 });
     // Still filtered: only joins were added, newest first.
@@ -141,6 +142,22 @@ describe("admin console in the browser", () => {
     // The change is itself a log row: show every type again and see it arrive.
     await page.getByTestId("filter-reset").click();
     await page.locator('[data-testid="log-row"][data-type="CHANNEL_SETTINGS_CHANGED"]').waitFor({ timeout: 20_000 });
+    await expectNoInjectedMarkup(page);
+  });
+
+  test("a BB84 session between two members shows up with its QBER against the threshold", async () => {
+    const started = await alice.call("bb84:start", { roomId: ROOM, peerId: bob.userId, qubits: 4096, cascadeVariant: "original" });
+    if (started === "no-ack" || !started.ok) throw new Error(`bb84:start failed: ${JSON.stringify(started)}`);
+    const sessionId = (started.data as { id: string }).id;
+    const report = { roomId: ROOM, sessionId, outcome: "success", detected: 4096, sifted: 2050, sampleSize: 400, qberEstimate: 0.0725, qberBound: 0.09, finalLength: 512 };
+    expect(await alice.call("bb84:report", report)).toMatchObject({ ok: true });
+    expect(await bob.call("bb84:report", report)).toMatchObject({ ok: true });
+    const row = page.locator('[data-testid="bb84-row"]');
+    await row.waitFor({ timeout: 20_000 });
+    expect(await row.count()).toBe(1);
+    expect(await row.first().textContent()).toContain("7.25 %");
+    await page.locator('[data-testid="qber-chart"] svg').first().waitFor();
+    await page.screenshot({ path: "/tmp/qsec-e2e-admin-room.png", fullPage: true });
     await expectNoInjectedMarkup(page);
   });
 

@@ -229,11 +229,11 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
               <input value={actor} onChange={(e) => setActor(e.target.value)} className="w-48 rounded-md border border-line bg-panel-2 px-2 py-1" data-testid="filter-actor" />
             </label>
             <label className="flex flex-col gap-1">
-              <span className="text-xs text-muted">From</span>
+              <span className="text-xs text-muted">From (local time)</span>
               <input type="datetime-local" step="1" value={from} onChange={(e) => setFrom(e.target.value)} className="rounded-md border border-line bg-panel-2 px-2 py-1" data-testid="filter-from" />
             </label>
             <label className="flex flex-col gap-1">
-              <span className="text-xs text-muted">To</span>
+              <span className="text-xs text-muted">To (local time)</span>
               <input type="datetime-local" step="1" value={to} onChange={(e) => setTo(e.target.value)} className="rounded-md border border-line bg-panel-2 px-2 py-1" data-testid="filter-to" />
             </label>
             <label className="flex flex-col gap-1">
