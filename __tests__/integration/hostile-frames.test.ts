@@ -55,12 +55,12 @@ test("huge arrays, wrong types and binary in text fields get INVALID_PAYLOAD or 
   for (const p of cases.slice(0, 5)) expect(await c.call("message:send", p)).toMatchObject({ ok: false, error: { code: expect.stringMatching(/INVALID_PAYLOAD|TOO_LARGE/) } });
   expect(await c.call("roomkey:share", cases[5])).toMatchObject({ ok: false, error: { code: expect.stringMatching(/INVALID_PAYLOAD|TOO_LARGE/) } });
   // A handful of binary attachments where one frame belongs: refused by the schema.
-  expect(await c.call("bb84:relay", { roomId: "types", to: "0".repeat(32), sessionId: "session-01", frame: [Buffer.alloc(1), Buffer.alloc(1)] })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(await c.call("bb84:relay", { roomId: "types", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: [Buffer.alloc(1), Buffer.alloc(1)] })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
   // Thousands of attachments in one event: the transport drops that connection, nothing else.
   const hog = await connectRaw(srv.url);
   clients.push(hog);
   const closed = new Promise((r) => hog.socket.once("disconnect", r));
-  (hog.socket as any).emit("bb84:relay", { roomId: "types", to: "0".repeat(32), sessionId: "session-01", frame: Array.from({ length: 5000 }, () => Buffer.alloc(1)) });
+  (hog.socket as any).emit("bb84:relay", { roomId: "types", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: Array.from({ length: 5000 }, () => Buffer.alloc(1)) });
   await closed;
   await alive();
 });
@@ -109,11 +109,13 @@ test("a receiver that stops reading cannot make the server queue without bound",
     const st = (await b.call("room:join", { roomId: "slow", displayName: "b" })) as any;
     // B stops reading from its TCP connection.
     (b.socket.io.engine as any).transport.ws._socket.pause();
+    const started = (await a.call("bb84:start", { roomId: "slow", peerId: b.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })) as any;
+    expect(started).toMatchObject({ ok: true });
     const frame = Buffer.alloc(1024 * 1024, 1);
     let sent = 0;
     let refusal: any = null;
     for (; sent < 200 && !refusal; sent++) {
-      const r = (await a.call("bb84:relay", { roomId: "slow", to: b.userId, sessionId: "session-01", frame })) as any;
+      const r = (await a.call("bb84:relay", { roomId: "slow", to: b.userId, sessionId: started.data.id, frame })) as any;
       if (r === "no-ack" || !r.ok) refusal = r;
     }
     expect(refusal).toMatchObject({ ok: false, error: { code: "RATE_LIMITED", message: expect.stringMatching(/not keeping up/) } });

@@ -39,7 +39,9 @@ test("the database never holds plaintext, ciphertext or key material", async () 
     expect(await leader.call("message:send", { roomId: "vault", epoch: 0, counter: 2, to: other.userId, ...dm })).toMatchObject({ ok: true });
     const frame = Buffer.from("BB84-FRAME-" + "q".repeat(64));
     needles.push(frame);
-    expect(await leader.call("bb84:relay", { roomId: "vault", to: other.userId, sessionId: "session-01", frame })).toMatchObject({ ok: true });
+    const session = (await leader.call("bb84:start", { roomId: "vault", peerId: other.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })) as any;
+    expect(session).toMatchObject({ ok: true });
+    expect(await leader.call("bb84:relay", { roomId: "vault", to: other.userId, sessionId: session.data.id, frame })).toMatchObject({ ok: true });
     await until(() => (other.received.get("message:received") ?? []).length === 2, 2000, "both messages");
 
     for (const c of clients) c.close();

@@ -113,14 +113,14 @@ test("non-members can neither send to, read, nor reach a room", async () => {
   expect(await eve.call("logs:fetch", { roomId: "room-a" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
   expect(await eve.call("keys:list", { roomId: "room-a" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
   expect(await eve.call("room:leave", { roomId: "room-a" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
-  expect(await eve.call("bb84:relay", { roomId: "room-a", to: alice.userId, sessionId: "sess-0001", frame: Buffer.alloc(10) })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+  expect(await eve.call("bb84:relay", { roomId: "room-a", to: alice.userId, sessionId: "ab".repeat(16), frame: Buffer.alloc(10) })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
   expect(await eve.call("roomkey:share", { roomId: "room-a", epoch, shares: [{ to: alice.userId, iv: b64(12), wrapped: b64(48), signature: b64(64) }] })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
   // Cross-room targeting: from her own room, Eve names members of another room.
   const eveRoom = (await eve.call("keys:list", { roomId: "room-e" })) as any;
   expect(eveRoom.ok).toBe(true);
   const eveEpoch = (await eve.call("room:join", { roomId: "room-e", displayName: "eve" })) as any;
   expect(await eve.call("message:send", msg("room-e", 0, { to: alice.userId }))).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
-  expect(await eve.call("bb84:relay", { roomId: "room-e", to: bob.userId, sessionId: "sess-0001", frame: Buffer.alloc(10) })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
+  expect(await eve.call("bb84:relay", { roomId: "room-e", to: bob.userId, sessionId: "ab".repeat(16), frame: Buffer.alloc(10) })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
   expect(await eve.call("roomkey:share", { roomId: "room-e", epoch: eveEpoch.data.epoch, shares: [{ to: alice.userId, iv: b64(12), wrapped: b64(48), signature: b64(64) }] })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
   await sleep(150);
   for (const c of [alice, bob]) {
@@ -235,7 +235,7 @@ test("oversize and malformed payloads get codes; the server survives all of them
   // A frame over the transport cap closes that connection, not the server.
   const hog = await client();
   const closed = new Promise((r) => hog.socket.once("disconnect", r));
-  (hog.socket as any).emit("bb84:relay", { roomId: "room-m", to: a.userId, sessionId: "sess-0001", frame: Buffer.alloc(LIMITS.maxFrameBytes + 1000) });
+  (hog.socket as any).emit("bb84:relay", { roomId: "room-m", to: a.userId, sessionId: "ab".repeat(16), frame: Buffer.alloc(LIMITS.maxFrameBytes + 1000) });
   await closed;
   await serverStillServes();
 });

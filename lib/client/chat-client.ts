@@ -26,6 +26,7 @@ import {
   CryptoError,
   decodeChatPayload,
   decryptMessage,
+  deriveBb84FrameKey,
   derivePairKeys,
   encodeChatPayload,
   encryptMessage,
@@ -60,7 +61,9 @@ import { ClientError, type ClientErrorCode } from "./errors";
 import { MemoryStorage, type KeyValueStorage } from "./storage";
 import type { ChatMessage, ClientState, ConnectionState, MemberView, RoomView } from "./types";
 import { rejectionReason } from "./reasons";
-import type { Bb84LiveView, QkdEngineFactory, StartBb84Options } from "./bb84-types";
+import type { Bb84LiveView, QkdEngineFactory, QkdPairView, RoomBb84View, StartBb84Options } from "./bb84-types";
+import { Bb84Manager } from "./bb84-session";
+import { createLocalEngine } from "./qkd-engine";
 
 export type { ChatMessage, ClientState, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
 /** Alias of ClientState (the name the UI store uses). */
@@ -97,6 +100,8 @@ export interface ChatClientOptions {
   connectTimeoutMs?: number;
   /** Runs one BB84 party (default: in this thread; the browser passes a Web Worker engine). */
   qkdEngine?: QkdEngineFactory;
+  /** A running BB84 session with no frame from the peer for this long is aborted. Default 60 s. */
+  bb84IdleMs?: number;
 }
 
 export interface ClientWarning {
@@ -151,6 +156,11 @@ interface PairEntry {
   agreementKey: string;
   keys: Promise<PairKeys>;
   hybrid: boolean;
+  /** Hybrid keys of a BB84 session that succeeded here and awaits the server's verdict (decrypt only). */
+  pending: { sessionId: string; keys: Promise<PairKeys>; info: QkdPairView } | null;
+  /** The keys before the last switch (decrypt only), so messages in flight across it still open. */
+  previous: Promise<PairKeys> | null;
+  qkd: QkdPairView | null;
 }
 
 type Waiter = { check: () => boolean; resolve: () => void; reject: (e: ClientError) => void; timer: ReturnType<typeof setTimeout> };
@@ -222,6 +232,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * delivers to present sockets, so no honest DM can be that old.
    */
   private readonly startedAt = Date.now();
+  private readonly bb84: Bb84Manager;
 
   constructor(opts: ChatClientOptions) {
     super();
@@ -235,6 +246,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.waitingTtlMs = opts.waitingMessageTtlMs ?? 30_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this._state = { connection: "offline", userId: this.userId, rooms: {} };
+    this.bb84 = new Bb84Manager(this.bb84Host(), opts.qkdEngine ?? ((init) => createLocalEngine(init)), opts.bb84IdleMs);
   }
 
   // ---- public surface ---------------------------------------------------------------------
@@ -306,6 +318,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       await this.applyRoomState(result);
     });
     this.fetchLogs(result.roomId).catch((e) => this.fail(e));
+    this.bb84.load(result.roomId).catch((e) => this.fail(e));
     return result;
   }
 
@@ -334,6 +347,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (!room) throw new ClientError("NOT_JOINED", `not in room ${roomId}`);
     const payloadBytes = encodeChatPayload({ text, sentAt: Date.now() });
     let sent: { id: string; ts: string; epoch: number } | null = null;
+    let sentHybrid = false;
     if (to !== undefined) {
       if (to === this.userId) throw new ClientError("UNKNOWN_PEER", "you cannot send a direct message to yourself");
       const peer = this.currentMember(roomId, to);
@@ -344,6 +358,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       const env = await encryptMessage(this.identity, pair.dmKey, { roomId, epoch: 0, senderId: this.userId, counter, to }, payloadBytes);
       const res = await this.request("message:send", { roomId, epoch: 0, counter, iv: env.iv, ciphertext: env.ciphertext, signature: env.signature, to });
       sent = { ...res, epoch: 0 };
+      sentHybrid = pair.hybrid;
     } else {
       for (let attempt = 0; ; attempt++) {
         const epoch = await this.waitForKey(roomId, this.keyWaitMs);
@@ -376,6 +391,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       ts: sent.ts,
       status: "ok",
       text,
+      ...(to !== undefined && { hybrid: sentHybrid }),
     };
     if (this.rooms.has(roomId)) {
       this.addMessage(roomId, msg);
@@ -433,16 +449,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * X25519. Room keys shared afterwards by either of us are wrapped under the hybrid key.
    */
   async setPairQkdKey(peerId: string, qkdKey: Uint8Array): Promise<void> {
-    const peer = this.findPeer(peerId);
-    if (!peer) throw new ClientError("UNKNOWN_PEER", "that member is not in any room you are in");
-    const copy = qkdKey.slice();
-    const entry = this.newPairEntry(peer, copy);
-    this.pairs.set(peerId, entry);
-    try {
-      await entry.keys;
-    } finally {
-      copy.fill(0); // the derived AES keys live inside WebCrypto; the raw bytes need not
-    }
+    const id = `manual-${Date.now()}`;
+    await this.stageQkdKey(peerId, id, qkdKey, { qber: null, keyBits: qkdKey.length * 8 });
+    await this.commitQkdKey(peerId, id, true);
   }
 
   /** Whether the pair keys with a peer are QKD-hardened; null when we share no room with them. */
@@ -460,19 +469,17 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * pair keys with that peer become hybrid. Throws ClientError when the server refuses to start it.
    */
   async startBb84(roomId: string, peerId: string, opts: StartBb84Options = {}): Promise<Bb84LiveView> {
-    void roomId; void peerId; void opts;
-    throw new ClientError("OFFLINE", "not implemented yet");
+    return this.bb84.start(roomId, peerId, opts);
   }
 
   /** Runs a session with every other present member in turn (the leader-with-each pattern). */
   async startBb84WithEach(roomId: string, opts: StartBb84Options = {}): Promise<Bb84LiveView[]> {
-    void roomId; void opts;
-    throw new ClientError("OFFLINE", "not implemented yet");
+    return this.bb84.startWithEach(roomId, opts);
   }
 
   /** Cancels a running session of ours; the peer sees the abort with this reason. */
   async cancelBb84(sessionId: string, reason = "cancelled by the user"): Promise<void> {
-    void sessionId; void reason;
+    await this.bb84.cancel(sessionId, reason);
   }
 
   /** Stores the room's simulation channel settings on the server (pushed to every member). */
@@ -482,9 +489,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   }
 
   /** Loads the room's recent BB84 session summaries into RoomView.bb84.sessions. */
-  async loadBb84Sessions(roomId: string): Promise<Bb84SessionSummary[]> {
-    const { sessions } = await this.request("bb84:list", { roomId });
-    return sessions;
+  async loadBb84Sessions(roomId: string): Promise<void> {
+    await this.bb84.load(roomId);
   }
 
   /** Disconnects for good: no reconnect, pending waits fail, listeners stay (call removeAllListeners). */
@@ -512,6 +518,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       this.generation++;
       this.setConnection("offline");
       this.markAllAbsent();
+      this.bb84.onDisconnect();
       // The server closed us on purpose (restart, auth timeout): try again unless we were replaced.
       if (reason === "io server disconnect" && !this.closed && !this.replaced && this.everOnline) {
         this.later(() => {
@@ -546,6 +553,11 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     socket.on("log:appended", (batch) => {
       if (this.rooms.has(batch.roomId)) this.mergeLogs(batch.roomId, batch.entries);
     });
+    socket.on("channel:updated", (u) => {
+      if (this.rooms.has(u.roomId)) this.patchRoom(u.roomId, (v) => ({ ...v, channel: { ...u.channel } }));
+    });
+    socket.on("bb84:updated", (summary) => this.bb84.onSummary(summary));
+    socket.on("bb84:frame", (f) => this.bb84.onFrame(f));
   }
 
   private async onConnect(socket: ClientSocket) {
@@ -692,6 +704,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       present: true,
       members,
       waitingForKey: !room.keys.has(state.epoch),
+      channel: { ...state.channel },
     }));
 
     if (leaderId === this.userId) await this.distributeKey(room, state.epoch, members);
@@ -774,13 +787,26 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     let key: CryptoKey;
     const held = room.keys.get(share.epoch);
     try {
-      const pair = await this.pairKeys(leader);
-      key = await unwrapRoomKeyShare(
-        pair.wrapKey,
-        leader.signingKey,
-        share, // the recipient (us) is implicit on the wire and bound by the signature
-        { roomId: share.roomId, epoch: share.epoch, recipientId: this.userId },
-      );
+      // The leader may have wrapped under our hybrid key a moment before or after we switched.
+      const candidates = await this.pairCandidates(leader);
+      let unwrapped: CryptoKey | null = null;
+      let firstError: unknown = null;
+      for (const c of candidates) {
+        try {
+          unwrapped = await unwrapRoomKeyShare(
+            c.keys.wrapKey,
+            leader.signingKey,
+            share, // the recipient (us) is implicit on the wire and bound by the signature
+            { roomId: share.roomId, epoch: share.epoch, recipientId: this.userId },
+          );
+          break;
+        } catch (e) {
+          firstError ??= e;
+          if (!(e instanceof CryptoError && e.reason === "decrypt-failed")) throw e;
+        }
+      }
+      if (!unwrapped) throw firstError;
+      key = unwrapped;
     } catch (e) {
       this.warn(share.roomId, "BAD_SHARE", `the room key share for epoch ${share.epoch} failed its check (${errorText(e)}) and was discarded`);
       return;
@@ -845,13 +871,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (env.to !== null) {
       if (env.to !== this.userId) return this.reject(room, env, "Direct message addressed to someone else — message discarded");
       if (!(await this.bindingOk(sender))) return this.reject(room, env, "Sender's agreement key is not bound to their identity — message discarded");
-      let pair: PairKeys;
+      let candidates: { keys: PairKeys; hybrid: boolean }[];
       try {
-        pair = await this.pairKeys(sender);
+        candidates = await this.pairCandidates(sender);
       } catch (e) {
         return this.reject(room, env, rejectionReason(e));
       }
-      return this.decryptInto(room, env, pair.dmKey);
+      return this.decryptInto(room, env, candidates.map((c) => ({ key: c.keys.dmKey, hybrid: c.hybrid })));
     }
     const key = room.keys.get(env.epoch);
     if (key) return this.decryptInto(room, env, key);
@@ -877,22 +903,41 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     }, this.waitingTtlMs);
   }
 
-  private async decryptInto(room: RoomInternal, env: MessageReceived, key: CryptoKey) {
+  /**
+   * Verifies and decrypts into the room's messages. A room message has one key (its epoch's); a
+   * direct message may be tried under several pair keys (current, pending hybrid, previous).
+   */
+  private async decryptInto(room: RoomInternal, env: MessageReceived, keyOrCandidates: CryptoKey | { key: CryptoKey; hybrid: boolean }[]) {
     const direct = env.to !== null;
     const sender = this.memberAt(room, env.from, direct ? undefined : env.epoch);
     if (!sender) return this.reject(room, env, "Sender is not a member of this room — message discarded");
+    const candidates = Array.isArray(keyOrCandidates) ? keyOrCandidates : [{ key: keyOrCandidates, hybrid: false }];
     let text: string;
+    let hybrid = false;
     try {
       // decryptMessage verifies the signature first, then room, recipient and epoch, decrypts, and
       // only then records the counter in the replay guard (forgeries can't poison it).
-      const bytes = await decryptMessage(
-        key,
-        sender.signingKey,
-        env,
-        direct
-          ? { roomId: room.roomId, recipientId: this.userId, replayGuard: this.replay }
-          : { roomId: room.roomId, epoch: env.epoch, replayGuard: this.replay },
-      );
+      let bytes: Uint8Array | null = null;
+      let firstError: unknown = null;
+      for (const c of candidates) {
+        try {
+          bytes = await decryptMessage(
+            c.key,
+            sender.signingKey,
+            env,
+            direct
+              ? { roomId: room.roomId, recipientId: this.userId, replayGuard: this.replay }
+              : { roomId: room.roomId, epoch: env.epoch, replayGuard: this.replay },
+          );
+          hybrid = c.hybrid;
+          break;
+        } catch (e) {
+          firstError ??= e;
+          // Only a failed decryption is worth another key; a bad signature or a replay is final.
+          if (!(e instanceof CryptoError && e.reason === "decrypt-failed")) throw e;
+        }
+      }
+      if (!bytes) throw firstError;
       const payload = decodeChatPayload(bytes);
       if (direct && payload.sentAt < this.startedAt - DM_CLOCK_SKEW_MS) {
         return this.reject(room, env, "Replayed direct message (sent before this session started) — discarded");
@@ -901,7 +946,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     } catch (e) {
       return this.reject(room, env, rejectionReason(e));
     }
-    const msg: ChatMessage = { ...this.baseMessage(room, env, "ok"), text };
+    const msg: ChatMessage = { ...this.baseMessage(room, env, "ok"), text, ...(direct && { hybrid }) };
     this.addMessage(room.roomId, msg);
     this.emit("message", msg);
   }
@@ -975,7 +1020,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
           fingerprint,
           verified: !isMe && this.storage.get(verifiedKey(m.signingKey)) === "1",
           keyChanged: !isMe && this.checkName(roomId, m),
-          qkd: null,
+          qkd: isMe ? null : this.qkdView(m),
           isLeader: m.userId === leaderId,
           isMe,
         };
@@ -1063,6 +1108,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       agreementKey: peer.agreementKey,
       hybrid: false,
       keys: undefined as unknown as Promise<PairKeys>,
+      pending: null,
+      previous: null,
+      qkd: null,
     };
     entry.keys = Promise.resolve()
       .then(() => derivePairKeys(this.identity, peerKeys(peer), qkdKey))
@@ -1074,6 +1122,106 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       if (this.pairs.get(peer.userId) === entry) this.pairs.delete(peer.userId); // retry next time
     });
     return entry;
+  }
+
+  /**
+   * Keys to try when opening something from a peer: the pair's current keys, then the candidate
+   * hybrid keys of a session awaiting its verdict, then the keys before the last switch. The peer
+   * may switch a moment before or after us; nothing in flight across the switch is lost.
+   */
+  private async pairCandidates(peer: MemberInfo): Promise<{ keys: PairKeys; hybrid: boolean }[]> {
+    const current = await this.pairKeys(peer);
+    const entry = this.pairs.get(peer.userId);
+    const out = [{ keys: current, hybrid: current.hybrid }];
+    for (const p of [entry?.pending?.keys, entry?.previous ?? undefined]) {
+      if (!p) continue;
+      try {
+        const k = await p;
+        out.push({ keys: k, hybrid: k.hybrid });
+      } catch {
+        /* a failed derivation is simply not a candidate */
+      }
+    }
+    return out;
+  }
+
+  /** Local success of a BB84 session: derive the candidate hybrid keys now (used for decryption only). */
+  private async stageQkdKey(peerId: string, sessionId: string, qkdKey: Uint8Array, info: { qber: number | null; keyBits: number }): Promise<void> {
+    const peer = this.findPeer(peerId);
+    if (!peer) throw new ClientError("UNKNOWN_PEER", "that member is not in any room you are in");
+    await this.pairKeys(peer); // the entry for the peer's current keys
+    const entry = this.pairs.get(peerId)!;
+    const copy = qkdKey.slice();
+    const keys = Promise.resolve().then(() => derivePairKeys(this.identity, peerKeys(peer), copy));
+    entry.pending = { sessionId, keys, info: { hardened: true, sessionId, qber: info.qber, keyBits: info.keyBits, at: new Date().toISOString() } };
+    try {
+      await keys;
+    } finally {
+      copy.fill(0); // the derived AES keys live inside WebCrypto; the raw bytes need not
+    }
+  }
+
+  /** The server's verdict: the candidate keys become the pair's keys (success) or are dropped. */
+  private async commitQkdKey(peerId: string, sessionId: string, success: boolean): Promise<void> {
+    const entry = this.pairs.get(peerId);
+    if (!entry || entry.pending?.sessionId !== sessionId) return;
+    const pending = entry.pending;
+    entry.pending = null;
+    if (!success) return;
+    let keys: PairKeys;
+    try {
+      keys = await pending.keys;
+    } catch {
+      return;
+    }
+    entry.previous = entry.keys;
+    entry.keys = Promise.resolve(keys);
+    entry.hybrid = true;
+    entry.qkd = { ...pending.info, at: new Date().toISOString() };
+    this.refreshQkdViews(peerId);
+  }
+
+  private qkdView(m: MemberInfo): QkdPairView | null {
+    const entry = this.pairs.get(m.userId);
+    if (!entry || entry.signingKey !== m.signingKey || entry.agreementKey !== m.agreementKey) return null;
+    return entry.qkd;
+  }
+
+  private refreshQkdViews(peerId: string) {
+    const rooms: Record<string, RoomView> = {};
+    for (const [roomId, v] of Object.entries(this._state.rooms)) {
+      rooms[roomId] = v.members.some((m) => m.userId === peerId)
+        ? { ...v, members: v.members.map((m) => (m.userId === peerId ? { ...m, qkd: this.qkdView(m) } : m)) }
+        : v;
+    }
+    this.setRooms(rooms);
+  }
+
+  /** What the BB84 session manager may do with this client (lib/client/bb84-session.ts). */
+  private bb84Host() {
+    return {
+      userId: this.userId,
+      relay: async (p: { roomId: string; to: string; sessionId: string; frame: Uint8Array }) => {
+        await this.request("bb84:relay", p);
+      },
+      start: (p: CommandPayload<"bb84:start">) => this.request("bb84:start", p),
+      report: (p: Record<string, unknown> & { roomId: string; sessionId: string }) => this.request("bb84:report", p as CommandPayload<"bb84:report">),
+      list: async (roomId: string) => (await this.request("bb84:list", { roomId })).sessions,
+      frameKey: async (roomId: string, peerId: string, sessionId: string) => {
+        const peer = this.currentMember(roomId, peerId);
+        if (!peer) throw new ClientError("UNKNOWN_PEER", "that member is not in this room");
+        if (!(await this.bindingOk(peer))) throw new ClientError("BINDING_FAILED", `${peer.displayName}'s agreement key is not signed by their identity key`);
+        return deriveBb84FrameKey(this.identity, peerKeys(peer), roomId, sessionId);
+      },
+      hasRoom: (roomId: string) => this.rooms.has(roomId),
+      otherMembers: (roomId: string) => (this.view(roomId)?.members ?? []).filter((m) => !m.isMe).map((m) => m.userId),
+      patchBb84: (roomId: string, fn: (v: RoomBb84View) => RoomBb84View) => {
+        if (this.rooms.has(roomId)) this.patchRoom(roomId, (v) => ({ ...v, bb84: fn(v.bb84) }));
+      },
+      stageQkdKey: (peerId: string, sessionId: string, key: Uint8Array, info: { qber: number | null; keyBits: number }) => this.stageQkdKey(peerId, sessionId, key, info),
+      commitQkdKey: (peerId: string, sessionId: string, success: boolean) => this.commitQkdKey(peerId, sessionId, success),
+      warn: (roomId: string, message: string) => this.warn(roomId, "BB84_FAILED", message),
+    };
   }
 
   /** A member as of an epoch (falls back to the current list, then any recent epoch). */

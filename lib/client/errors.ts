@@ -10,7 +10,8 @@ export type ClientErrorCode =
   | "SESSION_REPLACED" // the same identity connected elsewhere; this client stops
   | "LEADER_MISMATCH" // the server's leaderId differs from leaderOf(members) (warning)
   | "BAD_SHARE" // a room key share that could not be accepted (warning)
-  | "BINDING_FAILED"; // a member's agreement key is not signed by its signing key (warning)
+  | "BINDING_FAILED" // a member's agreement key is not signed by its signing key (warning)
+  | "BB84_FAILED"; // a BB84 session could not start or report (warning)
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

@@ -9,3 +9,4 @@ export * from "./pairwise";
 export * from "./roomkey";
 export * from "./message";
 export * from "./fingerprint";
+export * from "./bb84-frames";

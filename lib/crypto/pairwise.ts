@@ -20,13 +20,10 @@ export interface PairKeys {
   hybrid: boolean;
 }
 
-export async function derivePairKeys(
-  identity: Identity,
-  peer: { userId: string; agreementKey: string },
-  qkdKey?: Uint8Array,
-): Promise<PairKeys> {
+/** The raw X25519 shared secret with a peer (caller wipes it), refusing low-order points. */
+async function x25519Secret(identity: Identity, peerAgreementKey: string): Promise<Uint8Array> {
   const s = subtle();
-  const peerKey = await importAgreementPublicKey(peer.agreementKey);
+  const peerKey = await importAgreementPublicKey(peerAgreementKey);
   let secret: Uint8Array;
   try {
     secret = new Uint8Array(
@@ -37,13 +34,64 @@ export async function derivePairKeys(
     throw new CryptoError("bad-key", "X25519 agreement failed");
   }
   if (secret.every((b) => b === 0)) throw new CryptoError("bad-key", "X25519 output is all zero (low-order point)");
+  return secret;
+}
+
+/** The pair ordered by user id, each with its agreement key, so both sides build the same transcript. */
+function orderedPair(identity: Identity, peer: { userId: string; agreementKey: string }) {
+  const me = { id: identity.userId, ak: decodePublicKey(identity.agreementKey) };
+  const them = { id: peer.userId, ak: decodePublicKey(peer.agreementKey) };
+  return me.id <= them.id ? [me, them] : [them, me];
+}
+
+export const LABEL_BB84_FRAMES = "QSEC-BB84-FRAMES-v1";
+
+/**
+ * The key that encrypts and authenticates one BB84 session's relay frames between two members:
+ * HKDF over the pair's X25519 secret, bound to the room and the server-chosen session id, so a
+ * frame from one session can never be accepted in another. X25519 alone on purpose: the session
+ * must not depend on an earlier session's QKD key.
+ */
+export async function deriveBb84FrameKey(
+  identity: Identity,
+  peer: { userId: string; agreementKey: string },
+  roomId: string,
+  sessionId: string,
+): Promise<CryptoKey> {
+  const s = subtle();
+  const secret = await x25519Secret(identity, peer.agreementKey);
+  const [lo, hi] = orderedPair(identity, peer);
+  try {
+    const base = await s.importKey("raw", buf(secret), "HKDF", false, ["deriveKey"]);
+    return await s.deriveKey(
+      {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: buf(transcript(LABEL_BB84_FRAMES, lo.id, hi.id)),
+        info: buf(transcript(LABEL_BB84_FRAMES, roomId, sessionId, lo.id, lo.ak, hi.id, hi.ak)),
+      },
+      base,
+      { name: "AES-GCM", length: 256 },
+      false,
+      ["encrypt", "decrypt"],
+    );
+  } finally {
+    secret.fill(0);
+  }
+}
+
+export async function derivePairKeys(
+  identity: Identity,
+  peer: { userId: string; agreementKey: string },
+  qkdKey?: Uint8Array,
+): Promise<PairKeys> {
+  const s = subtle();
+  const secret = await x25519Secret(identity, peer.agreementKey);
   if (qkdKey !== undefined && qkdKey.length < 16) throw new CryptoError("bad-key", "QKD key shorter than 128 bits");
   const hybrid = qkdKey !== undefined;
 
   // Both sides order the pair the same way: by user id, carrying each one's agreement key along.
-  const me = { id: identity.userId, ak: decodePublicKey(identity.agreementKey) };
-  const them = { id: peer.userId, ak: decodePublicKey(peer.agreementKey) };
-  const [lo, hi] = me.id <= them.id ? [me, them] : [them, me];
+  const [lo, hi] = orderedPair(identity, peer);
   const mode = hybrid ? "x25519+qkd" : "x25519";
 
   const ikm = hybrid ? concatBytes(secret, qkdKey!) : secret;

@@ -1,7 +1,9 @@
 "use client";
 import { useState } from "react";
 import type { MemberView } from "@/lib/client/chat-client";
-import { useCurrentRoom } from "@/lib/ui/chat-store";
+import type { Bb84LiveView } from "@/lib/client/bb84-types";
+import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { formatCount, formatPercent } from "@/lib/ui/bb84-view";
 import { Badge, Panel } from "@/app/_components/ui";
 import { SafetyNumberDialog } from "./safety-number-dialog";
 
@@ -16,7 +18,7 @@ export function MembersPanel() {
     <Panel title={`Members · ${room.members.length}${capacity}`} data-testid="members-panel" className="lg:min-h-0">
       <ul className="flex-1 divide-y divide-line overflow-y-auto" data-testid="member-list">
         {members.map((m) => (
-          <MemberRow key={m.userId} m={m} onSafety={() => setPeer(m)} />
+          <MemberRow key={m.userId} m={m} onSafety={() => setPeer(m)} session={m.isMe ? null : (room.bb84.live.findLast((l) => l.peerId === m.userId && l.status === "running") ?? null)} anyRunning={room.bb84.live.some((l) => l.status === "running")} />
         ))}
       </ul>
       <p className="border-t border-line px-4 py-2.5 text-[11px] leading-4 text-muted">
@@ -27,7 +29,10 @@ export function MembersPanel() {
   );
 }
 
-function MemberRow({ m, onSafety }: { m: MemberView; onSafety: () => void }) {
+function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafety: () => void; session: Bb84LiveView | null; anyRunning: boolean }) {
+  const start = useChatStore((s) => s.startBb84);
+  const starting = useChatStore((s) => s.bb84Starting);
+  const joined = useChatStore((s) => s.phase === "joined");
   return (
     <li
       className="px-4 py-3"
@@ -36,6 +41,7 @@ function MemberRow({ m, onSafety }: { m: MemberView; onSafety: () => void }) {
       data-name={m.displayName}
       data-verified={m.verified ? "true" : "false"}
       data-key-changed={m.keyChanged ? "true" : "false"}
+      data-qkd={m.qkd?.hardened ? "true" : "false"}
     >
       <div className="flex items-start gap-3">
         <Avatar name={m.displayName} />
@@ -72,24 +78,62 @@ function MemberRow({ m, onSafety }: { m: MemberView; onSafety: () => void }) {
                 ✗ unsigned key
               </Badge>
             )}
+            {m.qkd?.hardened && (
+              <Badge tone="ok" data-testid="qkd-badge" data-session-id={m.qkd.sessionId}>
+                QKD-hardened
+              </Badge>
+            )}
+            {session && (
+              <Badge tone="accent" data-testid="bb84-running" data-session-id={session.sessionId}>
+                <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-accent" aria-hidden="true" />
+                BB84 {session.role === "bob" ? "incoming" : "running"}
+              </Badge>
+            )}
           </div>
+          {m.qkd?.hardened && (
+            <p
+              className="mt-1 font-mono text-[11px] text-ok"
+              data-testid="qkd-detail"
+              data-qber={m.qkd.qber ?? ""}
+              data-key-bits={m.qkd.keyBits}
+              title="Pair keys are HKDF(X25519 secret ‖ QKD key): never weaker than X25519"
+            >
+              QBER {formatPercent(m.qkd.qber)} · {formatCount(m.qkd.keyBits)}-bit key
+            </p>
+          )}
           {m.keyChanged && (
             <p className="mt-1.5 text-[11px] leading-4 text-warn">
               {m.displayName} now has a different key than before. Compare safety numbers again before trusting them.
             </p>
           )}
           {!m.isMe && (
-            <button
-              type="button"
-              onClick={onSafety}
-              data-testid="safety-number-button"
-              className="mt-1.5 inline-flex items-center gap-1 rounded text-xs font-medium text-accent hover:underline"
-            >
-              <svg viewBox="0 0 20 20" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
-                <path d="M10 2.5 4 5v4.5c0 3.7 2.5 6.6 6 8 3.5-1.4 6-4.3 6-8V5l-6-2.5Z" strokeLinejoin="round" />
-              </svg>
-              {m.verified ? "Safety number · verified" : "Compare safety number"}
-            </button>
+            <div className="mt-1.5 flex flex-wrap gap-x-3 gap-y-1">
+              <button
+                type="button"
+                onClick={onSafety}
+                data-testid="safety-number-button"
+                className="inline-flex items-center gap-1 rounded text-xs font-medium text-accent hover:underline"
+              >
+                <svg viewBox="0 0 20 20" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
+                  <path d="M10 2.5 4 5v4.5c0 3.7 2.5 6.6 6 8 3.5-1.4 6-4.3 6-8V5l-6-2.5Z" strokeLinejoin="round" />
+                </svg>
+                {m.verified ? "Safety number · verified" : "Compare safety number"}
+              </button>
+              <button
+                type="button"
+                onClick={() => void start(m.userId)}
+                disabled={!joined || !m.online || starting > 0 || anyRunning}
+                data-testid="bb84-start-member"
+                title={anyRunning ? "A BB84 session is already running in this tab" : `Run a BB84 session with ${m.displayName} (you send the qubits)`}
+                className="inline-flex items-center gap-1 rounded text-xs font-medium text-accent hover:underline disabled:cursor-not-allowed disabled:opacity-50 disabled:hover:no-underline"
+              >
+                <svg viewBox="0 0 20 20" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
+                  <circle cx="10" cy="10" r="2" />
+                  <path d="M3 10c2-4 4-4 7 0s5 4 7 0M3 10c2 4 4 4 7 0s5-4 7 0" strokeLinecap="round" />
+                </svg>
+                {m.qkd?.hardened ? "Run BB84 again" : "Run BB84"}
+              </button>
+            </div>
           )}
         </div>
       </div>

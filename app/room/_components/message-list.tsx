@@ -58,6 +58,7 @@ function MessageItem({ m, toName }: { m: ChatMessage; toName: string | null }) {
       data-status={m.status}
       data-mine={mine ? "true" : "false"}
       data-direct={m.direct ? "true" : "false"}
+      data-hybrid={m.hybrid ? "true" : "false"}
       data-epoch={m.epoch}
     >
       <div className={`max-w-[min(36rem,85%)] ${mine ? "items-end" : "items-start"} flex flex-col`}>
@@ -71,9 +72,15 @@ function MessageItem({ m, toName }: { m: ChatMessage; toName: string | null }) {
               {mine ? `direct → ${toName ?? "?"}` : "direct to you"}
             </Badge>
           )}
-          <span className="font-mono opacity-70" title="Key epoch this message was encrypted under">
-            {m.direct ? "pair key" : `e${m.epoch}`}
-          </span>
+          {m.hybrid ? (
+            <Badge tone="ok" data-testid="hybrid-badge">
+              <span title="Encrypted under HKDF(X25519 secret ‖ QKD key): the QKD-hardened pair key">QKD-hybrid key</span>
+            </Badge>
+          ) : (
+            <span className="font-mono opacity-70" title="Key epoch this message was encrypted under">
+              {m.direct ? "pair key" : `e${m.epoch}`}
+            </span>
+          )}
         </div>
         <Bubble m={m} />
       </div>

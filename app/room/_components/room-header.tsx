@@ -17,6 +17,8 @@ export function RoomHeader() {
   const room = useCurrentRoom();
   const phase = useChatStore((s) => s.phase);
   const leave = useChatStore((s) => s.leave);
+  const simOpen = useChatStore((s) => s.simulationOpen);
+  const setSimOpen = useChatStore((s) => s.setSimulationOpen);
   const connection = useConnection();
   const [copyState, copy] = useCopy();
   if (!room) return null;
@@ -43,6 +45,14 @@ export function RoomHeader() {
           {conn.label}
         </span>
         <KeyStatus epoch={room.epoch} keyEpoch={room.keyEpoch} waiting={room.waitingForKey} />
+        <Button variant="secondary" onClick={() => setSimOpen(!simOpen)} aria-expanded={simOpen} data-testid="simulation-toggle" title="Noise, loss and eavesdropper of this room's simulated quantum channel">
+          Simulation controls
+          {room.channel.eve > 0 && (
+            <span className="rounded-full bg-danger/15 px-1.5 text-[11px] font-semibold text-danger" data-testid="simulation-eve-flag">
+              Eve {Math.round(room.channel.eve * 100)}%
+            </span>
+          )}
+        </Button>
         {phase === "joined" ? (
           <Button variant="danger" onClick={() => void leave()} data-testid="leave-button">
             Leave

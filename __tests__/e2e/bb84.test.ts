@@ -1,0 +1,156 @@
+/**
+ * Browser end-to-end for BB84 between two room members: the real server (Next.js dev + Socket.IO)
+ * and Debian's headless Chromium, each page its own browser context (own identity). Both parties'
+ * lib/qkd state machines run in Web Workers; the relay carries their frames end-to-end encrypted.
+ * What is asserted is what the users see: the session's outcome on both pages, "QKD-hardened" with
+ * a QBER and key length, a direct message under the hybrid key, the simulation drawer's setting
+ * reaching the other member, an eavesdropping alarm, and the chat carrying on.
+ */
+import type { Browser, Page } from "playwright-core";
+import { startAppServer, type AppServer } from "./helpers/app-server";
+import { launchChromium, newPage, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
+
+// Dev-mode compilation of the first page (and the worker) takes a while on a small machine.
+jest.setTimeout(180_000);
+
+const QUBITS = "16384";
+const SCREENSHOT = "/tmp/qsec-e2e-bb84.png";
+
+let server: AppServer;
+let browser: Browser;
+const room = `bb84-${Date.now().toString(36)}`;
+
+beforeAll(async () => {
+  server = await startAppServer({ readyTimeoutMs: 120_000 });
+  browser = await launchChromium();
+  // Compile the room route once, so the scenarios below run at normal speed.
+  const warm = await newPage(browser);
+  await warm.goto(`${server.url}/room/warm-up-bb84?name=Warm`, { timeout: 150_000 });
+  await warm.getByTestId("room-page").waitFor({ timeout: 150_000 });
+  await warm.context().close();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+  await server?.stop();
+}, 30_000);
+
+/** The newest session this page shows in its dashboard, once it reached `status`. */
+async function waitForSession(page: Page, status: "success" | "aborted", role?: "alice" | "bob", timeout = 90_000) {
+  const sel = `[data-testid="bb84-live"][data-status="${status}"]${role ? `[data-role="${role}"]` : ""}`;
+  await page.locator(sel).first().waitFor({ timeout });
+  return page.locator(sel).first();
+}
+
+async function startWith(page: Page, peerName: string): Promise<void> {
+  await page.getByTestId("bb84-qubits").fill(QUBITS);
+  const button = page.locator(`[data-testid="member-item"][data-name="${peerName}"] [data-testid="bb84-start-member"]`);
+  await button.waitFor();
+  await page.waitForFunction((name) => {
+    const b = document.querySelector(`[data-testid="member-item"][data-name="${name}"] [data-testid="bb84-start-member"]`) as HTMLButtonElement | null;
+    return !!b && !b.disabled;
+  }, peerName);
+  await button.click();
+}
+
+describe("BB84 between two members in the browser", () => {
+  let alice: Page;
+  let bob: Page;
+
+  beforeAll(async () => {
+    alice = await openRoom(browser, server.url, room, "Alice");
+    const first = await waitForRoom(alice, { members: 1 });
+    bob = await openRoom(browser, server.url, room, "Bob");
+    const e = await waitForRoom(bob, { members: 2, minEpoch: first + 1 });
+    await waitForRoom(alice, { members: 2, minEpoch: e });
+  }, 120_000);
+
+  test("no eavesdropper: success on both pages, Bob marked QKD-hardened, a direct message uses the hybrid key", async () => {
+    // The channel starts clean.
+    expect(await alice.getByTestId("bb84-channel").getAttribute("data-eve")).toBe("0");
+    await startWith(alice, "Bob");
+
+    const mine = await waitForSession(alice, "success", "alice");
+    const theirs = await waitForSession(bob, "success", "bob"); // Bob's client accepted on its own
+    expect(await mine.getByTestId("bb84-peer").textContent()).toBe("Bob");
+    expect(await theirs.getByTestId("bb84-peer").textContent()).toBe("Alice");
+    expect(await mine.getByTestId("bb84-qber").textContent()).toMatch(/^\d+\.\d\d%$/);
+    expect(await mine.getByTestId("bb84-final-length").textContent()).toMatch(/^[\d,]+ bits$/);
+    // The simulated Eve is shown on Bob's side (his detector runs the channel model) and found nothing.
+    expect(await theirs.getByTestId("bb84-eve-intercepted").textContent()).toBe("0");
+
+    // The initiator's member list: Bob is QKD-hardened, with the session's QBER and key length.
+    const bobRow = alice.locator('[data-testid="member-item"][data-name="Bob"][data-qkd="true"]');
+    await bobRow.waitFor({ timeout: 30_000 });
+    expect(await bobRow.getByTestId("qkd-badge").textContent()).toContain("QKD-hardened");
+    const detail = bobRow.getByTestId("qkd-detail");
+    expect(await detail.textContent()).toMatch(/^QBER \d+\.\d\d% · [\d,]+-bit key$/);
+    expect(Number(await detail.getAttribute("data-key-bits"))).toBeGreaterThanOrEqual(256);
+    await bob.locator('[data-testid="member-item"][data-name="Alice"][data-qkd="true"]').waitFor({ timeout: 30_000 });
+
+    // A direct message after hardening decrypts on the other page, under the hybrid key.
+    await sendMessage(alice, "after hardening: hybrid key", "Bob");
+    await waitForMessage(bob, "after hardening: hybrid key");
+    const dm = bob.locator('[data-testid="message-item"][data-direct="true"]').filter({ hasText: "after hardening: hybrid key" });
+    expect(await dm.getAttribute("data-hybrid")).toBe("true");
+    expect(await dm.getByTestId("hybrid-badge").textContent()).toContain("QKD-hybrid");
+    // And back.
+    await sendMessage(bob, "reply under the hybrid key", "Alice");
+    await waitForMessage(alice, "reply under the hybrid key");
+
+    // The room's session chart lists it on both pages (server summaries).
+    for (const p of [alice, bob]) await p.locator('[data-testid="bb84-chart-row"][data-outcome="success"]').first().waitFor({ timeout: 30_000 });
+    expect(await alice.locator('[data-testid="bb84-alarm"]').count()).toBe(0);
+  });
+
+  test("eavesdropper on every qubit: the setting reaches the other member, the session aborts with an eavesdropping alarm, the chat goes on", async () => {
+    await alice.getByTestId("simulation-toggle").click();
+    const drawer = alice.getByTestId("simulation-drawer");
+    await drawer.waitFor();
+    expect(await drawer.textContent()).toMatch(/sessions started from now on/i);
+    await alice.getByTestId("simulation-eve-input").fill("100");
+    await alice.getByTestId("simulation-save").click();
+    await alice.locator('[data-testid="simulation-status"][data-state="saved"]').waitFor();
+    await alice.locator('[data-testid="simulation-current"][data-eve="1"]').waitFor();
+
+    // Pushed to Bob without a reload.
+    await bob.locator('[data-testid="bb84-channel"][data-eve="1"]').waitFor({ timeout: 20_000 });
+    await bob.getByTestId("simulation-eve-flag").waitFor();
+    await alice.getByTestId("simulation-close").click();
+    await drawer.waitFor({ state: "detached" });
+
+    const before = await alice.locator('[data-testid="bb84-alarm"]').count();
+    await startWith(alice, "Bob");
+    const aborted = await waitForSession(alice, "aborted", "alice");
+    const bobs = await waitForSession(bob, "aborted", "bob");
+    expect(await aborted.getByTestId("bb84-abort-reason").getAttribute("data-code")).toBe("QBER_TOO_HIGH");
+    // Bob measured the QBER (about 25%) far above the threshold; Alice sees it from the room's summary.
+    expect(await bobs.getByTestId("bb84-qber-gauge").getAttribute("data-verdict")).toBe("over");
+    await alice.locator('[data-testid="bb84-live"][data-status="aborted"] [data-testid="bb84-qber-gauge"][data-verdict="over"]').first().waitFor({ timeout: 20_000 });
+    expect(Number((await bobs.getByTestId("bb84-eve-intercepted").textContent())!.replace(/,/g, ""))).toBeGreaterThan(0);
+
+    // A visible alarm that names eavesdropping, on the initiator's page (and the peer's).
+    const alarm = alice.locator('[role="alert"][data-testid="bb84-alarm"]').first();
+    await alarm.waitFor({ timeout: 20_000 });
+    expect(await alice.locator('[data-testid="bb84-alarm"]').count()).toBeGreaterThan(before);
+    expect(await alarm.getAttribute("data-suspected-eve")).toBe("true");
+    expect(await alarm.textContent()).toMatch(/eavesdrop/i);
+    const bobAlarm = bob.locator('[role="alert"][data-testid="bb84-alarm"]').first();
+    await bobAlarm.waitFor({ timeout: 20_000 });
+    expect(await bobAlarm.textContent()).toMatch(/eavesdrop/i);
+
+    // The aborted session is in the room's chart, distinct from the successful one.
+    await alice.locator('[data-testid="bb84-chart-row"][data-outcome="aborted"]').first().waitFor({ timeout: 30_000 });
+    expect(await alice.locator('[data-testid="bb84-chart-row"][data-outcome="success"]').count()).toBeGreaterThanOrEqual(1);
+
+    // The chat continues: a room message both ways, and a direct one.
+    await sendMessage(bob, "still chatting after the alarm");
+    await waitForMessage(alice, "still chatting after the alarm");
+    await sendMessage(alice, "me too");
+    await waitForMessage(bob, "me too");
+    await sendMessage(alice, "direct after the abort", "Bob");
+    await waitForMessage(bob, "direct after the abort");
+
+    await alice.screenshot({ path: SCREENSHOT });
+  });
+});

@@ -1,0 +1,297 @@
+/**
+ * BB84 between two headless clients (lib/qkd's state machines behind ChatClient) through the real
+ * server: matching keys that harden the pair, a stored non-secret summary, and the attacks the
+ * relay's position allows — tampering, replaying, reordering and injecting frames, and frames to or
+ * from non-members — each ending the session with a reason on both sides.
+ */
+import { ChatClient, MemoryStorage, type RoomView } from "@/lib/client";
+import { createLocalEngine } from "@/lib/client/qkd-engine";
+import type { QkdEngineFactory } from "@/lib/client/bb84-types";
+import { generateIdentity, type Identity } from "@/lib/crypto";
+import { connectRaw, until } from "../helpers/raw-client";
+import { startTestServer, type TestServer } from "../helpers/server";
+
+let srv: TestServer;
+const clients: ChatClient[] = [];
+
+beforeEach(async () => {
+  srv = await startTestServer();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await srv.close();
+});
+
+/** Records the final key bytes each engine produced (test-only view into the party's result). */
+function recordingEngine(keys: Uint8Array[]): QkdEngineFactory {
+  return (init) => {
+    const e = createLocalEngine(init);
+    return {
+      ...e,
+      async key() {
+        const k = await e.key();
+        if (k) keys.push(k.slice());
+        return k;
+      },
+    };
+  };
+}
+
+async function makeClient(identity?: Identity, qkdEngine?: QkdEngineFactory): Promise<ChatClient> {
+  const c = new ChatClient({ url: srv.url, identity: identity ?? (await generateIdentity()), storage: new MemoryStorage(), requestTimeoutMs: 5000, keyWaitMs: 5000, ...(qkdEngine && { qkdEngine }) });
+  clients.push(c);
+  await c.connect();
+  return c;
+}
+
+const room = (c: ChatClient, roomId: string): RoomView => c.state.rooms[roomId]!;
+
+async function pair(roomId: string, keysA?: Uint8Array[], keysB?: Uint8Array[]) {
+  const a = await makeClient(undefined, keysA && recordingEngine(keysA));
+  const b = await makeClient(undefined, keysB && recordingEngine(keysB));
+  await a.join(roomId, "alice");
+  await b.join(roomId, "bob");
+  await until(() => room(a, roomId).members.length === 2 && room(b, roomId).members.length === 2 && !room(a, roomId).waitingForKey && !room(b, roomId).waitingForKey, 5000, "both keyed");
+  return { a, b };
+}
+
+test("two clients run BB84 through the relay: identical keys, hybrid pair keys, a stored summary with no key material", async () => {
+  const keysA: Uint8Array[] = [], keysB: Uint8Array[] = [];
+  const { a, b } = await pair("qkd-ok", keysA, keysB);
+  await a.setChannel("qkd-ok", { noise: 0.02, loss: 0.1, eve: 0 });
+  await until(() => room(b, "qkd-ok").channel.noise === 0.02, 3000, "channel pushed to bob");
+
+  const result = await a.startBb84("qkd-ok", b.userId, { qubits: 16384 });
+  expect(result.status).toBe("success");
+  expect(result.role).toBe("alice");
+  // Bob's client accepted on its own and finished too.
+  await until(() => room(b, "qkd-ok").bb84.live.some((l) => l.sessionId === result.sessionId && l.status === "success"), 5000, "bob's session succeeded");
+  expect(keysA).toHaveLength(1);
+  expect(keysB).toHaveLength(1);
+  expect(Buffer.from(keysA[0]).equals(Buffer.from(keysB[0]))).toBe(true);
+  expect(keysA[0].length * 8).toBeGreaterThanOrEqual(256);
+
+  // Both mark the other QKD-hardened, with the session's QBER and key length.
+  await until(() => !!room(a, "qkd-ok").members.find((m) => m.userId === b.userId)?.qkd && !!room(b, "qkd-ok").members.find((m) => m.userId === a.userId)?.qkd, 3000, "hardened marks");
+  const mark = room(a, "qkd-ok").members.find((m) => m.userId === b.userId)!.qkd!;
+  expect(mark).toMatchObject({ hardened: true, sessionId: result.sessionId });
+  expect(mark.keyBits).toBe(result.snapshot.finalLength);
+  expect(mark.qber!).toBeGreaterThan(0.005);
+  expect(a.pairInfo(b.userId)).toEqual({ hybrid: true });
+
+  // Direct messages now travel under the hybrid key, both ways.
+  const sent = await a.send("qkd-ok", "hardened hello", b.userId);
+  expect(sent.hybrid).toBe(true);
+  await until(() => room(b, "qkd-ok").messages.some((m) => m.text === "hardened hello" && m.hybrid === true), 3000, "bob reads the hybrid DM");
+  await b.send("qkd-ok", "hardened reply", a.userId);
+  await until(() => room(a, "qkd-ok").messages.some((m) => m.text === "hardened reply" && m.hybrid === true), 3000, "alice reads the reply");
+
+  // The server stored the non-secret summary, with the channel settings of the session's start.
+  await until(() => room(a, "qkd-ok").bb84.sessions.some((s) => s.id === result.sessionId && s.outcome === "success"), 3000, "summary pushed");
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
+  expect(row).toMatchObject({ aliceId: a.userId, bobId: b.userId, qubits: 16384, outcome: "success", channelNoise: 0.02, channelLoss: 0.1, channelEve: 0, finalLength: result.snapshot.finalLength });
+  expect(Math.ceil(row.finalLength! / 8)).toBe(keysA[0].length);
+  expect(row.detected!).toBeGreaterThan(16384 * 0.85);
+  expect(row.detected!).toBeLessThan(16384 * 0.95);
+  expect(row.qberEstimate!).toBeGreaterThan(0.005);
+  expect(row.qberEstimate!).toBeLessThan(0.06);
+  expect(row.fEC!).toBeGreaterThan(1);
+  expect(row.roundTrips!).toBeGreaterThan(5);
+
+  // No key material anywhere in the database: not the key, nor any 8-byte window of it.
+  const hex = Buffer.from(keysA[0]).toString("hex");
+  const b64 = Buffer.from(keysA[0]).toString("base64");
+  const dump = JSON.stringify(await srv.prisma.roomLog.findMany()) + JSON.stringify(await srv.prisma.bb84Session.findMany());
+  for (let i = 0; i + 8 <= keysA[0].length; i += 8) expect(dump).not.toContain(Buffer.from(keysA[0].subarray(i, i + 8)).toString("hex"));
+  expect(dump).not.toContain(hex.slice(0, 32));
+  expect(dump).not.toContain(b64.slice(0, 16));
+  const types = (await srv.prisma.roomLog.findMany({ where: { roomId: "qkd-ok" } })).map((r) => r.type);
+  expect(types).toEqual(expect.arrayContaining(["BB84_SESSION_STARTED", "BB84_RELAYED", "BB84_SESSION_SUMMARY", "CHANNEL_SETTINGS_CHANGED"]));
+});
+
+test("an eavesdropper on the channel aborts the session with a suspected-eavesdropper alarm on both sides; chat goes on", async () => {
+  const { a, b } = await pair("qkd-eve");
+  await b.setChannel("qkd-eve", { noise: 0.01, loss: 0, eve: 1 });
+  await until(() => room(a, "qkd-eve").channel.eve === 1, 3000, "eve setting reaches alice");
+  const result = await a.startBb84("qkd-eve", b.userId, { qubits: 16384 });
+  expect(result.status).toBe("aborted");
+  for (const c of [a, b]) {
+    await until(() => room(c, "qkd-eve").bb84.alarms.length === 1, 3000, "alarm");
+    const alarm = room(c, "qkd-eve").bb84.alarms[0];
+    expect(alarm.suspectedEve).toBe(true);
+    expect(alarm.reason).toMatch(/eavesdropper/i);
+    expect(alarm.code).toBe("QBER_TOO_HIGH");
+  }
+  expect(a.pairInfo(b.userId)).toEqual({ hybrid: false });
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
+  expect(row.outcome).toBe("aborted");
+  expect(row.abortCode).toBe("QBER_TOO_HIGH");
+  expect(row.qberEstimate!).toBeGreaterThan(0.15);
+  expect(row.channelEve).toBe(1);
+  // The chat still works, on X25519 alone.
+  const dm = await a.send("qkd-eve", "still private", b.userId);
+  expect(dm.hybrid).toBe(false);
+  await until(() => room(b, "qkd-eve").messages.some((m) => m.text === "still private"), 3000, "DM after the abort");
+});
+
+/** Runs a session where the server-side relay is replaced by an attacker's hook on Alice's frames. */
+async function attackedSession(roomId: string, attack: (frame: Buffer, index: number, forward: (f: Buffer) => void) => void) {
+  const { a, b } = await pair(roomId);
+  // Intercept on the server: the relay handler emits bb84:frame to Bob's socket; wrap that socket's emit.
+  const bobSocket = srv.app.deps.sockets.get(b.userId)!;
+  const original = bobSocket.emit.bind(bobSocket) as (...args: any[]) => boolean;
+  let i = 0;
+  (bobSocket as any).emit = (ev: string, payload: any) => {
+    if (ev !== "bb84:frame") return original(ev, payload);
+    const index = i++;
+    attack(Buffer.from(payload.frame), index, (f) => original("bb84:frame", { ...payload, frame: f }));
+    return true;
+  };
+  // The relay delivers with io.to(<Bob's socket id>).emit(...): route that through the hook.
+  const ioTo = srv.app.deps.io.to.bind(srv.app.deps.io);
+  (srv.app.deps.io as any).to = (target: string) => (target === bobSocket.id ? { emit: (ev: string, p: any) => (bobSocket as any).emit(ev, p) } : ioTo(target));
+  const result = await a.startBb84(roomId, b.userId, { qubits: 4096 });
+  await until(() => room(b, roomId).bb84.live.some((l) => l.status === "aborted"), 5000, "bob aborted");
+  const bobView = room(b, roomId).bb84.live.find((l) => l.sessionId === result.sessionId)!;
+  return { a, b, result, bobView };
+}
+
+test("a tampered frame aborts the session with a reason on both sides", async () => {
+  const { result, bobView, b } = await attackedSession("qkd-tamper", (f, i, fwd) => {
+    if (i === 1) f[f.length - 20] ^= 0x01; // flip one bit of the second frame's ciphertext
+    fwd(f);
+  });
+  expect(result.status).toBe("aborted");
+  expect(bobView.snapshot.abort?.message).toMatch(/failed authentication/);
+  expect(result.snapshot.abort?.message ?? "").toMatch(/failed authentication/); // Alice got Bob's reason
+  await until(() => room(b, "qkd-tamper").bb84.alarms.length === 1, 3000, "alarm at bob");
+  expect(room(b, "qkd-tamper").bb84.alarms[0].reason).toMatch(/failed authentication/);
+});
+
+test("a replayed frame and a reordered frame abort the session", async () => {
+  const replay = await attackedSession("qkd-replay", (f, i, fwd) => {
+    fwd(f);
+    if (i === 0) fwd(Buffer.from(f)); // the Hello frame, twice
+  });
+  expect(replay.result.status).toBe("aborted");
+  expect(replay.bobView.snapshot.abort?.message).toMatch(/replayed/);
+
+  let held: Buffer | null = null;
+  const reorder = await attackedSession("qkd-reorder", (f, i, fwd) => {
+    if (i === 0) {
+      held = f; // hold the Hello back, deliver the next frame first
+      return;
+    }
+    fwd(f);
+    if (held) {
+      fwd(held);
+      held = null;
+    }
+  });
+  expect(reorder.result.status).toBe("aborted");
+  expect(reorder.bobView.snapshot.abort?.message).toMatch(/out of order/);
+});
+
+test("frames to or from non-members, or outside a running session, are refused by the server", async () => {
+  const { a, b } = await pair("qkd-members");
+  const outsider = await connectRaw(srv.url);
+  await outsider.call("room:join", { roomId: "elsewhere", displayName: "mallory" });
+  const frame = Buffer.alloc(64, 7);
+  // No session yet: even a member can't relay.
+  const rawA = srv.app.deps.sockets.get(a.userId)!;
+  expect(rawA).toBeTruthy();
+  const fakeId = "ab".repeat(16);
+  expect(await outsider.call("bb84:relay", { roomId: "qkd-members", to: b.userId, sessionId: fakeId, frame })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+  expect(await outsider.call("bb84:start", { roomId: "qkd-members", peerId: b.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+
+  // A member in the room who is not a party of the session can't inject into it.
+  const carol = await connectRaw(srv.url);
+  await carol.call("room:join", { roomId: "qkd-members", displayName: "carol" });
+  const started = a.startBb84("qkd-members", b.userId, { qubits: 16384 });
+  await until(() => room(b, "qkd-members").bb84.live.length === 1, 3000, "session running at bob");
+  const sid = room(b, "qkd-members").bb84.live[0].sessionId;
+  expect(await carol.call("bb84:relay", { roomId: "qkd-members", to: b.userId, sessionId: sid, frame })).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
+  expect(await carol.call("bb84:report", { roomId: "qkd-members", sessionId: sid, outcome: "aborted", abortCode: "CANCELLED", abortReason: "forged" })).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
+  // Nor can Carol start a session to a non-member, or claim to be a party.
+  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: outsider.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
+  const res = await started;
+  expect(res.snapshot.abort).toBeNull();
+  expect(res.status).toBe("success"); // Carol's attempts changed nothing
+  // Oversized or malformed payloads are refused with a clear error.
+  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: a.userId, qubits: 10, cascadeVariant: "yanetal-tuned" })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: a.userId, qubits: 4096, cascadeVariant: "nope" })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(await carol.call("channel:set", { roomId: "qkd-members", channel: { noise: 0.7, loss: 0, eve: 0 } })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  outsider.close();
+  carol.close();
+});
+
+test("a party leaving mid-session ends it for the other with a reason", async () => {
+  const { a, b } = await pair("qkd-leave");
+  // A slow engine on Bob's side keeps the session running until Bob leaves.
+  const started = a.startBb84("qkd-leave", b.userId, { qubits: 1 << 20 });
+  await until(() => room(b, "qkd-leave").bb84.live.length === 1, 3000, "running at bob");
+  await b.leave("qkd-leave");
+  const res = await started;
+  expect(res.status).toBe("aborted");
+  await until(() => room(a, "qkd-leave").bb84.alarms.length === 1, 3000, "alarm at alice");
+  expect(room(a, "qkd-leave").bb84.alarms[0].reason).toMatch(/left the room/);
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
+  expect(row).toMatchObject({ outcome: "aborted", abortCode: "PEER_LEFT", abortedBy: "server" });
+});
+
+test("a peer that never answers: the session aborts after the idle time, with that reason", async () => {
+  const a = new ChatClient({ url: srv.url, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 5000, bb84IdleMs: 400 });
+  clients.push(a);
+  await a.connect();
+  await a.join("qkd-silent", "alice");
+  const mute = await connectRaw(srv.url); // a member whose client never runs BB84
+  await mute.call("room:join", { roomId: "qkd-silent", displayName: "mute" });
+  await until(() => room(a, "qkd-silent").members.length === 2, 3000, "mute present");
+  const res = await a.startBb84("qkd-silent", mute.userId, { qubits: 4096 });
+  expect(res.status).toBe("aborted");
+  expect(room(a, "qkd-silent").bb84.alarms[0].reason).toMatch(/no answer from the peer/);
+  expect((mute.received.get("bb84:frame") ?? []).length).toBeGreaterThan(0); // it did get the (sealed) frames
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
+  expect(row).toMatchObject({ outcome: "aborted", abortCode: "CANCELLED", abortedBy: a.userId });
+  mute.close();
+});
+
+test("a clean shutdown stores a running session as aborted, with its summary log row", async () => {
+  const a = await makeClient();
+  await a.join("qkd-stop", "alice");
+  const mute = await connectRaw(srv.url);
+  await mute.call("room:join", { roomId: "qkd-stop", displayName: "mute" });
+  await until(() => room(a, "qkd-stop").members.length === 2, 3000, "mute present");
+  void a.startBb84("qkd-stop", mute.userId, { qubits: 4096 }).catch(() => {});
+  await until(() => room(a, "qkd-stop").bb84.live.length === 1, 3000, "session running");
+  const id = room(a, "qkd-stop").bb84.live[0].sessionId;
+  expect((await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } })).outcome).toBe("running");
+  await srv.app.close(); // what SIGTERM runs
+  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
+  expect(row.outcome).toBe("aborted");
+  expect(row.abortedBy).toBe("server");
+  expect(row.finishedAt).not.toBeNull();
+  const logs = await srv.prisma.roomLog.findMany({ where: { roomId: "qkd-stop", type: "BB84_SESSION_SUMMARY" } });
+  expect(logs).toHaveLength(1);
+  expect(JSON.parse(logs[0].meta)).toMatchObject({ sessionId: id, outcome: "aborted" });
+  mute.close();
+});
+
+test("channel settings persist with the room and are refused when out of range", async () => {
+  const a = await makeClient();
+  await a.join("qkd-chan", "alice");
+  await a.setChannel("qkd-chan", { noise: 0.03, loss: 0.2, eve: 0.5 });
+  await a.leave("qkd-chan"); // the room empties: presence forgets it
+  const b = await makeClient();
+  const joined = await b.join("qkd-chan", "bob");
+  expect(joined.channel).toEqual({ noise: 0.03, loss: 0.2, eve: 0.5 });
+  expect(room(b, "qkd-chan").channel).toEqual({ noise: 0.03, loss: 0.2, eve: 0.5 });
+  await expect(b.setChannel("qkd-chan", { noise: 0.03, loss: 1, eve: 0 })).rejects.toMatchObject({ code: "INVALID_PAYLOAD" });
+  await expect(b.setChannel("qkd-chan", { noise: -0.1, loss: 0, eve: 0 })).rejects.toMatchObject({ code: "INVALID_PAYLOAD" });
+  expect(room(b, "qkd-chan").channel).toEqual({ noise: 0.03, loss: 0.2, eve: 0.5 }); // unchanged
+  const row = await srv.prisma.room.findUniqueOrThrow({ where: { id: "qkd-chan" } });
+  expect(row).toMatchObject({ channelNoise: 0.03, channelLoss: 0.2, channelEve: 0.5 });
+  const changes = await srv.prisma.roomLog.findMany({ where: { roomId: "qkd-chan", type: "CHANNEL_SETTINGS_CHANGED" } });
+  expect(changes).toHaveLength(1);
+  expect(changes[0].actorId).toBe(a.userId);
+});

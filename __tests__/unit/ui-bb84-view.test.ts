@@ -1,0 +1,142 @@
+/** Pure helpers of the room page's BB84 dashboard (lib/ui/bb84-view.ts). */
+import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
+import type { Bb84SessionSummary } from "@/lib/protocol";
+import {
+  alarmText, alarmTitle, chartThreshold, clampChannel, expectedChannelQber, focusSession, formatBytes, formatCount, formatPercent, formatRatio,
+  parseQubits, progressPercent, qberVerdict, sameChannel, sessionChartData, stageLabel, QUBITS_MAX, QUBITS_MIN,
+} from "@/lib/ui/bb84-view";
+
+function summary(over: Partial<Bb84SessionSummary>): Bb84SessionSummary {
+  return {
+    id: "0".repeat(32), roomId: "r", aliceId: "a".repeat(32), bobId: "b".repeat(32), qubits: 16384, cascadeVariant: "yanetal-tuned",
+    qberThreshold: 0.11, channel: { noise: 0.02, loss: 0, eve: 0 }, outcome: "success", abortCode: null, abortReason: null, abortedBy: null,
+    detected: 16384, sifted: 8200, sampleSize: 1800, qberEstimate: 0.02, qberBound: 0.035, disclosedBits: 700, fEC: 1.1, roundTrips: 40,
+    finalLength: 3000, durations: {}, startedAt: "2026-01-01T00:00:00.000Z", finishedAt: "2026-01-01T00:00:01.000Z",
+    ...over,
+  };
+}
+
+function live(over: Partial<Bb84LiveView> & { snap?: Partial<QkdSnapshot> }): Bb84LiveView {
+  const { snap, ...rest } = over;
+  return {
+    sessionId: "s", roomId: "r", role: "alice", peerId: "p", cascadeVariant: "yanetal-tuned", channel: { noise: 0, loss: 0, eve: 0 }, status: "running",
+    snapshot: { status: "running", stage: "cascade", fraction: 0.5, qubits: 1, detected: null, sifted: null, sampleSize: null, sampleErrors: null, qberEstimate: null, qberBound: null, qberThreshold: 0.11, disclosedBits: null, roundTrips: null, fEC: null, finalLength: null, abort: null, timings: { qubits: 0, sifting: 0, estimation: 0, cascade: 0, verification: 0, amplification: 0 }, eve: null, ...snap },
+    transport: { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 }, startedAt: "", finishedAt: null,
+    ...rest,
+  };
+}
+
+describe("qubit input", () => {
+  test("accepts integers within the server's bounds, with separators", () => {
+    expect(parseQubits("16384")).toBe(16384);
+    expect(parseQubits("1,048,576")).toBe(1 << 20);
+    expect(parseQubits(" 65 536 ")).toBe(65536);
+    expect(parseQubits(QUBITS_MIN)).toBe(1024);
+    expect(parseQubits(QUBITS_MAX)).toBe(4194304);
+  });
+  test("refuses what the server would refuse", () => {
+    for (const bad of ["", "abc", "1023", "4194305", "2048.5", "1e9", "-5000"]) expect(parseQubits(bad)).toBeNull();
+  });
+});
+
+describe("channel settings", () => {
+  test("values are clamped to the server's schema bounds", () => {
+    expect(clampChannel({ noise: 0.9, loss: 1, eve: -1 })).toEqual({ noise: 0.5, loss: 0.99, eve: 0 });
+    expect(clampChannel({ noise: Number.NaN, loss: 0.2, eve: 2 })).toEqual({ noise: 0, loss: 0.2, eve: 1 });
+  });
+  test("expected QBER = e + f/4 − e·f/2", () => {
+    expect(expectedChannelQber({ noise: 0, loss: 0, eve: 1 })).toBeCloseTo(0.25);
+    expect(expectedChannelQber({ noise: 0.02, loss: 0.5, eve: 0 })).toBeCloseTo(0.02);
+    expect(expectedChannelQber({ noise: 0.1, loss: 0, eve: 0.5 })).toBeCloseTo(0.1 + 0.125 - 0.025);
+  });
+  test("sameChannel compares all three fields", () => {
+    expect(sameChannel({ noise: 0, loss: 0, eve: 0 }, { noise: 0, loss: 0, eve: 0 })).toBe(true);
+    expect(sameChannel({ noise: 0, loss: 0, eve: 0 }, { noise: 0, loss: 0, eve: 1 })).toBe(false);
+  });
+});
+
+describe("formatting", () => {
+  test("percent, counts, ratios and bytes; unknown reads as a dash", () => {
+    expect(formatPercent(0.0215)).toBe("2.15%");
+    expect(formatPercent(0.25, 1)).toBe("25.0%");
+    expect(formatPercent(null)).toBe("—");
+    expect(formatCount(1234567)).toBe("1,234,567");
+    expect(formatCount(undefined)).toBe("—");
+    expect(formatRatio(1.1234)).toBe("1.12");
+    expect(formatRatio(Number.NaN)).toBe("—");
+    expect(formatBytes(800)).toBe("800 B");
+    expect(formatBytes(2048)).toBe("2.0 KiB");
+    expect(formatBytes(3 * 1024 * 1024)).toBe("3.00 MiB");
+  });
+  test("stage labels", () => {
+    expect(stageLabel("cascade")).toBe("Cascade error correction");
+    expect(stageLabel("qubits")).toBe("Sending qubits");
+    expect(stageLabel("something-new")).toBe("something-new");
+  });
+  test("progress: success is full, aborted stays where it stopped, bad fractions are clamped", () => {
+    expect(progressPercent(live({ status: "success", snap: { fraction: 0.9 } }))).toBe(100);
+    expect(progressPercent(live({ status: "aborted", snap: { fraction: 0.35 } }))).toBe(35);
+    expect(progressPercent(live({ snap: { fraction: 7 } }))).toBe(100);
+    expect(progressPercent(live({ snap: { fraction: Number.NaN } }))).toBe(0);
+  });
+});
+
+describe("QBER verdict against the threshold", () => {
+  test("unknown, ok, near (within 80% of the threshold), over", () => {
+    expect(qberVerdict(null, 0.11)).toBe("unknown");
+    expect(qberVerdict(0, 0.11)).toBe("ok");
+    expect(qberVerdict(0.02, 0.11)).toBe("ok");
+    expect(qberVerdict(0.09, 0.11)).toBe("near");
+    expect(qberVerdict(0.11, 0.11)).toBe("near");
+    expect(qberVerdict(0.25, 0.11)).toBe("over");
+  });
+});
+
+describe("session chart data", () => {
+  test("oldest first, in percent, aborted marked, sessions without an estimate left out", () => {
+    const names: Record<string, string> = { ["a".repeat(32)]: "Alice", ["b".repeat(32)]: "Bob" };
+    const data = sessionChartData(
+      [
+        summary({ id: "2", startedAt: "2026-01-01T00:02:00.000Z", outcome: "aborted", abortCode: "QBER_TOO_HIGH", qberEstimate: 0.25, qberBound: 0.28, finalLength: null, channel: { noise: 0, loss: 0, eve: 1 } }),
+        summary({ id: "1", startedAt: "2026-01-01T00:01:00.000Z" }),
+        summary({ id: "3", startedAt: "2026-01-01T00:03:00.000Z", outcome: "running", qberEstimate: null, qberBound: null }),
+      ],
+      (id) => names[id] ?? "?",
+    );
+    expect(data.map((d) => d.sessionId)).toEqual(["1", "2"]);
+    expect(data[0]).toEqual(expect.objectContaining({ n: 1, qber: 2, bound: 3.5, aborted: false, label: "#1 Alice→Bob", eve: 0 }));
+    expect(data[1]).toEqual(expect.objectContaining({ n: 2, qber: 25, bound: 28, aborted: true, outcome: "aborted", finalLength: null, eve: 1 }));
+  });
+  test("threshold line in percent from the newest session, or the default", () => {
+    expect(chartThreshold([summary({ qberThreshold: 0.11 })])).toBe(11);
+    expect(chartThreshold([])).toBe(11);
+    expect(chartThreshold([], 0.073)).toBe(7.3);
+  });
+});
+
+describe("alarms", () => {
+  test("a suspected eavesdropper reads as eavesdropping, with the reason and the peer's name as text", () => {
+    const a = { suspectedEve: true, code: "QBER_TOO_HIGH", reason: "QBER 24.8% > 11%" };
+    expect(alarmTitle(a)).toBe("Suspected eavesdropper");
+    expect(alarmText(a, "<b>Bob</b>")).toBe("BB84 with <b>Bob</b> aborted, suspected eavesdropping: QBER 24.8% > 11%. Your chat with <b>Bob</b> continues on X25519 keys.");
+    expect(alarmText({ ...a, reason: "QBER too high." }, "Bob", true)).toBe(
+      "BB84 with Bob aborted, suspected eavesdropping: QBER too high. Your keys with Bob keep the hybrid key of an earlier successful session.",
+    );
+  });
+  test("other aborts say what happened", () => {
+    expect(alarmTitle({ suspectedEve: false, code: "CANCELLED" })).toBe("Session cancelled");
+    expect(alarmTitle({ suspectedEve: false, code: "PROTOCOL_ERROR" })).toBe("BB84 session aborted");
+    expect(alarmText({ suspectedEve: false, reason: " " }, "Bob")).toMatch(/no reason given/);
+  });
+});
+
+describe("focusSession", () => {
+  test("the newest running session, else the newest", () => {
+    const a = live({ sessionId: "a", status: "success" });
+    const b = live({ sessionId: "b", status: "running" });
+    const c = live({ sessionId: "c", status: "aborted" });
+    expect(focusSession([a, b, c])?.sessionId).toBe("b");
+    expect(focusSession([a, c])?.sessionId).toBe("c");
+    expect(focusSession([])).toBeNull();
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * createWorkerEngine ⇄ serveQkdEngine over real MessagePorts (Node's structured clone and transfer
+ * lists, as between a page and its Web Worker): a full BB84 session between two worker-backed
+ * engines yields the same key on both sides, Eve at f = 1 aborts with QBER_TOO_HIGH, and failures
+ * reach the caller as rejected promises instead of hanging.
+ */
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import type { QkdEngine, QkdEngineInit, QkdSnapshot } from "@/lib/client/bb84-types";
+import { createLocalEngine } from "@/lib/client/qkd-engine";
+import { createWorkerEngine, type QkdWorkerRequest, type WorkerLike } from "@/lib/client/qkd-worker-engine";
+import { serveQkdEngine, type WorkerScopeLike } from "@/lib/client/qkd.worker";
+
+const ports: MessagePort[] = [];
+afterEach(() => {
+  for (const p of ports.splice(0)) p.close();
+});
+
+/** A Worker stand-in: the engine's side of a MessageChannel, served in this thread on the other side. */
+function portWorker(factory: (init: QkdEngineInit) => QkdEngine = createLocalEngine, seen?: QkdWorkerRequest[]): WorkerLike {
+  const { port1, port2 } = new MessageChannel();
+  ports.push(port1, port2);
+  const scope: WorkerScopeLike = {
+    postMessage: (m, t) => port2.postMessage(m, t as never),
+    addEventListener: (_type, fn) =>
+      port2.on("message", (data: QkdWorkerRequest) => {
+        seen?.push(data);
+        fn({ data } as MessageEvent<QkdWorkerRequest>);
+      }),
+  };
+  serveQkdEngine(scope, factory);
+  return {
+    postMessage: (m, t) => port1.postMessage(m, t as never),
+    addEventListener: ((type: string, fn: (ev: { data: unknown }) => void) => {
+      if (type === "message") port1.on("message", (data) => fn({ data }));
+    }) as WorkerLike["addEventListener"],
+    terminate: () => {
+      port1.close();
+      port2.close();
+    },
+  };
+}
+
+const sessionId = () => crypto.getRandomValues(new Uint8Array(16));
+
+/** Runs Alice and Bob to the end, passing messages in order, as the chat client does. */
+async function run(alice: QkdEngine, bob: QkdEngine): Promise<{ a: QkdSnapshot; b: QkdSnapshot }> {
+  const toBob: Uint8Array[] = [];
+  const toAlice: Uint8Array[] = [];
+  let step = await alice.start();
+  let a = step.snapshot;
+  let b = (await bob.start()).snapshot;
+  toBob.push(...step.out);
+  for (let guard = 0; guard < 10_000 && (toBob.length || toAlice.length); guard++) {
+    if (toBob.length) {
+      step = await bob.receive(toBob.shift()!);
+      b = step.snapshot;
+      toAlice.push(...step.out);
+    } else {
+      step = await alice.receive(toAlice.shift()!);
+      a = step.snapshot;
+      toBob.push(...step.out);
+    }
+  }
+  return { a, b };
+}
+
+describe("Web Worker QKD engine (over MessagePorts)", () => {
+  test("a session with no eavesdropper ends with the same key on both sides", async () => {
+    const id = sessionId();
+    const params = { qubits: 16_384 };
+    const alice = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker() });
+    const bob = createWorkerEngine({ role: "bob", sessionId: id, params, channel: { noise: 0.02, loss: 0, eve: 0 } }, { spawn: () => portWorker() });
+    const { a, b } = await run(alice, bob);
+    expect(a.status).toBe("done");
+    expect(b.status).toBe("done");
+    expect(a.finalLength).toBeGreaterThan(256);
+    expect(b.qberEstimate).not.toBeNull();
+    expect(b.eve).toEqual(expect.objectContaining({ intercepted: 0 }));
+    const ka = await alice.key();
+    const kb = await bob.key();
+    expect(ka).toBeInstanceOf(Uint8Array);
+    expect(ka!.length).toBe(Math.ceil(a.finalLength! / 8));
+    expect(Buffer.from(kb!).equals(Buffer.from(ka!))).toBe(true);
+    alice.dispose();
+    bob.dispose();
+  });
+
+  test("an intercept-resend eavesdropper on every qubit aborts the session with QBER_TOO_HIGH", async () => {
+    const id = sessionId();
+    const params = { qubits: 16_384 };
+    const alice = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker() });
+    const bob = createWorkerEngine({ role: "bob", sessionId: id, params, channel: { noise: 0, loss: 0, eve: 1 } }, { spawn: () => portWorker() });
+    const { a, b } = await run(alice, bob);
+    expect(a.status).toBe("aborted");
+    expect(b.status).toBe("aborted");
+    expect([a.abort?.code, b.abort?.code]).toContain("QBER_TOO_HIGH");
+    expect(b.qberEstimate!).toBeGreaterThan(b.qberThreshold);
+    expect(b.eve!.intercepted).toBeGreaterThan(0);
+    expect(await alice.key()).toBeNull();
+    alice.dispose();
+    bob.dispose();
+  });
+
+  test("the caller's message is not detached, and the worker gets an exact-size copy", async () => {
+    const seen: QkdWorkerRequest[] = [];
+    const id = sessionId();
+    const alice = createLocalEngine({ role: "alice", sessionId: id, params: { qubits: 4096 } });
+    const bob = createWorkerEngine({ role: "bob", sessionId: id, params: { qubits: 4096 }, channel: { noise: 0, loss: 0, eve: 0 } }, { spawn: () => portWorker(createLocalEngine, seen) });
+    const hello = (await alice.start()).out[0];
+    // A view into a larger buffer, as a decrypted frame may be.
+    const big = new Uint8Array(hello.length + 64);
+    big.set(hello, 32);
+    const view = big.subarray(32, 32 + hello.length);
+    await bob.receive(view);
+    expect(view.byteLength).toBe(hello.length);
+    expect(big.buffer.byteLength).toBe(hello.length + 64);
+    const sent = seen.find((r) => r.op === "receive") as Extract<QkdWorkerRequest, { op: "receive" }>;
+    expect(sent.message.buffer.byteLength).toBe(hello.length);
+    bob.dispose();
+  });
+
+  test("bad parameters, engine errors and dispose reject the caller's promise (no hang)", async () => {
+    const bad = createWorkerEngine({ role: "alice", sessionId: sessionId(), params: { qubits: 3 } }, { spawn: () => portWorker() });
+    await expect(bad.start()).rejects.toThrow(/qubits/);
+    bad.dispose();
+
+    const throwing = createWorkerEngine({ role: "alice", sessionId: sessionId(), params: {} }, {
+      spawn: () =>
+        portWorker(() => ({
+          start: async () => {
+            throw new Error("boom");
+          },
+          receive: async () => {
+            throw new Error("boom");
+          },
+          abort: async () => {
+            throw new Error("boom");
+          },
+          key: async () => null,
+          dispose: () => undefined,
+        })),
+    });
+    await expect(throwing.start()).rejects.toThrow("boom");
+    await expect(throwing.key()).resolves.toBeNull();
+    throwing.dispose();
+    await expect(throwing.start()).rejects.toThrow(/disposed/);
+
+    // A request still in flight when the engine is disposed fails rather than waiting forever.
+    const slow = createWorkerEngine({ role: "alice", sessionId: sessionId(), params: {} }, {
+      spawn: () => portWorker(() => ({ ...createLocalEngine({ role: "alice", sessionId: sessionId(), params: { qubits: 4096 } }), start: () => new Promise(() => undefined) })),
+    });
+    const pending = slow.start();
+    await new Promise((r) => setTimeout(r, 20));
+    slow.dispose();
+    await expect(pending).rejects.toThrow(/disposed/);
+  });
+});

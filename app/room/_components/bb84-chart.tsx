@@ -1,0 +1,106 @@
+"use client";
+import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import type { Bb84SessionSummary } from "@/lib/protocol";
+import { chartThreshold, formatCount, sessionChartData, type SessionChartPoint } from "@/lib/ui/bb84-view";
+
+const OK = "var(--qs-ok)";
+const DANGER = "var(--qs-danger)";
+
+/**
+ * QBER per session of this room (server summaries, so every member sees the same history), with
+ * the abort threshold as a reference line. Aborted sessions are red and hatched; the same data is
+ * in a table for screen readers.
+ */
+export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84SessionSummary[]; nameOf: (id: string) => string }) {
+  const data = sessionChartData(sessions, nameOf);
+  const threshold = chartThreshold(sessions);
+  const top = Math.max(30, Math.ceil(Math.max(threshold, ...data.map((d) => d.bound ?? d.qber)) / 5) * 5);
+  return (
+    <figure className="space-y-1" data-testid="bb84-chart" data-count={data.length} aria-labelledby="bb84-chart-title">
+      <figcaption id="bb84-chart-title" className="text-[11px] font-semibold uppercase tracking-wider text-muted">
+        Room sessions · QBER per session
+        <span className="mt-0.5 block font-normal normal-case tracking-normal">
+          <span className="mr-2 inline-flex items-center gap-1">
+            <span aria-hidden="true" className="inline-block h-2 w-2 rounded-sm bg-ok" /> success
+          </span>
+          <span className="mr-2 inline-flex items-center gap-1">
+            <span aria-hidden="true" className="inline-block h-2 w-2 rounded-sm bg-danger" /> aborted
+          </span>
+          <span className="inline-flex items-center gap-1">
+            <span aria-hidden="true" className="inline-block h-px w-3 border-t border-dashed border-danger" /> abort {threshold}%
+          </span>
+        </span>
+      </figcaption>
+      {data.length === 0 ? (
+        <p className="rounded-md border border-dashed border-line px-3 py-3 text-center text-[11px] text-muted">No finished session in this room yet.</p>
+      ) : (
+        <div className="h-36 w-full" aria-hidden="true">
+          <ResponsiveContainer width="100%" height="100%">
+            <BarChart data={data} margin={{ top: 6, right: 6, bottom: 0, left: 0 }}>
+              <defs>
+                <pattern id="bb84-aborted" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                  <rect width="5" height="5" fill={DANGER} fillOpacity={0.35} />
+                  <line x1="0" y1="0" x2="0" y2="5" stroke={DANGER} strokeWidth="3" />
+                </pattern>
+              </defs>
+              <CartesianGrid strokeDasharray="2 4" stroke="var(--qs-line)" vertical={false} />
+              <XAxis dataKey="n" tickFormatter={(n: number) => `#${n}`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" />
+              <YAxis domain={[0, top]} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={40} />
+              <Tooltip content={<ChartTooltip />} cursor={{ fill: "var(--qs-panel-2)" }} />
+              <ReferenceLine y={threshold} stroke={DANGER} strokeDasharray="4 3" ifOverflow="extendDomain" />
+              <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28} minPointSize={2}>
+                {data.map((d) => (
+                  <Cell key={d.sessionId} fill={d.aborted ? "url(#bb84-aborted)" : OK} stroke={d.aborted ? DANGER : OK} />
+                ))}
+              </Bar>
+            </BarChart>
+          </ResponsiveContainer>
+        </div>
+      )}
+      {data.length > 0 && (
+        <table className="sr-only">
+          <caption>QBER of each BB84 session in this room</caption>
+          <thead>
+            <tr>
+              <th scope="col">Session</th>
+              <th scope="col">QBER</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">Final key</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.map((d) => (
+              <tr key={d.sessionId} data-testid="bb84-chart-row" data-outcome={d.outcome} data-session-id={d.sessionId}>
+                <td>{d.label}</td>
+                <td>{d.qber}%</td>
+                <td>{d.outcome}</td>
+                <td>{d.finalLength === null ? "none" : `${d.finalLength} bits`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </figure>
+  );
+}
+
+function ChartTooltip({ active, payload }: { active?: boolean; payload?: ReadonlyArray<{ payload?: SessionChartPoint }> }) {
+  const d = active ? payload?.[0]?.payload : undefined;
+  if (!d) return null;
+  return (
+    <div className="rounded-md border border-line bg-panel px-2.5 py-1.5 text-[11px] shadow-lg">
+      <p className="font-semibold">{d.label}</p>
+      <p>
+        QBER <span className="font-mono">{d.qber}%</span>
+        {d.bound !== null && (
+          <>
+            {" "}
+            (bound <span className="font-mono">{d.bound}%</span>)
+          </>
+        )}
+      </p>
+      <p className={d.aborted ? "text-danger" : "text-ok"}>{d.aborted ? "aborted" : d.outcome === "success" ? `success · ${formatCount(d.finalLength)} key bits` : d.outcome}</p>
+      <p className="text-muted">Eve on {Math.round(d.eve * 100)}% (simulation)</p>
+    </div>
+  );
+}

@@ -1,0 +1,183 @@
+"use client";
+import { useEffect, useId, useRef, useState } from "react";
+import type { ChannelSettings } from "@/lib/protocol";
+import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { toUiError } from "@/lib/ui/errors";
+import { CHANNEL_BOUNDS, clampChannel, clampChannelValue, expectedChannelQber, formatPercent, sameChannel } from "@/lib/ui/bb84-view";
+import { Button } from "@/app/_components/ui";
+
+const KEYS = ["noise", "loss", "eve"] as const;
+
+/** Percent in the inputs, fractions on the wire; rounded so 2.5% stays 0.025. */
+const toPct = (v: number) => Math.round(v * 100_000) / 1000;
+const fromPct = (p: number) => Math.round(p * 1000) / 100_000;
+
+/**
+ * "Simulation controls": the room's channel model (noise, loss, eavesdropper fraction), stored on
+ * the server and pushed to every member; each BB84 session applies the settings current at its
+ * start. A side drawer (not modal) so the dashboard stays visible while trying settings.
+ */
+export function SimulationDrawer() {
+  const room = useCurrentRoom();
+  const open = useChatStore((s) => s.simulationOpen);
+  const setOpen = useChatStore((s) => s.setSimulationOpen);
+  const save = useChatStore((s) => s.setChannel);
+  const phase = useChatStore((s) => s.phase);
+  const [draft, setDraft] = useState<ChannelSettings | null>(null);
+  const [state, setState] = useState<{ kind: "idle" | "saving" | "saved" } | { kind: "error"; text: string }>({ kind: "idle" });
+  const panel = useRef<HTMLElement>(null);
+  const titleId = useId();
+
+  useEffect(() => {
+    if (!open) return;
+    panel.current?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [open, setOpen]);
+
+  if (!room || !open) return null;
+  const current = room.channel;
+  // Untouched fields follow the room's setting, so a change pushed by another member shows at once.
+  const shown = draft ?? current;
+  const dirty = draft !== null && !sameChannel(draft, current);
+  const expected = expectedChannelQber(shown);
+
+  function edit(key: keyof ChannelSettings, pct: number) {
+    setState({ kind: "idle" });
+    setDraft({ ...shown, [key]: clampChannelValue(key, fromPct(pct)) });
+  }
+
+  async function submit() {
+    if (!draft) return;
+    setState({ kind: "saving" });
+    try {
+      await save(clampChannel(draft));
+      setDraft(null);
+      setState({ kind: "saved" });
+    } catch (e) {
+      const u = toUiError(e);
+      setState({ kind: "error", text: `${u.title}: ${u.detail ?? u.message}` });
+    }
+  }
+
+  return (
+    <aside
+      ref={panel}
+      tabIndex={-1}
+      role="dialog"
+      aria-modal="false"
+      aria-labelledby={titleId}
+      data-testid="simulation-drawer"
+      className="fixed inset-y-0 right-0 z-40 flex w-[min(24rem,100vw)] flex-col border-l border-line bg-panel shadow-2xl focus:outline-none"
+    >
+      <header className="flex items-start justify-between gap-2 border-b border-line px-5 py-4">
+        <div>
+          <h2 id={titleId} className="text-base font-semibold">
+            Simulation controls
+          </h2>
+          <p className="mt-0.5 text-xs text-muted">The simulated quantum channel of this room. Not a real eavesdropper: a model at Bob&apos;s detector.</p>
+        </div>
+        <Button variant="ghost" onClick={() => setOpen(false)} aria-label="Close simulation controls" data-testid="simulation-close">
+          ✕
+        </Button>
+      </header>
+
+      <form
+        className="flex-1 space-y-5 overflow-y-auto px-5 py-4"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        {KEYS.map((k) => (
+          <Slider key={k} k={k} value={shown[k]} current={current[k]} onChange={(pct) => edit(k, pct)} disabled={phase !== "joined"} />
+        ))}
+
+        <div className="rounded-md border border-line bg-panel-2 px-3 py-2 text-xs" data-testid="simulation-expected">
+          Expected QBER with these settings: <span className="font-mono font-semibold">{formatPercent(expected)}</span>{" "}
+          <span className="text-muted">(e + f/4 − e·f/2). Sessions abort above 11%.</span>
+        </div>
+
+        <div className="space-y-2 rounded-md border border-dashed border-accent/50 bg-accent/5 px-3 py-2 text-xs leading-5 text-muted" data-testid="simulation-note">
+          <p>
+            <strong className="text-fg">Applies to sessions started from now on.</strong> A session keeps the settings that were current when it
+            started.
+          </p>
+          <p>Saved on the server for this room and pushed to every member at once; the room log records who changed it.</p>
+        </div>
+
+        <div className="flex items-center gap-3">
+          <Button type="submit" variant="primary" disabled={!dirty || state.kind === "saving" || phase !== "joined"} data-testid="simulation-save">
+            {state.kind === "saving" ? "Saving…" : "Save for this room"}
+          </Button>
+          {dirty && (
+            <Button variant="ghost" onClick={() => setDraft(null)} data-testid="simulation-reset">
+              Reset
+            </Button>
+          )}
+          <p aria-live="polite" className="text-xs" data-testid="simulation-status" data-state={state.kind}>
+            {state.kind === "saved" && !dirty && <span className="text-ok">Saved and pushed to all members.</span>}
+            {state.kind === "error" && <span className="text-danger">{state.text}</span>}
+          </p>
+        </div>
+
+        <p className="text-[11px] text-muted" data-testid="simulation-current" data-noise={current.noise} data-loss={current.loss} data-eve={current.eve}>
+          In force now: noise {formatPercent(current.noise, 1)}, loss {formatPercent(current.loss, 0)}, Eve {formatPercent(current.eve, 0)}.
+        </p>
+      </form>
+    </aside>
+  );
+}
+
+function Slider({ k, value, current, onChange, disabled }: { k: keyof ChannelSettings; value: number; current: number; onChange: (pct: number) => void; disabled: boolean }) {
+  const b = CHANNEL_BOUNDS[k];
+  const ids = { range: useId(), num: useId(), help: useId() };
+  const pct = toPct(value);
+  const changed = value !== current;
+  return (
+    <div>
+      <div className="flex items-baseline justify-between gap-2">
+        <label htmlFor={ids.range} className="text-sm font-medium">
+          {b.label}
+        </label>
+        <span className="flex items-center gap-1">
+          <label htmlFor={ids.num} className="sr-only">
+            {b.label} in percent
+          </label>
+          <input
+            id={ids.num}
+            type="number"
+            min={toPct(b.min)}
+            max={toPct(b.max)}
+            step={toPct(b.step)}
+            value={pct}
+            disabled={disabled}
+            onChange={(e) => e.target.value !== "" && onChange(Number(e.target.value))}
+            data-testid={`simulation-${k}-input`}
+            className={`w-20 rounded-md border bg-bg px-2 py-1 text-right font-mono text-sm focus:outline-none focus:ring-2 focus:ring-accent/50 ${changed ? "border-accent" : "border-line"}`}
+          />
+          <span className="text-sm text-muted">%</span>
+        </span>
+      </div>
+      <input
+        id={ids.range}
+        type="range"
+        min={toPct(b.min)}
+        max={toPct(b.max)}
+        step={toPct(b.step)}
+        value={pct}
+        disabled={disabled}
+        aria-describedby={ids.help}
+        aria-valuetext={`${pct}%`}
+        onChange={(e) => onChange(Number(e.target.value))}
+        data-testid={`simulation-${k}`}
+        className="mt-1.5 w-full accent-[var(--qs-accent)]"
+      />
+      <p id={ids.help} className="text-[11px] leading-4 text-muted">
+        {b.help}
+        {changed && <span className="text-accent"> Unsaved (room: {formatPercent(current, 1)}).</span>}
+      </p>
+    </div>
+  );
+}

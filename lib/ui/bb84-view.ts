@@ -1,0 +1,204 @@
+/**
+ * Pure helpers for the room page's BB84 dashboard and simulation controls: number formatting,
+ * input bounds, the session chart's data and the words an alarm is shown with. No React, no I/O,
+ * so they are unit-tested directly (__tests__/unit/ui-bb84-view.test.ts).
+ */
+import type { Bb84Alarm, Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
+import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
+import { LIMITS } from "@/lib/protocol/limits";
+
+/** Qubits a session may ask for (the server's bb84:start bounds). */
+export const QUBITS_MIN = LIMITS.bb84MinQubits;
+export const QUBITS_MAX = LIMITS.bb84MaxQubits;
+
+/** Channel settings bounds, as the server's channelSettingsSchema accepts them. */
+export const CHANNEL_BOUNDS: Record<keyof ChannelSettings, { min: number; max: number; step: number; label: string; help: string }> = {
+  noise: { min: 0, max: 0.5, step: 0.005, label: "Noise (bit error rate e)", help: "Flips each of Bob's results with this probability." },
+  loss: { min: 0, max: 0.99, step: 0.01, label: "Loss", help: "Share of photons that never reach Bob's detector." },
+  eve: { min: 0, max: 1, step: 0.05, label: "Eavesdropper fraction f", help: "Share of qubits an intercept-resend Eve measures and resends." },
+};
+
+/** Parses a qubit count typed by the user: an integer within the server's bounds, else null. */
+export function parseQubits(input: string | number): number | null {
+  const n = typeof input === "number" ? input : Number(String(input).replace(/[\s,_]/g, ""));
+  if (!Number.isFinite(n) || !Number.isInteger(n)) return null;
+  if (n < QUBITS_MIN || n > QUBITS_MAX) return null;
+  return n;
+}
+
+/** Clamps one channel setting into its bounds (NaN becomes the minimum). */
+export function clampChannelValue(key: keyof ChannelSettings, v: number): number {
+  const b = CHANNEL_BOUNDS[key];
+  if (!Number.isFinite(v)) return b.min;
+  return Math.min(b.max, Math.max(b.min, v));
+}
+
+export function clampChannel(c: ChannelSettings): ChannelSettings {
+  return { noise: clampChannelValue("noise", c.noise), loss: clampChannelValue("loss", c.loss), eve: clampChannelValue("eve", c.eve) };
+}
+
+export function sameChannel(a: ChannelSettings, b: ChannelSettings): boolean {
+  return a.noise === b.noise && a.loss === b.loss && a.eve === b.eve;
+}
+
+/**
+ * The QBER these settings should produce on the sifted key, without dark counts (sessions run with
+ * none): e + f/4 − e·f/2 (docs/qkd.md §1). Loss removes photons but does not add errors.
+ */
+export function expectedChannelQber(c: ChannelSettings): number {
+  return c.noise + c.eve / 4 - (c.noise * c.eve) / 2;
+}
+
+/** "2.15%" (a rate 0..1), or "—" when unknown. */
+export function formatPercent(rate: number | null | undefined, digits = 2): string {
+  if (rate === null || rate === undefined || !Number.isFinite(rate)) return "—";
+  return `${(rate * 100).toFixed(digits)}%`;
+}
+
+/** "16,384" with a fixed separator (no locale surprises in tests), or "—". */
+export function formatCount(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return "—";
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** A ratio such as f_EC: "1.12", or "—". */
+export function formatRatio(x: number | null | undefined, digits = 2): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  return x.toFixed(digits);
+}
+
+/** Byte counts of the encrypted transport: "812 B", "12.4 KiB", "1.02 MiB". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return "—";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
+}
+
+const STAGE_LABELS: Record<QkdSnapshot["stage"], string> = {
+  idle: "Waiting to start",
+  qubits: "Sending qubits",
+  sifting: "Sifting",
+  estimation: "Estimating the QBER",
+  cascade: "Cascade error correction",
+  verification: "Verifying the keys match",
+  amplification: "Privacy amplification",
+  done: "Done",
+  aborted: "Aborted",
+};
+
+export function stageLabel(stage: QkdSnapshot["stage"] | string): string {
+  return (STAGE_LABELS as Record<string, string>)[stage] ?? stage;
+}
+
+/** Progress 0..100 for a progress bar: a finished session is full, an aborted one stays where it stopped. */
+export function progressPercent(live: Pick<Bb84LiveView, "status" | "snapshot">): number {
+  if (live.status === "success") return 100;
+  const f = live.snapshot.fraction;
+  return Math.round(Math.min(1, Math.max(0, Number.isFinite(f) ? f : 0)) * 100);
+}
+
+export type QberVerdict = "unknown" | "ok" | "near" | "over";
+
+/**
+ * How the QBER estimate compares with the abort threshold: over (the session aborts), near (within
+ * 80% of it), ok, or unknown before estimation. The confidence bound Q + μ is not used here: on a
+ * small sample it exceeds the threshold even at Q = 0 and only shortens the key.
+ */
+export function qberVerdict(estimate: number | null, threshold: number): QberVerdict {
+  if (estimate === null || !Number.isFinite(estimate)) return "unknown";
+  if (estimate > threshold) return "over";
+  if (estimate >= 0.8 * threshold) return "near";
+  return "ok";
+}
+
+/** One bar of the session chart (QBER in percent, so the axis reads naturally). */
+export interface SessionChartPoint {
+  /** 1-based position in the room's session list (oldest first). */
+  n: number;
+  sessionId: string;
+  label: string;
+  qber: number;
+  bound: number | null;
+  outcome: Bb84SessionSummary["outcome"];
+  aborted: boolean;
+  finalLength: number | null;
+  eve: number;
+}
+
+/**
+ * The room's finished or estimated sessions as chart points, oldest first (the server list is
+ * newest last already; sorted by start time to be safe). Sessions with no QBER estimate yet (still
+ * sending qubits, or aborted before estimation) have nothing to plot and are left out.
+ */
+export function sessionChartData(sessions: readonly Bb84SessionSummary[], nameOf: (userId: string) => string = (id) => id.slice(0, 6)): SessionChartPoint[] {
+  const sorted = [...sessions].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const out: SessionChartPoint[] = [];
+  sorted.forEach((s, i) => {
+    if (s.qberEstimate === null || !Number.isFinite(s.qberEstimate)) return;
+    out.push({
+      n: i + 1,
+      sessionId: s.id,
+      label: `#${i + 1} ${nameOf(s.aliceId)}→${nameOf(s.bobId)}`,
+      qber: round(s.qberEstimate * 100, 3),
+      bound: s.qberBound === null ? null : round(s.qberBound * 100, 3),
+      outcome: s.outcome,
+      aborted: s.outcome === "aborted",
+      finalLength: s.finalLength,
+      eve: s.channel.eve,
+    });
+  });
+  return out;
+}
+
+/** The threshold line of the chart, in percent: the newest session's threshold (they share the engine's default). */
+export function chartThreshold(sessions: readonly Bb84SessionSummary[], fallback = 0.11): number {
+  const last = sessions[sessions.length - 1];
+  return round((last?.qberThreshold ?? fallback) * 100, 3);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** The alarm's headline: an eavesdropping suspicion reads as such, anything else as an aborted session. */
+export function alarmTitle(alarm: Pick<Bb84Alarm, "suspectedEve" | "code">): string {
+  if (alarm.suspectedEve) return "Suspected eavesdropper";
+  switch (alarm.code) {
+    case "QBER_TOO_HIGH":
+      return "QBER too high";
+    case "KEY_TOO_SHORT":
+      return "No key left after the finite-key bound";
+    case "VERIFICATION_FAILED":
+      return "Keys did not match";
+    case "CANCELLED":
+      return "Session cancelled";
+    default:
+      return "BB84 session aborted";
+  }
+}
+
+/**
+ * One sentence for the alarm, naming the peer (display names are only ever rendered as text). A
+ * failed session never weakens the pair: it keeps an earlier session's hybrid key, else X25519.
+ */
+export function alarmText(alarm: Pick<Bb84Alarm, "suspectedEve" | "reason">, peerName: string, stillHardened = false): string {
+  const why = alarm.reason.trim().replace(/[.\s]+$/, "") || "no reason given";
+  const keys = stillHardened
+    ? `Your keys with ${peerName} keep the hybrid key of an earlier successful session.`
+    : `Your chat with ${peerName} continues on X25519 keys.`;
+  return alarm.suspectedEve
+    ? `BB84 with ${peerName} aborted, suspected eavesdropping: ${why}. ${keys}`
+    : `BB84 with ${peerName} aborted: ${why}. ${keys}`;
+}
+
+/** The session the dashboard shows: a running one first (newest), else the newest of all. */
+export function focusSession(live: readonly Bb84LiveView[]): Bb84LiveView | null {
+  for (let i = live.length - 1; i >= 0; i--) if (live[i].status === "running") return live[i];
+  return live[live.length - 1] ?? null;
+}
+
+export function runningSessions(live: readonly Bb84LiveView[]): Bb84LiveView[] {
+  return live.filter((l) => l.status === "running");
+}
