@@ -11,7 +11,8 @@ import { createPrisma } from "@/server/db";
 import { until } from "../helpers/raw-client";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
+// What `npm run logs` runs: node with tsx's loader, so Ctrl-C reaches the CLI itself (no wrapper process in between).
+const CLI = ["--import", "tsx", "scripts/logs.ts"];
 const ALICE = "a".repeat(32);
 const BOB = "b".repeat(32);
 
@@ -51,7 +52,7 @@ afterAll(async () => {
 });
 
 function run(args: string[]) {
-  const r = spawnSync(TSX, ["scripts/logs.ts", ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl }, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl }, encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -104,7 +105,7 @@ test("bad flags fail with a clear message and exit code 2", () => {
 });
 
 test("--follow prints rows added later and exits cleanly on SIGINT", async () => {
-  const child = spawn(TSX, ["scripts/logs.ts", "--room", "cli-room", "--type", "MEMBER_JOINED", "--follow", "--interval", "100", "--json"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl } });
+  const child = spawn(process.execPath, [...CLI, "--room", "cli-room", "--type", "MEMBER_JOINED", "--follow", "--interval", "100", "--json"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl } });
   let out = "";
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
