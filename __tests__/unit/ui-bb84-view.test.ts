@@ -71,6 +71,8 @@ describe("formatting", () => {
   test("stage labels", () => {
     expect(stageLabel("cascade")).toBe("Cascade error correction");
     expect(stageLabel("qubits")).toBe("Sending qubits");
+    expect(stageLabel("qubits", "bob")).toBe("Receiving and measuring qubits");
+    expect(stageLabel("idle", "bob")).toBe("Waiting for the first frames");
     expect(stageLabel("something-new")).toBe("something-new");
   });
   test("progress: success is full, aborted stays where it stopped, bad fractions are clamped", () => {
@@ -93,7 +95,7 @@ describe("QBER verdict against the threshold", () => {
 });
 
 describe("session chart data", () => {
-  test("oldest first, in percent, aborted marked, sessions without an estimate left out", () => {
+  test("finished sessions oldest first, in percent, aborted marked; running ones left out", () => {
     const names: Record<string, string> = { ["a".repeat(32)]: "Alice", ["b".repeat(32)]: "Bob" };
     const data = sessionChartData(
       [
@@ -104,8 +106,13 @@ describe("session chart data", () => {
       (id) => names[id] ?? "?",
     );
     expect(data.map((d) => d.sessionId)).toEqual(["1", "2"]);
-    expect(data[0]).toEqual(expect.objectContaining({ n: 1, qber: 2, bound: 3.5, aborted: false, label: "#1 Alice→Bob", eve: 0 }));
-    expect(data[1]).toEqual(expect.objectContaining({ n: 2, qber: 25, bound: 28, aborted: true, outcome: "aborted", finalLength: null, eve: 1 }));
+    expect(data[0]).toEqual(expect.objectContaining({ n: 1, qber: 2, bound: 3.5, aborted: false, label: "#1 Alice→Bob", eve: 0, abortCode: null }));
+    expect(data[1]).toEqual(expect.objectContaining({ n: 2, qber: 25, bound: 28, aborted: true, outcome: "aborted", abortCode: "QBER_TOO_HIGH", finalLength: null, eve: 1 }));
+  });
+  test("a session that ended before estimation stays in the list with no QBER", () => {
+    const data = sessionChartData([summary({ id: "x", outcome: "aborted", abortCode: "PEER_LEFT", qberEstimate: null, qberBound: 0.2, sampleSize: null })]);
+    expect(data).toHaveLength(1);
+    expect(data[0]).toEqual(expect.objectContaining({ qber: null, bound: null, aborted: true, abortCode: "PEER_LEFT" }));
   });
   test("threshold line in percent from the newest session, or the default", () => {
     expect(chartThreshold([summary({ qberThreshold: 0.11 })])).toBe(11);
@@ -118,15 +125,13 @@ describe("alarms", () => {
   test("a suspected eavesdropper reads as eavesdropping, with the reason and the peer's name as text", () => {
     const a = { suspectedEve: true, code: "QBER_TOO_HIGH", reason: "QBER 24.8% > 11%" };
     expect(alarmTitle(a)).toBe("Suspected eavesdropper");
-    expect(alarmText(a, "<b>Bob</b>")).toBe("BB84 with <b>Bob</b> aborted, suspected eavesdropping: QBER 24.8% > 11%. Your chat with <b>Bob</b> continues on X25519 keys.");
-    expect(alarmText({ ...a, reason: "QBER too high." }, "Bob", true)).toBe(
-      "BB84 with Bob aborted, suspected eavesdropping: QBER too high. Your keys with Bob keep the hybrid key of an earlier successful session.",
-    );
+    expect(alarmText(a, "<b>Bob</b>")).toBe("BB84 with <b>Bob</b> aborted: QBER 24.8% > 11%. Your chat with <b>Bob</b> continues on X25519 keys.");
+    expect(alarmText({ ...a, reason: "QBER too high." }, "Bob", true)).toBe("BB84 with Bob aborted: QBER too high. Your keys with Bob keep the hybrid key of an earlier successful session.");
   });
   test("other aborts say what happened", () => {
     expect(alarmTitle({ suspectedEve: false, code: "CANCELLED" })).toBe("Session cancelled");
     expect(alarmTitle({ suspectedEve: false, code: "PROTOCOL_ERROR" })).toBe("BB84 session aborted");
-    expect(alarmText({ suspectedEve: false, reason: " " }, "Bob")).toMatch(/no reason given/);
+    expect(alarmText({ reason: " " }, "Bob")).toMatch(/no reason given/);
   });
 });
 

@@ -76,7 +76,7 @@ export function formatBytes(n: number): string {
 }
 
 const STAGE_LABELS: Record<QkdSnapshot["stage"], string> = {
-  idle: "Waiting to start",
+  idle: "Waiting for the first frames",
   qubits: "Sending qubits",
   sifting: "Sifting",
   estimation: "Estimating the QBER",
@@ -87,7 +87,9 @@ const STAGE_LABELS: Record<QkdSnapshot["stage"], string> = {
   aborted: "Aborted",
 };
 
-export function stageLabel(stage: QkdSnapshot["stage"] | string): string {
+/** The stage in words; Bob receives and measures the qubits Alice sends. */
+export function stageLabel(stage: QkdSnapshot["stage"] | string, role: "alice" | "bob" = "alice"): string {
+  if (stage === "qubits" && role === "bob") return "Receiving and measuring qubits";
   return (STAGE_LABELS as Record<string, string>)[stage] ?? stage;
 }
 
@@ -114,41 +116,42 @@ export function qberVerdict(estimate: number | null, threshold: number): QberVer
 
 /** One bar of the session chart (QBER in percent, so the axis reads naturally). */
 export interface SessionChartPoint {
-  /** 1-based position in the room's session list (oldest first). */
+  /** 1-based position among the room's finished sessions (oldest first). */
   n: number;
   sessionId: string;
   label: string;
-  qber: number;
+  /** Null: the session ended before a QBER was estimated (no bar, but still listed). */
+  qber: number | null;
   bound: number | null;
   outcome: Bb84SessionSummary["outcome"];
   aborted: boolean;
+  abortCode: string | null;
   finalLength: number | null;
   eve: number;
 }
 
 /**
- * The room's finished or estimated sessions as chart points, oldest first (the server list is
- * newest last already; sorted by start time to be safe). Sessions with no QBER estimate yet (still
- * sending qubits, or aborted before estimation) have nothing to plot and are left out.
+ * The room's finished sessions as chart points, oldest first (sorted by start time). Sessions still
+ * running are left out; a session that ended before estimation is kept with a null QBER, so an
+ * abort is never silently missing from the history.
  */
 export function sessionChartData(sessions: readonly Bb84SessionSummary[], nameOf: (userId: string) => string = (id) => id.slice(0, 6)): SessionChartPoint[] {
-  const sorted = [...sessions].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-  const out: SessionChartPoint[] = [];
-  sorted.forEach((s, i) => {
-    if (s.qberEstimate === null || !Number.isFinite(s.qberEstimate)) return;
-    out.push({
+  const finished = sessions.filter((s) => s.outcome !== "running").sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  return finished.map((s, i) => {
+    const q = s.qberEstimate !== null && Number.isFinite(s.qberEstimate) ? round(s.qberEstimate * 100, 3) : null;
+    return {
       n: i + 1,
       sessionId: s.id,
       label: `#${i + 1} ${nameOf(s.aliceId)}→${nameOf(s.bobId)}`,
-      qber: round(s.qberEstimate * 100, 3),
-      bound: s.qberBound === null ? null : round(s.qberBound * 100, 3),
+      qber: q,
+      bound: q === null || s.qberBound === null ? null : round(s.qberBound * 100, 3),
       outcome: s.outcome,
       aborted: s.outcome === "aborted",
+      abortCode: s.abortCode,
       finalLength: s.finalLength,
       eve: s.channel.eve,
-    });
+    };
   });
-  return out;
 }
 
 /** The threshold line of the chart, in percent: the newest session's threshold (they share the engine's default). */
@@ -183,14 +186,13 @@ export function alarmTitle(alarm: Pick<Bb84Alarm, "suspectedEve" | "code">): str
  * One sentence for the alarm, naming the peer (display names are only ever rendered as text). A
  * failed session never weakens the pair: it keeps an earlier session's hybrid key, else X25519.
  */
-export function alarmText(alarm: Pick<Bb84Alarm, "suspectedEve" | "reason">, peerName: string, stillHardened = false): string {
+export function alarmText(alarm: Pick<Bb84Alarm, "reason">, peerName: string, stillHardened = false): string {
   const why = alarm.reason.trim().replace(/[.\s]+$/, "") || "no reason given";
   const keys = stillHardened
     ? `Your keys with ${peerName} keep the hybrid key of an earlier successful session.`
     : `Your chat with ${peerName} continues on X25519 keys.`;
-  return alarm.suspectedEve
-    ? `BB84 with ${peerName} aborted, suspected eavesdropping: ${why}. ${keys}`
-    : `BB84 with ${peerName} aborted: ${why}. ${keys}`;
+  // The title already says "Suspected eavesdropper"; the client's reason explains the numbers.
+  return `BB84 with ${peerName} aborted: ${why}. ${keys}`;
 }
 
 /** The session the dashboard shows: a running one first (newest), else the newest of all. */

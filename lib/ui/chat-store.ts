@@ -101,6 +101,20 @@ export const useChatStore = create<ChatStore>()((set, get) => {
     set({ snapshot, names });
   }
 
+  let syncPending = false;
+  function scheduleSync() {
+    if (syncPending) return;
+    syncPending = true;
+    const run = () => {
+      if (!syncPending) return;
+      syncPending = false;
+      syncFromClient();
+    };
+    // Whichever comes first: the next frame, or a timer for tabs that get no frames (hidden).
+    if (typeof requestAnimationFrame === "function") requestAnimationFrame(run);
+    setTimeout(run, 100);
+  }
+
   async function ensureClient(): Promise<ChatClient> {
     if (client) return client;
     clientReady ??= (async () => {
@@ -113,7 +127,8 @@ export const useChatStore = create<ChatStore>()((set, get) => {
       }
       // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page.
       const c = new ChatClient({ url: window.location.origin, identity, storage: webStorage(window.localStorage), qkdEngine: workerEngineFactory });
-      c.on("change", syncFromClient);
+      // A BB84 session changes the state on every frame; one render per animation frame is enough.
+      c.on("change", scheduleSync);
       // Failures outside a command the UI awaits (re-join after a reconnect, a replaced session).
       c.on("error", (e) => set({ alert: toUiError(e) }));
       client = c;

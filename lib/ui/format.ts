@@ -8,10 +8,15 @@ export function safetyNumberGroups(digits: string): string[] {
   return groups;
 }
 
+// One formatter for every timestamp: toLocaleTimeString builds a new one per call, which shows up
+// when a busy room log re-renders.
+let timeFormat: Intl.DateTimeFormat | null = null;
+
 export function formatTime(ts: string | number | Date): string {
   const d = new Date(ts);
   if (Number.isNaN(d.getTime())) return "";
-  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return timeFormat.format(d);
 }
 
 export function shortId(id: string | null | undefined): string {

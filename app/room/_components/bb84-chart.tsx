@@ -14,7 +14,8 @@ const DANGER = "var(--qs-danger)";
 export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84SessionSummary[]; nameOf: (id: string) => string }) {
   const data = sessionChartData(sessions, nameOf);
   const threshold = chartThreshold(sessions);
-  const top = Math.max(30, Math.ceil(Math.max(threshold, ...data.map((d) => d.bound ?? d.qber)) / 5) * 5);
+  const top = Math.max(30, Math.ceil(Math.max(threshold, ...data.map((d) => d.bound ?? d.qber ?? 0)) / 10) * 10);
+  const ticks = Array.from({ length: top / 10 + 1 }, (_, i) => i * 10);
   return (
     <figure className="space-y-1" data-testid="bb84-chart" data-count={data.length} aria-labelledby="bb84-chart-title">
       <figcaption id="bb84-chart-title" className="text-[11px] font-semibold uppercase tracking-wider text-muted">
@@ -32,7 +33,9 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
         </span>
       </figcaption>
       {data.length === 0 ? (
-        <p className="rounded-md border border-dashed border-line px-3 py-3 text-center text-[11px] text-muted">No finished session in this room yet.</p>
+        <p className="rounded-md border border-dashed border-line px-3 py-3 text-center text-[11px] text-muted" data-testid="bb84-chart-empty">
+          No finished session in this room yet.
+        </p>
       ) : (
         <div className="h-36 w-full" aria-hidden="true">
           <ResponsiveContainer width="100%" height="100%">
@@ -44,8 +47,8 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
                 </pattern>
               </defs>
               <CartesianGrid strokeDasharray="2 4" stroke="var(--qs-line)" vertical={false} />
-              <XAxis dataKey="n" tickFormatter={(n: number) => `#${n}`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" />
-              <YAxis domain={[0, top]} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={40} />
+              <XAxis dataKey="n" interval="preserveStartEnd" tick={<SessionTick data={data} />} stroke="var(--qs-line)" />
+              <YAxis domain={[0, top]} ticks={ticks} interval={0} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={40} />
               <Tooltip content={<ChartTooltip />} cursor={{ fill: "var(--qs-panel-2)" }} />
               <ReferenceLine y={threshold} stroke={DANGER} strokeDasharray="4 3" ifOverflow="extendDomain" />
               <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28} minPointSize={2}>
@@ -72,8 +75,8 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
             {data.map((d) => (
               <tr key={d.sessionId} data-testid="bb84-chart-row" data-outcome={d.outcome} data-session-id={d.sessionId}>
                 <td>{d.label}</td>
-                <td>{d.qber}%</td>
-                <td>{d.outcome}</td>
+                <td>{d.qber === null ? "not estimated" : `${d.qber}%`}</td>
+                <td>{d.aborted ? `aborted (${d.abortCode ?? "no code"})` : d.outcome}</td>
                 <td>{d.finalLength === null ? "none" : `${d.finalLength} bits`}</td>
               </tr>
             ))}
@@ -84,6 +87,18 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
   );
 }
 
+/** "#n" under each session; aborted ones in red with a cross (also those with no QBER, hence no bar). */
+function SessionTick({ x, y, payload, data }: { x?: number; y?: number; payload?: { value: number }; data: SessionChartPoint[] }) {
+  const d = data.find((p) => p.n === payload?.value);
+  if (x === undefined || y === undefined || !d) return null;
+  return (
+    <text x={x} y={y + 10} textAnchor="middle" fontSize={10} fill={d.aborted ? DANGER : "var(--qs-muted)"}>
+      #{d.n}
+      {d.aborted ? " ✕" : ""}
+    </text>
+  );
+}
+
 function ChartTooltip({ active, payload }: { active?: boolean; payload?: ReadonlyArray<{ payload?: SessionChartPoint }> }) {
   const d = active ? payload?.[0]?.payload : undefined;
   if (!d) return null;
@@ -91,7 +106,7 @@ function ChartTooltip({ active, payload }: { active?: boolean; payload?: Readonl
     <div className="rounded-md border border-line bg-panel px-2.5 py-1.5 text-[11px] shadow-lg">
       <p className="font-semibold">{d.label}</p>
       <p>
-        QBER <span className="font-mono">{d.qber}%</span>
+        QBER <span className="font-mono">{d.qber === null ? "not estimated" : `${d.qber}%`}</span>
         {d.bound !== null && (
           <>
             {" "}
@@ -99,7 +114,7 @@ function ChartTooltip({ active, payload }: { active?: boolean; payload?: Readonl
           </>
         )}
       </p>
-      <p className={d.aborted ? "text-danger" : "text-ok"}>{d.aborted ? "aborted" : d.outcome === "success" ? `success · ${formatCount(d.finalLength)} key bits` : d.outcome}</p>
+      <p className={d.aborted ? "text-danger" : "text-ok"}>{d.aborted ? `aborted · ${d.abortCode ?? ""}` : `success · ${formatCount(d.finalLength)} key bits`}</p>
       <p className="text-muted">Eve on {Math.round(d.eve * 100)}% (simulation)</p>
     </div>
   );

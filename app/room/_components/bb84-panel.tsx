@@ -220,7 +220,7 @@ function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: stri
       <div>
         <div className="mb-1 flex items-baseline justify-between text-xs">
           <span data-testid="bb84-stage" data-stage={s.stage}>
-            {stageLabel(s.stage)}
+            {stageLabel(s.stage, l.role)}
           </span>
           <span className="font-mono text-muted">{pct}%</span>
         </div>
@@ -246,7 +246,7 @@ function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: stri
         <Stat label="Disclosed" value={formatCount(or(s.disclosedBits, summary?.disclosedBits))} testid="bb84-disclosed" />
         <Stat label="Cascade f_EC" value={formatRatio(or(s.fEC, summary?.fEC))} testid="bb84-fec" title="Disclosed parity bits / (n·h(Q)); 1.0 is the Shannon limit" />
         <Stat label="Round trips" value={formatCount(or(s.roundTrips, summary?.roundTrips))} testid="bb84-round-trips" />
-        <Stat label="Final key" value={s.finalLength === null ? "—" : `${formatCount(s.finalLength)} bits`} testid="bb84-final-length" strong />
+        <Stat label="Final key" value={s.finalLength === null ? "—" : `${formatCount(s.finalLength)} bits`} testid="bb84-final-length" strong wide />
         <Stat label="Relay (encrypted)" value={`↑ ${formatBytes(l.transport.bytesSent)} · ↓ ${formatBytes(l.transport.bytesReceived)}`} testid="bb84-transport" title={`${l.transport.framesSent} frames sent, ${l.transport.framesReceived} received, end-to-end encrypted`} wide />
       </dl>
 

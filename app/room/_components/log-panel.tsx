@@ -1,4 +1,5 @@
 "use client";
+import { memo, useCallback } from "react";
 import type { LogEntry, LogEventType } from "@/lib/protocol";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatTime, isoTime, shortId } from "@/lib/ui/format";
@@ -32,11 +33,12 @@ export function LogPanel() {
   const room = useCurrentRoom();
   const names = useChatStore((s) => s.names);
   const me = useChatStore((s) => s.snapshot?.userId ?? null);
+  // Stable between renders, so unchanged rows (memo) are not re-rendered while a BB84 session streams.
+  const nameOf = useCallback((id: string | null) => (id === null ? null : id === me ? `${names[id] ?? "you"} (you)` : (names[id] ?? shortId(id))), [names, me]);
   if (!room) return null;
   // Newest first; the list is append-only, so reversing a copy is enough.
   // Only well-formed rows of a known type are shown (the panel never guesses at a row's meaning).
   const logs = room.logs.filter((l) => typeof l?.id === "number" && l.type in TYPES).sort((a, b) => b.id - a.id);
-  const nameOf = (id: string | null) => (id === null ? null : id === me ? `${names[id] ?? "you"} (you)` : (names[id] ?? shortId(id)));
 
   return (
     <Panel title={`Room log · ${logs.length}`} data-testid="log-panel" className="max-h-[32rem] min-h-[16rem] flex-1 lg:max-h-none">
@@ -54,7 +56,7 @@ export function LogPanel() {
   );
 }
 
-function LogItem({ l, actor, target, nameOf }: { l: LogEntry; actor: string | null; target: string | null; nameOf: (id: string | null) => string | null }) {
+const LogItem = memo(function LogItem({ l, actor, target, nameOf }: { l: LogEntry; actor: string | null; target: string | null; nameOf: (id: string | null) => string | null }) {
   const t = TYPES[l.type];
   const meta = Object.entries(l.meta ?? {});
   return (
@@ -84,7 +86,7 @@ function LogItem({ l, actor, target, nameOf }: { l: LogEntry; actor: string | nu
       )}
     </li>
   );
-}
+});
 
 /** One metadata field; user ids (leaderId, …) are shown as names. Values are text, never markup. */
 function MetaRow({ k, v, nameOf }: { k: string; v: unknown; nameOf: (id: string | null) => string | null }) {

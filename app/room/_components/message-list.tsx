@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useRef } from "react";
+import { memo, useEffect, useRef } from "react";
 import type { ChatMessage } from "@/lib/client/chat-client";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatTime, isoTime } from "@/lib/ui/format";
@@ -49,7 +49,7 @@ export function MessageList() {
   );
 }
 
-function MessageItem({ m, toName }: { m: ChatMessage; toName: string | null }) {
+const MessageItem = memo(function MessageItem({ m, toName }: { m: ChatMessage; toName: string | null }) {
   const mine = m.mine;
   return (
     <li
@@ -86,7 +86,7 @@ function MessageItem({ m, toName }: { m: ChatMessage; toName: string | null }) {
       </div>
     </li>
   );
-}
+});
 
 function Bubble({ m }: { m: ChatMessage }) {
   if (m.status === "waiting-key") {
