@@ -152,11 +152,27 @@ describe("log queries, pages and export", () => {
     expect(alice.entries.every((e) => e.actorName === "Alice")).toBe(true);
     expect((await admin.queryLogs({ roomId: "q", types: [], actor: "bbbb" }, { limit: 500 })).entries).toHaveLength(150);
     expect((await admin.queryLogs({ roomId: "q", types: [], actor: "nobody" }, { limit: 500 })).entries).toHaveLength(0);
+    expect((await admin.queryLogs({ roomId: "q", types: [], actor: "%" }, { limit: 500 })).entries).toHaveLength(0);
     const range = await admin.queryLogs({ roomId: "q", types: [], from: new Date("2026-01-01T01:00:00Z"), to: new Date("2026-01-01T02:00:00Z") }, { limit: 500 });
     expect(range.entries).toHaveLength(60);
     const text = await admin.queryLogs({ roomId: "q", types: [], text: "needle-2" }, { limit: 500 });
     expect(text.entries.map((e) => e.meta.note).sort()).toEqual(["needle-20", "needle-200", "needle-210", "needle-220", "needle-230", "needle-240", "needle-250", "needle-260", "needle-270", "needle-280", "needle-290"].sort());
     expect((await admin.queryLogs({ roomId: "nope", types: [] }, {})).entries).toHaveLength(0);
+    // "%" and "_" are literal characters, not wildcards.
+    await srv.prisma.roomLog.create({ data: { roomId: "q", type: "MESSAGE_RELAYED", meta: JSON.stringify({ note: "100%_sure" }) } });
+    expect((await admin.queryLogs({ roomId: "q", types: [], text: "%" }, { limit: 500 })).entries.map((e) => e.meta.note)).toEqual(["100%_sure"]);
+    expect((await admin.queryLogs({ roomId: "q", types: [], text: "0%_S" }, { limit: 500 })).entries).toHaveLength(1);
+    expect((await admin.queryLogs({ roomId: "q", types: [], text: "needle_2" }, { limit: 500 })).entries).toHaveLength(0);
+    // …and pages of a literal search still cover every match once.
+    await srv.prisma.roomLog.createMany({ data: Array.from({ length: 30 }, (_, i) => ({ roomId: "q", type: "MESSAGE_RELAYED", meta: JSON.stringify({ i, tag: i % 3 === 0 ? "a_b" : "axb" }) })) });
+    const literal: number[] = [];
+    let cursor: number | null = null;
+    do {
+      const page: Awaited<ReturnType<AdminConsole["queryLogs"]>> = await admin.queryLogs({ roomId: "q", types: [], text: "a_b" }, { cursor, limit: 3 });
+      literal.push(...page.entries.map((e) => e.meta.i as number));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(literal.sort((a, b) => a - b)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
   });
 
   test("cursor pages cover every matching row once, even while rows are appended", async () => {

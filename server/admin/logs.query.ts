@@ -4,7 +4,7 @@
  * OFFSET: a page costs the same at row 10 and at row 10 million, and rows appended meanwhile don't
  * shift pages.
  */
-import type { Prisma, PrismaClient } from "@prisma/client";
+import type { Prisma, PrismaClient, RoomLog } from "@prisma/client";
 import type { LogEntry } from "@/lib/protocol";
 import type { LogFilter } from "@/lib/admin/log-filter";
 import type { AdminLogEntry } from "@/lib/admin/events";
@@ -23,7 +23,10 @@ export async function logWhere(prisma: PrismaClient, f: LogFilter): Promise<Pris
   if (f.text) and.push({ meta: { contains: f.text } });
   if (f.actor) {
     const actor = f.actor;
-    const byName = await prisma.user.findMany({ where: { displayName: { contains: actor } }, select: { id: true }, take: 200 });
+    // `contains` is LIKE (wildcards unescaped): re-check the names literally.
+    const byName = (await prisma.user.findMany({ where: { displayName: { contains: actor } }, select: { id: true, displayName: true }, take: 1000 })).filter((u) =>
+      u.displayName.toLowerCase().includes(actor.toLowerCase()),
+    );
     const or: Prisma.RoomLogWhereInput[] = byName.map((u) => ({ actorId: u.id }));
     if (/^[0-9a-f]{4,32}$/i.test(actor)) or.push({ actorId: { startsWith: actor.toLowerCase() } });
     and.push(or.length > 0 ? { OR: or } : { id: -1 }); // no such actor: nothing matches
@@ -49,14 +52,27 @@ export async function queryLogs(
   const order = opts.order ?? "desc";
   const limit = Math.max(1, Math.min(MAX_LOG_PAGE, opts.limit ?? 100));
   const where = opts.where ?? (await logWhere(prisma, f));
-  const cursor = opts.cursor ?? null;
-  const rows = await prisma.roomLog.findMany({
-    where: cursor === null ? where : { AND: [where, { id: order === "desc" ? { lt: cursor } : { gt: cursor } }] },
-    orderBy: { id: order },
-    take: limit + 1,
-  });
-  const more = rows.length > limit;
-  const page = more ? rows.slice(0, limit) : rows;
+  // Prisma's `contains` on SQLite is LIKE without an escape: "%" and "_" in the text act as
+  // wildcards there, so such a text is checked again here, literally (the query stays a superset).
+  const literal = f.text && /[%_]/.test(f.text) ? f.text.toLowerCase() : null;
+  const matches: RoomLog[] = [];
+  let scan = opts.cursor ?? null;
+  for (;;) {
+    const rows = await prisma.roomLog.findMany({
+      where: scan === null ? where : { AND: [where, { id: order === "desc" ? { lt: scan } : { gt: scan } }] },
+      orderBy: { id: order },
+      take: limit + 1,
+    });
+    for (const r of rows) {
+      if (literal !== null && !r.meta.toLowerCase().includes(literal)) continue;
+      matches.push(r);
+      if (matches.length > limit) break;
+    }
+    if (matches.length > limit || rows.length <= limit) break;
+    scan = rows[rows.length - 1].id;
+  }
+  const more = matches.length > limit;
+  const page = more ? matches.slice(0, limit) : matches;
   const entries = await withNames(prisma, page.map(toLogEntry));
   return { entries, nextCursor: more ? page[page.length - 1].id : null };
 }
