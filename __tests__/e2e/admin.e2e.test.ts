@@ -74,6 +74,7 @@ describe("admin console in the browser", () => {
     const row = page.locator(`[data-testid="room-row"][data-room="${ROOM}"]`);
     await row.waitFor();
     expect(await row.getByTestId("room-online").textContent()).toBe("1");
+    await page.screenshot({ path: "/tmp/qsec-e2e-admin-rooms.png", fullPage: true });
     // Search by the member's display name finds the room; the name is only ever data.
     await page.getByTestId("rooms-search").fill(EVIL);
     await page.getByTestId("rooms-search-submit").click();
