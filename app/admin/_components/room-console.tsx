@@ -11,7 +11,8 @@ import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol/events"
 import { logFilterToParams, matchesLogFilter, type LogFilter } from "@/lib/admin/log-filter";
 import { ADMIN_NAMESPACE, type AdminClientToServerEvents, type AdminLogEntry, type AdminServerToClientEvents } from "@/lib/admin/events";
 import type { RoomDetail } from "@/server/admin/rooms.query";
-import { QberChart } from "./qber-chart";
+import { Bb84Sessions } from "./bb84-sessions";
+import { ChannelControls } from "./channel-controls";
 
 type Applied = Pick<LogFilter, "types"> & Partial<Pick<LogFilter, "actor" | "from" | "to" | "text">>;
 type TailState = "connecting" | "live" | "offline";
@@ -304,118 +305,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
         </div>
       </Panel>
 
-      <Panel title={`BB84 sessions · ${sessions.length}`} data-testid="admin-bb84">
-        <QberChart sessions={sessions} />
-        {sessions.length > 0 && (
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm" data-testid="bb84-table">
-              <thead className="text-xs uppercase tracking-wider text-muted">
-                <tr>
-                  <th className="px-4 py-2">Session</th>
-                  <th className="px-4 py-2">Started</th>
-                  <th className="px-4 py-2">Alice → Bob</th>
-                  <th className="px-4 py-2 text-right">Qubits</th>
-                  <th className="px-4 py-2">Outcome</th>
-                  <th className="px-4 py-2 text-right">QBER</th>
-                  <th className="px-4 py-2 text-right">Threshold</th>
-                  <th className="px-4 py-2 text-right">Key bits</th>
-                  <th className="px-4 py-2">Channel (e / loss / eve)</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-line">
-                {sessions.map((s) => (
-                  <tr key={s.id} data-testid="bb84-row">
-                    <td className="px-4 py-1.5 font-mono text-xs">{short(s.id)}</td>
-                    <td className="whitespace-nowrap px-4 py-1.5 tabular-nums">{time(s.startedAt)}</td>
-                    <td className="px-4 py-1.5 font-mono text-xs">
-                      {short(s.aliceId)} → {short(s.bobId)}
-                    </td>
-                    <td className="px-4 py-1.5 text-right tabular-nums">{s.qubits}</td>
-                    <td className="px-4 py-1.5">
-                      {s.outcome}
-                      {s.abortCode ? ` (${s.abortCode})` : ""}
-                    </td>
-                    <td className="px-4 py-1.5 text-right tabular-nums">{s.qberEstimate === null ? "—" : `${(s.qberEstimate * 100).toFixed(2)} %`}</td>
-                    <td className="px-4 py-1.5 text-right tabular-nums">{(s.qberThreshold * 100).toFixed(1)} %</td>
-                    <td className="px-4 py-1.5 text-right tabular-nums">{s.finalLength ?? "—"}</td>
-                    <td className="px-4 py-1.5 tabular-nums">
-                      {s.channel.noise} / {s.channel.loss} / {s.channel.eve}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </Panel>
+      <Bb84Sessions sessions={sessions} />
     </div>
-  );
-}
-
-const CHANNEL_FIELDS: { key: keyof ChannelSettings; label: string; max: number }[] = [
-  { key: "noise", label: "Noise (bit error rate)", max: 0.5 },
-  { key: "loss", label: "Loss", max: 0.99 },
-  { key: "eve", label: "Eavesdropper fraction", max: 1 },
-];
-
-/** The simulation's "attack console": saved on the server and pushed to the room's members at once. */
-function ChannelControls({ roomId, api, channel, onSaved }: { roomId: string; api: string; channel: ChannelSettings; onSaved: (c: ChannelSettings) => void }) {
-  const [draft, setDraft] = useState({ noise: String(channel.noise), loss: String(channel.loss), eve: String(channel.eve) });
-  const [status, setStatus] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  useEffect(() => setDraft({ noise: String(channel.noise), loss: String(channel.loss), eve: String(channel.eve) }), [channel]);
-
-  async function save(e: React.FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setStatus(null);
-    try {
-      const body = { noise: Number(draft.noise), loss: Number(draft.loss), eve: Number(draft.eve) };
-      const res = await fetch(`${api}/channel`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      const out = (await res.json()) as { channel?: ChannelSettings; error?: { message: string } };
-      if (!res.ok) return setStatus(`Not saved: ${out.error?.message ?? res.status}`);
-      onSaved(out.channel!);
-      setStatus("Saved and sent to the room's members.");
-    } catch {
-      setStatus("Not saved: the server could not be reached");
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  return (
-    <Panel title="Channel (attack console)" data-testid="channel-controls" data-room={roomId}>
-      <form onSubmit={save} className="space-y-3 px-4 py-3 text-sm">
-        {CHANNEL_FIELDS.map((f) => (
-          <label key={f.key} className="flex items-center justify-between gap-3">
-            <span>{f.label}</span>
-            <input
-              type="number"
-              min={0}
-              max={f.max}
-              step="0.01"
-              required
-              value={draft[f.key]}
-              onChange={(e) => setDraft((d) => ({ ...d, [f.key]: e.target.value }))}
-              className="w-24 rounded-md border border-line bg-panel-2 px-2 py-1 text-right tabular-nums"
-              data-testid={`channel-${f.key}`}
-            />
-          </label>
-        ))}
-        <p className="text-xs text-muted">
-          Applies to BB84 sessions started from now on. Current: noise {channel.noise}, loss {channel.loss}, eve <span data-testid="channel-current-eve">{channel.eve}</span>.
-        </p>
-        <div className="flex items-center gap-3">
-          <Button type="submit" variant="primary" disabled={busy} data-testid="channel-save">
-            Save
-          </Button>
-          {status && (
-            <span role="status" className="text-muted" data-testid="channel-status">
-              {status}
-            </span>
-          )}
-        </div>
-      </form>
-    </Panel>
   );
 }
