@@ -19,6 +19,8 @@ const COPY: Record<string, { title: string; message: string }> = {
   NOT_A_MEMBER: { title: "Not a member", message: "You are not a present member of this room. Join it again." },
   UNKNOWN_PEER: { title: "Recipient not in the room", message: "That member is no longer present. Pick another recipient." },
   STALE_EPOCH: { title: "The room key changed", message: "A member joined or left while sending. Wait for the new key, then send again." },
+  BUSY: { title: "BB84 busy", message: "You or that member already run as many BB84 sessions as allowed. Wait for the running one to end, then start again." },
+  UNKNOWN_SESSION: { title: "BB84 session not running", message: "The server no longer knows that BB84 session (it ended, or a member left). Start a new one." },
   TOO_LARGE: { title: "Too large", message: "The message is larger than the server accepts. Shorten it." },
   RATE_LIMITED: { title: "Slow down", message: "Too many requests in a short time. Wait a moment and try again." },
   TIMEOUT: { title: "No answer in time", message: "The server or the room key did not answer in time. Check the connection and try again." },

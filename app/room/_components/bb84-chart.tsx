@@ -1,4 +1,5 @@
 "use client";
+import { memo } from "react";
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { Bb84SessionSummary } from "@/lib/protocol";
 import { chartThreshold, formatCount, sessionChartData, type SessionChartPoint } from "@/lib/ui/bb84-view";
@@ -11,8 +12,10 @@ const DANGER = "var(--qs-danger)";
  * the abort threshold as a reference line. Aborted sessions are red and hatched; the same data is
  * in a table for screen readers.
  */
-export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84SessionSummary[]; nameOf: (id: string) => string }) {
-  const data = sessionChartData(sessions, nameOf);
+export const SessionChart = memo(function SessionChart({ sessions, names }: { sessions: readonly Bb84SessionSummary[]; names: Readonly<Record<string, string>> }) {
+  // Memoized on the summaries and names: a live session re-renders the dashboard on every frame,
+  // the chart only when a session starts or ends.
+  const data = sessionChartData(sessions, (id) => names[id] ?? `${id.slice(0, 6)}…`);
   const threshold = chartThreshold(sessions);
   const top = Math.max(30, Math.ceil(Math.max(threshold, ...data.map((d) => d.bound ?? d.qber ?? 0)) / 10) * 10);
   const ticks = Array.from({ length: top / 10 + 1 }, (_, i) => i * 10);
@@ -32,11 +35,8 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
           </span>
         </span>
       </figcaption>
-      {data.length === 0 ? (
-        <p className="rounded-md border border-dashed border-line px-3 py-3 text-center text-[11px] text-muted" data-testid="bb84-chart-empty">
-          No finished session in this room yet.
-        </p>
-      ) : (
+      {/* Mounted even while empty, so the chart's first (costly) render happens with the page, not at a session's end. */}
+      <div className="relative">
         <div className="h-36 w-full" aria-hidden="true">
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={data} margin={{ top: 6, right: 6, bottom: 0, left: 0 }}>
@@ -59,7 +59,12 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
             </BarChart>
           </ResponsiveContainer>
         </div>
-      )}
+        {data.length === 0 && (
+          <p className="absolute inset-0 flex items-center justify-center rounded-md bg-panel/80 px-3 text-center text-[11px] text-muted" data-testid="bb84-chart-empty">
+            No finished session in this room yet.
+          </p>
+        )}
+      </div>
       {data.length > 0 && (
         <table className="sr-only">
           <caption>QBER of each BB84 session in this room</caption>
@@ -85,7 +90,7 @@ export function SessionChart({ sessions, nameOf }: { sessions: readonly Bb84Sess
       )}
     </figure>
   );
-}
+});
 
 /** "#n" under each session; aborted ones in red with a cross (also those with no QBER, hence no bar). */
 function SessionTick({ x, y, payload, data }: { x?: number; y?: number; payload?: { value: number }; data: SessionChartPoint[] }) {

@@ -29,7 +29,7 @@ export function Bb84Panel() {
         <ChannelLine />
         {live.length > 1 && <SessionList live={live} shown={shown?.sessionId ?? null} onSelect={setSelected} nameOf={nameOf} />}
         {shown ? <LiveSession l={shown} peerName={nameOf(shown.peerId)} summary={room.bb84.sessions.find((x) => x.id === shown.sessionId) ?? null} /> : <NoSession />}
-        <SessionChart sessions={room.bb84.sessions} nameOf={nameOf} />
+        <SessionChart sessions={room.bb84.sessions} names={names} />
       </div>
     </Panel>
   );
@@ -212,9 +212,11 @@ function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerName: stri
             you are {l.role === "alice" ? "Alice (sender)" : "Bob (receiver)"} · {formatCount(s.qubits)} qubits · {l.cascadeVariant}
           </p>
         </div>
-        <Badge tone={st.tone} data-testid="bb84-status">
-          {st.label}
-        </Badge>
+        <span role="status" aria-live="polite">
+          <Badge tone={st.tone} data-testid="bb84-status">
+            {st.label}
+          </Badge>
+        </span>
       </header>
 
       <div>

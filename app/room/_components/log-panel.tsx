@@ -1,8 +1,9 @@
 "use client";
 import { memo, useCallback } from "react";
-import type { LogEntry, LogEventType } from "@/lib/protocol";
+import type { LogEventType } from "@/lib/protocol";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatTime, isoTime, shortId } from "@/lib/ui/format";
+import { groupRelayRows, type GroupedLogEntry } from "@/lib/ui/log-group";
 import { Panel } from "@/app/_components/ui";
 
 /** How each structured log type reads; the server never sends text to parse. */
@@ -38,10 +39,12 @@ export function LogPanel() {
   if (!room) return null;
   // Newest first; the list is append-only, so reversing a copy is enough.
   // Only well-formed rows of a known type are shown (the panel never guesses at a row's meaning).
-  const logs = room.logs.filter((l) => typeof l?.id === "number" && l.type in TYPES).sort((a, b) => b.id - a.id);
+  const stored = room.logs.filter((l) => typeof l?.id === "number" && l.type in TYPES).sort((a, b) => b.id - a.id);
+  // A BB84 session's relayed frames read as one row per run of frames (see lib/ui/log-group).
+  const logs = groupRelayRows(stored);
 
   return (
-    <Panel title={`Room log · ${logs.length}`} data-testid="log-panel" className="max-h-[32rem] min-h-[16rem] flex-1 lg:max-h-none">
+    <Panel title={`Room log · ${stored.length}`} data-testid="log-panel" className="max-h-[32rem] min-h-[16rem] flex-1 lg:max-h-none lg:min-h-[22rem]">
       {logs.length === 0 ? (
         <p className="px-4 py-6 text-center text-sm text-muted">No log entries yet.</p>
       ) : (
@@ -56,14 +59,15 @@ export function LogPanel() {
   );
 }
 
-const LogItem = memo(function LogItem({ l, actor, target, nameOf }: { l: LogEntry; actor: string | null; target: string | null; nameOf: (id: string | null) => string | null }) {
+const LogItem = memo(function LogItem({ l, actor, target, nameOf }: { l: GroupedLogEntry; actor: string | null; target: string | null; nameOf: (id: string | null) => string | null }) {
   const t = TYPES[l.type];
   const meta = Object.entries(l.meta ?? {});
+  const grouped = (l.rows ?? 1) > 1;
   return (
-    <li className="px-4 py-2.5 text-xs" data-testid="log-item" data-type={l.type} data-actor={l.actorId ?? ""} data-target={l.targetId ?? ""}>
+    <li className="px-4 py-2.5 text-xs" data-testid="log-item" data-type={l.type} data-actor={l.actorId ?? ""} data-target={l.targetId ?? ""} data-rows={l.rows ?? 1}>
       <div className="flex items-baseline justify-between gap-2">
         <span className={`font-semibold ${t.tone}`} data-testid="log-type">
-          {t.label}
+          {grouped ? "BB84 frames relayed" : t.label}
         </span>
         <time dateTime={isoTime(l.createdAt)} className="shrink-0 font-mono text-[11px] text-muted">
           {formatTime(l.createdAt)}
@@ -73,7 +77,7 @@ const LogItem = memo(function LogItem({ l, actor, target, nameOf }: { l: LogEntr
         <div className="mt-0.5 text-muted">
           {actor && ACTOR_ROLE[l.type] && <span>{ACTOR_ROLE[l.type]} </span>}
           {actor && <span className="text-fg">{actor}</span>}
-          {actor && target && <span aria-label="to"> → </span>}
+          {actor && target && (l.bothWays ? <span aria-label="and"> ⇄ </span> : <span aria-label="to"> → </span>)}
           {target && <span className="text-fg">{target}</span>}
         </div>
       )}

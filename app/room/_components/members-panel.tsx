@@ -124,6 +124,7 @@ function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafe
                 onClick={() => void start(m.userId)}
                 disabled={!joined || !m.online || starting > 0 || anyRunning}
                 data-testid="bb84-start-member"
+                aria-label={`Run BB84 with ${m.displayName}`}
                 title={anyRunning ? "A BB84 session is already running in this tab" : `Run a BB84 session with ${m.displayName} (you send the qubits)`}
                 className="inline-flex items-center gap-1 rounded text-xs font-medium text-accent hover:underline disabled:cursor-not-allowed disabled:opacity-50 disabled:hover:no-underline"
               >

@@ -30,10 +30,15 @@ export function SimulationDrawer() {
 
   useEffect(() => {
     if (!open) return;
+    // Focus moves into the drawer and back to whatever opened it when it closes.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     panel.current?.focus();
     const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
     window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      if (opener?.isConnected) opener.focus();
+    };
   }, [open, setOpen]);
 
   if (!room || !open) return null;
