@@ -22,6 +22,18 @@ const envSchema = z.object({
     .transform((v) => v !== "0" && v !== "false"),
   QSEC_DATA_DIR: z.string().min(1).default("data"),
   QSEC_LOG_FLUSH_MS: z.coerce.number().int().min(5).max(100).default(50),
+  /** The admin console's secret; unset in development: generated once into <data dir>/admin-token. */
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v === "" ? undefined : v))
+    .pipe(z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").max(1024).optional()),
+  /** Delete room logs older than this many days, at start and daily (unset: keep everything). */
+  QSEC_LOG_RETENTION_DAYS: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : Number(v)))
+    .pipe(z.number().min(0, "QSEC_LOG_RETENTION_DAYS must be ≥ 0").max(36500).optional()),
 });
 export type ServerEnv = z.infer<typeof envSchema>;
 

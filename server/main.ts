@@ -13,6 +13,9 @@ import { createPrisma } from "./db";
 import { createApplication } from "./app";
 import { consoleLogger } from "./logger";
 import { loadOrCreateCertificate } from "./tls";
+import { attachAdmin } from "./admin/console";
+import { publishAdminConsole } from "./admin/registry";
+import { loadAdminToken } from "./admin/token";
 
 async function main() {
   const env = loadEnv();
@@ -35,6 +38,9 @@ async function main() {
   const handleUpgrade = nextApp?.getUpgradeHandler();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // The admin login's rate limit is per peer address; route handlers can't see the socket, so
+    // pass it in a header no client can set (any inbound copy is overwritten).
+    req.headers["x-qsec-remote-addr"] = req.socket.remoteAddress ?? "unknown";
     if (handle) return void handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("QSEC relay only (QSEC_PAGES=0)\n");
   };
@@ -52,6 +58,9 @@ async function main() {
   const prisma = await createPrisma(env.DATABASE_URL);
   // destroyUpgrade: false leaves other upgrade requests (Next's hot reload socket) to Next.
   const app = await createApplication(httpServer, { prisma, logger, logFlushMs: env.QSEC_LOG_FLUSH_MS, serverOptions: { destroyUpgrade: false } });
+  const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });
+  const admin = attachAdmin(app, { token: adminToken.token, secureCookies: env.QSEC_HTTPS, retentionDays: env.QSEC_LOG_RETENTION_DAYS });
+  publishAdminConsole(admin);
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (req.url?.startsWith("/socket.io/")) return;
     if (handleUpgrade) void handleUpgrade(req, socket, head);
@@ -64,6 +73,12 @@ async function main() {
   });
   const address = httpServer.address();
   const port = typeof address === "object" && address ? address.port : env.PORT;
+  if (adminToken.source === "generated") {
+    // Printed once, when the token is made; later starts read the file silently.
+    console.log(`Admin console: ${scheme}://localhost:${port}/admin/login\nAdmin token (saved to ${adminToken.file}, owner-only): ${adminToken.token}`);
+  } else if (adminToken.source === "none") {
+    logger.warn("admin console locked: set ADMIN_TOKEN to use /admin");
+  }
   console.log(`QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}${nextApp ? "" : ", relay only"}; database ${env.DATABASE_URL})`);
 
   let stopping = false;
@@ -74,6 +89,8 @@ async function main() {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     try {
+      await admin.close(); // stops retention and closes admin sockets
+      publishAdminConsole(undefined);
       await app.close(); // flushes queued log rows
       // Don't wait for idle keep-alive or hot-reload connections: close them.
       httpServer.close();

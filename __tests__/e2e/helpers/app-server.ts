@@ -16,7 +16,15 @@ export interface AppServer {
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 
-export async function startAppServer(opts: { readyTimeoutMs?: number } = {}): Promise<AppServer> {
+export interface AppServerOptions {
+  readyTimeoutMs?: number;
+  /** Next's build folder for this server (default .next-e2e); suites that may run beside another use their own. */
+  distDir?: string;
+  /** Extra environment for the server (e.g. ADMIN_TOKEN). */
+  env?: Record<string, string>;
+}
+
+export async function startAppServer(opts: AppServerOptions = {}): Promise<AppServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-e2e-"));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -28,7 +36,8 @@ export async function startAppServer(opts: { readyTimeoutMs?: number } = {}): Pr
     NEXT_TELEMETRY_DISABLED: "1",
     // Its own build folder: Next 16 allows one dev server per folder, and a developer's
     // `npm run dev` may be using .next.
-    QSEC_NEXT_DIST_DIR: ".next-e2e",
+    QSEC_NEXT_DIST_DIR: opts.distDir ?? ".next-e2e",
+    ...opts.env,
   };
   delete env.QSEC_HTTPS;
 
