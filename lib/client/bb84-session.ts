@@ -163,9 +163,12 @@ export class Bb84Manager {
   /** bb84:updated: a session of a room we are in started or ended. */
   onSummary(summary: Bb84SessionSummary, ours = false): void {
     if (!this.host.hasRoom(summary.roomId)) return;
-    this.host.patchBb84(summary.roomId, (v) => ({ ...v, sessions: upsertSession(v.sessions, summary) }));
     const me = this.host.userId;
     const s = this.sessions.get(summary.id);
+    // A command's ack can be handled after a notification that left the socket later (its
+    // continuation runs as a microtask): never let a "running" summary replace a final one.
+    if (summary.outcome === "running" && s && s.summary.outcome !== "running") return;
+    this.host.patchBb84(summary.roomId, (v) => ({ ...v, sessions: upsertSession(v.sessions, summary) }));
     if (s) {
       s.summary = { ...summary };
       if (summary.outcome !== "running") void this.enqueue(s, () => this.verdict(s, summary));
@@ -575,6 +578,7 @@ function sortSessions(list: Bb84SessionSummary[]): Bb84SessionSummary[] {
 function upsertSession(list: Bb84SessionSummary[], s: Bb84SessionSummary): Bb84SessionSummary[] {
   const i = list.findIndex((x) => x.id === s.id);
   if (i >= 0) {
+    if (s.outcome === "running" && list[i].outcome !== "running") return list; // stale (see onSummary)
     const next = list.slice();
     next[i] = s;
     return next;
