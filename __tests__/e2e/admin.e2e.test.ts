@@ -138,7 +138,7 @@ describe("admin console in the browser", () => {
     await page.getByTestId("channel-status").waitFor();
     expect(await page.getByTestId("channel-status").textContent()).toMatch(/Saved/);
     await until(() => (alice.received.get("channel:updated") ?? []).length > 0, 10_000, "channel:updated at the member");
-    expect(alice.received.get("channel:updated")![0]).toMatchObject({ roomId: ROOM, channel: { noise: 0, loss: 0, eve: 0.3 }, by: null });
+    expect(alice.received.get("channel:updated")![0]).toMatchObject({ roomId: ROOM, channel: { noise: 0.02, loss: 0, eve: 0.3 }, by: null }); // noise: the new-room default
     expect(await page.getByTestId("channel-current-eve").textContent()).toBe("0.3");
     // The change is itself a log row: show every type again and see it arrive.
     await page.getByTestId("filter-reset").click();
