@@ -316,3 +316,19 @@ test("channel settings persist with the room and are refused when out of range",
   expect(changes).toHaveLength(1);
   expect(changes[0].actorId).toBe(a.userId);
 });
+
+test("a frame injected under another sender (a lying relay) aborts the session on both sides", async () => {
+  const { a, b } = await pair("qkd-inject");
+  const started = a.startBb84("qkd-inject", b.userId, { qubits: 1 << 20 });
+  await until(() => room(b, "qkd-inject").bb84.live.length === 1, 5000, "running at bob");
+  const sid = room(b, "qkd-inject").bb84.live[0].sessionId;
+  // The server itself delivers a frame for the session that claims to come from someone else.
+  srv.app.deps.sockets.get(b.userId)!.emit("bb84:frame", { roomId: "qkd-inject", from: "c".repeat(32), sessionId: sid, frame: new Uint8Array(64) });
+  const res = await started;
+  expect(res.status).toBe("aborted");
+  for (const c of [a, b]) {
+    await until(() => room(c, "qkd-inject").bb84.alarms.length === 1, 5000, "alarm");
+    expect(room(c, "qkd-inject").bb84.alarms[0].reason).toMatch(/not its peer/);
+  }
+  expect(a.pairInfo(b.userId)).toEqual({ hybrid: false });
+});
