@@ -332,3 +332,16 @@ test("a frame injected under another sender (a lying relay) aborts the session o
   }
   expect(a.pairInfo(b.userId)).toEqual({ hybrid: false });
 });
+
+test("leaving the room mid-session ends our own session at once", async () => {
+  const { a, b } = await pair("qkd-self-leave");
+  const started = a.startBb84("qkd-self-leave", b.userId, { qubits: 1 << 21 });
+  await until(() => room(b, "qkd-self-leave").bb84.live.length === 1, 5000, "running at bob");
+  const t0 = Date.now();
+  await a.leave("qkd-self-leave");
+  const res = await started;
+  expect(res.status).toBe("aborted");
+  expect(Date.now() - t0).toBeLessThan(15_000); // not the 60 s no-answer timeout
+  await until(() => room(b, "qkd-self-leave").bb84.alarms.length === 1, 5000, "alarm at bob");
+  expect(room(b, "qkd-self-leave").bb84.alarms[0].reason).toMatch(/left the room/);
+});

@@ -192,6 +192,21 @@ export class Bb84Manager {
     void this.enqueue(s, () => this.receiveFrame(s, bytes));
   }
 
+  /** We left a room: the server ends our sessions there (and we no longer hear about them). */
+  onLeave(roomId: string): void {
+    for (const s of this.sessions.values()) {
+      if (s.ended || s.roomId !== roomId) continue;
+      void this.enqueue(s, async () => {
+        if (!s.localEnd) {
+          s.localEnd = true;
+          await this.applyStep(s, await s.engine.abort("CANCELLED", "you left the room"), false);
+        }
+        if (s.staged) await this.host.commitQkdKey(s.peerId, s.id, false);
+        this.finish(s, "aborted", { code: "CANCELLED", reason: "you left the room during the session" });
+      });
+    }
+  }
+
   /** The connection dropped: the server ends our sessions; end them here too. */
   onDisconnect(): void {
     for (const s of this.sessions.values()) {

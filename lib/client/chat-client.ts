@@ -333,6 +333,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         throw e;
       }
     }
+    this.bb84.onLeave(roomId);
     await this.serial(async () => this.forgetRoom(roomId));
   }
 
