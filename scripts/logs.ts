@@ -126,7 +126,9 @@ async function main() {
   try {
     do {
       for await (const page of iterateLogs(prisma, cli.filter, { afterId: lastId })) {
-        process.stdout.write(page.map((e) => formatEntry(e, cli.json) + "\n").join(""));
+        // Wait for each page to reach stdout: backpressure for a slow reader, and nothing still
+        // queued when the process exits (a pipe that fills up makes writes asynchronous).
+        await writeOut(page.map((e) => formatEntry(e, cli.json) + "\n").join(""));
         lastId = page[page.length - 1].id;
         if (stopping) break;
       }
@@ -144,6 +146,13 @@ async function main() {
     await prisma.$disconnect();
   }
   process.exit(0);
+}
+
+function writeOut(chunk: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.destroyed) return resolve();
+    process.stdout.write(chunk, () => resolve()); // an EPIPE error resolves too (the reader left)
+  });
 }
 
 if (require.main === module) {

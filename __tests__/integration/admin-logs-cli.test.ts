@@ -126,3 +126,29 @@ test("--follow prints rows added later and exits cleanly on SIGINT", async () =>
     if (child.exitCode === null) child.kill("SIGKILL");
   }
 });
+
+test("a large room prints every row through a pipe (nothing lost at exit, slow reader or not)", async () => {
+  const N = 20_000;
+  const rows = Array.from({ length: N }, (_, i) => ({ roomId: "big", type: "MESSAGE_RELAYED", actorId: ALICE, meta: JSON.stringify({ epoch: 1, bytes: i, recipients: 3, count: 1 }) }));
+  await prisma.room.create({ data: { id: "big" } });
+  for (let i = 0; i < N; i += 5000) await prisma.roomLog.createMany({ data: rows.slice(i, i + 5000) });
+  // A pipe whose reader pauses now and then: the pipe fills and writes become asynchronous.
+  const child = spawn(process.execPath, [...CLI, "--room", "big", "--json"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl } });
+  let lines = 0;
+  let last = "";
+  let paused = 0;
+  child.stdout.on("data", (d: Buffer) => {
+    const s = last + d.toString();
+    const parts = s.split("\n");
+    last = parts.pop()!;
+    lines += parts.length;
+    if (paused++ % 20 === 0) {
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 20);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
+  expect(code).toBe(0);
+  expect(last).toBe("");
+  expect(lines).toBe(N);
+}, 60_000);
