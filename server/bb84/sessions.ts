@@ -5,7 +5,7 @@
  * an abort, a party leaves, the session times out, or the server shuts down).
  */
 import { randomBytes } from "node:crypto";
-import { LIMITS, type Bb84SessionSummary, type ChannelSettings } from "@/lib/protocol";
+import { LIMITS, type Bb84SessionSummary } from "@/lib/protocol";
 import type { z } from "zod";
 import type { bb84ReportSchema } from "@/lib/protocol";
 import type { LogWriter } from "../logs/log-writer";
@@ -33,15 +33,8 @@ const ABORT_HOLD_MS = 2000;
 /** Reports that arrive after the end still fill in missing figures for this long. */
 const LATE_REPORT_MS = 60_000;
 
-export interface StartInput {
-  roomId: string;
-  aliceId: string;
-  bobId: string;
-  qubits: number;
-  cascadeVariant: string;
-  qberThreshold: number;
-  channel: ChannelSettings;
-}
+/** What bb84:start fixes before any frame moves; the rest of the summary comes from the parties. */
+export type StartInput = Pick<Bb84SessionSummary, "roomId" | "aliceId" | "bobId" | "qubits" | "cascadeVariant" | "qberThreshold" | "channel">;
 
 function roleOf(s: Bb84SessionSummary, userId: string): "alice" | "bob" | null {
   return s.aliceId === userId ? "alice" : s.bobId === userId ? "bob" : null;
