@@ -106,8 +106,10 @@ export class Bb84Sessions {
   }
 
   /**
-   * A party's report. An abort ends the session at once; success ends it when both parties have
-   * reported success (and agree on the final length). Returns the summary as it now stands.
+   * A party's report. An abort ends the session: at once when the reporter found the problem
+   * itself (or the other party has reported), else after ABORT_HOLD_MS at the latest, so the
+   * detector's figures and reason are what is stored. Success ends it when both parties have
+   * reported success and agree on the final length. Returns the summary as it now stands.
    */
   report(userId: string, r: Bb84Report): Bb84SessionSummary | null {
     const l = this.live.get(r.sessionId);
