@@ -554,7 +554,9 @@ function makeAlarm(s: Session, override: { code: string; reason: string } | null
   const qberCodes = new Set(["QBER_TOO_HIGH", "KEY_TOO_SHORT", "VERIFICATION_FAILED"]);
   const suspectedEve = qberCodes.has(code) && suspectEavesdropper({ qberEstimate: qber, sampleSize: sample, noise: sum.channel.noise });
   if (suspectedEve && qber !== null) {
-    reason = `Suspected eavesdropper: QBER ${pct(qber)} is far above the ${pct(sum.channel.noise)} the channel's noise explains (abort threshold ${pct(sum.qberThreshold)}). ${reason}`;
+    // Replaces the engine's own wording (which says the same with less context).
+    const on = sample ? ` on ${sample.toLocaleString("en-US")} test bits` : "";
+    reason = `QBER ${pct(qber)}${on} is far above the ${pct(sum.channel.noise)} the channel's noise explains (abort threshold ${pct(sum.qberThreshold)}), as an eavesdropper measuring the qubits would cause`;
   }
   return { sessionId: s.id, peerId: s.peerId, code, reason, suspectedEve, at: new Date().toISOString() };
 }
