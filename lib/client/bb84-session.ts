@@ -13,6 +13,7 @@
  * across the switch); on success they become the pair's keys, on abort they are dropped.
  */
 import { openFrame, sealFrame, type FrameContext } from "@/lib/crypto/bb84-frames";
+import { concatBytes, fromHex } from "@/lib/crypto/encoding";
 import type { Bb84SessionSummary } from "@/lib/protocol";
 import type { AbortCode } from "@/lib/qkd/messages";
 import { DEFAULT_CASCADE_VARIANT } from "@/lib/qkd/cascade";
@@ -224,7 +225,7 @@ export class Bb84Manager {
     const me = this.host.userId;
     const role = summary.aliceId === me ? "alice" : "bob";
     const peerId = role === "alice" ? summary.bobId : summary.aliceId;
-    const idBytes = hexBytes(summary.id);
+    const idBytes = fromHex(summary.id);
     const engine = this.engineFactory({
       role,
       sessionId: idBytes,
@@ -342,7 +343,7 @@ export class Bb84Manager {
       this.patch(s, false);
       return;
     }
-    const msg = s.chunks.length === 1 ? s.chunks[0] : concat(s.chunks, s.chunkBytes);
+    const msg = s.chunks.length === 1 ? s.chunks[0] : concatBytes(...s.chunks);
     s.chunks = [];
     s.chunkBytes = 0;
     await this.applyStep(s, await s.engine.receive(msg));
@@ -601,20 +602,4 @@ function upsertSession(list: Bb84SessionSummary[], s: Bb84SessionSummary): Bb84S
     return next;
   }
   return sortSessions([...list, s]);
-}
-
-function hexBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
