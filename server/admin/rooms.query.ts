@@ -6,6 +6,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
+import { channelOf } from "../rooms/channel";
 
 export const ROOM_SORTS = ["id", "createdAt", "online", "capacity", "lastActivityAt", "messageCount", "bb84Sessions", "lastQber"] as const;
 export type RoomSort = (typeof ROOM_SORTS)[number];
@@ -131,7 +132,7 @@ export async function getRoomDetail(prisma: PrismaClient, roomId: string): Promi
     lastActivityAt: room.lastActivityAt.toISOString(),
     messageCount: room.messageCount,
     logCount,
-    channel: { noise: room.channelNoise, loss: room.channelLoss, eve: room.channelEve },
+    channel: channelOf(room),
     members: members.map((m) => ({ userId: m.userId, displayName: m.user.displayName, joinedAt: m.joinedAt.toISOString() })),
   };
 }

@@ -1,6 +1,7 @@
 /** Bb84Session rows: the non-secret summary of each session (never a key bit, basis or measurement). */
 import type { Bb84Session, PrismaClient } from "@prisma/client";
 import type { Bb84Outcome, Bb84SessionSummary } from "@/lib/protocol";
+import { channelOf } from "../rooms/channel";
 
 export function toSummary(r: Bb84Session): Bb84SessionSummary {
   let durations: Record<string, number> = {};
@@ -17,7 +18,7 @@ export function toSummary(r: Bb84Session): Bb84SessionSummary {
     qubits: r.qubits,
     cascadeVariant: r.cascadeVariant,
     qberThreshold: r.qberThreshold,
-    channel: { noise: r.channelNoise, loss: r.channelLoss, eve: r.channelEve },
+    channel: channelOf(r),
     outcome: r.outcome as Bb84Outcome,
     abortCode: r.abortCode,
     abortReason: r.abortReason,

@@ -8,6 +8,11 @@ import { channelSettingsSchema, type ChannelSettings } from "@/lib/protocol";
 import { refuse } from "../command";
 import type { Deps } from "../context";
 
+/** Stored channel columns (a Room row, or a Bb84Session's snapshot) as ChannelSettings. */
+export function channelOf(row: { channelNoise: number; channelLoss: number; channelEve: number }): ChannelSettings {
+  return { noise: row.channelNoise, loss: row.channelLoss, eve: row.channelEve };
+}
+
 export async function setRoomChannel(deps: Deps, roomId: string, channel: ChannelSettings, by: string | null): Promise<ChannelSettings> {
   const parsed = channelSettingsSchema.safeParse(channel);
   if (!parsed.success) refuse("INVALID_PAYLOAD", `channel: ${parsed.error.issues[0]?.message ?? "invalid"}`);
@@ -33,5 +38,5 @@ export async function currentChannel(deps: Deps, roomId: string): Promise<Channe
   const live = deps.presence.rooms.get(roomId);
   if (live) return { ...live.channel };
   const row = await deps.prisma.room.findUnique({ where: { id: roomId }, select: { channelNoise: true, channelLoss: true, channelEve: true } });
-  return row ? { noise: row.channelNoise, loss: row.channelLoss, eve: row.channelEve } : { noise: 0, loss: 0, eve: 0 };
+  return row ? channelOf(row) : { noise: 0, loss: 0, eve: 0 };
 }

@@ -8,7 +8,7 @@ import { LIMITS } from "@/lib/protocol";
 import { refuse, registerCommand } from "../command";
 import type { Deps, QsecSocket } from "../context";
 import type { LiveRoom } from "./presence";
-import { setRoomChannel } from "./channel";
+import { channelOf, setRoomChannel } from "./channel";
 import { loadOrCreateRoom, recordJoin, recordLeave } from "./rooms.repository";
 
 export function registerRooms(deps: Deps, socket: QsecSocket): void {
@@ -25,7 +25,7 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
       if (!room) {
         const loaded = await loadOrCreateRoom(deps.prisma, roomId, userId, p.capacity);
         created = loaded.created;
-        room = { id: roomId, epoch: loaded.room.epoch, capacity: loaded.room.capacity, channel: { noise: loaded.room.channelNoise, loss: loaded.room.channelLoss, eve: loaded.room.channelEve }, members: new Map() };
+        room = { id: roomId, epoch: loaded.room.epoch, capacity: loaded.room.capacity, channel: channelOf(loaded.room), members: new Map() };
         deps.presence.rooms.set(roomId, room);
         if (created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
       }
