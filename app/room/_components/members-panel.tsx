@@ -1,6 +1,6 @@
 "use client";
 import { useState } from "react";
-import type { MemberView } from "@/lib/client/chat-client";
+import type { MemberView } from "@/lib/client";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatCount, formatPercent } from "@/lib/ui/bb84-view";

@@ -1,6 +1,6 @@
 "use client";
 import { memo, useEffect, useRef } from "react";
-import type { ChatMessage } from "@/lib/client/chat-client";
+import type { ChatMessage } from "@/lib/client";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatTime, isoTime } from "@/lib/ui/format";
 import { Badge } from "@/app/_components/ui";

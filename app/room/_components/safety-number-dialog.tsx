@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useRef, useState } from "react";
-import type { MemberView } from "@/lib/client/chat-client";
+import type { MemberView } from "@/lib/client";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { safetyNumberGroups } from "@/lib/ui/format";
 import { Button } from "@/app/_components/ui";

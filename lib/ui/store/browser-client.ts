@@ -1,0 +1,18 @@
+/**
+ * The client a browser tab's store makes: this profile's identity from IndexedDB, the page's own
+ * origin, verified marks in localStorage, and BB84 parties in Web Workers.
+ */
+import { ChatClient, webStorage } from "@/lib/client";
+import { workerEngineFactory } from "@/lib/client/qkd-worker-engine";
+import { loadOrCreateIdentity } from "@/lib/crypto";
+
+export async function createBrowserClient(): Promise<ChatClient> {
+  let identity;
+  try {
+    identity = await loadOrCreateIdentity();
+  } catch (e) {
+    throw Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: "IDENTITY" });
+  }
+  // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page.
+  return new ChatClient({ url: window.location.origin, identity, storage: webStorage(window.localStorage), qkdEngine: workerEngineFactory });
+}
