@@ -140,7 +140,7 @@ export const bb84ReportSchema = z
     fEC: z.number().min(0).max(100).optional(),
     roundTrips: count.optional(),
     finalLength: count.optional(),
-    /** Milliseconds per stage (qubits, sifting, estimation, cascade, verification, amplification) and total. */
+    /** Milliseconds per stage (lib/qkd/stages.ts) and total. */
     durations: z.record(z.enum([...STAGES, "total"]), z.number().min(0).max(86_400_000)).optional(),
   })
   .strict();
