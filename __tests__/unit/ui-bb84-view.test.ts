@@ -1,8 +1,9 @@
 /** Pure helpers of the room page's BB84 dashboard (lib/ui/bb84-view.ts). */
 import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary } from "@/lib/protocol";
+import { alarmText, alarmTitle } from "@/lib/ui/bb84-alarm";
 import {
-  alarmText, alarmTitle, chartThreshold, clampChannel, expectedChannelQber, focusSession, formatBytes, formatCount, formatPercent, formatRatio,
+  chartThreshold, clampChannel, expectedChannelQber, focusSession, formatBytes, formatCount, formatPercent, formatRatio,
   parseQubits, progressPercent, qberVerdict, sameChannel, sessionChartData, stageLabel, QUBITS_MAX, QUBITS_MIN,
 } from "@/lib/ui/bb84-view";
 

@@ -1,9 +1,9 @@
 /**
- * BB84 over the relay, as the UI and the engines see it. The ChatClient owns the transport
- * (bb84:start / bb84:relay / bb84:report, per-session frame encryption, chunking, sequencing); a
- * QkdEngine runs one party's lib/qkd state machine, in-process (Node, tests, bench) or in a Web
- * Worker (browser). Nothing here carries key bits except QkdEngine.key(), which the client turns
- * into the pair's hybrid key and then wipes.
+ * BB84 over the relay, as the UI and the engines see it. The ChatClient's Bb84Manager
+ * (bb84-session.ts) runs the sessions: bb84:start / bb84:relay / bb84:report, per-session frame
+ * encryption, chunking and sequencing (bb84-transport.ts); a QkdEngine runs one party's lib/qkd
+ * state machine, in-process (Node, tests, bench) or in a Web Worker (browser). Nothing here carries
+ * key bits except QkdEngine.key(), which the client turns into the pair's hybrid key and then wipes.
  */
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import type { AbortCode, CascadeVariant, QkdParams, Stage } from "@/lib/qkd";

@@ -11,6 +11,7 @@ import type { AckFn } from "./errors";
 import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
 import { CASCADE_VARIANTS } from "../qkd/cascade";
+import { STAGES } from "../qkd/stages";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -139,8 +140,8 @@ export const bb84ReportSchema = z
     fEC: z.number().min(0).max(100).optional(),
     roundTrips: count.optional(),
     finalLength: count.optional(),
-    /** Milliseconds per stage (qubits, sifting, estimation, cascade, verification, amplification) and total. */
-    durations: z.record(z.enum(["qubits", "sifting", "estimation", "cascade", "verification", "amplification", "total"]), z.number().min(0).max(86_400_000)).optional(),
+    /** Milliseconds per stage (lib/qkd/stages.ts) and total. */
+    durations: z.record(z.enum([...STAGES, "total"]), z.number().min(0).max(86_400_000)).optional(),
   })
   .strict();
 export const bb84ListSchema = z.object({ roomId: roomIdSchema, limit: z.number().int().min(1).max(200).optional() }).strict();

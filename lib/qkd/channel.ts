@@ -42,9 +42,18 @@ export function validateChannelParams(p: ChannelParams): void {
   if (p.loss === 1 && p.darkCount === 0) throw new RangeError("channel loss 1 with no dark counts: nothing is detected");
 }
 
-/** Expected QBER of the sifted key under this model. */
+/**
+ * Expected QBER of the sifted key without dark counts: e + f/4 − e·f/2 (an intercepted qubit is
+ * wrong with probability ½·½ + ½·e). Loss removes photons but adds no errors. Sessions over the
+ * relay run with no dark counts, so this is what their channel settings should produce.
+ */
+export function expectedQberWithoutDarkCounts(p: Pick<ChannelParams, "noise" | "eve">): number {
+  return p.noise + p.eve / 4 - (p.noise * p.eve) / 2;
+}
+
+/** Expected QBER of the sifted key under this model (dark-count clicks carry a random bit). */
 export function expectedQber(p: ChannelParams): number {
-  const q0 = p.noise + p.eve / 4 - (p.noise * p.eve) / 2;
+  const q0 = expectedQberWithoutDarkCounts(p);
   const eta = 1 - p.loss;
   const click = 1 - (1 - eta) * (1 - p.darkCount);
   if (click === 0) return 0.5;

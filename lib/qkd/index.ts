@@ -28,3 +28,4 @@ export type { RunOptions } from "./run";
 export type { QkdReport } from "./report";
 export { CASCADE_VARIANTS, DEFAULT_CASCADE_VARIANT, runCascadeLocal } from "./cascade";
 export type { CascadeVariant } from "./cascade";
+export { suspectEavesdropper, eavesdropperQberLimit, isQberAbort } from "./eavesdropper";

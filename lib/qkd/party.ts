@@ -7,9 +7,10 @@ import { CascadeProtocolError, CascadeVariant, CASCADE_VARIANTS, DEFAULT_CASCADE
 import type { Estimate } from "./estimate";
 import { DEFAULT_EPS_COR, DEFAULT_EPS_SEC, DEFAULT_QBER_THRESHOLD, DEFAULT_SAMPLE_DESIGN } from "./finite-key";
 import { AbortCode, decodeMessage, encodeMessage, Message, MessageError, messageTypeName, MsgType, Payload, SESSION_ID_BYTES } from "./messages";
+import { type Stage, stageRecord, STAGES } from "./stages";
 
-export type Stage = "qubits" | "sifting" | "estimation" | "cascade" | "verification" | "amplification";
-export const STAGES: Stage[] = ["qubits", "sifting", "estimation", "cascade", "verification", "amplification"];
+export { STAGES };
+export type { Stage };
 export type PartyStatus = "idle" | "running" | "done" | "aborted";
 
 export interface QkdParams {
@@ -112,7 +113,7 @@ export abstract class Party {
   private recvSeq = 0;
   protected abortInfo: AbortInfo | null = null;
   protected finalKey: BitArray | null = null;
-  readonly timings: Record<Stage, number> = { qubits: 0, sifting: 0, estimation: 0, cascade: 0, verification: 0, amplification: 0 };
+  readonly timings: Record<Stage, number> = stageRecord(() => 0);
   readonly stats: PartyStats;
   readonly transcript: PublicTranscript = { detected: null, match: null, sample: null, paSeed: null, ell: null };
   private traffic = { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 };

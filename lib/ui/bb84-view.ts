@@ -1,11 +1,12 @@
 /**
  * Pure helpers for the room page's BB84 dashboard and simulation controls: number formatting,
- * input bounds, the session chart's data and the words an alarm is shown with. No React, no I/O,
- * so they are unit-tested directly (__tests__/unit/ui-bb84-view.test.ts).
+ * input bounds, stage names and the session chart's data (an alarm's words are in bb84-alarm.ts).
+ * No React, no I/O, so they are unit-tested directly (__tests__/unit/ui-bb84-view.test.ts).
  */
-import type { Bb84Alarm, Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
+import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import { LIMITS } from "@/lib/protocol/limits";
+import { expectedQberWithoutDarkCounts } from "@/lib/qkd/channel";
 
 /** Qubits a session may ask for (the server's bb84:start bounds). */
 export const QUBITS_MIN = LIMITS.bb84MinQubits;
@@ -41,12 +42,9 @@ export function sameChannel(a: ChannelSettings, b: ChannelSettings): boolean {
   return a.noise === b.noise && a.loss === b.loss && a.eve === b.eve;
 }
 
-/**
- * The QBER these settings should produce on the sifted key, without dark counts (sessions run with
- * none): e + f/4 − e·f/2 (docs/qkd.md §1). Loss removes photons but does not add errors.
- */
+/** The QBER these settings should produce on the sifted key (sessions run with no dark counts; lib/qkd/channel.ts). */
 export function expectedChannelQber(c: ChannelSettings): number {
-  return c.noise + c.eve / 4 - (c.noise * c.eve) / 2;
+  return expectedQberWithoutDarkCounts(c);
 }
 
 /** "2.15%" (a rate 0..1), or "—" when unknown. */
@@ -163,36 +161,6 @@ export function chartThreshold(sessions: readonly Bb84SessionSummary[], fallback
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
-}
-
-/** The alarm's headline: an eavesdropping suspicion reads as such, anything else as an aborted session. */
-export function alarmTitle(alarm: Pick<Bb84Alarm, "suspectedEve" | "code">): string {
-  if (alarm.suspectedEve) return "Suspected eavesdropper";
-  switch (alarm.code) {
-    case "QBER_TOO_HIGH":
-      return "QBER too high";
-    case "KEY_TOO_SHORT":
-      return "No key left after the finite-key bound";
-    case "VERIFICATION_FAILED":
-      return "Keys did not match";
-    case "CANCELLED":
-      return "Session cancelled";
-    default:
-      return "BB84 session aborted";
-  }
-}
-
-/**
- * One sentence for the alarm, naming the peer (display names are only ever rendered as text). A
- * failed session never weakens the pair: it keeps an earlier session's hybrid key, else X25519.
- */
-export function alarmText(alarm: Pick<Bb84Alarm, "reason">, peerName: string, stillHardened = false): string {
-  const why = alarm.reason.trim().replace(/[.\s]+$/, "") || "no reason given";
-  const keys = stillHardened
-    ? `Your keys with ${peerName} keep the hybrid key of an earlier successful session.`
-    : `Your chat with ${peerName} continues on X25519 keys.`;
-  // The title already says "Suspected eavesdropper"; the client's reason explains the numbers.
-  return `BB84 with ${peerName} aborted: ${why}. ${keys}`;
 }
 
 /** The session the dashboard shows: a running one first (newest), else the newest of all. */

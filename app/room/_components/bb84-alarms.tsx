@@ -1,6 +1,6 @@
 "use client";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
-import { alarmText, alarmTitle } from "@/lib/ui/bb84-view";
+import { alarmText, alarmTitle } from "@/lib/ui/bb84-alarm";
 import { formatTime, isoTime } from "@/lib/ui/format";
 import { Button } from "@/app/_components/ui";
 

@@ -1,0 +1,293 @@
+/**
+ * One BB84 session's life on this client, from the server's start notification to the verdict.
+ * Its engine (lib/qkd in a QkdEngine) takes steps strictly in order on one queue; the transport
+ * (bb84-transport.ts) carries its messages. A silent peer times out; a finished party reports its
+ * non-secret summary (bb84:report) and waits for the server's verdict, which alone decides whether
+ * the staged hybrid key is used: until then it decrypts only, on success it becomes the pair's
+ * key, on abort it is dropped and an alarm is raised.
+ */
+import { fromHex } from "@/lib/crypto/encoding";
+import type { Bb84SessionSummary } from "@/lib/protocol";
+import type { AbortCode } from "@/lib/qkd/messages";
+import { makeAlarm, type AlarmOverride } from "./bb84-alarm";
+import type { Bb84Host } from "./bb84-host";
+import { reportPayload, type ReportedAbort } from "./bb84-report";
+import { emptySnapshot, LiveViewPublisher, withAlarm } from "./bb84-room-view";
+import { FrameTransport } from "./bb84-transport";
+import type { Bb84LiveView, Bb84Role, QkdEngine, QkdEngineFactory, QkdSnapshot } from "./bb84-types";
+
+/** A running session with no frame from the peer for this long is aborted. */
+export const BB84_IDLE_MS = 60_000;
+/** How long a finished party waits for the server's verdict before it gives up on it. */
+const VERDICT_WAIT_MS = 20_000;
+
+export class SessionLifecycle {
+  readonly id: string;
+  readonly roomId: string;
+  readonly role: Bb84Role;
+  readonly peerId: string;
+  private readonly me: string;
+  /** The server's latest summary of this session. */
+  summary: Bb84SessionSummary;
+  /** The engine finished (done or aborted) and we reported it. */
+  localEnd = false;
+  /** Finished here: view final, alarm raised, engine disposed. */
+  ended = false;
+  /** Resolves with the final view when the session ends. */
+  readonly done: Promise<Bb84LiveView>;
+  private resolve!: (v: Bb84LiveView) => void;
+  private readonly engine: QkdEngine;
+  private readonly transport: FrameTransport;
+  private readonly view: Bb84LiveView;
+  private readonly publisher: LiveViewPublisher;
+  private snapshot: QkdSnapshot;
+  private queue: Promise<void> = Promise.resolve();
+  private staged = false;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private verdictTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly t0 = Date.now();
+
+  constructor(
+    private readonly host: Bb84Host,
+    engineFactory: QkdEngineFactory,
+    summary: Bb84SessionSummary,
+    private readonly idleMs: number,
+    /** A summary the server answered our report with (the manager routes it back here). */
+    private readonly onSummary: (summary: Bb84SessionSummary) => void,
+  ) {
+    const me = host.userId;
+    this.me = me;
+    this.id = summary.id;
+    this.roomId = summary.roomId;
+    this.role = summary.aliceId === me ? "alice" : "bob";
+    this.peerId = this.role === "alice" ? summary.bobId : summary.aliceId;
+    this.summary = { ...summary };
+    this.engine = engineFactory({
+      role: this.role,
+      sessionId: fromHex(summary.id),
+      params: { qubits: summary.qubits, cascadeVariant: summary.cascadeVariant as never, qberThreshold: summary.qberThreshold },
+      ...(this.role === "bob" && { channel: { ...summary.channel } }),
+    });
+    this.done = new Promise<Bb84LiveView>((r) => (this.resolve = r));
+    const key = host.frameKey(summary.roomId, this.peerId, summary.id);
+    key.catch(() => {}); // observed in the queue
+    this.transport = new FrameTransport(
+      host,
+      key,
+      { roomId: summary.roomId, sessionId: summary.id, from: me, to: this.peerId },
+      { roomId: summary.roomId, sessionId: summary.id, from: this.peerId, to: me },
+      () => this.ended,
+      () => this.publisher.publish(false),
+    );
+    this.snapshot = emptySnapshot(summary);
+    this.view = {
+      sessionId: summary.id,
+      roomId: summary.roomId,
+      role: this.role,
+      peerId: this.peerId,
+      cascadeVariant: summary.cascadeVariant,
+      channel: { ...summary.channel },
+      status: "running",
+      snapshot: this.snapshot,
+      transport: this.transport.stats,
+      startedAt: summary.startedAt,
+      finishedAt: null,
+    };
+    this.publisher = new LiveViewPublisher((roomId, fn) => host.patchBb84(roomId, fn), this.view);
+  }
+
+  // ---- what the manager tells it -----------------------------------------------------------
+
+  /** Shows the session and starts the engine once the frame key is there. */
+  begin(): void {
+    this.publisher.publish(true);
+    void this.enqueue(async () => {
+      try {
+        await this.transport.key;
+      } catch (e) {
+        await this.localAbort("PROTOCOL_ERROR", `no usable key with the peer: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
+      await this.applyStep(await this.engine.start());
+      this.armIdle();
+    });
+  }
+
+  /** A newer server summary; a final one is the verdict. */
+  updateSummary(summary: Bb84SessionSummary): void {
+    this.summary = { ...summary };
+    if (summary.outcome !== "running") void this.enqueue(() => this.verdict(summary));
+  }
+
+  receiveFrame(bytes: Uint8Array): void {
+    void this.enqueue(() => this.onFrame(bytes));
+  }
+
+  /** Aborts the run (our Abort reaches the peer) after whatever step is under way. */
+  abort(code: AbortCode, reason: string): Promise<void> {
+    return this.enqueue(() => this.localAbort(code, reason));
+  }
+
+  /** We left the room: the server ends the session and we no longer hear about it. */
+  left(): void {
+    void this.enqueue(async () => {
+      if (!this.localEnd) {
+        this.localEnd = true;
+        await this.applyStep(await this.engine.abort("CANCELLED", "you left the room"), false);
+      }
+      if (this.staged) await this.host.commitQkdKey(this.peerId, this.id, false);
+      this.finish("aborted", { code: "CANCELLED", reason: "you left the room during the session" });
+    });
+  }
+
+  /** The connection dropped: the server ends the session; end it here too. */
+  disconnected(): void {
+    void this.enqueue(async () => {
+      if (!this.localEnd) await this.applyStep(await this.engine.abort("CANCELLED", "the connection to the server was lost"), false);
+      this.finish("aborted", null);
+    });
+  }
+
+  // ---- the run ---------------------------------------------------------------------------
+
+  /** Runs one step after the previous one (frames are handled strictly in order). */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(fn).catch(async (e) => {
+      // An engine or transport failure that escaped: end the session visibly rather than hang.
+      if (!this.localEnd) {
+        try {
+          await this.localAbort("INTERNAL_ERROR", e instanceof Error ? e.message : String(e));
+        } catch {
+          this.finish("aborted", null);
+        }
+      }
+    });
+    this.queue = next;
+    return next;
+  }
+
+  /** (Re)arms the no-answer timer while our engine runs. */
+  private armIdle() {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (this.localEnd || this.ended) return;
+    this.idleTimer = setTimeout(() => {
+      void this.enqueue(() => this.localAbort("CANCELLED", `no answer from the peer for ${Math.round(this.idleMs / 1000)} s`));
+    }, this.idleMs);
+  }
+
+  private async onFrame(bytes: Uint8Array) {
+    if (this.ended || this.snapshot.status === "aborted") return;
+    this.armIdle();
+    const got = await this.transport.receive(bytes);
+    if (got.kind === "invalid") return this.localAbort("PROTOCOL_ERROR", got.reason);
+    if (got.kind === "partial") {
+      this.publisher.publish(false);
+      return;
+    }
+    await this.applyStep(await this.engine.receive(got.message));
+  }
+
+  /** Takes an engine step: new snapshot, send its messages, and act on the end of the run. */
+  private async applyStep(step: { out: Uint8Array[]; snapshot: QkdSnapshot }, send = true) {
+    this.setSnapshot(step.snapshot);
+    this.publisher.publish(false);
+    if (send) {
+      for (const m of step.out) {
+        const refused = await this.transport.send(m);
+        if (refused && !this.localEnd) await this.applyStep(await this.engine.abort("PROTOCOL_ERROR", `the relay refused a frame (${refused})`));
+      }
+    }
+    if (this.localEnd) return;
+    if (step.snapshot.status === "done" || step.snapshot.status === "aborted") {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    if (step.snapshot.status === "done") {
+      this.localEnd = true;
+      const key = await this.engine.key();
+      if (key && key.length >= 16) {
+        try {
+          await this.host.stageQkdKey(this.peerId, this.id, key, { qber: step.snapshot.qberEstimate, keyBits: step.snapshot.finalLength ?? key.length * 8 });
+          this.staged = true;
+        } finally {
+          key.fill(0);
+        }
+      }
+      await this.report(this.staged ? "success" : "aborted", this.staged ? undefined : { code: "KEY_TOO_SHORT", message: "the final key is shorter than 128 bits; not used" });
+      this.waitVerdict();
+    } else if (step.snapshot.status === "aborted") {
+      this.localEnd = true;
+      const a = step.snapshot.abort;
+      await this.report("aborted", a ? { code: a.code, message: a.message, by: a.by } : { code: "INTERNAL_ERROR", message: "aborted" });
+      this.waitVerdict();
+    }
+  }
+
+  private setSnapshot(snapshot: QkdSnapshot) {
+    this.snapshot = snapshot;
+    this.view.snapshot = snapshot;
+  }
+
+  private async localAbort(code: AbortCode, reason: string) {
+    if (this.localEnd) return;
+    await this.applyStep(await this.engine.abort(code, reason));
+  }
+
+  // ---- the verdict -----------------------------------------------------------------------
+
+  private async report(outcome: "success" | "aborted", abort?: ReportedAbort) {
+    const payload = reportPayload({ roomId: this.roomId, sessionId: this.id, snapshot: this.snapshot, elapsedMs: Date.now() - this.t0 }, outcome, abort);
+    try {
+      this.onSummary(await this.host.report(payload));
+    } catch (e) {
+      this.host.warn(this.roomId, `could not report the BB84 session to the server: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private waitVerdict() {
+    if (this.ended || this.verdictTimer) return;
+    this.verdictTimer = setTimeout(() => {
+      void this.enqueue(async () => {
+        if (this.ended) return;
+        if (this.staged) await this.host.commitQkdKey(this.peerId, this.id, false);
+        this.finish("aborted", { code: "NO_VERDICT", reason: "the server did not confirm the session's result" });
+      });
+    }, VERDICT_WAIT_MS);
+  }
+
+  /** The server's final summary: use the key on success, drop it and raise an alarm otherwise. */
+  private async verdict(summary: Bb84SessionSummary) {
+    if (this.ended) return;
+    if (!this.localEnd) {
+      // Ended by the server or the peer before our engine finished (peer left, timeout, peer's abort).
+      this.localEnd = true;
+      const step = await this.engine.abort("CANCELLED", summary.abortReason ?? "ended by the server");
+      this.setSnapshot(step.snapshot);
+    }
+    if (summary.outcome === "success" && this.staged) {
+      await this.host.commitQkdKey(this.peerId, this.id, true);
+      this.finish("success", null);
+    } else {
+      if (this.staged) await this.host.commitQkdKey(this.peerId, this.id, false);
+      this.finish("aborted", null);
+    }
+  }
+
+  private finish(status: "success" | "aborted", override: AlarmOverride | null) {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.verdictTimer) clearTimeout(this.verdictTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.view.status = status;
+    this.view.finishedAt = new Date().toISOString();
+    this.transport.clear();
+    this.engine.dispose();
+    this.publisher.publish(true);
+    if (status === "aborted") {
+      const alarm = makeAlarm({ sessionId: this.id, peerId: this.peerId, me: this.me, snapshot: this.snapshot, summary: this.summary }, override);
+      this.host.patchBb84(this.roomId, (v) => withAlarm(v, alarm));
+    }
+    this.resolve({ ...this.view, transport: { ...this.view.transport } });
+  }
+}
