@@ -6,14 +6,17 @@ import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
 import type { PrismaClient } from "@prisma/client";
 import { COMMAND_NAMES, LIMITS } from "@/lib/protocol";
-import type { Deps, QsecServer } from "./context";
+import type { Deps } from "./context";
+import type { QsecServer, RelayTap } from "./socket-types";
 import { LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
 import { registerAuth } from "./auth/auth.handlers";
-import { registerRooms, leaveAllRooms } from "./rooms/rooms.handlers";
+import { registerRooms } from "./rooms/rooms.handlers";
+import { leaveAllRooms } from "./rooms/membership";
 import { registerKeys } from "./keys/keys.handlers";
+import { registerChannel } from "./channel/channel.handlers";
 import { registerMessaging } from "./messaging/messaging.handlers";
 import { registerBb84 } from "./bb84/bb84.handlers";
 import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
@@ -33,6 +36,12 @@ export interface AppOptions {
   bb84SessionTimeoutMs?: number;
   /** Socket.IO server options (CORS for dev tools, etc.). */
   serverOptions?: ConstructorParameters<typeof Server>[1];
+  /**
+   * TEST SEAM, for integration tests only (server/main.ts never sets it): a hook that sees every
+   * BB84 frame the relay forwards and decides what the recipient gets (RelayTap in socket-types.ts),
+   * so a test can play a tampering, replaying or reordering relay without patching Socket.IO.
+   */
+  relayTap?: RelayTap;
 }
 
 export interface QsecApp {
@@ -52,7 +61,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   });
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) => logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }));
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
-  const deps: Deps = { io, prisma: opts.prisma, logs, presence: new Presence(), logger, sockets: new Map(), bb84 };
+  const deps: Deps = { io, prisma: opts.prisma, logs, presence: new Presence(), logger, sockets: new Map(), bb84, ...(opts.relayTap && { relayTap: opts.relayTap }) };
   await markAllOffline(opts.prisma);
   const stale = await abortStaleSessions(opts.prisma);
   if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
@@ -87,6 +96,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     registerAuth(deps, socket);
     registerRooms(deps, socket);
     registerKeys(deps, socket);
+    registerChannel(deps, socket);
     registerMessaging(deps, socket);
     registerBb84(deps, socket);
     registerLogs(deps, socket);

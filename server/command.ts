@@ -4,7 +4,8 @@
  * internals never reach a client and no payload can crash the process.
  */
 import { COMMAND_SCHEMAS, ProtocolError, fail, ok, type CommandName, type ErrorCode } from "@/lib/protocol";
-import type { Deps, Handler, QsecSocket } from "./context";
+import type { Deps, Handler } from "./context";
+import type { QsecSocket } from "./socket-types";
 
 const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove"]);
 const noop = () => {};
@@ -52,8 +53,4 @@ function logRejection(deps: Deps, socket: QsecSocket, event: string, code: Error
   const roomId = (payload as { roomId?: unknown })?.roomId;
   if (typeof roomId !== "string" || !deps.presence.rooms.has(roomId)) return;
   deps.logs.append({ roomId, type: "SECURITY_REJECTED", actorId: socket.data.userId, meta: { event, code }, coalesceKey: `rej|${roomId}|${socket.data.userId}|${event}|${code}` });
-}
-
-export function refuse(code: ErrorCode, message: string): never {
-  throw new ProtocolError(code, message);
 }

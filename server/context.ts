@@ -1,25 +1,15 @@
-import type { Server, Socket } from "socket.io";
+/**
+ * What a command handler works with: the application's dependencies (built once by app.ts) and the
+ * handler signature, typed per command from lib/protocol's schemas and acks.
+ */
 import type { PrismaClient } from "@prisma/client";
-import type { ClientToServerEvents, ServerToClientEvents, CommandName, COMMAND_SCHEMAS } from "@/lib/protocol";
+import type { ClientToServerEvents, CommandName, COMMAND_SCHEMAS } from "@/lib/protocol";
 import type { z } from "zod";
 import type { LogWriter } from "./logs/log-writer";
 import type { Presence } from "./rooms/presence";
 import type { Logger } from "./logger";
-import type { TokenBucket } from "./rate-limit";
 import type { Bb84Sessions } from "./bb84/sessions";
-
-export interface SocketData {
-  userId: string | null;
-  keys: { signingKey: string; agreementKey: string; agreementSig: string } | null;
-  nonce: { value: string; issuedAt: number } | null;
-  rooms: Set<string>;
-  commands: TokenBucket;
-  frames: TokenBucket;
-  frameBytes: TokenBucket;
-}
-
-export type QsecServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type QsecSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 
 export interface Deps {
   io: QsecServer;
@@ -31,6 +21,8 @@ export interface Deps {
   sockets: Map<string, QsecSocket>;
   /** Running BB84 sessions (who may relay frames to whom) and their summaries. */
   bb84: Bb84Sessions;
+  /** Test seam (AppOptions.relayTap): unset in production. */
+  relayTap?: RelayTap;
 }
 
 export type CommandInput<K extends CommandName> = z.output<(typeof COMMAND_SCHEMAS)[K]>;

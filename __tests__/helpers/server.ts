@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { createPrisma } from "@/server/db";
-import { createApplication, type QsecApp } from "@/server/app";
+import { createApplication, type AppOptions, type QsecApp } from "@/server/app";
 
 export interface TestServer {
   url: string;
@@ -20,7 +20,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { logFlushMs?: number } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { logFlushMs?: number; relayTap?: AppOptions["relayTap"] } = {}): Promise<TestServer> {
   const template = process.env.QSEC_TEMPLATE_DB;
   if (!template) throw new Error("QSEC_TEMPLATE_DB unset: run through jest (globalSetup)");
   const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-test-"));
@@ -28,7 +28,7 @@ export async function startTestServer(opts: { logFlushMs?: number } = {}): Promi
   copyFileSync(template, dbFile);
   const prisma = await createPrisma(`file:${dbFile}`);
   const httpServer = createServer();
-  const app = await createApplication(httpServer, { prisma, logFlushMs: opts.logFlushMs ?? 20 });
+  const app = await createApplication(httpServer, { prisma, logFlushMs: opts.logFlushMs ?? 20, relayTap: opts.relayTap });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   const port = (httpServer.address() as AddressInfo).port;
   return {

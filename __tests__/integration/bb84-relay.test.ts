@@ -10,12 +10,16 @@ import type { QkdEngineFactory } from "@/lib/client/bb84-types";
 import { generateIdentity, type Identity } from "@/lib/crypto";
 import { connectRaw, until } from "../helpers/raw-client";
 import { startTestServer, type TestServer } from "../helpers/server";
+import type { RelayTap } from "@/server/socket-types";
 
 let srv: TestServer;
 const clients: ChatClient[] = [];
+/** The relay's behaviour for the current test (createApplication's relayTap seam); unset: an honest relay. */
+let tap: RelayTap | undefined;
 
 beforeEach(async () => {
-  srv = await startTestServer();
+  tap = undefined;
+  srv = await startTestServer({ relayTap: (to, frame, deliver) => (tap ? tap(to, frame, deliver) : deliver(frame)) });
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
@@ -158,19 +162,13 @@ test("cancelling a session shows the canceller's reason on both sides", async ()
 /** Runs a session where the server-side relay is replaced by an attacker's hook on Alice's frames. */
 async function attackedSession(roomId: string, attack: (frame: Buffer, index: number, forward: (f: Buffer) => void) => void) {
   const { a, b } = await pair(roomId);
-  // Intercept on the server: the relay handler emits bb84:frame to Bob's socket; wrap that socket's emit.
-  const bobSocket = srv.app.deps.sockets.get(b.userId)!;
-  const original = bobSocket.emit.bind(bobSocket) as (...args: any[]) => boolean;
+  // Intercept on the server: every frame the relay forwards to Bob goes through the attacker's hook.
   let i = 0;
-  (bobSocket as any).emit = (ev: string, payload: any) => {
-    if (ev !== "bb84:frame") return original(ev, payload);
+  tap = (to, payload, deliver) => {
+    if (to !== b.userId) return deliver(payload);
     const index = i++;
-    attack(Buffer.from(payload.frame), index, (f) => original("bb84:frame", { ...payload, frame: f }));
-    return true;
+    attack(Buffer.from(payload.frame as Uint8Array), index, (f) => deliver({ ...payload, frame: f }));
   };
-  // The relay delivers with io.to(<Bob's socket id>).emit(...): route that through the hook.
-  const ioTo = srv.app.deps.io.to.bind(srv.app.deps.io);
-  (srv.app.deps.io as any).to = (target: string) => (target === bobSocket.id ? { emit: (ev: string, p: any) => (bobSocket as any).emit(ev, p) } : ioTo(target));
   const result = await a.startBb84(roomId, b.userId, { qubits: 4096 });
   await until(() => room(b, roomId).bb84.live.some((l) => l.status === "aborted"), 5000, "bob aborted");
   const bobView = room(b, roomId).bb84.live.find((l) => l.sessionId === result.sessionId)!;

@@ -9,7 +9,7 @@ import { ProtocolError } from "@/lib/protocol/errors";
 import type { LogFilter } from "@/lib/admin/log-filter";
 import type { QsecApp } from "../app";
 import type { Logger } from "../logger";
-import { setRoomChannel } from "../rooms/channel";
+import { setRoomChannel } from "../channel/channel";
 import { listSessions } from "../bb84/bb84.repository";
 import { AdminAuth, type AdminSession } from "./session";
 import { LoginLimiter } from "./login-limiter";

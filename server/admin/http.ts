@@ -1,8 +1,9 @@
 /**
- * Helpers for the admin API's route handlers. Every handler but login starts with guard(): no
- * admin console (the app runs without server/main.ts) → 503; a state-changing request from another
- * origin → 403; no valid session cookie → 401. Pages have their own check (app/admin/_lib/guard.ts)
- * on top of the layout's: defence in depth, and each handler checks for itself.
+ * Helpers for the admin API's route handlers. Every handler but login starts with guard() (through
+ * app/admin/_lib/api-route.ts): no admin console (the app runs without server/main.ts) → 503; a
+ * state-changing request from another origin → 403; no valid session cookie → 401. Pages have their
+ * own check (app/admin/_lib/guard.ts) on top of the layout's: defence in depth, and each handler
+ * checks for itself.
  */
 import type { AdminConsole } from "./console";
 import type { AdminSession } from "./session";

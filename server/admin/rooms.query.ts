@@ -6,7 +6,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
-import { channelOf } from "../rooms/channel";
+import { channelOf } from "../channel/channel.repository";
 
 export const ROOM_SORTS = ["id", "createdAt", "online", "capacity", "lastActivityAt", "messageCount", "bb84Sessions", "lastQber"] as const;
 export type RoomSort = (typeof ROOM_SORTS)[number];

@@ -7,9 +7,11 @@
 import { randomBytes } from "node:crypto";
 import { verifyAgreementBinding, verifyAuth, userIdFromSigningKey } from "@/lib/crypto";
 import { LIMITS } from "@/lib/protocol";
-import { refuse, registerCommand } from "../command";
-import type { Deps, QsecSocket } from "../context";
-import { leaveAllRooms } from "../rooms/rooms.handlers";
+import { registerCommand } from "../command";
+import type { Deps } from "../context";
+import { refuse } from "../refuse";
+import type { QsecSocket } from "../socket-types";
+import { leaveAllRooms } from "../rooms/membership";
 
 const NONCE_TTL_MS = 60_000;
 

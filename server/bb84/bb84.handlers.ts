@@ -5,68 +5,74 @@
  * encrypted and authenticated by the pair, so the relay sees neither the simulated photons nor the
  * classical discussion, only their sizes.
  */
-import { LIMITS } from "@/lib/protocol";
+import { LIMITS, type Bb84Frame } from "@/lib/protocol";
 import { DEFAULT_QBER_THRESHOLD } from "@/lib/qkd/finite-key";
-import { refuse, registerCommand } from "../command";
-import type { Deps, QsecSocket } from "../context";
-import { memberRoom } from "../rooms/rooms.handlers";
+import { registerCommand } from "../command";
+import type { CommandInput, CommandResult, Deps } from "../context";
+import { refuse } from "../refuse";
+import type { QsecSocket } from "../socket-types";
 import { backedUp } from "../backpressure";
-import { listSessions, toSummary } from "./bb84.repository";
+import { findSession, listSessions } from "./bb84.repository";
 
 export function registerBb84(deps: Deps, socket: QsecSocket): void {
-  registerCommand(deps, socket, "bb84:start", async (_s, p) => {
-    const room = memberRoom(deps, socket, p.roomId);
-    const me = socket.data.userId!;
-    if (p.peerId === me || !room.members.has(p.peerId)) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
-    const mine = deps.bb84.runningFor(me), theirs = deps.bb84.runningFor(p.peerId);
-    if (mine.some((s) => s.roomId === p.roomId && (s.aliceId === p.peerId || s.bobId === p.peerId))) refuse("BUSY", "a session with this member is already running");
-    if (mine.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", `at most ${LIMITS.maxBb84SessionsPerMember} sessions at once`);
-    if (theirs.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", "that member is running too many sessions; try later");
-    return deps.bb84.start({
-      roomId: p.roomId,
-      aliceId: me,
-      bobId: p.peerId,
-      qubits: p.qubits,
-      cascadeVariant: p.cascadeVariant,
-      qberThreshold: DEFAULT_QBER_THRESHOLD,
-      channel: room.channel,
-    });
-  });
-
-  registerCommand(deps, socket, "bb84:relay", async (_s, p) => {
-    const room = memberRoom(deps, socket, p.roomId);
-    const from = socket.data.userId!;
-    const target = room.members.get(p.to);
-    if (!target || p.to === from) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
-    const s = deps.bb84.get(p.sessionId);
-    const between = s && s.roomId === p.roomId && ((s.aliceId === from && s.bobId === p.to) || (s.bobId === from && s.aliceId === p.to));
-    if (!between) refuse("UNKNOWN_SESSION", "no running BB84 session between you and that member in this room");
-    const frame = p.frame instanceof ArrayBuffer ? new Uint8Array(p.frame) : p.frame;
-    if (!socket.data.frameBytes.take(frame.byteLength)) refuse("RATE_LIMITED", "too many BB84 bytes per second; slow down");
-    if (backedUp(deps, target.socketId)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
-    deps.io.to(target.socketId).emit("bb84:frame", { roomId: p.roomId, from, sessionId: p.sessionId, frame });
-    deps.logs.append({ roomId: p.roomId, type: "BB84_RELAYED", actorId: from, targetId: p.to, meta: { sessionId: p.sessionId, bytes: frame.byteLength }, coalesceKey: `bb84|${p.roomId}|${from}|${p.to}|${p.sessionId}` });
-    return {};
-  });
-
-  registerCommand(deps, socket, "bb84:report", async (_s, p) => {
-    memberRoom(deps, socket, p.roomId);
-    const summary = deps.bb84.report(socket.data.userId!, p);
-    if (summary) return { ...summary };
-    // Already ended (e.g. the peer aborted first): answer with the stored summary if it is ours.
-    const row = await listSessionById(deps, p.sessionId);
-    if (!row || row.roomId !== p.roomId || (row.aliceId !== socket.data.userId && row.bobId !== socket.data.userId)) refuse("UNKNOWN_SESSION", "no BB84 session of yours with that id in this room");
-    return row;
-  });
-
+  registerCommand(deps, socket, "bb84:start", (_s, p) => startSession(deps, socket, p));
+  registerCommand(deps, socket, "bb84:relay", (_s, p) => relayFrame(deps, socket, p));
+  registerCommand(deps, socket, "bb84:report", (_s, p) => reportOutcome(deps, socket, p));
   registerCommand(deps, socket, "bb84:list", async (_s, p) => {
-    memberRoom(deps, socket, p.roomId);
+    deps.presence.requireMember(socket, p.roomId);
     return { sessions: await listSessions(deps.prisma, p.roomId, p.limit ?? 100) };
   });
 }
 
-async function listSessionById(deps: Deps, id: string) {
+async function startSession(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:start">): Promise<CommandResult<"bb84:start">> {
+  const room = deps.presence.requireMember(socket, p.roomId);
+  const me = socket.data.userId!;
+  if (p.peerId === me || !room.members.has(p.peerId)) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
+  const mine = deps.bb84.runningFor(me), theirs = deps.bb84.runningFor(p.peerId);
+  if (mine.some((s) => s.roomId === p.roomId && (s.aliceId === p.peerId || s.bobId === p.peerId))) refuse("BUSY", "a session with this member is already running");
+  if (mine.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", `at most ${LIMITS.maxBb84SessionsPerMember} sessions at once`);
+  if (theirs.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", "that member is running too many sessions; try later");
+  return deps.bb84.start({
+    roomId: p.roomId,
+    aliceId: me,
+    bobId: p.peerId,
+    qubits: p.qubits,
+    cascadeVariant: p.cascadeVariant,
+    qberThreshold: DEFAULT_QBER_THRESHOLD,
+    channel: room.channel,
+  });
+}
+
+async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:relay">): Promise<CommandResult<"bb84:relay">> {
+  const room = deps.presence.requireMember(socket, p.roomId);
+  const from = socket.data.userId!;
+  const target = room.members.get(p.to);
+  if (!target || p.to === from) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
+  const s = deps.bb84.get(p.sessionId);
+  const between = s && s.roomId === p.roomId && ((s.aliceId === from && s.bobId === p.to) || (s.bobId === from && s.aliceId === p.to));
+  if (!between) refuse("UNKNOWN_SESSION", "no running BB84 session between you and that member in this room");
+  const frame = p.frame instanceof ArrayBuffer ? new Uint8Array(p.frame) : p.frame;
+  if (!socket.data.frameBytes.take(frame.byteLength)) refuse("RATE_LIMITED", "too many BB84 bytes per second; slow down");
+  if (backedUp(deps, target.socketId)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
+  deliverFrame(deps, p.to, target.socketId, { roomId: p.roomId, from, sessionId: p.sessionId, frame });
+  deps.logs.append({ roomId: p.roomId, type: "BB84_RELAYED", actorId: from, targetId: p.to, meta: { sessionId: p.sessionId, bytes: frame.byteLength }, coalesceKey: `bb84|${p.roomId}|${from}|${p.to}|${p.sessionId}` });
+  return {};
+}
+
+/** Sends the frame to the one recipient's socket (through the test seam's tap when one is set). */
+function deliverFrame(deps: Deps, to: string, socketId: string, frame: Bb84Frame): void {
+  const deliver = (f: Bb84Frame) => void deps.io.to(socketId).emit("bb84:frame", f);
+  if (deps.relayTap) deps.relayTap(to, frame, deliver);
+  else deliver(frame);
+}
+
+async function reportOutcome(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:report">): Promise<CommandResult<"bb84:report">> {
+  deps.presence.requireMember(socket, p.roomId);
+  const summary = deps.bb84.report(socket.data.userId!, p);
+  if (summary) return { ...summary };
+  // Already ended (e.g. the peer aborted first): answer with the stored summary if it is ours.
   await deps.bb84.settled();
-  const r = await deps.prisma.bb84Session.findUnique({ where: { id } });
-  return r ? toSummary(r) : null;
+  const row = await findSession(deps.prisma, p.sessionId);
+  if (!row || row.roomId !== p.roomId || (row.aliceId !== socket.data.userId && row.bobId !== socket.data.userId)) refuse("UNKNOWN_SESSION", "no BB84 session of yours with that id in this room");
+  return row;
 }

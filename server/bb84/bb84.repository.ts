@@ -1,7 +1,7 @@
 /** Bb84Session rows: the non-secret summary of each session (never a key bit, basis or measurement). */
 import type { Bb84Session, PrismaClient } from "@prisma/client";
 import type { Bb84Outcome, Bb84SessionSummary } from "@/lib/protocol";
-import { channelOf } from "../rooms/channel";
+import { channelOf } from "../channel/channel.repository";
 
 export function toSummary(r: Bb84Session): Bb84SessionSummary {
   let durations: Record<string, number> = {};
@@ -84,6 +84,12 @@ export async function saveSession(prisma: PrismaClient, s: Bb84SessionSummary): 
 export async function listSessions(prisma: PrismaClient, roomId: string, limit = 100): Promise<Bb84SessionSummary[]> {
   const rows = await prisma.bb84Session.findMany({ where: { roomId }, orderBy: [{ startedAt: "desc" }, { id: "desc" }], take: Math.min(Math.max(1, limit), 200) });
   return rows.map(toSummary);
+}
+
+/** One stored session by id, or null. */
+export async function findSession(prisma: PrismaClient, id: string): Promise<Bb84SessionSummary | null> {
+  const r = await prisma.bb84Session.findUnique({ where: { id } });
+  return r ? toSummary(r) : null;
 }
 
 /** Sessions a previous process left "running" can never finish: mark them aborted at start. */

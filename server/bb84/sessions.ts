@@ -11,7 +11,7 @@ import type { bb84ReportSchema } from "@/lib/protocol";
 import type { LogWriter } from "../logs/log-writer";
 import type { Logger } from "../logger";
 import type { PrismaClient } from "@prisma/client";
-import type { QsecServer } from "../context";
+import type { QsecServer } from "../socket-types";
 import { createSession, saveSession } from "./bb84.repository";
 
 export type Bb84Report = z.output<typeof bb84ReportSchema>;

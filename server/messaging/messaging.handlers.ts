@@ -4,9 +4,10 @@
  * What it logs is the size, never the content.
  */
 import { randomBytes } from "node:crypto";
-import { refuse, registerCommand } from "../command";
-import type { Deps, QsecSocket } from "../context";
-import { memberRoom } from "../rooms/rooms.handlers";
+import { registerCommand } from "../command";
+import type { Deps } from "../context";
+import { refuse } from "../refuse";
+import type { QsecSocket } from "../socket-types";
 import { backedUp } from "../backpressure";
 
 // Message ids only need to be unique, not secret: a random per-process prefix and a counter.
@@ -18,7 +19,7 @@ function nextMessageId(): string {
 
 export function registerMessaging(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "message:send", async (_s, p) => {
-    const room = memberRoom(deps, socket, p.roomId);
+    const room = deps.presence.requireMember(socket, p.roomId);
     const from = socket.data.userId!;
     const id = nextMessageId();
     const ts = new Date().toISOString();

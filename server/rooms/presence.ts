@@ -1,8 +1,11 @@
 /**
  * Who is in which room right now. Kept in memory by the one server process (the database keeps
  * memberships for the record, but presence is what membership checks on the hot path read).
+ * requireMember() is the one membership check every feature's handlers start with.
  */
 import { leaderOf, type ChannelSettings, type MemberInfo, type RoomState } from "@/lib/protocol";
+import { refuse } from "../refuse";
+import type { QsecSocket } from "../socket-types";
 
 export interface PresentMember {
   userId: string;
@@ -46,6 +49,14 @@ export class Presence {
 
   isMember(roomId: string, userId: string, socketId: string): boolean {
     return this.rooms.get(roomId)?.members.get(userId)?.socketId === socketId;
+  }
+
+  /** The live room, if this socket is a present member of it; NOT_A_MEMBER otherwise. */
+  requireMember(socket: QsecSocket, roomId: string): LiveRoom {
+    const room = this.rooms.get(roomId);
+    const userId = socket.data.userId;
+    if (!room || !userId || room.members.get(userId)?.socketId !== socket.id) refuse("NOT_A_MEMBER", "you are not in this room");
+    return room;
   }
 
   state(room: LiveRoom): RoomState {

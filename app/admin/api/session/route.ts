@@ -1,10 +1,9 @@
 /** GET /admin/api/session — whether the caller's cookie is a valid admin session, and until when. */
-import { guard, json } from "@/server/admin/http";
+import { json } from "@/server/admin/http";
+import { adminRoute } from "@/app/admin/_lib/api-route";
 
 export const dynamic = "force-dynamic";
 
 export async function GET(req: Request): Promise<Response> {
-  const g = await guard(req);
-  if (g instanceof Response) return g;
-  return json({ ok: true, expiresAt: g.session.expiresAt.toISOString() });
+  return adminRoute(req, {}, async ({ session }) => json({ ok: true, expiresAt: session.expiresAt.toISOString() }));
 }

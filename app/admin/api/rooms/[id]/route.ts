@@ -1,14 +1,12 @@
 /** GET /admin/api/rooms/<id> — one room: counters, channel settings, members present now. */
-import { roomIdSchema } from "@/lib/protocol/events";
-import { apiError, guard, json } from "@/server/admin/http";
+import { apiError, json } from "@/server/admin/http";
+import { adminRoomRoute, type RoomRouteContext } from "@/app/admin/_lib/api-route";
 
 export const dynamic = "force-dynamic";
 
-export async function GET(req: Request, ctx: { params: Promise<{ id: string }> }): Promise<Response> {
-  const g = await guard(req);
-  if (g instanceof Response) return g;
-  const { id } = await ctx.params;
-  if (!roomIdSchema.safeParse(id).success) return apiError(400, "INVALID_PAYLOAD", "bad room id");
-  const room = await g.admin.getRoom(id);
-  return room ? json(room) : apiError(404, "NOT_FOUND", "no such room");
+export async function GET(req: Request, ctx: RoomRouteContext): Promise<Response> {
+  return adminRoomRoute(req, ctx, {}, async ({ admin, roomId }) => {
+    const room = await admin.getRoom(roomId);
+    return room ? json(room) : apiError(404, "NOT_FOUND", "no such room");
+  });
 }

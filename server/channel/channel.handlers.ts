@@ -1,0 +1,17 @@
+/**
+ * channel:set — a present member changes the room's simulation channel for the BB84 sessions that
+ * follow (channel.ts stores, mirrors, announces and logs it).
+ */
+import { registerCommand } from "../command";
+import type { CommandInput, CommandResult, Deps } from "../context";
+import type { QsecSocket } from "../socket-types";
+import { setRoomChannel } from "./channel";
+
+export function registerChannel(deps: Deps, socket: QsecSocket): void {
+  registerCommand(deps, socket, "channel:set", (_s, p) => setChannel(deps, socket, p));
+}
+
+async function setChannel(deps: Deps, socket: QsecSocket, p: CommandInput<"channel:set">): Promise<CommandResult<"channel:set">> {
+  deps.presence.requireMember(socket, p.roomId);
+  return { channel: await setRoomChannel(deps, p.roomId, p.channel, socket.data.userId!) };
+}

@@ -1,0 +1,29 @@
+/**
+ * The Socket.IO types every server module shares: what a socket carries once connected, the typed
+ * server and socket, and the relay tap (a test seam). A leaf: it imports types only, and nothing
+ * from a feature, so any module can use it without joining an import circle.
+ */
+import type { Server, Socket } from "socket.io";
+import type { Bb84Frame, ClientToServerEvents, ServerToClientEvents } from "@/lib/protocol";
+import type { TokenBucket } from "./rate-limit";
+
+export interface SocketData {
+  userId: string | null;
+  keys: { signingKey: string; agreementKey: string; agreementSig: string } | null;
+  nonce: { value: string; issuedAt: number } | null;
+  rooms: Set<string>;
+  commands: TokenBucket;
+  frames: TokenBucket;
+  frameBytes: TokenBucket;
+}
+
+export type QsecServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type QsecSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/**
+ * TEST SEAM, never set in production (server/main.ts leaves it unset): sees each BB84 frame the
+ * relay is about to deliver to user `to` and decides what reaches them by calling `deliver` (any
+ * number of times, now or later). Integration tests use it to play a tampering, replaying or
+ * reordering relay. Without a tap the relay delivers each frame once, at once.
+ */
+export type RelayTap = (to: string, frame: Bb84Frame, deliver: (frame: Bb84Frame) => void) => void;
