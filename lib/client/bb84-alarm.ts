@@ -1,11 +1,10 @@
 /**
  * The alarm an aborted session raises in RoomView.bb84: whose reason it shows, and whether it reads
- * as a suspected eavesdropper (lib/qkd's test on the QBER against the channel's noise; the wording
- * is lib/ui/bb84-alarm.ts's).
+ * as a suspected eavesdropper (lib/qkd's test on the QBER against the channel's noise, and its
+ * reason); the dashboard's headline and sentence are lib/ui/bb84-alarm.ts's.
  */
 import type { Bb84SessionSummary } from "@/lib/protocol";
-import { isQberAbort, suspectEavesdropper } from "@/lib/qkd/eavesdropper";
-import { eavesdropperReason } from "@/lib/ui/bb84-alarm";
+import { eavesdropperReason, isQberAbort, suspectEavesdropper } from "@/lib/qkd/eavesdropper";
 import type { Bb84Alarm, QkdSnapshot } from "./bb84-types";
 
 /** A reason that replaces whatever the session's own records say (no verdict, we left). */

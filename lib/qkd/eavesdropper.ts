@@ -28,3 +28,16 @@ export function suspectEavesdropper(q: { qberEstimate: number | null; sampleSize
   if (q.qberEstimate === null || !q.sampleSize) return false;
   return q.qberEstimate > eavesdropperQberLimit(q.noise, q.sampleSize);
 }
+
+/**
+ * The reason of an abort the eavesdropper test flagged; it replaces the engine's own wording, which
+ * says the same with less context (the QBER, how many test bits, the noise it should be, the threshold).
+ */
+export function eavesdropperReason(r: { qber: number; sampleSize: number | null; noise: number; threshold: number }): string {
+  const on = r.sampleSize ? ` on ${r.sampleSize.toLocaleString("en-US")} test bits` : "";
+  return `QBER ${pct(r.qber)}${on} is far above the ${pct(r.noise)} the channel's noise explains (abort threshold ${pct(r.threshold)}), as an eavesdropper measuring the qubits would cause`;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}

@@ -1,18 +1,8 @@
 /**
- * The words a BB84 alarm is shown with: the reason a suspected eavesdropper's alarm carries, its
- * headline and its sentence. lib/client (bb84-alarm.ts) decides whether an abort is suspicious
- * (lib/qkd's eavesdropper test) and records the reason; the dashboard renders title and text.
- * No imports: lib/client takes its wording from here without depending on the rest of lib/ui.
+ * The words a BB84 alarm is shown with: its headline and its sentence. lib/client (bb84-alarm.ts)
+ * decides whether an abort is suspicious and records the reason (lib/qkd/eavesdropper.ts words the
+ * verdict, as the engine words its own aborts); the dashboard renders title and text from here.
  */
-
-/**
- * The reason of an abort the eavesdropper test flagged; it replaces the engine's own wording, which
- * says the same with less context (the QBER, how many test bits, the noise it should be, the threshold).
- */
-export function eavesdropperReason(r: { qber: number; sampleSize: number | null; noise: number; threshold: number }): string {
-  const on = r.sampleSize ? ` on ${r.sampleSize.toLocaleString("en-US")} test bits` : "";
-  return `QBER ${pct(r.qber)}${on} is far above the ${pct(r.noise)} the channel's noise explains (abort threshold ${pct(r.threshold)}), as an eavesdropper measuring the qubits would cause`;
-}
 
 /** The alarm's headline: an eavesdropping suspicion reads as such, anything else as an aborted session. */
 export function alarmTitle(alarm: { suspectedEve: boolean; code: string }): string {
