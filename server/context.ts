@@ -1,7 +1,6 @@
 import type { Server, Socket } from "socket.io";
 import type { PrismaClient } from "@prisma/client";
-import type { ClientToServerEvents, ServerToClientEvents, CommandName, COMMAND_SCHEMAS } from "@/lib/protocol";
-import type { z } from "zod";
+import type { ClientToServerEvents, ServerToClientEvents, CommandName, CommandData, CommandInput } from "@/lib/protocol";
 import type { LogWriter } from "./logs/log-writer";
 import type { Presence } from "./rooms/presence";
 import type { Logger } from "./logger";
@@ -33,12 +32,9 @@ export interface Deps {
   bb84: Bb84Sessions;
 }
 
-export type CommandInput<K extends CommandName> = z.output<(typeof COMMAND_SCHEMAS)[K]>;
-export type CommandResult<K extends CommandName> = Parameters<Parameters<ClientToServerEvents[K]>[1]>[0] extends infer A
-  ? A extends { ok: true; data: infer D }
-    ? D
-    : never
-  : never;
+export type { CommandInput } from "@/lib/protocol";
+/** The data a handler's successful ack carries (lib/protocol/commands.ts, shared with the client). */
+export type CommandResult<K extends CommandName> = CommandData<K>;
 
 /** A command handler: runs after schema validation, authentication and rate limiting. */
 export type Handler<K extends CommandName> = (socket: QsecSocket, input: CommandInput<K>) => Promise<CommandResult<K>>;
