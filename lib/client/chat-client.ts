@@ -28,10 +28,9 @@
  * single async queue (chat/scheduler.ts), so a share can never be handled before the room:updated
  * that announced its epoch.
  */
-import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import type { Identity } from "@/lib/crypto";
 import type { ChannelSettings, CommandData, CommandName, CommandPayload, JoinResult, LogEntry, RoomState } from "@/lib/protocol";
-import type { Bb84LiveView, QkdEngineFactory, StartBb84Options } from "./bb84-types";
+import type { Bb84LiveView, StartBb84Options } from "./bb84-types";
 import { Bb84Manager } from "./bb84-session";
 import { createBb84Host } from "./chat/bb84-host";
 import { ClientStateStore, type WarnFn } from "./chat/client-state";
@@ -39,6 +38,7 @@ import { Connection, type ClientSocket } from "./chat/connection";
 import { MemberTrust } from "./chat/member-trust";
 import { MessageInbox } from "./chat/message-inbox";
 import { MessageSender } from "./chat/message-sender";
+import { resolveOptions, type ChatClientOptions } from "./chat/options";
 import { PairKeyring } from "./chat/pair-keys";
 import { ReplayPolicy } from "./chat/replay-policy";
 import { RoomKeys } from "./chat/room-keys";
@@ -46,8 +46,6 @@ import { memberName, Roster } from "./chat/roster";
 import { Scheduler } from "./chat/scheduler";
 import { TypedEmitter } from "./emitter";
 import { ClientError, toClientError, type ClientErrorCode } from "./errors";
-import { createLocalEngine } from "./qkd-engine";
-import { MemoryStorage, type KeyValueStorage } from "./storage";
 import type { ChatClientEvents, ChatMessage, ClientState } from "./types";
 
 export type { ChatMessage, ChatClientEvents, ClientState, ClientWarning, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
@@ -56,32 +54,11 @@ export type ChatState = ClientState;
 export { ClientError, type ClientErrorCode } from "./errors";
 export type { KeyValueStorage } from "./storage";
 export type { ClientSocket } from "./chat/connection";
+export type { ChatClientOptions } from "./chat/options";
 /** The payload a command takes and the data its successful ack carries (lib/protocol/commands.ts). */
 export type { CommandPayload, CommandData } from "@/lib/protocol";
 
 const LOG_FETCH_LIMIT = 200;
-
-export interface ChatClientOptions {
-  /** Server origin, e.g. "http://localhost:3000" (socket.io path /socket.io). */
-  url: string;
-  identity: Identity;
-  /** Verified marks and known display names → signing keys. Default: in memory. */
-  storage?: KeyValueStorage;
-  /** Extra socket.io-client options (transports is always ["websocket"]). */
-  socketOptions?: Partial<ManagerOptions & SocketOptions>;
-  /** How long a command waits for its ack (and for the connection, if offline). Default 10 s. */
-  requestTimeoutMs?: number;
-  /** How long send() waits for the current epoch's room key. Default 10 s. */
-  keyWaitMs?: number;
-  /** How long a received message may wait for its epoch key before it is marked rejected. Default 30 s. */
-  waitingMessageTtlMs?: number;
-  /** How long connect() waits for the first successful authentication. Default 10 s. */
-  connectTimeoutMs?: number;
-  /** Runs one BB84 party (default: in this thread; the browser passes a Web Worker engine). */
-  qkdEngine?: QkdEngineFactory;
-  /** A running BB84 session with no frame from the peer for this long is aborted. Default 60 s. */
-  bb84IdleMs?: number;
-}
 
 export class ChatClient extends TypedEmitter<ChatClientEvents> {
   readonly identity: Identity;
@@ -98,8 +75,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly sender: MessageSender;
   private readonly bb84: Bb84Manager;
 
-  constructor(opts: ChatClientOptions) {
+  constructor(options: ChatClientOptions) {
     super();
+    const opts = resolveOptions(options);
     const identity = (this.identity = opts.identity);
     const userId = (this.userId = identity.userId);
     const warn: WarnFn = (roomId, code, message) => this.warn(roomId, code, message);
@@ -107,14 +85,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const scheduler = (this.scheduler = new Scheduler(fail));
     const store = (this.store = new ClientStateStore(userId, { changed: (s) => this.emit("change", s), connectionChanged: () => scheduler.checkWaiters() }));
     const pairs = (this.pairs = new PairKeyring({ identity, store }));
-    const trust = (this.trust = new MemberTrust({ identity, storage: opts.storage ?? new MemoryStorage(), store, qkdView: (m) => pairs.qkdView(m), warn }));
+    const trust = (this.trust = new MemberTrust({ identity, storage: opts.storage, store, qkdView: (m) => pairs.qkdView(m), warn }));
     const roster = (this.roster = new Roster({ userId, store, memberViews: (roomId, members, leaderId) => trust.memberViews(roomId, members, leaderId), warn }));
     this.connection = new Connection({
       url: opts.url,
       identity,
-      socketOptions: opts.socketOptions ?? {},
-      requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      socketOptions: opts.socketOptions,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
       store,
       scheduler,
       onSocket: (socket) => this.route(socket),
@@ -135,11 +113,11 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const request = this.connection.request;
     const replay = this.replay;
     const emit = (event: "message" | "rejected", msg: ChatMessage) => this.emit(event, msg);
-    const inbox = (this.inbox = new MessageInbox({ userId, roster, trust, pairs, replay, store, scheduler, emit, warn, waitingTtlMs: opts.waitingMessageTtlMs ?? 30_000 }));
+    const inbox = (this.inbox = new MessageInbox({ userId, roster, trust, pairs, replay, store, scheduler, emit, warn, waitingTtlMs: opts.waitingMessageTtlMs }));
     this.roomKeys = new RoomKeys({ identity, request, roster, trust, pairs, replay, inbox, store, scheduler, warn, fail });
-    this.sender = new MessageSender({ identity, request, roster, trust, pairs, replay, store, scheduler, emitMessage: (msg) => this.emit("message", msg), keyWaitMs: opts.keyWaitMs ?? 10_000 });
+    this.sender = new MessageSender({ identity, request, roster, trust, pairs, replay, store, scheduler, emitMessage: (msg) => this.emit("message", msg), keyWaitMs: opts.keyWaitMs });
     const host = createBb84Host({ identity, request, roster, trust, pairs, store, warn });
-    this.bb84 = new Bb84Manager(host, opts.qkdEngine ?? ((init) => createLocalEngine(init)), opts.bb84IdleMs);
+    this.bb84 = new Bb84Manager(host, opts.qkdEngine, opts.bb84IdleMs);
   }
 
   // ---- public surface ---------------------------------------------------------------------

@@ -7,6 +7,7 @@
 import { deriveBb84FrameKey, type Identity } from "@/lib/crypto";
 import type { CommandPayload } from "@/lib/protocol";
 import type { RoomBb84View } from "../bb84-types";
+import type { Bb84Host } from "../bb84-session";
 import { ClientError } from "../errors";
 import type { ClientStateStore, WarnFn } from "./client-state";
 import type { Requester } from "./connection";
@@ -25,7 +26,7 @@ export interface Bb84HostDeps {
 }
 
 /** Builds the Bb84Host (bb84-session.ts) over this client's modules. */
-export function createBb84Host({ identity, request, roster, trust, pairs, store, warn }: Bb84HostDeps) {
+export function createBb84Host({ identity, request, roster, trust, pairs, store, warn }: Bb84HostDeps): Bb84Host {
   return {
     userId: identity.userId,
     relay: async (p: { roomId: string; to: string; sessionId: string; frame: Uint8Array }) => {
