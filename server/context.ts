@@ -3,8 +3,7 @@
  * handler signature, typed per command from lib/protocol's schemas and acks.
  */
 import type { PrismaClient } from "@prisma/client";
-import type { ClientToServerEvents, CommandName, COMMAND_SCHEMAS } from "@/lib/protocol";
-import type { z } from "zod";
+import type { CommandName, CommandData, CommandInput } from "@/lib/protocol";
 import type { LogWriter } from "./logs/log-writer";
 import type { Presence } from "./rooms/presence";
 import type { Logger } from "./logger";
@@ -25,12 +24,9 @@ export interface Deps {
   relayTap?: RelayTap;
 }
 
-export type CommandInput<K extends CommandName> = z.output<(typeof COMMAND_SCHEMAS)[K]>;
-export type CommandResult<K extends CommandName> = Parameters<Parameters<ClientToServerEvents[K]>[1]>[0] extends infer A
-  ? A extends { ok: true; data: infer D }
-    ? D
-    : never
-  : never;
+export type { CommandInput } from "@/lib/protocol";
+/** The data a handler's successful ack carries (lib/protocol/commands.ts, shared with the client). */
+export type CommandResult<K extends CommandName> = CommandData<K>;
 
 /** A command handler: runs after schema validation, authentication and rate limiting. */
 export type Handler<K extends CommandName> = (socket: QsecSocket, input: CommandInput<K>) => Promise<CommandResult<K>>;

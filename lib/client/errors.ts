@@ -21,3 +21,9 @@ export class ClientError extends Error {
     this.code = code;
   }
 }
+
+/** Any failure as a ClientError (an unexpected one becomes INTERNAL with its message). */
+export function toClientError(e: unknown): ClientError {
+  if (e instanceof ClientError) return e;
+  return new ClientError("INTERNAL", e instanceof Error ? e.message : String(e));
+}

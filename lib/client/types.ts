@@ -1,6 +1,7 @@
 /** The client's read-only state: plain data, replaced (never mutated) on every change. */
 import type { ChannelSettings, LogEntry, MemberInfo } from "@/lib/protocol";
 import type { QkdPairView, RoomBb84View } from "./bb84-types";
+import type { ClientError, ClientErrorCode } from "./errors";
 
 export type ConnectionState = "connecting" | "authenticating" | "online" | "offline";
 
@@ -70,4 +71,23 @@ export interface ClientState {
   connection: ConnectionState;
   userId: string;
   rooms: Readonly<Record<string, RoomView>>;
+}
+
+export interface ClientWarning {
+  code: ClientErrorCode;
+  message: string;
+  roomId?: string;
+}
+
+/** What a ChatClient announces (TypedEmitter events). */
+export interface ChatClientEvents {
+  change: ClientState;
+  /** A message became readable (received and decrypted, or our own after its ack). */
+  message: ChatMessage;
+  /** A message failed verification, decryption or the replay check (shown with a reason). */
+  rejected: ChatMessage;
+  /** Something failed that the UI should show (connection, auth, re-join, a refused command). */
+  error: ClientError;
+  /** Integrity warnings (leader mismatch, bad binding, refused key share); also in RoomView.warnings. */
+  warning: ClientWarning;
 }
