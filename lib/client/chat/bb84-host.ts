@@ -7,7 +7,7 @@
 import { deriveBb84FrameKey, type Identity } from "@/lib/crypto";
 import type { CommandPayload } from "@/lib/protocol";
 import type { RoomBb84View } from "../bb84-types";
-import type { Bb84Host } from "../bb84-session";
+import type { Bb84Host, Bb84ReportPayload } from "../bb84-session";
 import { ClientError } from "../errors";
 import type { ClientStateStore, WarnFn } from "./client-state";
 import type { Requester } from "./connection";
@@ -33,7 +33,7 @@ export function createBb84Host({ identity, request, roster, trust, pairs, store,
       await request("bb84:relay", p);
     },
     start: (p: CommandPayload<"bb84:start">) => request("bb84:start", p),
-    report: (p: Record<string, unknown> & { roomId: string; sessionId: string }) => request("bb84:report", p as CommandPayload<"bb84:report">),
+    report: (p: Bb84ReportPayload) => request("bb84:report", p),
     list: async (roomId: string) => (await request("bb84:list", { roomId })).sessions,
     frameKey: async (roomId: string, peerId: string, sessionId: string) => {
       const peer = roster.currentMember(roomId, peerId);
