@@ -6,8 +6,10 @@
 import { BitArray } from "../bits";
 import { fmix32, xoshiro128ss } from "../rng";
 
-// Module-scope aliases: global lookups are slow inside vm contexts (Jest), and these sit in hot loops.
+// Module-scope aliases: global lookups are slow inside vm contexts (Jest), and so are calls through
+// an imported binding (a property of the compiled module object); both sit in the hot loop.
 const { imul, floor } = Math;
+const next = xoshiro128ss;
 
 /** Permutation of pass p: perm[q] = original index at permuted position q. */
 export function cascadePermutation(seed: Uint8Array, pass: number, n: number): Uint32Array {
@@ -24,14 +26,14 @@ export function cascadePermutation(seed: Uint8Array, pass: number, n: number): U
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const r = xoshiro128ss(st);
+    const r = next(st);
     const m = i + 1;
     let j: number;
     if (m <= 0x200000) {
       j = floor((r * m) / 4294967296); // exact: r·m < 2^53
     } else {
       // 53 random bits (this word's 32, the next word's top 21) for a uniform index below m.
-      j = floor(((r * 2097152 + (xoshiro128ss(st) >>> 11)) / 9007199254740992) * m);
+      j = floor(((r * 2097152 + (next(st) >>> 11)) / 9007199254740992) * m);
     }
     const x = perm[i]; perm[i] = perm[j]; perm[j] = x;
   }
