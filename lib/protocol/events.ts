@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { AckFn } from "./errors";
 import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
-import { CASCADE_VARIANTS } from "../qkd/cascade";
+import { CASCADE_VARIANTS } from "../qkd/cascade/variants";
 import { STAGES } from "../qkd/stages";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */

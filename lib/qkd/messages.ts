@@ -5,12 +5,14 @@
  *   · CRC-32 (IEEE 802.3, u32 LE) of everything before it
  *
  * Integers are u32 little-endian; bit strings are bit-packed little-endian (bit i = bit i&7 of byte
- * i>>3) with zero padding, preceded by their bit length. Decoding is strict: a wrong magic, version,
- * type, length, checksum, non-zero padding or trailing byte raises MessageError, which the state machines
- * turn into an abort. Nothing here is secret except what the protocol reveals by design (the
- * "qubits" message stands for the quantum channel and is consumed by the channel model).
+ * i>>3) with zero padding, preceded by their bit length (the codec shared with Cascade: wire.ts).
+ * Decoding is strict: a wrong magic, version, type, length, checksum, non-zero padding or trailing
+ * byte raises MessageError, which the state machines turn into an abort. Nothing here is secret
+ * except what the protocol reveals by design (the "qubits" message stands for the quantum channel
+ * and is consumed by the channel model).
  */
 import { BitArray } from "./bits";
+import { WireReader, WireWriter } from "./wire";
 
 export const MAGIC = 0x51;
 export const VERSION = 1;
@@ -82,120 +84,9 @@ export class MessageError extends Error {
 export const MAX_BITS = 1 << 27;
 const MAX_TEXT = 1024;
 
-class Writer {
-  private parts: Uint8Array[] = [];
-  private size = 0;
-  private push(b: Uint8Array) {
-    this.parts.push(b);
-    this.size += b.length;
-  }
-  u8(v: number) {
-    this.push(Uint8Array.of(v));
-  }
-  u32(v: number) {
-    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new RangeError("u32 out of range");
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v, true);
-    this.push(b);
-  }
-  f64(v: number) {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setFloat64(0, v, true);
-    this.push(b);
-  }
-  bytes(b: Uint8Array) {
-    this.push(b);
-  }
-  bits(b: BitArray) {
-    this.u32(b.length);
-    this.push(b.toBytes());
-  }
-  blob(b: Uint8Array) {
-    this.u32(b.length);
-    this.push(b);
-  }
-  text(s: string) {
-    const b = new TextEncoder().encode(s).subarray(0, MAX_TEXT);
-    this.u32(b.length);
-    this.push(b);
-  }
-  /** Concatenate the parts and append their CRC-32. */
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.size + TRAILER_BYTES);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    new DataView(out.buffer).setUint32(o, crc32(out.subarray(0, o)), true);
-    return out;
-  }
-}
-
-class Reader {
-  private pos = 0;
-  private readonly dv: DataView;
-  constructor(private readonly buf: Uint8Array) {
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  private need(n: number, what: string) {
-    if (this.pos + n > this.buf.length) throw new MessageError(`truncated ${what}`);
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.buf[this.pos++];
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.dv.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-  f64(what: string): number {
-    this.need(8, what);
-    const v = this.dv.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-  bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    const b = this.buf.slice(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
-  }
-  bits(what: string, max = MAX_BITS): BitArray {
-    const len = this.u32(`${what} length`);
-    if (len > max) throw new MessageError(`${what}: ${len} bits exceeds limit ${max}`);
-    const nb = (len + 7) >>> 3;
-    this.need(nb, what);
-    const bytes = this.buf.subarray(this.pos, this.pos + nb);
-    if ((len & 7) !== 0 && bytes[nb - 1] >>> (len & 7) !== 0) throw new MessageError(`${what}: non-zero padding`);
-    this.pos += nb;
-    return BitArray.fromBytes(bytes, len);
-  }
-  blob(what: string): Uint8Array {
-    const len = this.u32(`${what} length`);
-    if (len > MAX_BITS / 8) throw new MessageError(`${what}: too long`);
-    return this.bytes(len, what);
-  }
-  text(what: string): string {
-    const len = this.u32(`${what} length`);
-    if (len > MAX_TEXT) throw new MessageError(`${what}: too long`);
-    try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(this.bytes(len, what));
-    } catch (e) {
-      if (e instanceof MessageError) throw e;
-      throw new MessageError(`${what}: invalid UTF-8`);
-    }
-  }
-  end() {
-    if (this.pos !== this.buf.length) throw new MessageError(`${this.buf.length - this.pos} trailing bytes`);
-  }
-}
-
 export function encodeMessage(msg: Message): Uint8Array {
   if (msg.sessionId.length !== SESSION_ID_BYTES) throw new RangeError("session id must be 16 bytes");
-  const w = new Writer();
+  const w = new WireWriter();
   const p = msg.payload;
   w.u8(MAGIC);
   w.u8(VERSION);
@@ -207,7 +98,7 @@ export function encodeMessage(msg: Message): Uint8Array {
     case MsgType.Hello: {
       const h = p.hello;
       w.u32(h.qubits); w.u32(h.chunkSize); w.f64(h.epsSec); w.f64(h.epsCor); w.f64(h.qberThreshold);
-      w.text(h.cascadeVariant);
+      w.text(h.cascadeVariant, MAX_TEXT);
       break;
     }
     case MsgType.Qubits:
@@ -237,9 +128,10 @@ export function encodeMessage(msg: Message): Uint8Array {
     case MsgType.Confirm:
       break;
     case MsgType.Abort:
-      w.u8(ABORT_CODES.indexOf(p.code)); w.text(p.message);
+      w.u8(ABORT_CODES.indexOf(p.code)); w.text(p.message, MAX_TEXT);
       break;
   }
+  w.u32(crc32(w.view()));
   return w.finish();
 }
 
@@ -250,7 +142,7 @@ export function decodeMessage(buf: Uint8Array): Message {
   const body = buf.subarray(0, buf.length - TRAILER_BYTES);
   const sum = new DataView(buf.buffer, buf.byteOffset + body.length, TRAILER_BYTES).getUint32(0, true);
   if (crc32(body) !== sum) throw new MessageError("checksum mismatch (corrupted message)");
-  const r = new Reader(body);
+  const r = new WireReader(body, (reason) => new MessageError(reason));
   if (r.u8("magic") !== MAGIC) throw new MessageError("bad magic");
   if (r.u8("version") !== VERSION) throw new MessageError("unsupported version");
   const type = r.u8("type");
@@ -262,35 +154,35 @@ export function decodeMessage(buf: Uint8Array): Message {
     case MsgType.Hello: {
       const qubits = r.u32("qubits"), chunkSize = r.u32("chunk size");
       const epsSec = r.f64("epsSec"), epsCor = r.f64("epsCor"), qberThreshold = r.f64("qber threshold");
-      const cascadeVariant = r.text("cascade variant");
+      const cascadeVariant = r.text("cascade variant", MAX_TEXT);
       payload = { type, hello: { qubits, chunkSize, epsSec, epsCor, qberThreshold, cascadeVariant } };
       break;
     }
     case MsgType.Qubits: {
       const offset = r.u32("offset");
-      const bits = r.bits("qubit values"), bases = r.bits("qubit bases");
+      const bits = r.bits("qubit values", MAX_BITS), bases = r.bits("qubit bases", MAX_BITS);
       if (bits.length !== bases.length) throw new MessageError("qubits: values and bases differ in length");
       payload = { type, offset, bits, bases };
       break;
     }
     case MsgType.Detect:
-      payload = { type, detected: r.bits("detection mask"), bases: r.bits("Bob's bases") };
+      payload = { type, detected: r.bits("detection mask", MAX_BITS), bases: r.bits("Bob's bases", MAX_BITS) };
       break;
     case MsgType.Sift:
-      payload = { type, match: r.bits("basis match"), sample: r.bits("test sample"), sampleBits: r.bits("sample bits") };
+      payload = { type, match: r.bits("basis match", MAX_BITS), sample: r.bits("test sample", MAX_BITS), sampleBits: r.bits("sample bits", MAX_BITS) };
       break;
     case MsgType.Estimate:
-      payload = { type, sampleBits: r.bits("sample bits"), cascadeSeed: r.bytes(32, "cascade seed") };
+      payload = { type, sampleBits: r.bits("sample bits", MAX_BITS), cascadeSeed: r.bytes(32, "cascade seed") };
       break;
     case MsgType.CascadeRequest:
     case MsgType.CascadeResponse:
-      payload = { type, body: r.blob("cascade body") };
+      payload = { type, body: r.blob("cascade body", MAX_BITS / 8) };
       break;
     case MsgType.CascadeDone:
       payload = { type, disclosedBits: r.u32("disclosed bits") };
       break;
     case MsgType.Verify:
-      payload = { type, hashSeed: r.bits("hash seed"), hash: r.bits("hash"), ell: r.u32("ell"), paSeed: r.bits("PA seed") };
+      payload = { type, hashSeed: r.bits("hash seed", MAX_BITS), hash: r.bits("hash", MAX_BITS), ell: r.u32("ell"), paSeed: r.bits("PA seed", MAX_BITS) };
       break;
     case MsgType.Confirm:
       payload = { type };
@@ -298,7 +190,7 @@ export function decodeMessage(buf: Uint8Array): Message {
     case MsgType.Abort: {
       const c = r.u8("abort code");
       if (c >= ABORT_CODES.length) throw new MessageError("unknown abort code");
-      payload = { type, code: ABORT_CODES[c], message: r.text("abort message") };
+      payload = { type, code: ABORT_CODES[c], message: r.text("abort message", MAX_TEXT) };
       break;
     }
     default:
@@ -310,26 +202,17 @@ export function decodeMessage(buf: Uint8Array): Message {
 
 /**
  * Number of parity bits carried by a Cascade response, read from its wire format
- * (0x01 0x02 varint(seq) varint(nBits) packed[⌈nBits/8⌉], see cascade.ts). This is how both
+ * (0x01 0x02 varint(seq) varint(nBits) packed[⌈nBits/8⌉], see cascade/wire.ts). This is how both
  * parties count leak_EC from the bytes actually sent.
  */
 export function cascadeResponseParityCount(body: Uint8Array): number {
-  let pos = 2;
   if (body.length < 2 || body[0] !== 1 || body[1] !== 2) throw new MessageError("cascade response: bad header");
-  const varint = () => {
-    let v = 0, mul = 1;
-    for (let i = 0; i < 5; i++) {
-      if (pos >= body.length) throw new MessageError("cascade response: truncated");
-      const b = body[pos++];
-      v += (b & 0x7f) * mul;
-      if (!(b & 0x80)) return v;
-      mul *= 128;
-    }
-    throw new MessageError("cascade response: varint too long");
-  };
-  varint();
-  const nBits = varint();
-  if (body.length - pos !== (nBits + 7) >>> 3) throw new MessageError("cascade response: length does not match parity count");
+  const r = new WireReader(body, (reason) => new MessageError(`cascade response: ${reason}`));
+  r.pos = 2;
+  // Lenient varints: this only counts; Bob's Cascade parser (cascade/wire.ts) validates the body strictly.
+  r.varint(Infinity, false);
+  const nBits = r.varint(Infinity, false);
+  if (r.remaining !== (nBits + 7) >>> 3) throw new MessageError("cascade response: length does not match parity count");
   return nBits;
 }
 

@@ -19,6 +19,37 @@ export const cryptoRandom: RandomSource = {
   },
 };
 
+/** MurmurHash3's 32-bit finalizer (fmix32): a bijective avalanche mix of one word. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * One step of xoshiro128** (Blackman & Vigna, "Scrambled linear pseudorandom number generators",
+ * 2018): advances the state s[0..3] in place (never all zero) and returns the next 32-bit output.
+ * Shared by seededRandom and Cascade's public shuffles (cascade/shuffle.ts), which must agree bit
+ * for bit with every earlier run.
+ */
+export function xoshiro128ss(s: Uint32Array): number {
+  const b = s[1];
+  const r = imul(rotl(imul(b, 5), 7), 9) >>> 0;
+  const t = b << 9;
+  const c = s[2] ^ s[0], d = s[3] ^ b;
+  s[1] = b ^ c;
+  s[0] ^= d;
+  s[2] = c ^ t;
+  s[3] = rotl(d, 11);
+  return r;
+}
+function rotl(v: number, k: number) {
+  return (v << k) | (v >>> (32 - k));
+}
+
 /**
  * Deterministic generator for tests and reproducible simulations only (xoshiro128**, seeded by
  * SplitMix32). Not for keys.
@@ -27,32 +58,20 @@ export function seededRandom(seed: number): RandomSource {
   let x = seed >>> 0;
   const splitmix = () => {
     x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
+    return fmix32(x);
   };
-  let a = splitmix(), b = splitmix(), c = splitmix(), d = splitmix();
-  const next = () => {
-    const r = imul(rotl(imul(b, 5) >>> 0, 7), 9) >>> 0;
-    const t = (b << 9) >>> 0;
-    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
-    return r;
-  };
+  const state = Uint32Array.of(splitmix(), splitmix(), splitmix(), splitmix());
   return {
     fill(out: Uint8Array) {
       const n4 = out.length & ~3;
       const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-      for (let i = 0; i < n4; i += 4) view.setUint32(i, next(), true);
+      for (let i = 0; i < n4; i += 4) view.setUint32(i, xoshiro128ss(state), true);
       if (n4 < out.length) {
-        const r = next();
+        const r = xoshiro128ss(state);
         for (let i = n4; i < out.length; i++) out[i] = (r >>> ((i - n4) * 8)) & 0xff;
       }
     },
   };
-}
-function rotl(v: number, k: number) {
-  return ((v << k) | (v >>> (32 - k))) >>> 0;
 }
 
 /** Uniform 32-bit words. */
