@@ -32,7 +32,7 @@ import type { Identity } from "@/lib/crypto";
 import type { ChannelSettings, CommandData, CommandName, CommandPayload, JoinResult, LogEntry, RoomState } from "@/lib/protocol";
 import type { Bb84LiveView, StartBb84Options } from "./bb84-types";
 import { Bb84Manager } from "./bb84-session";
-import { createBb84Host } from "./chat/bb84-host";
+import { createBb84Host } from "./chat/bb84-host-adapter";
 import { ClientStateStore, type WarnFn } from "./chat/client-state";
 import { Connection, type ClientSocket } from "./chat/connection";
 import { MemberTrust } from "./chat/member-trust";
