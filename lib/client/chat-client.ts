@@ -21,7 +21,7 @@
  *               (counters, replay window, the DM replay rule)                  chat/replay-policy.ts
  *   send      → room or direct message.                                        chat/message-sender.ts
  *   pair keys → X25519, or hybrid with a BB84 key (staged, then committed).    chat/pair-keys.ts
- *   BB84      → lib/client/bb84-session.ts, through the host adapter.          chat/bb84-host.ts
+ *   BB84      → lib/client/bb84-session.ts, through the host adapter.          chat/bb84-host-adapter.ts
  *
  * State is an immutable snapshot (`client.state`, chat/client-state.ts) replaced on every change,
  * announced by "change". All inbound events are processed one at a time, in arrival order, on a
