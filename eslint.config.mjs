@@ -1,5 +1,5 @@
 // ESLint 9 flat config: the recommended sets of each plugin, chosen for the bugs they catch (hooks
-// called conditionally, stale effect dependencies, floating misuse of TS types, inaccessible
+// called conditionally, stale effect dependencies, promises nobody handles, inaccessible
 // markup, Next.js pitfalls). Formatting is Prettier's job, so no stylistic rules live here.
 import js from "@eslint/js";
 import nextPlugin from "@next/eslint-plugin-next";
