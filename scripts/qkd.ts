@@ -75,7 +75,7 @@ function parseArgs(argv: string[]): Cli {
       }
       case "--json": cli.json = true; break;
       case "--show-keys": cli.showKeys = true; break;
-      case "--help": case "-h": console.log(USAGE); process.exit(0);
+      case "--help": case "-h": console.log(USAGE); return process.exit(0);
       default: throw new UsageError(`unknown argument "${a}"`);
     }
   }

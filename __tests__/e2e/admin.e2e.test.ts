@@ -9,7 +9,8 @@ import type { Browser, Page } from "playwright-core";
 import { parseCsv } from "@/lib/admin/csv";
 import { startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, newPage } from "./helpers/browser";
-import { connectRaw, until, type RawClient } from "../helpers/raw-client";
+import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 
 jest.setTimeout(180_000);
 

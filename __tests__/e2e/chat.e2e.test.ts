@@ -6,6 +6,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
+import { warmUp } from "./helpers/warm-up";
 import { epochOf, launchChromium, messageTexts, newPage, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
 
 // Dev-mode compilation of the first page takes a while on a small machine.
@@ -22,12 +23,10 @@ beforeAll(async () => {
   server = await startAppServer({ readyTimeoutMs: 120_000 });
   browser = await launchChromium();
   // Compile the landing and room routes once, so the scenarios below run at normal speed.
-  const warm = await newPage(browser);
-  await warm.goto(`${server.url}/`, { timeout: 150_000 });
-  await warm.getByTestId("landing-form").waitFor({ timeout: 150_000 });
-  await warm.goto(`${server.url}/room/warm-up?name=Warm`, { timeout: 150_000 });
-  await warm.getByTestId("room-page").waitFor({ timeout: 150_000 });
-  await warm.context().close();
+  await warmUp(browser, server.url, [
+    { path: "/", testId: "landing-form" },
+    { path: "/room/warm-up?name=Warm", testId: "room-page" },
+  ]);
 }, 240_000);
 
 afterAll(async () => {

@@ -12,7 +12,8 @@ import { ADMIN_COOKIE, sessionKey, signSession } from "@/server/admin/session";
 import { scheduleRetention } from "@/server/admin/retention";
 import type { Logger } from "@/server/logger";
 import { startTestServer, type TestServer } from "../helpers/server";
-import { connectRaw, until, type RawClient } from "../helpers/raw-client";
+import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 
 const TOKEN = "integration-admin-token-0123456789";
 let srv: TestServer;

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { createPrisma } from "@/server/db";
-import { until } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 // What `npm run logs` runs: node with tsx's loader, so Ctrl-C reaches the CLI itself (no wrapper process in between).

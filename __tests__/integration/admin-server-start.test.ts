@@ -71,11 +71,11 @@ test("QSEC_LOG_RETENTION_DAYS deletes old rows when the server starts and says s
       prisma = await createPrisma(`file:${file}`);
       let left: number[] = [];
       const end = Date.now() + 20_000;
-      do {
+      while (true) {
         left = (await prisma.roomLog.findMany({ where: { roomId: "aged" } })).map((r) => JSON.parse(r.meta).age).sort((a, b) => a - b);
         if (left.length === 2 || Date.now() > end) break;
         await new Promise((r) => setTimeout(r, 50));
-      } while (true);
+      }
       expect(left).toEqual([0, 6]);
       expect(server.output()).toMatch(/log retention run \{"trigger":"start","days":7,"cutoff":"[^"]+","deleted":2\}/);
       expect(server.output()).not.toContain(token);

@@ -7,13 +7,15 @@
 import { ChatClient, MemoryStorage, type RoomView } from "@/lib/client";
 import { createLocalEngine } from "@/lib/client/qkd-engine";
 import type { QkdEngineFactory } from "@/lib/client/bb84-types";
-import { generateIdentity, type Identity } from "@/lib/crypto";
-import { connectRaw, until } from "../helpers/raw-client";
+import { generateIdentity } from "@/lib/crypto";
+import { connectRaw } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
+import { honestClients } from "../helpers/clients";
 import type { RelayTap } from "@/server/socket-types";
 
 let srv: TestServer;
-const clients: ChatClient[] = [];
+const { clients, makeClient } = honestClients(() => srv.url);
 /** The relay's behaviour for the current test (createApplication's relayTap seam); unset: an honest relay. */
 let tap: RelayTap | undefined;
 
@@ -41,18 +43,11 @@ function recordingEngine(keys: Uint8Array[]): QkdEngineFactory {
   };
 }
 
-async function makeClient(identity?: Identity, qkdEngine?: QkdEngineFactory): Promise<ChatClient> {
-  const c = new ChatClient({ url: srv.url, identity: identity ?? (await generateIdentity()), storage: new MemoryStorage(), requestTimeoutMs: 5000, keyWaitMs: 5000, ...(qkdEngine && { qkdEngine }) });
-  clients.push(c);
-  await c.connect();
-  return c;
-}
-
 const room = (c: ChatClient, roomId: string): RoomView => c.state.rooms[roomId]!;
 
 async function pair(roomId: string, keysA?: Uint8Array[], keysB?: Uint8Array[]) {
-  const a = await makeClient(undefined, keysA && recordingEngine(keysA));
-  const b = await makeClient(undefined, keysB && recordingEngine(keysB));
+  const a = await makeClient(undefined, { qkdEngine: keysA && recordingEngine(keysA) });
+  const b = await makeClient(undefined, { qkdEngine: keysB && recordingEngine(keysB) });
   await a.join(roomId, "alice");
   await b.join(roomId, "bob");
   await until(() => room(a, roomId).members.length === 2 && room(b, roomId).members.length === 2 && !room(a, roomId).waitingForKey && !room(b, roomId).waitingForKey, 5000, "both keyed");

@@ -3,14 +3,15 @@
  * the room re-keys on every join, leave and reconnect, and everything that fails a check shows up
  * as a rejected message with a reason instead of disappearing.
  */
-import { ChatClient, MemoryStorage, type ChatMessage, type RoomView } from "@/lib/client";
+import { MemoryStorage, type ChatClient, type ChatMessage, type RoomView } from "@/lib/client";
 import { generateIdentity, type Identity } from "@/lib/crypto";
 import { leaderOf } from "@/lib/protocol";
-import { sleep, until } from "../helpers/raw-client";
+import { sleep, until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
+import { honestClients } from "../helpers/clients";
 
 let srv: TestServer;
-const clients: ChatClient[] = [];
+const { clients, makeClient } = honestClients(() => srv.url);
 
 beforeEach(async () => {
   srv = await startTestServer();
@@ -19,13 +20,6 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await srv.close();
 });
-
-async function makeClient(identity?: Identity, storage = new MemoryStorage()): Promise<ChatClient> {
-  const c = new ChatClient({ url: srv.url, identity: identity ?? (await generateIdentity()), storage, requestTimeoutMs: 5000, keyWaitMs: 5000 });
-  clients.push(c);
-  await c.connect();
-  return c;
-}
 
 /** n identities sorted by user id (the first is the leader whenever it is present). */
 async function identities(n: number): Promise<Identity[]> {
@@ -260,7 +254,7 @@ test("forged, replayed and tampered messages show as rejected with a reason", as
 
 test("safety numbers, verified marks and a changed key behind a known name", async () => {
   const storage = new MemoryStorage();
-  const a = await makeClient(undefined, storage);
+  const a = await makeClient(undefined, { storage });
   const b = await makeClient();
   await a.join("trust", "alice");
   await b.join("trust", "bob");

@@ -4,7 +4,8 @@
  */
 import { ChatClient, MemoryStorage } from "@/lib/client";
 import { derivePairKeys, encodeChatPayload, encryptMessage, generateIdentity } from "@/lib/crypto";
-import { connectRaw, until } from "../helpers/raw-client";
+import { connectRaw } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 import { startTestServer } from "../helpers/server";
 
 test("an old direct message delivered into a fresh session is rejected as a replay; a fresh one is read", async () => {

@@ -4,7 +4,8 @@
  */
 import { ChatClient, MemoryStorage } from "@/lib/client";
 import { encodeChatPayload, encryptMessage, generateIdentity, generateRoomKey, derivePairKeys, wrapRoomKeyShare, type Identity } from "@/lib/crypto";
-import { connectRaw, until } from "../helpers/raw-client";
+import { connectRaw } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 import { startTestServer } from "../helpers/server";
 
 async function sortedIdentities(n: number): Promise<Identity[]> {

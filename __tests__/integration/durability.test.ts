@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createPrisma } from "@/server/db";
-import { connectRaw, sleep, type RawClient } from "../helpers/raw-client";
+import { b64 } from "../helpers/bytes";
+import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { sleep } from "../helpers/waits";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const b64 = (n: number) => Buffer.alloc(n, 9).toString("base64url");
 
 async function startProcess(dbFile: string): Promise<{ child: ChildProcess; url: string; exit: Promise<{ code: number | null; signal: string | null }> }> {
   // `node --import tsx` keeps it one process, so signals reach the server itself.

@@ -2,7 +2,8 @@
  * Frames built to hurt the parser or the validator: deep nesting, huge arrays, binary where text
  * belongs, many attachments. Each gets an error or a closed connection; the server keeps serving.
  */
-import { connectRaw, until, type RawClient } from "../helpers/raw-client";
+import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { COMMAND_NAMES } from "@/lib/protocol";
 

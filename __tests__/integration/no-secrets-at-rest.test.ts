@@ -4,7 +4,8 @@
  * raw key, searched byte for byte in raw, base64url and hex forms.
  */
 import { readFileSync, existsSync } from "node:fs";
-import { connectRaw, until, type RawClient } from "../helpers/raw-client";
+import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { until } from "../helpers/waits";
 import { startTestServer } from "../helpers/server";
 import { derivePairKeys, encodeChatPayload, encryptMessage, fromB64url, generateRoomKey, wrapRoomKeyShare } from "@/lib/crypto";
 

@@ -2,8 +2,10 @@
  * The relay against hostile clients: every refused attempt answers with its code, nothing is
  * relayed, and the server keeps serving honest clients afterwards.
  */
-import { connectRaw, sleep, until, type RawClient } from "../helpers/raw-client";
+import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { sleep, until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
+import { b64 } from "../helpers/bytes";
 import { COMMAND_NAMES, LIMITS } from "@/lib/protocol";
 
 let srv: TestServer;
@@ -18,7 +20,6 @@ async function join(c: RawClient, roomId: string, displayName: string, extra: Re
   if (r === "no-ack" || !r.ok) throw new Error("join failed " + JSON.stringify(r));
   return r.data;
 }
-const b64 = (n: number) => Buffer.alloc(n, 7).toString("base64url");
 const msg = (roomId: string, epoch: number, extra: Record<string, unknown> = {}) => ({
   roomId,
   epoch,

@@ -1,6 +1,5 @@
 import { COMMAND_SCHEMAS, displayNameSchema, leaderOf, roomIdSchema, messageSendSchema, LIMITS } from "@/lib/protocol";
-
-const b64 = (n: number) => Buffer.alloc(n, 1).toString("base64url");
+import { b64 } from "../helpers/bytes";
 
 test("room ids: 1-32 of [A-Za-z0-9_-]", () => {
   for (const ok of ["a", "Room_1-x", "x".repeat(32)]) expect(roomIdSchema.safeParse(ok).success).toBe(true);

@@ -29,7 +29,7 @@ async function main() {
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   serveChild((httpServer.address() as AddressInfo).port, async () => {
     io.disconnectSockets(true);
-    await new Promise<void>((r) => io.close(() => r()));
+    await new Promise<void>((r) => void io.close(() => r()));
   });
 }
 

@@ -10,7 +10,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPrisma } from "@/server/db";
-import { createApplication, type AppOptions } from "@/server/app";
+import { createApplication } from "@/server/app";
 import { serveChild } from "./child";
 
 async function main() {

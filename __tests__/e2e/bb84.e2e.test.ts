@@ -8,7 +8,8 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
-import { launchChromium, newPage, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
+import { warmUp } from "./helpers/warm-up";
+import { launchChromium, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
 
 // Dev-mode compilation of the first page (and the worker) takes a while on a small machine.
 jest.setTimeout(180_000);
@@ -24,10 +25,7 @@ beforeAll(async () => {
   server = await startAppServer({ readyTimeoutMs: 120_000 });
   browser = await launchChromium();
   // Compile the room route once, so the scenarios below run at normal speed.
-  const warm = await newPage(browser);
-  await warm.goto(`${server.url}/room/warm-up-bb84?name=Warm`, { timeout: 150_000 });
-  await warm.getByTestId("room-page").waitFor({ timeout: 150_000 });
-  await warm.context().close();
+  await warmUp(browser, server.url, [{ path: "/room/warm-up-bb84?name=Warm", testId: "room-page" }]);
 }, 240_000);
 
 afterAll(async () => {

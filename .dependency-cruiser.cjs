@@ -1,0 +1,61 @@
+/**
+ * dependency-cruiser: the layering rules of the architecture (docs in README's Layout). Run with
+ * `npm run lint:deps`. It reads tsconfig.json, so `@/…` imports resolve like they do for tsc, and
+ * it counts type-only imports too: a layer must not even know another's types.
+ */
+/** Frameworks and I/O the pure core (lib/crypto, lib/qkd) must stay free of. */
+const FRAMEWORKS = "^node_modules/(react|react-dom|next|socket\\.io|socket\\.io-client|socket\\.io-parser|engine\\.io[^/]*|zustand|@prisma/[^/]+|\\.prisma)/";
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "An import circle makes load order matter and the modules one unit; cut it with an interface or a shared lower module.",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "lib-not-to-server-or-app",
+      severity: "error",
+      comment: "lib/ is shared by browser and server; it never depends on the custom server or the pages.",
+      from: { path: "^lib/" },
+      to: { path: "^(server|app)/" },
+    },
+    {
+      name: "server-not-to-app",
+      severity: "error",
+      comment: "The custom server serves the pages through Next's handler, it never imports them.",
+      from: { path: "^server/" },
+      to: { path: "^app/" },
+    },
+    {
+      name: "pure-core-not-to-client-or-ui",
+      severity: "error",
+      comment: "lib/crypto and lib/qkd are pure logic tested without a server: nothing from the chat client or the UI.",
+      from: { path: "^lib/(crypto|qkd)/" },
+      to: { path: "^lib/(client|ui)/" },
+    },
+    {
+      name: "pure-core-not-to-frameworks",
+      severity: "error",
+      comment: "lib/crypto and lib/qkd run in Node, browsers and Web Workers alike: no React, Next, Socket.IO, zustand or Prisma.",
+      from: { path: "^lib/(crypto|qkd)/" },
+      to: { path: FRAMEWORKS },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(node_modules|\\.next|\\.next-[^/]*|data|coverage)/" },
+    tsConfig: { fileName: "tsconfig.json" },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+      mainFields: ["module", "main", "types", "typings"],
+      extensions: [".ts", ".tsx", ".d.ts", ".js", ".mjs", ".cjs", ".json"],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
