@@ -1,5 +1,6 @@
 /**
- * dependency-cruiser: the layering rules of the architecture (docs in README's Layout). Run with
+ * dependency-cruiser: the layering rules of the architecture (docs/architecture.md, "What each folder
+ * may import"). Run with
  * `npm run lint:deps`. It reads tsconfig.json, so `@/…` imports resolve like they do for tsc, and
  * it counts type-only imports too: a layer must not even know another's types.
  */
@@ -43,6 +44,34 @@ module.exports = {
       comment: "lib/crypto and lib/qkd run in Node, browsers and Web Workers alike: no React, Next, Socket.IO, zustand or Prisma.",
       from: { path: "^lib/(crypto|qkd)/" },
       to: { path: FRAMEWORKS },
+    },
+    {
+      name: "client-not-to-ui",
+      severity: "error",
+      comment: "lib/client is the framework-free chat client (browser and Node); the UI sits on top of it, never under it.",
+      from: { path: "^lib/client/" },
+      to: { path: "^lib/ui/" },
+    },
+    {
+      name: "client-not-to-react",
+      severity: "error",
+      comment: "lib/client runs headless in Node (tests, benchmarks): no React, Next or zustand.",
+      from: { path: "^lib/client/" },
+      to: { path: "^node_modules/(react|react-dom|next|zustand)/" },
+    },
+    {
+      name: "protocol-is-a-leaf",
+      severity: "error",
+      comment: "lib/protocol is the wire contract both sides import; it may only name things from lib/qkd's leaf files (variant and stage names).",
+      from: { path: "^lib/protocol/" },
+      to: { path: "^lib/(client|ui|crypto|admin)/|^lib/qkd/(?!cascade/variants\\.ts$|stages\\.ts$)" },
+    },
+    {
+      name: "server-not-to-browser-layers",
+      severity: "error",
+      comment: "The server relays and stores; it never runs the chat client or the UI store.",
+      from: { path: "^server/" },
+      to: { path: "^lib/(client|ui)/" },
     },
   ],
   options: {
