@@ -33,7 +33,3 @@ export function alarmText(alarm: { reason: string }, peerName: string, stillHard
   // The title already says "Suspected eavesdropper"; the client's reason explains the numbers.
   return `BB84 with ${peerName} aborted: ${why}. ${keys}`;
 }
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}

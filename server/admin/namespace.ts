@@ -65,7 +65,7 @@ export function registerAdminNamespace(deps: Deps, auth: AdminAuth): { nsp: Admi
           }
           run(p.data.roomId);
           reply(ok({ roomId: p.data.roomId }));
-        });
+        }, () => reply(fail("INTERNAL", "could not check the admin session")));
       });
     command("tail:subscribe", (roomId) => {
       if (socket.data.tails.size >= MAX_TAILS_PER_SOCKET && !socket.data.tails.has(roomId)) return;

@@ -7,7 +7,6 @@
 import type { AdminConsole } from "./console";
 
 declare global {
-  // eslint-disable-next-line no-var
   var __qsecAdmin: AdminConsole | undefined;
 }
 

@@ -230,7 +230,8 @@ export class CascadeBob {
     }
     // cand may grow while we iterate (cascades).
     for (let ci = 0; ci < this.cand.length; ci++) {
-      let { p, s, e } = this.cand[ci];
+      const { p } = this.cand[ci];
+      let { s, e } = this.cand[ci];
       const copy = this.copies[p];
       const km = this.known[p];
       let a = km.get(s * this.stride + e)!;
