@@ -11,6 +11,7 @@ import type { AckFn } from "./errors";
 import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
 import { CASCADE_VARIANTS } from "../qkd/cascade";
+import { isWellFormedText, MALFORMED_TEXT, wellFormedText } from "./text";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -24,6 +25,7 @@ export const roomIdSchema = z.string().regex(ROOM_ID_RE, "room id: 1-32 characte
 export const userIdSchema = z.string().regex(/^[0-9a-f]{32}$/, "user id: 32 hex characters");
 export const displayNameSchema = z
   .string()
+  .refine(isWellFormedText, MALFORMED_TEXT)
   .transform((s) => s.normalize("NFC").replace(/\s+/g, " ").trim())
   .pipe(
     z
@@ -127,7 +129,7 @@ export const bb84ReportSchema = z
     sessionId: bb84SessionIdSchema,
     outcome: z.enum(["success", "aborted"]),
     abortCode: z.string().regex(/^[A-Z_]{1,32}$/).optional(),
-    abortReason: z.string().max(300).optional(),
+    abortReason: wellFormedText(300).optional(),
     /** Who found the problem: this party ("self"), or the peer whose Abort it received ("peer"). */
     abortBy: z.enum(["self", "peer"]).optional(),
     detected: count.optional(),

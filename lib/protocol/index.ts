@@ -2,3 +2,4 @@ export * from "./events";
 export * from "./errors";
 export * from "./limits";
 export * from "./log-events";
+export * from "./text";

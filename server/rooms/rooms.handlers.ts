@@ -10,6 +10,7 @@ import type { Deps, QsecSocket } from "../context";
 import type { LiveRoom } from "./presence";
 import { channelOf, setRoomChannel } from "./channel";
 import { loadOrCreateRoom, recordJoin, recordLeave } from "./rooms.repository";
+import { withJoinCleanup } from "./join-cleanup";
 
 export function registerRooms(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "room:join", async (_s, p) => {
@@ -19,15 +20,15 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
     if (!socket.data.rooms.has(roomId) && socket.data.rooms.size >= LIMITS.maxRoomsPerSocket) {
       refuse("RATE_LIMITED", `one connection may be in at most ${LIMITS.maxRoomsPerSocket} rooms`);
     }
-    return deps.presence.withRoom(roomId, async () => {
+    return deps.presence.withRoom(roomId, () => withJoinCleanup(deps, roomId, async (onCreated) => {
       let room = deps.presence.rooms.get(roomId);
       let created = false;
       if (!room) {
         const loaded = await loadOrCreateRoom(deps.prisma, roomId, userId, p.capacity);
         created = loaded.created;
+        if (created) onCreated();
         room = { id: roomId, epoch: loaded.room.epoch, capacity: loaded.room.capacity, channel: channelOf(loaded.room), members: new Map() };
         deps.presence.rooms.set(roomId, room);
-        if (created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
       }
       const existing = room.members.get(userId);
       if (existing && existing.socketId === socket.id) return { ...deps.presence.state(room), you: userId, created: false };
@@ -41,6 +42,7 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
       const epoch = room.epoch + 1;
       await recordJoin(deps.prisma, roomId, { id: userId, displayName: p.displayName, signingKey: keys.signingKey, agreementKey: keys.agreementKey }, epoch);
       if (!socket.connected) refuse("NOT_AUTHENTICATED", "connection closed");
+      if (created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
       room.epoch = epoch;
       room.members.set(userId, { userId, displayName: p.displayName, socketId: socket.id, ...keys, joinedAt: new Date() });
       socket.data.rooms.add(roomId);
@@ -51,7 +53,7 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
       logEpoch(deps, room);
       deps.io.to(roomId).emit("room:updated", state);
       return { ...state, you: userId, created };
-    });
+    }));
   });
 
   registerCommand(deps, socket, "room:leave", async (_s, p) => {
