@@ -20,6 +20,7 @@ import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
 import { markAllOffline } from "./rooms/rooms.repository";
 import { Bb84Sessions } from "./bb84/sessions";
 import { abortStaleSessions } from "./bb84/bb84.repository";
+import { TransportGuard } from "./transport-guard";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -29,6 +30,10 @@ export interface AppOptions {
   rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst", number>>;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
+  /** Transport connections one address may hold open without a Socket.IO connection (default 32). */
+  maxPendingPerAddress?: number;
+  /** A transport connection that joins no namespace within this long is closed (default 5 s). */
+  connectTimeoutMs?: number;
   /** A BB84 session neither party finished within this long is ended as timed out (default 10 min). */
   bb84SessionTimeoutMs?: number;
   /** Socket.IO server options (CORS for dev tools, etc.). */
@@ -38,17 +43,29 @@ export interface AppOptions {
 export interface QsecApp {
   io: QsecServer;
   deps: Deps;
+  /** Per-address transport connection counts (server/transport-guard.ts). */
+  guard: TransportGuard;
   /** Disconnects every socket, flushes queued log rows and marks memberships offline (the HTTP server stays up). */
   close(): Promise<void>;
 }
 
 export async function createApplication(httpServer: HttpServer, opts: AppOptions): Promise<QsecApp> {
   const logger = opts.logger ?? silentLogger;
+  const guard = new TransportGuard({
+    maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? LIMITS.maxConnectionsPerAddress,
+    maxPendingPerAddress: opts.maxPendingPerAddress ?? LIMITS.maxPendingPerAddress,
+    maxPendingTotal: LIMITS.maxPendingTotal,
+    connectTimeoutMs: opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs,
+  });
   const io: QsecServer = new Server(httpServer, {
     maxHttpBufferSize: LIMITS.maxFrameBytes,
     pingInterval: 20_000,
     pingTimeout: 20_000,
+    // A safety net only: the guard discards such transports first (Socket.IO's own close would let
+    // a polling transport linger 30 s waiting for an orderly close).
+    connectTimeout: 2 * (opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs),
     ...opts.serverOptions,
+    allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) => logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }));
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
@@ -60,20 +77,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   const rl = { ...LIMITS, ...opts.rateLimits };
 
   // Per-socket rate limits mean little if one address can open sockets without end.
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = opts.maxConnectionsPerAddress ?? 128;
-  io.use((socket, next) => {
-    const addr = socket.handshake.address;
-    const n = perAddress.get(addr) ?? 0;
-    if (n >= maxPerAddress) return next(new Error("TOO_MANY_CONNECTIONS"));
-    perAddress.set(addr, n + 1);
-    socket.once("disconnect", () => {
-      const left = (perAddress.get(addr) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(addr);
-      else perAddress.set(addr, left);
-    });
-    next();
-  });
+  guard.attach(io);
 
   io.on("connection", (socket) => {
     socket.data.userId = null;
@@ -116,6 +120,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   return {
     io,
     deps,
+    guard,
     async close() {
       if (closed) return;
       closed = true;

@@ -42,6 +42,14 @@ export const LIMITS = {
   maxRoomsPerSocket: 16,
   /** Authentication must complete within this many ms of connecting. */
   authTimeoutMs: 10_000,
+  /** Socket.IO connections (main namespace) one remote address may hold at once. */
+  maxConnectionsPerAddress: 128,
+  /** Transport connections (engine.io) one address may hold open without a Socket.IO connection. */
+  maxPendingPerAddress: 32,
+  /** The same, over all addresses. */
+  maxPendingTotal: 2048,
+  /** A transport connection that has not joined a namespace within this many ms is closed. */
+  connectTimeoutMs: 5_000,
 } as const;
 
 export const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
