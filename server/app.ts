@@ -21,6 +21,7 @@ import { markAllOffline } from "./rooms/rooms.repository";
 import { Bb84Sessions } from "./bb84/sessions";
 import { abortStaleSessions } from "./bb84/bb84.repository";
 import { TransportGuard } from "./transport-guard";
+import { boundedParser } from "./parser";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -59,6 +60,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   });
   const io: QsecServer = new Server(httpServer, {
     maxHttpBufferSize: LIMITS.maxFrameBytes,
+    parser: boundedParser,
     pingInterval: 20_000,
     pingTimeout: 20_000,
     // A safety net only: the guard discards such transports first (Socket.IO's own close would let
