@@ -11,15 +11,14 @@ import type { LiveRoom } from "./presence";
 import { channelOf, setRoomChannel } from "./channel";
 import { loadOrCreateRoom, recordJoin, recordLeave } from "./rooms.repository";
 import { withJoinCleanup } from "./join-cleanup";
+import { reserveRoomSlot } from "./room-budget";
 
 export function registerRooms(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "room:join", async (_s, p) => {
     const userId = socket.data.userId!;
     const keys = socket.data.keys!;
     const roomId = p.roomId ?? randomBytes(9).toString("base64url"); // 72 random bits, 12 characters
-    if (!socket.data.rooms.has(roomId) && socket.data.rooms.size >= LIMITS.maxRoomsPerSocket) {
-      refuse("RATE_LIMITED", `one connection may be in at most ${LIMITS.maxRoomsPerSocket} rooms`);
-    }
+    const release = reserveRoomSlot(socket, roomId);
     return deps.presence.withRoom(roomId, () => withJoinCleanup(deps, roomId, async (onCreated) => {
       let room = deps.presence.rooms.get(roomId);
       let created = false;
@@ -53,7 +52,7 @@ export function registerRooms(deps: Deps, socket: QsecSocket): void {
       logEpoch(deps, room);
       deps.io.to(roomId).emit("room:updated", state);
       return { ...state, you: userId, created };
-    }));
+    })).finally(release);
   });
 
   registerCommand(deps, socket, "room:leave", async (_s, p) => {
