@@ -22,12 +22,34 @@ async function client() {
 }
 const closed = (c: RawClient) => new Promise<string>((r) => c.socket.once("disconnect", (reason) => r(reason)));
 
-test("a packet with two binary attachments closes the connection", async () => {
+test("a packet announcing several attachments keeps none of them and is refused", async () => {
+  const c = await client();
+  // Nine 1 MB attachments, the pattern that used to be held (the tenth never came): now each is
+  // dropped as it arrives and the packet is answered as soon as the last one is in.
+  const r = await c.call("bb84:relay", { roomId: "r", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: Array.from({ length: 9 }, () => Buffer.alloc(1_000_000)) });
+  expect(r).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(c.socket.connected).toBe(true);
+});
+
+test("a packet announcing more than ten attachments closes the connection", async () => {
   const c = await client();
   const gone = closed(c);
-  (c.socket as any).emit("bb84:relay", { roomId: "r", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: Buffer.alloc(1024) }, Buffer.alloc(1024));
+  (c.socket as any).emit("bb84:relay", { roomId: "r", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: Array.from({ length: 11 }, () => Buffer.alloc(1)) });
   await gone;
-  expect(srv.app.io.of("/").sockets.size).toBe(0);
+});
+
+test("a partial binary packet holds only its header", async () => {
+  const { boundedParser } = await import("@/server/parser");
+  const d = new boundedParser.Decoder();
+  const decoded: unknown[] = [];
+  d.on("decoded", (p: unknown) => decoded.push(p));
+  d.add('510-["bb84:relay",{"frame":[' + Array.from({ length: 10 }, (_, i) => `{"_placeholder":true,"num":${i}}`).join(",") + "]}]");
+  for (let i = 0; i < 9; i++) d.add(Buffer.alloc(1_000_000));
+  const held = (d as any).reconstructor;
+  expect(held).toBeFalsy(); // the stock decoder keeps the 9 MB in its reconstructor here
+  expect(decoded).toHaveLength(0);
+  d.add(Buffer.alloc(1));
+  expect(decoded).toHaveLength(1);
 });
 
 test("a binary packet with an oversized header closes the connection", async () => {
