@@ -22,6 +22,7 @@ import { Bb84Sessions } from "./bb84/sessions";
 import { abortStaleSessions } from "./bb84/bb84.repository";
 import { TransportGuard } from "./transport-guard";
 import { boundedParser } from "./parser";
+import { guardSends } from "./send-guard";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -80,6 +81,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
 
   // Per-socket rate limits mean little if one address can open sockets without end.
   guard.attach(io);
+  guardSends(io, guard);
 
   io.on("connection", (socket) => {
     socket.data.userId = null;

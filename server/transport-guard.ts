@@ -44,6 +44,7 @@ interface Entry {
 interface AddressCount {
   open: number;
   admitted: number;
+  conns: Set<EngineConn>;
 }
 
 export class TransportGuard {
@@ -54,8 +55,15 @@ export class TransportGuard {
   constructor(private readonly limits: TransportLimits) {}
 
   /** Open transport connections of an address (admitted and pending); for tests and the abuse bench. */
-  count(addr: string): AddressCount {
-    return { ...(this.byAddress.get(addr) ?? { open: 0, admitted: 0 }) };
+  count(addr: string): { open: number; admitted: number } {
+    const c = this.byAddress.get(addr);
+    return { open: c?.open ?? 0, admitted: c?.admitted ?? 0 };
+  }
+
+  /** Every open transport connection from the same address as this one (itself included). */
+  sameAddress(conn: object): Iterable<object> {
+    const entry = this.conns.get(conn as EngineConn);
+    return entry ? (this.byAddress.get(entry.addr)?.conns ?? []) : [];
   }
 
   /** engine.io's allowRequest, run for every new handshake (never for requests of an open session). */
@@ -80,8 +88,9 @@ export class TransportGuard {
       }, this.limits.connectTimeoutMs);
       timer.unref();
       this.conns.set(conn, entry);
-      const c = this.byAddress.get(addr) ?? { open: 0, admitted: 0 };
+      const c = this.byAddress.get(addr) ?? { open: 0, admitted: 0, conns: new Set<EngineConn>() };
       c.open += 1;
+      c.conns.add(conn);
       this.byAddress.set(addr, c);
       this.pendingTotal += 1;
       conn.once("close", () => {
@@ -90,6 +99,7 @@ export class TransportGuard {
         if (entry.admitted) c.admitted -= 1;
         else this.pendingTotal -= 1;
         c.open -= 1;
+        c.conns.delete(conn);
         if (c.open <= 0) this.byAddress.delete(addr);
       });
     });

@@ -38,6 +38,13 @@ export const LIMITS = {
    * so a client that stops reading cannot grow the server's memory.
    */
   maxReceiverBacklogBytes: 4 * 1024 * 1024,
+  /**
+   * Ceiling for everything queued to one connection (replies and notifications included): past it
+   * the connection is closed. Above maxReceiverBacklogBytes, so relays are refused first.
+   */
+  maxSocketBacklogBytes: 8 * 1024 * 1024,
+  /** The same ceiling for all connections of one remote address together. */
+  maxAddressBacklogBytes: 32 * 1024 * 1024,
   /** Rooms one connection may be in at once. */
   maxRoomsPerSocket: 16,
   /** Authentication must complete within this many ms of connecting. */
