@@ -23,13 +23,14 @@ import { abortStaleSessions } from "./bb84/bb84.repository";
 import { TransportGuard } from "./transport-guard";
 import { boundedParser } from "./parser";
 import { guardSends } from "./send-guard";
+import { attachReadBudget, type ReadLimits } from "./cost";
 
 export interface AppOptions {
   prisma: PrismaClient;
   logger?: Logger;
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
-  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst", number>>;
+  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst" | keyof ReadLimits, number>>;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
   /** Transport connections one address may hold open without a Socket.IO connection (default 32). */
@@ -78,6 +79,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
   const stopLive = pushLogsLive(deps);
   const rl = { ...LIMITS, ...opts.rateLimits };
+  attachReadBudget(io, rl);
 
   // Per-socket rate limits mean little if one address can open sockets without end.
   guard.attach(io);

@@ -19,7 +19,7 @@ afterEach(async () => {
   await srv.close();
 });
 
-const lifted = { commandsPerSecond: Infinity, commandBurst: Infinity, bb84FramesPerSecond: Infinity, bb84FrameBurst: Infinity, bb84BytesPerSecond: Infinity, bb84ByteBurst: Infinity };
+const lifted = { commandsPerSecond: Infinity, commandBurst: Infinity, readRowsPerSecond: Infinity, readRowBurst: Infinity, addressReadRowsPerSecond: Infinity, addressReadRowBurst: Infinity, bb84FramesPerSecond: Infinity, bb84FrameBurst: Infinity, bb84BytesPerSecond: Infinity, bb84ByteBurst: Infinity };
 
 test("a socket that never reads its command replies is disconnected once its backlog passes the cap", async () => {
   const http = createServer();

@@ -23,6 +23,17 @@ export const LIMITS = {
   bb84SessionTimeoutMs: 10 * 60_000,
   /** Log rows returned by one logs:fetch. */
   maxLogFetch: 500,
+  /** Rows logs:fetch and bb84:list return without a limit. */
+  defaultLogFetch: 200,
+  defaultBb84List: 100,
+  /**
+   * Rows of expensive reads (logs:fetch, bb84:list: their `limit`) per socket and per remote
+   * address: sustained rate and burst. A client joining 16 rooms reads 16 × (200 + 100) at once.
+   */
+  readRowsPerSecond: 1_000,
+  readRowBurst: 5_000,
+  addressReadRowsPerSecond: 2_500,
+  addressReadRowBurst: 10_000,
   /** Token bucket per socket for commands: sustained rate and burst. */
   commandsPerSecond: 50,
   commandBurst: 100,
