@@ -64,6 +64,7 @@ import { rejectionReason } from "./reasons";
 import type { Bb84LiveView, QkdEngineFactory, QkdPairView, RoomBb84View, StartBb84Options } from "./bb84-types";
 import { Bb84Manager } from "./bb84-session";
 import { createLocalEngine } from "./qkd-engine";
+import { capRoomMembers } from "./member-cap";
 
 export type { ChatMessage, ClientState, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
 /** Alias of ClientState (the name the UI store uses). */
@@ -679,6 +680,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private async applyRoomState(state: RoomState) {
     const room = this.rooms.get(state.roomId);
     if (!room || state.epoch <= room.appliedEpoch) return;
+    const capped = capRoomMembers(state, this.userId);
+    if (capped.dropped > 0) this.warn(state.roomId, "TOO_MANY_MEMBERS", capped.warning);
+    state = capped.state;
     room.appliedEpoch = state.epoch;
     const ids = state.members.map((m) => m.userId);
     const leaderId = leaderOf(ids);
