@@ -65,6 +65,7 @@ import type { Bb84LiveView, QkdEngineFactory, QkdPairView, RoomBb84View, StartBb
 import { Bb84Manager } from "./bb84-session";
 import { createLocalEngine } from "./qkd-engine";
 import { capRoomMembers } from "./member-cap";
+import { ConfusableNameWarnings } from "./name-warnings";
 
 export type { ChatMessage, ClientState, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
 /** Alias of ClientState (the name the UI store uses). */
@@ -205,6 +206,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private bindingCache = new Map<string, Promise<boolean>>();
   private fingerprintCache = new Map<string, Promise<string>>();
   private replay = new ReplayGuard();
+  private nameWarnings = new ConfusableNameWarnings();
   private queue: Promise<unknown> = Promise.resolve();
   private waiters = new Set<Waiter>();
   private timers = new Set<ReturnType<typeof setTimeout>>();
@@ -683,6 +685,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const capped = capRoomMembers(state, this.userId);
     if (capped.dropped > 0) this.warn(state.roomId, "TOO_MANY_MEMBERS", capped.warning);
     state = capped.state;
+    for (const w of this.nameWarnings.check(state.roomId, state.members)) this.warn(state.roomId, "CONFUSABLE_NAMES", w);
     room.appliedEpoch = state.epoch;
     const ids = state.members.map((m) => m.userId);
     const leaderId = leaderOf(ids);

@@ -12,6 +12,7 @@ import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
 import { CASCADE_VARIANTS } from "../qkd/cascade";
 import { isWellFormedText, MALFORMED_TEXT, wellFormedText } from "./text";
+import { rendersBlank } from "./confusables";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -33,7 +34,8 @@ export const displayNameSchema = z
       .min(1, "display name is required")
       .max(DISPLAY_NAME_MAX, `display name: at most ${DISPLAY_NAME_MAX} characters`)
       // Control and bidi-override characters would let one name impersonate another on screen.
-      .regex(/^[^\p{Cc}\p{Cf}]+$/u, "display name: no control or formatting characters"),
+      .regex(/^[^\p{Cc}\p{Cf}]+$/u, "display name: no control or formatting characters")
+      .refine((s) => !rendersBlank(s), "display name: must show at least one visible character"),
   );
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const binary = (max: number) =>

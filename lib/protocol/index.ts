@@ -3,3 +3,4 @@ export * from "./errors";
 export * from "./limits";
 export * from "./log-events";
 export * from "./text";
+export * from "./confusables";
