@@ -2,12 +2,13 @@ import { registerCommand } from "../command";
 import type { Deps, QsecSocket } from "../context";
 import { memberRoom } from "../rooms/rooms.handlers";
 import type { LogEntry } from "@/lib/protocol";
-import { fetchMemberLogs, PRIVATE_LOG_TYPES, visibleTo } from "./logs.repository";
+import { PRIVATE_LOG_TYPES, visibleTo } from "./logs.repository";
+import { fetchMemberLogsPaged } from "./paged-fetch";
 
 export function registerLogs(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "logs:fetch", async (_s, p) => {
     memberRoom(deps, socket, p.roomId);
-    const logs = await fetchMemberLogs(deps.prisma, p.roomId, socket.data.userId!, p.sinceId, p.limit ?? 200);
+    const logs = await fetchMemberLogsPaged(deps.prisma, p.roomId, socket.data.userId!, p.sinceId, p.limit ?? 200);
     return { logs };
   });
 }
