@@ -17,7 +17,8 @@
  * honest p99 ≤ 50 ms during the expensive-read flood.
  *
  * The server runs in its own process (bench/lib/qsec-server.ts, limits as configured); all
- * clients run here, from 127.0.0.1 (one address). Flags: --seconds=N (each abuse phase, default 5).
+ * clients run here, from 127.0.0.1 (one address). Flags: --seconds=N (each abuse phase, default 5);
+ * BENCH_PROFILE=1 logs a CPU profile summary of the server during the expensive-read phase.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -28,6 +29,7 @@ import { connectRaw, sleep, type RawClient } from "@/__tests__/helpers/raw-clien
 import type { Ack, JoinResult, MessageReceived } from "@/lib/protocol";
 import { spawnServer, type ServerChild } from "./lib/child";
 import { percentile, round } from "./lib/stats";
+import { summarizeProfile } from "./lib/cpu-profile";
 
 const argv = process.argv.slice(2);
 const secArg = argv.find((a) => a.startsWith("--seconds="));
@@ -230,7 +232,13 @@ async function main() {
     await measureHonest(h, 1000); // warm-up
     const baseline = await measureHonest(h, SECONDS * 1000);
     log("baseline", baseline);
+    if (process.env.BENCH_PROFILE) await server.profileStart();
     const reads = await withRss(server.pid, () => expensiveReads(server!.url, h));
+    if (process.env.BENCH_PROFILE) {
+      const file = path.join(tmp, "reads.cpuprofile");
+      await server.profileStop(file);
+      log("expensive-read phase profile", JSON.stringify(summarizeProfile(file, 25), null, 1));
+    }
     log("expensive reads", reads.result.honest, reads.result.reads, "rss +", reads.rssGrowthMb);
     const nr = await nonReading(server.url, server, h);
     log("non-reading", nr);
