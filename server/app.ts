@@ -23,15 +23,23 @@ import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
 import { markAllOffline } from "./rooms/rooms.repository";
 import { Bb84Sessions } from "./bb84/sessions";
 import { abortStaleSessions } from "./bb84/bb84.repository";
+import { TransportGuard } from "./transport-guard";
+import { boundedParser } from "./parser";
+import { guardSends } from "./send-guard";
+import { attachReadBudget, type ReadLimits } from "./cost";
 
 export interface AppOptions {
   prisma: PrismaClient;
   logger?: Logger;
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
-  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst", number>>;
+  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst" | keyof ReadLimits, number>>;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
+  /** Transport connections one address may hold open without a Socket.IO connection (default 32). */
+  maxPendingPerAddress?: number;
+  /** A transport connection that joins no namespace within this long is closed (default 5 s). */
+  connectTimeoutMs?: number;
   /** A BB84 session neither party finished within this long is ended as timed out (default 10 min). */
   bb84SessionTimeoutMs?: number;
   /** Socket.IO server options (CORS for dev tools, etc.). */
@@ -47,17 +55,30 @@ export interface AppOptions {
 export interface QsecApp {
   io: QsecServer;
   deps: Deps;
+  /** Per-address transport connection counts (server/transport-guard.ts). */
+  guard: TransportGuard;
   /** Disconnects every socket, flushes queued log rows and marks memberships offline (the HTTP server stays up). */
   close(): Promise<void>;
 }
 
 export async function createApplication(httpServer: HttpServer, opts: AppOptions): Promise<QsecApp> {
   const logger = opts.logger ?? silentLogger;
+  const guard = new TransportGuard({
+    maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? LIMITS.maxConnectionsPerAddress,
+    maxPendingPerAddress: opts.maxPendingPerAddress ?? LIMITS.maxPendingPerAddress,
+    maxPendingTotal: LIMITS.maxPendingTotal,
+    connectTimeoutMs: opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs,
+  });
   const io: QsecServer = new Server(httpServer, {
     maxHttpBufferSize: LIMITS.maxFrameBytes,
+    parser: boundedParser,
     pingInterval: 20_000,
     pingTimeout: 20_000,
+    // A safety net only: the guard discards such transports first (Socket.IO's own close would let
+    // a polling transport linger 30 s waiting for an orderly close).
+    connectTimeout: 2 * (opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs),
     ...opts.serverOptions,
+    allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) => logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }));
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
@@ -67,22 +88,11 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
   const stopLive = pushLogsLive(deps);
   const rl = { ...LIMITS, ...opts.rateLimits };
+  attachReadBudget(io, rl);
 
   // Per-socket rate limits mean little if one address can open sockets without end.
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = opts.maxConnectionsPerAddress ?? 128;
-  io.use((socket, next) => {
-    const addr = socket.handshake.address;
-    const n = perAddress.get(addr) ?? 0;
-    if (n >= maxPerAddress) return next(new Error("TOO_MANY_CONNECTIONS"));
-    perAddress.set(addr, n + 1);
-    socket.once("disconnect", () => {
-      const left = (perAddress.get(addr) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(addr);
-      else perAddress.set(addr, left);
-    });
-    next();
-  });
+  guard.attach(io);
+  guardSends(io, guard);
 
   io.on("connection", (socket) => {
     socket.data.userId = null;
@@ -126,6 +136,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   return {
     io,
     deps,
+    guard,
     async close() {
       if (closed) return;
       closed = true;

@@ -5,14 +5,18 @@
 import { LIMITS } from "@/lib/protocol";
 import type { Deps } from "./context";
 
-interface EngineConn {
+export interface EngineConn {
   writeBuffer?: { data?: unknown }[];
   transport?: { socket?: { bufferedAmount?: number } };
 }
 
 export function backlogBytes(deps: Deps, socketId: string): number {
   const conn = deps.io.sockets.sockets.get(socketId)?.conn as unknown as EngineConn | undefined;
-  if (!conn) return 0;
+  return conn ? connBacklogBytes(conn) : 0;
+}
+
+/** The same, for an engine.io connection (server/send-guard.ts watches every one). */
+export function connBacklogBytes(conn: EngineConn): number {
   let n = conn.transport?.socket?.bufferedAmount ?? 0;
   for (const p of conn.writeBuffer ?? []) {
     const d = p.data;

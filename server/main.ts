@@ -41,6 +41,9 @@ async function main() {
     // The admin login's rate limit is per peer address; route handlers can't see the socket, so
     // pass it in a header no client can set (any inbound copy is overwritten).
     req.headers["x-qsec-remote-addr"] = req.socket.remoteAddress ?? "unknown";
+    // Route handlers learn the scheme from req.url, which Next builds from x-forwarded-proto: the
+    // admin Origin check needs the scheme this server really speaks, not one a client claims.
+    req.headers["x-forwarded-proto"] = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
     if (handle) return void handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("QSEC relay only (QSEC_PAGES=0)\n");
   };

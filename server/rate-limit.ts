@@ -6,6 +6,14 @@ export class TokenBucket {
     this.tokens = burst;
     this.last = this.now();
   }
+  /** Whether `n` tokens are available now, without taking them. */
+  peek(n = 1): boolean {
+    if (this.rate === Infinity) return true;
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.last = t;
+    return this.tokens >= n;
+  }
   take(n = 1): boolean {
     if (this.rate === Infinity) return true; // limits lifted (benchmarks); avoids 0 × ∞ = NaN below
     const t = this.now();

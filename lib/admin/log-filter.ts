@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { LOG_EVENT_TYPES, type LogEventType } from "@/lib/protocol/log-events";
 import { roomIdSchema } from "@/lib/protocol/events";
+import { wellFormedText } from "@/lib/protocol/text";
 
 const isoDate = z
   .string()
@@ -19,13 +20,13 @@ export const logFilterSchema = z
     /** Any of these event types (none = all). */
     types: z.array(z.enum(LOG_EVENT_TYPES)).max(LOG_EVENT_TYPES.length).default([]),
     /** A user id (or its first ≥ 4 hex characters), or part of a display name. */
-    actor: z.string().trim().max(64).optional(),
+    actor: wellFormedText().trim().max(64).optional(),
     /** Rows at or after this instant. */
     from: isoDate.optional(),
     /** Rows before this instant. */
     to: isoDate.optional(),
     /** Free text searched in the row's JSON metadata. */
-    text: z.string().max(200).optional(),
+    text: wellFormedText(200).optional(),
   })
   .strict();
 

@@ -11,6 +11,8 @@ export type ClientErrorCode =
   | "LEADER_MISMATCH" // the server's leaderId differs from leaderOf(members) (warning)
   | "BAD_SHARE" // a room key share that could not be accepted (warning)
   | "BINDING_FAILED" // a member's agreement key is not signed by its signing key (warning)
+  | "TOO_MANY_MEMBERS" // the server listed more members than a room may hold; extras ignored (warning)
+  | "CONFUSABLE_NAMES" // two members' display names look alike (warning)
   | "BB84_FAILED"; // a BB84 session could not start or report (warning)
 
 export class ClientError extends Error {

@@ -6,6 +6,7 @@
 import { CryptoError } from "./errors";
 import { buf, fromB64url, toB64url, toHex, transcript, utf8 } from "./encoding";
 import { subtle } from "./subtle";
+import { acceptableEd25519PublicKey, acceptableX25519PublicKey, canonicalEd25519Signature } from "./keys-check";
 
 export interface Identity {
   signingKeyPair: CryptoKeyPair; // Ed25519, private key non-extractable
@@ -57,6 +58,7 @@ export async function userIdFromSigningKey(signingKeyB64: string): Promise<strin
 
 export async function importSigningPublicKey(signingKeyB64: string): Promise<CryptoKey> {
   const raw = decodePublicKey(signingKeyB64);
+  if (!acceptableEd25519PublicKey(raw)) throw new CryptoError("bad-key", "small-order or non-canonical Ed25519 public key");
   try {
     return await subtle().importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
   } catch {
@@ -66,6 +68,7 @@ export async function importSigningPublicKey(signingKeyB64: string): Promise<Cry
 
 export async function importAgreementPublicKey(agreementKeyB64: string): Promise<CryptoKey> {
   const raw = decodePublicKey(agreementKeyB64);
+  if (!acceptableX25519PublicKey(raw)) throw new CryptoError("bad-key", "small-order or non-canonical X25519 public key");
   try {
     return await subtle().importKey("raw", raw, { name: "X25519" }, false, []);
   } catch {
@@ -81,7 +84,7 @@ export async function sign(identity: Pick<Identity, "signingKeyPair">, data: Uin
 /** Verifies an Ed25519 signature; false for any malformed key or signature (never throws). */
 export async function verify(signingKeyB64: string, data: Uint8Array, signatureB64: string): Promise<boolean> {
   const sig = decodeSignature(signatureB64);
-  if (!sig) return false;
+  if (!sig || !canonicalEd25519Signature(sig)) return false;
   try {
     const key = await importSigningPublicKey(signingKeyB64);
     return await subtle().verify({ name: "Ed25519" }, key, sig, buf(data));
@@ -111,6 +114,7 @@ export async function verifyAgreementBinding(m: { signingKey: string; agreementK
   } catch {
     return false;
   }
+  if (!acceptableX25519PublicKey(agreementRaw)) return false;
   return verify(m.signingKey, transcript(LABEL_XKEY, agreementRaw), m.agreementSig);
 }
 

@@ -3,6 +3,7 @@ export * from "./errors";
 export * from "./encoding";
 export * from "./subtle";
 export * from "./identity";
+export * from "./keys-check";
 export * from "./identity-store";
 export * from "./hkdf";
 export * from "./pairwise";

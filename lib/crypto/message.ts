@@ -8,6 +8,7 @@ import { CryptoError } from "./errors";
 import { buf, fromB64url, fromUtf8, toB64url, transcript, utf8 } from "./encoding";
 import { assertSenderKey, sign, verify, type Identity } from "./identity";
 import { randomBytes, subtle } from "./subtle";
+import { SenderFloors } from "./replay-floors";
 
 export const LABEL_MSG = "QSEC-MSG-v1";
 export const LABEL_MSG_SIG = "QSEC-MSG-SIG-v1";
@@ -102,12 +103,19 @@ export async function decryptMessage(
  * Rejects a (sender, scope, counter) seen before, in bounded memory: per (sender, scope), the
  * highest counter seen plus a 1024-bit window of the counters just below it (as in IPsec/DTLS).
  * Counters more than 1024 below the highest are rejected as too old. At most `maxEntries` windows
- * are kept (least recently used evicted).
+ * are kept (least recently used evicted); an evicted window leaves its sender a lower bound (its
+ * highest counter: a sender's counter is shared by all its scopes and only grows), and a counter
+ * at or below that bound with no window is rejected — eviction used to forget, so a relay that
+ * flooded 4,096 windows could show an old DM a second time. Bounds are per sender
+ * (lib/crypto/replay-floors.ts), kept for at most `maxSenders`.
  */
 export class ReplayGuard {
   static readonly WINDOW = 1024;
-  private readonly windows = new Map<string, { highest: number; bitmap: bigint }>();
-  constructor(private readonly maxEntries = 4096) {}
+  private readonly windows = new Map<string, { highest: number; bitmap: bigint; sender: string }>();
+  private readonly floors: SenderFloors;
+  constructor(private readonly maxEntries = 4096, maxSenders = 65_536) {
+    this.floors = new SenderFloors(maxSenders);
+  }
 
   accept(senderId: string, scope: string, counter: number): boolean {
     if (!Number.isSafeInteger(counter) || counter < 0) return false;
@@ -115,7 +123,8 @@ export class ReplayGuard {
     const w = this.windows.get(id);
     const W = ReplayGuard.WINDOW;
     if (!w) {
-      this.set(id, { highest: counter, bitmap: 1n });
+      if (!this.floors.above(senderId, counter)) return false;
+      this.set(id, { highest: counter, bitmap: 1n, sender: senderId });
       return true;
     }
     this.windows.delete(id); // re-insert below: keeps Map order = recency
@@ -143,9 +152,14 @@ export class ReplayGuard {
     return this.windows.size;
   }
 
-  private set(id: string, w: { highest: number; bitmap: bigint }): void {
+  private set(id: string, w: { highest: number; bitmap: bigint; sender: string }): void {
     this.windows.set(id, w);
-    while (this.windows.size > this.maxEntries) this.windows.delete(this.windows.keys().next().value as string);
+    while (this.windows.size > this.maxEntries) {
+      const oldest = this.windows.keys().next().value as string;
+      const gone = this.windows.get(oldest)!;
+      this.windows.delete(oldest);
+      this.floors.raise(gone.sender, gone.highest);
+    }
   }
 }
 

@@ -12,6 +12,8 @@ import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
 import { CASCADE_VARIANTS } from "../qkd/cascade/variants";
 import { STAGES } from "../qkd/stages";
+import { isWellFormedText, MALFORMED_TEXT, wellFormedText } from "./text";
+import { rendersBlank } from "./confusables";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -25,6 +27,7 @@ export const roomIdSchema = z.string().regex(ROOM_ID_RE, "room id: 1-32 characte
 export const userIdSchema = z.string().regex(/^[0-9a-f]{32}$/, "user id: 32 hex characters");
 export const displayNameSchema = z
   .string()
+  .refine(isWellFormedText, MALFORMED_TEXT)
   .transform((s) => s.normalize("NFC").replace(/\s+/g, " ").trim())
   .pipe(
     z
@@ -32,7 +35,8 @@ export const displayNameSchema = z
       .min(1, "display name is required")
       .max(DISPLAY_NAME_MAX, `display name: at most ${DISPLAY_NAME_MAX} characters`)
       // Control and bidi-override characters would let one name impersonate another on screen.
-      .regex(/^[^\p{Cc}\p{Cf}]+$/u, "display name: no control or formatting characters"),
+      .regex(/^[^\p{Cc}\p{Cf}]+$/u, "display name: no control or formatting characters")
+      .refine((s) => !rendersBlank(s), "display name: must show at least one visible character"),
   );
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const binary = (max: number) =>
@@ -128,7 +132,7 @@ export const bb84ReportSchema = z
     sessionId: bb84SessionIdSchema,
     outcome: z.enum(["success", "aborted"]),
     abortCode: z.string().regex(/^[A-Z_]{1,32}$/).optional(),
-    abortReason: z.string().max(300).optional(),
+    abortReason: wellFormedText(300).optional(),
     /** Who found the problem: this party ("self"), or the peer whose Abort it received ("peer"). */
     abortBy: z.enum(["self", "peer"]).optional(),
     detected: count.optional(),

@@ -23,6 +23,17 @@ export const LIMITS = {
   bb84SessionTimeoutMs: 10 * 60_000,
   /** Log rows returned by one logs:fetch. */
   maxLogFetch: 500,
+  /** Rows logs:fetch and bb84:list return without a limit. */
+  defaultLogFetch: 200,
+  defaultBb84List: 100,
+  /**
+   * Rows of expensive reads (logs:fetch, bb84:list: their `limit`) per socket and per remote
+   * address: sustained rate and burst. A client joining 16 rooms reads 16 × (200 + 100) at once.
+   */
+  readRowsPerSecond: 1_000,
+  readRowBurst: 5_000,
+  addressReadRowsPerSecond: 2_500,
+  addressReadRowBurst: 10_000,
   /** Token bucket per socket for commands: sustained rate and burst. */
   commandsPerSecond: 50,
   commandBurst: 100,
@@ -38,10 +49,25 @@ export const LIMITS = {
    * so a client that stops reading cannot grow the server's memory.
    */
   maxReceiverBacklogBytes: 4 * 1024 * 1024,
+  /**
+   * Ceiling for everything queued to one connection (replies and notifications included): past it
+   * the connection is closed. Above maxReceiverBacklogBytes, so relays are refused first.
+   */
+  maxSocketBacklogBytes: 8 * 1024 * 1024,
+  /** The same ceiling for all connections of one remote address together. */
+  maxAddressBacklogBytes: 32 * 1024 * 1024,
   /** Rooms one connection may be in at once. */
   maxRoomsPerSocket: 16,
   /** Authentication must complete within this many ms of connecting. */
   authTimeoutMs: 10_000,
+  /** Socket.IO connections (main namespace) one remote address may hold at once. */
+  maxConnectionsPerAddress: 128,
+  /** Transport connections (engine.io) one address may hold open without a Socket.IO connection. */
+  maxPendingPerAddress: 32,
+  /** The same, over all addresses. */
+  maxPendingTotal: 2048,
+  /** A transport connection that has not joined a namespace within this many ms is closed. */
+  connectTimeoutMs: 5_000,
 } as const;
 
 export const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;

@@ -36,7 +36,7 @@ export function isHttps(req: Request): boolean {
 export function checkOrigin(req: Request): boolean {
   const fetchSite = req.headers.get("sec-fetch-site");
   if (fetchSite && fetchSite !== "same-origin" && fetchSite !== "none") return false;
-  return sameOrigin(req.headers.get("origin"), req.headers.get("host"));
+  return sameOrigin(req.headers.get("origin"), req.headers.get("host"), isHttps(req));
 }
 
 export async function guard(req: Request, opts: { mutating?: boolean } = {}): Promise<{ admin: AdminConsole; session: AdminSession } | Response> {

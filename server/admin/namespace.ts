@@ -29,7 +29,7 @@ export function registerAdminNamespace(deps: Deps, auth: AdminAuth): { nsp: Admi
   const nsp = deps.io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace;
 
   nsp.use((socket, next) => {
-    if (!sameOrigin(socket.handshake.headers.origin, socket.handshake.headers.host)) return next(new Error("FORBIDDEN_ORIGIN"));
+    if (!sameOrigin(socket.handshake.headers.origin, socket.handshake.headers.host, socket.handshake.secure)) return next(new Error("FORBIDDEN_ORIGIN"));
     auth.verifyCookieHeader(socket.handshake.headers.cookie).then(
       (session) => {
         if (!session) return next(new Error("NOT_AUTHENTICATED"));

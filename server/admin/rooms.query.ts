@@ -6,13 +6,14 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
+import { wellFormedText } from "@/lib/protocol/text";
 import { channelOf } from "../channel/channel.repository";
 
 export const ROOM_SORTS = ["id", "createdAt", "online", "capacity", "lastActivityAt", "messageCount", "bb84Sessions", "lastQber"] as const;
 export type RoomSort = (typeof ROOM_SORTS)[number];
 
 export const roomListQuerySchema = z.object({
-  q: z.string().trim().max(64).optional().catch(undefined),
+  q: wellFormedText().trim().max(64).optional().catch(undefined),
   sort: z.enum(ROOM_SORTS).catch("lastActivityAt"),
   dir: z.enum(["asc", "desc"]).catch("desc"),
   page: z.coerce.number().int().min(1).max(1_000_000).catch(1),

@@ -2,12 +2,13 @@ import { registerCommand } from "../command";
 import type { Deps } from "../context";
 import type { QsecSocket } from "../socket-types";
 import type { LogEntry } from "@/lib/protocol";
-import { fetchMemberLogs, PRIVATE_LOG_TYPES, visibleTo } from "./logs.repository";
+import { PRIVATE_LOG_TYPES, visibleTo } from "./logs.repository";
+import { fetchMemberLogsPaged } from "./paged-fetch";
 
 export function registerLogs(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "logs:fetch", async (_s, p) => {
     deps.presence.requireMember(socket, p.roomId);
-    const logs = await fetchMemberLogs(deps.prisma, p.roomId, socket.data.userId!, p.sinceId, p.limit ?? 200);
+    const logs = await fetchMemberLogsPaged(deps.prisma, p.roomId, socket.data.userId!, p.sinceId, p.limit ?? 200);
     return { logs };
   });
 }

@@ -24,7 +24,17 @@ export function visibleTo(entry: Pick<LogEntry, "type" | "actorId" | "targetId">
 
 /** A member's view of a room's log: the latest `limit` rows (or those after sinceId), oldest first. */
 export async function fetchMemberLogs(prisma: PrismaClient, roomId: string, userId: string, sinceId: number | undefined, limit: number): Promise<LogEntry[]> {
-  const where = {
+  const where = memberLogWhere(roomId, userId, sinceId);
+  const rows =
+    sinceId !== undefined
+      ? await prisma.roomLog.findMany({ where, orderBy: { id: "asc" }, take: limit })
+      : (await prisma.roomLog.findMany({ where, orderBy: { id: "desc" }, take: limit })).reverse();
+  return rows.map(toLogEntry);
+}
+
+/** The rows of a room's log a member may read (after sinceId, when given). */
+export function memberLogWhere(roomId: string, userId: string, sinceId: number | undefined) {
+  return {
     roomId,
     ...(sinceId !== undefined ? { id: { gt: sinceId } } : {}),
     type: { not: "SECURITY_REJECTED" },
@@ -34,9 +44,4 @@ export async function fetchMemberLogs(prisma: PrismaClient, roomId: string, user
       { targetId: userId },
     ],
   };
-  const rows =
-    sinceId !== undefined
-      ? await prisma.roomLog.findMany({ where, orderBy: { id: "asc" }, take: limit })
-      : (await prisma.roomLog.findMany({ where, orderBy: { id: "desc" }, take: limit })).reverse();
-  return rows.map(toLogEntry);
 }

@@ -14,6 +14,8 @@ import { channelOf } from "../channel/channel.repository";
 import type { LiveRoom } from "./presence";
 import { leaveRoom, logEpoch } from "./membership";
 import { loadOrCreateRoom, recordJoin } from "./rooms.repository";
+import { withJoinCleanup } from "./join-cleanup";
+import { reserveRoomSlot } from "./room-budget";
 
 export function registerRooms(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "room:join", (_s, p) => joinRoom(deps, socket, p));
@@ -28,11 +30,10 @@ async function joinRoom(deps: Deps, socket: QsecSocket, p: CommandInput<"room:jo
   const userId = socket.data.userId!;
   const keys = socket.data.keys!;
   const roomId = p.roomId ?? randomBytes(9).toString("base64url"); // 72 random bits, 12 characters
-  if (!socket.data.rooms.has(roomId) && socket.data.rooms.size >= LIMITS.maxRoomsPerSocket) {
-    refuse("RATE_LIMITED", `one connection may be in at most ${LIMITS.maxRoomsPerSocket} rooms`);
-  }
-  return deps.presence.withRoom(roomId, async () => {
+  const release = reserveRoomSlot(socket, roomId);
+  return deps.presence.withRoom(roomId, () => withJoinCleanup(deps, roomId, async (onCreated) => {
     const { room, created } = await liveRoom(deps, roomId, userId, p.capacity);
+    if (created) onCreated();
     const existing = room.members.get(userId);
     if (existing && existing.socketId === socket.id) return { ...deps.presence.state(room), you: userId, created: false };
     const capacity = room.capacity ?? LIMITS.maxRoomMembers;
@@ -45,6 +46,8 @@ async function joinRoom(deps: Deps, socket: QsecSocket, p: CommandInput<"room:jo
     const epoch = room.epoch + 1;
     await recordJoin(deps.prisma, roomId, { id: userId, displayName: p.displayName, signingKey: keys.signingKey, agreementKey: keys.agreementKey }, epoch);
     if (!socket.connected) refuse("NOT_AUTHENTICATED", "connection closed");
+    // Logged only once the join is stored: a join that fails leaves no room behind (join-cleanup.ts).
+    if (created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
     room.epoch = epoch;
     room.members.set(userId, { userId, displayName: p.displayName, socketId: socket.id, ...keys, joinedAt: new Date() });
     socket.data.rooms.add(roomId);
@@ -55,7 +58,7 @@ async function joinRoom(deps: Deps, socket: QsecSocket, p: CommandInput<"room:jo
     logEpoch(deps, room);
     deps.io.to(roomId).emit("room:updated", state);
     return { ...state, you: userId, created };
-  });
+  })).finally(release);
 }
 
 /** The room in presence, loading it (or creating it, for its first member) when nobody is in it. */
@@ -65,6 +68,5 @@ async function liveRoom(deps: Deps, roomId: string, userId: string, capacity: nu
   const loaded = await loadOrCreateRoom(deps.prisma, roomId, userId, capacity);
   const room: LiveRoom = { id: roomId, epoch: loaded.room.epoch, capacity: loaded.room.capacity, channel: channelOf(loaded.room), members: new Map() };
   deps.presence.rooms.set(roomId, room);
-  if (loaded.created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
   return { room, created: loaded.created };
 }

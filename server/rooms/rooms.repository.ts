@@ -43,3 +43,8 @@ export async function recordLeave(prisma: PrismaClient, roomId: string, userId: 
 export async function markAllOffline(prisma: PrismaClient) {
   await prisma.membership.updateMany({ where: { online: true }, data: { online: false, leftAt: new Date() } });
 }
+
+/** Removes a Room row a failed join created (join-cleanup.ts); its logs and memberships go with it. */
+export async function deleteRoom(prisma: PrismaClient, roomId: string) {
+  await prisma.room.deleteMany({ where: { id: roomId } });
+}

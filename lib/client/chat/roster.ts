@@ -11,6 +11,8 @@ import { leaderOf, type MemberInfo, type MessageReceived, type RoomkeyShared, ty
 import { ClientError } from "../errors";
 import type { MemberView } from "../types";
 import type { ClientStateStore, WarnFn } from "./client-state";
+import { capRoomMembers } from "./member-cap";
+import { ConfusableNameWarnings } from "./name-warnings";
 
 /** Keys of this many most recent epochs are kept, so messages in flight across a re-key still decrypt. */
 export const KEEP_EPOCHS = 4;
@@ -56,6 +58,7 @@ export class Roster {
   private rooms = new Map<string, RoomRecord>();
   /** Rooms we left: a late room:updated for them must not bring them back. */
   private left = new Set<string>();
+  private readonly nameWarnings = new ConfusableNameWarnings();
 
   constructor(private readonly deps: RosterDeps) {}
 
@@ -127,6 +130,10 @@ export class Roster {
   async apply(state: RoomState): Promise<AppliedEpoch | null> {
     const room = this.rooms.get(state.roomId);
     if (!room || state.epoch <= room.appliedEpoch) return null;
+    const capped = capRoomMembers(state, this.deps.userId);
+    if (capped.dropped > 0) this.deps.warn(state.roomId, "TOO_MANY_MEMBERS", capped.warning);
+    state = capped.state;
+    for (const w of this.nameWarnings.check(state.roomId, state.members)) this.deps.warn(state.roomId, "CONFUSABLE_NAMES", w);
     room.appliedEpoch = state.epoch;
     const ids = state.members.map((m) => m.userId);
     const leaderId = leaderOf(ids);

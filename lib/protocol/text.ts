@@ -1,0 +1,22 @@
+/**
+ * Text that enters from a client must be well-formed UTF-16: a lone surrogate cannot be stored
+ * (SQLite/Prisma reject it deep inside a write, after side effects), cannot be rendered, and
+ * compares unequal to itself once re-encoded. Every free-text field of the protocol goes through
+ * `wellFormedText()` so the refusal happens at the schema, before any handler runs.
+ */
+import { z } from "zod";
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function isWellFormedText(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+
+export const MALFORMED_TEXT = "malformed text (lone UTF-16 surrogate)";
+
+/** z.string() that refuses lone surrogates; chain .max() etc. on the result's input side. */
+export function wellFormedText(max?: number) {
+  let s = z.string();
+  if (max !== undefined) s = s.max(max);
+  return s.refine(isWellFormedText, MALFORMED_TEXT);
+}

@@ -1,0 +1,139 @@
+/**
+ * Per-address connection limits, counted where transport connections really open and close (the
+ * engine.io connection and its "close" event, which always fires), not in Socket.IO middleware:
+ * a connect and a close in one polling payload used to bump a middleware counter whose matching
+ * "disconnect" never fired, and ~130 such requests locked the address out until restart.
+ *
+ * Two kinds of transport connection are counted per remote address:
+ * - admitted: it has a socket on the main namespace (passed this guard's middleware). At most
+ *   `maxConnectionsPerAddress`; one more is refused with connect_error "TOO_MANY_CONNECTIONS"
+ *   and its transport closed.
+ * - pending: open at the engine level but not (or no longer) admitted — a handshake that never
+ *   sent CONNECT, a raw WebSocket, an admin-namespace connection. Refused at the handshake
+ *   (`allowRequest`, HTTP 403) past `maxPendingPerAddress` per address or `maxPendingTotal` in all,
+ *   and closed by Socket.IO's connect timeout (`LIMITS.connectTimeoutMs`) if no namespace is joined.
+ */
+import type { IncomingMessage } from "node:http";
+import type { QsecServer } from "./socket-types";
+
+export interface TransportLimits {
+  maxConnectionsPerAddress: number;
+  maxPendingPerAddress: number;
+  maxPendingTotal: number;
+  /** A transport that has joined no namespace by then is discarded. Socket.IO's own connect
+   *  timeout must be longer: its orderly close lets a polling transport linger 30 s. */
+  connectTimeoutMs: number;
+}
+
+type AllowRequest = (req: IncomingMessage, fn: (err: string | null | undefined, success: boolean) => void) => void;
+
+interface EngineConn {
+  remoteAddress: string;
+  readyState: string;
+  once(ev: "close", fn: () => void): void;
+  close(discard?: boolean): void;
+}
+
+interface Entry {
+  addr: string;
+  admitted: boolean;
+  /** Joined some namespace (the main one or /admin). */
+  joined: boolean;
+}
+
+interface AddressCount {
+  open: number;
+  admitted: number;
+  conns: Set<EngineConn>;
+}
+
+export class TransportGuard {
+  private readonly conns = new Map<EngineConn, Entry>();
+  private readonly byAddress = new Map<string, AddressCount>();
+  private pendingTotal = 0;
+
+  constructor(private readonly limits: TransportLimits) {}
+
+  /** Open transport connections of an address (admitted and pending); for tests and the abuse bench. */
+  count(addr: string): { open: number; admitted: number } {
+    const c = this.byAddress.get(addr);
+    return { open: c?.open ?? 0, admitted: c?.admitted ?? 0 };
+  }
+
+  /** Every open transport connection from the same address as this one (itself included). */
+  sameAddress(conn: object): Iterable<object> {
+    const entry = this.conns.get(conn as EngineConn);
+    return entry ? (this.byAddress.get(entry.addr)?.conns ?? []) : [];
+  }
+
+  /** engine.io's allowRequest, run for every new handshake (never for requests of an open session). */
+  allowRequest(next?: AllowRequest): AllowRequest {
+    return (req, fn) => {
+      const addr = req.socket.remoteAddress ?? "unknown";
+      const c = this.byAddress.get(addr);
+      const pending = c ? c.open - c.admitted : 0;
+      if (pending >= this.limits.maxPendingPerAddress || this.pendingTotal >= this.limits.maxPendingTotal) return fn("TOO_MANY_CONNECTIONS", false);
+      if (c && c.open >= this.limits.maxConnectionsPerAddress + this.limits.maxPendingPerAddress) return fn("TOO_MANY_CONNECTIONS", false);
+      if (next) return next(req, fn);
+      fn(null, true);
+    };
+  }
+
+  attach(io: QsecServer): void {
+    io.engine.on("connection", (conn: EngineConn) => {
+      const addr = conn.remoteAddress ?? "unknown";
+      const entry: Entry = { addr, admitted: false, joined: false };
+      const timer = setTimeout(() => {
+        if (!entry.joined && this.conns.has(conn)) conn.close(true);
+      }, this.limits.connectTimeoutMs);
+      timer.unref();
+      this.conns.set(conn, entry);
+      const c = this.byAddress.get(addr) ?? { open: 0, admitted: 0, conns: new Set<EngineConn>() };
+      c.open += 1;
+      c.conns.add(conn);
+      this.byAddress.set(addr, c);
+      this.pendingTotal += 1;
+      conn.once("close", () => {
+        clearTimeout(timer);
+        this.conns.delete(conn);
+        if (entry.admitted) c.admitted -= 1;
+        else this.pendingTotal -= 1;
+        c.open -= 1;
+        c.conns.delete(conn);
+        if (c.open <= 0) this.byAddress.delete(addr);
+      });
+    });
+
+    const joined = (socket: { conn: unknown }) => {
+      const entry = this.conns.get(socket.conn as EngineConn);
+      if (entry) entry.joined = true;
+    };
+    io.on("connection", joined);
+    io.on("new_namespace", (nsp) => nsp.on("connection", joined));
+
+    io.use((socket, next) => {
+      const conn = socket.conn as unknown as EngineConn;
+      const entry = this.conns.get(conn);
+      if (!entry || conn.readyState !== "open") return next(new Error("connection closed"));
+      const c = this.byAddress.get(entry.addr)!;
+      // One main-namespace socket per transport connection: several CONNECT packets sent before
+      // the first completes would otherwise each get a socket, outside the per-address cap.
+      if (entry.admitted || c.admitted >= this.limits.maxConnectionsPerAddress) {
+        next(new Error("TOO_MANY_CONNECTIONS"));
+        // After the CONNECT_ERROR packet is queued (next() answers on the next tick).
+        if (!entry.admitted) setImmediate(() => conn.close());
+        return;
+      }
+      entry.admitted = true;
+      c.admitted += 1;
+      this.pendingTotal -= 1;
+      socket.once("disconnect", () => {
+        if (!entry.admitted || !this.conns.has(conn)) return; // the transport's close already counted it
+        entry.admitted = false;
+        c.admitted -= 1;
+        this.pendingTotal += 1;
+      });
+      next();
+    });
+  }
+}
