@@ -38,6 +38,7 @@ export default async function AdminRoomsPage({ searchParams }: { searchParams: P
 
   return (
     <div className="space-y-6">
+      <h1 className="text-xl font-semibold">Rooms</h1>
       <Panel
         title={`Rooms · ${list.total}`}
         data-testid="admin-rooms"

@@ -1,0 +1,105 @@
+/**
+ * Accessibility in Debian's Chromium with axe-core: no serious or critical violation on any page
+ * (landing, name prompt, room with the BB84 panel open, safety-number dialog, admin login and
+ * console) in the light and the dark scheme; one main landmark and one h1 on every page; focus in
+ * the composer after joining. A regression fails the suite.
+ */
+import type { Browser, Page } from "playwright-core";
+import { startAppServer, type AppServer } from "./helpers/app-server";
+import { launchChromium, waitForRoom } from "./helpers/browser";
+import { axe, seriousOf, sizedPage, SHOTS } from "./ux-support";
+
+jest.setTimeout(180_000);
+
+const TOKEN = "a11y-admin-token-0123456789abcdef";
+const ROOM = `a11y-${Date.now().toString(36)}`;
+
+let server: AppServer;
+let browser: Browser;
+const report: Record<string, string[]> = {};
+
+beforeAll(async () => {
+  server = await startAppServer({ distDir: ".next-e2e-a11y", env: { ADMIN_TOKEN: TOKEN }, readyTimeoutMs: 120_000 });
+  browser = await launchChromium();
+}, 240_000);
+
+afterAll(async () => {
+  console.log(`axe serious/critical by page:\n${Object.entries(report).map(([k, v]) => `${k}: ${v.length}${v.length ? `\n  ${v.join("\n  ")}` : ""}`).join("\n")}`);
+  await browser?.close().catch(() => undefined);
+  await server?.stop();
+}, 30_000);
+
+/** axe, plus one main landmark and one h1; the result is kept for the summary printed at the end. */
+async function check(page: Page, label: string): Promise<string[]> {
+  const problems = seriousOf(await axe(page));
+  const mains = await page.locator("main, [role=main]").count();
+  const h1s = await page.locator("h1").count();
+  if (mains !== 1) problems.push(`landmark: ${mains} main elements`);
+  if (h1s < 1) problems.push("heading: no h1");
+  report[label] = problems;
+  await page.screenshot({ path: `${SHOTS}/a11y-${label}.png` });
+  return problems;
+}
+
+describe.each(["light", "dark"] as const)("axe in the %s scheme", (scheme) => {
+  let alice: Page;
+  let bob: Page;
+
+  afterAll(async () => {
+    await alice?.context().close();
+    await bob?.context().close();
+  });
+
+  test("landing page and name prompt", async () => {
+    const page = await sizedPage(browser, 1280, 900, scheme);
+    await page.goto(`${server.url}/`, { timeout: 150_000 });
+    await page.getByTestId("landing-form").waitFor({ timeout: 150_000 });
+    const landing = await check(page, `landing-${scheme}`);
+    await page.goto(`${server.url}/room/${ROOM}-prompt`, { timeout: 150_000 });
+    await page.getByTestId("name-prompt").waitFor({ timeout: 150_000 });
+    const prompt = await check(page, `name-prompt-${scheme}`);
+    await page.context().close();
+    expect(landing).toEqual([]);
+    expect(prompt).toEqual([]);
+  });
+
+  test("room with the BB84 panel open, focus in the composer, then the safety-number dialog", async () => {
+    alice = await sizedPage(browser, 1440, 900, scheme);
+    await alice.goto(`${server.url}/room/${ROOM}-${scheme}?name=Alice`, { timeout: 150_000 });
+    await alice.getByTestId("room-page").waitFor({ timeout: 150_000 });
+    // After joining, typing goes straight into the composer.
+    await alice.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "composer-input", undefined, { timeout: 30_000 });
+    bob = await sizedPage(browser, 1440, 900, scheme);
+    await bob.goto(`${server.url}/room/${ROOM}-${scheme}?name=Bob`, { timeout: 150_000 });
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    await alice.getByTestId("bb84-panel").waitFor();
+    const room = await check(alice, `room-${scheme}`);
+
+    await alice.getByTestId("safety-number-button").first().click();
+    await alice.getByTestId("safety-number").waitFor();
+    const dialog = await check(alice, `safety-number-${scheme}`);
+    await alice.keyboard.press("Escape");
+    expect(room).toEqual([]);
+    expect(dialog).toEqual([]);
+  });
+
+  test("admin login and console pages", async () => {
+    const page = await sizedPage(browser, 1280, 900, scheme);
+    await page.goto(`${server.url}/admin/login`, { timeout: 150_000 });
+    await page.getByTestId("admin-login-form").waitFor({ timeout: 150_000 });
+    const login = await check(page, `admin-login-${scheme}`);
+    await page.getByTestId("admin-token").fill(TOKEN);
+    await page.getByTestId("admin-login-submit").click();
+    await page.getByTestId("admin-rooms").waitFor({ timeout: 150_000 });
+    const rooms = await check(page, `admin-rooms-${scheme}`);
+    await page.locator(`[data-testid="room-row"][data-room="${ROOM}-${scheme}"] a`).click();
+    await page.getByTestId("admin-room").waitFor({ timeout: 150_000 });
+    await page.locator('[data-testid="log-row"]').first().waitFor();
+    const roomPage = await check(page, `admin-room-${scheme}`);
+    await page.context().close();
+    expect(login).toEqual([]);
+    expect(rooms).toEqual([]);
+    expect(roomPage).toEqual([]);
+  });
+});
