@@ -9,7 +9,7 @@ import { startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, waitForRoom } from "./helpers/browser";
 import { axe, seriousOf, sizedPage, SHOTS } from "./ux-support";
 
-jest.setTimeout(180_000);
+jest.setTimeout(300_000);
 
 const TOKEN = "a11y-admin-token-0123456789abcdef";
 const ROOM = `a11y-${Date.now().toString(36)}`;
@@ -84,6 +84,17 @@ describe.each(["light", "dark"] as const)("axe in the %s scheme", (scheme) => {
     expect(dialog).toEqual([]);
   });
 
+  test("room on a phone with the BB84 tab open", async () => {
+    const phone = await sizedPage(browser, 390, 844, scheme);
+    await phone.goto(`${server.url}/room/${ROOM}-${scheme}?name=Carol`, { timeout: 150_000 });
+    await waitForRoom(phone, { members: 3 });
+    await phone.getByTestId("room-tab-bb84").click();
+    await phone.getByTestId("bb84-panel").waitFor();
+    const problems = await check(phone, `room-phone-bb84-${scheme}`);
+    await phone.context().close();
+    expect(problems).toEqual([]);
+  });
+
   test("admin login and console pages", async () => {
     const page = await sizedPage(browser, 1280, 900, scheme);
     await page.goto(`${server.url}/admin/login`, { timeout: 150_000 });
@@ -91,10 +102,10 @@ describe.each(["light", "dark"] as const)("axe in the %s scheme", (scheme) => {
     const login = await check(page, `admin-login-${scheme}`);
     await page.getByTestId("admin-token").fill(TOKEN);
     await page.getByTestId("admin-login-submit").click();
-    await page.getByTestId("admin-rooms").waitFor({ timeout: 150_000 });
+    await page.getByTestId("admin-rooms").waitFor({ timeout: 240_000 });
     const rooms = await check(page, `admin-rooms-${scheme}`);
     await page.locator(`[data-testid="room-row"][data-room="${ROOM}-${scheme}"] a`).click();
-    await page.getByTestId("admin-room").waitFor({ timeout: 150_000 });
+    await page.getByTestId("admin-room").waitFor({ timeout: 240_000 });
     await page.locator('[data-testid="log-row"]').first().waitFor();
     const roomPage = await check(page, `admin-room-${scheme}`);
     await page.context().close();
@@ -102,4 +113,24 @@ describe.each(["light", "dark"] as const)("axe in the %s scheme", (scheme) => {
     expect(rooms).toEqual([]);
     expect(roomPage).toEqual([]);
   });
+});
+
+test("the theme toggle overrides the system scheme, passes axe, and is remembered", async () => {
+  const page = await sizedPage(browser, 1280, 900, "dark");
+  await page.goto(`${server.url}/`, { timeout: 150_000 });
+  await page.getByTestId("landing-form").waitFor({ timeout: 150_000 });
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const dark = await background();
+  await page.getByTestId("theme-toggle").click(); // system → light
+  expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("light");
+  expect(await background()).not.toBe(dark);
+  expect(await check(page, "landing-forced-light")).toEqual([]);
+  await page.reload();
+  await page.getByTestId("landing-form").waitFor();
+  expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("light");
+  await page.getByTestId("theme-toggle").click(); // light → dark
+  await page.getByTestId("theme-toggle").click(); // dark → system
+  expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBeUndefined();
+  expect(await background()).toBe(dark);
+  await page.context().close();
 });

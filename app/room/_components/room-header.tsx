@@ -62,7 +62,8 @@ export function RoomHeader() {
             </span>
           )}
         </Button>
-        <ThemeToggle />
+        {/* On a phone the header keeps its one row for the room; the landing page has the toggle too. */}
+        <ThemeToggle className="max-sm:hidden" />
         {phase === "joined" ? (
           <LeaveButton onLeave={() => void leave()} roomId={room.roomId} />
         ) : (

@@ -36,9 +36,10 @@ export function RoomTabs({ tab, onChange, unread }: { tab: RoomTab; onChange: (t
           }}
           tabIndex={tab === t ? 0 : -1}
           data-testid={`room-tab-${t}`}
-          className={`flex flex-1 items-center justify-center gap-1.5 border-b-2 px-2 py-2.5 text-sm font-medium ${tab === t ? "border-accent text-fg" : "border-transparent text-muted hover:text-fg"}`}
+          className={`flex flex-1 items-center justify-center gap-1.5 whitespace-nowrap border-b-2 px-1 py-2.5 text-sm font-medium ${tab === t ? "border-accent text-fg" : "border-transparent text-muted hover:text-fg"}`}
         >
-          {t === "members" && room ? `${LABELS[t]} (${room.members.length})` : LABELS[t]}
+          {LABELS[t]}
+          {t === "members" && room && <span className="text-xs text-muted">{room.members.length}</span>}
           {t === "chat" && unread > 0 && tab !== "chat" && (
             <span className="rounded-full bg-accent px-1.5 text-[11px] font-semibold text-accent-fg" data-testid="tab-unread">
               {unread}
