@@ -121,6 +121,48 @@ describe("the timeline on a desktop", () => {
     expect(await scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 48)).toBe(true);
   });
 
+  test("opted-in desktop notifications: a mention and a direct message while hidden, naming the sender without the text", async () => {
+    const dave = await sizedPage(browser, 1440, 900);
+    // Headless Chromium has no notification centre: record what the page asks the browser to show.
+    await dave.context().addInitScript(() => {
+      const shown: { title: string; body?: string }[] = [];
+      class RecordedNotification {
+        static permission = "default";
+        static async requestPermission() {
+          RecordedNotification.permission = "granted";
+          return "granted";
+        }
+        onclick: (() => void) | null = null;
+        constructor(title: string, opts?: { body?: string }) {
+          shown.push({ title, body: opts?.body });
+        }
+        close() {}
+      }
+      Object.assign(window, { Notification: RecordedNotification, __shown: shown });
+    });
+    await dave.goto(`${server.url}/room/${ROOM}?name=Dave`, { timeout: 150_000 });
+    await waitForRoom(dave, { members: 3 });
+    await waitForRoom(alice, { members: 3 });
+    await dave.getByTestId("notify-toggle").click();
+    await dave.locator('[data-testid="notify-toggle"][aria-pressed="true"]').waitFor();
+    await sendMessage(alice, "Dave is not hidden yet");
+    await waitForMessage(dave, "Dave is not hidden yet");
+    await setHidden(dave, true);
+    await sendMessage(alice, "nothing for anyone in particular");
+    await sendMessage(alice, "secret plan for @dave");
+    await sendMessage(alice, "a private word", "Dave");
+    await waitForMessage(dave, "a private word");
+    const shown = await dave.evaluate(() => (window as unknown as { __shown: { title: string; body?: string }[] }).__shown);
+    expect(shown.map((n) => n.title)).toEqual(["Alice mentioned you", "Direct message from Alice"]);
+    expect(JSON.stringify(shown)).not.toMatch(/secret|private/);
+    await setHidden(dave, false);
+    await dave.getByTestId("leave-button").click();
+    await dave.getByTestId("leave-confirm").click();
+    await dave.getByTestId("left-banner").waitFor();
+    await dave.context().close();
+    await waitForRoom(alice, { members: 2 });
+  });
+
   test("Leave asks first; after leaving the header no longer says Online, and the others see the leave in line", async () => {
     await bob.getByTestId("leave-button").click();
     await bob.getByTestId("leave-dialog").waitFor();

@@ -1,7 +1,7 @@
 /** The chat timeline (lib/ui/timeline.ts): grouping, in-line room events, safe links, unread count. */
 import type { ChatMessage } from "@/lib/client";
 import type { LogEntry } from "@/lib/protocol";
-import { buildTimeline, linkify, titleWithUnread, unreadCount } from "@/lib/ui/timeline";
+import { buildTimeline, isNotifiable, linkify, mentions, titleWithUnread, unreadCount } from "@/lib/ui/timeline";
 
 const T0 = Date.parse("2026-01-01T10:00:00.000Z");
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
@@ -78,5 +78,24 @@ describe("unread", () => {
     expect(titleWithUnread("room — QSEC", 2)).toBe("(2) room — QSEC");
     expect(titleWithUnread("room — QSEC", 0)).toBe("room — QSEC");
     expect(titleWithUnread("r", 150)).toBe("(99+) r");
+  });
+});
+
+describe("notifications", () => {
+  test("mentions match the name as a word, with or without @, in any case", () => {
+    expect(mentions("hey @bob, look", "Bob")).toBe(true);
+    expect(mentions("Bob: look", "Bob")).toBe(true);
+    expect(mentions("bobby tables", "Bob")).toBe(false);
+    expect(mentions("ask Zoë.", "zoë")).toBe(true);
+    expect(mentions("a+b (c)", "a+b")).toBe(true);
+    expect(mentions("anything", " ")).toBe(false);
+  });
+
+  test("only others' readable direct messages and mentions notify", () => {
+    expect(isNotifiable(msg("a", 0, { text: "hi Bob" }), "Bob")).toBe(true);
+    expect(isNotifiable(msg("a", 0, { text: "hi all", direct: true, to: "me" }), "Bob")).toBe(true);
+    expect(isNotifiable(msg("a", 0, { text: "hi all" }), "Bob")).toBe(false);
+    expect(isNotifiable(msg("me", 0, { text: "hi Bob" }), "Bob")).toBe(false);
+    expect(isNotifiable(msg("a", 0, { text: "hi Bob", status: "rejected" }), "Bob")).toBe(false);
   });
 });

@@ -145,3 +145,16 @@ export function unreadCount(messages: readonly ChatMessage[], seenCount: number)
 export function titleWithUnread(base: string, unread: number): string {
   return unread > 0 ? `(${unread > 99 ? "99+" : unread}) ${base}` : base;
 }
+
+/** Whether text mentions a display name: "@Name" or "Name" as a whole word, any case. */
+export function mentions(text: string, name: string): boolean {
+  const n = name.trim();
+  if (!n) return false;
+  const escaped = n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\p{L}\\p{N}_])@?${escaped}(?=$|[^\\p{L}\\p{N}_])`, "iu").test(text);
+}
+
+/** A message worth a desktop notification: someone else's, readable, and direct to us or mentioning our name. */
+export function isNotifiable(m: ChatMessage, myName: string): boolean {
+  return !m.mine && m.status === "ok" && (m.direct || mentions(m.text ?? "", myName));
+}

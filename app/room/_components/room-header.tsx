@@ -6,6 +6,7 @@ import { roomLink } from "@/lib/ui/format";
 import { Button, Logo } from "@/app/_components/ui";
 import { ThemeToggle } from "@/app/_components/theme-toggle";
 import { LeaveButton } from "./leave-button";
+import { NotificationToggle } from "./notifications";
 
 const CONNECTION: Record<string, { label: string; dot: string }> = {
   online: { label: "Online", dot: "bg-ok" },
@@ -63,6 +64,7 @@ export function RoomHeader() {
           )}
         </Button>
         {/* On a phone the header keeps its one row for the room; the landing page has the toggle too. */}
+        <NotificationToggle className="max-sm:hidden" />
         <ThemeToggle className="max-sm:hidden" />
         {phase === "joined" ? (
           <LeaveButton onLeave={() => void leave()} roomId={room.roomId} />
