@@ -80,8 +80,18 @@ describe.each(["light", "dark"] as const)("axe in the %s scheme", (scheme) => {
     await alice.getByTestId("safety-number").waitFor();
     const dialog = await check(alice, `safety-number-${scheme}`);
     await alice.keyboard.press("Escape");
+
+    // A finished BB84 session: the live view, the hardened member and the chart with a bar.
+    const start = alice.locator('[data-testid="member-item"][data-name="Bob"] [data-testid="bb84-start-member"]');
+    await alice.waitForFunction(() => !(document.querySelector('[data-testid="member-item"][data-name="Bob"] [data-testid="bb84-start-member"]') as HTMLButtonElement | null)?.disabled);
+    await start.click();
+    await alice.locator('[data-testid="bb84-live"][data-status="success"]').first().waitFor({ timeout: 120_000 });
+    await alice.locator('[data-testid="member-item"][data-name="Bob"][data-qkd="true"]').waitFor({ timeout: 30_000 });
+    await alice.locator('[data-testid="bb84-chart"][data-count="1"]').waitFor({ timeout: 30_000 });
+    const session = await check(alice, `room-bb84-session-${scheme}`);
     expect(room).toEqual([]);
     expect(dialog).toEqual([]);
+    expect(session).toEqual([]);
   });
 
   test("room on a phone with the BB84 tab open", async () => {

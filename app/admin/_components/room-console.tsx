@@ -3,7 +3,7 @@
  * One room in the admin console. Everything shown comes from the server as data and is rendered as
  * text (React escapes it); there is no key material or ciphertext to show: the database holds none.
  */
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
 import { Badge, Button, Panel } from "@/app/_components/ui";
 import { LOG_EVENT_TYPES, type LogEventType } from "@/lib/protocol/log-events";
@@ -40,6 +40,16 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
   const [loading, setLoading] = useState(false);
   const [tail, setTail] = useState<TailState>("connecting");
   const [members, setMembers] = useState(room.members);
+  // Names for the BB84 table and chart: members present now, and anyone named in the loaded log rows.
+  const names = useMemo(() => {
+    const n: Record<string, string> = {};
+    for (const e of entries) {
+      if (e.actorId && e.actorName) n[e.actorId] = e.actorName;
+      if (e.targetId && e.targetName) n[e.targetId] = e.targetName;
+    }
+    for (const m of members) n[m.userId] = m.displayName;
+    return n;
+  }, [entries, members]);
   const [channel, setChannel] = useState<ChannelSettings>(room.channel);
   const [sessions, setSessions] = useState(initialSessions);
 
@@ -305,7 +315,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
         </div>
       </Panel>
 
-      <Bb84Sessions sessions={sessions} />
+      <Bb84Sessions sessions={sessions} names={names} />
     </div>
   );
 }
