@@ -144,3 +144,52 @@ test("the theme toggle overrides the system scheme, passes axe, and is remembere
   expect(await background()).toBe(dark);
   await page.context().close();
 });
+
+describe("admin console readability", () => {
+  test("times in the viewer's zone with the zone named, names in the BB84 table, filters in the URL (shareable, Back restores)", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Asia/Tokyo" });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/admin/login`, { timeout: 150_000 });
+    await page.getByTestId("admin-token").fill(TOKEN);
+    await page.getByTestId("admin-login-submit").click();
+    await page.getByTestId("admin-rooms").waitFor({ timeout: 240_000 });
+    await page.getByText("Times in Asia/Tokyo").waitFor();
+    const room = `${ROOM}-light`;
+    await page.goto(`${server.url}/admin/rooms/${room}`);
+    await page.getByTestId("admin-room").waitFor({ timeout: 240_000 });
+
+    // Log times: local (UTC+09:00 here, no daylight saving), with the zone in the column header.
+    await page.getByRole("columnheader", { name: "Time (Asia/Tokyo)" }).waitFor();
+    const first = page.locator('[data-testid="log-row"] time').first();
+    const [iso, shown] = await Promise.all([first.getAttribute("datetime"), first.textContent()]);
+    const expected = new Date(Date.parse(iso!) + 9 * 3600_000).toISOString().replace("T", " ").replace("Z", "");
+    expect(shown).toBe(expected);
+
+    // The BB84 session run in the light-scheme room: member names, percent units, the shared chart.
+    const pair = page.getByTestId("bb84-pair").first();
+    await pair.waitFor();
+    expect(await pair.textContent()).toBe("Alice → Bob");
+    expect(await page.getByTestId("bb84-row").first().textContent()).toMatch(/2\.0% \/ 0% \/ 0%/);
+    await page.locator('[data-testid="qber-chart"] [data-testid="bb84-chart"][data-count="1"]').waitFor();
+
+    // A filter is applied through the URL, survives a reload, and Back returns to the unfiltered log.
+    await page.getByTestId("filter-type-MEMBER_JOINED").check();
+    await page.getByTestId("filter-apply").click();
+    await page.waitForURL((u) => u.searchParams.getAll("type").includes("MEMBER_JOINED"));
+    const onlyJoins = () => page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('[data-testid="log-row"]')];
+      return rows.length > 0 && rows.every((r) => r.getAttribute("data-type") === "MEMBER_JOINED");
+    });
+    await onlyJoins();
+    await page.reload();
+    await page.getByTestId("admin-room").waitFor();
+    await onlyJoins();
+    expect(await page.getByTestId("filter-type-MEMBER_JOINED").isChecked()).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/admin-room-filtered.png`, fullPage: true });
+    await page.goBack();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log-row"]')].some((r) => r.getAttribute("data-type") !== "MEMBER_JOINED"));
+    expect(new URL(page.url()).search).toBe("");
+    expect(await page.getByTestId("filter-type-MEMBER_JOINED").isChecked()).toBe(false);
+    await context.close();
+  });
+});

@@ -3,8 +3,8 @@ import { Panel } from "@/app/_components/ui";
 import type { Bb84SessionSummary } from "@/lib/protocol/events";
 import { formatPercent } from "@/lib/ui/bb84-view";
 import { SessionChart } from "@/app/room/_components/bb84-chart";
+import { LocalTime, ZoneName } from "./local-time";
 
-const time = (iso: string) => iso.replace("T", " ").replace("Z", "").slice(0, 23);
 const short = (id: string) => id.slice(0, 8);
 
 /**
@@ -25,7 +25,9 @@ export function Bb84Sessions({ sessions, names = {} }: { sessions: Bb84SessionSu
             <thead className="text-xs uppercase tracking-wider text-muted">
               <tr>
                 <th className="px-4 py-2">Session</th>
-                <th className="px-4 py-2">Started</th>
+                <th className="px-4 py-2">
+                  Started (<ZoneName />)
+                </th>
                 <th className="px-4 py-2">Alice → Bob</th>
                 <th className="px-4 py-2 text-right">Qubits</th>
                 <th className="px-4 py-2">Outcome</th>
@@ -39,7 +41,9 @@ export function Bb84Sessions({ sessions, names = {} }: { sessions: Bb84SessionSu
               {sessions.map((s) => (
                 <tr key={s.id} data-testid="bb84-row">
                   <td className="px-4 py-1.5 font-mono text-xs">{short(s.id)}</td>
-                  <td className="whitespace-nowrap px-4 py-1.5 tabular-nums">{time(s.startedAt)}</td>
+                  <td className="whitespace-nowrap px-4 py-1.5 tabular-nums">
+                    <LocalTime iso={s.startedAt} />
+                  </td>
                   <td className="px-4 py-1.5" data-testid="bb84-pair">
                     <span title={s.aliceId}>{nameOf(s.aliceId)}</span> → <span title={s.bobId}>{nameOf(s.bobId)}</span>
                   </td>
