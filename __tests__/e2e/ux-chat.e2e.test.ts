@@ -176,6 +176,9 @@ describe("the timeline on a desktop", () => {
     const state = bob.getByTestId("connection-state");
     expect(await state.getAttribute("data-state")).toBe("left");
     expect(await state.textContent()).not.toMatch(/Online/);
+    // Nor does it claim a ready key: the others moved to a key this tab will not get.
+    expect(await bob.getByTestId("key-status").textContent()).toMatch(/no new keys/);
+    expect(await bob.getByTestId("key-status").getAttribute("data-ready")).toBe("false");
     await alice.locator('[data-testid="room-event"][data-event="left"]', { hasText: "Bob" }).waitFor();
     await alice.screenshot({ path: `${SHOTS}/ux-desktop-room.png` });
     await bob.screenshot({ path: `${SHOTS}/ux-desktop-left.png` });
@@ -212,6 +215,14 @@ describe("on a phone", () => {
       expect(await horizontalOverflow(phone)).toBe(0);
       await phone.screenshot({ path: `${SHOTS}/ux-mobile-390-${tab}.png` });
     }
+    // Starting BB84 from the member list shows its progress on the BB84 tab.
+    await phone.getByTestId("room-tab-members").click();
+    await phone.locator('[data-testid="member-item"][data-name="Alice"] [data-testid="bb84-start-member"]').click();
+    await phone.locator('[data-testid="room-tab-bb84"][aria-selected="true"]').waitFor();
+    await phone.locator('[data-testid="bb84-live"][data-status="success"]').first().waitFor({ timeout: 120_000 });
+    expect(await horizontalOverflow(phone)).toBe(0);
+    await phone.screenshot({ path: `${SHOTS}/ux-mobile-390-bb84-session.png` });
+    await phone.getByTestId("room-tab-log").click();
     // A message that arrives while another section is shown is counted on the Chat tab.
     await sendMessage(alice, "while on the log tab");
     await phone.getByTestId("tab-unread").waitFor();

@@ -54,7 +54,7 @@ export function RoomHeader() {
           <span className={`h-2 w-2 rounded-full ${conn.dot}`} aria-hidden="true" />
           <span className="max-sm:sr-only">{conn.label}</span>
         </span>
-        <KeyStatus epoch={room.epoch} keyEpoch={room.keyEpoch} waiting={room.waitingForKey} />
+        <KeyStatus epoch={room.epoch} keyEpoch={room.keyEpoch} waiting={room.waitingForKey} left={phase === "left"} />
         <Button variant="secondary" className="max-lg:hidden" onClick={() => setSimOpen(!simOpen)} aria-expanded={simOpen} data-testid="simulation-toggle" title="Noise, loss and eavesdropper of this room's simulated quantum channel">
           Simulation controls
           {room.channel.eve > 0 && (
@@ -78,12 +78,12 @@ export function RoomHeader() {
   );
 }
 
-/** The room's current epoch and whether this tab holds that epoch's key. */
-function KeyStatus({ epoch, keyEpoch, waiting }: { epoch: number; keyEpoch: number | null; waiting: boolean }) {
-  const ready = keyEpoch !== null && keyEpoch === epoch && !waiting;
+/** The room's current epoch and whether this tab holds that epoch's key (after leaving: it gets no new ones). */
+function KeyStatus({ epoch, keyEpoch, waiting, left }: { epoch: number; keyEpoch: number | null; waiting: boolean; left: boolean }) {
+  const ready = !left && keyEpoch !== null && keyEpoch === epoch && !waiting;
   return (
     <span
-      className={`inline-flex items-center gap-1.5 rounded-full border px-2 py-1 text-xs sm:px-2.5 ${ready ? "border-ok/40 bg-ok/10" : "border-warn/50 bg-warn/10"}`}
+      className={`inline-flex items-center gap-1.5 rounded-full border px-2 py-1 text-xs sm:px-2.5 ${left ? "border-line" : ready ? "border-ok/40 bg-ok/10" : "border-warn/50 bg-warn/10"}`}
       data-testid="key-status"
       data-ready={ready ? "true" : "false"}
       data-key-epoch={keyEpoch ?? "none"}
@@ -96,12 +96,14 @@ function KeyStatus({ epoch, keyEpoch, waiting }: { epoch: number; keyEpoch: numb
       <span aria-hidden="true" className="text-muted max-sm:hidden">
         ·
       </span>
-      {ready ? (
+      {left ? (
+        <span className="text-muted max-sm:sr-only">no new keys</span>
+      ) : ready ? (
         <span className="font-medium text-ok max-sm:sr-only">key ready</span>
       ) : (
         <span className="font-medium text-warn max-sm:sr-only">waiting for key</span>
       )}
-      <span aria-hidden="true" className={`h-2 w-2 rounded-full sm:hidden ${ready ? "bg-ok" : "animate-pulse bg-warn"}`} />
+      <span aria-hidden="true" className={`h-2 w-2 rounded-full sm:hidden ${left ? "bg-muted" : ready ? "bg-ok" : "animate-pulse bg-warn"}`} />
     </span>
   );
 }

@@ -1,5 +1,5 @@
 "use client";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { RoomHeader } from "./room-header";
 import { MembersPanel } from "./members-panel";
@@ -23,6 +23,14 @@ export function RoomLayout() {
   const phase = useChatStore((s) => s.phase);
   const [tab, setTab] = useState<RoomTab>("chat");
   const unread = useUnread(tab === "chat");
+  // A session this tab starts from the member list: show its progress (on a phone the dashboard is behind a tab).
+  const newest = room?.bb84.live[room.bb84.live.length - 1];
+  const seenSession = useRef(newest?.sessionId ?? null);
+  useEffect(() => {
+    if (!newest || newest.sessionId === seenSession.current) return;
+    seenSession.current = newest.sessionId;
+    if (newest.role === "alice" && tab === "members") setTab("bb84");
+  }, [newest, tab]);
   if (!room) return null;
   // Below lg only the chosen tab shows; lg and up shows every section.
   const shown = (t: RoomTab | RoomTab[]) => ([] as RoomTab[]).concat(t).includes(tab);
