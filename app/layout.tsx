@@ -13,9 +13,16 @@ export const viewport: Viewport = {
   colorScheme: "light dark",
 };
 
+/** Applies the theme toggle's stored choice before the first paint (no flash of the other theme). A constant: no input reaches it. */
+const THEME_SCRIPT = `try{var t=localStorage.getItem("qsec-theme");if(t==="light"||t==="dark")document.documentElement.setAttribute("data-theme",t)}catch(e){}`;
+
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
-    <html lang="en">
+    // data-theme is set before paint by the script below (a stored theme choice), hence suppressHydrationWarning.
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+      </head>
       <body className="min-h-dvh bg-bg font-sans text-fg antialiased">{children}</body>
     </html>
   );

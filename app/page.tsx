@@ -1,12 +1,16 @@
 import { Logo } from "./_components/ui";
 import { LandingForm } from "./_components/landing-form";
+import { ThemeToggle } from "./_components/theme-toggle";
 
 export default function LandingPage() {
   return (
     <main className="mx-auto flex min-h-dvh w-full max-w-5xl flex-col px-5 py-8 sm:py-12">
-      <header className="flex items-center justify-between">
+      <header className="flex items-center justify-between gap-3">
         <Logo className="text-lg" />
-        <span className="text-sm text-muted">end-to-end encrypted · blind relay</span>
+        <span className="flex items-center gap-2 text-sm text-muted">
+          <span className="max-sm:hidden">end-to-end encrypted · blind relay</span>
+          <ThemeToggle />
+        </span>
       </header>
 
       <div className="mt-10 grid flex-1 gap-10 lg:grid-cols-[1.1fr_1fr] lg:items-start">
@@ -23,7 +27,7 @@ export default function LandingPage() {
             <Feature title="End to end">AES-256-GCM room keys per epoch, rotated whenever someone joins or leaves; Ed25519-signed messages.</Feature>
             <Feature title="Blind relay">The server routes ciphertext and keeps structured logs of who did what — never plaintext, never a key.</Feature>
             <Feature title="Verifiable">Compare 60-digit safety numbers with a peer and mark them verified; a changed key is flagged.</Feature>
-            <Feature title="BB84 coming">Simulated quantum key distribution between any two members, with live QBER, arrives in a later release.</Feature>
+            <Feature title="BB84 QKD">Run a simulated quantum key distribution session with any member: watch its QBER live, catch a simulated eavesdropper, and harden your pair key with the result.</Feature>
           </ul>
         </section>
 

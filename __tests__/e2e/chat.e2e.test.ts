@@ -115,6 +115,7 @@ describe("QSEC in the browser", () => {
     });
 
     await carol.getByTestId("leave-button").click();
+    await carol.getByTestId("leave-confirm").click(); // Leave asks first (issue 13)
     await carol.getByTestId("left-banner").waitFor();
 
     const eA = await waitForRoom(alice, { members: 2, minEpoch: oldEpoch + 1 });

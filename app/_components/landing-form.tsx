@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { Fragment, useEffect, useId, useState, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import { DISPLAY_NAME_MAX, LIMITS, displayNameSchema, roomIdSchema } from "@/lib/protocol";
 import { useCopy } from "@/lib/ui/clipboard";
@@ -140,8 +140,14 @@ export function LandingForm() {
               {copyState === "copied" ? "Copied" : copyState === "failed" ? "Copy failed" : "Copy"}
             </Button>
           </div>
-          <p className="mt-1 break-all font-mono text-sm" data-testid="join-link-preview">
-            {link ?? <span className="font-sans text-muted">A random room id will be chosen; copy its link from the room page.</span>}
+          {/* Break after the URL's slashes (never inside the host or "room"); a very long id may still wrap anywhere. */}
+          <p className="mt-1 font-mono text-sm [overflow-wrap:anywhere]" data-testid="join-link-preview">
+            {link ? link.split(/(?<=\/)/).map((part, i) => (
+              <Fragment key={i}>
+                {part}
+                <wbr />
+              </Fragment>
+            )) : <span className="font-sans text-muted">A random room id will be chosen; copy its link from the room page.</span>}
           </p>
         </div>
 

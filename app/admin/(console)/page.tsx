@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { Panel } from "@/app/_components/ui";
+import { LocalTime, ZoneName } from "../_components/local-time";
 import { parseRoomListQuery, type RoomListQuery, type RoomSort } from "@/server/admin/rooms.query";
 import { requireAdmin } from "../_lib/guard";
 import { RetentionForm } from "../_components/retention-form";
@@ -28,7 +29,6 @@ function href(q: RoomListQuery, change: Partial<RoomListQuery>): string {
   return `/admin?${p}`;
 }
 
-const time = (iso: string) => iso.replace("T", " ").slice(0, 19);
 
 /** /admin — every room: sortable, searchable (room id or a member's display name), paginated. */
 export default async function AdminRoomsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
@@ -38,6 +38,12 @@ export default async function AdminRoomsPage({ searchParams }: { searchParams: P
 
   return (
     <div className="space-y-6">
+      <div className="flex flex-wrap items-baseline justify-between gap-3">
+        <h1 className="text-xl font-semibold">Rooms</h1>
+        <p className="text-sm text-muted">
+          Times in <ZoneName />
+        </p>
+      </div>
       <Panel
         title={`Rooms · ${list.total}`}
         data-testid="admin-rooms"
@@ -92,10 +98,14 @@ export default async function AdminRoomsPage({ searchParams }: { searchParams: P
                       {r.id}
                     </Link>
                   </td>
-                  <td className="px-4 py-2 tabular-nums text-muted">{time(r.createdAt)}</td>
+                  <td className="px-4 py-2 tabular-nums text-muted">
+                    <LocalTime iso={r.createdAt} />
+                  </td>
                   <td className="px-4 py-2 text-right tabular-nums" data-testid="room-online">{r.online}</td>
                   <td className="px-4 py-2 text-right tabular-nums">{r.capacity ?? "—"}</td>
-                  <td className="px-4 py-2 tabular-nums text-muted">{time(r.lastActivityAt)}</td>
+                  <td className="px-4 py-2 tabular-nums text-muted">
+                    <LocalTime iso={r.lastActivityAt} />
+                  </td>
                   <td className="px-4 py-2 text-right tabular-nums">{r.messageCount}</td>
                   <td className="px-4 py-2 text-right tabular-nums">{r.bb84Sessions}</td>
                   <td className="px-4 py-2 text-right tabular-nums">{r.lastQber === null ? "—" : `${(r.lastQber * 100).toFixed(2)} %`}</td>

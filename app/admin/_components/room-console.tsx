@@ -3,22 +3,25 @@
  * One room in the admin console. Everything shown comes from the server as data and is rendered as
  * text (React escapes it); there is no key material or ciphertext to show: the database holds none.
  */
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
 import { Badge, Button, Panel } from "@/app/_components/ui";
 import { LOG_EVENT_TYPES, type LogEventType } from "@/lib/protocol/log-events";
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol/events";
-import { logFilterToParams, matchesLogFilter, type LogFilter } from "@/lib/admin/log-filter";
+import { logFilterToParams, matchesLogFilter, parseLogFilterParams, type LogFilter } from "@/lib/admin/log-filter";
 import { ADMIN_NAMESPACE, type AdminClientToServerEvents, type AdminLogEntry, type AdminServerToClientEvents } from "@/lib/admin/events";
 import type { RoomDetail } from "@/server/admin/rooms.query";
 import { Bb84Sessions } from "./bb84-sessions";
 import { ChannelControls } from "./channel-controls";
+import { LocalTime, ZoneName } from "./local-time";
 
 type Applied = Pick<LogFilter, "types"> & Partial<Pick<LogFilter, "actor" | "from" | "to" | "text">>;
 type TailState = "connecting" | "live" | "offline";
 
-const time = (iso: string) => iso.replace("T", " ").replace("Z", "").slice(0, 23);
 const short = (id: string | null) => (id ? id.slice(0, 8) : "");
+const pad = (n: number) => String(n).padStart(2, "0");
+/** A Date as a datetime-local input's value (the viewer's zone). */
+const toLocalInput = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 
 function Who({ id, name }: { id: string | null; name: string | null }) {
   if (!id) return <span className="text-muted">—</span>;
@@ -40,6 +43,16 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
   const [loading, setLoading] = useState(false);
   const [tail, setTail] = useState<TailState>("connecting");
   const [members, setMembers] = useState(room.members);
+  // Names for the BB84 table and chart: members present now, and anyone named in the loaded log rows.
+  const names = useMemo(() => {
+    const n: Record<string, string> = {};
+    for (const e of entries) {
+      if (e.actorId && e.actorName) n[e.actorId] = e.actorName;
+      if (e.targetId && e.targetName) n[e.targetId] = e.targetName;
+    }
+    for (const m of members) n[m.userId] = m.displayName;
+    return n;
+  }, [entries, members]);
   const [channel, setChannel] = useState<ChannelSettings>(room.channel);
   const [sessions, setSessions] = useState(initialSessions);
 
@@ -127,6 +140,37 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
     };
   }, [roomId, refreshSessions]);
 
+  // The applied filter lives in the URL (?type=…&actor=…&from=…&to=…&text=…, the export API's
+  // parameters): a filtered view can be shared or bookmarked, and Back returns to the previous filter.
+  const showUrlFilter = useCallback(() => {
+    const r = parseLogFilterParams(roomId, new URLSearchParams(window.location.search));
+    if (!r.ok) {
+      setError(`filter in the URL ignored: ${r.error}`);
+      return;
+    }
+    const f: Applied = { types: r.filter.types, actor: r.filter.actor, from: r.filter.from, to: r.filter.to, text: r.filter.text };
+    setTypes(f.types);
+    setActor(f.actor ?? "");
+    setFrom(f.from ? toLocalInput(f.from) : "");
+    setTo(f.to ? toLocalInput(f.to) : "");
+    setText(f.text ?? "");
+    appliedRef.current = f;
+    setApplied(f);
+    void load(f, null);
+  }, [roomId, load]);
+
+  useEffect(() => {
+    // The server rendered the unfiltered first page; a filter in the URL is applied once hydrated.
+    if (logFilterToParams(appliedRef.current).toString() !== new URLSearchParams(window.location.search).toString() && window.location.search) showUrlFilter();
+    window.addEventListener("popstate", showUrlFilter);
+    return () => window.removeEventListener("popstate", showUrlFilter);
+  }, [showUrlFilter]);
+
+  function pushFilter(f: Applied) {
+    const q = logFilterToParams(f).toString();
+    if (q !== window.location.search.replace(/^\?/, "")) window.history.pushState(null, "", q ? `?${q}` : window.location.pathname);
+  }
+
   function applyFilter(e: React.FormEvent) {
     e.preventDefault();
     const f: Applied = {
@@ -142,6 +186,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
     }
     appliedRef.current = f;
     setApplied(f);
+    pushFilter(f);
     void load(f, null);
   }
 
@@ -154,6 +199,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
     const f: Applied = { types: [] };
     appliedRef.current = f;
     setApplied(f);
+    pushFilter(f);
     void load(f, null);
   }
 
@@ -170,7 +216,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
           Room <span className="font-mono" data-testid="admin-room-id">{roomId}</span>
         </h1>
         <p className="text-sm text-muted">
-          created {time(room.createdAt)} · capacity {room.capacity ?? "—"} · {room.messageCount} messages · {room.logCount} log rows at load
+          created <LocalTime iso={room.createdAt} /> (<ZoneName />) · capacity {room.capacity ?? "—"} · {room.messageCount} messages · {room.logCount} log rows at load
         </p>
       </div>
 
@@ -259,7 +305,9 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
             <thead className="text-xs uppercase tracking-wider text-muted">
               <tr>
                 <th className="px-4 py-2">#</th>
-                <th className="px-4 py-2">Time (UTC)</th>
+                <th className="px-4 py-2">
+                  Time (<ZoneName />)
+                </th>
                 <th className="px-4 py-2">Type</th>
                 <th className="px-4 py-2">Actor</th>
                 <th className="px-4 py-2">Target</th>
@@ -277,7 +325,9 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
               {entries.map((e) => (
                 <tr key={e.id} data-testid="log-row" data-type={e.type} data-id={e.id}>
                   <td className="px-4 py-1.5 tabular-nums text-muted">{e.id}</td>
-                  <td className="whitespace-nowrap px-4 py-1.5 tabular-nums">{time(e.createdAt)}</td>
+                  <td className="whitespace-nowrap px-4 py-1.5 tabular-nums">
+                    <LocalTime iso={e.createdAt} ms />
+                  </td>
                   <td className="px-4 py-1.5 font-mono text-xs">{e.type}</td>
                   <td className="px-4 py-1.5" data-testid="log-actor">
                     <Who id={e.actorId} name={e.actorName} />
@@ -305,7 +355,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
         </div>
       </Panel>
 
-      <Bb84Sessions sessions={sessions} />
+      <Bb84Sessions sessions={sessions} names={names} />
     </div>
   );
 }

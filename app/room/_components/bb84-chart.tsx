@@ -39,7 +39,7 @@ export const SessionChart = memo(function SessionChart({ sessions, names }: { se
       <div className="relative">
         <div className="h-36 w-full" aria-hidden="true">
           <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={data} margin={{ top: 6, right: 6, bottom: 0, left: 0 }}>
+            <BarChart data={data} margin={{ top: 6, right: 6, bottom: 0, left: 0 }} accessibilityLayer={false}>
               <defs>
                 <pattern id="bb84-aborted" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
                   <rect width="5" height="5" fill={DANGER} fillOpacity={0.35} />
@@ -65,8 +65,10 @@ export const SessionChart = memo(function SessionChart({ sessions, names }: { se
           </p>
         )}
       </div>
+      {/* The sr-only box wraps the table: a table ignores width, so sr-only on the table itself widened phone pages. */}
       {data.length > 0 && (
-        <table className="sr-only">
+        <div className="sr-only">
+        <table>
           <caption>QBER of each BB84 session in this room</caption>
           <thead>
             <tr>
@@ -87,6 +89,7 @@ export const SessionChart = memo(function SessionChart({ sessions, names }: { se
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </figure>
   );

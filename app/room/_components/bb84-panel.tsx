@@ -153,10 +153,10 @@ function SessionList({ live, shown, onSelect, nameOf }: { live: readonly Bb84Liv
             type="button"
             onClick={() => onSelect(l.sessionId)}
             aria-pressed={l.sessionId === shown}
-            aria-label={`Session with ${nameOf(l.peerId)}, ${l.status}`}
             className={`whitespace-nowrap rounded-full border px-2 py-0.5 text-[11px] ${l.sessionId === shown ? "border-accent bg-accent/10 text-accent" : "border-line text-muted hover:text-fg"}`}
           >
             <StatusDot status={l.status} /> {nameOf(l.peerId)}
+            <span className="sr-only">, {l.status}</span>
           </button>
         </li>
       ))}

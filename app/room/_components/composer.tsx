@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useId, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { useChatStore, useConnection, useCurrentRoom } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { Button } from "@/app/_components/ui";
@@ -17,6 +17,7 @@ export function Composer() {
   const [to, setTo] = useState("");
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
 
   const others = room?.members.filter((m) => !m.isMe) ?? [];
   // A recipient who left is no longer a choice.
@@ -27,6 +28,12 @@ export function Composer() {
   const joined = phase === "joined";
   const online = connection === "online";
   const disabled = !joined || !online;
+  const target = to ? others.find((m) => m.userId === to) : undefined;
+
+  // Once the room is usable, typing goes straight into the composer (unless the user already moved focus elsewhere).
+  useEffect(() => {
+    if (!disabled && (document.activeElement === document.body || document.activeElement === null)) input.current?.focus();
+  }, [disabled]);
 
   async function submit(e?: FormEvent) {
     e?.preventDefault();
@@ -37,11 +44,14 @@ export function Composer() {
     try {
       await send(body, to || undefined);
       setText("");
+      // Back to the room after a direct message, so the next one is not sent privately by mistake.
+      setTo("");
     } catch (err) {
       const u = toUiError(err);
       setError(`${u.title}: ${u.message}`);
     } finally {
       setSending(false);
+      input.current?.focus();
     }
   }
 
@@ -65,14 +75,25 @@ export function Composer() {
           : "Encrypted for everyone present. Enter to send, Shift+Enter for a new line.";
 
   return (
-    <form onSubmit={submit} className="border-t border-line p-3" data-testid="composer">
+    <form onSubmit={submit} className="shrink-0 border-t border-line p-2 sm:p-3" data-testid="composer">
       {error && (
         <p role="alert" className="mb-2 rounded-md border border-danger/50 bg-danger/10 px-3 py-1.5 text-sm text-danger" data-testid="composer-error">
           {error}
         </p>
       )}
-      <div className="flex flex-col gap-2 sm:flex-row sm:items-end">
-        <div className="sm:w-44">
+      {target && (
+        <p className="mb-2 flex items-center justify-between gap-2 rounded-md border border-accent/50 bg-accent/10 px-3 py-1.5 text-sm" data-testid="dm-target">
+          <span>
+            <span className="font-semibold text-accent">Direct message to {target.displayName}</span>{" "}
+            <span className="text-muted">· only they can read it</span>
+          </span>
+          <button type="button" onClick={() => setTo("")} className="shrink-0 rounded px-1.5 text-xs font-medium text-accent hover:underline" data-testid="dm-clear">
+            Send to everyone instead
+          </button>
+        </p>
+      )}
+      <div className="flex items-end gap-2">
+        <div className="w-28 shrink-0 sm:w-44">
           <label htmlFor={ids.to} className="mb-1 block text-[11px] font-semibold uppercase tracking-wider text-muted">
             To
           </label>
@@ -82,7 +103,7 @@ export function Composer() {
             onChange={(e) => setTo(e.target.value)}
             disabled={disabled}
             data-testid="recipient-select"
-            className="block w-full rounded-md border border-line bg-bg px-2.5 py-2 text-sm focus:outline-none focus:ring-2 focus:ring-accent/50"
+            className={`block w-full rounded-md border bg-bg px-2.5 py-2 text-sm focus:outline-none ${to ? "border-accent font-medium text-accent" : "border-line"} focus:ring-2 focus:ring-accent/50`}
           >
             <option value="">Everyone</option>
             {others.map((m) => (
@@ -92,11 +113,12 @@ export function Composer() {
             ))}
           </select>
         </div>
-        <div className="flex-1">
+        <div className="min-w-0 flex-1">
           <label htmlFor={ids.text} className="sr-only">
             Message
           </label>
           <textarea
+            ref={input}
             id={ids.text}
             rows={2}
             value={text}
@@ -104,16 +126,16 @@ export function Composer() {
             onChange={(e) => setText(e.target.value)}
             onKeyDown={onKeyDown}
             disabled={disabled}
-            placeholder={disabled ? "" : to ? "Direct message…" : "Message everyone…"}
+            placeholder={disabled ? "" : target ? `Direct message to ${target.displayName}…` : "Message everyone…"}
             data-testid="composer-input"
-            className="block max-h-40 min-h-[2.75rem] w-full resize-y rounded-md border border-line bg-bg px-3 py-2 text-sm leading-6 focus:outline-none focus:ring-2 focus:ring-accent/50 disabled:opacity-60"
+            className={`block max-h-40 min-h-[2.75rem] w-full resize-y rounded-md border bg-bg ${to ? "border-accent" : "border-line"} px-3 py-2 text-sm leading-6 focus:outline-none focus:ring-2 focus:ring-accent/50 disabled:opacity-60`}
           />
         </div>
-        <Button type="submit" variant="primary" disabled={disabled || sending || !text.trim()} data-testid="send-button" className="h-[2.75rem] px-5">
+        <Button type="submit" variant="primary" disabled={disabled || sending || !text.trim()} data-testid="send-button" className="h-[2.75rem] shrink-0 px-3 sm:px-5">
           {sending ? "Sending…" : "Send"}
         </Button>
       </div>
-      <p className="mt-1.5 text-[11px] text-muted" aria-live="polite">
+      <p className="mt-1.5 text-[11px] text-muted max-sm:sr-only" aria-live="polite">
         {status}
       </p>
     </form>

@@ -44,11 +44,11 @@ export function LogPanel() {
   const logs = groupRelayRows(stored);
 
   return (
-    <Panel title={`Room log · ${stored.length}`} data-testid="log-panel" className="max-h-[32rem] min-h-[16rem] flex-1 lg:max-h-none lg:min-h-[22rem]">
+    <Panel title={`Room log · ${stored.length}`} data-testid="log-panel" className="min-h-[16rem] flex-1 lg:min-h-[22rem]">
       {logs.length === 0 ? (
         <p className="px-4 py-6 text-center text-sm text-muted">No log entries yet.</p>
       ) : (
-        <ol className="flex-1 divide-y divide-line overflow-y-auto" aria-live="polite" data-testid="log-list">
+        <ol className="flex-1 divide-y divide-line overflow-y-auto" aria-live="polite" data-testid="log-list" tabIndex={0} aria-label="Room log entries, newest first">
           {logs.map((l) => (
             <LogItem key={l.id} l={l} actor={nameOf(l.actorId) ?? (typeof l.meta.displayName === "string" ? l.meta.displayName : null)} target={nameOf(l.targetId)} nameOf={nameOf} />
           ))}
@@ -77,7 +77,7 @@ const LogItem = memo(function LogItem({ l, actor, target, nameOf }: { l: Grouped
         <div className="mt-0.5 text-muted">
           {actor && ACTOR_ROLE[l.type] && <span>{ACTOR_ROLE[l.type]} </span>}
           {actor && <span className="text-fg">{actor}</span>}
-          {actor && target && (l.bothWays ? <span aria-label="and"> ⇄ </span> : <span aria-label="to"> → </span>)}
+          {actor && target && (l.bothWays ? <Arrow sign="⇄" spoken="and" /> : <Arrow sign="→" spoken="to" />)}
           {target && <span className="text-fg">{target}</span>}
         </div>
       )}
@@ -91,6 +91,16 @@ const LogItem = memo(function LogItem({ l, actor, target, nameOf }: { l: Grouped
     </li>
   );
 });
+
+/** An arrow between actor and target that a screen reader speaks as a word. */
+function Arrow({ sign, spoken }: { sign: string; spoken: string }) {
+  return (
+    <>
+      <span aria-hidden="true"> {sign} </span>
+      <span className="sr-only"> {spoken} </span>
+    </>
+  );
+}
 
 /** One metadata field; user ids (leaderId, …) are shown as names. Values are text, never markup. */
 function MetaRow({ k, v, nameOf }: { k: string; v: unknown; nameOf: (id: string | null) => string | null }) {

@@ -15,8 +15,8 @@ export function MembersPanel() {
   const capacity = room.capacity ? ` / ${room.capacity}` : "";
 
   return (
-    <Panel title={`Members · ${room.members.length}${capacity}`} data-testid="members-panel" className="lg:min-h-0">
-      <ul className="flex-1 divide-y divide-line overflow-y-auto" data-testid="member-list">
+    <Panel title={`Members · ${room.members.length}${capacity}`} data-testid="members-panel" className="min-h-0">
+      <ul className="flex-1 divide-y divide-line overflow-y-auto" data-testid="member-list" tabIndex={0} aria-label="Members of this room">
         {members.map((m) => (
           <MemberRow key={m.userId} m={m} onSafety={() => setPeer(m)} session={m.isMe ? null : (room.bb84.live.findLast((l) => l.peerId === m.userId && l.status === "running") ?? null)} anyRunning={room.bb84.live.some((l) => l.status === "running")} />
         ))}
@@ -51,7 +51,8 @@ function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafe
               {m.displayName}
             </span>
             {m.verified && (
-              <span title="You verified this member's safety number" aria-label="verified" className="text-ok" data-testid="verified-mark">
+              <span title="You verified this member's safety number" className="text-ok" data-testid="verified-mark">
+                <span className="sr-only">verified</span>
                 <svg viewBox="0 0 20 20" className="h-4 w-4" fill="currentColor" aria-hidden="true">
                   <path fillRule="evenodd" d="M10 18a8 8 0 1 0 0-16 8 8 0 0 0 0 16Zm3.7-9.3a1 1 0 0 0-1.4-1.4L9 10.6 7.7 9.3a1 1 0 0 0-1.4 1.4l2 2a1 1 0 0 0 1.4 0l4-4Z" />
                 </svg>
@@ -124,7 +125,7 @@ function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafe
                 onClick={() => void start(m.userId)}
                 disabled={!joined || !m.online || starting > 0 || anyRunning}
                 data-testid="bb84-start-member"
-                aria-label={`Run BB84 with ${m.displayName}`}
+                aria-label={`${m.qkd?.hardened ? "Run BB84 again" : "Run BB84"} with ${m.displayName}`}
                 title={anyRunning ? "A BB84 session is already running in this tab" : `Run a BB84 session with ${m.displayName} (you send the qubits)`}
                 className="inline-flex items-center gap-1 rounded text-xs font-medium text-accent hover:underline disabled:cursor-not-allowed disabled:opacity-50 disabled:hover:no-underline"
               >

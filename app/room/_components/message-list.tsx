@@ -1,94 +1,155 @@
 "use client";
-import { memo, useEffect, useRef } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import type { ChatMessage } from "@/lib/client";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatTime, isoTime } from "@/lib/ui/format";
+import { buildTimeline, type TimelineItem } from "@/lib/ui/timeline";
 import { Badge } from "@/app/_components/ui";
+import { MessageText } from "./message-text";
 
-/** The conversation. Text is rendered as React text nodes only: never HTML. */
+/**
+ * The conversation: messages grouped by sender (name and time once per group), joins and leaves
+ * in line. Text is rendered as React text nodes and http(s) links only: never HTML.
+ */
 export function MessageList() {
   const room = useCurrentRoom();
   const names = useChatStore((s) => s.names);
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
+  const [away, setAway] = useState(false);
+  const [seenCount, setSeenCount] = useState(0);
   const messages = room?.messages ?? [];
+  const logs = room?.logs;
   const last = messages[messages.length - 1];
+  // Room events from the moment this tab's conversation starts (its own join), not the room's whole history.
+  const since = useMemo(() => {
+    const me = room?.members.find((m) => m.isMe)?.userId;
+    const own = logs?.filter((l) => l.type === "MEMBER_JOINED" && l.actorId === me).map((l) => l.createdAt).sort();
+    return own?.length ? own[own.length - 1] : null;
+  }, [logs, room?.members]);
+  const items = useMemo(() => buildTimeline(messages, logs ?? [], since), [messages, logs, since]);
 
   // Follow new messages unless the reader scrolled up to read older ones.
   useEffect(() => {
     const el = scroller.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [messages.length, last?.status]);
+    if (el && stick.current) {
+      el.scrollTop = el.scrollHeight;
+      setSeenCount(messages.length);
+    }
+  }, [items.length, messages.length, last?.status]);
 
   if (!room) return null;
+  const newBelow = away ? messages.slice(seenCount).filter((m) => !m.mine).length : 0;
   return (
-    <div
-      ref={scroller}
-      onScroll={(e) => {
-        const el = e.currentTarget;
-        stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
-      }}
-      className="flex-1 overflow-y-auto px-4 py-4"
-      aria-live="polite"
-      aria-relevant="additions"
-    >
-      {messages.length === 0 ? (
-        <div className="flex h-full flex-col items-center justify-center gap-1 text-center text-sm text-muted" data-testid="no-messages">
-          <p className="font-medium text-fg">No messages yet</p>
-          <p>Messages are encrypted in this tab with the room key of the current epoch.</p>
-          <p>You see only what is sent after you joined.</p>
-        </div>
-      ) : (
-        <ol className="space-y-3" data-testid="message-list">
-          {messages.map((m) => (
-            <MessageItem key={m.id} m={m} toName={m.to ? (names[m.to] ?? m.to.slice(0, 8)) : null} />
-          ))}
-        </ol>
+    <div className="relative flex min-h-0 flex-1 flex-col">
+      <div
+        ref={scroller}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+          setAway(!stick.current);
+          if (stick.current) setSeenCount(messages.length);
+        }}
+        className="min-h-0 flex-1 overflow-y-auto px-3 py-3 sm:px-4 sm:py-4"
+        // Focusable, so the conversation can be scrolled with the keyboard.
+        tabIndex={0}
+        role="log"
+        aria-label="Messages"
+        aria-live="polite"
+        aria-relevant="additions"
+        data-testid="message-scroller"
+      >
+        {items.length === 0 ? (
+          <div className="flex h-full flex-col items-center justify-center gap-1 text-center text-sm text-muted" data-testid="no-messages">
+            <p className="font-medium text-fg">No messages yet</p>
+            <p>Messages are encrypted in this tab with the room key of the current epoch.</p>
+            <p>You see only what is sent after you joined.</p>
+          </div>
+        ) : (
+          <ol data-testid="message-list">
+            {items.map((it) => (it.kind === "event" ? <RoomEvent key={it.key} it={it} names={names} /> : <MessageItem key={it.key} it={it} toName={it.m.to ? (names[it.m.to] ?? it.m.to.slice(0, 8)) : null} />))}
+          </ol>
+        )}
+      </div>
+      {away && (
+        <button
+          type="button"
+          onClick={() => {
+            const el = scroller.current;
+            if (el) el.scrollTop = el.scrollHeight;
+          }}
+          data-testid="jump-to-latest"
+          className="absolute bottom-3 left-1/2 -translate-x-1/2 rounded-full border border-line bg-panel px-3 py-1.5 text-xs font-medium text-fg shadow-lg hover:border-accent"
+        >
+          {newBelow > 0 ? `${newBelow} new message${newBelow === 1 ? "" : "s"} · Jump to latest ↓` : "Jump to latest ↓"}
+        </button>
       )}
     </div>
   );
 }
 
-const MessageItem = memo(function MessageItem({ m, toName }: { m: ChatMessage; toName: string | null }) {
+function RoomEvent({ it, names }: { it: Extract<TimelineItem, { kind: "event" }>; names: Readonly<Record<string, string>> }) {
+  const name = it.name ?? (it.userId ? (names[it.userId] ?? `${it.userId.slice(0, 8)}…`) : "Someone");
+  return (
+    <li className="my-2 flex items-center gap-3 text-xs text-muted" data-testid="room-event" data-event={it.event} data-user-id={it.userId ?? ""}>
+      <span className="h-px flex-1 bg-line" aria-hidden="true" />
+      <span className="min-w-0 break-words text-center">
+        <span className="font-medium text-fg">{name}</span> {it.event === "joined" ? "joined" : "left"} ·{" "}
+        <time dateTime={isoTime(it.ts)}>{formatTime(it.ts)}</time>
+        {" · new key"}
+      </span>
+      <span className="h-px flex-1 bg-line" aria-hidden="true" />
+    </li>
+  );
+}
+
+const MessageItem = memo(function MessageItem({ it, toName }: { it: Extract<TimelineItem, { kind: "message" }>; toName: string | null }) {
+  const { m, groupStart, groupEnd } = it;
   const mine = m.mine;
   return (
     <li
-      className={`flex ${mine ? "justify-end" : "justify-start"}`}
+      className={`flex ${mine ? "justify-end" : "justify-start"} ${groupStart ? "mt-3 first:mt-0" : "mt-0.5"}`}
       data-testid="message-item"
       data-status={m.status}
       data-mine={mine ? "true" : "false"}
       data-direct={m.direct ? "true" : "false"}
       data-hybrid={m.hybrid ? "true" : "false"}
       data-epoch={m.epoch}
+      data-group-start={groupStart ? "true" : "false"}
     >
-      <div className={`max-w-[min(36rem,85%)] ${mine ? "items-end" : "items-start"} flex flex-col`}>
-        <div className="mb-1 flex flex-wrap items-center gap-1.5 px-1 text-[11px] text-muted">
+      <div className={`flex min-w-0 max-w-[min(36rem,85%)] flex-col ${mine ? "items-end" : "items-start"}`}>
+        {/* The sender once per group; later messages of the group carry it for screen readers only. */}
+        <div className={groupStart ? "mb-1 flex flex-wrap items-center gap-1.5 px-1 text-[11px] text-muted" : "sr-only"}>
           <span className="font-semibold text-fg" data-testid="message-sender">
             {mine ? "You" : m.fromName}
           </span>
-          <time dateTime={isoTime(m.ts)}>{formatTime(m.ts)}</time>
+          {groupStart && <time dateTime={isoTime(m.ts)}>{formatTime(m.ts)}</time>}
           {m.direct && (
             <Badge tone="accent" data-testid="direct-badge">
               {mine ? `direct → ${toName ?? "?"}` : "direct to you"}
             </Badge>
           )}
-          {m.hybrid ? (
+          {m.hybrid && (
             <Badge tone="ok" data-testid="hybrid-badge">
               <span title="Encrypted under HKDF(X25519 secret ‖ QKD key): the QKD-hardened pair key">QKD-hybrid key</span>
             </Badge>
-          ) : (
-            <span className="font-mono opacity-70" title="Key epoch this message was encrypted under">
-              {m.direct ? "pair key" : `e${m.epoch}`}
-            </span>
           )}
         </div>
-        <Bubble m={m} />
+        <div className={`group flex max-w-full items-end gap-2 ${mine ? "flex-row-reverse" : ""}`}>
+          <Bubble m={m} tail={groupEnd} />
+          {/* Every message's time, on hover or focus, as in Signal; the first of a group shows it above. */}
+          {!groupStart && (
+            <time dateTime={isoTime(m.ts)} className="shrink-0 pb-1 text-[10px] text-muted opacity-0 transition group-hover:opacity-100" data-testid="message-time">
+              {formatTime(m.ts)}
+            </time>
+          )}
+        </div>
       </div>
     </li>
   );
 });
 
-function Bubble({ m }: { m: ChatMessage }) {
+function Bubble({ m, tail }: { m: ChatMessage; tail: boolean }) {
   if (m.status === "waiting-key") {
     return (
       <div className="flex items-center gap-2 rounded-2xl border border-dashed border-warn/60 bg-warn/5 px-3.5 py-2 text-sm italic text-warn" data-testid="message-waiting">
@@ -101,18 +162,19 @@ function Bubble({ m }: { m: ChatMessage }) {
     return (
       <div role="alert" className="rounded-2xl border border-danger/60 bg-danger/10 px-3.5 py-2 text-sm text-danger" data-testid="message-rejected">
         <span className="font-semibold">Rejected:</span> {m.reason ?? "failed verification"}
-        <span className="mt-0.5 block text-[11px] text-danger/80">This message was not shown because it failed signature, replay or key checks.</span>
+        <span className="mt-0.5 block text-[11px]">This message was not shown because it failed signature, replay or key checks.</span>
       </div>
     );
   }
+  const corner = tail ? (m.mine ? "rounded-br-md" : "rounded-bl-md") : "";
   return (
     <div
-      className={`whitespace-pre-wrap break-words rounded-2xl px-3.5 py-2 text-sm leading-6 ${
-        m.mine ? "rounded-br-md bg-accent text-accent-fg" : "rounded-bl-md border border-line bg-panel-2 text-fg"
+      className={`min-w-0 max-w-full whitespace-pre-wrap rounded-2xl px-3.5 py-2 text-sm leading-6 [overflow-wrap:anywhere] ${corner} ${
+        m.mine ? "bg-accent text-accent-fg" : "border border-line bg-panel-2 text-fg"
       }`}
       data-testid="message-text"
     >
-      {m.text}
+      <MessageText text={m.text ?? ""} mine={m.mine} />
     </div>
   );
 }

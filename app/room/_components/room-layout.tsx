@@ -1,4 +1,5 @@
 "use client";
+import { useEffect, useRef, useState } from "react";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { RoomHeader } from "./room-header";
 import { MembersPanel } from "./members-panel";
@@ -10,29 +11,62 @@ import { Bb84Alarms } from "./bb84-alarms";
 import { SimulationDrawer } from "./simulation-drawer";
 import { LeftBanner } from "./left-banner";
 import { Alerts } from "./alerts";
+import { RoomTabs, TAB_PANEL_ID, type RoomTab } from "./room-tabs";
+import { UnreadTitle, useUnread } from "./unread-title";
 
-/** The room: header, BB84 alarms, then members | conversation | BB84 dashboard + room log; one column on small screens. */
+/**
+ * The room: header, BB84 alarms, then members | conversation | BB84 dashboard + room log side by
+ * side on a desktop; on a phone the conversation first, and the other sections behind tabs.
+ */
 export function RoomLayout() {
   const room = useCurrentRoom();
   const phase = useChatStore((s) => s.phase);
+  const [tab, setTab] = useState<RoomTab>("chat");
+  const unread = useUnread(tab === "chat");
+  // A session this tab starts from the member list: show its progress (on a phone the dashboard is behind a tab).
+  const newest = room?.bb84.live[room.bb84.live.length - 1];
+  const seenSession = useRef(newest?.sessionId ?? null);
+  useEffect(() => {
+    if (!newest || newest.sessionId === seenSession.current) return;
+    seenSession.current = newest.sessionId;
+    if (newest.role === "alice" && tab === "members") setTab("bb84");
+  }, [newest, tab]);
   if (!room) return null;
+  // Below lg only the chosen tab shows; lg and up shows every section.
+  const shown = (t: RoomTab | RoomTab[]) => ([] as RoomTab[]).concat(t).includes(tab);
+  const hide = (t: RoomTab | RoomTab[]) => (shown(t) ? "" : "max-lg:hidden");
   return (
-    <div className="flex min-h-dvh flex-col lg:h-dvh" data-testid="room-page" data-room-id={room.roomId} data-phase={phase}>
+    <div className="flex h-dvh flex-col overflow-hidden" data-testid="room-page" data-room-id={room.roomId} data-phase={phase}>
+      <UnreadTitle roomId={room.roomId} unread={unread} />
       <RoomHeader />
-      {phase === "left" && <LeftBanner />}
-      <Alerts />
-      <Bb84Alarms />
-      <div className="grid flex-1 gap-3 p-3 lg:min-h-0 lg:grid-cols-[16.5rem_minmax(0,1fr)_22rem]">
-        <MembersPanel />
-        <section aria-label="Conversation" className="flex min-h-[28rem] flex-col rounded-xl border border-line bg-panel lg:min-h-0">
-          <MessageList />
-          <Composer />
-        </section>
-        <div className="flex min-h-0 flex-col gap-3 lg:overflow-y-auto">
-          <Bb84Panel />
-          <LogPanel />
+      <RoomTabs tab={tab} onChange={setTab} unread={unread} />
+      <main className="flex min-h-0 flex-1 flex-col">
+        {phase === "left" && <LeftBanner />}
+        <Alerts />
+        <Bb84Alarms />
+        <div className="grid min-h-0 flex-1 gap-3 p-2 sm:p-3 lg:grid-cols-[16.5rem_minmax(0,1fr)_22rem]">
+          <div id={TAB_PANEL_ID.members} className={`flex min-h-0 flex-col ${hide("members")}`}>
+            <MembersPanel />
+          </div>
+          <section id={TAB_PANEL_ID.chat} aria-label="Conversation" className={`flex min-h-0 flex-col rounded-xl border border-line bg-panel ${hide("chat")}`}>
+            <MessageList />
+            <Composer />
+          </section>
+          <div
+            className={`flex min-h-0 flex-col gap-3 overflow-y-auto ${hide(["bb84", "log"])}`}
+            tabIndex={0}
+            aria-label="BB84 dashboard and room log"
+            data-testid="side-column"
+          >
+            <div id={TAB_PANEL_ID.bb84} className={`flex flex-col ${hide("bb84")}`}>
+              <Bb84Panel />
+            </div>
+            <div id={TAB_PANEL_ID.log} className={`flex min-h-0 flex-1 flex-col ${hide("log")}`}>
+              <LogPanel />
+            </div>
+          </div>
         </div>
-      </div>
+      </main>
       <SimulationDrawer />
     </div>
   );

@@ -1,0 +1,44 @@
+/**
+ * Shared by the UX and accessibility browser suites: axe-core injected from node_modules (no CDN,
+ * no downloaded browser), a viewport-sized page, and a few probes of what a user sees.
+ */
+import type { Browser, Page } from "playwright-core";
+
+export const SHOTS = "/tmp/qsec-ux";
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[]; failureSummary?: string }[];
+}
+
+/** Runs axe-core (all WCAG 2.x A/AA rules and best practices) on the page as it is now. */
+export async function axe(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
+  return page.evaluate(async () => {
+    const w = window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: AxeViolation[] }> } };
+    const r = await w.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+  });
+}
+
+/** Serious and critical violations, one line each (rule, node count, first nodes), for a readable failure. */
+export function seriousOf(violations: AxeViolation[]): string[] {
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id} ×${v.nodes.length}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+}
+
+/** A fresh context of the given size and colour scheme (its own IndexedDB: its own member). */
+export async function sizedPage(browser: Browser, width: number, height: number, colorScheme: "light" | "dark" = "light"): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  return page;
+}
+
+/** How far the document scrolls sideways (0 = no horizontal scroll). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
