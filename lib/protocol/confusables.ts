@@ -46,7 +46,9 @@ export function confusablePairs(members: readonly { userId: string; displayName:
  * inherent vowels, Mongolian variation selectors and the like (letters by category, so the
  * control/format rule does not catch them), plus combining marks and separators.
  */
-const INVISIBLE = /[\p{M}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800\u17B4\u17B5\u180B-\u180F\u2060-\u206F\uFE00-\uFE0F\u{E0100}-\u{E01EF}\u{1D159}\u{1D173}-\u{1D17A}\u034F\u061C\u200B-\u200F\u202A-\u202E\u{E0000}-\u{E007F}]/gu;
+// Variation selectors (U+180B–180D, U+FE00–FE0F, U+E0100–E01EF), U+034F and the Khmer vowels
+// U+17B4/5 are combining marks (\p{M}); naming them inside the class again would only mislead.
+const INVISIBLE = /[\p{M}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800\u180E\u2060-\u206F\u{1D159}\u{1D173}-\u{1D17A}\u061C\u200B-\u200F\u202A-\u202E\u{E0000}-\u{E007F}]/gu;
 
 export function rendersBlank(s: string): boolean {
   return s.replace(INVISIBLE, "").length === 0;
