@@ -36,8 +36,8 @@ async function setHidden(page: Page, hidden: boolean) {
 }
 
 beforeAll(async () => {
-  // 127.0.0.1 is named explicitly until next.config.mjs allows loopback addresses itself.
-  server = await startAppServer({ distDir: ".next-e2e-ux", env: { QSEC_DEV_ORIGINS: "127.0.0.1" }, readyTimeoutMs: 120_000 });
+  // No QSEC_DEV_ORIGINS: the dev server must hydrate pages on 127.0.0.1 by itself (next.config.mjs).
+  server = await startAppServer({ distDir: ".next-e2e-ux", env: { QSEC_DEV_ORIGINS: "" }, readyTimeoutMs: 120_000 });
   loopback = server.url.replace("//localhost:", "//127.0.0.1:");
   browser = await launchChromium();
 }, 240_000);
