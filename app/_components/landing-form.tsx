@@ -1,31 +1,28 @@
 "use client";
-import { Fragment, useEffect, useId, useState, type FormEvent } from "react";
+import { Fragment, useId, useState, useSyncExternalStore, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import { DISPLAY_NAME_MAX, LIMITS, displayNameSchema, roomIdSchema } from "@/lib/protocol";
 import { useCopy } from "@/lib/ui/clipboard";
 import { randomRoomId, roomLink } from "@/lib/ui/format";
 import { rememberName, recallName } from "@/lib/ui/session";
 import { Button } from "./ui";
-import { useSecureContext } from "./secure-context";
+import { neverChanges, useSecureContext } from "./secure-context";
 
 /** Create or join a room: room id (empty = the server picks one), display name, optional capacity. */
 export function LandingForm() {
   const router = useRouter();
   const ids = { room: useId(), name: useId(), cap: useId() };
   const [roomId, setRoomId] = useState("");
-  const [name, setName] = useState("");
+  // null until the user types: until then the name remembered in this browser (read after hydration) prefills the field.
+  const [typedName, setName] = useState<string | null>(null);
+  const rememberedName = useSyncExternalStore(neverChanges, recallName, () => null);
+  const name = typedName ?? rememberedName ?? "";
   const [capacity, setCapacity] = useState("");
   const [touched, setTouched] = useState(false);
-  const [origin, setOrigin] = useState("");
+  const origin = useSyncExternalStore(neverChanges, () => window.location.origin, () => "");
   const [busy, setBusy] = useState(false);
   const [copyState, copy] = useCopy();
   const secure = useSecureContext();
-
-  useEffect(() => {
-    setOrigin(window.location.origin);
-    const n = recallName();
-    if (n) setName(n);
-  }, []);
 
   const trimmedRoom = roomId.trim();
   const roomCheck = trimmedRoom === "" ? null : roomIdSchema.safeParse(trimmedRoom);

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useSyncExternalStore } from "react";
 import { locationFromWindow, type PageLocation } from "@/lib/ui/secure-origin";
 import { Notice } from "./ui";
 
@@ -8,11 +8,29 @@ import { Notice } from "./ui";
  * Browsers only expose crypto.subtle in a secure context: https, or http on localhost.
  */
 export function useSecureContext(): boolean | null {
-  const [secure, setSecure] = useState<boolean | null>(null);
-  useEffect(() => {
-    setSecure(window.isSecureContext && typeof crypto !== "undefined" && !!crypto.subtle);
-  }, []);
-  return secure;
+  // The server (and the hydrating first render) says null; the browser's answer never changes while the page lives.
+  return useSyncExternalStore(neverChanges, isSecure, unknownOnServer);
+}
+
+function isSecure(): boolean {
+  return window.isSecureContext && typeof crypto !== "undefined" && !!crypto.subtle;
+}
+
+function unknownOnServer(): null {
+  return null;
+}
+
+/** Subscribe for values that cannot change without a page load: nothing to listen to. */
+export function neverChanges(): () => void {
+  return () => {};
+}
+
+/** The browser's location, one object per URL (useSyncExternalStore needs the same object back while nothing changed). */
+let cachedLocation: { href: string; loc: PageLocation } | null = null;
+function browserLocation(): PageLocation {
+  const href = window.location.href;
+  if (cachedLocation?.href !== href) cachedLocation = { href, loc: locationFromWindow() };
+  return cachedLocation.loc;
 }
 
 function Code({ children }: { children: React.ReactNode }) {
@@ -21,8 +39,7 @@ function Code({ children }: { children: React.ReactNode }) {
 
 /** The full explanation, from the server's view of the URL or, once mounted, the browser's. */
 export function InsecureContextNotice({ loc: initial }: { loc?: PageLocation | null }) {
-  const [loc, setLoc] = useState<PageLocation | null>(initial ?? null);
-  useEffect(() => setLoc(locationFromWindow()), []);
+  const loc = useSyncExternalStore(neverChanges, browserLocation, () => initial ?? null);
   const host = loc?.host ?? "this-host:3000";
   const hostname = loc?.hostname ?? "this-host";
   const port = loc?.port ? `:${loc.port}` : "";

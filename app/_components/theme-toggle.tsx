@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useSyncExternalStore } from "react";
 
 type Theme = "system" | "light" | "dark";
 const KEY = "qsec-theme";
@@ -12,25 +12,47 @@ function apply(t: Theme) {
   else document.documentElement.setAttribute("data-theme", t);
 }
 
-/** Cycles system → light → dark; the choice is kept in this browser. */
-export function ThemeToggle({ className = "" }: { className?: string }) {
-  const [theme, setTheme] = useState<Theme>("system");
-  useEffect(() => {
+/** This page's choice where the browser refuses storage. */
+let unstored: Theme = "system";
+
+/** The stored choice (the layout's inline script has already applied it to <html> before the first paint). */
+function storedTheme(): Theme {
+  try {
     const saved = localStorage.getItem(KEY);
-    const t: Theme = saved === "light" || saved === "dark" ? saved : "system";
-    setTheme(t);
-    apply(t);
-  }, []);
+    return saved === "light" || saved === "dark" ? saved : "system";
+  } catch {
+    return unstored;
+  }
+}
+
+/** Every toggle on the page re-reads the stored choice after one of them changes it. */
+const listeners = new Set<() => void>();
+function subscribe(onChange: () => void) {
+  listeners.add(onChange);
+  return () => {
+    listeners.delete(onChange);
+  };
+}
+
+function choose(t: Theme) {
+  apply(t);
+  unstored = t;
+  try {
+    if (t === "system") localStorage.removeItem(KEY);
+    else localStorage.setItem(KEY, t);
+  } catch {
+    /* not remembered */
+  }
+  for (const l of listeners) l();
+}
+
+/** Cycles system → light → dark; the choice is kept in this browser. The server (and hydration) render "system". */
+export function ThemeToggle({ className = "" }: { className?: string }) {
+  const theme = useSyncExternalStore(subscribe, storedTheme, () => "system" as const);
   return (
     <button
       type="button"
-      onClick={() => {
-        const t = NEXT[theme];
-        setTheme(t);
-        apply(t);
-        if (t === "system") localStorage.removeItem(KEY);
-        else localStorage.setItem(KEY, t);
-      }}
+      onClick={() => choose(NEXT[theme])}
       title={`${LABEL[theme]} (click for ${NEXT[theme]})`}
       data-testid="theme-toggle"
       data-theme-choice={theme}

@@ -1,4 +1,4 @@
-import type { ButtonHTMLAttributes, ReactNode } from "react";
+import type { ComponentPropsWithRef, ReactNode } from "react";
 
 /** Shared building blocks: buttons, badges and panels with one look across pages. */
 
@@ -10,7 +10,7 @@ const VARIANTS: Record<Variant, string> = {
   danger: "border border-danger/50 text-danger hover:bg-danger/10",
 };
 
-export function Button({ variant = "secondary", className = "", ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant }) {
+export function Button({ variant = "secondary", className = "", ...props }: ComponentPropsWithRef<"button"> & { variant?: Variant }) {
   return (
     <button
       type="button"

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { Button, Panel } from "@/app/_components/ui";
 import type { ChannelSettings } from "@/lib/protocol/events";
 
@@ -9,12 +9,21 @@ const CHANNEL_FIELDS: { key: keyof ChannelSettings; label: string; max: number }
   { key: "eve", label: "Eavesdropper fraction", max: 1 },
 ];
 
+function draftOf(c: ChannelSettings) {
+  return { noise: String(c.noise), loss: String(c.loss), eve: String(c.eve) };
+}
+
 /** The simulation's "attack console": saved on the server and pushed to the room's members at once. */
 export function ChannelControls({ roomId, api, channel, onSaved }: { roomId: string; api: string; channel: ChannelSettings; onSaved: (c: ChannelSettings) => void }) {
-  const [draft, setDraft] = useState({ noise: String(channel.noise), loss: String(channel.loss), eve: String(channel.eve) });
+  const [draft, setDraft] = useState(() => draftOf(channel));
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => setDraft({ noise: String(channel.noise), loss: String(channel.loss), eve: String(channel.eve) }), [channel]);
+  // New settings from the server (saved here or elsewhere) replace the draft: adjusted while rendering, not in an effect.
+  const [draftFor, setDraftFor] = useState(channel);
+  if (channel !== draftFor) {
+    setDraftFor(channel);
+    setDraft(draftOf(channel));
+  }
 
   async function save(e: React.FormEvent) {
     e.preventDefault();

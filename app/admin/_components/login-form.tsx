@@ -1,8 +1,10 @@
 "use client";
 import { useState } from "react";
+import { useRouter } from "next/navigation";
 import { Button } from "@/app/_components/ui";
 
 export function LoginForm() {
+  const router = useRouter();
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -14,7 +16,8 @@ export function LoginForm() {
     try {
       const res = await fetch("/admin/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
       if (res.ok) {
-        window.location.assign("/admin");
+        // The session cookie is set: the console's server components now render for it.
+        router.push("/admin");
         return;
       }
       const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;

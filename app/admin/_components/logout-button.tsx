@@ -1,5 +1,6 @@
 "use client";
 import { Button } from "@/app/_components/ui";
+import { leaveConsole } from "../_lib/leave-console";
 
 export function LogoutButton() {
   return (
@@ -8,7 +9,7 @@ export function LogoutButton() {
       data-testid="admin-logout"
       onClick={async () => {
         await fetch("/admin/api/logout", { method: "POST" }).catch(() => undefined);
-        window.location.assign("/admin/login");
+        leaveConsole();
       }}
     >
       Log out

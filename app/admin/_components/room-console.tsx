@@ -14,6 +14,7 @@ import type { RoomDetail } from "@/server/admin/rooms.query";
 import { Bb84Sessions } from "./bb84-sessions";
 import { ChannelControls } from "./channel-controls";
 import { LocalTime, ZoneName } from "./local-time";
+import { leaveConsole } from "../_lib/leave-console";
 
 type Applied = Pick<LogFilter, "types"> & Partial<Pick<LogFilter, "actor" | "from" | "to" | "text">>;
 type TailState = "connecting" | "live" | "offline";
@@ -79,7 +80,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
         const res = await fetch(`${api}/logs?${p}`);
         const body = (await res.json()) as { entries?: AdminLogEntry[]; nextCursor?: number | null; error?: { message: string } };
         if (!res.ok) {
-          if (res.status === 401) window.location.assign("/admin/login");
+          if (res.status === 401) leaveConsole();
           setError(body.error?.message ?? `request failed (${res.status})`);
           return;
         }
@@ -124,7 +125,7 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
         }
       }
     };
-    const onEnded = () => window.location.assign("/admin/login");
+    const onEnded = () => leaveConsole();
     socket.on("connect", onConnect);
     socket.on("disconnect", onDisconnect);
     socket.on("connect_error", onError);

@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { useChatStore, useConnection, useCurrentRoom } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { Button } from "@/app/_components/ui";
@@ -19,11 +19,10 @@ export function Composer() {
   const [error, setError] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
 
-  const others = room?.members.filter((m) => !m.isMe) ?? [];
-  // A recipient who left is no longer a choice.
-  useEffect(() => {
-    if (to && !others.some((m) => m.userId === to)) setTo("");
-  }, [to, others]);
+  const members = room?.members;
+  const others = useMemo(() => members?.filter((m) => !m.isMe) ?? [], [members]);
+  // A recipient who left is no longer a choice (and stays unselected if they come back): adjusted while rendering.
+  if (to && !others.some((m) => m.userId === to)) setTo("");
 
   const joined = phase === "joined";
   const online = connection === "online";

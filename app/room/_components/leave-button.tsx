@@ -1,20 +1,31 @@
 "use client";
 import { useRef } from "react";
 import { Button } from "@/app/_components/ui";
+import { useBackdropClose } from "./use-backdrop-close";
 
 /** Leave asks first: leaving drops this tab from the room's key, and only what is sent after a rejoin can be read again. */
 export function LeaveButton({ roomId, onLeave }: { roomId: string; onLeave: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const stay = useRef<HTMLButtonElement>(null);
+  useBackdropClose(ref);
   return (
     <>
-      <Button variant="danger" onClick={() => ref.current?.showModal()} data-testid="leave-button" className="shrink-0 px-2.5 sm:px-3">
+      <Button
+        variant="danger"
+        onClick={() => {
+          ref.current?.showModal();
+          // The safe choice has the initial focus, so Enter right after opening stays in the room.
+          stay.current?.focus();
+        }}
+        data-testid="leave-button"
+        className="shrink-0 px-2.5 sm:px-3"
+      >
         Leave
       </Button>
       <dialog
         ref={ref}
         aria-labelledby="leave-title"
         aria-describedby="leave-desc"
-        onClick={(e) => e.target === ref.current && ref.current?.close()}
         data-testid="leave-dialog"
         className="m-auto w-[min(26rem,calc(100vw-2rem))] rounded-2xl border border-line bg-panel p-0 text-fg shadow-2xl"
       >
@@ -27,7 +38,7 @@ export function LeaveButton({ roomId, onLeave }: { roomId: string; onLeave: () =
             sent after that.
           </p>
           <div className="mt-5 flex justify-end gap-2">
-            <Button variant="secondary" autoFocus onClick={() => ref.current?.close()} data-testid="leave-cancel">
+            <Button ref={stay} variant="secondary" onClick={() => ref.current?.close()} data-testid="leave-cancel">
               Stay
             </Button>
             <Button

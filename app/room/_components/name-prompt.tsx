@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { DISPLAY_NAME_MAX, displayNameSchema } from "@/lib/protocol";
 import { recallName } from "@/lib/ui/session";
 import { Button, Logo } from "@/app/_components/ui";
@@ -10,6 +10,9 @@ export function NamePrompt({ roomId, initial, error, onSubmit }: { roomId: strin
   const id = useId();
   const [name, setName] = useState(() => initial || recallName() || "");
   const [problem, setProblem] = useState<string | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+  // The prompt is the whole page and the name its only question: start there.
+  useEffect(() => input.current?.focus(), []);
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -35,8 +38,8 @@ export function NamePrompt({ roomId, initial, error, onSubmit }: { roomId: strin
           Display name
         </label>
         <input
+          ref={input}
           id={id}
-          autoFocus
           data-testid="name-input"
           value={name}
           onChange={(e) => setName(e.target.value)}

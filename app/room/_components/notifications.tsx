@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useSyncExternalStore } from "react";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { isNotifiable } from "@/lib/ui/timeline";
 
@@ -50,30 +50,49 @@ export function useDesktopNotifications(enabled: boolean) {
   }, [messages, enabled, myName, room?.roomId]);
 }
 
+type NotifyState = "unsupported" | "blocked" | "on" | "off";
+
+/** The opt-in (kept in this browser) and the browser's permission, as one value; the server knows neither. */
+function notifyState(): NotifyState {
+  if (!supported()) return "unsupported";
+  if (Notification.permission === "denied") return "blocked";
+  if (Notification.permission !== "granted") return "off";
+  try {
+    return localStorage.getItem(KEY) === "1" ? "on" : "off";
+  } catch {
+    return "off";
+  }
+}
+
+/** Toggles re-read the state after one of them changed it (the permission prompt, the opt-in). */
+const listeners = new Set<() => void>();
+function subscribe(onChange: () => void) {
+  listeners.add(onChange);
+  return () => {
+    listeners.delete(onChange);
+  };
+}
+function changed() {
+  for (const l of listeners) l();
+}
+
 /** The bell in the room header: asks the browser's permission once, then turns notifications on and off. */
 export function NotificationToggle({ className = "" }: { className?: string }) {
-  const [on, setOn] = useState(false);
-  const [blocked, setBlocked] = useState(false);
-  useEffect(() => {
-    if (!supported()) return;
-    setOn(localStorage.getItem(KEY) === "1" && Notification.permission === "granted");
-    setBlocked(Notification.permission === "denied");
-  }, []);
+  const state = useSyncExternalStore(subscribe, notifyState, () => "unsupported" as const);
+  const on = state === "on";
+  const blocked = state === "blocked";
   useDesktopNotifications(on);
-  if (!supported()) return null;
+  if (state === "unsupported") return null;
 
   async function toggle() {
     if (on) {
       localStorage.removeItem(KEY);
-      setOn(false);
+      changed();
       return;
     }
     const p = Notification.permission === "default" ? await Notification.requestPermission() : Notification.permission;
-    setBlocked(p === "denied");
-    if (p === "granted") {
-      localStorage.setItem(KEY, "1");
-      setOn(true);
-    }
+    if (p === "granted") localStorage.setItem(KEY, "1");
+    changed();
   }
 
   const label = blocked ? "Notifications blocked by the browser" : on ? "Notifications on for mentions and direct messages" : "Notify me of mentions and direct messages";

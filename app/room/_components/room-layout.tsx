@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { RoomHeader } from "./room-header";
 import { MembersPanel } from "./members-panel";
@@ -24,13 +24,13 @@ export function RoomLayout() {
   const [tab, setTab] = useState<RoomTab>("chat");
   const unread = useUnread(tab === "chat");
   // A session this tab starts from the member list: show its progress (on a phone the dashboard is behind a tab).
+  // Adjusted while rendering (the previous newest session is kept in state), not in an effect.
   const newest = room?.bb84.live[room.bb84.live.length - 1];
-  const seenSession = useRef(newest?.sessionId ?? null);
-  useEffect(() => {
-    if (!newest || newest.sessionId === seenSession.current) return;
-    seenSession.current = newest.sessionId;
+  const [seenSession, setSeenSession] = useState(newest?.sessionId ?? null);
+  if (newest && newest.sessionId !== seenSession) {
+    setSeenSession(newest.sessionId);
     if (newest.role === "alice" && tab === "members") setTab("bb84");
-  }, [newest, tab]);
+  }
   if (!room) return null;
   // Below lg only the chosen tab shows; lg and up shows every section.
   const shown = (t: RoomTab | RoomTab[]) => ([] as RoomTab[]).concat(t).includes(tab);
@@ -54,6 +54,8 @@ export function RoomLayout() {
           </section>
           <div
             className={`flex min-h-0 flex-col gap-3 overflow-y-auto ${hide(["bb84", "log"])}`}
+            // Focusable, so the column can be scrolled with the keyboard (WCAG 2.1.1; axe scrollable-region-focusable).
+            // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex -- a scrollable region must take focus to be scrolled without a mouse
             tabIndex={0}
             aria-label="BB84 dashboard and room log"
             data-testid="side-column"

@@ -1,10 +1,10 @@
 "use client";
 import Link from "next/link";
-import { useEffect, useState } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { recallTabName, rememberName } from "@/lib/ui/session";
 import { isPotentiallyTrustworthy, type PageLocation } from "@/lib/ui/secure-origin";
-import { InsecureContextNotice, useSecureContext } from "@/app/_components/secure-context";
+import { InsecureContextNotice, neverChanges, useSecureContext } from "@/app/_components/secure-context";
 import { Button, Logo, Notice } from "@/app/_components/ui";
 import { NamePrompt } from "./name-prompt";
 import { RoomLayout } from "./room-layout";
@@ -26,18 +26,20 @@ export function RoomScreen({
   serverLocation?: PageLocation | null;
 }) {
   const secure = useSecureContext();
-  const [name, setName] = useState<string | null>(null);
-  const [nameChecked, setNameChecked] = useState(false);
+  // This tab's remembered name: only the browser knows it (null on the server and while hydrating, as `secure` is).
+  const tabName = useSyncExternalStore(neverChanges, recallTabName, () => null);
+  // A name typed into the prompt; a new ?name= in the link replaces it (adjusted while rendering).
+  const [typedName, setName] = useState<string | null>(null);
+  const [typedFor, setTypedFor] = useState(initialName);
+  if (initialName !== typedFor) {
+    setTypedFor(initialName);
+    setName(null);
+  }
+  const name = typedName ?? (initialName?.trim() || tabName || null);
   const [attempt, setAttempt] = useState(0);
   const phase = useChatStore((s) => s.phase);
   const error = useChatStore((s) => s.error);
   const enter = useChatStore((s) => s.enter);
-
-  useEffect(() => {
-    const n = initialName?.trim() || recallTabName();
-    if (n) setName(n);
-    setNameChecked(true);
-  }, [initialName]);
 
   useEffect(() => {
     if (!secure || !name) return;
@@ -57,7 +59,7 @@ export function RoomScreen({
   if (secure === false) return <InsecureContextNotice loc={serverLocation} />;
   // Before scripts run, trust the server's view: where scripts cannot load, this stays on screen.
   if (secure === null && serverLocation && !isPotentiallyTrustworthy(serverLocation)) return <InsecureContextNotice loc={serverLocation} />;
-  if (secure === null || !nameChecked) return <Loading label="Starting…" />;
+  if (secure === null) return <Loading label="Starting…" />;
 
   if (!name || (phase === "failed" && error?.code === "NAME_TAKEN")) {
     return (

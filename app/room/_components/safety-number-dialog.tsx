@@ -4,39 +4,43 @@ import type { MemberView } from "@/lib/client";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { safetyNumberGroups } from "@/lib/ui/format";
 import { Button } from "@/app/_components/ui";
+import { useBackdropClose } from "./use-backdrop-close";
 
 /** Signal-style safety number for this tab and one peer: 60 digits in 12 groups, plus "verified". */
 export function SafetyNumberDialog({ peer, onClose }: { peer: MemberView; onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const safetyNumber = useChatStore((s) => s.safetyNumber);
   const markVerified = useChatStore((s) => s.markVerified);
-  const [digits, setDigits] = useState<string | null>(null);
-  const [failed, setFailed] = useState<string | null>(null);
+  const { userId, signingKey } = peer;
+  // The answer for one (member, signing key): another member or a changed key shows "Computing…" until its own answer comes.
+  const request = `${userId} ${signingKey}`;
+  const [result, setResult] = useState<{ request: string; digits: string | null; failed: string | null } | null>(null);
+  const current = result?.request === request ? result : null;
+  const digits = current?.digits ?? null;
+  const failed = current?.failed ?? null;
 
   useEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
   }, []);
+  useBackdropClose(ref);
 
   useEffect(() => {
     let live = true;
-    setDigits(null);
-    setFailed(null);
-    safetyNumber(peer.userId).then(
-      (n) => live && setDigits(n),
-      (e: unknown) => live && setFailed(e instanceof Error ? e.message : String(e)),
+    safetyNumber(userId).then(
+      (n) => live && setResult({ request, digits: n, failed: null }),
+      (e: unknown) => live && setResult({ request, digits: null, failed: e instanceof Error ? e.message : String(e) }),
     );
     return () => {
       live = false;
     };
-  }, [peer.userId, peer.signingKey, safetyNumber]);
+  }, [request, userId, safetyNumber]);
 
   const groups = digits ? safetyNumberGroups(digits) : [];
   return (
     <dialog
       ref={ref}
       onClose={onClose}
-      onClick={(e) => e.target === ref.current && ref.current?.close()}
       aria-labelledby="sn-title"
       data-testid="safety-number-dialog"
       className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-2xl border border-line bg-panel p-0 text-fg shadow-2xl"
@@ -75,9 +79,9 @@ export function SafetyNumberDialog({ peer, onClose }: { peer: MemberView; onClos
         )}
 
         <label className="mt-5 flex cursor-pointer items-center justify-between gap-3 rounded-lg border border-line px-4 py-3">
-          <span>
-            <span className="block text-sm font-medium">Mark as verified</span>
-            <span className="block text-xs text-muted">Kept in this browser only. Cleared if their key changes.</span>
+          <span className="text-sm font-medium">
+            Mark as verified
+            <span className="block text-xs font-normal text-muted">Kept in this browser only. Cleared if their key changes.</span>
           </span>
           <input
             type="checkbox"

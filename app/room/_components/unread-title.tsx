@@ -1,18 +1,17 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
 import { useCurrentRoom } from "@/lib/ui/chat-store";
 import { titleWithUnread, unreadCount } from "@/lib/ui/timeline";
 
 /** Whether the page is the one the user looks at (another tab or a minimised window: not). */
 export function usePageVisible(): boolean {
-  const [visible, setVisible] = useState(true);
-  useEffect(() => {
-    const update = () => setVisible(document.visibilityState === "visible");
-    update();
-    document.addEventListener("visibilitychange", update);
-    return () => document.removeEventListener("visibilitychange", update);
-  }, []);
-  return visible;
+  // The server (and the hydrating first render) assume the page is seen.
+  return useSyncExternalStore(subscribeVisibility, () => document.visibilityState === "visible", () => true);
+}
+
+function subscribeVisibility(onChange: () => void) {
+  document.addEventListener("visibilitychange", onChange);
+  return () => document.removeEventListener("visibilitychange", onChange);
 }
 
 /**
@@ -25,9 +24,8 @@ export function useUnread(chatShown: boolean): number {
   const visible = usePageVisible();
   const reading = visible && chatShown;
   const [seen, setSeen] = useState(count);
-  useEffect(() => {
-    if (reading) setSeen(count);
-  }, [reading, count]);
+  // While the user reads, everything so far counts as seen (adjusted while rendering, not in an effect).
+  if (reading && seen !== count) setSeen(count);
   return reading || !room ? 0 : unreadCount(room.messages, seen);
 }
 
