@@ -7,7 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, waitForRoom } from "./helpers/browser";
-import { axe, seriousOf, sizedPage, SHOTS } from "./ux-support";
+import { axe, seriousOf, sizedPage, SHOTS } from "./helpers/ux";
 
 jest.setTimeout(300_000);
 

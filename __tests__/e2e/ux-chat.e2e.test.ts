@@ -9,7 +9,7 @@
 import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
-import { horizontalOverflow, sizedPage, SHOTS } from "./ux-support";
+import { horizontalOverflow, sizedPage, SHOTS } from "./helpers/ux";
 
 jest.setTimeout(180_000);
 
