@@ -29,7 +29,9 @@ const distDir = process.env.QSEC_NEXT_DIST_DIR || ".next";
 // it unchanged; say so when another folder is about to change it.
 const tsInclude = JSON.parse(readFileSync(new URL("./tsconfig.json", import.meta.url), "utf8")).include ?? [];
 if (!tsInclude.includes(`${distDir}/types/**/*.ts`)) {
-  console.warn(`next.config.mjs: tsconfig.json's "include" does not list ${distDir}/types; Next will add it. Add the folder there (both types and dev/types) to keep the file stable.`);
+  console.warn(
+    `next.config.mjs: tsconfig.json's "include" does not list ${distDir}/types; Next will add it. Add the folder there (both types and dev/types) to keep the file stable.`,
+  );
 }
 
 /** @type {import('next').NextConfig} */

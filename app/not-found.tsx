@@ -15,8 +15,8 @@ export default function NotFound() {
         }
       >
         <p>
-          There is nothing at this address. Rooms live at <span className="font-mono text-fg">/room/&lt;room-id&gt;</span>; create or join
-          one from the start page.
+          There is nothing at this address. Rooms live at <span className="font-mono text-fg">/room/&lt;room-id&gt;</span>; create or join one from the start
+          page.
         </p>
       </Notice>
     </main>

@@ -19,15 +19,17 @@ export default function LandingPage() {
             Group chat the server <span className="text-accent">cannot read</span>.
           </h1>
           <p className="text-base leading-7 text-muted">
-            QSEC is an end-to-end encrypted group chat. Every key lives in your browser: each tab makes its own signing and
-            agreement keys, the room key is wrapped for each member, and every message is encrypted and signed before it
-            leaves the page.
+            QSEC is an end-to-end encrypted group chat. Every key lives in your browser: each tab makes its own signing and agreement keys, the room key is
+            wrapped for each member, and every message is encrypted and signed before it leaves the page.
           </p>
           <ul className="space-y-3 text-sm leading-6">
             <Feature title="End to end">AES-256-GCM room keys per epoch, rotated whenever someone joins or leaves; Ed25519-signed messages.</Feature>
             <Feature title="Blind relay">The server routes ciphertext and keeps structured logs of who did what — never plaintext, never a key.</Feature>
             <Feature title="Verifiable">Compare 60-digit safety numbers with a peer and mark them verified; a changed key is flagged.</Feature>
-            <Feature title="BB84 QKD">Run a simulated quantum key distribution session with any member: watch its QBER live, catch a simulated eavesdropper, and harden your pair key with the result.</Feature>
+            <Feature title="BB84 QKD">
+              Run a simulated quantum key distribution session with any member: watch its QBER live, catch a simulated eavesdropper, and harden your pair key
+              with the result.
+            </Feature>
           </ul>
         </section>
 

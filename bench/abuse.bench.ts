@@ -80,7 +80,10 @@ async function honestPair(url: string): Promise<Honest> {
   a.socket.on("room:updated", (s) => {
     if (s.roomId === "honest" && s.epoch > h.epoch) h.epoch = s.epoch;
   });
-  for (const [c, name] of [[a, "alice"], [b, "bob"]] as const) {
+  for (const [c, name] of [
+    [a, "alice"],
+    [b, "bob"],
+  ] as const) {
     const r = (await c.call("room:join", { roomId: "honest", displayName: name })) as Ack<JoinResult>;
     if (!r.ok) throw new Error("honest join failed: " + JSON.stringify(r));
     if (r.data.epoch > h.epoch) h.epoch = r.data.epoch;
@@ -163,7 +166,14 @@ async function nonReading(url: string, server: ServerChild, h: Honest) {
   await sleep(1000);
   const stillConnected = hogs.filter((c) => c.socket.connected).length;
   for (const c of hogs) c.close();
-  return { honest: measured.result, rssBeforeMb: measured.rssBeforeMb, rssMaxMb: measured.rssMaxMb, rssGrowthMb: measured.rssGrowthMb, hogs: hogs.length, disconnectedByServer: hogs.length - stillConnected };
+  return {
+    honest: measured.result,
+    rssBeforeMb: measured.rssBeforeMb,
+    rssMaxMb: measured.rssMaxMb,
+    rssGrowthMb: measured.rssGrowthMb,
+    hogs: hogs.length,
+    disconnectedByServer: hogs.length - stillConnected,
+  };
 }
 
 async function partialBinary(url: string, server: ServerChild) {
@@ -175,7 +185,14 @@ async function partialBinary(url: string, server: ServerChild) {
       // 10th is held back by sending it as a separate, never-completed packet: emulate by sending
       // the header and 9 binaries through the engine directly.
       const engine = (c.socket.io as any).engine;
-      const header = '510-["bb84:relay",{"roomId":"r","to":"' + "0".repeat(32) + '","sessionId":"' + "ab".repeat(16) + '","frame":[' + Array.from({ length: 10 }, (_, i) => `{"_placeholder":true,"num":${i}}`).join(",") + "]}]";
+      const header =
+        '510-["bb84:relay",{"roomId":"r","to":"' +
+        "0".repeat(32) +
+        '","sessionId":"' +
+        "ab".repeat(16) +
+        '","frame":[' +
+        Array.from({ length: 10 }, (_, i) => `{"_placeholder":true,"num":${i}}`).join(",") +
+        "]}]";
       engine.write(header);
       for (let i = 0; i < 9; i++) engine.write(Buffer.alloc(1_000_000, i));
     }
@@ -183,7 +200,15 @@ async function partialBinary(url: string, server: ServerChild) {
   });
   const stillConnected = conns.filter((c) => c.socket.connected).length;
   for (const c of conns) c.close();
-  return { connections: conns.length, announced: 10, sentMb: 9, rssBeforeMb: measured.rssBeforeMb, rssMaxMb: measured.rssMaxMb, rssGrowthMb: measured.rssGrowthMb, stillConnected };
+  return {
+    connections: conns.length,
+    announced: 10,
+    sentMb: 9,
+    rssBeforeMb: measured.rssBeforeMb,
+    rssMaxMb: measured.rssMaxMb,
+    rssGrowthMb: measured.rssGrowthMb,
+    stillConnected,
+  };
 }
 
 async function lockOut(url: string) {
@@ -196,7 +221,11 @@ async function lockOut(url: string) {
       continue;
     }
     const sid = (JSON.parse(body.slice(body.indexOf("{"))) as { sid: string }).sid;
-    const post = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: "40\x1e1", headers: { "content-type": "text/plain;charset=UTF-8" } });
+    const post = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
+      method: "POST",
+      body: "40\x1e1",
+      headers: { "content-type": "text/plain;charset=UTF-8" },
+    });
     await post.text();
   }
   await sleep(200);
@@ -219,12 +248,23 @@ async function main() {
   try {
     const root = path.resolve(__dirname, "..");
     log("migrating a temporary database");
-    const mig = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-setup.mjs"), "deploy"], { cwd: root, env: { ...process.env, DATABASE_URL: `file:${db}` }, stdio: ["ignore", 2, 2] });
+    const mig = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-setup.mjs"), "deploy"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: `file:${db}` },
+      stdio: ["ignore", 2, 2],
+    });
     if (mig.status !== 0) throw new Error("prisma-setup.mjs deploy failed");
     // The flood room with 600 log rows, so every logs:fetch of 500 reads 500 rows.
     const prisma = await createPrisma(`file:${db}`);
     await prisma.room.create({ data: { id: "flood", createdBy: "0".repeat(32) } });
-    await prisma.roomLog.createMany({ data: Array.from({ length: 600 }, (_, i) => ({ roomId: "flood", type: "MESSAGE_RELAYED", actorId: "0".repeat(32), meta: JSON.stringify({ epoch: 1, counter: i, bytes: 200 }) })) });
+    await prisma.roomLog.createMany({
+      data: Array.from({ length: 600 }, (_, i) => ({
+        roomId: "flood",
+        type: "MESSAGE_RELAYED",
+        actorId: "0".repeat(32),
+        meta: JSON.stringify({ epoch: 1, counter: i, bytes: 200 }),
+      })),
+    });
     await prisma.$disconnect();
 
     server = await spawnServer("qsec-server.ts", { env: { BENCH_DATABASE_URL: `file:${db}`, BENCH_RATE_LIMITS: "configured" } });
@@ -257,7 +297,14 @@ async function main() {
       seconds: SECONDS,
       machine: { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => round(x, 2)) },
       honestBaseline: baseline,
-      expensiveReads: { sockets: 20, perSocketPerSecond: 45, limit: 500, honestDuring: reads.result.honest, reads: reads.result.reads, rssGrowthMb: reads.rssGrowthMb },
+      expensiveReads: {
+        sockets: 20,
+        perSocketPerSecond: 45,
+        limit: 500,
+        honestDuring: reads.result.honest,
+        reads: reads.result.reads,
+        rssGrowthMb: reads.rssGrowthMb,
+      },
       nonReading: nr,
       partialBinary: pb,
       lockOut: lo,

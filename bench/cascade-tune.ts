@@ -36,10 +36,18 @@ function noisy(a: BitArray, q: number, mode: string, rng: RandomSource): { b: Bi
     const hit = new Uint8Array(a.length);
     while (errs < target) {
       const i = randomBelow(rng, a.length);
-      if (!hit[i]) { hit[i] = 1; b.flip(i); errs++; }
+      if (!hit[i]) {
+        hit[i] = 1;
+        b.flip(i);
+        errs++;
+      }
     }
   } else {
-    for (let i = 0; i < a.length; i++) if (randomFloat(rng) < q) { b.flip(i); errs++; }
+    for (let i = 0; i < a.length; i++)
+      if (randomFloat(rng) < q) {
+        b.flip(i);
+        errs++;
+      }
   }
   return { b, errs };
 }
@@ -49,7 +57,14 @@ for (const mode of modes) {
   for (const variant of variants) {
     for (const q of qbers) {
       const rng = seededRandom(12345 + Math.round(q * 1e6));
-      let sumF = 0, sumRT = 0, maxRT = 0, fails = 0, sumT = 0, sumDisc = 0, sumH = 0, over = 0;
+      let sumF = 0,
+        sumRT = 0,
+        maxRT = 0,
+        fails = 0,
+        sumT = 0,
+        sumDisc = 0,
+        sumH = 0,
+        over = 0;
       const rts: number[] = [];
       for (let r = 0; r < runs; r++) {
         const a = BitArray.random(n, rng);
@@ -71,10 +86,15 @@ for (const mode of modes) {
         if (d !== 0) fails++;
       }
       const row = {
-        mode, variant, n, qber: q, runs,
+        mode,
+        variant,
+        n,
+        qber: q,
+        runs,
         f: +(sumF / runs).toFixed(4),
         fRatio: +(sumDisc / sumH).toFixed(4),
-        rt: +(sumRT / runs).toFixed(1), maxRT,
+        rt: +(sumRT / runs).toFixed(1),
+        maxRT,
         p99RT: rts.sort((x, y) => x - y)[Math.min(runs - 1, Math.floor(0.99 * runs))],
         overRT: +(over / runs).toFixed(4),
         fer: fails / runs,

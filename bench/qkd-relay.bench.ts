@@ -70,17 +70,23 @@ async function main() {
   try {
     log(`migrating a temporary database: ${db}`);
     const root = path.resolve(__dirname, "..");
-    const mig = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-setup.mjs"), "deploy"], { cwd: root, env: { ...process.env, DATABASE_URL: `file:${db}` }, stdio: ["ignore", 2, 2] });
+    const mig = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-setup.mjs"), "deploy"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: `file:${db}` },
+      stdio: ["ignore", 2, 2],
+    });
     if (mig.status !== 0) throw new Error(`prisma-setup.mjs deploy failed (${mig.status})`);
     copyFileSync(db, `${db}.template`);
     server = await spawnServer("qsec-server.ts", { env: { BENCH_DATABASE_URL: `file:${db}`, BENCH_RATE_LIMITS: "configured" } });
 
-    const [alice, bob] = await Promise.all([0, 1].map(async () => {
-      const c = new ChatClient({ url: server!.url, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 30_000 });
-      clients.push(c);
-      await c.connect();
-      return c;
-    }));
+    const [alice, bob] = await Promise.all(
+      [0, 1].map(async () => {
+        const c = new ChatClient({ url: server!.url, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 30_000 });
+        clients.push(c);
+        await c.connect();
+        return c;
+      }),
+    );
     await alice.join("bench", "alice");
     await bob.join("bench", "bob");
     await until(() => alice.state.rooms.bench?.members.length === 2 && bob.state.rooms.bench?.members.length === 2, 5000, "both members");
@@ -114,11 +120,15 @@ async function main() {
 
     // The relay's round-trip floor: bare sockets, one 100-byte frame each way, 300 times.
     const measureFloor = async () => {
-      const p = await connectRaw(server!.url), q = await connectRaw(server!.url);
+      const p = await connectRaw(server!.url),
+        q = await connectRaw(server!.url);
       try {
         await p.call("room:join", { roomId: "floor", displayName: "p" });
         await q.call("room:join", { roomId: "floor", displayName: "q" });
-        const st = (await p.call("bb84:start", { roomId: "floor", peerId: q.userId, qubits: 4096, cascadeVariant: VARIANT })) as { ok: true; data: { id: string } };
+        const st = (await p.call("bb84:start", { roomId: "floor", peerId: q.userId, qubits: 4096, cascadeVariant: VARIANT })) as {
+          ok: true;
+          data: { id: string };
+        };
         const frame = Buffer.alloc(100, 7);
         q.socket.on("bb84:frame", () => q.socket.emit("bb84:relay", { roomId: "floor", to: p.userId, sessionId: st.data.id, frame }, () => {}));
         const times: number[] = [];
@@ -157,7 +167,8 @@ async function main() {
           else relay.push(await overRelay(n));
         }
       }
-      const lm = median(local.map((r) => r.ms)), rm = median(relay.map((r) => r.ms));
+      const lm = median(local.map((r) => r.ms)),
+        rm = median(relay.map((r) => r.ms));
       const rts = median(relay.map((r) => r.roundTrips ?? 0));
       results[String(n)] = {
         qubits: n,

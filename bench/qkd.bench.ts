@@ -45,7 +45,9 @@ function simulation() {
     const chunk = 1 << 18;
     for (let off = 0; off < n; off += chunk) {
       const w = chunk >>> 5;
-      const a = rs.words(new Uint32Array(w)), alpha = rs.words(new Uint32Array(w)), beta = rs.words(new Uint32Array(w));
+      const a = rs.words(new Uint32Array(w)),
+        alpha = rs.words(new Uint32Array(w)),
+        beta = rs.words(new Uint32Array(w));
       ch.transmit(off, chunk, a, alpha, beta);
     }
   };
@@ -73,7 +75,15 @@ function simulation() {
 // 2. Cascade ------------------------------------------------------------------------------------------
 function cascade() {
   const qbers = [0.01, 0.02, 0.05, 0.1];
-  const sizes: [number, number][] = QUICK ? [[10_000, 40], [100_000, 3]] : [[10_000, 200], [100_000, 12]];
+  const sizes: [number, number][] = QUICK
+    ? [
+        [10_000, 40],
+        [100_000, 3],
+      ]
+    : [
+        [10_000, 200],
+        [100_000, 12],
+      ];
   const rng = seededRandom(20240601);
   const rs = new RandomStream(rng);
   const out: Record<string, unknown>[] = [];
@@ -81,7 +91,11 @@ function cascade() {
     for (const variant of CASCADE_VARIANTS) {
       log(`cascade ${variant} n=${n} × ${runs}`);
       for (const q of qbers) {
-        let fSum = 0, rtSum = 0, rtMax = 0, frames = 0, ms = 0;
+        let fSum = 0,
+          rtSum = 0,
+          rtMax = 0,
+          frames = 0,
+          ms = 0;
         for (let r = 0; r < runs; r++) {
           const alice = BitArray.random(n, rng);
           const errors = randomSubsetMask(n, Math.round(q * n), rs);
@@ -95,7 +109,17 @@ function cascade() {
           rtMax = Math.max(rtMax, res.roundTrips);
           if (!res.bits.equals(alice)) frames++;
         }
-        out.push({ n, variant, qber: q, runs, fEC: round(fSum / runs, 4), roundTrips: round(rtSum / runs, 1), roundTripsMax: rtMax, frameErrorRate: frames / runs, msPerRun: round(ms / runs, 2) });
+        out.push({
+          n,
+          variant,
+          qber: q,
+          runs,
+          fEC: round(fSum / runs, 4),
+          roundTrips: round(rtSum / runs, 1),
+          roundTripsMax: rtMax,
+          frameErrorRate: frames / runs,
+          msPerRun: round(ms / runs, 2),
+        });
       }
     }
   }
@@ -113,7 +137,10 @@ function frameErrorRate() {
   const out: Record<string, unknown>[] = [];
   for (const q of [0.01, 0.02, 0.05, 0.1]) {
     log(`FER ${DEFAULT_CASCADE_VARIANT} n=${n} q=${q} × ${runs}`);
-    let frames = 0, rtSum = 0, rtMax = 0, over120 = 0;
+    let frames = 0,
+      rtSum = 0,
+      rtMax = 0,
+      over120 = 0;
     for (let r = 0; r < runs; r++) {
       const alice = BitArray.random(n, rng);
       const bob = alice.xor(randomSubsetMask(n, Math.round(q * n), rs));
@@ -124,7 +151,18 @@ function frameErrorRate() {
       if (res.roundTrips > 120) over120++;
     }
     const upper95 = frames === 0 ? 1 - Math.pow(0.05, 1 / runs) : null;
-    out.push({ n, variant: DEFAULT_CASCADE_VARIANT, qber: q, runs, frameErrors: frames, frameErrorRate: frames / runs, frameErrorRateUpper95: upper95 === null ? null : round(upper95, 6), roundTripsMean: round(rtSum / runs, 1), roundTripsMax: rtMax, runsOver120RoundTrips: over120 });
+    out.push({
+      n,
+      variant: DEFAULT_CASCADE_VARIANT,
+      qber: q,
+      runs,
+      frameErrors: frames,
+      frameErrorRate: frames / runs,
+      frameErrorRateUpper95: upper95 === null ? null : round(upper95, 6),
+      roundTripsMean: round(rtSum / runs, 1),
+      roundTripsMax: rtMax,
+      runsOver120RoundTrips: over120,
+    });
   }
   return out;
 }
@@ -134,14 +172,20 @@ function toeplitz() {
   log("toeplitz");
   const rng = seededRandom(7);
   const res: Record<string, unknown> = {};
-  for (const [n, ell, reps] of [[100_000, 50_000, 9], [1_000_000, 500_000, 7]] as const) {
-    const x = BitArray.random(n, rng), s = BitArray.random(n + ell - 1, rng);
+  for (const [n, ell, reps] of [
+    [100_000, 50_000, 9],
+    [1_000_000, 500_000, 7],
+  ] as const) {
+    const x = BitArray.random(n, rng),
+      s = BitArray.random(n + ell - 1, rng);
     const first = timeIt(1, () => toeplitzNtt(x, s, ell)).bestMs; // includes twiddle tables and JIT
     res[`${n}->${ell}`] = { firstCallMs: first, ...timeIt(reps, () => toeplitzNtt(x, s, ell)) };
   }
   // Baseline: the naive bit-by-bit product on a small size, extrapolated by its O(n·ℓ) cost.
-  const n0 = 4096, l0 = 2048;
-  const x0 = BitArray.random(n0, rng), s0 = BitArray.random(n0 + l0 - 1, rng);
+  const n0 = 4096,
+    l0 = 2048;
+  const x0 = BitArray.random(n0, rng),
+    s0 = BitArray.random(n0 + l0 - 1, rng);
   const naive = timeIt(3, () => toeplitzNaive(x0, s0, l0));
   const ntt0 = timeIt(9, () => toeplitzNtt(x0, s0, l0));
   const nsPerOp = (naive.bestMs * 1e6) / (n0 * l0);

@@ -76,7 +76,14 @@ interface Scenario {
 }
 const SCENARIOS: Scenario[] = [
   { key: "oneToOne", receivers: 1, count: num("n1", quick ? 4000 : 20_000), warmup: quick ? 500 : 2000, window: num("w1", 64), unloaded: quick ? 200 : 1000 },
-  { key: "fanout50", receivers: ROOM_SIZE - 1, count: num("nfan", quick ? 400 : 2000), warmup: quick ? 50 : 200, window: num("wfan", 16), unloaded: quick ? 50 : 200 },
+  {
+    key: "fanout50",
+    receivers: ROOM_SIZE - 1,
+    count: num("nfan", quick ? 400 : 2000),
+    warmup: quick ? 50 : 200,
+    window: num("wfan", 16),
+    unloaded: quick ? 50 : 200,
+  },
 ];
 
 const log = (...a: unknown[]) => console.error("[bench:relay]", ...a);
@@ -118,7 +125,15 @@ async function startServer(kind: Kind, opts: { limits: "lifted" | "configured" }
 async function measure(
   kind: Kind,
   sc: Scenario,
-  opts: { limits: "lifted" | "configured"; profileFile?: string; window?: number; count?: number; warmup?: number; unloaded?: number; retryRateLimitedMs?: number },
+  opts: {
+    limits: "lifted" | "configured";
+    profileFile?: string;
+    window?: number;
+    count?: number;
+    warmup?: number;
+    unloaded?: number;
+    retryRateLimitedMs?: number;
+  },
 ): Promise<RunMetrics> {
   const server = await startServer(kind, opts);
   let room: OpenRoom | null = null;
@@ -278,7 +293,13 @@ async function main() {
           profile[`${sc.key}/${kind}`] =
             kind === "qsec"
               ? { messagesPerSec: round(r.messagesPerSec, 0), ...s }
-              : { messagesPerSec: round(r.messagesPerSec, 0), totalMs: s.totalMs, busyMs: s.busyMs, byArea: s.byArea.slice(0, 8), topSelf: s.topSelf.slice(0, 8) };
+              : {
+                  messagesPerSec: round(r.messagesPerSec, 0),
+                  totalMs: s.totalMs,
+                  busyMs: s.busyMs,
+                  byArea: s.byArea.slice(0, 8),
+                  topSelf: s.topSelf.slice(0, 8),
+                };
         }
       }
     }
@@ -302,7 +323,8 @@ async function main() {
         aggregation: "median over repetitions; QSEC and bare alternate, order flipped each repetition",
         qsecRateLimits: "lifted for the comparison (createApplication rateLimits: 1e9/s); see asConfigured",
         qsecLogFlushMs: 50,
-        latency: "send → receipt at each receiver (per delivery), ms; latencyMs under the windowed load, unloadedLatencyMs one message at a time; completeLatencyMs until the last receiver has it",
+        latency:
+          "send → receipt at each receiver (per delivery), ms; latencyMs under the windowed load, unloadedLatencyMs one message at a time; completeLatencyMs until the last receiver has it",
       },
       scenarios,
       target: { throughputRatioAtLeast: 0.75, met, asserted: false },

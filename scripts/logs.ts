@@ -51,26 +51,52 @@ export function parseArgs(argv: string[]): Cli {
       return v;
     };
     switch (flag) {
-      case "--room": raw.roomId = value(); break;
-      case "--type": raw.types.push(...value().split(",").map((t) => t.trim()).filter(Boolean)); break;
-      case "--actor": raw.actor = value(); break;
-      case "--since": raw.from = value(); break;
-      case "--until": raw.to = value(); break;
-      case "--text": raw.text = value(); break;
-      case "--follow": follow = true; break;
-      case "--json": json = true; break;
+      case "--room":
+        raw.roomId = value();
+        break;
+      case "--type":
+        raw.types.push(
+          ...value()
+            .split(",")
+            .map((t) => t.trim())
+            .filter(Boolean),
+        );
+        break;
+      case "--actor":
+        raw.actor = value();
+        break;
+      case "--since":
+        raw.from = value();
+        break;
+      case "--until":
+        raw.to = value();
+        break;
+      case "--text":
+        raw.text = value();
+        break;
+      case "--follow":
+        follow = true;
+        break;
+      case "--json":
+        json = true;
+        break;
       case "--interval": {
         const v = value();
         intervalMs = Number(v);
-        if (!Number.isInteger(intervalMs) || intervalMs < 50 || intervalMs > 60_000) throw new UsageError(`--interval: expected milliseconds from 50 to 60000, got "${v}"`);
+        if (!Number.isInteger(intervalMs) || intervalMs < 50 || intervalMs > 60_000)
+          throw new UsageError(`--interval: expected milliseconds from 50 to 60000, got "${v}"`);
         break;
       }
-      case "--help": case "-h": throw new UsageError("");
-      default: throw new UsageError(`unknown option "${a}"`);
+      case "--help":
+      case "-h":
+        throw new UsageError("");
+      default:
+        throw new UsageError(`unknown option "${a}"`);
     }
   }
   if (raw.roomId === undefined) throw new UsageError("--room is required");
-  for (const t of raw.types) if (!(LOG_EVENT_TYPES as readonly string[]).includes(t)) throw new UsageError(`--type: unknown event type "${t}" (one of ${LOG_EVENT_TYPES.join(", ")})`);
+  for (const t of raw.types)
+    if (!(LOG_EVENT_TYPES as readonly string[]).includes(t)) throw new UsageError(`--type: unknown event type "${t}" (one of ${LOG_EVENT_TYPES.join(", ")})`);
   const parsed = logFilterSchema.safeParse(raw);
   if (!parsed.success) {
     const names: Record<string, string> = { roomId: "--room", from: "--since", to: "--until", actor: "--actor", text: "--text", types: "--type" };

@@ -22,7 +22,12 @@ if (!existsSync(prismaBin)) {
   process.exit(0);
 }
 function prisma(args, opts = {}) {
-  const r = spawnSync(process.execPath, [prismaBin, ...args], { cwd: root, env, stdio: opts.capture ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8" });
+  const r = spawnSync(process.execPath, [prismaBin, ...args], {
+    cwd: root,
+    env,
+    stdio: opts.capture ? ["ignore", "pipe", "inherit"] : "inherit",
+    encoding: "utf8",
+  });
   if (r.status !== 0) process.exit(r.status ?? 1);
   return r.stdout;
 }
@@ -44,7 +49,12 @@ if (cmd === "generate") {
   ensureDataDir(); // the driver adapter opens DATABASE_URL even for a schema-only diff
   const sql = prisma(["migrate", "diff", ...from, "--to-schema-datamodel", "prisma/schema.prisma", "--script"], { capture: true });
   // The CLI prints its config notice on stdout too; keep only the SQL.
-  process.stdout.write(sql.split("\n").filter((l) => !l.startsWith("Loaded Prisma config")).join("\n"));
+  process.stdout.write(
+    sql
+      .split("\n")
+      .filter((l) => !l.startsWith("Loaded Prisma config"))
+      .join("\n"),
+  );
 } else {
   console.error("usage: prisma-setup.mjs generate | deploy | diff [<old schema file>|--empty]");
   process.exit(2);

@@ -53,17 +53,35 @@ function parseArgs(argv: string[]): Cli {
     const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
     const value = () => (inline !== undefined ? inline : argv[++i]);
     switch (flag) {
-      case "--qubits": cli.run.qubits = num(flag, value(), 64, 1 << 25, true); cli.qubitsGiven = true; break;
-      case "--noise": cli.run.noise = num(flag, value(), 0, 1); break;
-      case "--loss": cli.run.loss = num(flag, value(), 0, 0.999999); break;
-      case "--dark": cli.run.darkCount = num(flag, value(), 0, 1); break;
-      case "--eve": cli.run.eve = num(flag, value(), 0, 1); break;
-      case "--eps-sec": cli.run.epsSec = num(flag, value(), 1e-300, 0.5); break;
-      case "--eps-cor": cli.run.epsCor = num(flag, value(), 1e-300, 0.5); break;
-      case "--seed": cli.run.seed = num(flag, value(), 0, 0xffffffff, true); break;
+      case "--qubits":
+        cli.run.qubits = num(flag, value(), 64, 1 << 25, true);
+        cli.qubitsGiven = true;
+        break;
+      case "--noise":
+        cli.run.noise = num(flag, value(), 0, 1);
+        break;
+      case "--loss":
+        cli.run.loss = num(flag, value(), 0, 0.999999);
+        break;
+      case "--dark":
+        cli.run.darkCount = num(flag, value(), 0, 1);
+        break;
+      case "--eve":
+        cli.run.eve = num(flag, value(), 0, 1);
+        break;
+      case "--eps-sec":
+        cli.run.epsSec = num(flag, value(), 1e-300, 0.5);
+        break;
+      case "--eps-cor":
+        cli.run.epsCor = num(flag, value(), 1e-300, 0.5);
+        break;
+      case "--seed":
+        cli.run.seed = num(flag, value(), 0, 0xffffffff, true);
+        break;
       case "--cascade": {
         const v = value();
-        if (!v || !(CASCADE_VARIANTS as readonly string[]).includes(v)) throw new UsageError(`--cascade: unknown variant "${v ?? ""}" (known: ${CASCADE_VARIANTS.join(", ")})`);
+        if (!v || !(CASCADE_VARIANTS as readonly string[]).includes(v))
+          throw new UsageError(`--cascade: unknown variant "${v ?? ""}" (known: ${CASCADE_VARIANTS.join(", ")})`);
         cli.run.cascade = v as CascadeVariant;
         break;
       }
@@ -73,10 +91,18 @@ function parseArgs(argv: string[]): Cli {
         cli.sweep = v;
         break;
       }
-      case "--json": cli.json = true; break;
-      case "--show-keys": cli.showKeys = true; break;
-      case "--help": case "-h": console.log(USAGE); return process.exit(0);
-      default: throw new UsageError(`unknown argument "${a}"`);
+      case "--json":
+        cli.json = true;
+        break;
+      case "--show-keys":
+        cli.showKeys = true;
+        break;
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return process.exit(0);
+      default:
+        throw new UsageError(`unknown argument "${a}"`);
     }
   }
   return cli;
@@ -96,14 +122,20 @@ function printTable(r: QkdReport, showKeys: boolean) {
   const rows: [string, string][] = [];
   const add = (k: string, v: string) => rows.push([k, v]);
   const p = r.params;
-  add("result", r.ok ? "OK — keys identical" : `ABORTED (${r.abort!.code}, detected by ${r.abort!.party}${r.abort!.by === "peer" ? " via peer" : ""}): ${r.abort!.message}`);
+  add(
+    "result",
+    r.ok ? "OK — keys identical" : `ABORTED (${r.abort!.code}, detected by ${r.abort!.party}${r.abort!.by === "peer" ? " via peer" : ""}): ${r.abort!.message}`,
+  );
   add("channel", `noise ${pct(p.noise)}, loss ${pct(p.loss)}, dark counts ${p.darkCount}, Eve ${pct(p.eve, 0)}`);
   add("qubits sent / detected", `${r.qubitsSent} / ${r.detected}`);
   add("sifted", `${r.sifted} (${pct(r.detected ? r.sifted / r.detected : 0)} of detections)`);
   add("test sample / key bits", `${r.testSampleSize} / ${r.keyBits}`);
   if (r.qber) {
     add("QBER expected", pct(r.qber.expected, 3));
-    add("QBER measured", `${pct(r.qber.estimate, 3)} (${r.qber.sampleErrors}/${r.testSampleSize}), 95% CI [${pct(r.qber.interval95[0], 3)}, ${pct(r.qber.interval95[1], 3)}]`);
+    add(
+      "QBER measured",
+      `${pct(r.qber.estimate, 3)} (${r.qber.sampleErrors}/${r.testSampleSize}), 95% CI [${pct(r.qber.interval95[0], 3)}, ${pct(r.qber.interval95[1], 3)}]`,
+    );
     add("QBER bound Q + μ", `${pct(r.qber.upper, 3)} (μ = ${pct(r.qber.mu, 3)})`);
     add("QBER of key (simulation)", pct(r.qber.actual, 3));
   }
@@ -118,11 +150,21 @@ function printTable(r: QkdReport, showKeys: boolean) {
   const e = r.eve;
   add("Eve (simulation)", `intercepted ${e.intercepted}; knows ${e.siftedKnownBits} sifted bits (${pct(e.siftedKnownFraction)}), ${e.keyKnownBits} key bits`);
   add("Eve before PA", `≤ ${e.keyInformationBound} bits (known bits + disclosed parities)`);
-  if (r.ok) add("Eve on final key", `≤ ${e.finalKeyInformationBound.toExponential(2)} bits (ε_sec bound)${e.finalKeyGuessAgreement !== null ? `; her best guess matches ${pct(e.finalKeyGuessAgreement)} of bits` : ""}`);
+  if (r.ok)
+    add(
+      "Eve on final key",
+      `≤ ${e.finalKeyInformationBound.toExponential(2)} bits (ε_sec bound)${e.finalKeyGuessAgreement !== null ? `; her best guess matches ${pct(e.finalKeyGuessAgreement)} of bits` : ""}`,
+    );
   const t = r.timings;
-  add("time", `total ${ms(t.total)}: channel ${ms(t.channel)}, qubits ${ms(t.qubits)}, sifting ${ms(t.sifting)}, estimation ${ms(t.estimation)}, cascade ${ms(t.cascade)}, verification ${ms(t.verification)}, amplification ${ms(t.amplification)}`);
+  add(
+    "time",
+    `total ${ms(t.total)}: channel ${ms(t.channel)}, qubits ${ms(t.qubits)}, sifting ${ms(t.sifting)}, estimation ${ms(t.estimation)}, cascade ${ms(t.cascade)}, verification ${ms(t.verification)}, amplification ${ms(t.amplification)}`,
+  );
   add("messages", `${r.traffic.messages} (${r.traffic.bytesAliceToBob} B Alice→Bob, ${r.traffic.bytesBobToAlice} B Bob→Alice)`);
-  for (const [who, k] of [["Alice's key", r.keys.alice], ["Bob's key", r.keys.bob]] as const) {
+  for (const [who, k] of [
+    ["Alice's key", r.keys.alice],
+    ["Bob's key", r.keys.bob],
+  ] as const) {
     if (k) add(who, showKeys ? hex(k) : `${k.length} bits, sha256 ${fingerprint(k)}…, starts ${hex(k).slice(0, 32)}…`);
   }
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -154,7 +196,14 @@ function sweep(cli: Cli) {
     let fkb: number | null = null;
     if (q && r.keyBits > 0) {
       const t = verificationHashBits(r.params.epsCor);
-      const fk = finiteKeyLength({ n: r.keyBits, k: r.testSampleSize, qber: q.estimate, leakEC: r.keyBits * binaryEntropy(Math.min(0.5, q.estimate)) + t, epsSec: r.params.epsSec, epsCor: r.params.epsCor });
+      const fk = finiteKeyLength({
+        n: r.keyBits,
+        k: r.testSampleSize,
+        qber: q.estimate,
+        leakEC: r.keyBits * binaryEntropy(Math.min(0.5, q.estimate)) + t,
+        epsSec: r.params.epsSec,
+        epsCor: r.params.epsCor,
+      });
       fkb = Math.max(0, fk.ell) / r.sifted;
     }
     const exp = expectedQber(r.params);
@@ -176,8 +225,12 @@ function sweep(cli: Cli) {
     return;
   }
   const p0 = { ...base };
-  console.log(`sweep ${cli.sweep}: ${base.qubits} qubits per run, noise ${cli.sweep === "noise" ? "swept" : pct(p0.noise ?? 0.02)}, Eve ${cli.sweep === "eve" ? "swept" : pct(p0.eve ?? 0, 0)}`);
-  console.log("key fraction = ℓ / sifted bits; 1 − 2h(Q) at the expected Q; \"TLGR, f_EC = 1\" = finite-key ℓ of this block (same n, k, Q̂) if error correction leaked exactly n·h(Q̂), / sifted");
+  console.log(
+    `sweep ${cli.sweep}: ${base.qubits} qubits per run, noise ${cli.sweep === "noise" ? "swept" : pct(p0.noise ?? 0.02)}, Eve ${cli.sweep === "eve" ? "swept" : pct(p0.eve ?? 0, 0)}`,
+  );
+  console.log(
+    'key fraction = ℓ / sifted bits; 1 − 2h(Q) at the expected Q; "TLGR, f_EC = 1" = finite-key ℓ of this block (same n, k, Q̂) if error correction leaked exactly n·h(Q̂), / sifted',
+  );
   const header = [cli.sweep === "eve" ? "Eve f" : "noise e", "expected Q", "measured Q", "95% CI", "key fraction", "1 − 2h(Q)", "TLGR, f_EC = 1", "outcome"];
   const table = rows.map((r) => [
     (r[cli.sweep!] as number).toFixed(2),
@@ -187,7 +240,7 @@ function sweep(cli: Cli) {
     pct(r.keyFraction),
     pct(r.asymptotic),
     pct(r.finiteKeyBound),
-    r.ok ? `ok, ℓ = ${r.ell}` : r.abort ?? "",
+    r.ok ? `ok, ℓ = ${r.ell}` : (r.abort ?? ""),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c].length)));
   const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c])).join("  ");

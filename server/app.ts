@@ -33,7 +33,9 @@ export interface AppOptions {
   logger?: Logger;
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
-  rateLimits?: Partial<Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst" | keyof ReadLimits, number>>;
+  rateLimits?: Partial<
+    Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst" | keyof ReadLimits, number>
+  >;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
   /** Transport connections one address may hold open without a Socket.IO connection (default 32). */
@@ -80,9 +82,20 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     ...opts.serverOptions,
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
-  const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) => logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }));
+  const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
+    logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
+  );
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
-  const deps: Deps = { io, prisma: opts.prisma, logs, presence: new Presence(), logger, sockets: new Map(), bb84, ...(opts.relayTap && { relayTap: opts.relayTap }) };
+  const deps: Deps = {
+    io,
+    prisma: opts.prisma,
+    logs,
+    presence: new Presence(),
+    logger,
+    sockets: new Map(),
+    bb84,
+    ...(opts.relayTap && { relayTap: opts.relayTap }),
+  };
   await markAllOffline(opts.prisma);
   const stale = await abortStaleSessions(opts.prisma);
   if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });

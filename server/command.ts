@@ -34,7 +34,8 @@ export function registerCommand<K extends CommandName>(deps: Deps, socket: QsecS
       return reply(fail(tooLarge ? "TOO_LARGE" : "INVALID_PAYLOAD", `${where}${issue?.message ?? "invalid payload"}`));
     }
     const rows = readRows(name, parsed.data);
-    if (rows > 0 && (!socket.data.commands.take(extraCommandTokens(rows)) || !chargeRead(deps.io, socket, rows))) return reply(fail("RATE_LIMITED", "too many rows read; slow down"));
+    if (rows > 0 && (!socket.data.commands.take(extraCommandTokens(rows)) || !chargeRead(deps.io, socket, rows)))
+      return reply(fail("RATE_LIMITED", "too many rows read; slow down"));
     handler(socket, parsed.data as never).then(
       (data) => reply(ok(data)),
       (err: unknown) => {
@@ -55,5 +56,11 @@ const REJECTIONS_WORTH_LOGGING: ReadonlySet<ErrorCode> = new Set(["NOT_A_MEMBER"
 function logRejection(deps: Deps, socket: QsecSocket, event: string, code: ErrorCode, payload: unknown) {
   const roomId = (payload as { roomId?: unknown })?.roomId;
   if (typeof roomId !== "string" || !deps.presence.rooms.has(roomId)) return;
-  deps.logs.append({ roomId, type: "SECURITY_REJECTED", actorId: socket.data.userId, meta: { event, code }, coalesceKey: `rej|${roomId}|${socket.data.userId}|${event}|${code}` });
+  deps.logs.append({
+    roomId,
+    type: "SECURITY_REJECTED",
+    actorId: socket.data.userId,
+    meta: { event, code },
+    coalesceKey: `rej|${roomId}|${socket.data.userId}|${event}|${code}`,
+  });
 }

@@ -43,7 +43,8 @@ class ReadBudget {
     if (!mine) {
       mine = new TokenBucket(this.limits.readRowsPerSecond, this.limits.readRowBurst);
       this.perSocket.set(socket, mine);
-      if (!shared) this.perAddress.set(addr, (shared = { bucket: new TokenBucket(this.limits.addressReadRowsPerSecond, this.limits.addressReadRowBurst), sockets: 0 }));
+      if (!shared)
+        this.perAddress.set(addr, (shared = { bucket: new TokenBucket(this.limits.addressReadRowsPerSecond, this.limits.addressReadRowBurst), sockets: 0 }));
       const entry = shared;
       entry.sockets += 1;
       socket.once("disconnect", () => {

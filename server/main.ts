@@ -82,7 +82,9 @@ async function main() {
   } else if (adminToken.source === "none") {
     logger.warn("admin console locked: set ADMIN_TOKEN to use /admin");
   }
-  console.log(`QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}${nextApp ? "" : ", relay only"}; database ${env.DATABASE_URL})`);
+  console.log(
+    `QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}${nextApp ? "" : ", relay only"}; database ${env.DATABASE_URL})`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

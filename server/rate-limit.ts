@@ -2,7 +2,11 @@
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private readonly rate: number, private readonly burst: number, private readonly now = () => performance.now()) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    private readonly now = () => performance.now(),
+  ) {
     this.tokens = burst;
     this.last = this.now();
   }

@@ -26,7 +26,10 @@ export async function loadOrCreateCertificate(dataDir: string): Promise<{ key: s
       { name: "basicConstraints", cA: false },
       { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
       { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 2, value: os.hostname() }, ...ips.map((ip) => ({ type: 7 as const, ip }))] },
+      {
+        name: "subjectAltName",
+        altNames: [{ type: 2, value: "localhost" }, { type: 2, value: os.hostname() }, ...ips.map((ip) => ({ type: 7 as const, ip }))],
+      },
     ],
   });
   writeFileSync(keyFile, pems.private, { mode: 0o600 });

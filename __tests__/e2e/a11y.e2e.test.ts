@@ -24,7 +24,11 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  console.log(`axe serious/critical by page:\n${Object.entries(report).map(([k, v]) => `${k}: ${v.length}${v.length ? `\n  ${v.join("\n  ")}` : ""}`).join("\n")}`);
+  console.log(
+    `axe serious/critical by page:\n${Object.entries(report)
+      .map(([k, v]) => `${k}: ${v.length}${v.length ? `\n  ${v.join("\n  ")}` : ""}`)
+      .join("\n")}`,
+  );
   await browser?.close().catch(() => undefined);
   await server?.stop();
 }, 30_000);
@@ -83,7 +87,9 @@ describe.each(["light", "dark"] as const)("axe in the %s scheme", (scheme) => {
 
     // A finished BB84 session: the live view, the hardened member and the chart with a bar.
     const start = alice.locator('[data-testid="member-item"][data-name="Bob"] [data-testid="bb84-start-member"]');
-    await alice.waitForFunction(() => !(document.querySelector('[data-testid="member-item"][data-name="Bob"] [data-testid="bb84-start-member"]') as HTMLButtonElement | null)?.disabled);
+    await alice.waitForFunction(
+      () => !(document.querySelector('[data-testid="member-item"][data-name="Bob"] [data-testid="bb84-start-member"]') as HTMLButtonElement | null)?.disabled,
+    );
     await start.click();
     await alice.locator('[data-testid="bb84-live"][data-status="success"]').first().waitFor({ timeout: 120_000 });
     await alice.locator('[data-testid="member-item"][data-name="Bob"][data-qkd="true"]').waitFor({ timeout: 30_000 });
@@ -176,10 +182,11 @@ describe("admin console readability", () => {
     await page.getByTestId("filter-type-MEMBER_JOINED").check();
     await page.getByTestId("filter-apply").click();
     await page.waitForURL((u) => u.searchParams.getAll("type").includes("MEMBER_JOINED"));
-    const onlyJoins = () => page.waitForFunction(() => {
-      const rows = [...document.querySelectorAll('[data-testid="log-row"]')];
-      return rows.length > 0 && rows.every((r) => r.getAttribute("data-type") === "MEMBER_JOINED");
-    });
+    const onlyJoins = () =>
+      page.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('[data-testid="log-row"]')];
+        return rows.length > 0 && rows.every((r) => r.getAttribute("data-type") === "MEMBER_JOINED");
+      });
     await onlyJoins();
     await page.reload();
     await page.getByTestId("admin-room").waitFor();

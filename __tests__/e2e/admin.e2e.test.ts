@@ -151,7 +151,17 @@ describe("admin console in the browser", () => {
     const started = await alice.call("bb84:start", { roomId: ROOM, peerId: bob.userId, qubits: 4096, cascadeVariant: "original" });
     if (started === "no-ack" || !started.ok) throw new Error(`bb84:start failed: ${JSON.stringify(started)}`);
     const sessionId = (started.data as { id: string }).id;
-    const report = { roomId: ROOM, sessionId, outcome: "success", detected: 4096, sifted: 2050, sampleSize: 400, qberEstimate: 0.0725, qberBound: 0.09, finalLength: 512 };
+    const report = {
+      roomId: ROOM,
+      sessionId,
+      outcome: "success",
+      detected: 4096,
+      sifted: 2050,
+      sampleSize: 400,
+      qberEstimate: 0.0725,
+      qberBound: 0.09,
+      finalLength: 512,
+    };
     expect(await alice.call("bb84:report", report)).toMatchObject({ ok: true });
     expect(await bob.call("bb84:report", report)).toMatchObject({ ok: true });
     const row = page.locator('[data-testid="bb84-row"]');

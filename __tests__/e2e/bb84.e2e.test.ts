@@ -72,14 +72,22 @@ describe("BB84 between two members in the browser", () => {
       const sessionId = crypto.getRandomValues(new Uint8Array(16));
       const a = make({ role: "alice", sessionId, params: { qubits: 16384 } });
       const b = make({ role: "bob", sessionId, params: { qubits: 16384 }, channel: { noise: 0.02, loss: 0, eve: 0 } });
-      const toB: Uint8Array[] = [], toA: Uint8Array[] = [];
+      const toB: Uint8Array[] = [],
+        toA: Uint8Array[] = [];
       let step = await a.start();
       toB.push(...step.out);
       await b.start();
       const last = { a: step.snapshot, b: step.snapshot };
       while (toB.length || toA.length) {
-        if (toB.length) { step = await b.receive(toB.shift()!); last.b = step.snapshot; toA.push(...step.out); }
-        else { step = await a.receive(toA.shift()!); last.a = step.snapshot; toB.push(...step.out); }
+        if (toB.length) {
+          step = await b.receive(toB.shift()!);
+          last.b = step.snapshot;
+          toA.push(...step.out);
+        } else {
+          step = await a.receive(toA.shift()!);
+          last.a = step.snapshot;
+          toB.push(...step.out);
+        }
       }
       const [ka, kb] = [await a.key(), await b.key()];
       a.dispose();

@@ -107,7 +107,10 @@ describe("QSEC in the browser", () => {
     const carolCount = await carol.locator('[data-testid="message-item"]').count();
     // Record everything Carol's socket receives from here on.
     await carol.evaluate(() => {
-      const w = window as unknown as { __qsecClient: () => { socket: { on(ev: string, fn: (p: { epoch?: number }) => void): void } }; __after: { shares: number[]; messages: number } };
+      const w = window as unknown as {
+        __qsecClient: () => { socket: { on(ev: string, fn: (p: { epoch?: number }) => void): void } };
+        __after: { shares: number[]; messages: number };
+      };
       w.__after = { shares: [], messages: 0 };
       const socket = w.__qsecClient().socket;
       socket.on("roomkey:shared", (p) => w.__after.shares.push(p.epoch ?? -1));

@@ -57,7 +57,7 @@ describe("the timeline on a desktop", () => {
 
     const long = "x".repeat(400);
     await sendMessage(alice, "first of a group");
-    await sendMessage(alice, "read https://example.org/a?b=1. or javascript:alert(1) <a href=\"https://evil.test\">x</a>");
+    await sendMessage(alice, 'read https://example.org/a?b=1. or javascript:alert(1) <a href="https://evil.test">x</a>');
     await sendMessage(alice, long);
     await waitForMessage(bob, long);
 
@@ -68,9 +68,14 @@ describe("the timeline on a desktop", () => {
     // Links only for http(s) URLs, opened without an opener or referrer; the markup around the second stays characters.
     const links = bob.getByTestId("message-link");
     expect(await links.evaluateAll((els) => els.map((e) => e.getAttribute("href")))).toEqual(["https://example.org/a?b=1", "https://evil.test/"]);
-    for (const attr of ["rel", "target"]) expect(await links.evaluateAll((els, a) => els.map((e) => e.getAttribute(a)), attr)).toEqual(attr === "rel" ? ["noopener noreferrer", "noopener noreferrer"] : ["_blank", "_blank"]);
+    for (const attr of ["rel", "target"])
+      expect(await links.evaluateAll((els, a) => els.map((e) => e.getAttribute(a)), attr)).toEqual(
+        attr === "rel" ? ["noopener noreferrer", "noopener noreferrer"] : ["_blank", "_blank"],
+      );
     expect(await bob.locator('[data-testid="message-text"] a:not([data-testid="message-link"])').count()).toBe(0);
-    expect(await items.nth(1).getByTestId("message-text").textContent()).toBe('read https://example.org/a?b=1. or javascript:alert(1) <a href="https://evil.test">x</a>');
+    expect(await items.nth(1).getByTestId("message-text").textContent()).toBe(
+      'read https://example.org/a?b=1. or javascript:alert(1) <a href="https://evil.test">x</a>',
+    );
     // The long word wraps inside its bubble instead of overflowing it.
     const bubble = items.nth(2).getByTestId("message-text");
     expect(await bubble.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
@@ -208,7 +213,11 @@ describe("on a phone", () => {
     await sendMessage(phone, "hello from the phone");
     await waitForMessage(alice, "hello from the phone");
 
-    for (const [tab, panel] of [["members", "members-panel"], ["bb84", "bb84-panel"], ["log", "log-panel"]] as const) {
+    for (const [tab, panel] of [
+      ["members", "members-panel"],
+      ["bb84", "bb84-panel"],
+      ["log", "log-panel"],
+    ] as const) {
       await phone.getByTestId(`room-tab-${tab}`).click();
       await phone.getByTestId(panel).waitFor();
       expect(await phone.getByTestId("composer-input").isVisible()).toBe(false);

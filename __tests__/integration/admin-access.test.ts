@@ -40,7 +40,10 @@ function urlOf(file: string): string {
 }
 
 const files = walk(path.join(ROOT, "app", "admin"));
-const pages = files.filter((f) => path.basename(f) === "page.tsx").map(urlOf).sort();
+const pages = files
+  .filter((f) => path.basename(f) === "page.tsx")
+  .map(urlOf)
+  .sort();
 const routes = files
   .filter((f) => path.basename(f) === "route.ts")
   .flatMap((f) => {
@@ -68,7 +71,8 @@ beforeAll(async () => {
   member = await connectRaw(server.url);
   await member.call("room:join", { roomId: ROOM, displayName: "Member" });
   const now = Math.floor(Date.now() / 1000);
-  validCookie = async () => `${ADMIN_COOKIE}=${await signSession(sessionKey(TOKEN), { issuedAt: Math.floor(Date.now() / 1000), expiresAt: Math.floor(Date.now() / 1000) + 600 })}`;
+  validCookie = async () =>
+    `${ADMIN_COOKIE}=${await signSession(sessionKey(TOKEN), { issuedAt: Math.floor(Date.now() / 1000), expiresAt: Math.floor(Date.now() / 1000) + 600 })}`;
   forged = `${ADMIN_COOKIE}=${await signSession(sessionKey("a-guess-that-is-not-the-token"), { issuedAt: now, expiresAt: now + 600 })}`;
   expired = `${ADMIN_COOKIE}=${await signSession(sessionKey(TOKEN), { issuedAt: now - 7200, expiresAt: now - 60 })}`;
 }, 240_000);
@@ -137,7 +141,11 @@ test("the admin namespace refuses a handshake without a valid session", async ()
 });
 
 test("login sets a hardened session cookie; logout ends it", async () => {
-  const res = await fetch(`${server.url}/admin/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: TOKEN }) });
+  const res = await fetch(`${server.url}/admin/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: TOKEN }),
+  });
   expect(res.status).toBe(200);
   const setCookie = res.headers.get("set-cookie")!;
   expect(setCookie).toMatch(new RegExp(`^${ADMIN_COOKIE}=[^;]+; Path=/; HttpOnly; SameSite=Strict; Expires=`));
@@ -150,7 +158,8 @@ test("login sets a hardened session cookie; logout ends it", async () => {
 });
 
 test("repeated bad logins are rate-limited with 429 and Retry-After, even for the right token then", async () => {
-  const login = (token: string) => fetch(`${server.url}/admin/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+  const login = (token: string) =>
+    fetch(`${server.url}/admin/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
   const statuses: number[] = [];
   for (let i = 0; i < 5; i++) statuses.push((await login(`wrong-${i}`)).status);
   expect(statuses).toEqual([401, 401, 401, 401, 401]);
@@ -159,6 +168,10 @@ test("repeated bad logins are rate-limited with 429 and Retry-After, even for th
   expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
   expect((await login(TOKEN)).status).toBe(429);
   // A spoofed address header doesn't get around it: the server sets the address itself.
-  const spoofed = await fetch(`${server.url}/admin/api/login`, { method: "POST", headers: { "content-type": "application/json", "x-qsec-remote-addr": "10.9.8.7" }, body: JSON.stringify({ token: TOKEN }) });
+  const spoofed = await fetch(`${server.url}/admin/api/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-qsec-remote-addr": "10.9.8.7" },
+    body: JSON.stringify({ token: TOKEN }),
+  });
   expect(spoofed.status).toBe(429);
 });

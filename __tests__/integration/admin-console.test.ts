@@ -89,7 +89,15 @@ describe("the /admin namespace", () => {
     expect(got.every((e) => e.roomId === "tail-1")).toBe(true);
     // Rows members never see (SECURITY_REJECTED: a direct message to someone not in the room) reach the operator.
     const b = await member("tail-1", "Bob");
-    const dm = await a.call("message:send", { roomId: "tail-1", epoch: 0, counter: 1, iv: "AAAAAAAAAAAAAAAA", ciphertext: "AA", signature: "A".repeat(86), to: "0".repeat(32) });
+    const dm = await a.call("message:send", {
+      roomId: "tail-1",
+      epoch: 0,
+      counter: 1,
+      iv: "AAAAAAAAAAAAAAAA",
+      ciphertext: "AA",
+      signature: "A".repeat(86),
+      to: "0".repeat(32),
+    });
     expect(dm).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
     await until(() => got.some((e) => e.type === "SECURITY_REJECTED" && e.actorId === a.userId), 3000, "the rejection on the tail");
     await srv.app.deps.logs.flush();
@@ -125,7 +133,7 @@ describe("log queries, pages and export", () => {
     await srv.prisma.user.createMany({
       data: [
         { id: "a".repeat(32), displayName: "Alice", signingKey: "k", agreementKey: "k" },
-        { id: "b".repeat(32), displayName: "=Bob,\"the\" builder", signingKey: "k", agreementKey: "k" },
+        { id: "b".repeat(32), displayName: '=Bob,"the" builder', signingKey: "k", agreementKey: "k" },
       ],
     });
     const base = Date.parse("2026-01-01T00:00:00Z");
@@ -154,10 +162,27 @@ describe("log queries, pages and export", () => {
     expect((await admin.queryLogs({ roomId: "q", types: [], actor: "bbbb" }, { limit: 500 })).entries).toHaveLength(150);
     expect((await admin.queryLogs({ roomId: "q", types: [], actor: "nobody" }, { limit: 500 })).entries).toHaveLength(0);
     expect((await admin.queryLogs({ roomId: "q", types: [], actor: "%" }, { limit: 500 })).entries).toHaveLength(0);
-    const range = await admin.queryLogs({ roomId: "q", types: [], from: new Date("2026-01-01T01:00:00Z"), to: new Date("2026-01-01T02:00:00Z") }, { limit: 500 });
+    const range = await admin.queryLogs(
+      { roomId: "q", types: [], from: new Date("2026-01-01T01:00:00Z"), to: new Date("2026-01-01T02:00:00Z") },
+      { limit: 500 },
+    );
     expect(range.entries).toHaveLength(60);
     const text = await admin.queryLogs({ roomId: "q", types: [], text: "needle-2" }, { limit: 500 });
-    expect(text.entries.map((e) => e.meta.note).sort()).toEqual(["needle-20", "needle-200", "needle-210", "needle-220", "needle-230", "needle-240", "needle-250", "needle-260", "needle-270", "needle-280", "needle-290"].sort());
+    expect(text.entries.map((e) => e.meta.note).sort()).toEqual(
+      [
+        "needle-20",
+        "needle-200",
+        "needle-210",
+        "needle-220",
+        "needle-230",
+        "needle-240",
+        "needle-250",
+        "needle-260",
+        "needle-270",
+        "needle-280",
+        "needle-290",
+      ].sort(),
+    );
     expect((await admin.queryLogs({ roomId: "nope", types: [] }, {})).entries).toHaveLength(0);
     // "%" and "_" are literal characters, not wildcards.
     await srv.prisma.roomLog.create({ data: { roomId: "q", type: "MESSAGE_RELAYED", meta: JSON.stringify({ note: "100%_sure" }) } });
@@ -165,7 +190,9 @@ describe("log queries, pages and export", () => {
     expect((await admin.queryLogs({ roomId: "q", types: [], text: "0%_S" }, { limit: 500 })).entries).toHaveLength(1);
     expect((await admin.queryLogs({ roomId: "q", types: [], text: "needle_2" }, { limit: 500 })).entries).toHaveLength(0);
     // …and pages of a literal search still cover every match once.
-    await srv.prisma.roomLog.createMany({ data: Array.from({ length: 30 }, (_, i) => ({ roomId: "q", type: "MESSAGE_RELAYED", meta: JSON.stringify({ i, tag: i % 3 === 0 ? "a_b" : "axb" }) })) });
+    await srv.prisma.roomLog.createMany({
+      data: Array.from({ length: 30 }, (_, i) => ({ roomId: "q", type: "MESSAGE_RELAYED", meta: JSON.stringify({ i, tag: i % 3 === 0 ? "a_b" : "axb" }) })),
+    });
     const literal: number[] = [];
     let cursor: number | null = null;
     do {
@@ -209,7 +236,7 @@ describe("log queries, pages and export", () => {
     const ids = rows.slice(1).map((r) => Number(r[0]));
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     const bob = rows.find((r) => r[4] === "b".repeat(32))!;
-    expect(bob[5]).toBe("'=Bob,\"the\" builder"); // formula neutralised, quotes and comma intact
+    expect(bob[5]).toBe('\'=Bob,"the" builder'); // formula neutralised, quotes and comma intact
     expect(JSON.parse(rows[1][8])).toEqual({ note: "needle-0", formula: "=1+1" });
     // Every line is a whole row: no cell starts a formula.
     expect(rows.flat().some((c) => /^[=+\-@]/.test(c))).toBe(false);
@@ -227,14 +254,23 @@ describe("retention", () => {
     await srv.prisma.room.create({ data: { id: "old" } });
     const day = 86_400_000;
     await srv.prisma.roomLog.createMany({
-      data: [40, 31, 29, 1, 0].map((d) => ({ roomId: "old", type: "MESSAGE_RELAYED", meta: JSON.stringify({ age: d }), createdAt: new Date(Date.now() - d * day - 1000) })),
+      data: [40, 31, 29, 1, 0].map((d) => ({
+        roomId: "old",
+        type: "MESSAGE_RELAYED",
+        meta: JSON.stringify({ age: d }),
+        createdAt: new Date(Date.now() - d * day - 1000),
+      })),
     });
     const r = await admin.runRetention(30);
     expect(r.deleted).toBe(2);
     expect((await srv.prisma.roomLog.findMany({ where: { roomId: "old" } })).map((x) => JSON.parse(x.meta).age).sort()).toEqual([0, 1, 29]);
 
     const lines: string[] = [];
-    const logger: Logger = { info: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`), warn: () => {}, error: (m, f) => lines.push(`ERR ${m} ${JSON.stringify(f)}`) };
+    const logger: Logger = {
+      info: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`),
+      warn: () => {},
+      error: (m, f) => lines.push(`ERR ${m} ${JSON.stringify(f)}`),
+    };
     const stop = scheduleRetention(srv.prisma, logger, 2);
     await stop(); // waits for the start run
     expect(lines).toHaveLength(1);
@@ -251,7 +287,16 @@ describe("rooms overview", () => {
     for (let i = 0; i < 12; i++) await srv.prisma.room.create({ data: { id: `filler-${String(i).padStart(2, "0")}` } });
     await srv.prisma.bb84Session.createMany({
       data: [
-        { id: "1".repeat(32), roomId: "busy", aliceId: "a", bobId: "b", qubits: 4096, qberEstimate: 0.02, startedAt: new Date(Date.now() - 60_000), outcome: "success" },
+        {
+          id: "1".repeat(32),
+          roomId: "busy",
+          aliceId: "a",
+          bobId: "b",
+          qubits: 4096,
+          qberEstimate: 0.02,
+          startedAt: new Date(Date.now() - 60_000),
+          outcome: "success",
+        },
         { id: "2".repeat(32), roomId: "busy", aliceId: "a", bobId: "b", qubits: 4096, qberEstimate: 0.13, startedAt: new Date(), outcome: "aborted" },
       ],
     });

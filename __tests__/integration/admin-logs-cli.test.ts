@@ -59,14 +59,22 @@ function run(args: string[]) {
 test("--json prints one object per row of the room, oldest first, with names", () => {
   const r = run(["--room", "cli-room", "--json"]);
   expect(r.code).toBe(0);
-  const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const rows = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(rows.map((x) => x.type)).toEqual(["ROOM_CREATED", "MEMBER_JOINED", "MEMBER_JOINED", "MESSAGE_RELAYED", "MEMBER_LEFT"]);
   expect(rows.every((x) => x.roomId === "cli-room")).toBe(true);
   expect(rows[2]).toMatchObject({ actorId: BOB, actorName: "<img src=x onerror=alert(1)>", meta: { displayName: "<img src=x onerror=alert(1)>" } });
 });
 
 test("--type, --since, --actor and --text filter like the console", () => {
-  const types = (args: string[]) => run(["--room", "cli-room", "--json", ...args]).stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).type);
+  const types = (args: string[]) =>
+    run(["--room", "cli-room", "--json", ...args])
+      .stdout.trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).type);
   expect(types(["--type", "MEMBER_JOINED"])).toEqual(["MEMBER_JOINED", "MEMBER_JOINED"]);
   expect(types(["--type", "MEMBER_LEFT,ROOM_CREATED"])).toEqual(["ROOM_CREATED", "MEMBER_LEFT"]);
   expect(types(["--since", "2026-11-01T12:02:00Z"])).toEqual(["MEMBER_JOINED", "MESSAGE_RELAYED", "MEMBER_LEFT"]);
@@ -105,7 +113,10 @@ test("bad flags fail with a clear message and exit code 2", () => {
 });
 
 test("--follow prints rows added later and exits cleanly on SIGINT", async () => {
-  const child = spawn(process.execPath, [...CLI, "--room", "cli-room", "--type", "MEMBER_JOINED", "--follow", "--interval", "100", "--json"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl } });
+  const child = spawn(process.execPath, [...CLI, "--room", "cli-room", "--type", "MEMBER_JOINED", "--follow", "--interval", "100", "--json"], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: dbUrl },
+  });
   let out = "";
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -119,7 +130,10 @@ test("--follow prints rows added later and exits cleanly on SIGINT", async () =>
     await until(() => out.includes("Alice again"), 30_000, "the followed row");
     child.kill("SIGINT");
     expect(await exited).toBe(0);
-    const rows = out.trim().split("\n").map((l) => JSON.parse(l));
+    const rows = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(rows.map((r) => r.meta.displayName)).toEqual(["Alice", "<img src=x onerror=alert(1)>", "Alice again"]);
     expect(err).not.toMatch(/error/i);
   } finally {
@@ -129,7 +143,12 @@ test("--follow prints rows added later and exits cleanly on SIGINT", async () =>
 
 test("a large room prints every row through a pipe (nothing lost at exit, slow reader or not)", async () => {
   const N = 20_000;
-  const rows = Array.from({ length: N }, (_, i) => ({ roomId: "big", type: "MESSAGE_RELAYED", actorId: ALICE, meta: JSON.stringify({ epoch: 1, bytes: i, recipients: 3, count: 1 }) }));
+  const rows = Array.from({ length: N }, (_, i) => ({
+    roomId: "big",
+    type: "MESSAGE_RELAYED",
+    actorId: ALICE,
+    meta: JSON.stringify({ epoch: 1, bytes: i, recipients: 3, count: 1 }),
+  }));
   await prisma.room.create({ data: { id: "big" } });
   for (let i = 0; i < N; i += 5000) await prisma.roomLog.createMany({ data: rows.slice(i, i + 5000) });
   // A pipe whose reader pauses now and then: the pipe fills and writes become asynchronous.

@@ -60,7 +60,12 @@ test("QSEC_LOG_RETENTION_DAYS deletes old rows when the server starts and says s
   await seed.room.create({ data: { id: "aged" } });
   const day = 86_400_000;
   await seed.roomLog.createMany({
-    data: [100, 8, 6, 0].map((d) => ({ roomId: "aged", type: "MESSAGE_RELAYED", meta: JSON.stringify({ age: d }), createdAt: new Date(Date.now() - d * day - 60_000) })),
+    data: [100, 8, 6, 0].map((d) => ({
+      roomId: "aged",
+      type: "MESSAGE_RELAYED",
+      meta: JSON.stringify({ age: d }),
+      createdAt: new Date(Date.now() - d * day - 60_000),
+    })),
   });
   await seed.$disconnect(); // the server migrates the file at start and wants it to itself
   let prisma: Awaited<ReturnType<typeof createPrisma>> | undefined;

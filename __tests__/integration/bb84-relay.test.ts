@@ -50,12 +50,17 @@ async function pair(roomId: string, keysA?: Uint8Array[], keysB?: Uint8Array[]) 
   const b = await makeClient(undefined, { qkdEngine: keysB && recordingEngine(keysB) });
   await a.join(roomId, "alice");
   await b.join(roomId, "bob");
-  await until(() => room(a, roomId).members.length === 2 && room(b, roomId).members.length === 2 && !room(a, roomId).waitingForKey && !room(b, roomId).waitingForKey, 5000, "both keyed");
+  await until(
+    () => room(a, roomId).members.length === 2 && room(b, roomId).members.length === 2 && !room(a, roomId).waitingForKey && !room(b, roomId).waitingForKey,
+    5000,
+    "both keyed",
+  );
   return { a, b };
 }
 
 test("two clients run BB84 through the relay: identical keys, hybrid pair keys, a stored summary with no key material", async () => {
-  const keysA: Uint8Array[] = [], keysB: Uint8Array[] = [];
+  const keysA: Uint8Array[] = [],
+    keysB: Uint8Array[] = [];
   const { a, b } = await pair("qkd-ok", keysA, keysB);
   await a.setChannel("qkd-ok", { noise: 0.02, loss: 0.1, eve: 0 });
   await until(() => room(b, "qkd-ok").channel.noise === 0.02, 3000, "channel pushed to bob");
@@ -71,7 +76,11 @@ test("two clients run BB84 through the relay: identical keys, hybrid pair keys, 
   expect(keysA[0].length * 8).toBeGreaterThanOrEqual(256);
 
   // Both mark the other QKD-hardened, with the session's QBER and key length.
-  await until(() => !!room(a, "qkd-ok").members.find((m) => m.userId === b.userId)?.qkd && !!room(b, "qkd-ok").members.find((m) => m.userId === a.userId)?.qkd, 3000, "hardened marks");
+  await until(
+    () => !!room(a, "qkd-ok").members.find((m) => m.userId === b.userId)?.qkd && !!room(b, "qkd-ok").members.find((m) => m.userId === a.userId)?.qkd,
+    3000,
+    "hardened marks",
+  );
   const mark = room(a, "qkd-ok").members.find((m) => m.userId === b.userId)!.qkd!;
   expect(mark).toMatchObject({ hardened: true, sessionId: result.sessionId });
   expect(mark.keyBits).toBe(result.snapshot.finalLength);
@@ -88,7 +97,16 @@ test("two clients run BB84 through the relay: identical keys, hybrid pair keys, 
   // The server stored the non-secret summary, with the channel settings of the session's start.
   await until(() => room(a, "qkd-ok").bb84.sessions.some((s) => s.id === result.sessionId && s.outcome === "success"), 3000, "summary pushed");
   const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
-  expect(row).toMatchObject({ aliceId: a.userId, bobId: b.userId, qubits: 16384, outcome: "success", channelNoise: 0.02, channelLoss: 0.1, channelEve: 0, finalLength: result.snapshot.finalLength });
+  expect(row).toMatchObject({
+    aliceId: a.userId,
+    bobId: b.userId,
+    qubits: 16384,
+    outcome: "success",
+    channelNoise: 0.02,
+    channelLoss: 0.1,
+    channelEve: 0,
+    finalLength: result.snapshot.finalLength,
+  });
   expect(Math.ceil(row.finalLength! / 8)).toBe(keysA[0].length);
   expect(row.detected!).toBeGreaterThan(16384 * 0.85);
   expect(row.detected!).toBeLessThan(16384 * 0.95);
@@ -215,8 +233,14 @@ test("frames to or from non-members, or outside a running session, are refused b
   const rawA = srv.app.deps.sockets.get(a.userId)!;
   expect(rawA).toBeTruthy();
   const fakeId = "ab".repeat(16);
-  expect(await outsider.call("bb84:relay", { roomId: "qkd-members", to: b.userId, sessionId: fakeId, frame })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
-  expect(await outsider.call("bb84:start", { roomId: "qkd-members", peerId: b.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+  expect(await outsider.call("bb84:relay", { roomId: "qkd-members", to: b.userId, sessionId: fakeId, frame })).toMatchObject({
+    ok: false,
+    error: { code: "NOT_A_MEMBER" },
+  });
+  expect(await outsider.call("bb84:start", { roomId: "qkd-members", peerId: b.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })).toMatchObject({
+    ok: false,
+    error: { code: "NOT_A_MEMBER" },
+  });
 
   // A member in the room who is not a party of the session can't inject into it.
   const carol = await connectRaw(srv.url);
@@ -224,17 +248,34 @@ test("frames to or from non-members, or outside a running session, are refused b
   const started = a.startBb84("qkd-members", b.userId, { qubits: 16384 });
   await until(() => room(b, "qkd-members").bb84.live.length === 1, 3000, "session running at bob");
   const sid = room(b, "qkd-members").bb84.live[0].sessionId;
-  expect(await carol.call("bb84:relay", { roomId: "qkd-members", to: b.userId, sessionId: sid, frame })).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
-  expect(await carol.call("bb84:report", { roomId: "qkd-members", sessionId: sid, outcome: "aborted", abortCode: "CANCELLED", abortReason: "forged" })).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
+  expect(await carol.call("bb84:relay", { roomId: "qkd-members", to: b.userId, sessionId: sid, frame })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_SESSION" },
+  });
+  expect(
+    await carol.call("bb84:report", { roomId: "qkd-members", sessionId: sid, outcome: "aborted", abortCode: "CANCELLED", abortReason: "forged" }),
+  ).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
   // Nor can Carol start a session to a non-member, or claim to be a party.
-  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: outsider.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
+  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: outsider.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_PEER" },
+  });
   const res = await started;
   expect(res.snapshot.abort).toBeNull();
   expect(res.status).toBe("success"); // Carol's attempts changed nothing
   // Oversized or malformed payloads are refused with a clear error.
-  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: a.userId, qubits: 10, cascadeVariant: "yanetal-tuned" })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
-  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: a.userId, qubits: 4096, cascadeVariant: "nope" })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
-  expect(await carol.call("channel:set", { roomId: "qkd-members", channel: { noise: 0.7, loss: 0, eve: 0 } })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: a.userId, qubits: 10, cascadeVariant: "yanetal-tuned" })).toMatchObject({
+    ok: false,
+    error: { code: "INVALID_PAYLOAD" },
+  });
+  expect(await carol.call("bb84:start", { roomId: "qkd-members", peerId: a.userId, qubits: 4096, cascadeVariant: "nope" })).toMatchObject({
+    ok: false,
+    error: { code: "INVALID_PAYLOAD" },
+  });
+  expect(await carol.call("channel:set", { roomId: "qkd-members", channel: { noise: 0.7, loss: 0, eve: 0 } })).toMatchObject({
+    ok: false,
+    error: { code: "INVALID_PAYLOAD" },
+  });
   outsider.close();
   carol.close();
 });

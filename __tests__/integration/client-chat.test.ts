@@ -93,7 +93,11 @@ test("three members chat both ways; a late joiner reads what follows; a leave re
   const e3 = await keyed("club", b, c);
   expect(e3).toBeGreaterThan(e2);
   expect(room(b, "club")!.leaderId).toBe(b.userId);
-  expect(room(c, "club")!.members.map((m) => m.userId).sort()).toEqual([b.userId, c.userId].sort());
+  expect(
+    room(c, "club")!
+      .members.map((m) => m.userId)
+      .sort(),
+  ).toEqual([b.userId, c.userId].sort());
   await c.send("club", "just us");
   await b.send("club", "indeed");
   await received(b, "club", "just us");
@@ -213,8 +217,7 @@ test("forged, replayed and tampered messages show as rejected with a reason", as
 
   const rejectedAtA: ChatMessage[] = [];
   a.on("rejected", (msg) => rejectedAtA.push(msg));
-  const raw = (payload: unknown) =>
-    new Promise<any>((resolve) => (m.socket as any).emit("message:send", payload, (res: unknown) => resolve(res)));
+  const raw = (payload: unknown) => new Promise<any>((resolve) => (m.socket as any).emit("message:send", payload, (res: unknown) => resolve(res)));
 
   // 1. A forged signature (the relay accepts opaque bytes; receivers must not).
   const sig = genuine.signature as string;

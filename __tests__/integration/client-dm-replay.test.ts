@@ -18,7 +18,12 @@ test("an old direct message delivered into a fresh session is rejected as a repl
     await mallory.call("room:join", { roomId: "dm-room", displayName: "alice" });
     const pair = await derivePairKeys(mallory.identity, { userId: bob.userId!, agreementKey: bob.identity.agreementKey });
     const send = async (counter: number, sentAt: number, text: string) => {
-      const env = await encryptMessage(mallory.identity, pair.dmKey, { roomId: "dm-room", epoch: 0, senderId: mallory.userId, counter, to: bob.userId! }, encodeChatPayload({ text, sentAt }));
+      const env = await encryptMessage(
+        mallory.identity,
+        pair.dmKey,
+        { roomId: "dm-room", epoch: 0, senderId: mallory.userId, counter, to: bob.userId! },
+        encodeChatPayload({ text, sentAt }),
+      );
       const r = (await mallory.call("message:send", { roomId: "dm-room", epoch: 0, counter, to: bob.userId, ...env })) as any;
       expect(r.ok).toBe(true);
       return r.data.id as string;

@@ -66,8 +66,16 @@ test("a second, different room key for the same epoch is ignored with a warning"
     }
     await until(() => (member.state.rooms["twokeys"]?.warnings ?? []).some((w) => /different key for epoch/.test(w)), 5000, "the warning");
     // Messages under the first key still read; under the second they do not.
-    for (const [k, text, counter] of [[first, "under the first key", 1], [second, "under the second key", 2]] as const) {
-      const env = await encryptMessage(rawId, k.key, { roomId: "twokeys", epoch, senderId: rawId.userId, counter }, encodeChatPayload({ text, sentAt: Date.now() }));
+    for (const [k, text, counter] of [
+      [first, "under the first key", 1],
+      [second, "under the second key", 2],
+    ] as const) {
+      const env = await encryptMessage(
+        rawId,
+        k.key,
+        { roomId: "twokeys", epoch, senderId: rawId.userId, counter },
+        encodeChatPayload({ text, sentAt: Date.now() }),
+      );
       expect(await raw.call("message:send", { roomId: "twokeys", epoch, counter, ...env })).toMatchObject({ ok: true });
     }
     const msgs = () => member.state.rooms["twokeys"]?.messages ?? [];

@@ -20,7 +20,18 @@ afterEach(async () => {
   await srv.close();
 });
 
-const lifted = { commandsPerSecond: Infinity, commandBurst: Infinity, readRowsPerSecond: Infinity, readRowBurst: Infinity, addressReadRowsPerSecond: Infinity, addressReadRowBurst: Infinity, bb84FramesPerSecond: Infinity, bb84FrameBurst: Infinity, bb84BytesPerSecond: Infinity, bb84ByteBurst: Infinity };
+const lifted = {
+  commandsPerSecond: Infinity,
+  commandBurst: Infinity,
+  readRowsPerSecond: Infinity,
+  readRowBurst: Infinity,
+  addressReadRowsPerSecond: Infinity,
+  addressReadRowBurst: Infinity,
+  bb84FramesPerSecond: Infinity,
+  bb84FrameBurst: Infinity,
+  bb84BytesPerSecond: Infinity,
+  bb84ByteBurst: Infinity,
+};
 
 test("a socket that never reads its command replies is disconnected once its backlog passes the cap", async () => {
   const http = createServer();
@@ -32,7 +43,9 @@ test("a socket that never reads its command replies is disconnected once its bac
   try {
     expect(await hog.call("room:join", { roomId: "flood", displayName: "hog" })).toMatchObject({ ok: true });
     expect(await honest.call("room:join", { roomId: "flood", displayName: "honest" })).toMatchObject({ ok: true });
-    await srv.prisma.roomLog.createMany({ data: Array.from({ length: 500 }, () => ({ roomId: "flood", type: "MESSAGE_RELAYED", meta: JSON.stringify({ pad: "x".repeat(1000) }) })) });
+    await srv.prisma.roomLog.createMany({
+      data: Array.from({ length: 500 }, () => ({ roomId: "flood", type: "MESSAGE_RELAYED", meta: JSON.stringify({ pad: "x".repeat(1000) }) })),
+    });
     // The hog stops reading its TCP connection but keeps asking for ~0.5 MB replies.
     (hog.socket.io.engine as any).transport.ws._socket.pause();
     // 200 × ~0.5 MB of replies: far past the ceiling plus what the kernel buffers on loopback.

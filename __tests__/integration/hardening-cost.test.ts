@@ -49,6 +49,8 @@ test("sockets of one address share a read budget", async () => {
 test("a read's token cost scales with its limit", async () => {
   const c = await member("small");
   // Small fetches (limit 1) cost one command token and one row: 60 of them all pass.
-  const results = (await Promise.all(Array.from({ length: 60 }, () => (c.socket as any).timeout(20_000).emitWithAck("logs:fetch", { roomId: "reads", limit: 1 })))) as any[];
+  const results = (await Promise.all(
+    Array.from({ length: 60 }, () => (c.socket as any).timeout(20_000).emitWithAck("logs:fetch", { roomId: "reads", limit: 1 })),
+  )) as any[];
   expect(results.every((r) => r.ok)).toBe(true);
 });

@@ -26,7 +26,12 @@ test("a packet announcing several attachments keeps none of them and is refused"
   const c = await client();
   // Nine 1 MB attachments, the pattern that used to be held (the tenth never came): now each is
   // dropped as it arrives and the packet is answered as soon as the last one is in.
-  const r = await c.call("bb84:relay", { roomId: "r", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: Array.from({ length: 9 }, () => Buffer.alloc(1_000_000)) });
+  const r = await c.call("bb84:relay", {
+    roomId: "r",
+    to: "0".repeat(32),
+    sessionId: "ab".repeat(16),
+    frame: Array.from({ length: 9 }, () => Buffer.alloc(1_000_000)),
+  });
   expect(r).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
   expect(c.socket.connected).toBe(true);
 });
@@ -34,7 +39,12 @@ test("a packet announcing several attachments keeps none of them and is refused"
 test("a packet announcing more than ten attachments closes the connection", async () => {
   const c = await client();
   const gone = closed(c);
-  (c.socket as any).emit("bb84:relay", { roomId: "r", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: Array.from({ length: 11 }, () => Buffer.alloc(1)) });
+  (c.socket as any).emit("bb84:relay", {
+    roomId: "r",
+    to: "0".repeat(32),
+    sessionId: "ab".repeat(16),
+    frame: Array.from({ length: 11 }, () => Buffer.alloc(1)),
+  });
   await gone;
 });
 

@@ -34,7 +34,12 @@ test("the identity point with (R = identity, S = 0) does not authenticate", asyn
   forged.set(le(1n), 0);
   const hello = (await c.call("auth:hello", {})) as any;
   expect(hello.ok).toBe(true);
-  const r = await c.call("auth:prove", { signingKey: identityPoint, agreementKey: honest.agreementKey, agreementSig: toB64url(forged), signature: toB64url(forged) });
+  const r = await c.call("auth:prove", {
+    signingKey: identityPoint,
+    agreementKey: honest.agreementKey,
+    agreementSig: toB64url(forged),
+    signature: toB64url(forged),
+  });
   expect(r).toMatchObject({ ok: false, error: { code: "AUTH_FAILED" } });
   expect(await c.call("room:join", { roomId: "x", displayName: "eve" })).toMatchObject({ ok: false, error: { code: "NOT_AUTHENTICATED" } });
 });

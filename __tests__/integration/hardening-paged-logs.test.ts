@@ -24,9 +24,23 @@ test("paged reads return the same rows as one query, with private rows filtered 
   const me = c.userId;
   const other = "f".repeat(32);
   await srv.prisma.roomLog.createMany({
-    data: Array.from({ length: 450 }, (_, i) => ({ roomId: "paged", type: i % 3 === 0 ? "DIRECT_MESSAGE_RELAYED" : "MESSAGE_RELAYED", actorId: i % 6 === 0 ? me : other, targetId: other, meta: JSON.stringify({ i }) })),
+    data: Array.from({ length: 450 }, (_, i) => ({
+      roomId: "paged",
+      type: i % 3 === 0 ? "DIRECT_MESSAGE_RELAYED" : "MESSAGE_RELAYED",
+      actorId: i % 6 === 0 ? me : other,
+      targetId: other,
+      meta: JSON.stringify({ i }),
+    })),
   });
-  for (const [sinceId, limit] of [[undefined, 500], [undefined, 250], [undefined, 101], [undefined, 100], [10, 500], [200, 150], [100_000, 500]] as const) {
+  for (const [sinceId, limit] of [
+    [undefined, 500],
+    [undefined, 250],
+    [undefined, 101],
+    [undefined, 100],
+    [10, 500],
+    [200, 150],
+    [100_000, 500],
+  ] as const) {
     expect(await fetchMemberLogsPaged(srv.prisma, "paged", me, sinceId, limit)).toEqual(await fetchMemberLogs(srv.prisma, "paged", me, sinceId, limit));
   }
   // and through the protocol, concurrently

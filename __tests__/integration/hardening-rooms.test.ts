@@ -30,7 +30,10 @@ test("40 concurrent joins of different rooms: exactly 16 accepted", async () => 
   // Leaving one frees a slot; joining the same room twice at once costs one slot.
   const joined = results.find((r) => r.ok).data.roomId as string;
   expect(await call(c, "room:leave", { roomId: joined })).toMatchObject({ ok: true });
-  const again = (await Promise.all([call(c, "room:join", { roomId: "again", displayName: "racer" }), call(c, "room:join", { roomId: "again", displayName: "racer" })])) as any[];
+  const again = (await Promise.all([
+    call(c, "room:join", { roomId: "again", displayName: "racer" }),
+    call(c, "room:join", { roomId: "again", displayName: "racer" }),
+  ])) as any[];
   expect(again.every((r) => r.ok)).toBe(true);
   expect(await call(c, "room:join", { roomId: "one-too-many", displayName: "racer" })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED" } });
 });

@@ -60,7 +60,13 @@ test("a BB84 abort reason with a lone surrogate is refused; the session stays co
   expect(bad).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
   const list = (await a.call("bb84:list", { roomId: "qkd" })) as any;
   expect(list.data.sessions.find((s: { id: string }) => s.id === start.data.id).outcome).toBe("running");
-  const good = (await a.call("bb84:report", { roomId: "qkd", sessionId: start.data.id, outcome: "aborted", abortCode: "CANCELLED", abortReason: "fine \u{1F600}" })) as any;
+  const good = (await a.call("bb84:report", {
+    roomId: "qkd",
+    sessionId: start.data.id,
+    outcome: "aborted",
+    abortCode: "CANCELLED",
+    abortReason: "fine \u{1F600}",
+  })) as any;
   expect(good).toMatchObject({ ok: true, data: { outcome: "aborted" } });
   const after = (await a.call("bb84:list", { roomId: "qkd" })) as any;
   expect(after.data.sessions.find((s: { id: string }) => s.id === start.data.id).outcome).toBe("aborted");

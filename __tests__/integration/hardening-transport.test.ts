@@ -47,7 +47,11 @@ async function pollingHandshake(url: string): Promise<{ sid?: string; status: nu
 }
 
 async function post(url: string, sid: string, payload: string): Promise<number> {
-  const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: payload, headers: { "content-type": "text/plain;charset=UTF-8" } });
+  const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
+    method: "POST",
+    body: payload,
+    headers: { "content-type": "text/plain;charset=UTF-8" },
+  });
   await res.text();
   return res.status;
 }
@@ -96,14 +100,16 @@ test("raw WebSockets that skip the Socket.IO handshake are capped and closed", a
   const sockets: { close(): void }[] = [];
   try {
     const outcomes = await Promise.all(
-      Array.from({ length: 30 }, () =>
-        new Promise<string>((resolve) => {
-          const ws = new WebSocket(`${s.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
-          sockets.push(ws);
-          ws.on("open", () => resolve("open"));
-          ws.on("error", () => resolve("refused"));
-          ws.on("unexpected-response", () => resolve("refused"));
-        }),
+      Array.from(
+        { length: 30 },
+        () =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(`${s.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+            sockets.push(ws);
+            ws.on("open", () => resolve("open"));
+            ws.on("error", () => resolve("refused"));
+            ws.on("unexpected-response", () => resolve("refused"));
+          }),
       ),
     );
     expect(outcomes.filter((o) => o === "open").length).toBeLessThanOrEqual(8);
@@ -118,7 +124,11 @@ test("raw WebSockets that skip the Socket.IO handshake are capped and closed", a
 test("the per-address cap still holds for real Socket.IO connections and frees on close", async () => {
   const s = await ownApp({ maxConnectionsPerAddress: 3 });
   try {
-    const cs = await Promise.all([connectRaw(s.url, { authenticate: false }), connectRaw(s.url, { authenticate: false }), connectRaw(s.url, { authenticate: false })]);
+    const cs = await Promise.all([
+      connectRaw(s.url, { authenticate: false }),
+      connectRaw(s.url, { authenticate: false }),
+      connectRaw(s.url, { authenticate: false }),
+    ]);
     await expect(connectRaw(s.url, { authenticate: false })).rejects.toThrow("TOO_MANY_CONNECTIONS");
     cs[0].close();
     await until(() => s.app.guard.count("127.0.0.1").admitted === 2, 3000, "a closed connection frees its slot");

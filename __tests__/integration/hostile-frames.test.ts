@@ -51,17 +51,29 @@ test("huge arrays, wrong types and binary in text fields get INVALID_PAYLOAD or 
     { ...base, counter: Number.MAX_SAFE_INTEGER + 2 },
     { ...base, epoch: Infinity },
     { ...base, to: ["x"] },
-    { roomId: "types", epoch, shares: Array.from({ length: 1000 }, () => ({ to: "0".repeat(32), iv: "A".repeat(16), wrapped: "A", signature: "A".repeat(86) })) },
+    {
+      roomId: "types",
+      epoch,
+      shares: Array.from({ length: 1000 }, () => ({ to: "0".repeat(32), iv: "A".repeat(16), wrapped: "A", signature: "A".repeat(86) })),
+    },
   ];
-  for (const p of cases.slice(0, 5)) expect(await c.call("message:send", p)).toMatchObject({ ok: false, error: { code: expect.stringMatching(/INVALID_PAYLOAD|TOO_LARGE/) } });
+  for (const p of cases.slice(0, 5))
+    expect(await c.call("message:send", p)).toMatchObject({ ok: false, error: { code: expect.stringMatching(/INVALID_PAYLOAD|TOO_LARGE/) } });
   expect(await c.call("roomkey:share", cases[5])).toMatchObject({ ok: false, error: { code: expect.stringMatching(/INVALID_PAYLOAD|TOO_LARGE/) } });
   // A handful of binary attachments where one frame belongs: refused by the schema.
-  expect(await c.call("bb84:relay", { roomId: "types", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: [Buffer.alloc(1), Buffer.alloc(1)] })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(
+    await c.call("bb84:relay", { roomId: "types", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: [Buffer.alloc(1), Buffer.alloc(1)] }),
+  ).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
   // Thousands of attachments in one event: the transport drops that connection, nothing else.
   const hog = await connectRaw(srv.url);
   clients.push(hog);
   const closed = new Promise((r) => hog.socket.once("disconnect", r));
-  (hog.socket as any).emit("bb84:relay", { roomId: "types", to: "0".repeat(32), sessionId: "ab".repeat(16), frame: Array.from({ length: 5000 }, () => Buffer.alloc(1)) });
+  (hog.socket as any).emit("bb84:relay", {
+    roomId: "types",
+    to: "0".repeat(32),
+    sessionId: "ab".repeat(16),
+    frame: Array.from({ length: 5000 }, () => Buffer.alloc(1)),
+  });
   await closed;
   await alive();
 });
@@ -100,7 +112,17 @@ test("a receiver that stops reading cannot make the server queue without bound",
   const { createServer } = await import("node:http");
   const { createApplication } = await import("@/server/app");
   const httpServer = createServer();
-  const app = await createApplication(httpServer, { prisma: srv.prisma, rateLimits: { bb84FramesPerSecond: Infinity, bb84FrameBurst: Infinity, bb84BytesPerSecond: Infinity, bb84ByteBurst: Infinity, commandsPerSecond: Infinity, commandBurst: Infinity } });
+  const app = await createApplication(httpServer, {
+    prisma: srv.prisma,
+    rateLimits: {
+      bb84FramesPerSecond: Infinity,
+      bb84FrameBurst: Infinity,
+      bb84BytesPerSecond: Infinity,
+      bb84ByteBurst: Infinity,
+      commandsPerSecond: Infinity,
+      commandBurst: Infinity,
+    },
+  });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   const url = `http://127.0.0.1:${(httpServer.address() as import("node:net").AddressInfo).port}`;
   const a = await connectRaw(url);
@@ -145,7 +167,15 @@ test("rooms created without a capacity still stop at 64 members; a connection jo
   // Fill a room without capacity directly in the server's presence (64 sockets would trip the per-address cap).
   const room = srv.app.deps.presence.rooms.get("many-0")!;
   for (let i = 1; i < LIMITS.maxRoomMembers; i++) {
-    room.members.set(i.toString(16).padStart(32, "f"), { userId: i.toString(16).padStart(32, "f"), displayName: `f${i}`, socketId: "none", signingKey: "", agreementKey: "", agreementSig: "", joinedAt: new Date() });
+    room.members.set(i.toString(16).padStart(32, "f"), {
+      userId: i.toString(16).padStart(32, "f"),
+      displayName: `f${i}`,
+      socketId: "none",
+      signingKey: "",
+      agreementKey: "",
+      agreementSig: "",
+      joinedAt: new Date(),
+    });
   }
   const d = await connectRaw(srv.url);
   clients.push(d);

@@ -14,7 +14,16 @@ const ROOT = path.resolve(__dirname, "..", "..");
 async function start(dataDir: string) {
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", QSEC_PAGES: "0", QSEC_HTTPS: "1", QSEC_DATA_DIR: dataDir, NODE_ENV: "production", DATABASE_URL: `file:${path.join(dataDir, "db.sqlite")}` },
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      QSEC_PAGES: "0",
+      QSEC_HTTPS: "1",
+      QSEC_DATA_DIR: dataDir,
+      NODE_ENV: "production",
+      DATABASE_URL: `file:${path.join(dataDir, "db.sqlite")}`,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

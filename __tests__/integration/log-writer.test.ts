@@ -12,7 +12,13 @@ test("a large batch is stored in order, with the ids and fields its listeners we
     writer.onWritten((entries) => told.push(...entries));
     const n = 3000;
     for (let i = 0; i < n; i++) {
-      writer.append({ roomId: "logs", type: i % 2 ? "MESSAGE_RELAYED" : "DIRECT_MESSAGE_RELAYED", actorId: `a${i}`, targetId: i % 3 ? null : `t${i}`, meta: { bytes: i, note: "quote\" and ' and \\ survive" } });
+      writer.append({
+        roomId: "logs",
+        type: i % 2 ? "MESSAGE_RELAYED" : "DIRECT_MESSAGE_RELAYED",
+        actorId: `a${i}`,
+        targetId: i % 3 ? null : `t${i}`,
+        meta: { bytes: i, note: "quote\" and ' and \\ survive" },
+      });
     }
     writer.touchRoom("logs", 7);
     await writer.close();
@@ -59,7 +65,8 @@ test("relay rows with one key coalesce within a flush; other keys and flushes st
   try {
     await srv.prisma.room.create({ data: { id: "co" } });
     const writer = new LogWriter(srv.prisma, 10_000);
-    for (let i = 0; i < 500; i++) writer.append({ roomId: "co", type: "MESSAGE_RELAYED", actorId: "a", meta: { epoch: 1, bytes: 10, recipients: 1 }, coalesceKey: "k-a" });
+    for (let i = 0; i < 500; i++)
+      writer.append({ roomId: "co", type: "MESSAGE_RELAYED", actorId: "a", meta: { epoch: 1, bytes: 10, recipients: 1 }, coalesceKey: "k-a" });
     writer.append({ roomId: "co", type: "MESSAGE_RELAYED", actorId: "b", meta: { epoch: 1, bytes: 7, recipients: 1 }, coalesceKey: "k-b" });
     writer.append({ roomId: "co", type: "MEMBER_JOINED", actorId: "c", meta: { displayName: "c" } });
     await writer.flush();

@@ -25,7 +25,8 @@ function seed(db: Database.Database, tag: string) {
   db.prepare("INSERT INTO User (id, displayName, signingKey, agreementKey) VALUES (?, 'n', 's', 'a')").run(`user-${tag}`);
   db.prepare("INSERT INTO Membership (roomId, userId) VALUES (?, ?)").run(`room-${tag}`, `user-${tag}`);
   db.prepare("INSERT INTO RoomLog (roomId, type) VALUES (?, 'ROOM_CREATED')").run(`room-${tag}`);
-  if (t.has("Bb84Session")) db.prepare("INSERT INTO Bb84Session (id, roomId, aliceId, bobId, qubits) VALUES (?, ?, 'a', 'b', 4096)").run(`s-${tag}`, `room-${tag}`);
+  if (t.has("Bb84Session"))
+    db.prepare("INSERT INTO Bb84Session (id, roomId, aliceId, bobId, qubits) VALUES (?, ?, 'a', 'b', 4096)").run(`s-${tag}`, `room-${tag}`);
 }
 
 function counts(db: Database.Database) {

@@ -25,17 +25,32 @@ test("the database never holds plaintext, ciphertext or key material", async () 
     const roomKey = await generateRoomKey();
     needles.push(Buffer.from(roomKey.raw));
     const pair = await derivePairKeys(leader.identity, { userId: other.userId, agreementKey: other.identity.agreementKey });
-    const share = await wrapRoomKeyShare(leader.identity, pair.wrapKey, roomKey.raw, { roomId: "vault", epoch, senderId: leader.userId, recipientId: other.userId });
+    const share = await wrapRoomKeyShare(leader.identity, pair.wrapKey, roomKey.raw, {
+      roomId: "vault",
+      epoch,
+      senderId: leader.userId,
+      recipientId: other.userId,
+    });
     needles.push(Buffer.from(fromB64url(share.wrapped)));
     expect(await leader.call("roomkey:share", { roomId: "vault", epoch, shares: [share] })).toMatchObject({ ok: true });
 
     const secretText = "the eagle lands at midnight 7f3a9c";
     const dmText = "direct: launch codes 0xDEADBEEF";
     needles.push(Buffer.from(secretText), Buffer.from(dmText));
-    const room = await encryptMessage(leader.identity, roomKey.key, { roomId: "vault", epoch, senderId: leader.userId, counter: 1 }, encodeChatPayload({ text: secretText, sentAt: Date.now() }));
+    const room = await encryptMessage(
+      leader.identity,
+      roomKey.key,
+      { roomId: "vault", epoch, senderId: leader.userId, counter: 1 },
+      encodeChatPayload({ text: secretText, sentAt: Date.now() }),
+    );
     needles.push(Buffer.from(fromB64url(room.ciphertext)));
     expect(await leader.call("message:send", { roomId: "vault", epoch, counter: 1, ...room })).toMatchObject({ ok: true });
-    const dm = await encryptMessage(leader.identity, pair.dmKey, { roomId: "vault", epoch: 0, senderId: leader.userId, counter: 2, to: other.userId }, encodeChatPayload({ text: dmText, sentAt: Date.now() }));
+    const dm = await encryptMessage(
+      leader.identity,
+      pair.dmKey,
+      { roomId: "vault", epoch: 0, senderId: leader.userId, counter: 2, to: other.userId },
+      encodeChatPayload({ text: dmText, sentAt: Date.now() }),
+    );
     needles.push(Buffer.from(fromB64url(dm.ciphertext)));
     expect(await leader.call("message:send", { roomId: "vault", epoch: 0, counter: 2, to: other.userId, ...dm })).toMatchObject({ ok: true });
     const frame = Buffer.from("BB84-FRAME-" + "q".repeat(64));

@@ -58,16 +58,30 @@ test("authentication needs a fresh nonce signed by the key it claims", async () 
   const other = await client({ authenticate: false });
   const { signAuth } = await import("@/lib/crypto");
   // No nonce yet.
-  const creds = (c: RawClient, signature: string) => ({ signingKey: c.identity.signingKey, agreementKey: c.identity.agreementKey, agreementSig: c.identity.agreementSig, signature });
+  const creds = (c: RawClient, signature: string) => ({
+    signingKey: c.identity.signingKey,
+    agreementKey: c.identity.agreementKey,
+    agreementSig: c.identity.agreementSig,
+    signature,
+  });
   expect(await honest.call("auth:prove", creds(honest, b64(64)))).toMatchObject({ ok: false, error: { code: "AUTH_FAILED" } });
   // A signature over the nonce by a different key.
   const hello = (await honest.call("auth:hello", {})) as any;
-  expect(await honest.call("auth:prove", { ...creds(honest, await signAuth(other.identity, hello.data.nonce)) })).toMatchObject({ ok: false, error: { code: "AUTH_FAILED" } });
+  expect(await honest.call("auth:prove", { ...creds(honest, await signAuth(other.identity, hello.data.nonce)) })).toMatchObject({
+    ok: false,
+    error: { code: "AUTH_FAILED" },
+  });
   // The nonce was consumed by that attempt: a correct signature over it no longer works.
-  expect(await honest.call("auth:prove", creds(honest, await signAuth(honest.identity, hello.data.nonce)))).toMatchObject({ ok: false, error: { code: "AUTH_FAILED" } });
+  expect(await honest.call("auth:prove", creds(honest, await signAuth(honest.identity, hello.data.nonce)))).toMatchObject({
+    ok: false,
+    error: { code: "AUTH_FAILED" },
+  });
   // Another socket's nonce is useless here.
   const otherHello = (await other.call("auth:hello", {})) as any;
-  expect(await honest.call("auth:prove", creds(honest, await signAuth(honest.identity, otherHello.data.nonce)))).toMatchObject({ ok: false, error: { code: "AUTH_FAILED" } });
+  expect(await honest.call("auth:prove", creds(honest, await signAuth(honest.identity, otherHello.data.nonce)))).toMatchObject({
+    ok: false,
+    error: { code: "AUTH_FAILED" },
+  });
   // Honest path, and the id is derived from the key, not chosen.
   const fresh = (await honest.call("auth:hello", {})) as any;
   const ok = await honest.call("auth:prove", creds(honest, await signAuth(honest.identity, fresh.data.nonce)));
@@ -76,7 +90,12 @@ test("authentication needs a fresh nonce signed by the key it claims", async () 
   const mallory = await client({ authenticate: false });
   const h2 = (await mallory.call("auth:hello", {})) as any;
   expect(
-    await mallory.call("auth:prove", { signingKey: mallory.identity.signingKey, agreementKey: honest.identity.agreementKey, agreementSig: mallory.identity.agreementSig, signature: await signAuth(mallory.identity, h2.data.nonce) }),
+    await mallory.call("auth:prove", {
+      signingKey: mallory.identity.signingKey,
+      agreementKey: honest.identity.agreementKey,
+      agreementSig: mallory.identity.agreementSig,
+      signature: await signAuth(mallory.identity, h2.data.nonce),
+    }),
   ).toMatchObject({ ok: false, error: { code: "AUTH_FAILED" } });
 });
 
@@ -114,15 +133,29 @@ test("non-members can neither send to, read, nor reach a room", async () => {
   expect(await eve.call("logs:fetch", { roomId: "room-a" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
   expect(await eve.call("keys:list", { roomId: "room-a" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
   expect(await eve.call("room:leave", { roomId: "room-a" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
-  expect(await eve.call("bb84:relay", { roomId: "room-a", to: alice.userId, sessionId: "ab".repeat(16), frame: Buffer.alloc(10) })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
-  expect(await eve.call("roomkey:share", { roomId: "room-a", epoch, shares: [{ to: alice.userId, iv: b64(12), wrapped: b64(48), signature: b64(64) }] })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+  expect(await eve.call("bb84:relay", { roomId: "room-a", to: alice.userId, sessionId: "ab".repeat(16), frame: Buffer.alloc(10) })).toMatchObject({
+    ok: false,
+    error: { code: "NOT_A_MEMBER" },
+  });
+  expect(
+    await eve.call("roomkey:share", { roomId: "room-a", epoch, shares: [{ to: alice.userId, iv: b64(12), wrapped: b64(48), signature: b64(64) }] }),
+  ).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
   // Cross-room targeting: from her own room, Eve names members of another room.
   const eveRoom = (await eve.call("keys:list", { roomId: "room-e" })) as any;
   expect(eveRoom.ok).toBe(true);
   const eveEpoch = (await eve.call("room:join", { roomId: "room-e", displayName: "eve" })) as any;
   expect(await eve.call("message:send", msg("room-e", 0, { to: alice.userId }))).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
-  expect(await eve.call("bb84:relay", { roomId: "room-e", to: bob.userId, sessionId: "ab".repeat(16), frame: Buffer.alloc(10) })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
-  expect(await eve.call("roomkey:share", { roomId: "room-e", epoch: eveEpoch.data.epoch, shares: [{ to: alice.userId, iv: b64(12), wrapped: b64(48), signature: b64(64) }] })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
+  expect(await eve.call("bb84:relay", { roomId: "room-e", to: bob.userId, sessionId: "ab".repeat(16), frame: Buffer.alloc(10) })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_PEER" },
+  });
+  expect(
+    await eve.call("roomkey:share", {
+      roomId: "room-e",
+      epoch: eveEpoch.data.epoch,
+      shares: [{ to: alice.userId, iv: b64(12), wrapped: b64(48), signature: b64(64) }],
+    }),
+  ).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
   await sleep(150);
   for (const c of [alice, bob]) {
     expect(c.received.get("message:received")).toBeUndefined();
@@ -177,10 +210,22 @@ test("key shares: only the epoch's leader, only for the current epoch, only to p
   const leader = [a, b].find((x) => x.userId === st.leaderId)!;
   const other = leader === a ? b : a;
   const share = (to: string) => ({ to, iv: b64(12), wrapped: b64(48), signature: b64(64) });
-  expect(await other.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(leader.userId)] })).toMatchObject({ ok: false, error: { code: "NOT_LEADER" } });
-  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch - 1, shares: [share(other.userId)] })).toMatchObject({ ok: false, error: { code: "STALE_EPOCH" } });
-  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(leader.userId)] })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
-  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(other.userId)] })).toMatchObject({ ok: true, data: { delivered: 1 } });
+  expect(await other.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(leader.userId)] })).toMatchObject({
+    ok: false,
+    error: { code: "NOT_LEADER" },
+  });
+  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch - 1, shares: [share(other.userId)] })).toMatchObject({
+    ok: false,
+    error: { code: "STALE_EPOCH" },
+  });
+  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(leader.userId)] })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_PEER" },
+  });
+  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(other.userId)] })).toMatchObject({
+    ok: true,
+    data: { delivered: 1 },
+  });
   await until(() => (other.received.get("roomkey:shared") ?? []).length === 1, 2000, "share");
   expect((other.received.get("roomkey:shared") as any[])[0]).toMatchObject({ from: leader.userId, epoch: st.epoch });
   // The other leaves: a new epoch, and a share addressed to them is refused, so they get nothing new.
@@ -189,7 +234,10 @@ test("key shares: only the epoch's leader, only for the current epoch, only to p
   expect(after.data.members.map((m: any) => m.userId)).toEqual([leader.userId]);
   const updates = leader.received.get("room:updated") as any[];
   expect(updates[updates.length - 1].epoch).toBe(st.epoch + 1);
-  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch + 1, shares: [share(other.userId)] })).toMatchObject({ ok: false, error: { code: "UNKNOWN_PEER" } });
+  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch + 1, shares: [share(other.userId)] })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_PEER" },
+  });
   await sleep(100);
   expect(other.received.get("roomkey:shared")).toHaveLength(1);
 });
@@ -230,7 +278,14 @@ test("oversize and malformed payloads get codes; the server survives all of them
   (a.socket as any).emit("room:join");
   // Bad display names and capacities.
   const c2 = await client();
-  for (const p of [{ displayName: "" }, { displayName: "x".repeat(29) }, { displayName: "a\u202Eb" }, { displayName: "ok", capacity: 1 }, { displayName: "ok", capacity: 1000 }, { roomId: "x".repeat(33), displayName: "ok" }]) {
+  for (const p of [
+    { displayName: "" },
+    { displayName: "x".repeat(29) },
+    { displayName: "a\u202Eb" },
+    { displayName: "ok", capacity: 1 },
+    { displayName: "ok", capacity: 1000 },
+    { roomId: "x".repeat(33), displayName: "ok" },
+  ]) {
     expect(await c2.call("room:join", p)).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
   }
   // A frame over the transport cap closes that connection, not the server.

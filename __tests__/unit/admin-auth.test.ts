@@ -34,8 +34,23 @@ describe("admin session cookie", () => {
     const [h, p, s] = value.split(".");
     const payload = JSON.parse(Buffer.from(p, "base64url").toString());
     const tampered = [h, Buffer.from(JSON.stringify({ ...payload, exp: payload.exp + 86400 * 365 })).toString("base64url"), s].join(".");
-    const unsigned = new UnsecuredJWT({}).setIssuer("qsec").setAudience("qsec-admin-console").setSubject("admin").setJti("x").setIssuedAt().setExpirationTime("1h").encode();
-    const otherAudience = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("qsec").setAudience("something-else").setSubject("admin").setJti("y").setIssuedAt().setExpirationTime("1h").sign(sessionKey(TOKEN));
+    const unsigned = new UnsecuredJWT({})
+      .setIssuer("qsec")
+      .setAudience("qsec-admin-console")
+      .setSubject("admin")
+      .setJti("x")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .encode();
+    const otherAudience = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("qsec")
+      .setAudience("something-else")
+      .setSubject("admin")
+      .setJti("y")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(sessionKey(TOKEN));
     for (const v of [wrongKey, expired, tampered, unsigned, otherAudience, "", "garbage", `${value}x`]) expect(await auth.verify(v)).toBeNull();
   });
 

@@ -3,7 +3,7 @@ import { logFilterToParams, matchesLogFilter, parseLogFilterParams } from "@/lib
 
 describe("CSV export cells", () => {
   test("cells a spreadsheet would run as a formula are prefixed with an apostrophe", () => {
-    for (const s of ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]) expect(csvCell(s).replace(/^"/, "").startsWith("'")).toBe(true);
+    for (const s of ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]) expect(csvCell(s).replace(/^"/, "").startsWith("'")).toBe(true);
     expect(csvCell("plain")).toBe("plain");
     expect(csvCell(42)).toBe("42");
     expect(csvCell(null)).toBe("");
@@ -41,7 +41,13 @@ describe("log filter", () => {
   });
 
   test("the live tail's matcher agrees with the filter's meaning", () => {
-    const e = { type: "MEMBER_LEFT", actorId: "abcdef0123456789abcdef0123456789", actorName: "Alice", createdAt: "2026-11-28T10:00:00.000Z", meta: { reason: "Disconnect" } };
+    const e = {
+      type: "MEMBER_LEFT",
+      actorId: "abcdef0123456789abcdef0123456789",
+      actorName: "Alice",
+      createdAt: "2026-11-28T10:00:00.000Z",
+      meta: { reason: "Disconnect" },
+    };
     expect(matchesLogFilter(e, { types: [] })).toBe(true);
     expect(matchesLogFilter(e, { types: ["MEMBER_JOINED"] })).toBe(false);
     expect(matchesLogFilter(e, { types: [], actor: "abcd" })).toBe(true);

@@ -8,7 +8,8 @@ test("room ids: 1-32 of [A-Za-z0-9_-]", () => {
 
 test("display names are trimmed, ≤ 28 characters, without control or bidi characters", () => {
   expect(displayNameSchema.parse("  Ada   Lovelace ")).toBe("Ada Lovelace");
-  for (const bad of ["", "   ", "x".repeat(29), "a\u0000b", "evil\u202Egnp.exe", "zero\u200Bwidth"]) expect(displayNameSchema.safeParse(bad).success).toBe(false);
+  for (const bad of ["", "   ", "x".repeat(29), "a\u0000b", "evil\u202Egnp.exe", "zero\u200Bwidth"])
+    expect(displayNameSchema.safeParse(bad).success).toBe(false);
   expect(displayNameSchema.safeParse("<img src=x onerror=alert(1)>").success).toBe(true); // rendered as text, never HTML
 });
 

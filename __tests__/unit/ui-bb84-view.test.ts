@@ -3,16 +3,50 @@ import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary } from "@/lib/protocol";
 import { alarmText, alarmTitle } from "@/lib/ui/bb84-alarm";
 import {
-  chartThreshold, clampChannel, expectedChannelQber, focusSession, formatBytes, formatCount, formatPercent, formatRatio,
-  parseQubits, progressPercent, qberVerdict, sameChannel, sessionChartData, stageLabel, QUBITS_MAX, QUBITS_MIN,
+  chartThreshold,
+  clampChannel,
+  expectedChannelQber,
+  focusSession,
+  formatBytes,
+  formatCount,
+  formatPercent,
+  formatRatio,
+  parseQubits,
+  progressPercent,
+  qberVerdict,
+  sameChannel,
+  sessionChartData,
+  stageLabel,
+  QUBITS_MAX,
+  QUBITS_MIN,
 } from "@/lib/ui/bb84-view";
 
 function summary(over: Partial<Bb84SessionSummary>): Bb84SessionSummary {
   return {
-    id: "0".repeat(32), roomId: "r", aliceId: "a".repeat(32), bobId: "b".repeat(32), qubits: 16384, cascadeVariant: "yanetal-tuned",
-    qberThreshold: 0.11, channel: { noise: 0.02, loss: 0, eve: 0 }, outcome: "success", abortCode: null, abortReason: null, abortedBy: null,
-    detected: 16384, sifted: 8200, sampleSize: 1800, qberEstimate: 0.02, qberBound: 0.035, disclosedBits: 700, fEC: 1.1, roundTrips: 40,
-    finalLength: 3000, durations: {}, startedAt: "2026-01-01T00:00:00.000Z", finishedAt: "2026-01-01T00:00:01.000Z",
+    id: "0".repeat(32),
+    roomId: "r",
+    aliceId: "a".repeat(32),
+    bobId: "b".repeat(32),
+    qubits: 16384,
+    cascadeVariant: "yanetal-tuned",
+    qberThreshold: 0.11,
+    channel: { noise: 0.02, loss: 0, eve: 0 },
+    outcome: "success",
+    abortCode: null,
+    abortReason: null,
+    abortedBy: null,
+    detected: 16384,
+    sifted: 8200,
+    sampleSize: 1800,
+    qberEstimate: 0.02,
+    qberBound: 0.035,
+    disclosedBits: 700,
+    fEC: 1.1,
+    roundTrips: 40,
+    finalLength: 3000,
+    durations: {},
+    startedAt: "2026-01-01T00:00:00.000Z",
+    finishedAt: "2026-01-01T00:00:01.000Z",
     ...over,
   };
 }
@@ -20,9 +54,37 @@ function summary(over: Partial<Bb84SessionSummary>): Bb84SessionSummary {
 function live(over: Partial<Bb84LiveView> & { snap?: Partial<QkdSnapshot> }): Bb84LiveView {
   const { snap, ...rest } = over;
   return {
-    sessionId: "s", roomId: "r", role: "alice", peerId: "p", cascadeVariant: "yanetal-tuned", channel: { noise: 0, loss: 0, eve: 0 }, status: "running",
-    snapshot: { status: "running", stage: "cascade", fraction: 0.5, qubits: 1, detected: null, sifted: null, sampleSize: null, sampleErrors: null, qberEstimate: null, qberBound: null, qberThreshold: 0.11, disclosedBits: null, roundTrips: null, fEC: null, finalLength: null, abort: null, timings: { qubits: 0, sifting: 0, estimation: 0, cascade: 0, verification: 0, amplification: 0 }, eve: null, ...snap },
-    transport: { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 }, startedAt: "", finishedAt: null,
+    sessionId: "s",
+    roomId: "r",
+    role: "alice",
+    peerId: "p",
+    cascadeVariant: "yanetal-tuned",
+    channel: { noise: 0, loss: 0, eve: 0 },
+    status: "running",
+    snapshot: {
+      status: "running",
+      stage: "cascade",
+      fraction: 0.5,
+      qubits: 1,
+      detected: null,
+      sifted: null,
+      sampleSize: null,
+      sampleErrors: null,
+      qberEstimate: null,
+      qberBound: null,
+      qberThreshold: 0.11,
+      disclosedBits: null,
+      roundTrips: null,
+      fEC: null,
+      finalLength: null,
+      abort: null,
+      timings: { qubits: 0, sifting: 0, estimation: 0, cascade: 0, verification: 0, amplification: 0 },
+      eve: null,
+      ...snap,
+    },
+    transport: { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 },
+    startedAt: "",
+    finishedAt: null,
     ...rest,
   };
 }
@@ -100,7 +162,16 @@ describe("session chart data", () => {
     const names: Record<string, string> = { ["a".repeat(32)]: "Alice", ["b".repeat(32)]: "Bob" };
     const data = sessionChartData(
       [
-        summary({ id: "2", startedAt: "2026-01-01T00:02:00.000Z", outcome: "aborted", abortCode: "QBER_TOO_HIGH", qberEstimate: 0.25, qberBound: 0.28, finalLength: null, channel: { noise: 0, loss: 0, eve: 1 } }),
+        summary({
+          id: "2",
+          startedAt: "2026-01-01T00:02:00.000Z",
+          outcome: "aborted",
+          abortCode: "QBER_TOO_HIGH",
+          qberEstimate: 0.25,
+          qberBound: 0.28,
+          finalLength: null,
+          channel: { noise: 0, loss: 0, eve: 1 },
+        }),
         summary({ id: "1", startedAt: "2026-01-01T00:01:00.000Z" }),
         summary({ id: "3", startedAt: "2026-01-01T00:03:00.000Z", outcome: "running", qberEstimate: null, qberBound: null }),
       ],
@@ -108,7 +179,9 @@ describe("session chart data", () => {
     );
     expect(data.map((d) => d.sessionId)).toEqual(["1", "2"]);
     expect(data[0]).toEqual(expect.objectContaining({ n: 1, qber: 2, bound: 3.5, aborted: false, label: "#1 Alice→Bob", eve: 0, abortCode: null }));
-    expect(data[1]).toEqual(expect.objectContaining({ n: 2, qber: 25, bound: 28, aborted: true, outcome: "aborted", abortCode: "QBER_TOO_HIGH", finalLength: null, eve: 1 }));
+    expect(data[1]).toEqual(
+      expect.objectContaining({ n: 2, qber: 25, bound: 28, aborted: true, outcome: "aborted", abortCode: "QBER_TOO_HIGH", finalLength: null, eve: 1 }),
+    );
   });
   test("a session that ended before estimation stays in the list with no QBER", () => {
     const data = sessionChartData([summary({ id: "x", outcome: "aborted", abortCode: "PEER_LEFT", qberEstimate: null, qberBound: 0.2, sampleSize: null })]);
@@ -127,7 +200,9 @@ describe("alarms", () => {
     const a = { suspectedEve: true, code: "QBER_TOO_HIGH", reason: "QBER 24.8% > 11%" };
     expect(alarmTitle(a)).toBe("Suspected eavesdropper");
     expect(alarmText(a, "<b>Bob</b>")).toBe("BB84 with <b>Bob</b> aborted: QBER 24.8% > 11%. Your chat with <b>Bob</b> continues on X25519 keys.");
-    expect(alarmText({ ...a, reason: "QBER too high." }, "Bob", true)).toBe("BB84 with Bob aborted: QBER too high. Your keys with Bob keep the hybrid key of an earlier successful session.");
+    expect(alarmText({ ...a, reason: "QBER too high." }, "Bob", true)).toBe(
+      "BB84 with Bob aborted: QBER too high. Your keys with Bob keep the hybrid key of an earlier successful session.",
+    );
   });
   test("other aborts say what happened", () => {
     expect(alarmTitle({ suspectedEve: false, code: "CANCELLED" })).toBe("Session cancelled");

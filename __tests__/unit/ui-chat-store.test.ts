@@ -33,7 +33,10 @@ function countingStore(createClient = unreachableClient) {
 test("two stores make two clients and keep separate state", async () => {
   const a = countingStore();
   const b = countingStore();
-  const joined = await Promise.all([a.store.getState().enter({ roomId: "room-a", displayName: "Alice" }), b.store.getState().enter({ roomId: "room-b", displayName: "Bob" })]);
+  const joined = await Promise.all([
+    a.store.getState().enter({ roomId: "room-a", displayName: "Alice" }),
+    b.store.getState().enter({ roomId: "room-b", displayName: "Bob" }),
+  ]);
   expect(joined).toEqual([null, null]);
   expect([a.calls.n, b.calls.n]).toEqual([1, 1]);
 

@@ -4,7 +4,13 @@ import { groupRelayRows } from "@/lib/ui/log-group";
 
 let id = 100;
 const row = (type: LogEntry["type"], actorId: string | null, targetId: string | null, meta: Record<string, unknown> = {}): LogEntry => ({
-  id: id--, roomId: "r", type, actorId, targetId, meta, createdAt: "2026-01-01T00:00:00.000Z",
+  id: id--,
+  roomId: "r",
+  type,
+  actorId,
+  targetId,
+  meta,
+  createdAt: "2026-01-01T00:00:00.000Z",
 });
 
 describe("groupRelayRows", () => {

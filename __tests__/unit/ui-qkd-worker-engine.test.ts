@@ -105,7 +105,10 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
     const seen: QkdWorkerRequest[] = [];
     const id = sessionId();
     const alice = createLocalEngine({ role: "alice", sessionId: id, params: { qubits: 4096 } });
-    const bob = createWorkerEngine({ role: "bob", sessionId: id, params: { qubits: 4096 }, channel: { noise: 0, loss: 0, eve: 0 } }, { spawn: () => portWorker(createLocalEngine, seen) });
+    const bob = createWorkerEngine(
+      { role: "bob", sessionId: id, params: { qubits: 4096 }, channel: { noise: 0, loss: 0, eve: 0 } },
+      { spawn: () => portWorker(createLocalEngine, seen) },
+    );
     const hello = (await alice.start()).out[0];
     // A view into a larger buffer, as a decrypted frame may be.
     const big = new Uint8Array(hello.length + 64);
@@ -124,31 +127,41 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
     await expect(bad.start()).rejects.toThrow(/qubits/);
     bad.dispose();
 
-    const throwing = createWorkerEngine({ role: "alice", sessionId: sessionId(), params: {} }, {
-      spawn: () =>
-        portWorker(() => ({
-          start: async () => {
-            throw new Error("boom");
-          },
-          receive: async () => {
-            throw new Error("boom");
-          },
-          abort: async () => {
-            throw new Error("boom");
-          },
-          key: async () => null,
-          dispose: () => undefined,
-        })),
-    });
+    const throwing = createWorkerEngine(
+      { role: "alice", sessionId: sessionId(), params: {} },
+      {
+        spawn: () =>
+          portWorker(() => ({
+            start: async () => {
+              throw new Error("boom");
+            },
+            receive: async () => {
+              throw new Error("boom");
+            },
+            abort: async () => {
+              throw new Error("boom");
+            },
+            key: async () => null,
+            dispose: () => undefined,
+          })),
+      },
+    );
     await expect(throwing.start()).rejects.toThrow("boom");
     await expect(throwing.key()).resolves.toBeNull();
     throwing.dispose();
     await expect(throwing.start()).rejects.toThrow(/disposed/);
 
     // A request still in flight when the engine is disposed fails rather than waiting forever.
-    const slow = createWorkerEngine({ role: "alice", sessionId: sessionId(), params: {} }, {
-      spawn: () => portWorker(() => ({ ...createLocalEngine({ role: "alice", sessionId: sessionId(), params: { qubits: 4096 } }), start: () => new Promise(() => undefined) })),
-    });
+    const slow = createWorkerEngine(
+      { role: "alice", sessionId: sessionId(), params: {} },
+      {
+        spawn: () =>
+          portWorker(() => ({
+            ...createLocalEngine({ role: "alice", sessionId: sessionId(), params: { qubits: 4096 } }),
+            start: () => new Promise(() => undefined),
+          })),
+      },
+    );
     const pending = slow.start();
     await new Promise((r) => setTimeout(r, 20));
     slow.dispose();

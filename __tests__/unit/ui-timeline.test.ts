@@ -7,11 +7,27 @@ const T0 = Date.parse("2026-01-01T10:00:00.000Z");
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 let n = 0;
 const msg = (from: string, s: number, extra: Partial<ChatMessage> = {}): ChatMessage => ({
-  id: `m${n++}`, from, fromName: from, to: null, direct: false, mine: from === "me", epoch: 1, ts: at(s), status: "ok", text: "hi", ...extra,
+  id: `m${n++}`,
+  from,
+  fromName: from,
+  to: null,
+  direct: false,
+  mine: from === "me",
+  epoch: 1,
+  ts: at(s),
+  status: "ok",
+  text: "hi",
+  ...extra,
 });
 let logId = 1;
 const log = (type: LogEntry["type"], actorId: string, s: number, meta: Record<string, unknown> = {}): LogEntry => ({
-  id: logId++, roomId: "r", type, actorId, targetId: null, meta, createdAt: at(s),
+  id: logId++,
+  roomId: "r",
+  type,
+  actorId,
+  targetId: null,
+  meta,
+  createdAt: at(s),
 });
 
 describe("buildTimeline", () => {
@@ -21,7 +37,12 @@ describe("buildTimeline", () => {
       [],
     );
     expect(t.map((i) => i.kind === "message" && [i.groupStart, i.groupEnd])).toEqual([
-      [true, false], [false, true], [true, true], [true, false], [false, true], [true, true],
+      [true, false],
+      [false, true],
+      [true, true],
+      [true, false],
+      [false, true],
+      [true, true],
     ]);
   });
 
@@ -31,9 +52,9 @@ describe("buildTimeline", () => {
       [log("MEMBER_JOINED", "old", 1), log("MEMBER_JOINED", "c", 20, { displayName: "Carol" }), log("MESSAGE_RELAYED", "a", 25), log("MEMBER_LEFT", "c", 40)],
       at(5),
     );
-    expect(t.map((i) => (i.kind === "message" ? `m:${i.groupStart ? "start" : "cont"}:${i.groupEnd ? "end" : ""}` : `${i.event}:${i.name ?? i.userId}`))).toEqual([
-      "m:start:end", "joined:Carol", "m:start:end", "left:c",
-    ]);
+    expect(
+      t.map((i) => (i.kind === "message" ? `m:${i.groupStart ? "start" : "cont"}:${i.groupEnd ? "end" : ""}` : `${i.event}:${i.name ?? i.userId}`)),
+    ).toEqual(["m:start:end", "joined:Carol", "m:start:end", "left:c"]);
   });
 
   test("a rejected message stands alone", () => {
@@ -54,7 +75,7 @@ describe("linkify", () => {
   });
 
   test("other schemes and markup stay text", () => {
-    for (const s of ["javascript:alert(1)", "data:text/html,<b>x</b>", "<a href=\"https://e.org\">x</a> ftp://e.org", "no links here"]) {
+    for (const s of ["javascript:alert(1)", "data:text/html,<b>x</b>", '<a href="https://e.org">x</a> ftp://e.org', "no links here"]) {
       const segs = linkify(s);
       expect(segs.filter((x) => x.kind === "link").every((x) => x.kind === "link" && /^https?:\/\//.test(x.href))).toBe(true);
       expect(segs.map((x) => x.text).join("")).toBe(s);
@@ -65,7 +86,11 @@ describe("linkify", () => {
 
   test("the text is kept exactly: segments join back to the input", () => {
     const s = "a https://e.org/x. b http://[::1]:3000/room/x?y=1 c\nhttps://e.org";
-    expect(linkify(s).map((x) => x.text).join("")).toBe(s);
+    expect(
+      linkify(s)
+        .map((x) => x.text)
+        .join(""),
+    ).toBe(s);
     expect(linkify(s).filter((x) => x.kind === "link")).toHaveLength(3);
   });
 });

@@ -19,7 +19,11 @@ export function LandingForm() {
   const name = typedName ?? rememberedName ?? "";
   const [capacity, setCapacity] = useState("");
   const [touched, setTouched] = useState(false);
-  const origin = useSyncExternalStore(neverChanges, () => window.location.origin, () => "");
+  const origin = useSyncExternalStore(
+    neverChanges,
+    () => window.location.origin,
+    () => "",
+  );
   const [busy, setBusy] = useState(false);
   const [copyState, copy] = useCopy();
   const secure = useSecureContext();
@@ -28,10 +32,14 @@ export function LandingForm() {
   const roomCheck = trimmedRoom === "" ? null : roomIdSchema.safeParse(trimmedRoom);
   const roomError = roomCheck && !roomCheck.success ? "Use 1–32 characters: letters A–Z a–z, digits 0–9, underscore or hyphen." : null;
   const nameCheck = displayNameSchema.safeParse(name);
-  const nameError = nameCheck.success ? null : name.trim() === "" ? "Enter a display name." : nameCheck.error.issues[0]?.message ?? "Invalid display name.";
+  const nameError = nameCheck.success ? null : name.trim() === "" ? "Enter a display name." : (nameCheck.error.issues[0]?.message ?? "Invalid display name.");
   const capNum = capacity.trim() === "" ? undefined : Number(capacity);
   const capError =
-    capNum === undefined ? null : !Number.isInteger(capNum) || capNum < 2 || capNum > LIMITS.maxRoomMembers ? `Capacity must be a whole number from 2 to ${LIMITS.maxRoomMembers}.` : null;
+    capNum === undefined
+      ? null
+      : !Number.isInteger(capNum) || capNum < 2 || capNum > LIMITS.maxRoomMembers
+        ? `Capacity must be a whole number from 2 to ${LIMITS.maxRoomMembers}.`
+        : null;
   const link = trimmedRoom && !roomError && origin ? roomLink(origin, trimmedRoom) : null;
 
   function onSubmit(e: FormEvent) {
@@ -46,7 +54,15 @@ export function LandingForm() {
   }
 
   return (
-    <form onSubmit={onSubmit} action="/room" method="get" noValidate className="rounded-2xl border border-line bg-panel p-6 shadow-sm" aria-labelledby="form-title" data-testid="landing-form">
+    <form
+      onSubmit={onSubmit}
+      action="/room"
+      method="get"
+      noValidate
+      className="rounded-2xl border border-line bg-panel p-6 shadow-sm"
+      aria-labelledby="form-title"
+      data-testid="landing-form"
+    >
       <h2 id="form-title" className="text-lg font-semibold">
         Create or join a room
       </h2>
@@ -100,7 +116,11 @@ export function LandingForm() {
             aria-describedby={`${ids.name}-hint`}
             className={`mt-1.5 ${inputClass(touched && !!nameError)}`}
           />
-          <p id={`${ids.name}-hint`} className={`mt-1.5 text-sm ${touched && nameError ? "text-danger" : "text-muted"}`} role={touched && nameError ? "alert" : undefined}>
+          <p
+            id={`${ids.name}-hint`}
+            className={`mt-1.5 text-sm ${touched && nameError ? "text-danger" : "text-muted"}`}
+            role={touched && nameError ? "alert" : undefined}
+          >
             {touched && nameError ? nameError : `Up to ${DISPLAY_NAME_MAX} characters. Unique within the room.`}
           </p>
         </div>
@@ -139,12 +159,16 @@ export function LandingForm() {
           </div>
           {/* Break after the URL's slashes (never inside the host or "room"); a very long id may still wrap anywhere. */}
           <p className="mt-1 font-mono text-sm [overflow-wrap:anywhere]" data-testid="join-link-preview">
-            {link ? link.split(/(?<=\/)/).map((part, i) => (
-              <Fragment key={i}>
-                {part}
-                <wbr />
-              </Fragment>
-            )) : <span className="font-sans text-muted">A random room id will be chosen; copy its link from the room page.</span>}
+            {link ? (
+              link.split(/(?<=\/)/).map((part, i) => (
+                <Fragment key={i}>
+                  {part}
+                  <wbr />
+                </Fragment>
+              ))
+            ) : (
+              <span className="font-sans text-muted">A random room id will be chosen; copy its link from the room page.</span>
+            )}
           </p>
         </div>
 
@@ -153,8 +177,8 @@ export function LandingForm() {
             <p className="font-semibold text-warn">Not a secure context</p>
             <p className="mt-1 text-muted">
               WebCrypto (and so QSEC) needs https or localhost. Restart the server with{" "}
-              <code className="rounded bg-panel-2 px-1 font-mono text-fg">QSEC_HTTPS=1</code> and open this page over https, or open it
-              on the server machine via localhost.
+              <code className="rounded bg-panel-2 px-1 font-mono text-fg">QSEC_HTTPS=1</code> and open this page over https, or open it on the server machine
+              via localhost.
             </p>
           </div>
         )}

@@ -48,15 +48,15 @@ export function InsecureContextNotice({ loc: initial }: { loc?: PageLocation | n
     <main className="flex min-h-dvh items-center px-5 py-10">
       <Notice tone="warn" title="This page needs a secure connection" data-testid="insecure-context">
         <p>
-          QSEC encrypts everything in your browser with WebCrypto, and browsers only allow WebCrypto in a <em>secure context</em>:
-          a page served over <strong>https</strong>, or over plain http from <strong>localhost</strong>. You opened{" "}
-          <Code>http://{host}</Code>, so no keys can be made here and the chat cannot start. Nothing was sent.
+          QSEC encrypts everything in your browser with WebCrypto, and browsers only allow WebCrypto in a <em>secure context</em>: a page served over{" "}
+          <strong>https</strong>, or over plain http from <strong>localhost</strong>. You opened <Code>http://{host}</Code>, so no keys can be made here and the
+          chat cannot start. Nothing was sent.
         </p>
         <p className="font-medium text-fg">Fix it in one of two ways:</p>
         <ol className="list-decimal space-y-2 pl-5">
           <li>
-            <strong>Serve over https.</strong> Restart the server with <Code>QSEC_HTTPS=1</Code> (for example{" "}
-            <Code>QSEC_HTTPS=1 npm run dev</Code>). It makes a self-signed certificate on first run. Then open{" "}
+            <strong>Serve over https.</strong> Restart the server with <Code>QSEC_HTTPS=1</Code> (for example <Code>QSEC_HTTPS=1 npm run dev</Code>). It makes a
+            self-signed certificate on first run. Then open{" "}
             <Code>
               https://{hostname}
               {port}

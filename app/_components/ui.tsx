@@ -29,7 +29,12 @@ const TONES: Record<Tone, string> = {
   danger: "border-danger/50 bg-danger/10 text-danger",
 };
 
-export function Badge({ tone = "neutral", children, className = "", ...rest }: { tone?: Tone; children: ReactNode; className?: string } & Record<`data-${string}`, string>) {
+export function Badge({
+  tone = "neutral",
+  children,
+  className = "",
+  ...rest
+}: { tone?: Tone; children: ReactNode; className?: string } & Record<`data-${string}`, string>) {
   return (
     <span {...rest} className={`inline-flex items-center gap-1 rounded-full border px-2 py-0.5 text-[11px] font-medium leading-4 ${TONES[tone]} ${className}`}>
       {children}
@@ -37,7 +42,13 @@ export function Badge({ tone = "neutral", children, className = "", ...rest }: {
   );
 }
 
-export function Panel({ title, actions, children, className = "", ...rest }: { title: ReactNode; actions?: ReactNode; children: ReactNode; className?: string } & Record<`data-${string}`, string>) {
+export function Panel({
+  title,
+  actions,
+  children,
+  className = "",
+  ...rest
+}: { title: ReactNode; actions?: ReactNode; children: ReactNode; className?: string } & Record<`data-${string}`, string>) {
   return (
     <section {...rest} className={`flex min-h-0 flex-col rounded-xl border border-line bg-panel ${className}`}>
       <header className="flex items-center justify-between gap-2 border-b border-line px-4 py-2.5">
@@ -52,7 +63,16 @@ export function Panel({ title, actions, children, className = "", ...rest }: { t
 export function Logo({ className = "" }: { className?: string }) {
   return (
     <span className={`inline-flex items-center gap-2 font-semibold tracking-tight ${className}`}>
-      <svg aria-hidden="true" viewBox="0 0 24 24" className="h-6 w-6 text-accent" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+      <svg
+        aria-hidden="true"
+        viewBox="0 0 24 24"
+        className="h-6 w-6 text-accent"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      >
         <rect x="4" y="10" width="16" height="11" rx="2.5" />
         <path d="M8 10V7a4 4 0 0 1 8 0v3" />
         <circle cx="12" cy="15.5" r="1.5" />
@@ -63,7 +83,13 @@ export function Logo({ className = "" }: { className?: string }) {
 }
 
 /** A full-width notice for errors and states that replace a page's content. */
-export function Notice({ tone = "danger", title, children, actions, ...rest }: { tone?: "danger" | "warn" | "neutral"; title: ReactNode; children?: ReactNode; actions?: ReactNode } & Record<`data-${string}`, string>) {
+export function Notice({
+  tone = "danger",
+  title,
+  children,
+  actions,
+  ...rest
+}: { tone?: "danger" | "warn" | "neutral"; title: ReactNode; children?: ReactNode; actions?: ReactNode } & Record<`data-${string}`, string>) {
   const border = tone === "danger" ? "border-danger/50" : tone === "warn" ? "border-warn/50" : "border-line";
   const heading = tone === "danger" ? "text-danger" : tone === "warn" ? "text-warn" : "text-fg";
   return (

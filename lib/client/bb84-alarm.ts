@@ -23,8 +23,8 @@ export function makeAlarm(
   // (its QBER check, its cancel) explains whatever then failed here, e.g. a refused frame.
   const elsewhere = sum.outcome === "aborted" && sum.abortCode !== null && sum.abortedBy !== null && sum.abortedBy !== s.me;
   const useLocal = !elsewhere && local !== null && local.code !== "CANCELLED";
-  const code = override?.code ?? (useLocal ? local!.code : sum.abortCode ?? local?.code ?? "ABORTED");
-  let reason = override?.reason ?? (useLocal ? local!.message : sum.abortReason ?? local?.message ?? "the session was aborted");
+  const code = override?.code ?? (useLocal ? local!.code : (sum.abortCode ?? local?.code ?? "ABORTED"));
+  let reason = override?.reason ?? (useLocal ? local!.message : (sum.abortReason ?? local?.message ?? "the session was aborted"));
   const qber = s.snapshot.qberEstimate ?? sum.qberEstimate;
   const sample = s.snapshot.sampleSize ?? sum.sampleSize;
   const suspectedEve = isQberAbort(code) && suspectEavesdropper({ qberEstimate: qber, sampleSize: sample, noise: sum.channel.noise });

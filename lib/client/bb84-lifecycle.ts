@@ -214,7 +214,10 @@ export class SessionLifecycle {
           key.fill(0);
         }
       }
-      await this.report(this.staged ? "success" : "aborted", this.staged ? undefined : { code: "KEY_TOO_SHORT", message: "the final key is shorter than 128 bits; not used" });
+      await this.report(
+        this.staged ? "success" : "aborted",
+        this.staged ? undefined : { code: "KEY_TOO_SHORT", message: "the final key is shorter than 128 bits; not used" },
+      );
       this.waitVerdict();
     } else if (step.snapshot.status === "aborted") {
       this.localEnd = true;

@@ -20,7 +20,10 @@ export class LiveViewPublisher {
   private last = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly patchBb84: PatchBb84, private readonly view: Bb84LiveView) {}
+  constructor(
+    private readonly patchBb84: PatchBb84,
+    private readonly view: Bb84LiveView,
+  ) {}
 
   publish(force: boolean): void {
     const now = Date.now();

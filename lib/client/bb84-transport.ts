@@ -84,9 +84,10 @@ export class FrameTransport {
       return { kind: "invalid", reason: "a relay frame failed authentication: it was altered in transit or not sent by the peer" };
     }
     if (opened.seq !== this.recvSeq) {
-      const reason = opened.seq < this.recvSeq
-        ? `a relay frame was replayed (sequence ${opened.seq} again)`
-        : `relay frames arrived out of order or went missing (got ${opened.seq}, expected ${this.recvSeq})`;
+      const reason =
+        opened.seq < this.recvSeq
+          ? `a relay frame was replayed (sequence ${opened.seq} again)`
+          : `relay frames arrived out of order or went missing (got ${opened.seq}, expected ${this.recvSeq})`;
       return { kind: "invalid", reason };
     }
     this.recvSeq++;

@@ -86,7 +86,12 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const store = (this.store = new ClientStateStore(userId, { changed: (s) => this.emit("change", s), connectionChanged: () => scheduler.checkWaiters() }));
     const pairs = (this.pairs = new PairKeyring({ identity, store }));
     const trust = (this.trust = new MemberTrust({ identity, storage: opts.storage, store, qkdView: (m) => pairs.qkdView(m), warn }));
-    const roster = (this.roster = new Roster({ userId, store, memberViews: (roomId, members, leaderId) => trust.memberViews(roomId, members, leaderId), warn }));
+    const roster = (this.roster = new Roster({
+      userId,
+      store,
+      memberViews: (roomId, members, leaderId) => trust.memberViews(roomId, members, leaderId),
+      warn,
+    }));
     this.connection = new Connection({
       url: opts.url,
       identity,
@@ -113,9 +118,31 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const request = this.connection.request;
     const replay = this.replay;
     const emit = (event: "message" | "rejected", msg: ChatMessage) => this.emit(event, msg);
-    const inbox = (this.inbox = new MessageInbox({ userId, roster, trust, pairs, replay, store, scheduler, emit, warn, waitingTtlMs: opts.waitingMessageTtlMs }));
+    const inbox = (this.inbox = new MessageInbox({
+      userId,
+      roster,
+      trust,
+      pairs,
+      replay,
+      store,
+      scheduler,
+      emit,
+      warn,
+      waitingTtlMs: opts.waitingMessageTtlMs,
+    }));
     this.roomKeys = new RoomKeys({ identity, request, roster, trust, pairs, replay, inbox, store, scheduler, warn, fail });
-    this.sender = new MessageSender({ identity, request, roster, trust, pairs, replay, store, scheduler, emitMessage: (msg) => this.emit("message", msg), keyWaitMs: opts.keyWaitMs });
+    this.sender = new MessageSender({
+      identity,
+      request,
+      roster,
+      trust,
+      pairs,
+      replay,
+      store,
+      scheduler,
+      emitMessage: (msg) => this.emit("message", msg),
+      keyWaitMs: opts.keyWaitMs,
+    });
     const host = createBb84Host({ identity, request, roster, trust, pairs, store, warn });
     this.bb84 = new Bb84Manager(host, opts.qkdEngine, opts.bb84IdleMs);
   }

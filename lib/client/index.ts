@@ -1,4 +1,12 @@
-export { ChatClient, type ChatClientOptions, type ChatClientEvents, type ClientWarning, type ClientSocket, type CommandPayload, type CommandData } from "./chat-client";
+export {
+  ChatClient,
+  type ChatClientOptions,
+  type ChatClientEvents,
+  type ClientWarning,
+  type ClientSocket,
+  type CommandPayload,
+  type CommandData,
+} from "./chat-client";
 export { ClientError, type ClientErrorCode } from "./errors";
 export { MemoryStorage, webStorage, type KeyValueStorage, type WebStorageLike } from "./storage";
 export { TypedEmitter, type Listener } from "./emitter";

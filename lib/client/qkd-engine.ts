@@ -66,7 +66,7 @@ export function snapshotOf(party: Party): QkdSnapshot {
   const cs = st.cascade;
   const n = est?.keyBits ?? null;
   // Bob knows how many errors Cascade corrected (the key's true QBER once verified); Alice only the estimate.
-  const q = cs && cs.errorsCorrected !== null && n ? cs.errorsCorrected / n : est?.qber ?? null;
+  const q = cs && cs.errorsCorrected !== null && n ? cs.errorsCorrected / n : (est?.qber ?? null);
   const fEC = cs && n && q !== null && q > 0 && q < 0.5 ? cs.disclosedBits / (n * binaryEntropy(q)) : null;
   return {
     status: r.status,
@@ -105,10 +105,17 @@ function eveView(bob: Bob): QkdSnapshot["eve"] {
 
 function computeEve(bob: Bob): QkdSnapshot["eve"] {
   const p = bob.channel.params;
-  if (!(p.eve > 0)) return { intercepted: 0, knownSiftedBits: bob.transcript.match ? 0 : null, beforePA: bob.stats.leakEC ?? null, afterPA: bob.status === "done" ? eveInformationBound(bob.stats.ell ?? 0, bob.params.epsSec) : null };
+  if (!(p.eve > 0))
+    return {
+      intercepted: 0,
+      knownSiftedBits: bob.transcript.match ? 0 : null,
+      beforePA: bob.stats.leakEC ?? null,
+      afterPA: bob.status === "done" ? eveInformationBound(bob.stats.ell ?? 0, bob.params.epsSec) : null,
+    };
   const rec = bob.channel.eveRecord(bob.params.qubits);
   const tr = bob.transcript;
-  let knownSifted: number | null = null, keyKnown: number | null = null;
+  let knownSifted: number | null = null,
+    keyKnown: number | null = null;
   if (tr.detected && tr.match) {
     const k = rec.knows.select(tr.detected).select(tr.match);
     knownSifted = k.popcount();

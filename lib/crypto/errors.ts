@@ -1,13 +1,5 @@
 /** The one error type thrown by lib/crypto. `reason` is a closed set the UI maps to a visible warning. */
-export type CryptoErrorReason =
-  | "bad-signature"
-  | "wrong-room"
-  | "wrong-epoch"
-  | "wrong-recipient"
-  | "replay"
-  | "decrypt-failed"
-  | "bad-key"
-  | "bad-encoding";
+export type CryptoErrorReason = "bad-signature" | "wrong-room" | "wrong-epoch" | "wrong-recipient" | "replay" | "decrypt-failed" | "bad-key" | "bad-encoding";
 
 export class CryptoError extends Error {
   readonly reason: CryptoErrorReason;

@@ -29,9 +29,7 @@ interface StoredIdentity extends Identity {
   lastUsed: number;
 }
 
-type ClaimMessage =
-  | { type: "probe"; tabId: string; from: string }
-  | { type: "taken"; tabId: string; to: string };
+type ClaimMessage = { type: "probe"; tabId: string; from: string } | { type: "taken"; tabId: string; to: string };
 
 let cached: Promise<Identity> | null = null;
 let heldTabId: string | null = null;

@@ -113,7 +113,10 @@ export class ReplayGuard {
   static readonly WINDOW = 1024;
   private readonly windows = new Map<string, { highest: number; bitmap: bigint; sender: string }>();
   private readonly floors: SenderFloors;
-  constructor(private readonly maxEntries = 4096, maxSenders = 65_536) {
+  constructor(
+    private readonly maxEntries = 4096,
+    maxSenders = 65_536,
+  ) {
     this.floors = new SenderFloors(maxSenders);
   }
 

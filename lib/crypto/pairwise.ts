@@ -26,9 +26,7 @@ async function x25519Secret(identity: Identity, peerAgreementKey: string): Promi
   const peerKey = await importAgreementPublicKey(peerAgreementKey);
   let secret: Uint8Array;
   try {
-    secret = new Uint8Array(
-      await s.deriveBits({ name: "X25519", public: peerKey } as EcdhKeyDeriveParams, identity.agreementKeyPair.privateKey, 256),
-    );
+    secret = new Uint8Array(await s.deriveBits({ name: "X25519", public: peerKey } as EcdhKeyDeriveParams, identity.agreementKeyPair.privateKey, 256));
   } catch {
     // Some implementations refuse low-order points themselves.
     throw new CryptoError("bad-key", "X25519 agreement failed");
@@ -80,11 +78,7 @@ export async function deriveBb84FrameKey(
   }
 }
 
-export async function derivePairKeys(
-  identity: Identity,
-  peer: { userId: string; agreementKey: string },
-  qkdKey?: Uint8Array,
-): Promise<PairKeys> {
+export async function derivePairKeys(identity: Identity, peer: { userId: string; agreementKey: string }, qkdKey?: Uint8Array): Promise<PairKeys> {
   const s = subtle();
   const secret = await x25519Secret(identity, peer.agreementKey);
   if (qkdKey !== undefined && qkdKey.length < 16) throw new CryptoError("bad-key", "QKD key shorter than 128 bits");

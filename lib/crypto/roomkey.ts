@@ -98,15 +98,10 @@ export async function unwrapRoomKeyShare(
   if (share.epoch !== ctx.epoch) throw new CryptoError("wrong-epoch", `share is for epoch ${share.epoch}, expected ${ctx.epoch}`);
   if (iv.length !== 12 || wrapped.length !== ROOM_KEY_BYTES + GCM_TAG_BYTES) throw new CryptoError("decrypt-failed", "share has the wrong size");
   try {
-    return await subtle().unwrapKey(
-      "raw",
-      buf(wrapped),
-      wrapKey,
-      { name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) },
-      { name: "AES-GCM" },
-      false,
-      ["encrypt", "decrypt"],
-    );
+    return await subtle().unwrapKey("raw", buf(wrapped), wrapKey, { name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) }, { name: "AES-GCM" }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
   } catch {
     throw new CryptoError("decrypt-failed", "room key share does not decrypt under the pair key");
   }

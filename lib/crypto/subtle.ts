@@ -2,9 +2,7 @@
 export function subtle(): SubtleCrypto {
   const c = (globalThis as { crypto?: Crypto }).crypto;
   if (!c || !c.subtle) {
-    throw new Error(
-      "WebCrypto (crypto.subtle) is unavailable: open the app over https:// or on localhost (a secure context)",
-    );
+    throw new Error("WebCrypto (crypto.subtle) is unavailable: open the app over https:// or on localhost (a secure context)");
   }
   return c.subtle;
 }

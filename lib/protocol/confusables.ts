@@ -23,9 +23,9 @@ export function confusableNames(a: string, b: string): boolean {
 }
 
 /** Every pair of members (by user id) whose display names are confusable. */
-export function confusablePairs(members: readonly { userId: string; displayName: string }[]): [typeof members[number], typeof members[number]][] {
+export function confusablePairs(members: readonly { userId: string; displayName: string }[]): [(typeof members)[number], (typeof members)[number]][] {
   const bySkeleton = new Map<string, (typeof members)[number][]>();
-  const pairs: [typeof members[number], typeof members[number]][] = [];
+  const pairs: [(typeof members)[number], (typeof members)[number]][] = [];
   for (const m of members) {
     const keys = new Set([skeleton(m.displayName), skeleton(m.displayName.toLocaleLowerCase())]);
     const seen = new Set<string>();
@@ -48,7 +48,8 @@ export function confusablePairs(members: readonly { userId: string; displayName:
  */
 // Variation selectors (U+180B–180D, U+FE00–FE0F, U+E0100–E01EF), U+034F and the Khmer vowels
 // U+17B4/5 are combining marks (\p{M}); naming them inside the class again would only mislead.
-const INVISIBLE = /[\p{M}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800\u180E\u2060-\u206F\u{1D159}\u{1D173}-\u{1D17A}\u061C\u200B-\u200F\u202A-\u202E\u{E0000}-\u{E007F}]/gu;
+const INVISIBLE =
+  /[\p{M}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800\u180E\u2060-\u206F\u{1D159}\u{1D173}-\u{1D17A}\u061C\u200B-\u200F\u202A-\u202E\u{E0000}-\u{E007F}]/gu;
 
 export function rendersBlank(s: string): boolean {
   return s.replace(INVISIBLE, "").length === 0;

@@ -30,7 +30,10 @@ export type Ack<T> = AckOk<T> | AckError;
 export type AckFn<T> = (res: Ack<T>) => void;
 
 export class ProtocolError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -18,7 +18,10 @@ import { rendersBlank } from "./confusables";
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
   const maxChars = Math.ceil((maxBytes * 4) / 3);
-  let s = z.string().max(maxChars, "too large").regex(/^[A-Za-z0-9_-]*$/, "not base64url");
+  let s = z
+    .string()
+    .max(maxChars, "too large")
+    .regex(/^[A-Za-z0-9_-]*$/, "not base64url");
   if (exactBytes !== undefined) s = s.length(Math.ceil((exactBytes * 4) / 3), `must encode ${exactBytes} bytes`);
   return s;
 }
@@ -40,10 +43,9 @@ export const displayNameSchema = z
   );
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const binary = (max: number) =>
-  z.custom<Uint8Array>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, "expected binary").refine(
-    (v) => (v as Uint8Array).byteLength <= max,
-    "too large",
-  );
+  z
+    .custom<Uint8Array>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, "expected binary")
+    .refine((v) => (v as Uint8Array).byteLength <= max, "too large");
 
 // ---- client → server commands -------------------------------------------------------------
 
@@ -123,7 +125,11 @@ export const bb84StartSchema = z
     cascadeVariant: z.enum(CASCADE_VARIANTS),
   })
   .strict();
-const count = z.number().int().min(0).max(2 ** 31);
+const count = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31);
 const rate = z.number().min(0).max(1);
 /** One party's non-secret account of how its session ended (never a key bit, basis or measurement). */
 export const bb84ReportSchema = z
@@ -131,7 +137,10 @@ export const bb84ReportSchema = z
     roomId: roomIdSchema,
     sessionId: bb84SessionIdSchema,
     outcome: z.enum(["success", "aborted"]),
-    abortCode: z.string().regex(/^[A-Z_]{1,32}$/).optional(),
+    abortCode: z
+      .string()
+      .regex(/^[A-Z_]{1,32}$/)
+      .optional(),
     abortReason: wellFormedText(300).optional(),
     /** Who found the problem: this party ("self"), or the peer whose Abort it received ("peer"). */
     abortBy: z.enum(["self", "peer"]).optional(),

@@ -54,10 +54,19 @@ export class Alice extends Party {
     this.timed("qubits", () => {
       this.bits = randomBits(this.rnd, qubits);
       this.bases = randomBits(this.rnd, qubits);
-      out.push(this.send({
-        type: MsgType.Hello,
-        hello: { qubits, chunkSize, epsSec: this.params.epsSec, epsCor: this.params.epsCor, qberThreshold: this.params.qberThreshold, cascadeVariant: this.params.cascadeVariant },
-      }));
+      out.push(
+        this.send({
+          type: MsgType.Hello,
+          hello: {
+            qubits,
+            chunkSize,
+            epsSec: this.params.epsSec,
+            epsCor: this.params.epsCor,
+            qberThreshold: this.params.qberThreshold,
+            cascadeVariant: this.params.cascadeVariant,
+          },
+        }),
+      );
       for (let off = 0; off < qubits; off += chunkSize) {
         const end = Math.min(qubits, off + chunkSize);
         out.push(this.send({ type: MsgType.Qubits, offset: off, bits: this.bits.slice(off, end), bases: this.bases.slice(off, end) }));
@@ -102,7 +111,12 @@ export class Alice extends Party {
       this.transcript.detected = detected;
       this.transcript.match = match;
       if (N < 64) return this.fail("KEY_TOO_SHORT", `only ${N} sifted bits`);
-      const k = optimalSampleSize(N, { epsSec: this.params.epsSec, epsCor: this.params.epsCor, designQber: this.params.sampleDesignQber, designEfficiency: this.params.sampleDesignEfficiency });
+      const k = optimalSampleSize(N, {
+        epsSec: this.params.epsSec,
+        epsCor: this.params.epsCor,
+        designQber: this.params.sampleDesignQber,
+        designEfficiency: this.params.sampleDesignEfficiency,
+      });
       const sample = randomSubsetMask(N, k, this.rnd);
       this.transcript.sample = sample;
       this.sampleBits = sifted.select(sample);
@@ -139,11 +153,15 @@ export class Alice extends Party {
   private onCascadeDone(bobCount: number): Uint8Array[] {
     this.stage = "verification";
     return this.timed("verification", () => {
-      this.expect(bobCount === this.disclosed && this.cascade!.disclosedBits === this.disclosed,
-        `disclosed-bit counts disagree (Alice sent ${this.disclosed}, Bob counted ${bobCount})`);
+      this.expect(
+        bobCount === this.disclosed && this.cascade!.disclosedBits === this.disclosed,
+        `disclosed-bit counts disagree (Alice sent ${this.disclosed}, Bob counted ${bobCount})`,
+      );
       this.stats.cascade = { disclosedBits: this.disclosed, roundTrips: this.cascadeRounds, errorsCorrected: null };
       const t = verificationHashBits(this.params.epsCor);
-      const key = this.key!, n = key.length, est = this.stats.estimate!;
+      const key = this.key!,
+        n = key.length,
+        est = this.stats.estimate!;
       const leak = this.disclosed + t;
       const fk = finiteKeyLength({ n, k: est.sampleSize, qber: est.qber, leakEC: leak, epsSec: this.params.epsSec, epsCor: this.params.epsCor });
       this.stats.verifyBits = t;

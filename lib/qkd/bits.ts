@@ -96,7 +96,8 @@ export class BitArray {
   parityRange(from: number, to: number): number {
     if (from >= to) return 0;
     let acc = 0;
-    const fw = from >>> 5, tw = (to - 1) >>> 5;
+    const fw = from >>> 5,
+      tw = (to - 1) >>> 5;
     if (fw === tw) {
       acc = (this.words[fw] >>> (from & 31)) & lowMask(to - from);
     } else {
@@ -144,7 +145,8 @@ export class BitArray {
   slice(from: number, to: number): BitArray {
     if (from < 0 || to > this.length || from > to) throw new RangeError("BitArray.slice: bad range");
     const out = new BitArray(to - from);
-    const sh = from & 31, base = from >>> 5;
+    const sh = from & 31,
+      base = from >>> 5;
     for (let i = 0; i < out.words.length; i++) {
       const lo = this.words[base + i] ?? 0;
       const hi = sh === 0 ? 0 : (this.words[base + i + 1] ?? 0) << (32 - sh);
@@ -215,9 +217,13 @@ function lowMask(n: number): number {
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 export function parity32(x: number): number {
-  x ^= x >>> 16; x ^= x >>> 8; x ^= x >>> 4; x ^= x >>> 2; x ^= x >>> 1;
+  x ^= x >>> 16;
+  x ^= x >>> 8;
+  x ^= x >>> 4;
+  x ^= x >>> 2;
+  x ^= x >>> 1;
   return x & 1;
 }

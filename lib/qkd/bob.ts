@@ -188,7 +188,9 @@ export class Bob extends Party {
 
   private onVerify(hashSeed: BitArray, hash: BitArray, ell: number, paSeed: BitArray): Uint8Array[] {
     const ok = this.timed("verification", () => {
-      const key = this.key!, n = key.length, est = this.stats.estimate!;
+      const key = this.key!,
+        n = key.length,
+        est = this.stats.estimate!;
       const t = verificationHashBits(this.params.epsCor);
       const leak = this.disclosed + t;
       const fk = finiteKeyLength({ n, k: est.sampleSize, qber: est.qber, leakEC: leak, epsSec: this.params.epsSec, epsCor: this.params.epsCor });
@@ -196,7 +198,10 @@ export class Bob extends Party {
       this.stats.leakEC = leak;
       this.stats.ell = fk.ell;
       this.expect(fk.ell > 0 && ell === fk.ell, `Alice's key length ${ell} differs from the bound ${fk.ell}`);
-      this.expect(hash.length === t && hashSeed.length === n + t - 1, `verification hash of ${hash.length} bits with a ${hashSeed.length}-bit seed, expected ${t} and ${n + t - 1}`);
+      this.expect(
+        hash.length === t && hashSeed.length === n + t - 1,
+        `verification hash of ${hash.length} bits with a ${hashSeed.length}-bit seed, expected ${t} and ${n + t - 1}`,
+      );
       this.expect(paSeed.length === n + ell - 1, `privacy-amplification seed of ${paSeed.length} bits, expected ${n + ell - 1}`);
       this.transcript.paSeed = paSeed;
       this.transcript.ell = ell;

@@ -98,10 +98,14 @@ export class QuantumChannel {
 
     const detected = new Uint32Array(nw);
     const bits = new Uint32Array(nw);
-    const intercepted = new Uint32Array(nw), knows = new Uint32Array(nw), guess = new Uint32Array(nw);
+    const intercepted = new Uint32Array(nw),
+      knows = new Uint32Array(nw),
+      guess = new Uint32Array(nw);
     for (let w = 0; w < nw; w++) {
-      const a = aliceBits[w], alpha = aliceBases[w];
-      let stateBit = a, stateBasis = alpha;
+      const a = aliceBits[w],
+        alpha = aliceBases[w];
+      let stateBit = a,
+        stateBasis = alpha;
       if (eveBasis !== null) {
         const em = eveMask[w];
         const wrong = em & (eveBasis[w] ^ alpha);
@@ -122,7 +126,8 @@ export class QuantumChannel {
     const tail = count & 31;
     if (tail !== 0) {
       const m = ((1 << tail) >>> 0) - 1;
-      detected[nw - 1] &= m; bits[nw - 1] &= m;
+      detected[nw - 1] &= m;
+      bits[nw - 1] &= m;
     }
     if (eve > 0) this.eveChunks.push({ offset, count, intercepted, knows, guess });
     return { detected, bits };
@@ -131,7 +136,9 @@ export class QuantumChannel {
   /** Eve's record over all qubits transmitted so far (all-zero when she was absent). */
   eveRecord(total: number): { intercepted: BitArray; knows: BitArray; guess: BitArray } {
     const nw = (total + 31) >>> 5;
-    const intercepted = new Uint32Array(nw), knows = new Uint32Array(nw), guess = new Uint32Array(nw);
+    const intercepted = new Uint32Array(nw),
+      knows = new Uint32Array(nw),
+      guess = new Uint32Array(nw);
     for (const c of this.eveChunks) {
       const at = c.offset >>> 5;
       intercepted.set(c.intercepted.subarray(0, Math.min(c.intercepted.length, nw - at)), at);
@@ -157,7 +164,7 @@ export function bernoulliWords(r: RandomStream, p: number, count: number): Uint3
   } else if (p < 1 / 16 || p > 15 / 16) {
     const q = p < 0.5 ? p : 1 - p;
     const lnq = log1p(-q);
-    for (let pos = -1; ; ) {
+    for (let pos = -1; ;) {
       // Geometric(q) gap: ⌊ln U / ln(1 − q)⌋ with U uniform in (0, 1].
       pos += 1 + floor(ln(1 - r.float()) / lnq);
       if (!(pos < count)) break;

@@ -23,8 +23,8 @@ export function asymptoticKeyFraction(q: number): number {
 
 // ln Γ(x), Lanczos approximation (g = 7, n = 9), |error| < 1e-13 for x > 0.
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 export function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
@@ -45,21 +45,30 @@ export function incompleteBeta(x: number, a: number, b: number): number {
 }
 
 function betaContinuedFraction(x: number, a: number, b: number): number {
-  const TINY = 1e-300, EPS = 1e-15;
-  const qab = a + b, qap = a + 1, qam = a - 1;
-  let c = 1, d = 1 - (qab * x) / qap;
+  const TINY = 1e-300,
+    EPS = 1e-15;
+  const qab = a + b,
+    qap = a + 1,
+    qam = a - 1;
+  let c = 1,
+    d = 1 - (qab * x) / qap;
   if (Math.abs(d) < TINY) d = TINY;
   d = 1 / d;
   let h = d;
   for (let m = 1; m <= 100000; m++) {
     const m2 = 2 * m;
     let aa = (m * (b - m) * x) / ((qam + m2) * (a + m2));
-    d = 1 + aa * d; if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c; if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d; h *= d * c;
+    d = 1 + aa * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + aa / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    h *= d * c;
     aa = (-(a + m) * (qab + m) * x) / ((a + m2) * (qap + m2));
-    d = 1 + aa * d; if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c; if (Math.abs(c) < TINY) c = TINY;
+    d = 1 + aa * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + aa / c;
+    if (Math.abs(c) < TINY) c = TINY;
     d = 1 / d;
     const del = d * c;
     h *= del;
@@ -89,7 +98,8 @@ export function clopperPearson(x: number, n: number, confidence = 0.95): [number
 }
 
 function betaQuantile(q: number, a: number, b: number): number {
-  let lo = 0, hi = 1;
+  let lo = 0,
+    hi = 1;
   for (let i = 0; i < 100; i++) {
     const mid = (lo + hi) / 2;
     if (incompleteBeta(mid, a, b) < q) lo = mid;

@@ -35,7 +35,8 @@ export interface Estimate {
 }
 
 export function evaluateSample(keyBits: number, sampleSize: number, sampleErrors: number, p: EstimateParams): Estimate {
-  const k = sampleSize, n = keyBits;
+  const k = sampleSize,
+    n = keyBits;
   const qber = k > 0 ? sampleErrors / k : 1;
   const t = verificationHashBits(p.epsCor);
   const fk = finiteKeyLength({ n, k, qber, leakEC: n * binaryEntropy(Math.min(qber, 0.5)) + t, epsSec: p.epsSec, epsCor: p.epsCor });

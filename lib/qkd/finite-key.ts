@@ -89,16 +89,22 @@ export function optimalSampleSize(N: number, opts: SampleSizeOptions): number {
     return finiteKeyLength({ n, k, qber: opts.designQber, leakEC: opts.designEfficiency * n * hq + t, epsSec: opts.epsSec, epsCor: opts.epsCor }).bound;
   };
   // ℓ(k) is unimodal in k: ternary search on integers, then a local scan.
-  let lo = 1, hi = N - 1;
+  let lo = 1,
+    hi = N - 1;
   while (hi - lo > 8) {
-    const m1 = lo + Math.floor((hi - lo) / 3), m2 = hi - Math.floor((hi - lo) / 3);
+    const m1 = lo + Math.floor((hi - lo) / 3),
+      m2 = hi - Math.floor((hi - lo) / 3);
     if (f(m1) < f(m2)) lo = m1 + 1;
     else hi = m2 - 1;
   }
-  let best = lo, bestV = f(lo);
+  let best = lo,
+    bestV = f(lo);
   for (let k = lo + 1; k <= hi; k++) {
     const v = f(k);
-    if (v > bestV) { best = k; bestV = v; }
+    if (v > bestV) {
+      best = k;
+      bestV = v;
+    }
   }
   return best;
 }

@@ -6,8 +6,15 @@ export { QuantumChannel, expectedQber, bernoulliWords, DEFAULT_CHANNEL, validate
 export type { ChannelParams, ChannelOutput } from "./channel";
 export { binaryEntropy, binaryEntropyClamped, asymptoticKeyFraction, clopperPearson, binomialCdf } from "./entropy";
 export {
-  finiteKeyLength, finiteKeyMu, optimalSampleSize, verificationHashBits, securityCost, eveInformationBound,
-  DEFAULT_EPS_SEC, DEFAULT_EPS_COR, DEFAULT_QBER_THRESHOLD,
+  finiteKeyLength,
+  finiteKeyMu,
+  optimalSampleSize,
+  verificationHashBits,
+  securityCost,
+  eveInformationBound,
+  DEFAULT_EPS_SEC,
+  DEFAULT_EPS_COR,
+  DEFAULT_QBER_THRESHOLD,
 } from "./finite-key";
 export type { FiniteKeyInput, FiniteKeyResult } from "./finite-key";
 export { toeplitzHash, toeplitzNtt, toeplitzNaive, toeplitzWordParallel } from "./toeplitz";

@@ -97,23 +97,33 @@ export function encodeMessage(msg: Message): Uint8Array {
   switch (p.type) {
     case MsgType.Hello: {
       const h = p.hello;
-      w.u32(h.qubits); w.u32(h.chunkSize); w.f64(h.epsSec); w.f64(h.epsCor); w.f64(h.qberThreshold);
+      w.u32(h.qubits);
+      w.u32(h.chunkSize);
+      w.f64(h.epsSec);
+      w.f64(h.epsCor);
+      w.f64(h.qberThreshold);
       w.text(h.cascadeVariant, MAX_TEXT);
       break;
     }
     case MsgType.Qubits:
       if (p.bits.length !== p.bases.length) throw new RangeError("qubits: bits and bases differ in length");
-      w.u32(p.offset); w.bits(p.bits); w.bits(p.bases);
+      w.u32(p.offset);
+      w.bits(p.bits);
+      w.bits(p.bases);
       break;
     case MsgType.Detect:
-      w.bits(p.detected); w.bits(p.bases);
+      w.bits(p.detected);
+      w.bits(p.bases);
       break;
     case MsgType.Sift:
-      w.bits(p.match); w.bits(p.sample); w.bits(p.sampleBits);
+      w.bits(p.match);
+      w.bits(p.sample);
+      w.bits(p.sampleBits);
       break;
     case MsgType.Estimate:
       if (p.cascadeSeed.length !== 32) throw new RangeError("cascade seed must be 32 bytes");
-      w.bits(p.sampleBits); w.bytes(p.cascadeSeed);
+      w.bits(p.sampleBits);
+      w.bytes(p.cascadeSeed);
       break;
     case MsgType.CascadeRequest:
     case MsgType.CascadeResponse:
@@ -123,12 +133,16 @@ export function encodeMessage(msg: Message): Uint8Array {
       w.u32(p.disclosedBits);
       break;
     case MsgType.Verify:
-      w.bits(p.hashSeed); w.bits(p.hash); w.u32(p.ell); w.bits(p.paSeed);
+      w.bits(p.hashSeed);
+      w.bits(p.hash);
+      w.u32(p.ell);
+      w.bits(p.paSeed);
       break;
     case MsgType.Confirm:
       break;
     case MsgType.Abort:
-      w.u8(ABORT_CODES.indexOf(p.code)); w.text(p.message, MAX_TEXT);
+      w.u8(ABORT_CODES.indexOf(p.code));
+      w.text(p.message, MAX_TEXT);
       break;
   }
   w.u32(crc32(w.view()));
@@ -152,15 +166,19 @@ export function decodeMessage(buf: Uint8Array): Message {
   let payload: Payload;
   switch (type) {
     case MsgType.Hello: {
-      const qubits = r.u32("qubits"), chunkSize = r.u32("chunk size");
-      const epsSec = r.f64("epsSec"), epsCor = r.f64("epsCor"), qberThreshold = r.f64("qber threshold");
+      const qubits = r.u32("qubits"),
+        chunkSize = r.u32("chunk size");
+      const epsSec = r.f64("epsSec"),
+        epsCor = r.f64("epsCor"),
+        qberThreshold = r.f64("qber threshold");
       const cascadeVariant = r.text("cascade variant", MAX_TEXT);
       payload = { type, hello: { qubits, chunkSize, epsSec, epsCor, qberThreshold, cascadeVariant } };
       break;
     }
     case MsgType.Qubits: {
       const offset = r.u32("offset");
-      const bits = r.bits("qubit values", MAX_BITS), bases = r.bits("qubit bases", MAX_BITS);
+      const bits = r.bits("qubit values", MAX_BITS),
+        bases = r.bits("qubit bases", MAX_BITS);
       if (bits.length !== bases.length) throw new MessageError("qubits: values and bases differ in length");
       payload = { type, offset, bits, bases };
       break;

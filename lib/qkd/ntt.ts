@@ -20,7 +20,8 @@ export function mulmod(a: number, b: number): number {
 }
 
 export function powmod(base: number, exp: number): number {
-  let r = 1, b = base % P;
+  let r = 1,
+    b = base % P;
   while (exp > 0) {
     if (exp & 1) r = mulmod(r, b);
     b = mulmod(b, b);
@@ -29,7 +30,10 @@ export function powmod(base: number, exp: number): number {
   return r;
 }
 
-interface Tables { fwd: Float64Array; inv: Float64Array }
+interface Tables {
+  fwd: Float64Array;
+  inv: Float64Array;
+}
 const tableCache = new Map<number, Tables>();
 
 /**
@@ -40,11 +44,14 @@ const tableCache = new Map<number, Tables>();
 function tables(L: number): Tables {
   let t = tableCache.get(L);
   if (t) return t;
-  const fwd = new Float64Array(L), inv = new Float64Array(L);
+  const fwd = new Float64Array(L),
+    inv = new Float64Array(L);
   if (L >= 2) {
     const half = L >>> 1;
-    const w = powmod(3, (P - 1) / L), wi = powmod(w, P - 2);
-    let a = 1, b = 1;
+    const w = powmod(3, (P - 1) / L),
+      wi = powmod(w, P - 2);
+    let a = 1,
+      b = 1;
     for (let j = 0; j < half; j++) {
       fwd[half + j] = a > P / 2 ? a - P : a;
       inv[half + j] = b > P / 2 ? b - P : b;
@@ -93,7 +100,8 @@ export function nttForward(a: Float64Array): void {
   checkLength(L);
   const tw = tables(L).fwd;
   const block = Math.min(L, BLOCK);
-  let stage = 0, len = L >>> 1;
+  let stage = 0,
+    len = L >>> 1;
   // Stages too long for a block: two at a time (radix-2², half the passes over memory), sums reduced.
   for (; len >= 2 && len > block; len >>>= 2, stage += 2) difTwoStages(a, tw, len);
   for (; len >= 1 && 2 * len > block; len >>>= 1, stage++) difStage(a, tw, len, 0, L, true);
@@ -106,7 +114,8 @@ function difStage(a: Float64Array, tw: Float64Array, len: number, from: number, 
   if (reduceSum) {
     for (let i = from; i < to; i += 2 * len) {
       for (let j = 0; j < len; j++) {
-        const u = a[i + j], v = a[i + j + len];
+        const u = a[i + j],
+          v = a[i + j + len];
         const s = u + v;
         const x = (u - v) * tw[len + j];
         a[i + j] = s - floor(s * PINV + 0.5) * P;
@@ -116,7 +125,8 @@ function difStage(a: Float64Array, tw: Float64Array, len: number, from: number, 
   } else {
     for (let i = from; i < to; i += 2 * len) {
       for (let j = 0; j < len; j++) {
-        const u = a[i + j], v = a[i + j + len];
+        const u = a[i + j],
+          v = a[i + j + len];
         const x = (u - v) * tw[len + j];
         a[i + j] = u + v;
         a[i + j + len] = x - floor(x * PINV + 0.5) * P;
@@ -127,20 +137,31 @@ function difStage(a: Float64Array, tw: Float64Array, len: number, from: number, 
 
 /** DIF stages len and len/2 fused: each group of four entries is loaded and stored once. */
 function difTwoStages(a: Float64Array, tw: Float64Array, len: number): void {
-  const L = a.length, h = len >>> 1;
+  const L = a.length,
+    h = len >>> 1;
   for (let i = 0; i < L; i += 2 * len) {
     for (let j = 0; j < h; j++) {
-      const i0 = i + j, i1 = i0 + h, i2 = i0 + len, i3 = i2 + h;
-      const x0 = a[i0], x1 = a[i1], x2 = a[i2], x3 = a[i3];
-      let y0 = x0 + x2, y1 = x1 + x3;
-      let y2 = (x0 - x2) * tw[len + j], y3 = (x1 - x3) * tw[len + j + h];
+      const i0 = i + j,
+        i1 = i0 + h,
+        i2 = i0 + len,
+        i3 = i2 + h;
+      const x0 = a[i0],
+        x1 = a[i1],
+        x2 = a[i2],
+        x3 = a[i3];
+      let y0 = x0 + x2,
+        y1 = x1 + x3;
+      let y2 = (x0 - x2) * tw[len + j],
+        y3 = (x1 - x3) * tw[len + j + h];
       y0 -= floor(y0 * PINV + 0.5) * P;
       y1 -= floor(y1 * PINV + 0.5) * P;
       y2 -= floor(y2 * PINV + 0.5) * P;
       y3 -= floor(y3 * PINV + 0.5) * P;
       const w = tw[h + j];
-      const z0 = y0 + y1, z2 = y2 + y3;
-      const z1 = (y0 - y1) * w, z3 = (y2 - y3) * w;
+      const z0 = y0 + y1,
+        z2 = y2 + y3;
+      const z1 = (y0 - y1) * w,
+        z3 = (y2 - y3) * w;
       a[i0] = z0 - floor(z0 * PINV + 0.5) * P;
       a[i1] = z1 - floor(z1 * PINV + 0.5) * P;
       a[i2] = z2 - floor(z2 * PINV + 0.5) * P;
@@ -154,16 +175,21 @@ function ditTwoStages(a: Float64Array, tw: Float64Array, len: number): void {
   const L = a.length;
   for (let i = 0; i < L; i += 4 * len) {
     for (let j = 0; j < len; j++) {
-      const i0 = i + j, i1 = i0 + len, i2 = i1 + len, i3 = i2 + len;
+      const i0 = i + j,
+        i1 = i0 + len,
+        i2 = i1 + len,
+        i3 = i2 + len;
       const w = tw[len + j];
       let x = a[i1] * w;
       let v = x - floor(x * PINV + 0.5) * P;
       const u0 = a[i0];
-      const y0 = u0 + v, y1 = u0 - v;
+      const y0 = u0 + v,
+        y1 = u0 - v;
       x = a[i3] * w;
       v = x - floor(x * PINV + 0.5) * P;
       const u2 = a[i2];
-      const y2 = u2 + v, y3 = u2 - v;
+      const y2 = u2 + v,
+        y3 = u2 - v;
       x = y2 * tw[2 * len + j];
       v = x - floor(x * PINV + 0.5) * P;
       a[i0] = y0 + v;

@@ -44,13 +44,17 @@ export const MAX_QUBITS = 1 << 25;
 
 export function resolveParams(p: Partial<QkdParams> = {}): QkdParams {
   const r: QkdParams = { ...DEFAULT_PARAMS, ...p };
-  const bad = (m: string) => { throw new RangeError(`QKD parameters: ${m}`); };
+  const bad = (m: string) => {
+    throw new RangeError(`QKD parameters: ${m}`);
+  };
   if (!(Number.isInteger(r.qubits) && r.qubits >= 64 && r.qubits <= MAX_QUBITS)) bad(`qubits must be an integer in [64, ${MAX_QUBITS}]`);
-  if (!(Number.isInteger(r.chunkSize) && r.chunkSize >= 32 && r.chunkSize % 32 === 0 && r.chunkSize <= 1 << 24)) bad("chunkSize must be a multiple of 32 in [32, 2^24]");
+  if (!(Number.isInteger(r.chunkSize) && r.chunkSize >= 32 && r.chunkSize % 32 === 0 && r.chunkSize <= 1 << 24))
+    bad("chunkSize must be a multiple of 32 in [32, 2^24]");
   if (!(r.epsSec > 0 && r.epsSec < 1)) bad("epsSec must be in (0, 1)");
   if (!(r.epsCor > 0 && r.epsCor < 1)) bad("epsCor must be in (0, 1)");
   if (!(r.qberThreshold > 0 && r.qberThreshold < 0.5)) bad("qberThreshold must be in (0, 0.5)");
-  if (!(CASCADE_VARIANTS as readonly string[]).includes(r.cascadeVariant)) bad(`unknown Cascade variant ${r.cascadeVariant} (known: ${CASCADE_VARIANTS.join(", ")})`);
+  if (!(CASCADE_VARIANTS as readonly string[]).includes(r.cascadeVariant))
+    bad(`unknown Cascade variant ${r.cascadeVariant} (known: ${CASCADE_VARIANTS.join(", ")})`);
   if (!(r.sampleDesignQber > 0 && r.sampleDesignQber < 0.5)) bad("sampleDesignQber must be in (0, 0.5)");
   if (!(r.sampleDesignEfficiency >= 1)) bad("sampleDesignEfficiency must be ≥ 1");
   return r;
@@ -98,7 +102,10 @@ export interface PublicTranscript {
 
 /** A protocol rule broken by the peer: becomes a PROTOCOL_ERROR abort. */
 export class ProtocolViolation extends Error {
-  constructor(message: string, readonly code: AbortCode = "PROTOCOL_ERROR") {
+  constructor(
+    message: string,
+    readonly code: AbortCode = "PROTOCOL_ERROR",
+  ) {
     super(message);
     this.name = "ProtocolViolation";
   }
@@ -125,14 +132,32 @@ export abstract class Party {
   diagnostics: { key: BitArray | null; reconciled: BitArray | null } | null = null;
 
   constructor(readonly params: QkdParams) {
-    this.stats = { qubits: params.qubits, detected: null, sifted: null, estimate: null, cascade: null, verifyBits: null, verified: null, leakEC: null, ell: null };
+    this.stats = {
+      qubits: params.qubits,
+      detected: null,
+      sifted: null,
+      estimate: null,
+      cascade: null,
+      verifyBits: null,
+      verified: null,
+      leakEC: null,
+      ell: null,
+    };
   }
 
   /** Rough overall progress for a UI. */
   get progress(): { stage: Stage | "idle" | "done" | "aborted"; fraction: number } {
     if (this.status === "done") return { stage: "done", fraction: 1 };
     if (this.status === "aborted") return { stage: "aborted", fraction: 1 };
-    const base: Record<Stage | "idle", number> = { idle: 0, qubits: 0.05, sifting: 0.3, estimation: 0.35, cascade: 0.4, verification: 0.9, amplification: 0.95 };
+    const base: Record<Stage | "idle", number> = {
+      idle: 0,
+      qubits: 0.05,
+      sifting: 0.3,
+      estimation: 0.35,
+      cascade: 0.4,
+      verification: 0.9,
+      amplification: 0.95,
+    };
     let f = base[this.stage];
     if (this.stage === "qubits") f += 0.25 * this.qubitFraction();
     if (this.stage === "cascade") f += 0.5 * (1 - 1 / (1 + this.cascadeRounds / 20));

@@ -92,15 +92,23 @@ export interface ReportInput {
 }
 
 export function buildReport({ alice, bob, channel, channelParams, params, traffic, eveFinalKeyGuess, t0 }: ReportInput): QkdReport {
-  const A = alice.result, B = bob.result;
+  const A = alice.result,
+    B = bob.result;
   const ok = A.status === "done" && B.status === "done";
   // The abort detected first is the one raised by a party itself ("self").
-  const abort = A.abort?.by === "self" ? { ...A.abort, party: "alice" as const }
-    : B.abort?.by === "self" ? { ...B.abort, party: "bob" as const }
-    : A.abort ? { ...A.abort, party: "alice" as const }
-    : B.abort ? { ...B.abort, party: "bob" as const } : null;
+  const abort =
+    A.abort?.by === "self"
+      ? { ...A.abort, party: "alice" as const }
+      : B.abort?.by === "self"
+        ? { ...B.abort, party: "bob" as const }
+        : A.abort
+          ? { ...A.abort, party: "alice" as const }
+          : B.abort
+            ? { ...B.abort, party: "bob" as const }
+            : null;
   const est = B.stats.estimate ?? A.stats.estimate;
-  const keyA = alice.diagnostics?.key ?? null, keyB = bob.diagnostics?.key ?? null;
+  const keyA = alice.diagnostics?.key ?? null,
+    keyB = bob.diagnostics?.key ?? null;
   const reconciled = bob.diagnostics?.reconciled ?? null;
   const n = keyA?.length ?? 0;
   const actualErrors = keyA && keyB ? keyA.hamming(keyB) : null;
@@ -114,7 +122,9 @@ export function buildReport({ alice, bob, channel, channelParams, params, traffi
   // Eve (simulation): map her per-qubit record onto the sifted key and the key bits.
   const eveRec = channel.eveRecord(params.qubits);
   const tr = alice.transcript;
-  let siftedKnown = 0, keyKnown = 0, guessAgreement: number | null = null;
+  let siftedKnown = 0,
+    keyKnown = 0,
+    guessAgreement: number | null = null;
   let eveKeyGuess: BitArray | null = null;
   if (tr.detected && tr.match) {
     const knownSifted = eveRec.knows.select(tr.detected).select(tr.match);
@@ -141,23 +151,34 @@ export function buildReport({ alice, bob, channel, channelParams, params, traffi
   return {
     ok,
     abort,
-    params: { ...channelParams, qubits: params.qubits, cascadeVariant: params.cascadeVariant, epsSec: params.epsSec, epsCor: params.epsCor, qberThreshold: params.qberThreshold },
+    params: {
+      ...channelParams,
+      qubits: params.qubits,
+      cascadeVariant: params.cascadeVariant,
+      epsSec: params.epsSec,
+      epsCor: params.epsCor,
+      qberThreshold: params.qberThreshold,
+    },
     qubitsSent: params.qubits,
     detected: B.stats.detected ?? 0,
     sifted,
     testSampleSize: est?.sampleSize ?? 0,
     keyBits: n,
-    qber: est ? { expected: qExp, sampleErrors: est.sampleErrors, estimate: est.qber, interval95: est.interval95, mu: est.mu, upper: est.qberUpper, actual: actualQ } : null,
-    cascade: cs ? {
-      variant: params.cascadeVariant,
-      errorsCorrected: cs.errorsCorrected,
-      actualErrors,
-      residualErrors: reconciled && keyA ? reconciled.hamming(keyA) : null,
-      disclosedBits: cs.disclosedBits,
-      roundTrips: cs.roundTrips,
-      fEC: fec(actualQ),
-      fECEstimated: fec(est?.qber ?? null),
-    } : null,
+    qber: est
+      ? { expected: qExp, sampleErrors: est.sampleErrors, estimate: est.qber, interval95: est.interval95, mu: est.mu, upper: est.qberUpper, actual: actualQ }
+      : null,
+    cascade: cs
+      ? {
+          variant: params.cascadeVariant,
+          errorsCorrected: cs.errorsCorrected,
+          actualErrors,
+          residualErrors: reconciled && keyA ? reconciled.hamming(keyA) : null,
+          disclosedBits: cs.disclosedBits,
+          roundTrips: cs.roundTrips,
+          fEC: fec(actualQ),
+          fECEstimated: fec(est?.qber ?? null),
+        }
+      : null,
     verification: B.stats.verifyBits !== null ? { hashBits: B.stats.verifyBits, passed: B.stats.verified } : null,
     finiteKey: {
       leakEC: leak,

@@ -39,7 +39,8 @@ export function xoshiro128ss(s: Uint32Array): number {
   const b = s[1];
   const r = imul(rotl(imul(b, 5), 7), 9) >>> 0;
   const t = b << 9;
-  const c = s[2] ^ s[0], d = s[3] ^ b;
+  const c = s[2] ^ s[0],
+    d = s[3] ^ b;
   s[1] = b ^ c;
   s[0] ^= d;
   s[2] = c ^ t;
@@ -105,7 +106,9 @@ export function randomPermutation(rng: RandomSource, n: number): Uint32Array {
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = randomBelow(rng, i + 1);
-    const t = p[i]; p[i] = p[j]; p[j] = t;
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
   }
   return p;
 }
@@ -119,7 +122,10 @@ export class RandomStream {
   private readonly bytes: Uint8Array;
   private pos: number;
 
-  constructor(readonly source: RandomSource, bufferWords = 4096) {
+  constructor(
+    readonly source: RandomSource,
+    bufferWords = 4096,
+  ) {
     this.buf = new Uint32Array(bufferWords);
     this.bytes = new Uint8Array(this.buf.buffer);
     this.pos = bufferWords;

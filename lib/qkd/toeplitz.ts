@@ -44,7 +44,8 @@ export function toeplitzWordParallel(x: BitArray, seed: BitArray, ell: number): 
   const s = new Uint32Array(seed.words.length + 2);
   s.set(seed.words);
   for (let i = 0; i < ell; i++) {
-    const q = i >>> 5, r = i & 31;
+    const q = i >>> 5,
+      r = i & 31;
     let acc = 0;
     if (r === 0) for (let k = 0; k < nw; k++) acc ^= s[q + k] & xr[k];
     else {
@@ -68,14 +69,16 @@ export function toeplitzNtt(x: BitArray, seed: BitArray, ell: number, maxLength 
   const out = new BitArray(ell);
   if (n === 0 || ell === 0) return out;
   // Tile sizes: a column block of width nt and a row block of height lt with nt + lt − 1 ≤ 2^21.
-  let nt = n, lt = ell;
+  let nt = n,
+    lt = ell;
   if (!(maxLength >= 2 && maxLength <= MAX_L && (maxLength & (maxLength - 1)) === 0)) throw new RangeError("toeplitz: bad maxLength");
   if (nt + lt - 1 > maxLength) {
     nt = Math.min(n, maxLength >>> 1);
     lt = Math.min(ell, maxLength - nt + 1);
   }
   const L = nextPow2(nt + lt - 1);
-  const A = new Float64Array(L), B = new Float64Array(L);
+  const A = new Float64Array(L),
+    B = new Float64Array(L);
   for (let i0 = 0; i0 < ell; i0 += lt) {
     const lh = Math.min(lt, ell - i0);
     for (let j0 = 0; j0 < n; j0 += nt) {
@@ -83,8 +86,10 @@ export function toeplitzNtt(x: BitArray, seed: BitArray, ell: number, maxLength 
       // Sub-matrix rows i0..i0+lh, columns j0..j0+nw: its seed starts at i0 − (j0 + nw − 1) + n − 1.
       const s0 = i0 - j0 - nw + n;
       const Lt = nextPow2(nw + lh - 1);
-      const a = Lt === L ? A : new Float64Array(Lt), b = Lt === L ? B : new Float64Array(Lt);
-      a.fill(0); b.fill(0);
+      const a = Lt === L ? A : new Float64Array(Lt),
+        b = Lt === L ? B : new Float64Array(Lt);
+      a.fill(0);
+      b.fill(0);
       unpack(x, j0, nw, a);
       unpack(seed, s0, nw + lh - 1, b);
       nttForward(a);

@@ -94,7 +94,10 @@ export class WireWriter {
 export class WireReader {
   pos = 0;
 
-  constructor(private readonly buf: Uint8Array, private readonly fail: (reason: string) => Error) {}
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly fail: (reason: string) => Error,
+  ) {}
 
   get remaining(): number {
     return this.buf.length - this.pos;
@@ -111,7 +114,8 @@ export class WireReader {
 
   u32(what: string): number {
     this.need(4, what);
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     this.pos += 4;
     return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
   }
@@ -128,7 +132,8 @@ export class WireReader {
    * has exactly one encoding); `max` bounds the value.
    */
   varint(max = Number.MAX_SAFE_INTEGER, minimal = true): number {
-    let v = 0, mul = 1;
+    let v = 0,
+      mul = 1;
     for (let i = 0; i < 5; i++) {
       const b = this.u8();
       v += (b & 0x7f) * mul;

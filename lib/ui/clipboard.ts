@@ -31,7 +31,12 @@ export async function copyText(text: string): Promise<boolean> {
 export function useCopy(): [state: "idle" | "copied" | "failed", copy: (text: string) => void] {
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => () => { if (timer.current) clearTimeout(timer.current); }, []);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
   const copy = useCallback((text: string) => {
     void copyText(text).then((ok) => {
       setState(ok ? "copied" : "failed");

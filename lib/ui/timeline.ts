@@ -37,7 +37,9 @@ function time(ts: string): number {
 
 /** Messages of one sender to the same audience (room, or one DM pair), close in time, read as one group. */
 function sameGroup(a: ChatMessage, b: ChatMessage): boolean {
-  return a.from === b.from && a.direct === b.direct && a.to === b.to && a.status !== "rejected" && b.status !== "rejected" && time(b.ts) - time(a.ts) <= GROUP_GAP_MS;
+  return (
+    a.from === b.from && a.direct === b.direct && a.to === b.to && a.status !== "rejected" && b.status !== "rejected" && time(b.ts) - time(a.ts) <= GROUP_GAP_MS
+  );
 }
 
 /**
@@ -96,7 +98,11 @@ const TRAILING = /[.,;:!?'"*_~]+$/;
 /** Drops punctuation that ends a sentence, and a closing bracket that has no opening one in the URL. */
 function trimUrl(raw: string): string {
   let s = raw.replace(TRAILING, "");
-  for (const [open, close] of [["(", ")"], ["[", "]"], ["{", "}"]] as const) {
+  for (const [open, close] of [
+    ["(", ")"],
+    ["[", "]"],
+    ["{", "}"],
+  ] as const) {
     while (s.endsWith(close) && s.split(open).length < s.split(close).length) s = s.slice(0, -1).replace(TRAILING, "");
   }
   return s;

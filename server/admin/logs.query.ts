@@ -24,8 +24,8 @@ export async function logWhere(prisma: PrismaClient, f: LogFilter): Promise<Pris
   if (f.actor) {
     const actor = f.actor;
     // `contains` is LIKE (wildcards unescaped): re-check the names literally.
-    const byName = (await prisma.user.findMany({ where: { displayName: { contains: actor } }, select: { id: true, displayName: true }, take: 1000 })).filter((u) =>
-      u.displayName.toLowerCase().includes(actor.toLowerCase()),
+    const byName = (await prisma.user.findMany({ where: { displayName: { contains: actor } }, select: { id: true, displayName: true }, take: 1000 })).filter(
+      (u) => u.displayName.toLowerCase().includes(actor.toLowerCase()),
     );
     const or: Prisma.RoomLogWhereInput[] = byName.map((u) => ({ actorId: u.id }));
     if (/^[0-9a-f]{4,32}$/i.test(actor)) or.push({ actorId: { startsWith: actor.toLowerCase() } });
@@ -86,7 +86,11 @@ export async function withNames(prisma: PrismaClient, entries: LogEntry[]): Prom
   }
   const users = ids.size === 0 ? [] : await prisma.user.findMany({ where: { id: { in: [...ids] } }, select: { id: true, displayName: true } });
   const names = new Map(users.map((u) => [u.id, u.displayName]));
-  return entries.map((e) => ({ ...e, actorName: e.actorId ? (names.get(e.actorId) ?? null) : null, targetName: e.targetId ? (names.get(e.targetId) ?? null) : null }));
+  return entries.map((e) => ({
+    ...e,
+    actorName: e.actorId ? (names.get(e.actorId) ?? null) : null,
+    targetName: e.targetId ? (names.get(e.targetId) ?? null) : null,
+  }));
 }
 
 /**

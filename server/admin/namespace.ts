@@ -25,7 +25,10 @@ type AdminSocket = Socket<AdminClientToServerEvents, AdminServerToClientEvents, 
 
 const tailRoom = (roomId: string) => `tail:${roomId}`;
 
-export function registerAdminNamespace(deps: Deps, auth: AdminAuth): { nsp: AdminNamespace; endSession(jti: string, reason: "logout" | "expired"): void; close(): void } {
+export function registerAdminNamespace(
+  deps: Deps,
+  auth: AdminAuth,
+): { nsp: AdminNamespace; endSession(jti: string, reason: "logout" | "expired"): void; close(): void } {
   const nsp = deps.io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace;
 
   nsp.use((socket, next) => {
@@ -44,10 +47,13 @@ export function registerAdminNamespace(deps: Deps, auth: AdminAuth): { nsp: Admi
     socket.data.tails = new Set();
     socket.data.commands = new TokenBucket(20, 40);
     const left = socket.data.session.expiresAt.getTime() - Date.now();
-    const expiry = setTimeout(() => {
-      socket.emit("session:ended", { reason: "expired" });
-      socket.disconnect(true);
-    }, Math.max(0, Math.min(left, 2 ** 31 - 1)));
+    const expiry = setTimeout(
+      () => {
+        socket.emit("session:ended", { reason: "expired" });
+        socket.disconnect(true);
+      },
+      Math.max(0, Math.min(left, 2 ** 31 - 1)),
+    );
     expiry.unref();
     socket.on("disconnect", () => clearTimeout(expiry));
 
@@ -58,14 +64,17 @@ export function registerAdminNamespace(deps: Deps, auth: AdminAuth): { nsp: Admi
         const p = tailSubscribeSchema.safeParse(payload);
         if (!p.success) return reply(fail("INVALID_PAYLOAD", p.error.issues[0]?.message ?? "invalid payload"));
         // Re-check the session: it may have been logged out since the handshake.
-        auth.verifyCookieHeader(socket.handshake.headers.cookie).then((s) => {
-          if (!s) {
-            reply(fail("NOT_AUTHENTICATED", "admin session ended"));
-            return void socket.disconnect(true);
-          }
-          run(p.data.roomId);
-          reply(ok({ roomId: p.data.roomId }));
-        }, () => reply(fail("INTERNAL", "could not check the admin session")));
+        auth.verifyCookieHeader(socket.handshake.headers.cookie).then(
+          (s) => {
+            if (!s) {
+              reply(fail("NOT_AUTHENTICATED", "admin session ended"));
+              return void socket.disconnect(true);
+            }
+            run(p.data.roomId);
+            reply(ok({ roomId: p.data.roomId }));
+          },
+          () => reply(fail("INTERNAL", "could not check the admin session")),
+        );
       });
     command("tail:subscribe", (roomId) => {
       if (socket.data.tails.size >= MAX_TAILS_PER_SOCKET && !socket.data.tails.has(roomId)) return;

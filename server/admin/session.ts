@@ -19,7 +19,9 @@ export interface AdminSession {
 }
 
 export function sessionKey(token: string): Uint8Array {
-  return new Uint8Array(hkdfSync("sha256", Buffer.from(token, "utf8"), Buffer.from("qsec-admin-session-salt-v1"), Buffer.from("qsec admin session cookie v1"), 32));
+  return new Uint8Array(
+    hkdfSync("sha256", Buffer.from(token, "utf8"), Buffer.from("qsec-admin-session-salt-v1"), Buffer.from("qsec admin session cookie v1"), 32),
+  );
 }
 
 /** Signs a session token; exported so tests can make expired (or otherwise valid-looking) cookies. */
@@ -79,7 +81,13 @@ export class AdminAuth {
   async verify(value: string | null | undefined): Promise<AdminSession | null> {
     if (!this.key || !value || value.length > 4096) return null;
     try {
-      const { payload } = await jwtVerify(value, this.key, { algorithms: ["HS256"], issuer: ISSUER, audience: AUDIENCE, subject: "admin", requiredClaims: ["exp", "iat", "jti"] });
+      const { payload } = await jwtVerify(value, this.key, {
+        algorithms: ["HS256"],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        subject: "admin",
+        requiredClaims: ["exp", "iat", "jti"],
+      });
       const jti = payload.jti!;
       if (this.revoked.has(jti)) return null;
       return { jti, expiresAt: new Date(payload.exp! * 1000) };
@@ -100,10 +108,26 @@ export class AdminAuth {
 
   /** Set-Cookie value for a new session. Path=/ so the admin Socket.IO handshake (/socket.io/) carries it. */
   cookie(value: string, expiresAt: Date, secure: boolean): string {
-    return [`${ADMIN_COOKIE}=${value}`, "Path=/", "HttpOnly", "SameSite=Strict", `Expires=${expiresAt.toUTCString()}`, `Max-Age=${Math.max(0, Math.floor((expiresAt.getTime() - Date.now()) / 1000))}`, ...(secure || this.opts.secureCookies ? ["Secure"] : [])].join("; ");
+    return [
+      `${ADMIN_COOKIE}=${value}`,
+      "Path=/",
+      "HttpOnly",
+      "SameSite=Strict",
+      `Expires=${expiresAt.toUTCString()}`,
+      `Max-Age=${Math.max(0, Math.floor((expiresAt.getTime() - Date.now()) / 1000))}`,
+      ...(secure || this.opts.secureCookies ? ["Secure"] : []),
+    ].join("; ");
   }
 
   clearCookie(secure: boolean): string {
-    return [`${ADMIN_COOKIE}=`, "Path=/", "HttpOnly", "SameSite=Strict", "Expires=Thu, 01 Jan 1970 00:00:00 GMT", "Max-Age=0", ...(secure || this.opts.secureCookies ? ["Secure"] : [])].join("; ");
+    return [
+      `${ADMIN_COOKIE}=`,
+      "Path=/",
+      "HttpOnly",
+      "SameSite=Strict",
+      "Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+      "Max-Age=0",
+      ...(secure || this.opts.secureCookies ? ["Secure"] : []),
+    ].join("; ");
   }
 }

@@ -28,8 +28,10 @@ async function startSession(deps: Deps, socket: QsecSocket, p: CommandInput<"bb8
   const room = deps.presence.requireMember(socket, p.roomId);
   const me = socket.data.userId!;
   if (p.peerId === me || !room.members.has(p.peerId)) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
-  const mine = deps.bb84.runningFor(me), theirs = deps.bb84.runningFor(p.peerId);
-  if (mine.some((s) => s.roomId === p.roomId && (s.aliceId === p.peerId || s.bobId === p.peerId))) refuse("BUSY", "a session with this member is already running");
+  const mine = deps.bb84.runningFor(me),
+    theirs = deps.bb84.runningFor(p.peerId);
+  if (mine.some((s) => s.roomId === p.roomId && (s.aliceId === p.peerId || s.bobId === p.peerId)))
+    refuse("BUSY", "a session with this member is already running");
   if (mine.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", `at most ${LIMITS.maxBb84SessionsPerMember} sessions at once`);
   if (theirs.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", "that member is running too many sessions; try later");
   return deps.bb84.start({
@@ -55,7 +57,14 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
   if (!socket.data.frameBytes.take(frame.byteLength)) refuse("RATE_LIMITED", "too many BB84 bytes per second; slow down");
   if (backedUp(deps, target.socketId)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
   deliverFrame(deps, p.to, target.socketId, { roomId: p.roomId, from, sessionId: p.sessionId, frame });
-  deps.logs.append({ roomId: p.roomId, type: "BB84_RELAYED", actorId: from, targetId: p.to, meta: { sessionId: p.sessionId, bytes: frame.byteLength }, coalesceKey: `bb84|${p.roomId}|${from}|${p.to}|${p.sessionId}` });
+  deps.logs.append({
+    roomId: p.roomId,
+    type: "BB84_RELAYED",
+    actorId: from,
+    targetId: p.to,
+    meta: { sessionId: p.sessionId, bytes: frame.byteLength },
+    coalesceKey: `bb84|${p.roomId}|${from}|${p.to}|${p.sessionId}`,
+  });
   return {};
 }
 
@@ -73,6 +82,7 @@ async function reportOutcome(deps: Deps, socket: QsecSocket, p: CommandInput<"bb
   // Already ended (e.g. the peer aborted first): answer with the stored summary if it is ours.
   await deps.bb84.settled();
   const row = await findSession(deps.prisma, p.sessionId);
-  if (!row || row.roomId !== p.roomId || (row.aliceId !== socket.data.userId && row.bobId !== socket.data.userId)) refuse("UNKNOWN_SESSION", "no BB84 session of yours with that id in this room");
+  if (!row || row.roomId !== p.roomId || (row.aliceId !== socket.data.userId && row.bobId !== socket.data.userId))
+    refuse("UNKNOWN_SESSION", "no BB84 session of yours with that id in this room");
   return row;
 }

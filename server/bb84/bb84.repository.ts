@@ -82,7 +82,11 @@ export async function saveSession(prisma: PrismaClient, s: Bb84SessionSummary): 
 
 /** The room's sessions, newest first (limit ≤ 200). */
 export async function listSessions(prisma: PrismaClient, roomId: string, limit = 100): Promise<Bb84SessionSummary[]> {
-  const rows = await prisma.bb84Session.findMany({ where: { roomId }, orderBy: [{ startedAt: "desc" }, { id: "desc" }], take: Math.min(Math.max(1, limit), 200) });
+  const rows = await prisma.bb84Session.findMany({
+    where: { roomId },
+    orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+    take: Math.min(Math.max(1, limit), 200),
+  });
   return rows.map(toSummary);
 }
 
@@ -96,7 +100,13 @@ export async function findSession(prisma: PrismaClient, id: string): Promise<Bb8
 export async function abortStaleSessions(prisma: PrismaClient): Promise<number> {
   const res = await prisma.bb84Session.updateMany({
     where: { outcome: "running" },
-    data: { outcome: "aborted", abortCode: "SERVER_RESTART", abortReason: "the server restarted during the session", abortedBy: "server", finishedAt: new Date() },
+    data: {
+      outcome: "aborted",
+      abortCode: "SERVER_RESTART",
+      abortReason: "the server restarted during the session",
+      abortedBy: "server",
+      finishedAt: new Date(),
+    },
   });
   return res.count;
 }

@@ -135,8 +135,10 @@ export class Bb84Sessions {
       const d = l.reports[other]!;
       this.end(s.id, d.abortCode ?? "ABORTED", d.abortReason ?? "aborted", role === "alice" ? s.bobId : s.aliceId);
     } else if (l.reports.alice?.outcome === "success" && l.reports.bob?.outcome === "success") {
-      const a = l.reports.alice.finalLength, b = l.reports.bob.finalLength;
-      if (a === undefined || a !== b) this.end(s.id, "MISMATCH", `the parties report different final key lengths (${a ?? "none"} and ${b ?? "none"})`, "server");
+      const a = l.reports.alice.finalLength,
+        b = l.reports.bob.finalLength;
+      if (a === undefined || a !== b)
+        this.end(s.id, "MISMATCH", `the parties report different final key lengths (${a ?? "none"} and ${b ?? "none"})`, "server");
       else this.end(s.id, null, null, null);
     }
     return s;
@@ -185,10 +187,12 @@ export class Bb84Sessions {
 
   private merge(l: LiveSession) {
     const s = l.summary;
-    const a = l.reports.alice, b = l.reports.bob;
+    const a = l.reports.alice,
+      b = l.reports.bob;
     // Bob measured (detections) and knows how many errors Cascade corrected (f_EC on the true QBER).
     const pick = <K extends keyof Bb84Report>(k: K, prefer: "alice" | "bob") => {
-      const first = prefer === "bob" ? b : a, second = prefer === "bob" ? a : b;
+      const first = prefer === "bob" ? b : a,
+        second = prefer === "bob" ? a : b;
       return (first?.[k] ?? second?.[k] ?? null) as Bb84Report[K] | null;
     };
     s.detected = pick("detected", "bob") as number | null;

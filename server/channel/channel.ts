@@ -19,7 +19,12 @@ export async function setRoomChannel(deps: Deps, roomId: string, channel: Channe
     const before = live ? { ...live.channel } : null;
     if (live) live.channel = { ...next };
     const ts = new Date().toISOString();
-    deps.logs.append({ roomId, type: "CHANNEL_SETTINGS_CHANGED", actorId: by, meta: { ...next, ...(before && { before }), by: by === null ? "admin" : "member" } });
+    deps.logs.append({
+      roomId,
+      type: "CHANNEL_SETTINGS_CHANGED",
+      actorId: by,
+      meta: { ...next, ...(before && { before }), by: by === null ? "admin" : "member" },
+    });
     deps.io.to(roomId).emit("channel:updated", { roomId, channel: { ...next }, by, ts });
     return { ...next };
   });

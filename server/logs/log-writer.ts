@@ -48,7 +48,11 @@ export class LogWriter {
   private listeners = new Set<LogListener>();
   private closed = false;
 
-  constructor(private readonly prisma: PrismaClient, private readonly flushMs = 50, private readonly onError: (e: unknown) => void = () => {}) {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly flushMs = 50,
+    private readonly onError: (e: unknown) => void = () => {},
+  ) {
     this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
   }
@@ -67,7 +71,14 @@ export class LogWriter {
         if (typeof input.meta?.bytes === "number") prev.meta.bytes = (prev.meta.bytes as number) + input.meta.bytes;
         return;
       }
-      const row: Queued = { roomId: input.roomId, type: input.type, actorId: input.actorId ?? null, targetId: input.targetId ?? null, meta: { ...input.meta, count: 1 }, createdAt: new Date().toISOString() };
+      const row: Queued = {
+        roomId: input.roomId,
+        type: input.type,
+        actorId: input.actorId ?? null,
+        targetId: input.targetId ?? null,
+        meta: { ...input.meta, count: 1 },
+        createdAt: new Date().toISOString(),
+      };
       this.coalesced.set(input.coalesceKey, row);
       this.queue.push(row);
       return;
@@ -128,13 +139,29 @@ export class LogWriter {
               ),
             ];
       const updates = [...activity].map(([id, a]) =>
-        this.prisma.$executeRawUnsafe(`UPDATE "Room" SET "messageCount" = "messageCount" + ?, "lastActivityAt" = ? WHERE "id" = ?`, a.messages, new Date(a.at).toISOString(), id),
+        this.prisma.$executeRawUnsafe(
+          `UPDATE "Room" SET "messageCount" = "messageCount" + ?, "lastActivityAt" = ? WHERE "id" = ?`,
+          a.messages,
+          new Date(a.at).toISOString(),
+          id,
+        ),
       );
       const results = await this.prisma.$transaction([...inserts, ...updates]);
       // Rows are inserted in array order, so ascending ids match the batch order.
-      const ids = results.slice(0, inserts.length).flatMap((rows) => (rows as { id: number | bigint }[]).map((r) => Number(r.id))).sort((a, b) => a - b);
+      const ids = results
+        .slice(0, inserts.length)
+        .flatMap((rows) => (rows as { id: number | bigint }[]).map((r) => Number(r.id)))
+        .sort((a, b) => a - b);
       if (this.listeners.size === 0 || batch.length === 0) return;
-      const entries: LogEntry[] = batch.map((r, i) => ({ id: ids[i], roomId: r.roomId, type: r.type, actorId: r.actorId, targetId: r.targetId, meta: r.meta, createdAt: r.createdAt }));
+      const entries: LogEntry[] = batch.map((r, i) => ({
+        id: ids[i],
+        roomId: r.roomId,
+        type: r.type,
+        actorId: r.actorId,
+        targetId: r.targetId,
+        meta: r.meta,
+        createdAt: r.createdAt,
+      }));
       for (const l of this.listeners) l(entries);
     } catch (e) {
       // Put the rows back so a transient failure (e.g. SQLITE_BUSY) loses nothing.

@@ -1,7 +1,15 @@
 import type { PrismaClient } from "@prisma/client";
 import type { LogEntry, LogEventType } from "@/lib/protocol";
 
-export function toLogEntry(r: { id: number; roomId: string; type: string; actorId: string | null; targetId: string | null; meta: string; createdAt: Date }): LogEntry {
+export function toLogEntry(r: {
+  id: number;
+  roomId: string;
+  type: string;
+  actorId: string | null;
+  targetId: string | null;
+  meta: string;
+  createdAt: Date;
+}): LogEntry {
   return {
     id: r.id,
     roomId: r.roomId,
@@ -38,10 +46,6 @@ export function memberLogWhere(roomId: string, userId: string, sinceId: number |
     roomId,
     ...(sinceId !== undefined ? { id: { gt: sinceId } } : {}),
     type: { not: "SECURITY_REJECTED" },
-    OR: [
-      { type: { notIn: [...PRIVATE_LOG_TYPES] } },
-      { actorId: userId },
-      { targetId: userId },
-    ],
+    OR: [{ type: { notIn: [...PRIVATE_LOG_TYPES] } }, { actorId: userId }, { targetId: userId }],
   };
 }

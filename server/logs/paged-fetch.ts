@@ -21,13 +21,21 @@ function inTurn<T>(query: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export async function fetchMemberLogsPaged(prisma: PrismaClient, roomId: string, userId: string, sinceId: number | undefined, limit: number): Promise<LogEntry[]> {
+export async function fetchMemberLogsPaged(
+  prisma: PrismaClient,
+  roomId: string,
+  userId: string,
+  sinceId: number | undefined,
+  limit: number,
+): Promise<LogEntry[]> {
   if (limit <= LOG_PAGE_ROWS) return fetchMemberLogs(prisma, roomId, userId, sinceId, limit);
   let cursor = sinceId;
   let want = limit;
   if (cursor === undefined) {
     // The latest `limit` rows: find where they begin (ids only), then read forward from there.
-    const ids = await inTurn(() => prisma.roomLog.findMany({ where: memberLogWhere(roomId, userId, undefined), orderBy: { id: "desc" }, take: limit, select: { id: true } }));
+    const ids = await inTurn(() =>
+      prisma.roomLog.findMany({ where: memberLogWhere(roomId, userId, undefined), orderBy: { id: "desc" }, take: limit, select: { id: true } }),
+    );
     if (ids.length === 0) return [];
     cursor = ids[ids.length - 1].id - 1;
     want = ids.length;

@@ -31,7 +31,14 @@ export function registerMessaging(deps: Deps, socket: QsecSocket): void {
       if (p.epoch !== 0) refuse("INVALID_PAYLOAD", "direct messages use epoch 0 (the pair key has no epoch)");
       if (backedUp(deps, target.socketId)) refuse("RATE_LIMITED", "the recipient is not keeping up; retry shortly");
       deps.io.to(target.socketId).emit("message:received", { ...envelope, to: p.to });
-      deps.logs.append({ roomId: p.roomId, type: "DIRECT_MESSAGE_RELAYED", actorId: from, targetId: p.to, meta: { bytes }, coalesceKey: `dm|${p.roomId}|${from}|${p.to}` });
+      deps.logs.append({
+        roomId: p.roomId,
+        type: "DIRECT_MESSAGE_RELAYED",
+        actorId: from,
+        targetId: p.to,
+        meta: { bytes },
+        coalesceKey: `dm|${p.roomId}|${from}|${p.to}`,
+      });
     } else {
       if (p.epoch !== room.epoch) refuse("STALE_EPOCH", `epoch ${p.epoch} is not current (${room.epoch}); wait for the new room key`);
       // A member that stopped reading would make the server queue every room message for it.
@@ -40,7 +47,13 @@ export function registerMessaging(deps: Deps, socket: QsecSocket): void {
       }
       socket.to(p.roomId).emit("message:received", { ...envelope, to: null });
       const recipients = room.members.size - 1;
-      deps.logs.append({ roomId: p.roomId, type: "MESSAGE_RELAYED", actorId: from, meta: { epoch: p.epoch, bytes, recipients }, coalesceKey: `msg|${p.roomId}|${from}|${p.epoch}|${recipients}` });
+      deps.logs.append({
+        roomId: p.roomId,
+        type: "MESSAGE_RELAYED",
+        actorId: from,
+        meta: { epoch: p.epoch, bytes, recipients },
+        coalesceKey: `msg|${p.roomId}|${from}|${p.epoch}|${recipients}`,
+      });
     }
     deps.logs.touchRoom(p.roomId, 1);
     return { id, ts };

@@ -17,7 +17,9 @@ export async function withJoinCleanup<T>(deps: Deps, roomId: string, join: (onCr
     const room = deps.presence.rooms.get(roomId);
     if (room && room.members.size === 0) deps.presence.rooms.delete(roomId);
     if (created && (!room || room.members.size === 0)) {
-      await deleteRoom(deps.prisma, roomId).catch((e: unknown) => deps.logger.error("cleanup of a failed join failed", { roomId, error: e instanceof Error ? e.message : String(e) }));
+      await deleteRoom(deps.prisma, roomId).catch((e: unknown) =>
+        deps.logger.error("cleanup of a failed join failed", { roomId, error: e instanceof Error ? e.message : String(e) }),
+      );
     }
     throw err;
   }

@@ -31,34 +31,39 @@ async function joinRoom(deps: Deps, socket: QsecSocket, p: CommandInput<"room:jo
   const keys = socket.data.keys!;
   const roomId = p.roomId ?? randomBytes(9).toString("base64url"); // 72 random bits, 12 characters
   const release = reserveRoomSlot(socket, roomId);
-  return deps.presence.withRoom(roomId, () => withJoinCleanup(deps, roomId, async (onCreated) => {
-    const { room, created } = await liveRoom(deps, roomId, userId, p.capacity);
-    if (created) onCreated();
-    const existing = room.members.get(userId);
-    if (existing && existing.socketId === socket.id) return { ...deps.presence.state(room), you: userId, created: false };
-    const capacity = room.capacity ?? LIMITS.maxRoomMembers;
-    if (room.members.size >= capacity) refuse("ROOM_FULL", `room is full (${capacity} members)`);
-    const wanted = p.displayName.toLocaleLowerCase();
-    for (const m of room.members.values()) {
-      if (m.userId !== userId && m.displayName.toLocaleLowerCase() === wanted) refuse("NAME_TAKEN", `"${p.displayName}" is already in this room; pick another name`);
-    }
+  return deps.presence
+    .withRoom(roomId, () =>
+      withJoinCleanup(deps, roomId, async (onCreated) => {
+        const { room, created } = await liveRoom(deps, roomId, userId, p.capacity);
+        if (created) onCreated();
+        const existing = room.members.get(userId);
+        if (existing && existing.socketId === socket.id) return { ...deps.presence.state(room), you: userId, created: false };
+        const capacity = room.capacity ?? LIMITS.maxRoomMembers;
+        if (room.members.size >= capacity) refuse("ROOM_FULL", `room is full (${capacity} members)`);
+        const wanted = p.displayName.toLocaleLowerCase();
+        for (const m of room.members.values()) {
+          if (m.userId !== userId && m.displayName.toLocaleLowerCase() === wanted)
+            refuse("NAME_TAKEN", `"${p.displayName}" is already in this room; pick another name`);
+        }
 
-    const epoch = room.epoch + 1;
-    await recordJoin(deps.prisma, roomId, { id: userId, displayName: p.displayName, signingKey: keys.signingKey, agreementKey: keys.agreementKey }, epoch);
-    if (!socket.connected) refuse("NOT_AUTHENTICATED", "connection closed");
-    // Logged only once the join is stored: a join that fails leaves no room behind (join-cleanup.ts).
-    if (created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
-    room.epoch = epoch;
-    room.members.set(userId, { userId, displayName: p.displayName, socketId: socket.id, ...keys, joinedAt: new Date() });
-    socket.data.rooms.add(roomId);
-    await socket.join(roomId);
+        const epoch = room.epoch + 1;
+        await recordJoin(deps.prisma, roomId, { id: userId, displayName: p.displayName, signingKey: keys.signingKey, agreementKey: keys.agreementKey }, epoch);
+        if (!socket.connected) refuse("NOT_AUTHENTICATED", "connection closed");
+        // Logged only once the join is stored: a join that fails leaves no room behind (join-cleanup.ts).
+        if (created) deps.logs.append({ roomId, type: "ROOM_CREATED", actorId: userId, meta: { capacity: room.capacity } });
+        room.epoch = epoch;
+        room.members.set(userId, { userId, displayName: p.displayName, socketId: socket.id, ...keys, joinedAt: new Date() });
+        socket.data.rooms.add(roomId);
+        await socket.join(roomId);
 
-    const state = deps.presence.state(room);
-    deps.logs.append({ roomId, type: "MEMBER_JOINED", actorId: userId, meta: { displayName: p.displayName } });
-    logEpoch(deps, room);
-    deps.io.to(roomId).emit("room:updated", state);
-    return { ...state, you: userId, created };
-  })).finally(release);
+        const state = deps.presence.state(room);
+        deps.logs.append({ roomId, type: "MEMBER_JOINED", actorId: userId, meta: { displayName: p.displayName } });
+        logEpoch(deps, room);
+        deps.io.to(roomId).emit("room:updated", state);
+        return { ...state, you: userId, created };
+      }),
+    )
+    .finally(release);
 }
 
 /** The room in presence, loading it (or creating it, for its first member) when nobody is in it. */

@@ -1,9 +1,15 @@
 import type { PrismaClient } from "@prisma/client";
 
 export async function loadOrCreateRoom(prisma: PrismaClient, roomId: string, creatorId: string, capacity: number | undefined) {
-  const existing = await prisma.room.findUnique({ where: { id: roomId }, select: { id: true, epoch: true, capacity: true, channelNoise: true, channelLoss: true, channelEve: true } });
+  const existing = await prisma.room.findUnique({
+    where: { id: roomId },
+    select: { id: true, epoch: true, capacity: true, channelNoise: true, channelLoss: true, channelEve: true },
+  });
   if (existing) return { room: existing, created: false };
-  const room = await prisma.room.create({ data: { id: roomId, createdBy: creatorId, capacity: capacity ?? null }, select: { id: true, epoch: true, capacity: true, channelNoise: true, channelLoss: true, channelEve: true } });
+  const room = await prisma.room.create({
+    data: { id: roomId, createdBy: creatorId, capacity: capacity ?? null },
+    select: { id: true, epoch: true, capacity: true, channelNoise: true, channelLoss: true, channelEve: true },
+  });
   return { room, created: true };
 }
 

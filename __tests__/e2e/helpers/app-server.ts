@@ -76,7 +76,10 @@ export async function startAppServer(opts: AppServerOptions = {}): Promise<AppSe
 
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server not ready within ${opts.readyTimeoutMs ?? 120_000} ms:\n${log}`)), opts.readyTimeoutMs ?? 120_000);
+      const timer = setTimeout(
+        () => reject(new Error(`server not ready within ${opts.readyTimeoutMs ?? 120_000} ms:\n${log}`)),
+        opts.readyTimeoutMs ?? 120_000,
+      );
       const onData = (chunk: Buffer) => {
         log += chunk.toString();
         if (log.length > 200_000) log = log.slice(-100_000);

@@ -57,7 +57,10 @@ test("a session's frame key differs per session and per room", async () => {
   const { alice, bob, ka } = await keys();
   const peer = { userId: bob.userId, agreementKey: bob.agreementKey };
   const f = await sealFrame(ka, ctx, 0, true, new Uint8Array(32));
-  for (const [room, session] of [["lab", "cd".repeat(16)], ["other", ctx.sessionId]]) {
+  for (const [room, session] of [
+    ["lab", "cd".repeat(16)],
+    ["other", ctx.sessionId],
+  ]) {
     const k = await deriveBb84FrameKey(alice, peer, room, session);
     await expect(openFrame(k, ctx, f)).rejects.toThrow(/failed authentication/);
   }

@@ -1,4 +1,13 @@
-import { displayableFingerprint, encodeFingerprintDigits, formatSafetyNumber, fromHex, generateIdentity, safetyNumber, shortFingerprint, utf8 } from "@/lib/crypto";
+import {
+  displayableFingerprint,
+  encodeFingerprintDigits,
+  formatSafetyNumber,
+  fromHex,
+  generateIdentity,
+  safetyNumber,
+  shortFingerprint,
+  utf8,
+} from "@/lib/crypto";
 
 // libsignal rust/protocol/src/fingerprint.rs, fingerprint_test_v1 / _v2 (Java testVectorsVersion1/2):
 // identity keys are serialized with the 0x05 DJB type byte (33 bytes), iterations = 5200, and the

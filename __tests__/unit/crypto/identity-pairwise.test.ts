@@ -99,8 +99,16 @@ describe("pairwise keys (X25519 + HKDF-SHA-256)", () => {
   });
 
   it("X25519 round trip: both sides derive the same raw secret", async () => {
-    const ab = await subtle.deriveBits({ name: "X25519", public: bob.agreementKeyPair.publicKey } as EcdhKeyDeriveParams, alice.agreementKeyPair.privateKey, 256);
-    const ba = await subtle.deriveBits({ name: "X25519", public: alice.agreementKeyPair.publicKey } as EcdhKeyDeriveParams, bob.agreementKeyPair.privateKey, 256);
+    const ab = await subtle.deriveBits(
+      { name: "X25519", public: bob.agreementKeyPair.publicKey } as EcdhKeyDeriveParams,
+      alice.agreementKeyPair.privateKey,
+      256,
+    );
+    const ba = await subtle.deriveBits(
+      { name: "X25519", public: alice.agreementKeyPair.publicKey } as EcdhKeyDeriveParams,
+      bob.agreementKeyPair.privateKey,
+      256,
+    );
     expect(Buffer.from(ab)).toEqual(Buffer.from(ba));
   });
 
@@ -134,7 +142,9 @@ describe("pairwise keys (X25519 + HKDF-SHA-256)", () => {
 
   it("follows the documented construction: HKDF(x25519 ‖ qkd, salt, info) with sorted ids", async () => {
     const qkd = crypto.getRandomValues(new Uint8Array(32));
-    const secret = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: bob.agreementKeyPair.publicKey } as EcdhKeyDeriveParams, alice.agreementKeyPair.privateKey, 256));
+    const secret = new Uint8Array(
+      await subtle.deriveBits({ name: "X25519", public: bob.agreementKeyPair.publicKey } as EcdhKeyDeriveParams, alice.agreementKeyPair.privateKey, 256),
+    );
     const [lo, hi] = alice.userId < bob.userId ? [alice, bob] : [bob, alice];
     const salt = transcript("QSEC-PAIR-v1", lo.userId, hi.userId);
     const info = transcript("QSEC-PAIR-v1", "direct-message", "x25519+qkd", lo.userId, fromB64url(lo.agreementKey), hi.userId, fromB64url(hi.agreementKey));
@@ -153,7 +163,14 @@ describe("pairwise keys (X25519 + HKDF-SHA-256)", () => {
   });
 
   it("rejects a low-order peer key (all-zero X25519 output) and a malformed key with bad-key", async () => {
-    const lowOrder = [new Uint8Array(32), (() => { const u = new Uint8Array(32); u[0] = 1; return u; })()];
+    const lowOrder = [
+      new Uint8Array(32),
+      (() => {
+        const u = new Uint8Array(32);
+        u[0] = 1;
+        return u;
+      })(),
+    ];
     for (const p of lowOrder) {
       const err = await derivePairKeys(alice, { userId: bob.userId, agreementKey: toB64url(p) }).catch((e) => e);
       expect(err).toBeInstanceOf(CryptoError);

@@ -82,7 +82,12 @@ describe("identity-store in Chromium", () => {
       } catch {
         exportFails = true;
       }
-      return { userId: id.userId, tabId: q.currentTabId(), extractable: id.signingKeyPair.privateKey.extractable || id.agreementKeyPair.privateKey.extractable, exportFails };
+      return {
+        userId: id.userId,
+        tabId: q.currentTabId(),
+        extractable: id.signingKeyPair.privateKey.extractable || id.agreementKeyPair.privateKey.extractable,
+        exportFails,
+      };
     });
 
   browserIt("keeps the identity across a reload, separates tabs, and gives a duplicated tab a fresh one", async () => {

@@ -37,7 +37,15 @@ test("senders never evicted are unaffected by others' bounds", () => {
   expect(g.accept("a", "x", 11)).toBe(true);
 });
 
-const member = (i: number): MemberInfo => ({ userId: i.toString(16).padStart(32, "0"), displayName: `m${i}`, signingKey: "", agreementKey: "", agreementSig: "", online: true, joinedAt: new Date(0).toISOString() });
+const member = (i: number): MemberInfo => ({
+  userId: i.toString(16).padStart(32, "0"),
+  displayName: `m${i}`,
+  signingKey: "",
+  agreementKey: "",
+  agreementSig: "",
+  online: true,
+  joinedAt: new Date(0).toISOString(),
+});
 
 test("the client keeps at most a room's worth of members, itself included", () => {
   const members = Array.from({ length: 500 }, (_, i) => member(i));

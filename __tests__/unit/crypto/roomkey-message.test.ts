@@ -137,7 +137,12 @@ describe("messages", () => {
   async function send(from: Identity, key: CryptoKey, text: string, opts: { to?: string; counter?: number; epoch?: number } = {}): Promise<MessageReceived> {
     const counter = opts.counter ?? seq++;
     const ep = opts.epoch ?? (opts.to ? 0 : epoch);
-    const enc = await encryptMessage(from, key, { roomId, epoch: ep, senderId: from.userId, counter, to: opts.to }, encodeChatPayload({ text, sentAt: 1700000000000 }));
+    const enc = await encryptMessage(
+      from,
+      key,
+      { roomId, epoch: ep, senderId: from.userId, counter, to: opts.to },
+      encodeChatPayload({ text, sentAt: 1700000000000 }),
+    );
     return { id: "m" + counter, roomId, from: from.userId, to: opts.to ?? null, epoch: ep, counter, ts: new Date().toISOString(), ...enc };
   }
 
@@ -203,7 +208,9 @@ describe("messages", () => {
     expect(await reason(decryptMessage(ba.dmKey, alice.signingKey, d, { roomId, recipientId: bob.userId, replayGuard: guard }))).toBe("replay");
     // a forged message does not burn a counter
     const n = await send(alice, roomKey, "next", { counter: 1001 });
-    expect(await reason(decryptMessage(roomKey, alice.signingKey, { ...n, ciphertext: flip(n.ciphertext) }, { roomId, epoch, replayGuard: guard }))).toBe("bad-signature");
+    expect(await reason(decryptMessage(roomKey, alice.signingKey, { ...n, ciphertext: flip(n.ciphertext) }, { roomId, epoch, replayGuard: guard }))).toBe(
+      "bad-signature",
+    );
     await expect(decryptMessage(roomKey, alice.signingKey, n, { roomId, epoch, replayGuard: guard })).resolves.toBeDefined();
   });
 });

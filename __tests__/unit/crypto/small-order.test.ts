@@ -2,7 +2,20 @@
  * Issue 10, finding 8: small-order and non-canonical Ed25519 / X25519 public keys are refused, so
  * the forgery (A = identity, R = identity, S = 0) no longer verifies.
  */
-import { acceptableEd25519PublicKey, acceptableX25519PublicKey, canonicalEd25519Signature, generateIdentity, toB64url, verify, verifyAgreementBinding, verifyMember, importAgreementPublicKey, sign, transcript, LABEL_XKEY } from "@/lib/crypto";
+import {
+  acceptableEd25519PublicKey,
+  acceptableX25519PublicKey,
+  canonicalEd25519Signature,
+  generateIdentity,
+  toB64url,
+  verify,
+  verifyAgreementBinding,
+  verifyMember,
+  importAgreementPublicKey,
+  sign,
+  transcript,
+  LABEL_XKEY,
+} from "@/lib/crypto";
 
 const P = (1n << 255n) - 19n;
 const le = (n: bigint) => {
@@ -15,7 +28,10 @@ const le = (n: bigint) => {
 };
 // The order-8 coordinates (libsodium's blocklists), checked here independently of the module's formulas.
 const Y8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022n;
-const U8 = [325606250916557431795983626356110631294008115727848805560023387167927233504n, 39382357235489614581723060781553021112529911719440698176882885853963445705823n];
+const U8 = [
+  325606250916557431795983626356110631294008115727848805560023387167927233504n,
+  39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+];
 
 test("the eight small-order Ed25519 points and non-canonical encodings are refused", () => {
   for (const y of [0n, 1n, P - 1n, Y8, P - Y8]) {

@@ -7,8 +7,14 @@ describe("BitArray helpers", () => {
   const rng = seededRandom(8);
   it("slice, concat, reverse and scatter agree with plain arrays", () => {
     for (const n of [1, 31, 32, 33, 100, 1000]) {
-      const b = BitArray.random(n, rng), arr = toArr(b);
-      for (const [f, t] of [[0, n], [1, n], [Math.floor(n / 3), Math.floor((2 * n) / 3)], [n, n]]) {
+      const b = BitArray.random(n, rng),
+        arr = toArr(b);
+      for (const [f, t] of [
+        [0, n],
+        [1, n],
+        [Math.floor(n / 3), Math.floor((2 * n) / 3)],
+        [n, n],
+      ]) {
         expect(toArr(b.slice(f, t))).toEqual(arr.slice(f, t));
       }
       expect(toArr(b.reverse())).toEqual([...arr].reverse());

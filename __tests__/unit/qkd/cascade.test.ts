@@ -45,7 +45,8 @@ function pair(n: number, q: number, rng: RandomSource): { a: BitArray; b: BitArr
 }
 
 function readVarint(buf: Uint8Array, pos: number): [number, number] {
-  let v = 0, mul = 1;
+  let v = 0,
+    mul = 1;
   for (;;) {
     const b = buf[pos++];
     v += (b & 0x7f) * mul;
@@ -99,7 +100,8 @@ describe("Cascade: contract", () => {
 
   test("shuffles are deterministic in the public seed and differ between passes and seeds", () => {
     const rng = seededRandom(1);
-    const s1 = seedFrom(rng), s2 = seedFrom(rng);
+    const s1 = seedFrom(rng),
+      s2 = seedFrom(rng);
     const p = cascadePermutation(s1, 1, 1000);
     expect(cascadePermutation(s1, 1, 1000)).toEqual(p);
     expect(cascadePermutation(s1, 2, 1000)).not.toEqual(p);
@@ -122,7 +124,10 @@ describe.each(CASCADE_VARIANTS.map((v) => [v]))("Cascade %s", (variant) => {
   test("corrects the key in a large majority of runs across QBERs, never crashes", () => {
     const rng = seededRandom(0xc0ffee);
     const qbers = [0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.12];
-    let runs = 0, ok = 0, totalErrors = 0, corrected = 0;
+    let runs = 0,
+      ok = 0,
+      totalErrors = 0,
+      corrected = 0;
     for (const q of qbers) {
       for (let r = 0; r < 12; r++) {
         const n = 1000 + randomBelow(rng, 3000);
@@ -196,7 +201,8 @@ describe.each(CASCADE_VARIANTS.map((v) => [v]))("Cascade %s", (variant) => {
 describe("Cascade: round-trip policy", () => {
   test("yanetal-rt keeps yanetal-tuned's schedule", () => {
     for (const q of [0.01, 0.03, 0.1]) {
-      const a = cascadeSchedule("yanetal-rt", q, 10_000), b = cascadeSchedule("yanetal-tuned", q, 10_000);
+      const a = cascadeSchedule("yanetal-rt", q, 10_000),
+        b = cascadeSchedule("yanetal-tuned", q, 10_000);
       expect(a.blockSize).toEqual(b.blockSize);
       expect(a.passes).toBe(b.passes);
     }
@@ -204,7 +210,9 @@ describe("Cascade: round-trip policy", () => {
 
   test("yanetal-rt cuts the round-trip tail at n = 10^4 and still corrects", () => {
     const rng = seededRandom(2024);
-    const n = 10_000, q = 0.02, runs = 80;
+    const n = 10_000,
+      q = 0.02,
+      runs = 80;
     const rt: Record<string, number[]> = { "yanetal-tuned": [], "yanetal-rt": [] };
     for (let r = 0; r < runs; r++) {
       const { a, b } = pair(n, q, rng);
@@ -227,12 +235,20 @@ describe("Cascade: round-trip policy", () => {
   test("an eager policy (early passes, multi-level queries from the start) stays exact and accounted", () => {
     CASCADE_VARIANT_SPECS["test-eager"] = {
       ...CASCADE_VARIANT_SPECS["yanetal-tuned"],
-      rounds: { earlyStartAfter: 0, startEvery: 2, lookahead: [[0, 2], [6, 3]] },
+      rounds: {
+        earlyStartAfter: 0,
+        startEvery: 2,
+        lookahead: [
+          [0, 2],
+          [6, 3],
+        ],
+      },
     };
     const variant = "test-eager" as CascadeVariant;
     try {
       const rng = seededRandom(77);
-      let ok = 0, runs = 0;
+      let ok = 0,
+        runs = 0;
       for (const q of [0.01, 0.03, 0.06, 0.1]) {
         for (let r = 0; r < 6; r++) {
           const { a, b, errors } = pair(1000 + randomBelow(rng, 3000), q, rng);
@@ -278,7 +294,7 @@ describe("Cascade: hostile requests (Alice)", () => {
     const resp = alice.respond(good);
     expect(parityBitsIn(resp)).toBe(1);
     expect(alice.disclosedBits).toBe(1);
-    expect((resp[4] & 1)).toBe(a.parityRange(10, 15));
+    expect(resp[4] & 1).toBe(a.parityRange(10, 15));
   });
 
   const bad: [string, Uint8Array][] = [

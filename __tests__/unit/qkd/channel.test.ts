@@ -11,12 +11,16 @@ function expectBinomial(count: number, n: number, p: number, z = 5) {
 
 function simulate(n: number, params: ConstructorParameters<typeof QuantumChannel>[0], seed: number) {
   const rng = seededRandom(seed);
-  const a = BitArray.random(n, rng), alpha = BitArray.random(n, rng), beta = BitArray.random(n, rng);
+  const a = BitArray.random(n, rng),
+    alpha = BitArray.random(n, rng),
+    beta = BitArray.random(n, rng);
   const ch = new QuantumChannel(params, seededRandom(seed + 1));
   const out = ch.transmit(0, n, a.words, alpha.words, beta.words);
-  const detected = new BitArray(n, out.detected), bobBits = new BitArray(n, out.bits);
+  const detected = new BitArray(n, out.detected),
+    bobBits = new BitArray(n, out.bits);
   const match = basisMatch(alpha.select(detected), beta.select(detected));
-  const sa = siftBits(a, detected, match), sb = siftBits(bobBits, detected, match);
+  const sa = siftBits(a, detected, match),
+    sb = siftBits(bobBits, detected, match);
   return { a, detected, match, sa, sb, ch };
 }
 
@@ -60,7 +64,8 @@ describe("quantum channel model", () => {
     const knows = rec.knows.select(detected).select(match);
     expectBinomial(knows.popcount(), knows.length, f / 2);
     // Where she knows, her record is Alice's bit; where she intercepted in the wrong basis, a coin.
-    const truth = a.select(detected).select(match), guess = rec.guess.select(detected).select(match);
+    const truth = a.select(detected).select(match),
+      guess = rec.guess.select(detected).select(match);
     expect(truth.select(knows).equals(guess.select(knows))).toBe(true);
     const wrong = rec.intercepted.and(rec.knows.not()).select(detected).select(match);
     const agree = wrong.popcount() - truth.select(wrong).hamming(guess.select(wrong));

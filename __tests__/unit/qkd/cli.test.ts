@@ -3,7 +3,10 @@ import { join } from "node:path";
 
 const root = join(__dirname, "..", "..", "..");
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, [join(root, "node_modules", "tsx", "dist", "cli.mjs"), join(root, "scripts", "qkd.ts"), ...args], { cwd: root, encoding: "utf8" });
+  spawnSync(process.execPath, [join(root, "node_modules", "tsx", "dist", "cli.mjs"), join(root, "scripts", "qkd.ts"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+  });
 
 describe("npm run qkd", () => {
   it("prints a JSON report", () => {

@@ -28,9 +28,12 @@ describe("finite-key length (TLGR 2012, conservative form)", () => {
   it("ℓ is never above the bound and shrinks with leakage, noise and a smaller sample", () => {
     const rng = seededRandom(11);
     for (let i = 0; i < 500; i++) {
-      const n = 1000 + Math.floor(randomFloat(rng) * 1e6), k = 100 + Math.floor(randomFloat(rng) * 1e5);
-      const qber = randomFloat(rng) * 0.12, leakEC = randomFloat(rng) * n * 0.5;
-      const epsSec = 10 ** -(3 + 12 * randomFloat(rng)), epsCor = 10 ** -(3 + 15 * randomFloat(rng));
+      const n = 1000 + Math.floor(randomFloat(rng) * 1e6),
+        k = 100 + Math.floor(randomFloat(rng) * 1e5);
+      const qber = randomFloat(rng) * 0.12,
+        leakEC = randomFloat(rng) * n * 0.5;
+      const epsSec = 10 ** -(3 + 12 * randomFloat(rng)),
+        epsCor = 10 ** -(3 + 15 * randomFloat(rng));
       const r = finiteKeyLength({ n, k, qber, leakEC, epsSec, epsCor });
       expect(r.ell).toBeLessThanOrEqual(r.bound);
       expect(r.ell).toBeLessThanOrEqual(n * (1 - binaryEntropy(Math.min(0.5, qber + finiteKeyMu(n, k, epsSec)))) - leakEC - securityCost(epsSec, epsCor));
@@ -44,7 +47,8 @@ describe("finite-key length (TLGR 2012, conservative form)", () => {
     const opts = { epsSec: 1e-10, epsCor: 1e-15, designQber: 0.02, designEfficiency: 1.1 };
     for (const N of [5000, 50_000, 500_000]) {
       const k = optimalSampleSize(N, opts);
-      const ell = (kk: number) => finiteKeyLength({ n: N - kk, k: kk, qber: 0.02, leakEC: 1.1 * (N - kk) * binaryEntropy(0.02) + 50, epsSec: 1e-10, epsCor: 1e-15 }).bound;
+      const ell = (kk: number) =>
+        finiteKeyLength({ n: N - kk, k: kk, qber: 0.02, leakEC: 1.1 * (N - kk) * binaryEntropy(0.02) + 50, epsSec: 1e-10, epsCor: 1e-15 }).bound;
       for (const f of [0.5, 0.8, 0.95, 1.05, 1.25, 2]) expect(ell(k)).toBeGreaterThanOrEqual(ell(Math.min(N - 1, Math.round(k * f))));
       expect(k).toBeGreaterThan(0);
       expect(k).toBeLessThan(N / 2);

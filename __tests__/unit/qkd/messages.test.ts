@@ -33,7 +33,11 @@ describe("message codec", () => {
 
   it("is compact: 10^6 qubits travel in ≈ 2 bits each", () => {
     const rng = seededRandom(1);
-    const bytes = encodeMessage({ sessionId: SID, seq: 0, payload: { type: MsgType.Qubits, offset: 0, bits: BitArray.random(1e6, rng), bases: BitArray.random(1e6, rng) } });
+    const bytes = encodeMessage({
+      sessionId: SID,
+      seq: 0,
+      payload: { type: MsgType.Qubits, offset: 0, bits: BitArray.random(1e6, rng), bases: BitArray.random(1e6, rng) },
+    });
     expect(bytes.length).toBeLessThan(250_000 + 64);
   });
 
@@ -42,11 +46,14 @@ describe("message codec", () => {
     expect(() => decodeMessage(good.subarray(0, good.length - 1))).toThrow(MessageError);
     expect(() => decodeMessage(Uint8Array.from([...good, 0]))).toThrow(MessageError);
     expect(crc32(new TextEncoder().encode("123456789"))).toBe(0xcbf43926); // the standard check value
-    const badMagic = good.slice(); badMagic[0] = 0;
+    const badMagic = good.slice();
+    badMagic[0] = 0;
     expect(() => decodeMessage(badMagic)).toThrow(MessageError);
-    const badType = good.slice(); badType[2] = 99;
+    const badType = good.slice();
+    badType[2] = 99;
     expect(() => decodeMessage(badType)).toThrow(MessageError);
-    const badPad = good.slice(0, -4); badPad[28 + 4] |= 0x80; // 3-bit value field: padding bit set
+    const badPad = good.slice(0, -4);
+    badPad[28 + 4] |= 0x80; // 3-bit value field: padding bit set
     const withSum = new Uint8Array(badPad.length + 4);
     withSum.set(badPad);
     new DataView(withSum.buffer).setUint32(badPad.length, crc32(badPad), true);
@@ -83,11 +90,25 @@ describe("a bad message makes the receiver abort with a reason, never throw", ()
   const seed = 31;
   const log = honestTranscript(seed);
   // A point in every stage: hello, a qubits chunk, detect, sift, estimate, cascade traffic, done, verify, confirm.
-  const wanted = new Set([MsgType.Hello, MsgType.Qubits, MsgType.Detect, MsgType.Sift, MsgType.Estimate, MsgType.CascadeRequest, MsgType.CascadeResponse, MsgType.CascadeDone, MsgType.Verify, MsgType.Confirm]);
+  const wanted = new Set([
+    MsgType.Hello,
+    MsgType.Qubits,
+    MsgType.Detect,
+    MsgType.Sift,
+    MsgType.Estimate,
+    MsgType.CascadeRequest,
+    MsgType.CascadeResponse,
+    MsgType.CascadeDone,
+    MsgType.Verify,
+    MsgType.Confirm,
+  ]);
   const points: number[] = [];
   log.forEach((m, i) => {
     const t = decodeMessage(m.bytes).payload.type;
-    if (wanted.has(t)) { points.push(i); wanted.delete(t); }
+    if (wanted.has(t)) {
+      points.push(i);
+      wanted.delete(t);
+    }
   });
 
   const reseal = (b: Uint8Array, edit: (m: Message) => void) => {
@@ -97,11 +118,33 @@ describe("a bad message makes the receiver abort with a reason, never throw", ()
   };
   const faults: [string, (b: Uint8Array, i: number) => Uint8Array, RegExp][] = [
     ["truncated", (b) => b.subarray(0, b.length - 1), /malformed/],
-    ["one bit flipped", (b) => { const c = b.slice(); c[c.length >> 1] ^= 4; return c; }, /malformed.*checksum/],
+    [
+      "one bit flipped",
+      (b) => {
+        const c = b.slice();
+        c[c.length >> 1] ^= 4;
+        return c;
+      },
+      /malformed.*checksum/,
+    ],
     ["garbage", () => Uint8Array.of(1, 2, 3, 4, 5), /malformed/],
-    ["wrong session", (b) => reseal(b, (m) => { m.sessionId = m.sessionId.map((x) => x ^ 0xff); }), /another session/],
+    [
+      "wrong session",
+      (b) =>
+        reseal(b, (m) => {
+          m.sessionId = m.sessionId.map((x) => x ^ 0xff);
+        }),
+      /another session/,
+    ],
     ["replayed (out of order)", (_b, i) => log[i - 1]?.bytes ?? Uint8Array.of(0), /out-of-order|another session|unexpected|malformed/],
-    ["skipped ahead (out of order)", (b) => reseal(b, (m) => { m.seq += 1; }), /out-of-order/],
+    [
+      "skipped ahead (out of order)",
+      (b) =>
+        reseal(b, (m) => {
+          m.seq += 1;
+        }),
+      /out-of-order/,
+    ],
   ];
 
   for (const i of points) {
@@ -113,7 +156,9 @@ describe("a bad message makes the receiver abort with a reason, never throw", ()
       const { alice, bob } = replayTo(seed, log, i);
       const receiver = to === "bob" ? bob : alice;
       let out: Uint8Array[] = [];
-      expect(() => { out = receiver.receive(fault(log[i].bytes, i)); }).not.toThrow();
+      expect(() => {
+        out = receiver.receive(fault(log[i].bytes, i));
+      }).not.toThrow();
       expect(receiver.status).toBe("aborted");
       expect(receiver.result.abort!.code).toBe("PROTOCOL_ERROR");
       expect(receiver.result.abort!.message).toMatch(reason);
@@ -159,7 +204,11 @@ describe("a bad message makes the receiver abort with a reason, never throw", ()
     const i = points[2]; // Detect, to Alice
     const { alice } = replayTo(seed, log, i);
     const m = decodeMessage(log[i].bytes);
-    const bad = encodeMessage({ sessionId: m.sessionId, seq: m.seq, payload: { type: MsgType.Detect, detected: new BitArray(40_000).not(), bases: new BitArray(3) } });
+    const bad = encodeMessage({
+      sessionId: m.sessionId,
+      seq: m.seq,
+      payload: { type: MsgType.Detect, detected: new BitArray(40_000).not(), bases: new BitArray(3) },
+    });
     alice.receive(bad);
     expect(alice.result.abort!.code).toBe("PROTOCOL_ERROR");
     expect(alice.result.abort!.message).toMatch(/bases/);
@@ -178,7 +227,9 @@ describe("a bad message makes the receiver abort with a reason, never throw", ()
       while (q.length) {
         const [to, bytes] = q.shift()!;
         let out: Uint8Array[] = [];
-        expect(() => { out = to.receive(bytes); }).not.toThrow();
+        expect(() => {
+          out = to.receive(bytes);
+        }).not.toThrow();
         for (const m of out) q.push([to === bob ? alice : bob, m]);
       }
       // A corrupted Hello leaves Bob without a session id to answer to; Alice then waits (a real

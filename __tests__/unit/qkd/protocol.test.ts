@@ -32,10 +32,21 @@ describe("runLocal (both parties in one process)", () => {
   });
 
   it("ℓ is exactly the TLGR bound computed from the reported numbers, and never above it", () => {
-    for (const [noise, seed] of [[0.01, 2], [0.03, 3], [0.05, 4]] as const) {
+    for (const [noise, seed] of [
+      [0.01, 2],
+      [0.03, 3],
+      [0.05, 4],
+    ] as const) {
       const r = runLocal({ qubits: 100_000, noise, seed });
       expect(r.ok).toBe(true);
-      const fk = finiteKeyLength({ n: r.keyBits, k: r.testSampleSize, qber: r.qber!.estimate, leakEC: r.cascade!.disclosedBits + 50, epsSec: 1e-10, epsCor: 1e-15 });
+      const fk = finiteKeyLength({
+        n: r.keyBits,
+        k: r.testSampleSize,
+        qber: r.qber!.estimate,
+        leakEC: r.cascade!.disclosedBits + 50,
+        epsSec: 1e-10,
+        epsCor: 1e-15,
+      });
       expect(r.finiteKey.leakEC).toBe(r.cascade!.disclosedBits + 50);
       expect(r.finalKeyLength).toBe(fk.ell);
       expect(r.finalKeyLength).toBeLessThanOrEqual(fk.bound);
@@ -44,9 +55,14 @@ describe("runLocal (both parties in one process)", () => {
   });
 
   it("counts as disclosed exactly the parities carried by the Cascade responses", () => {
-    let parities = 0, packedBits = 0, requests = 0, responses = 0;
+    let parities = 0,
+      packedBits = 0,
+      requests = 0,
+      responses = 0;
     const r = runLocal({
-      qubits: 60_000, noise: 0.04, seed: 5,
+      qubits: 60_000,
+      noise: 0.04,
+      seed: 5,
       onMessage: (from, bytes) => {
         const m = decodeMessage(bytes);
         if (m.payload.type === MsgType.CascadeRequest) requests++;
@@ -73,7 +89,7 @@ describe("runLocal (both parties in one process)", () => {
     expect(r.ok).toBe(false);
     expect(r.abort!.code).toBe("QBER_TOO_HIGH");
     expect(r.abort!.message).toMatch(/eavesdropping/);
-    expect(Math.abs(r.qber!.estimate - 0.25)).toBeLessThan(5 * Math.sqrt(0.25 * 0.75 / r.testSampleSize));
+    expect(Math.abs(r.qber!.estimate - 0.25)).toBeLessThan(5 * Math.sqrt((0.25 * 0.75) / r.testSampleSize));
     expect(r.cascade).toBeNull();
     expect(r.keys.alice).toBeNull();
     expect(r.keys.bob).toBeNull();
@@ -105,7 +121,9 @@ describe("runLocal (both parties in one process)", () => {
 
   it("never ends with a silent mismatch: keys identical or aborted (1,000 runs across QBERs)", () => {
     const tally: Record<string, number> = {};
-    let cascaded = 0, residual = 0, i = 0;
+    let cascaded = 0,
+      residual = 0,
+      i = 0;
     for (const noise of [0.005, 0.02, 0.04, 0.06]) {
       for (const eve of [0, 0.1]) {
         for (let s = 0; s < 125; s++) {

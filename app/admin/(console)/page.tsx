@@ -29,7 +29,6 @@ function href(q: RoomListQuery, change: Partial<RoomListQuery>): string {
   return `/admin?${p}`;
 }
 
-
 /** /admin — every room: sortable, searchable (room id or a member's display name), paginated. */
 export default async function AdminRoomsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const admin = await requireAdmin();
@@ -73,7 +72,11 @@ export default async function AdminRoomsPage({ searchParams }: { searchParams: P
                   const active = query.sort === c.key;
                   const dir = active && query.dir === "desc" ? "asc" : "desc";
                   return (
-                    <th key={c.key} className={`px-4 py-2 font-semibold ${c.numeric ? "text-right" : ""}`} aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : "none"}>
+                    <th
+                      key={c.key}
+                      className={`px-4 py-2 font-semibold ${c.numeric ? "text-right" : ""}`}
+                      aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : "none"}
+                    >
                       <Link href={href(query, { sort: c.key, dir, page: 1 })} className="hover:text-fg" data-testid={`sort-${c.key}`}>
                         {c.label}
                         {active ? (query.dir === "asc" ? " ▲" : " ▼") : ""}
@@ -101,7 +104,9 @@ export default async function AdminRoomsPage({ searchParams }: { searchParams: P
                   <td className="px-4 py-2 tabular-nums text-muted">
                     <LocalTime iso={r.createdAt} />
                   </td>
-                  <td className="px-4 py-2 text-right tabular-nums" data-testid="room-online">{r.online}</td>
+                  <td className="px-4 py-2 text-right tabular-nums" data-testid="room-online">
+                    {r.online}
+                  </td>
                   <td className="px-4 py-2 text-right tabular-nums">{r.capacity ?? "—"}</td>
                   <td className="px-4 py-2 tabular-nums text-muted">
                     <LocalTime iso={r.lastActivityAt} />

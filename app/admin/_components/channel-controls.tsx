@@ -14,7 +14,17 @@ function draftOf(c: ChannelSettings) {
 }
 
 /** The simulation's "attack console": saved on the server and pushed to the room's members at once. */
-export function ChannelControls({ roomId, api, channel, onSaved }: { roomId: string; api: string; channel: ChannelSettings; onSaved: (c: ChannelSettings) => void }) {
+export function ChannelControls({
+  roomId,
+  api,
+  channel,
+  onSaved,
+}: {
+  roomId: string;
+  api: string;
+  channel: ChannelSettings;
+  onSaved: (c: ChannelSettings) => void;
+}) {
   const [draft, setDraft] = useState(() => draftOf(channel));
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -63,7 +73,8 @@ export function ChannelControls({ roomId, api, channel, onSaved }: { roomId: str
           </label>
         ))}
         <p className="text-xs text-muted">
-          Applies to BB84 sessions started from now on. Current: noise {channel.noise}, loss {channel.loss}, eve <span data-testid="channel-current-eve">{channel.eve}</span>.
+          Applies to BB84 sessions started from now on. Current: noise {channel.noise}, loss {channel.loss}, eve{" "}
+          <span data-testid="channel-current-eve">{channel.eve}</span>.
         </p>
         <div className="flex items-center gap-3">
           <Button type="submit" variant="primary" disabled={busy} data-testid="channel-save">

@@ -28,7 +28,10 @@ export function LocalTime({ iso, ms = false }: { iso: string; ms?: boolean }) {
   const zone = useZone();
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return <span>—</span>;
-  const utc = iso.replace("T", " ").replace("Z", "").slice(0, ms ? 23 : 19);
+  const utc = iso
+    .replace("T", " ")
+    .replace("Z", "")
+    .slice(0, ms ? 23 : 19);
   return (
     <time dateTime={d.toISOString()} title={`${d.toISOString()} (UTC)`}>
       {zone ? local(d, ms) : utc}

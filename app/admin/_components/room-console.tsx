@@ -22,7 +22,8 @@ type TailState = "connecting" | "live" | "offline";
 const short = (id: string | null) => (id ? id.slice(0, 8) : "");
 const pad = (n: number) => String(n).padStart(2, "0");
 /** A Date as a datetime-local input's value (the viewer's zone). */
-const toLocalInput = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+const toLocalInput = (d: Date) =>
+  `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 
 function Who({ id, name }: { id: string | null; name: string | null }) {
   if (!id) return <span className="text-muted">—</span>;
@@ -33,7 +34,15 @@ function Who({ id, name }: { id: string | null; name: string | null }) {
   );
 }
 
-export function RoomConsole({ room, initialLogs, initialSessions }: { room: RoomDetail; initialLogs: { entries: AdminLogEntry[]; nextCursor: number | null }; initialSessions: Bb84SessionSummary[] }) {
+export function RoomConsole({
+  room,
+  initialLogs,
+  initialSessions,
+}: {
+  room: RoomDetail;
+  initialLogs: { entries: AdminLogEntry[]; nextCursor: number | null };
+  initialSessions: Bb84SessionSummary[];
+}) {
   const roomId = room.id;
   const api = `/admin/api/rooms/${encodeURIComponent(roomId)}`;
   const [entries, setEntries] = useState<AdminLogEntry[]>(initialLogs.entries);
@@ -214,10 +223,14 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
     <div className="space-y-6" data-testid="admin-room" data-room={roomId}>
       <div className="flex flex-wrap items-baseline justify-between gap-3">
         <h1 className="text-xl font-semibold">
-          Room <span className="font-mono" data-testid="admin-room-id">{roomId}</span>
+          Room{" "}
+          <span className="font-mono" data-testid="admin-room-id">
+            {roomId}
+          </span>
         </h1>
         <p className="text-sm text-muted">
-          created <LocalTime iso={room.createdAt} /> (<ZoneName />) · capacity {room.capacity ?? "—"} · {room.messageCount} messages · {room.logCount} log rows at load
+          created <LocalTime iso={room.createdAt} /> (<ZoneName />) · capacity {room.capacity ?? "—"} · {room.messageCount} messages · {room.logCount} log rows
+          at load
         </p>
       </div>
 
@@ -274,19 +287,43 @@ export function RoomConsole({ room, initialLogs, initialSessions }: { room: Room
           <div className="flex flex-wrap items-end gap-3">
             <label className="flex flex-col gap-1">
               <span className="text-xs text-muted">Actor (user id or name)</span>
-              <input value={actor} onChange={(e) => setActor(e.target.value)} className="w-48 rounded-md border border-line bg-panel-2 px-2 py-1" data-testid="filter-actor" />
+              <input
+                value={actor}
+                onChange={(e) => setActor(e.target.value)}
+                className="w-48 rounded-md border border-line bg-panel-2 px-2 py-1"
+                data-testid="filter-actor"
+              />
             </label>
             <label className="flex flex-col gap-1">
               <span className="text-xs text-muted">From (local time)</span>
-              <input type="datetime-local" step="1" value={from} onChange={(e) => setFrom(e.target.value)} className="rounded-md border border-line bg-panel-2 px-2 py-1" data-testid="filter-from" />
+              <input
+                type="datetime-local"
+                step="1"
+                value={from}
+                onChange={(e) => setFrom(e.target.value)}
+                className="rounded-md border border-line bg-panel-2 px-2 py-1"
+                data-testid="filter-from"
+              />
             </label>
             <label className="flex flex-col gap-1">
               <span className="text-xs text-muted">To (local time)</span>
-              <input type="datetime-local" step="1" value={to} onChange={(e) => setTo(e.target.value)} className="rounded-md border border-line bg-panel-2 px-2 py-1" data-testid="filter-to" />
+              <input
+                type="datetime-local"
+                step="1"
+                value={to}
+                onChange={(e) => setTo(e.target.value)}
+                className="rounded-md border border-line bg-panel-2 px-2 py-1"
+                data-testid="filter-to"
+              />
             </label>
             <label className="flex flex-col gap-1">
               <span className="text-xs text-muted">Text in metadata</span>
-              <input value={text} onChange={(e) => setText(e.target.value)} className="w-48 rounded-md border border-line bg-panel-2 px-2 py-1" data-testid="filter-text" />
+              <input
+                value={text}
+                onChange={(e) => setText(e.target.value)}
+                className="w-48 rounded-md border border-line bg-panel-2 px-2 py-1"
+                data-testid="filter-text"
+              />
             </label>
             <Button type="submit" variant="primary" disabled={loading} data-testid="filter-apply">
               Apply

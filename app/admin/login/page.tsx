@@ -26,9 +26,7 @@ export default async function AdminLoginPage() {
       ) : (
         <section className="rounded-xl border border-line bg-panel p-6 shadow-sm">
           <h1 className="text-lg font-semibold">Admin console</h1>
-          <p className="mt-1 text-sm text-muted">
-            Enter the admin token (ADMIN_TOKEN, or the token the server printed on its first start in development).
-          </p>
+          <p className="mt-1 text-sm text-muted">Enter the admin token (ADMIN_TOKEN, or the token the server printed on its first start in development).</p>
           <LoginForm />
         </section>
       )}

@@ -32,10 +32,7 @@ export default async function RoomPage({
             </Link>
           }
         >
-          <p>
-            Room ids are 1–32 characters long and use only letters (A–Z, a–z), digits (0–9), underscore (_) and hyphen (-). The
-            link you opened asks for:
-          </p>
+          <p>Room ids are 1–32 characters long and use only letters (A–Z, a–z), digits (0–9), underscore (_) and hyphen (-). The link you opened asks for:</p>
           <p className="break-all rounded-md border border-line bg-panel-2 px-3 py-2 font-mono text-fg" data-testid="invalid-room-id">
             {id.length > 200 ? `${id.slice(0, 200)}…` : id}
           </p>

@@ -12,7 +12,12 @@ export function Alerts() {
   return (
     <div className="mx-3 mt-3 space-y-2">
       {alert && (
-        <div role="alert" data-testid="client-error" data-code={alert.code} className="flex items-start justify-between gap-3 rounded-xl border border-danger/50 bg-danger/10 px-4 py-3 text-sm">
+        <div
+          role="alert"
+          data-testid="client-error"
+          data-code={alert.code}
+          className="flex items-start justify-between gap-3 rounded-xl border border-danger/50 bg-danger/10 px-4 py-3 text-sm"
+        >
           <p>
             <strong className="font-semibold text-danger">{alert.title}.</strong> <span className="text-muted">{alert.message}</span>
             {alert.detail && <span className="mt-0.5 block font-mono text-xs text-muted">{alert.detail}</span>}

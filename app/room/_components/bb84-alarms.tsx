@@ -31,8 +31,16 @@ export function Bb84Alarms() {
             className={`flex items-start justify-between gap-3 rounded-xl border px-4 py-3 text-sm ${a.suspectedEve ? "border-danger/60 bg-danger/10" : "border-warn/50 bg-warn/10"}`}
           >
             <div className="flex items-start gap-2.5">
-              <svg viewBox="0 0 20 20" className={`mt-0.5 h-5 w-5 shrink-0 ${a.suspectedEve ? "text-danger" : "text-warn"}`} fill="currentColor" aria-hidden="true">
-                <path fillRule="evenodd" d="M8.5 2.9a1.7 1.7 0 0 1 3 0l6.3 11.4A1.7 1.7 0 0 1 16.3 17H3.7a1.7 1.7 0 0 1-1.5-2.7L8.5 2.9ZM10 7a1 1 0 0 0-1 1v3a1 1 0 1 0 2 0V8a1 1 0 0 0-1-1Zm0 8a1.1 1.1 0 1 0 0-2.2A1.1 1.1 0 0 0 10 15Z" />
+              <svg
+                viewBox="0 0 20 20"
+                className={`mt-0.5 h-5 w-5 shrink-0 ${a.suspectedEve ? "text-danger" : "text-warn"}`}
+                fill="currentColor"
+                aria-hidden="true"
+              >
+                <path
+                  fillRule="evenodd"
+                  d="M8.5 2.9a1.7 1.7 0 0 1 3 0l6.3 11.4A1.7 1.7 0 0 1 16.3 17H3.7a1.7 1.7 0 0 1-1.5-2.7L8.5 2.9ZM10 7a1 1 0 0 0-1 1v3a1 1 0 1 0 2 0V8a1 1 0 0 0-1-1Zm0 8a1.1 1.1 0 1 0 0-2.2A1.1 1.1 0 0 0 10 15Z"
+                />
               </svg>
               <p>
                 <strong className={`font-semibold ${a.suspectedEve ? "text-danger" : "text-warn"}`} data-testid="bb84-alarm-title">

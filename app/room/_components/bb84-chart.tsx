@@ -12,7 +12,13 @@ const DANGER = "var(--qs-danger)";
  * the abort threshold as a reference line. Aborted sessions are red and hatched; the same data is
  * in a table for screen readers.
  */
-export const SessionChart = memo(function SessionChart({ sessions, names }: { sessions: readonly Bb84SessionSummary[]; names: Readonly<Record<string, string>> }) {
+export const SessionChart = memo(function SessionChart({
+  sessions,
+  names,
+}: {
+  sessions: readonly Bb84SessionSummary[];
+  names: Readonly<Record<string, string>>;
+}) {
   // Memoized on the summaries and names: a live session re-renders the dashboard on every frame,
   // the chart only when a session starts or ends.
   const data = sessionChartData(sessions, (id) => names[id] ?? `${id.slice(0, 6)}…`);
@@ -48,7 +54,15 @@ export const SessionChart = memo(function SessionChart({ sessions, names }: { se
               </defs>
               <CartesianGrid strokeDasharray="2 4" stroke="var(--qs-line)" vertical={false} />
               <XAxis dataKey="n" interval="preserveStartEnd" tick={<SessionTick data={data} />} stroke="var(--qs-line)" />
-              <YAxis domain={[0, top]} ticks={ticks} interval={0} tickFormatter={(v: number) => `${v}%`} tick={{ fontSize: 10, fill: "var(--qs-muted)" }} stroke="var(--qs-line)" width={40} />
+              <YAxis
+                domain={[0, top]}
+                ticks={ticks}
+                interval={0}
+                tickFormatter={(v: number) => `${v}%`}
+                tick={{ fontSize: 10, fill: "var(--qs-muted)" }}
+                stroke="var(--qs-line)"
+                width={40}
+              />
               <Tooltip content={<ChartTooltip />} cursor={{ fill: "var(--qs-panel-2)" }} />
               <ReferenceLine y={threshold} stroke={DANGER} strokeDasharray="4 3" ifOverflow="extendDomain" />
               <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28} minPointSize={2}>
@@ -60,7 +74,10 @@ export const SessionChart = memo(function SessionChart({ sessions, names }: { se
           </ResponsiveContainer>
         </div>
         {data.length === 0 && (
-          <p className="absolute inset-0 flex items-center justify-center rounded-md bg-panel/80 px-3 text-center text-[11px] text-muted" data-testid="bb84-chart-empty">
+          <p
+            className="absolute inset-0 flex items-center justify-center rounded-md bg-panel/80 px-3 text-center text-[11px] text-muted"
+            data-testid="bb84-chart-empty"
+          >
             No finished session in this room yet.
           </p>
         )}
@@ -68,27 +85,27 @@ export const SessionChart = memo(function SessionChart({ sessions, names }: { se
       {/* The sr-only box wraps the table: a table ignores width, so sr-only on the table itself widened phone pages. */}
       {data.length > 0 && (
         <div className="sr-only">
-        <table>
-          <caption>QBER of each BB84 session in this room</caption>
-          <thead>
-            <tr>
-              <th scope="col">Session</th>
-              <th scope="col">QBER</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Final key</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.map((d) => (
-              <tr key={d.sessionId} data-testid="bb84-chart-row" data-outcome={d.outcome} data-session-id={d.sessionId}>
-                <td>{d.label}</td>
-                <td>{d.qber === null ? "not estimated" : `${d.qber}%`}</td>
-                <td>{d.aborted ? `aborted (${d.abortCode ?? "no code"})` : d.outcome}</td>
-                <td>{d.finalLength === null ? "none" : `${d.finalLength} bits`}</td>
+          <table>
+            <caption>QBER of each BB84 session in this room</caption>
+            <thead>
+              <tr>
+                <th scope="col">Session</th>
+                <th scope="col">QBER</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Final key</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {data.map((d) => (
+                <tr key={d.sessionId} data-testid="bb84-chart-row" data-outcome={d.outcome} data-session-id={d.sessionId}>
+                  <td>{d.label}</td>
+                  <td>{d.qber === null ? "not estimated" : `${d.qber}%`}</td>
+                  <td>{d.aborted ? `aborted (${d.abortCode ?? "no code"})` : d.outcome}</td>
+                  <td>{d.finalLength === null ? "none" : `${d.finalLength} bits`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
     </figure>
@@ -122,7 +139,9 @@ function ChartTooltip({ active, payload }: { active?: boolean; payload?: Readonl
           </>
         )}
       </p>
-      <p className={d.aborted ? "text-danger" : "text-ok"}>{d.aborted ? `aborted · ${d.abortCode ?? ""}` : `success · ${formatCount(d.finalLength)} key bits`}</p>
+      <p className={d.aborted ? "text-danger" : "text-ok"}>
+        {d.aborted ? `aborted · ${d.abortCode ?? ""}` : `success · ${formatCount(d.finalLength)} key bits`}
+      </p>
       <p className="text-muted">Eve on {Math.round(d.eve * 100)}% (simulation)</p>
     </div>
   );

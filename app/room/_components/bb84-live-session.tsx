@@ -67,27 +67,52 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
           data-testid="bb84-progress"
           className="h-1.5 overflow-hidden rounded-full bg-panel-2"
         >
-          <div className={`h-full rounded-full transition-[width] ${l.status === "aborted" ? "bg-danger" : l.status === "success" ? "bg-ok" : "bg-accent"}`} style={{ width: `${pct}%` }} />
+          <div
+            className={`h-full rounded-full transition-[width] ${l.status === "aborted" ? "bg-danger" : l.status === "success" ? "bg-ok" : "bg-accent"}`}
+            style={{ width: `${pct}%` }}
+          />
         </div>
       </div>
 
-      <QberGauge estimate={qber.estimate} bound={qber.bound} threshold={s.qberThreshold} sample={or(s.sampleSize, summary?.sampleSize)} errors={s.sampleErrors} reportedBy={fromPeer ? peerName : null} />
+      <QberGauge
+        estimate={qber.estimate}
+        bound={qber.bound}
+        threshold={s.qberThreshold}
+        sample={or(s.sampleSize, summary?.sampleSize)}
+        errors={s.sampleErrors}
+        reportedBy={fromPeer ? peerName : null}
+      />
 
       <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-xs">
         <Stat label="Detected" value={formatCount(or(s.detected, summary?.detected))} testid="bb84-detected" />
         <Stat label="Sifted" value={formatCount(or(s.sifted, summary?.sifted))} testid="bb84-sifted" />
         <Stat label="Test sample" value={formatCount(or(s.sampleSize, summary?.sampleSize))} testid="bb84-sample" />
         <Stat label="Disclosed" value={formatCount(or(s.disclosedBits, summary?.disclosedBits))} testid="bb84-disclosed" />
-        <Stat label="Cascade f_EC" value={formatRatio(or(s.fEC, summary?.fEC))} testid="bb84-fec" title="Disclosed parity bits / (n·h(Q)); 1.0 is the Shannon limit" />
+        <Stat
+          label="Cascade f_EC"
+          value={formatRatio(or(s.fEC, summary?.fEC))}
+          testid="bb84-fec"
+          title="Disclosed parity bits / (n·h(Q)); 1.0 is the Shannon limit"
+        />
         <Stat label="Round trips" value={formatCount(or(s.roundTrips, summary?.roundTrips))} testid="bb84-round-trips" />
         <Stat label="Final key" value={s.finalLength === null ? "—" : `${formatCount(s.finalLength)} bits`} testid="bb84-final-length" strong wide />
-        <Stat label="Relay (encrypted)" value={`↑ ${formatBytes(l.transport.bytesSent)} · ↓ ${formatBytes(l.transport.bytesReceived)}`} testid="bb84-transport" title={`${l.transport.framesSent} frames sent, ${l.transport.framesReceived} received, end-to-end encrypted`} wide />
+        <Stat
+          label="Relay (encrypted)"
+          value={`↑ ${formatBytes(l.transport.bytesSent)} · ↓ ${formatBytes(l.transport.bytesReceived)}`}
+          testid="bb84-transport"
+          title={`${l.transport.framesSent} frames sent, ${l.transport.framesReceived} received, end-to-end encrypted`}
+          wide
+        />
       </dl>
 
       <EveBox eve={s.eve} role={l.role} channelEve={l.channel.eve} />
 
       {s.abort && (
-        <p className="rounded-md border border-danger/50 bg-danger/10 px-2.5 py-1.5 text-xs text-danger" data-testid="bb84-abort-reason" data-code={s.abort.code}>
+        <p
+          className="rounded-md border border-danger/50 bg-danger/10 px-2.5 py-1.5 text-xs text-danger"
+          data-testid="bb84-abort-reason"
+          data-code={s.abort.code}
+        >
           <span className="font-semibold">{s.abort.code}</span> ({s.abort.by === "self" ? "here" : "by the peer"}, {s.abort.stage}): {s.abort.message}
         </p>
       )}
@@ -105,7 +130,21 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
   );
 }
 
-function Stat({ label, value, testid, title, strong, wide }: { label: string; value: string; testid: string; title?: string; strong?: boolean; wide?: boolean }) {
+function Stat({
+  label,
+  value,
+  testid,
+  title,
+  strong,
+  wide,
+}: {
+  label: string;
+  value: string;
+  testid: string;
+  title?: string;
+  strong?: boolean;
+  wide?: boolean;
+}) {
   return (
     <div className={`flex items-baseline justify-between gap-2 border-b border-line/60 py-0.5 ${wide ? "col-span-2" : ""}`} title={title}>
       <dt className="text-muted">{label}</dt>
@@ -121,7 +160,21 @@ function Stat({ label, value, testid, title, strong, wide }: { label: string; va
  * length, on one axis with the abort threshold. The axis spans at least 0–30% so an eavesdropper's
  * 25% is on it.
  */
-function QberGauge({ estimate, bound, threshold, sample, errors, reportedBy }: { estimate: number | null; bound: number | null; threshold: number; sample: number | null; errors: number | null; reportedBy: string | null }) {
+function QberGauge({
+  estimate,
+  bound,
+  threshold,
+  sample,
+  errors,
+  reportedBy,
+}: {
+  estimate: number | null;
+  bound: number | null;
+  threshold: number;
+  sample: number | null;
+  errors: number | null;
+  reportedBy: string | null;
+}) {
   const verdict = qberVerdict(estimate, threshold);
   const max = Math.max(0.3, (bound ?? 0) * 1.1, threshold * 1.5);
   const x = (v: number) => `${Math.min(100, (v / max) * 100)}%`;
@@ -135,17 +188,31 @@ function QberGauge({ estimate, bound, threshold, sample, errors, reportedBy }: {
             {formatPercent(estimate)}
           </span>{" "}
           <span className="text-[11px] text-muted">
-            bound <span className="font-mono" data-testid="bb84-qber-bound">{formatPercent(bound)}</span> · abort above{" "}
-            <span className="font-mono" data-testid="bb84-threshold">{formatPercent(threshold, 1)}</span>
+            bound{" "}
+            <span className="font-mono" data-testid="bb84-qber-bound">
+              {formatPercent(bound)}
+            </span>{" "}
+            · abort above{" "}
+            <span className="font-mono" data-testid="bb84-threshold">
+              {formatPercent(threshold, 1)}
+            </span>
           </span>
         </span>
       </div>
       <div className="relative mt-1.5 h-3 rounded-full bg-panel-2" aria-hidden="true">
         <div className="absolute inset-y-0 right-0 rounded-r-full bg-danger/15" style={{ left: x(threshold) }} />
         {estimate !== null && bound !== null && (
-          <div className="absolute inset-y-1 rounded-full bg-accent/30" style={{ left: x(estimate), width: `calc(${x(Math.max(bound, estimate))} - ${x(estimate)})` }} />
+          <div
+            className="absolute inset-y-1 rounded-full bg-accent/30"
+            style={{ left: x(estimate), width: `calc(${x(Math.max(bound, estimate))} - ${x(estimate)})` }}
+          />
         )}
-        {estimate !== null && <div className={`absolute -inset-y-0.5 w-1 -translate-x-1/2 rounded-full ${verdict === "over" ? "bg-danger" : "bg-fg"}`} style={{ left: x(estimate) }} />}
+        {estimate !== null && (
+          <div
+            className={`absolute -inset-y-0.5 w-1 -translate-x-1/2 rounded-full ${verdict === "over" ? "bg-danger" : "bg-fg"}`}
+            style={{ left: x(estimate) }}
+          />
+        )}
         <div className="absolute -inset-y-1 w-px bg-danger" style={{ left: x(threshold) }} />
       </div>
       <p className="mt-1 text-[11px] leading-4 text-muted">
@@ -170,8 +237,18 @@ function EveBox({ eve, role, channelEve }: { eve: Bb84LiveView["snapshot"]["eve"
         <dl className="mt-1 grid grid-cols-2 gap-x-3 gap-y-0.5 text-xs">
           <Stat label="Intercepted" value={formatCount(eve.intercepted)} testid="bb84-eve-intercepted" />
           <Stat label="Knows sifted" value={formatCount(eve.knownSiftedBits)} testid="bb84-eve-known" />
-          <Stat label="Before PA" value={eve.beforePA === null ? "—" : `${formatCount(eve.beforePA)} bits`} testid="bb84-eve-before" title="Key bits Eve knows plus the parities Cascade disclosed" />
-          <Stat label="After PA" value={eve.afterPA === null ? "—" : `${formatRatio(eve.afterPA, 3)} bits`} testid="bb84-eve-after" title="Her bound on the final key after Toeplitz privacy amplification" />
+          <Stat
+            label="Before PA"
+            value={eve.beforePA === null ? "—" : `${formatCount(eve.beforePA)} bits`}
+            testid="bb84-eve-before"
+            title="Key bits Eve knows plus the parities Cascade disclosed"
+          />
+          <Stat
+            label="After PA"
+            value={eve.afterPA === null ? "—" : `${formatRatio(eve.afterPA, 3)} bits`}
+            testid="bb84-eve-after"
+            title="Her bound on the final key after Toeplitz privacy amplification"
+          />
         </dl>
       ) : (
         <p className="mt-1 text-[11px] leading-4 text-muted">

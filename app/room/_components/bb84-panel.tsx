@@ -28,7 +28,11 @@ export function Bb84Panel() {
         <StartControls />
         <ChannelLine />
         {live.length > 1 && <SessionList live={live} shown={shown?.sessionId ?? null} onSelect={setSelected} nameOf={nameOf} />}
-        {shown ? <LiveSession l={shown} peerName={nameOf(shown.peerId)} summary={room.bb84.sessions.find((x) => x.id === shown.sessionId) ?? null} /> : <NoSession />}
+        {shown ? (
+          <LiveSession l={shown} peerName={nameOf(shown.peerId)} summary={room.bb84.sessions.find((x) => x.id === shown.sessionId) ?? null} />
+        ) : (
+          <NoSession />
+        )}
         <SessionChart sessions={room.bb84.sessions} names={names} />
       </div>
     </Panel>
@@ -106,7 +110,12 @@ function StartControls() {
         {starting > 0 ? "Starting…" : others.length > 1 ? `Run BB84 with each member in turn (${others.length})` : "Run BB84 with every member"}
       </Button>
       {error && (
-        <div role="alert" data-testid="bb84-error" data-code={error.code} className="flex items-start justify-between gap-2 rounded-md border border-danger/50 bg-danger/10 px-3 py-1.5 text-xs">
+        <div
+          role="alert"
+          data-testid="bb84-error"
+          data-code={error.code}
+          className="flex items-start justify-between gap-2 rounded-md border border-danger/50 bg-danger/10 px-3 py-1.5 text-xs"
+        >
           <p>
             <strong className="text-danger">{error.title}.</strong> <span className="text-muted">{error.detail ?? error.message}</span>
           </p>
@@ -134,8 +143,9 @@ function ChannelLine() {
       data-eve={c.eve}
     >
       <span className="text-muted">
-        <span className="font-semibold uppercase tracking-wider">Channel</span> noise <span className="font-mono text-fg">{formatPercent(c.noise, 1)}</span> · loss{" "}
-        <span className="font-mono text-fg">{formatPercent(c.loss, 0)}</span> · Eve <span className={`font-mono ${c.eve > 0 ? "font-semibold text-danger" : "text-fg"}`}>{formatPercent(c.eve, 0)}</span>
+        <span className="font-semibold uppercase tracking-wider">Channel</span> noise <span className="font-mono text-fg">{formatPercent(c.noise, 1)}</span> ·
+        loss <span className="font-mono text-fg">{formatPercent(c.loss, 0)}</span> · Eve{" "}
+        <span className={`font-mono ${c.eve > 0 ? "font-semibold text-danger" : "text-fg"}`}>{formatPercent(c.eve, 0)}</span>
       </span>
       <button type="button" onClick={() => setOpen(true)} className="shrink-0 font-medium text-accent hover:underline" data-testid="bb84-open-simulation">
         Simulate…
@@ -144,7 +154,17 @@ function ChannelLine() {
   );
 }
 
-function SessionList({ live, shown, onSelect, nameOf }: { live: readonly Bb84LiveView[]; shown: string | null; onSelect: (id: string) => void; nameOf: (id: string) => string }) {
+function SessionList({
+  live,
+  shown,
+  onSelect,
+  nameOf,
+}: {
+  live: readonly Bb84LiveView[];
+  shown: string | null;
+  onSelect: (id: string) => void;
+  nameOf: (id: string) => string;
+}) {
   return (
     <ol className="flex gap-1 overflow-x-auto pb-1" aria-label="This tab's sessions" data-testid="bb84-session-tabs">
       {[...live].reverse().map((l) => (

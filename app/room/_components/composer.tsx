@@ -68,10 +68,10 @@ export function Composer() {
       : room && !room.present
         ? "Re-joining the room after a reconnect…"
         : room?.waitingForKey && !to
-        ? "Waiting for the new room key; your message is sent once it arrives."
-        : to
-          ? "Direct: only this member can decrypt it, and only they receive it."
-          : "Encrypted for everyone present. Enter to send, Shift+Enter for a new line.";
+          ? "Waiting for the new room key; your message is sent once it arrives."
+          : to
+            ? "Direct: only this member can decrypt it, and only they receive it."
+            : "Encrypted for everyone present. Enter to send, Shift+Enter for a new line.";
 
   return (
     <form onSubmit={submit} className="shrink-0 border-t border-line p-2 sm:p-3" data-testid="composer">
@@ -86,7 +86,12 @@ export function Composer() {
             <span className="font-semibold text-accent">Direct message to {target.displayName}</span>{" "}
             <span className="text-muted">· only they can read it</span>
           </span>
-          <button type="button" onClick={() => setTo("")} className="shrink-0 rounded px-1.5 text-xs font-medium text-accent hover:underline" data-testid="dm-clear">
+          <button
+            type="button"
+            onClick={() => setTo("")}
+            className="shrink-0 rounded px-1.5 text-xs font-medium text-accent hover:underline"
+            data-testid="dm-clear"
+          >
             Send to everyone instead
           </button>
         </p>
@@ -130,7 +135,13 @@ export function Composer() {
             className={`block max-h-40 min-h-[2.75rem] w-full resize-y rounded-md border bg-bg ${to ? "border-accent" : "border-line"} px-3 py-2 text-sm leading-6 focus:outline-none focus:ring-2 focus:ring-accent/50 disabled:opacity-60`}
           />
         </div>
-        <Button type="submit" variant="primary" disabled={disabled || sending || !text.trim()} data-testid="send-button" className="h-[2.75rem] shrink-0 px-3 sm:px-5">
+        <Button
+          type="submit"
+          variant="primary"
+          disabled={disabled || sending || !text.trim()}
+          data-testid="send-button"
+          className="h-[2.75rem] shrink-0 px-3 sm:px-5"
+        >
           {sending ? "Sending…" : "Send"}
         </Button>
       </div>

@@ -34,8 +34,7 @@ export function LeaveButton({ roomId, onLeave }: { roomId: string; onLeave: () =
             Leave <span className="break-all font-mono">{roomId}</span>?
           </h2>
           <p id="leave-desc" className="mt-2 text-sm text-muted">
-            The others move to a new room key you will not have. You stop receiving messages; if you rejoin, you see only what is
-            sent after that.
+            The others move to a new room key you will not have. You stop receiving messages; if you rejoin, you see only what is sent after that.
           </p>
           <div className="mt-5 flex justify-end gap-2">
             <Button ref={stay} variant="secondary" onClick={() => ref.current?.close()} data-testid="leave-cancel">

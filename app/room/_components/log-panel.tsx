@@ -58,21 +58,46 @@ export function LogPanel() {
           aria-label="Room log entries, newest first"
         >
           {logs.map((l) => (
-            <LogItem key={l.id} l={l} actor={nameOf(l.actorId) ?? (typeof l.meta.displayName === "string" ? l.meta.displayName : null)} target={nameOf(l.targetId)} nameOf={nameOf} />
+            <LogItem
+              key={l.id}
+              l={l}
+              actor={nameOf(l.actorId) ?? (typeof l.meta.displayName === "string" ? l.meta.displayName : null)}
+              target={nameOf(l.targetId)}
+              nameOf={nameOf}
+            />
           ))}
         </ol>
       )}
-      <p className="border-t border-line px-4 py-2 text-[11px] leading-4 text-muted">What the server records: who, when, sizes and epochs. Never text or keys.</p>
+      <p className="border-t border-line px-4 py-2 text-[11px] leading-4 text-muted">
+        What the server records: who, when, sizes and epochs. Never text or keys.
+      </p>
     </Panel>
   );
 }
 
-const LogItem = memo(function LogItem({ l, actor, target, nameOf }: { l: GroupedLogEntry; actor: string | null; target: string | null; nameOf: (id: string | null) => string | null }) {
+const LogItem = memo(function LogItem({
+  l,
+  actor,
+  target,
+  nameOf,
+}: {
+  l: GroupedLogEntry;
+  actor: string | null;
+  target: string | null;
+  nameOf: (id: string | null) => string | null;
+}) {
   const t = TYPES[l.type];
   const meta = Object.entries(l.meta ?? {});
   const grouped = (l.rows ?? 1) > 1;
   return (
-    <li className="px-4 py-2.5 text-xs" data-testid="log-item" data-type={l.type} data-actor={l.actorId ?? ""} data-target={l.targetId ?? ""} data-rows={l.rows ?? 1}>
+    <li
+      className="px-4 py-2.5 text-xs"
+      data-testid="log-item"
+      data-type={l.type}
+      data-actor={l.actorId ?? ""}
+      data-target={l.targetId ?? ""}
+      data-rows={l.rows ?? 1}
+    >
       <div className="flex items-baseline justify-between gap-2">
         <span className={`font-semibold ${t.tone}`} data-testid="log-type">
           {grouped ? "BB84 frames relayed" : t.label}

@@ -25,7 +25,13 @@ export function MembersPanel() {
         aria-label="Members of this room"
       >
         {members.map((m) => (
-          <MemberRow key={m.userId} m={m} onSafety={() => setPeer(m)} session={m.isMe ? null : (room.bb84.live.findLast((l) => l.peerId === m.userId && l.status === "running") ?? null)} anyRunning={room.bb84.live.some((l) => l.status === "running")} />
+          <MemberRow
+            key={m.userId}
+            m={m}
+            onSafety={() => setPeer(m)}
+            session={m.isMe ? null : (room.bb84.live.findLast((l) => l.peerId === m.userId && l.status === "running") ?? null)}
+            anyRunning={room.bb84.live.some((l) => l.status === "running")}
+          />
         ))}
       </ul>
       <p className="border-t border-line px-4 py-2.5 text-[11px] leading-4 text-muted">
@@ -61,7 +67,10 @@ function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafe
               <span title="You verified this member's safety number" className="text-ok" data-testid="verified-mark">
                 <span className="sr-only">verified</span>
                 <svg viewBox="0 0 20 20" className="h-4 w-4" fill="currentColor" aria-hidden="true">
-                  <path fillRule="evenodd" d="M10 18a8 8 0 1 0 0-16 8 8 0 0 0 0 16Zm3.7-9.3a1 1 0 0 0-1.4-1.4L9 10.6 7.7 9.3a1 1 0 0 0-1.4 1.4l2 2a1 1 0 0 0 1.4 0l4-4Z" />
+                  <path
+                    fillRule="evenodd"
+                    d="M10 18a8 8 0 1 0 0-16 8 8 0 0 0 0 16Zm3.7-9.3a1 1 0 0 0-1.4-1.4L9 10.6 7.7 9.3a1 1 0 0 0-1.4 1.4l2 2a1 1 0 0 0 1.4 0l4-4Z"
+                  />
                 </svg>
               </span>
             )}

@@ -25,7 +25,10 @@ export function MessageList() {
   // Room events from the moment this tab's conversation starts (its own join), not the room's whole history.
   const since = useMemo(() => {
     const me = room?.members.find((m) => m.isMe)?.userId;
-    const own = logs?.filter((l) => l.type === "MEMBER_JOINED" && l.actorId === me).map((l) => l.createdAt).sort();
+    const own = logs
+      ?.filter((l) => l.type === "MEMBER_JOINED" && l.actorId === me)
+      .map((l) => l.createdAt)
+      .sort();
     return own?.length ? own[own.length - 1] : null;
   }, [logs, room?.members]);
   const items = useMemo(() => buildTimeline(messages, logs ?? [], since), [messages, logs, since]);
@@ -69,7 +72,13 @@ export function MessageList() {
           </div>
         ) : (
           <ol data-testid="message-list">
-            {items.map((it) => (it.kind === "event" ? <RoomEvent key={it.key} it={it} names={names} /> : <MessageItem key={it.key} it={it} toName={it.m.to ? (names[it.m.to] ?? it.m.to.slice(0, 8)) : null} />))}
+            {items.map((it) =>
+              it.kind === "event" ? (
+                <RoomEvent key={it.key} it={it} names={names} />
+              ) : (
+                <MessageItem key={it.key} it={it} toName={it.m.to ? (names[it.m.to] ?? it.m.to.slice(0, 8)) : null} />
+              ),
+            )}
           </ol>
         )}
       </div>
@@ -141,7 +150,11 @@ const MessageItem = memo(function MessageItem({ it, toName }: { it: Extract<Time
           <Bubble m={m} tail={groupEnd} />
           {/* Every message's time, on hover or focus, as in Signal; the first of a group shows it above. */}
           {!groupStart && (
-            <time dateTime={isoTime(m.ts)} className="shrink-0 pb-1 text-[10px] text-muted opacity-0 transition group-hover:opacity-100" data-testid="message-time">
+            <time
+              dateTime={isoTime(m.ts)}
+              className="shrink-0 pb-1 text-[10px] text-muted opacity-0 transition group-hover:opacity-100"
+              data-testid="message-time"
+            >
               {formatTime(m.ts)}
             </time>
           )}
@@ -154,7 +167,10 @@ const MessageItem = memo(function MessageItem({ it, toName }: { it: Extract<Time
 function Bubble({ m, tail }: { m: ChatMessage; tail: boolean }) {
   if (m.status === "waiting-key") {
     return (
-      <div className="flex items-center gap-2 rounded-2xl border border-dashed border-warn/60 bg-warn/5 px-3.5 py-2 text-sm italic text-warn" data-testid="message-waiting">
+      <div
+        className="flex items-center gap-2 rounded-2xl border border-dashed border-warn/60 bg-warn/5 px-3.5 py-2 text-sm italic text-warn"
+        data-testid="message-waiting"
+      >
         <span className="h-3 w-3 animate-spin rounded-full border-2 border-warn border-t-transparent" aria-hidden="true" />
         Waiting for the epoch {m.epoch} key to decrypt…
       </div>

@@ -14,7 +14,14 @@ export const MessageText = memo(function MessageText({ text, mine }: { text: str
         s.kind === "text" ? (
           s.text
         ) : (
-          <a key={i} href={s.href} target="_blank" rel="noopener noreferrer" className={`underline underline-offset-2 ${mine ? "text-accent-fg" : "text-accent"}`} data-testid="message-link">
+          <a
+            key={i}
+            href={s.href}
+            target="_blank"
+            rel="noopener noreferrer"
+            className={`underline underline-offset-2 ${mine ? "text-accent-fg" : "text-accent"}`}
+            data-testid="message-link"
+          >
             {s.text}
           </a>
         ),

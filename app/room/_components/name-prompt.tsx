@@ -6,7 +6,17 @@ import { recallName } from "@/lib/ui/session";
 import { Button, Logo } from "@/app/_components/ui";
 
 /** Asked when a room link is opened without a name (or the name is taken in that room). */
-export function NamePrompt({ roomId, initial, error, onSubmit }: { roomId: string | undefined; initial: string; error: string | null; onSubmit: (name: string) => void }) {
+export function NamePrompt({
+  roomId,
+  initial,
+  error,
+  onSubmit,
+}: {
+  roomId: string | undefined;
+  initial: string;
+  error: string | null;
+  onSubmit: (name: string) => void;
+}) {
   const id = useId();
   const [name, setName] = useState(() => initial || recallName() || "");
   const [problem, setProblem] = useState<string | null>(null);
@@ -30,9 +40,7 @@ export function NamePrompt({ roomId, initial, error, onSubmit }: { roomId: strin
     <main className="flex min-h-dvh items-center justify-center px-5 py-10">
       <form onSubmit={submit} noValidate className="w-full max-w-md rounded-2xl border border-line bg-panel p-6 shadow-sm" data-testid="name-prompt">
         <Logo />
-        <h1 className="mt-4 text-lg font-semibold">
-          Join {roomId ? <span className="font-mono text-accent">{roomId}</span> : "a new room"}
-        </h1>
+        <h1 className="mt-4 text-lg font-semibold">Join {roomId ? <span className="font-mono text-accent">{roomId}</span> : "a new room"}</h1>
         <p className="mt-1 text-sm text-muted">Pick the name other members will see. This tab gets its own keys.</p>
         <label htmlFor={id} className="mt-5 block text-sm font-medium">
           Display name
@@ -48,7 +56,12 @@ export function NamePrompt({ roomId, initial, error, onSubmit }: { roomId: strin
           aria-describedby={`${id}-msg`}
           className={`mt-1.5 block w-full rounded-md border bg-bg px-3 py-2 text-sm focus:outline-none focus:ring-2 focus:ring-accent/50 ${shown ? "border-danger" : "border-line"}`}
         />
-        <p id={`${id}-msg`} role={shown ? "alert" : undefined} className={`mt-1.5 text-sm ${shown ? "text-danger" : "text-muted"}`} data-testid={shown ? "name-error" : undefined}>
+        <p
+          id={`${id}-msg`}
+          role={shown ? "alert" : undefined}
+          className={`mt-1.5 text-sm ${shown ? "text-danger" : "text-muted"}`}
+          data-testid={shown ? "name-error" : undefined}
+        >
           {shown ?? `Up to ${DISPLAY_NAME_MAX} characters.`}
         </p>
         <div className="mt-5 flex items-center justify-between">

@@ -95,7 +95,11 @@ export function NotificationToggle({ className = "" }: { className?: string }) {
     changed();
   }
 
-  const label = blocked ? "Notifications blocked by the browser" : on ? "Notifications on for mentions and direct messages" : "Notify me of mentions and direct messages";
+  const label = blocked
+    ? "Notifications blocked by the browser"
+    : on
+      ? "Notifications on for mentions and direct messages"
+      : "Notify me of mentions and direct messages";
   return (
     <button
       type="button"

@@ -41,21 +41,42 @@ export function RoomHeader() {
           <span className="sr-only">Room </span>
           <span data-testid="room-id">{room.roomId}</span>
         </h1>
-        <Button variant="ghost" className="shrink-0 px-2 py-1 text-xs" onClick={() => copy(roomLink(window.location.origin, room.roomId))} data-testid="copy-room-link">
+        <Button
+          variant="ghost"
+          className="shrink-0 px-2 py-1 text-xs"
+          onClick={() => copy(roomLink(window.location.origin, room.roomId))}
+          data-testid="copy-room-link"
+        >
           <svg viewBox="0 0 20 20" className="h-4 w-4 sm:hidden" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
-            <path d="M8.5 11.5a3 3 0 0 0 4.2 0l2.8-2.8a3 3 0 0 0-4.2-4.2L10 5.8M11.5 8.5a3 3 0 0 0-4.2 0l-2.8 2.8a3 3 0 0 0 4.2 4.2l1.3-1.3" strokeLinecap="round" />
+            <path
+              d="M8.5 11.5a3 3 0 0 0 4.2 0l2.8-2.8a3 3 0 0 0-4.2-4.2L10 5.8M11.5 8.5a3 3 0 0 0-4.2 0l-2.8 2.8a3 3 0 0 0 4.2 4.2l1.3-1.3"
+              strokeLinecap="round"
+            />
           </svg>
           <span className="max-sm:sr-only">{copyState === "copied" ? "Link copied" : copyState === "failed" ? "Copy failed" : "Copy link"}</span>
         </Button>
       </div>
 
       <div className="flex shrink-0 items-center gap-1.5 sm:gap-2">
-        <span className="inline-flex items-center gap-1.5 rounded-full border border-line px-2 py-1 text-xs max-sm:border-0 max-sm:px-1 sm:px-2.5" data-testid="connection-state" data-state={phase === "left" ? "left" : connection} role="status" aria-live="polite">
+        <span
+          className="inline-flex items-center gap-1.5 rounded-full border border-line px-2 py-1 text-xs max-sm:border-0 max-sm:px-1 sm:px-2.5"
+          data-testid="connection-state"
+          data-state={phase === "left" ? "left" : connection}
+          role="status"
+          aria-live="polite"
+        >
           <span className={`h-2 w-2 rounded-full ${conn.dot}`} aria-hidden="true" />
           <span className="max-sm:sr-only">{conn.label}</span>
         </span>
         <KeyStatus epoch={room.epoch} keyEpoch={room.keyEpoch} waiting={room.waitingForKey} left={phase === "left"} />
-        <Button variant="secondary" className="max-lg:hidden" onClick={() => setSimOpen(!simOpen)} aria-expanded={simOpen} data-testid="simulation-toggle" title="Noise, loss and eavesdropper of this room's simulated quantum channel">
+        <Button
+          variant="secondary"
+          className="max-lg:hidden"
+          onClick={() => setSimOpen(!simOpen)}
+          aria-expanded={simOpen}
+          data-testid="simulation-toggle"
+          title="Noise, loss and eavesdropper of this room's simulated quantum channel"
+        >
           Simulation controls
           {room.channel.eve > 0 && (
             <span className="rounded-full bg-danger/15 px-1.5 text-[11px] font-semibold text-danger" data-testid="simulation-eve-flag">

@@ -50,13 +50,17 @@ export function SafetyNumberDialog({ peer, onClose }: { peer: MemberView; onClos
           Safety number with {peer.displayName}
         </h2>
         <p className="mt-1 text-sm text-muted">
-          Compare these 60 digits with {peer.displayName}&apos;s screen, in person or on a call. If every group matches, your
-          messages are end-to-end encrypted with no one in between.
+          Compare these 60 digits with {peer.displayName}&apos;s screen, in person or on a call. If every group matches, your messages are end-to-end encrypted
+          with no one in between.
         </p>
 
         <div className="mt-5 rounded-xl border border-line bg-panel-2 p-4">
           {digits ? (
-            <ol className="grid grid-cols-4 gap-x-4 gap-y-2 text-center font-mono text-lg tracking-wider" data-testid="safety-number" aria-label="Safety number, 12 groups of 5 digits">
+            <ol
+              className="grid grid-cols-4 gap-x-4 gap-y-2 text-center font-mono text-lg tracking-wider"
+              data-testid="safety-number"
+              aria-label="Safety number, 12 groups of 5 digits"
+            >
               {groups.map((g, i) => (
                 <li key={i}>{g}</li>
               ))}

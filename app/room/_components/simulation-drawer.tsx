@@ -104,10 +104,12 @@ export function SimulationDrawer() {
           <span className="text-muted">(e + f/4 − e·f/2). Sessions abort above 11%.</span>
         </div>
 
-        <div className="space-y-2 rounded-md border border-dashed border-accent/50 bg-accent/5 px-3 py-2 text-xs leading-5 text-muted" data-testid="simulation-note">
+        <div
+          className="space-y-2 rounded-md border border-dashed border-accent/50 bg-accent/5 px-3 py-2 text-xs leading-5 text-muted"
+          data-testid="simulation-note"
+        >
           <p>
-            <strong className="text-fg">Applies to sessions started from now on.</strong> A session keeps the settings that were current when it
-            started.
+            <strong className="text-fg">Applies to sessions started from now on.</strong> A session keeps the settings that were current when it started.
           </p>
           <p>Saved on the server for this room and pushed to every member at once; the room log records who changed it.</p>
         </div>
@@ -135,7 +137,19 @@ export function SimulationDrawer() {
   );
 }
 
-function Slider({ k, value, current, onChange, disabled }: { k: keyof ChannelSettings; value: number; current: number; onChange: (pct: number) => void; disabled: boolean }) {
+function Slider({
+  k,
+  value,
+  current,
+  onChange,
+  disabled,
+}: {
+  k: keyof ChannelSettings;
+  value: number;
+  current: number;
+  onChange: (pct: number) => void;
+  disabled: boolean;
+}) {
   const b = CHANNEL_BOUNDS[k];
   const ids = { range: useId(), num: useId(), help: useId() };
   const pct = toPct(value);

@@ -6,7 +6,11 @@ import { titleWithUnread, unreadCount } from "@/lib/ui/timeline";
 /** Whether the page is the one the user looks at (another tab or a minimised window: not). */
 export function usePageVisible(): boolean {
   // The server (and the hydrating first render) assume the page is seen.
-  return useSyncExternalStore(subscribeVisibility, () => document.visibilityState === "visible", () => true);
+  return useSyncExternalStore(
+    subscribeVisibility,
+    () => document.visibilityState === "visible",
+    () => true,
+  );
 }
 
 function subscribeVisibility(onChange: () => void) {

@@ -25,7 +25,10 @@ export interface StateHooks {
 export class ClientStateStore {
   private _state: ClientState;
 
-  constructor(userId: string, private readonly hooks: StateHooks) {
+  constructor(
+    userId: string,
+    private readonly hooks: StateHooks,
+  ) {
     this._state = { connection: "offline", userId, rooms: {} };
   }
 

@@ -85,10 +85,14 @@ export class Connection {
       this.deps.store.setConnection("connecting");
       socket.connect();
     }
-    await this.deps.scheduler.waitUntil(() => this.deps.store.connection === "online", connectTimeoutMs, () => {
-      if (this._replaced) return new ClientError("SESSION_REPLACED", "this identity connected elsewhere");
-      return new ClientError("TIMEOUT", `could not connect to ${url} within ${connectTimeoutMs} ms`);
-    });
+    await this.deps.scheduler.waitUntil(
+      () => this.deps.store.connection === "online",
+      connectTimeoutMs,
+      () => {
+        if (this._replaced) return new ClientError("SESSION_REPLACED", "this identity connected elsewhere");
+        return new ClientError("TIMEOUT", `could not connect to ${url} within ${connectTimeoutMs} ms`);
+      },
+    );
   }
 
   /**
@@ -99,7 +103,11 @@ export class Connection {
   readonly request: Requester = async (event, payload, timeoutMs = this.deps.requestTimeoutMs) => {
     const started = Date.now();
     if (event !== "auth:hello" && event !== "auth:prove") {
-      await this.deps.scheduler.waitUntil(() => this.deps.store.connection === "online", timeoutMs, () => new ClientError("OFFLINE", "not connected to the server"));
+      await this.deps.scheduler.waitUntil(
+        () => this.deps.store.connection === "online",
+        timeoutMs,
+        () => new ClientError("OFFLINE", "not connected to the server"),
+      );
     }
     return this.emitWithAck(event, payload, Math.max(1, timeoutMs - (Date.now() - started)));
   };

@@ -140,7 +140,9 @@ export class MemberTrust {
       rooms[roomId] = {
         ...v,
         members: v.members.map((m) =>
-          m.isMe ? m : { ...m, verified: storage.get(verifiedKey(m.signingKey)) === "1", keyChanged: storage.get(knownKey(roomId, m.displayName)) !== m.signingKey },
+          m.isMe
+            ? m
+            : { ...m, verified: storage.get(verifiedKey(m.signingKey)) === "1", keyChanged: storage.get(knownKey(roomId, m.displayName)) !== m.signingKey },
         ),
       };
     }

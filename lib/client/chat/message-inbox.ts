@@ -57,7 +57,8 @@ export class MessageInbox {
     if (!sender) return this.reject(room, env, "Sender is not a member of this room — message discarded");
     if (env.to !== null) {
       if (env.to !== userId) return this.reject(room, env, "Direct message addressed to someone else — message discarded");
-      if (!(await this.deps.trust.bindingOk(sender))) return this.reject(room, env, "Sender's agreement key is not bound to their identity — message discarded");
+      if (!(await this.deps.trust.bindingOk(sender)))
+        return this.reject(room, env, "Sender's agreement key is not bound to their identity — message discarded");
       let candidates: MessageKey[];
       try {
         candidates = (await this.deps.pairs.candidates(sender)).map((c) => ({ key: c.keys.dmKey, hybrid: c.hybrid }));
@@ -122,7 +123,9 @@ export class MessageInbox {
           c.key,
           sender.signingKey,
           env,
-          direct ? { roomId: room.roomId, recipientId: userId, replayGuard: replay.guard } : { roomId: room.roomId, epoch: env.epoch, replayGuard: replay.guard },
+          direct
+            ? { roomId: room.roomId, recipientId: userId, replayGuard: replay.guard }
+            : { roomId: room.roomId, epoch: env.epoch, replayGuard: replay.guard },
         ),
       );
       hybrid = opened.candidate.hybrid;

@@ -48,7 +48,8 @@ export class MessageSender {
       if (to === this.userId) throw new ClientError("UNKNOWN_PEER", "you cannot send a direct message to yourself");
       const peer = roster.currentMember(roomId, to);
       if (!peer) throw new ClientError("UNKNOWN_PEER", "that member is not in this room");
-      if (!(await this.deps.trust.bindingOk(peer))) throw new ClientError("BINDING_FAILED", `${peer.displayName}'s agreement key is not signed by their identity key`);
+      if (!(await this.deps.trust.bindingOk(peer)))
+        throw new ClientError("BINDING_FAILED", `${peer.displayName}'s agreement key is not signed by their identity key`);
       const pair = await this.deps.pairs.keysFor(peer);
       const counter = replay.nextCounter();
       const env = await encryptMessage(identity, pair.dmKey, { roomId, epoch: 0, senderId: this.userId, counter, to }, payloadBytes);
@@ -69,7 +70,11 @@ export class MessageSender {
         } catch (e) {
           // The room re-keyed between our encryption and the server's check: wait for the new key.
           if (e instanceof ClientError && e.code === "STALE_EPOCH" && attempt < 3) {
-            await this.deps.scheduler.waitUntil(() => (this.deps.store.view(roomId)?.epoch ?? epoch) !== epoch, keyWaitMs, () => new ClientError("NO_KEY", "the room moved to a new epoch but no update arrived"));
+            await this.deps.scheduler.waitUntil(
+              () => (this.deps.store.view(roomId)?.epoch ?? epoch) !== epoch,
+              keyWaitMs,
+              () => new ClientError("NO_KEY", "the room moved to a new epoch but no update arrived"),
+            );
             continue;
           }
           throw e;

@@ -15,7 +15,9 @@ export class ConfusableNameWarnings {
       const key = JSON.stringify([roomId, ...[`${a.userId}:${a.displayName}`, `${b.userId}:${b.displayName}`].sort()]);
       if (this.warned.has(key)) continue;
       this.warned.add(key);
-      out.push(`"${a.displayName}" (${a.userId.slice(0, 8)}) and "${b.displayName}" (${b.userId.slice(0, 8)}) have names that look alike; check their safety numbers before trusting either`);
+      out.push(
+        `"${a.displayName}" (${a.userId.slice(0, 8)}) and "${b.displayName}" (${b.userId.slice(0, 8)}) have names that look alike; check their safety numbers before trusting either`,
+      );
     }
     return out;
   }

@@ -125,7 +125,12 @@ export class RoomKeys {
         if (m.isMe || !m.bindingValid) continue;
         try {
           const pair = await this.deps.pairs.keysFor(m);
-          const share = await wrapRoomKeyShare(this.deps.identity, pair.wrapKey, raw, { roomId: room.roomId, epoch, senderId: this.userId, recipientId: m.userId });
+          const share = await wrapRoomKeyShare(this.deps.identity, pair.wrapKey, raw, {
+            roomId: room.roomId,
+            epoch,
+            senderId: this.userId,
+            recipientId: m.userId,
+          });
           shares.push({ to: share.to, iv: share.iv, wrapped: share.wrapped, signature: share.signature });
         } catch (e) {
           this.deps.warn(room.roomId, "BAD_SHARE", `could not wrap the room key for ${m.displayName}: ${errorText(e)}`);

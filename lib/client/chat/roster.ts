@@ -138,7 +138,11 @@ export class Roster {
     const ids = state.members.map((m) => m.userId);
     const leaderId = leaderOf(ids);
     if (leaderId !== state.leaderId) {
-      this.deps.warn(state.roomId, "LEADER_MISMATCH", `the server named ${shortId(state.leaderId)} leader of epoch ${state.epoch}, but the rule gives ${shortId(leaderId)}; trusting our own computation`);
+      this.deps.warn(
+        state.roomId,
+        "LEADER_MISMATCH",
+        `the server named ${shortId(state.leaderId)} leader of epoch ${state.epoch}, but the rule gives ${shortId(leaderId)}; trusting our own computation`,
+      );
     }
     room.epochs.set(state.epoch, { leaderId, members: new Map(state.members.map((m) => [m.userId, m])) });
     for (const e of [...room.epochs.keys()]) if (e <= state.epoch - KEEP_EPOCHS * 2) room.epochs.delete(e);

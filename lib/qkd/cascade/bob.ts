@@ -192,7 +192,8 @@ export class CascadeBob {
     // Started early: search one odd block now (enough to split a chain of cascades); the others
     // wait with the deferred cascades until the pass becomes regular.
     let active = false;
-    const km = this.known[p], copy = this.copies[p];
+    const km = this.known[p],
+      copy = this.copies[p];
     for (let s = 0; s < this.n; s += k) {
       const e = min(this.n, s + k);
       if ((!active || this.sched.rounds.earlyAllBlocks) && (km.get(s * this.stride + e)! ^ copy.parityRange(s, e)) === 1) {
@@ -311,7 +312,8 @@ export class CascadeBob {
             const la = km.get(s * this.stride + mid);
             if (la !== undefined) {
               km.set(mid * this.stride + e, km.get(s * this.stride + e)! ^ la);
-              s = cs; e = ce;
+              s = cs;
+              e = ce;
               continue;
             }
           }
@@ -331,7 +333,8 @@ export class CascadeBob {
     for (let p = 0; p < this.started; p++) {
       const copy = this.copies[p];
       for (const [id, a] of this.known[p]) {
-        const s = floor(id / this.stride), e = id - s * this.stride;
+        const s = floor(id / this.stride),
+          e = id - s * this.stride;
         if ((a ^ copy.parityRange(s, e)) === 1) {
           this.addCand(p, s, e);
           found = true;

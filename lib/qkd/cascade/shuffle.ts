@@ -35,7 +35,9 @@ export function cascadePermutation(seed: Uint8Array, pass: number, n: number): U
       // 53 random bits (this word's 32, the next word's top 21) for a uniform index below m.
       j = floor(((r * 2097152 + (next(st) >>> 11)) / 9007199254740992) * m);
     }
-    const x = perm[i]; perm[i] = perm[j]; perm[j] = x;
+    const x = perm[i];
+    perm[i] = perm[j];
+    perm[j] = x;
   }
   return perm;
 }
@@ -43,7 +45,8 @@ export function cascadePermutation(seed: Uint8Array, pass: number, n: number): U
 /** The bits of `src` in the order of `perm` (out[q] = src[perm[q]]). */
 export function permuteBits(src: BitArray, perm: Uint32Array): BitArray {
   const out = new BitArray(src.length);
-  const sw = src.words, ow = out.words;
+  const sw = src.words,
+    ow = out.words;
   for (let q = 0; q < perm.length; q++) {
     const i = perm[q];
     if ((sw[i >>> 5] >>> (i & 31)) & 1) ow[q >>> 5] |= 1 << (q & 31);

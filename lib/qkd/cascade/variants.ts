@@ -102,7 +102,10 @@ export const CASCADE_VARIANT_SPECS: Record<string, CascadeVariantSpec> = {
       startEvery: 15,
       earlyStartMaxRegular: 2,
       earlyAllBlocks: true,
-      lookahead: [[100, 2], [110, 3]],
+      lookahead: [
+        [100, 2],
+        [110, 3],
+      ],
     },
   },
 };

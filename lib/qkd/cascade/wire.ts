@@ -73,7 +73,7 @@ export function encodeRangeRequest(seq: number, qs: Query[]): EncodedRequest {
   let groups = 0;
   for (let i = 0; i < qs.length; i++) if (i === 0 || qs[i].p !== qs[i - 1].p) groups++;
   w.varint(groups);
-  for (let i = 0; i < qs.length; ) {
+  for (let i = 0; i < qs.length;) {
     const p = qs[i].p;
     let j = i;
     while (j < qs.length && qs[j].p === p) j++;

@@ -36,7 +36,10 @@ export const createRoomSlice: ChatSlice<RoomSlice> = (set, get) => {
           set({ phase: "joined", roomId: res.roomId });
           get().syncFromClient();
           // The room's earlier BB84 sessions, for the dashboard's chart (best effort).
-          void c.loadBb84Sessions(res.roomId).then(() => get().syncFromClient(), () => undefined);
+          void c.loadBb84Sessions(res.roomId).then(
+            () => get().syncFromClient(),
+            () => undefined,
+          );
           return res.roomId;
         } catch (e) {
           set({ phase: "failed", error: toUiError(e) });

@@ -94,4 +94,3 @@ export interface ChatStoreDeps {
   /** Makes an unconnected client; the store subscribes to it and connects it. A rejection lets the next call try again. */
   createClient(): Promise<ChatClient>;
 }
-
