@@ -22,6 +22,24 @@ export interface AppServerOptions {
   distDir?: string;
   /** Extra environment for the server (e.g. ADMIN_TOKEN). */
   env?: Record<string, string>;
+  /** Serve a production build (made first with buildApp into the same distDir) instead of next dev. */
+  production?: boolean;
+}
+
+/** `next build` into a build folder of its own, for a production server started with `production: true`. */
+export function buildApp(distDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "next", "dist", "bin", "next"), "build"], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: "production", QSEC_NEXT_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    child.stdout!.on("data", (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
+    child.stderr!.on("data", (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build exited with ${code}:\n${log}`))));
+  });
 }
 
 export async function startAppServer(opts: AppServerOptions = {}): Promise<AppServer> {
@@ -30,7 +48,7 @@ export async function startAppServer(opts: AppServerOptions = {}): Promise<AppSe
     ...process.env,
     PORT: "0",
     HOST: "127.0.0.1",
-    NODE_ENV: "development",
+    NODE_ENV: opts.production ? "production" : "development",
     DATABASE_URL: `file:${path.join(dir, "e2e.db")}`,
     QSEC_DATA_DIR: dir,
     NEXT_TELEMETRY_DISABLED: "1",
