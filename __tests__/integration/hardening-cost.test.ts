@@ -5,22 +5,14 @@
  */
 import { LIMITS } from "@/lib/protocol";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { serverPerTest } from "../helpers/per-test";
 
 jest.setTimeout(60_000);
-let srv: TestServer;
-const clients: RawClient[] = [];
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await srv.close();
-});
+const t = serverPerTest();
 
 async function member(name: string) {
-  const c = await connectRaw(srv.url);
-  clients.push(c);
+  const c = await connectRaw(t.srv.url);
+  t.clients.push(c);
   expect(await c.call("room:join", { roomId: "reads", displayName: name })).toMatchObject({ ok: true });
   return c;
 }

@@ -3,21 +3,13 @@
  * so a partial binary packet cannot make the server hold megabytes per connection.
  */
 import { connectRaw, type RawClient } from "../helpers/raw-client";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { serverPerTest } from "../helpers/per-test";
 
-let srv: TestServer;
-const clients: RawClient[] = [];
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await srv.close();
-});
+const t = serverPerTest();
 
 async function client() {
-  const c = await connectRaw(srv.url);
-  clients.push(c);
+  const c = await connectRaw(t.srv.url);
+  t.clients.push(c);
   return c;
 }
 const closed = (c: RawClient) => new Promise<string>((r) => c.socket.once("disconnect", (reason) => r(reason)));

@@ -2,19 +2,11 @@
  * Issue 10, finding 8, against the real server: the identity point with the signature
  * (R = identity, S = 0) used to authenticate without any private key.
  */
-import { connectRaw, type RawClient } from "../helpers/raw-client";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { connectRaw } from "../helpers/raw-client";
+import { serverPerTest } from "../helpers/per-test";
 import { generateIdentity, sign, signAuth, toB64url, transcript, LABEL_XKEY } from "@/lib/crypto";
 
-let srv: TestServer;
-const clients: RawClient[] = [];
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await srv.close();
-});
+const t = serverPerTest();
 
 const le = (n: bigint) => {
   const b = new Uint8Array(32);
@@ -26,8 +18,8 @@ const le = (n: bigint) => {
 };
 
 test("the identity point with (R = identity, S = 0) does not authenticate", async () => {
-  const c = await connectRaw(srv.url, { authenticate: false });
-  clients.push(c);
+  const c = await connectRaw(t.srv.url, { authenticate: false });
+  t.clients.push(c);
   const honest = await generateIdentity();
   const identityPoint = toB64url(le(1n));
   const forged = new Uint8Array(64);
@@ -45,8 +37,8 @@ test("the identity point with (R = identity, S = 0) does not authenticate", asyn
 });
 
 test("a properly signed small-order agreement key does not authenticate", async () => {
-  const c = await connectRaw(srv.url, { authenticate: false });
-  clients.push(c);
+  const c = await connectRaw(t.srv.url, { authenticate: false });
+  t.clients.push(c);
   const id = await generateIdentity();
   const raw = le(325606250916557431795983626356110631294008115727848805560023387167927233504n);
   const agreementKey = toB64url(raw);
@@ -58,7 +50,7 @@ test("a properly signed small-order agreement key does not authenticate", async 
 });
 
 test("honest identities still authenticate", async () => {
-  const c = await connectRaw(srv.url);
-  clients.push(c);
+  const c = await connectRaw(t.srv.url);
+  t.clients.push(c);
   expect(await c.call("room:join", { roomId: "ok", displayName: "alice" })).toMatchObject({ ok: true });
 });

@@ -5,23 +5,15 @@
 import { ChatClient, MemoryStorage } from "@/lib/client";
 import { generateIdentity } from "@/lib/crypto";
 import { confusableNames, rendersBlank } from "@/lib/protocol";
-import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { connectRaw } from "../helpers/raw-client";
 import { until } from "../helpers/waits";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { serverPerTest } from "../helpers/per-test";
 
-let srv: TestServer;
-const clients: RawClient[] = [];
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await srv.close();
-});
+const t = serverPerTest();
 
 test("names that render blank are refused", async () => {
-  const c = await connectRaw(srv.url);
-  clients.push(c);
+  const c = await connectRaw(t.srv.url);
+  t.clients.push(c);
   for (const [i, name] of ["\u3164", "\u3164\u3164", "\u2800", "\uFFA0", "\u0301\u0302", "\u115F\u1160"].entries()) {
     expect(await c.call("room:join", { roomId: `blank-${i}`, displayName: name })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
   }
@@ -38,15 +30,15 @@ test("confusable names are recognised by their skeleton", () => {
 });
 
 test("a client warns when two members' names look alike", async () => {
-  const bob = new ChatClient({ url: srv.url, identity: await generateIdentity(), storage: new MemoryStorage() });
+  const bob = new ChatClient({ url: t.srv.url, identity: await generateIdentity(), storage: new MemoryStorage() });
   try {
     await bob.connect();
     await bob.join("names", "bob");
-    const alice = await connectRaw(srv.url);
-    clients.push(alice);
+    const alice = await connectRaw(t.srv.url);
+    t.clients.push(alice);
     expect(await alice.call("room:join", { roomId: "names", displayName: "alice" })).toMatchObject({ ok: true });
-    const mallory = await connectRaw(srv.url);
-    clients.push(mallory);
+    const mallory = await connectRaw(t.srv.url);
+    t.clients.push(mallory);
     expect(await mallory.call("room:join", { roomId: "names", displayName: "\u0430lice" })).toMatchObject({ ok: true }); // not an exact duplicate: the server lets it in
     const warnings = () => bob.state.rooms["names"]?.warnings ?? [];
     await until(() => warnings().some((w) => /look alike/.test(w)), 5000, "the confusable-names warning");

@@ -4,29 +4,21 @@
  */
 import { fetchMemberLogs } from "@/server/logs/logs.repository";
 import { fetchMemberLogsPaged } from "@/server/logs/paged-fetch";
-import { connectRaw, type RawClient } from "../helpers/raw-client";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { connectRaw } from "../helpers/raw-client";
+import { serverPerTest } from "../helpers/per-test";
 
-let srv: TestServer;
-const clients: RawClient[] = [];
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await srv.close();
-});
+const t = serverPerTest();
 
 test("paged reads return the same rows as one query, with private rows filtered the same way", async () => {
-  const c = await connectRaw(srv.url);
-  clients.push(c);
+  const c = await connectRaw(t.srv.url);
+  t.clients.push(c);
   expect(await c.call("room:join", { roomId: "paged", displayName: "p" })).toMatchObject({ ok: true });
   // The join's own log rows are written by the batched log writer; store them now, so none lands
   // between a paged read and the single query it is compared with.
-  await srv.app.deps.logs.flush();
+  await t.srv.app.deps.logs.flush();
   const me = c.userId;
   const other = "f".repeat(32);
-  await srv.prisma.roomLog.createMany({
+  await t.srv.prisma.roomLog.createMany({
     data: Array.from({ length: 450 }, (_, i) => ({
       roomId: "paged",
       type: i % 3 === 0 ? "DIRECT_MESSAGE_RELAYED" : "MESSAGE_RELAYED",
@@ -44,10 +36,10 @@ test("paged reads return the same rows as one query, with private rows filtered 
     [200, 150],
     [100_000, 500],
   ] as const) {
-    expect(await fetchMemberLogsPaged(srv.prisma, "paged", me, sinceId, limit)).toEqual(await fetchMemberLogs(srv.prisma, "paged", me, sinceId, limit));
+    expect(await fetchMemberLogsPaged(t.srv.prisma, "paged", me, sinceId, limit)).toEqual(await fetchMemberLogs(t.srv.prisma, "paged", me, sinceId, limit));
   }
   // and through the protocol, concurrently
   const [a, b] = (await Promise.all([c.call("logs:fetch", { roomId: "paged", limit: 500 }), c.call("logs:fetch", { roomId: "paged", limit: 300 })])) as any[];
-  expect(a.data.logs).toEqual(await fetchMemberLogs(srv.prisma, "paged", me, undefined, 500));
-  expect(b.data.logs).toEqual(await fetchMemberLogs(srv.prisma, "paged", me, undefined, 300));
+  expect(a.data.logs).toEqual(await fetchMemberLogs(t.srv.prisma, "paged", me, undefined, 500));
+  expect(b.data.logs).toEqual(await fetchMemberLogs(t.srv.prisma, "paged", me, undefined, 300));
 });

@@ -2,24 +2,10 @@
  * Issue 10, finding 3: malformed UTF-16 (a lone surrogate) is refused at the schema wherever text
  * enters, and a join that fails leaves no live room and no Room row behind.
  */
-import { connectRaw, type RawClient } from "../helpers/raw-client";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { serverPerTest } from "../helpers/per-test";
 
-let srv: TestServer;
-const clients: RawClient[] = [];
-async function client() {
-  const c = await connectRaw(srv.url);
-  clients.push(c);
-  return c;
-}
-
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await srv.close();
-});
+const t = serverPerTest();
+const client = () => t.raw();
 
 test("a display name with a lone surrogate is refused and leaves no room behind", async () => {
   const c = await client();
@@ -29,22 +15,22 @@ test("a display name with a lone surrogate is refused and leaves no room behind"
   }
   // A well-formed pair (an emoji) is still a fine name.
   expect(await c.call("room:join", { roomId: "emoji", displayName: "ok \u{1F600}" })).toMatchObject({ ok: true });
-  expect([...srv.app.deps.presence.rooms.keys()]).toEqual(["emoji"]);
-  expect(await srv.prisma.room.count({ where: { id: { startsWith: "lone-" } } })).toBe(0);
+  expect([...t.srv.app.deps.presence.rooms.keys()]).toEqual(["emoji"]);
+  expect(await t.srv.prisma.room.count({ where: { id: { startsWith: "lone-" } } })).toBe(0);
 });
 
 test("a join that fails after the room was created removes the live room and the Room row", async () => {
   const c = await client();
   // Make the database write of the join fail once (as a malformed name used to, inside Prisma).
-  const prisma = srv.prisma as unknown as { $transaction: (...a: unknown[]) => Promise<unknown> };
+  const prisma = t.srv.prisma as unknown as { $transaction: (...a: unknown[]) => Promise<unknown> };
   const real = prisma.$transaction.bind(prisma);
   prisma.$transaction = async () => {
     prisma.$transaction = real;
     throw new Error("simulated write failure");
   };
   expect(await c.call("room:join", { roomId: "fails", displayName: "carol" })).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
-  expect(srv.app.deps.presence.rooms.has("fails")).toBe(false);
-  expect(await srv.prisma.room.count({ where: { id: "fails" } })).toBe(0);
+  expect(t.srv.app.deps.presence.rooms.has("fails")).toBe(false);
+  expect(await t.srv.prisma.room.count({ where: { id: "fails" } })).toBe(0);
   // and the connection's room budget was not spent on it
   expect(await c.call("room:join", { roomId: "fails", displayName: "carol" })).toMatchObject({ ok: true, data: { created: true } });
 });
