@@ -77,8 +77,11 @@ async function main() {
   const address = httpServer.address();
   const port = typeof address === "object" && address ? address.port : env.PORT;
   if (adminToken.source === "generated") {
-    // Printed once, when the token is made; later starts read the file silently.
-    console.log(`Admin console: ${scheme}://localhost:${port}/admin/login\nAdmin token (saved to ${adminToken.file}, owner-only): ${adminToken.token}`);
+    // Printed once, when the token is made; later starts read the file silently. One link logs in:
+    // the token rides in the URL fragment (#token=…), which the browser never sends (no server or
+    // proxy log, no Referer); the login page reads it, posts it to /admin/api/login and drops it.
+    const link = `${scheme}://localhost:${port}/admin/login#token=${encodeURIComponent(adminToken.token!)}`;
+    console.log(`Admin console login link (development; it holds the admin token, saved to ${adminToken.file}, owner-only):\n  ${link}`);
   } else if (adminToken.source === "none") {
     logger.warn("admin console locked: set ADMIN_TOKEN to use /admin");
   }

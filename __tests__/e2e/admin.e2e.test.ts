@@ -98,7 +98,7 @@ describe("admin console in the browser", () => {
     const rows = page.locator('[data-testid="log-row"]');
     expect(await rows.count()).toBe(1);
     expect(await rows.first().getByTestId("who-name").textContent()).toBe(EVIL);
-    expect(await rows.first().getByTestId("log-meta").textContent()).toBe(JSON.stringify({ displayName: EVIL }));
+    expect(await rows.first().getByTestId("log-meta").textContent()).toBe(`display name: ${EVIL}`); // key/value text, not raw JSON
 
     // A text filter that matches nothing empties the table; resetting it shows the join again.
     await page.getByTestId("filter-text").fill("no-such-text-anywhere");
@@ -134,16 +134,21 @@ describe("admin console in the browser", () => {
   });
 
   test("setting the eavesdropper fraction reaches the room's members at once and is logged", async () => {
-    await page.getByTestId("channel-eve").fill("0.3");
+    // Percent, as on the room page's simulation drawer; the wire keeps fractions (eve 0.3).
+    expect(await page.getByTestId("channel-noise").inputValue()).toBe("2");
+    await page.getByTestId("channel-eve").fill("30");
     await page.getByTestId("channel-save").click();
     await page.getByTestId("channel-status").waitFor();
     expect(await page.getByTestId("channel-status").textContent()).toMatch(/Saved/);
     await until(() => (alice.received.get("channel:updated") ?? []).length > 0, 10_000, "channel:updated at the member");
     expect(alice.received.get("channel:updated")![0]).toMatchObject({ roomId: ROOM, channel: { noise: 0.02, loss: 0, eve: 0.3 }, by: null }); // noise: the new-room default
-    expect(await page.getByTestId("channel-current-eve").textContent()).toBe("0.3");
+    expect(await page.getByTestId("channel-current-eve").textContent()).toBe("30%");
     // The change is itself a log row: show every type again and see it arrive.
     await page.getByTestId("filter-reset").click();
     await page.locator('[data-testid="log-row"][data-type="CHANNEL_SETTINGS_CHANGED"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-testid="log-row"][data-type="CHANNEL_SETTINGS_CHANGED"]').first().getByTestId("log-meta").textContent()).toContain(
+      "Eve: 30%",
+    );
     await expectNoInjectedMarkup(page);
   });
 

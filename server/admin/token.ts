@@ -1,8 +1,8 @@
 /**
  * Where the admin token comes from: ADMIN_TOKEN, or (development only, when unset) a random token
  * made on first start and kept in <data dir>/admin-token with owner-only permissions. A new token
- * is printed once, with the login link; later starts reuse the file silently. In production
- * without ADMIN_TOKEN the console stays locked.
+ * is printed once, inside a one-click login link (server/main.ts; the token in the URL fragment);
+ * later starts reuse the file silently. In production without ADMIN_TOKEN the console stays locked.
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";

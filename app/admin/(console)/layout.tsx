@@ -3,6 +3,7 @@ import Link from "next/link";
 import { Logo } from "@/app/_components/ui";
 import { requireAdmin } from "../_lib/guard";
 import { LogoutButton } from "../_components/logout-button";
+import { DropTokenFragment } from "../_components/drop-token-fragment";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "QSEC admin" };
@@ -12,6 +13,7 @@ export default async function AdminConsoleLayout({ children }: { children: React
   await requireAdmin();
   return (
     <div className="min-h-dvh">
+      <DropTokenFragment />
       <header className="flex items-center justify-between border-b border-line bg-panel px-5 py-3">
         <div className="flex items-center gap-4">
           <Logo />

@@ -2,15 +2,14 @@
 import { useState } from "react";
 import { Button, Panel } from "@/app/_components/ui";
 import type { ChannelSettings } from "@/lib/protocol/events";
+import { CHANNEL_BOUNDS, formatPercent } from "@/lib/ui/bb84-view";
+import { fromPct, toPct } from "../_lib/units";
 
-const CHANNEL_FIELDS: { key: keyof ChannelSettings; label: string; max: number }[] = [
-  { key: "noise", label: "Noise (bit error rate)", max: 0.5 },
-  { key: "loss", label: "Loss", max: 0.99 },
-  { key: "eve", label: "Eavesdropper fraction", max: 1 },
-];
+const KEYS = ["noise", "loss", "eve"] as const;
 
+/** Percent in the inputs, as in the room page's simulation drawer; fractions on the wire. */
 function draftOf(c: ChannelSettings) {
-  return { noise: String(c.noise), loss: String(c.loss), eve: String(c.eve) };
+  return { noise: String(toPct(c.noise)), loss: String(toPct(c.loss)), eve: String(toPct(c.eve)) };
 }
 
 /** The simulation's "attack console": saved on the server and pushed to the room's members at once. */
@@ -40,7 +39,9 @@ export function ChannelControls({
     setBusy(true);
     setStatus(null);
     try {
-      const body = { noise: Number(draft.noise), loss: Number(draft.loss), eve: Number(draft.eve) };
+      const pct = KEYS.map((k) => (draft[k].trim() === "" ? NaN : Number(draft[k])));
+      if (pct.some((p) => !Number.isFinite(p))) return setStatus("Not saved: enter each setting in percent");
+      const body: ChannelSettings = { noise: fromPct(pct[0]), loss: fromPct(pct[1]), eve: fromPct(pct[2]) };
       const res = await fetch(`${api}/channel`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       const out = (await res.json()) as { channel?: ChannelSettings; error?: { message: string } };
       if (!res.ok) return setStatus(`Not saved: ${out.error?.message ?? res.status}`);
@@ -56,25 +57,32 @@ export function ChannelControls({
   return (
     <Panel title="Channel (attack console)" data-testid="channel-controls" data-room={roomId}>
       <form onSubmit={save} className="space-y-3 px-4 py-3 text-sm">
-        {CHANNEL_FIELDS.map((f) => (
-          <label key={f.key} className="flex items-center justify-between gap-3">
-            <span>{f.label}</span>
-            <input
-              type="number"
-              min={0}
-              max={f.max}
-              step="0.01"
-              required
-              value={draft[f.key]}
-              onChange={(e) => setDraft((d) => ({ ...d, [f.key]: e.target.value }))}
-              className="w-24 rounded-md border border-line bg-panel-2 px-2 py-1 text-right tabular-nums"
-              data-testid={`channel-${f.key}`}
-            />
+        {KEYS.map((k) => (
+          <label key={k} className="flex items-center justify-between gap-3">
+            <span>{CHANNEL_BOUNDS[k].label}</span>
+            <span className="flex items-center gap-1">
+              <input
+                type="number"
+                min={toPct(CHANNEL_BOUNDS[k].min)}
+                max={toPct(CHANNEL_BOUNDS[k].max)}
+                step="0.1"
+                required
+                value={draft[k]}
+                onChange={(e) => setDraft((d) => ({ ...d, [k]: e.target.value }))}
+                aria-label={`${CHANNEL_BOUNDS[k].label} in percent`}
+                className="w-24 rounded-md border border-line bg-panel-2 px-2 py-1 text-right tabular-nums"
+                data-testid={`channel-${k}`}
+              />
+              <span className="text-muted" aria-hidden="true">
+                %
+              </span>
+            </span>
           </label>
         ))}
         <p className="text-xs text-muted">
-          Applies to BB84 sessions started from now on. Current: noise {channel.noise}, loss {channel.loss}, eve{" "}
-          <span data-testid="channel-current-eve">{channel.eve}</span>.
+          Applies to BB84 sessions started from now on. In force now: noise <span data-testid="channel-current-noise">{formatPercent(channel.noise, 1)}</span>,
+          loss <span data-testid="channel-current-loss">{formatPercent(channel.loss, 0)}</span>, Eve{" "}
+          <span data-testid="channel-current-eve">{formatPercent(channel.eve, 0)}</span>.
         </p>
         <div className="flex items-center gap-3">
           <Button type="submit" variant="primary" disabled={busy} data-testid="channel-save">

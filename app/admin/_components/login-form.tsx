@@ -1,36 +1,68 @@
 "use client";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useRouter } from "next/navigation";
 import { Button } from "@/app/_components/ui";
+
+/**
+ * The token from a development login link (`/admin/login#token=…`, printed by the server when it
+ * makes the token), or null. The fragment never leaves the browser: no request line, server log or
+ * Referer carries it.
+ */
+function tokenFromFragment(): string | null {
+  const hash = window.location.hash.replace(/^#/, "");
+  if (!hash) return null;
+  const token = new URLSearchParams(hash).get("token");
+  return token ? token : null;
+}
+
+/** POST /admin/api/login: null on success (the session cookie is set), else what went wrong. */
+async function postLogin(token: string): Promise<string | null> {
+  try {
+    const res = await fetch("/admin/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+    if (res.ok) return null;
+    const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+    return body?.error?.message ?? `login failed (${res.status})`;
+  } catch {
+    return "the server could not be reached";
+  }
+}
 
 export function LoginForm() {
   const router = useRouter();
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const linkRead = useRef(false);
+
+  useEffect(() => {
+    // A login link: take the token out of the address bar and the history entry first (whatever
+    // the outcome), then log in with it as if it had been typed. Once per page (the ref also covers
+    // React's development double mount).
+    if (linkRead.current) return;
+    linkRead.current = true;
+    const fromLink = tokenFromFragment();
+    if (fromLink === null) return;
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+    void postLogin(fromLink).then((failure) => {
+      // Replace, not push: Back does not return to the login page.
+      if (failure === null) router.replace("/admin");
+      else setError(`The login link did not work: ${failure}`);
+    });
+  }, [router]);
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    try {
-      const res = await fetch("/admin/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
-      if (res.ok) {
-        // The session cookie is set: the console's server components now render for it.
-        router.push("/admin");
-        return;
-      }
-      const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-      setError(body?.error?.message ?? `login failed (${res.status})`);
-    } catch {
-      setError("the server could not be reached");
-    } finally {
-      setBusy(false);
-    }
+    const failure = await postLogin(token);
+    // The session cookie is set: the console's server components now render for it.
+    if (failure === null) return router.push("/admin");
+    setError(failure);
+    setBusy(false);
   }
 
   return (
-    <form onSubmit={submit} className="mt-4 space-y-3" data-testid="admin-login-form">
+    <form onSubmit={(e) => void submit(e)} className="mt-4 space-y-3" data-testid="admin-login-form">
       <label className="block text-sm font-medium" htmlFor="admin-token">
         Admin token
       </label>

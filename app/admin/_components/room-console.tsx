@@ -14,6 +14,7 @@ import type { RoomDetail } from "@/server/admin/rooms.query";
 import { Bb84Sessions } from "./bb84-sessions";
 import { ChannelControls } from "./channel-controls";
 import { LocalTime, ZoneName } from "./local-time";
+import { LogMeta } from "./log-meta";
 import { leaveConsole } from "../_lib/leave-console";
 
 type Applied = Pick<LogFilter, "types"> & Partial<Pick<LogFilter, "actor" | "from" | "to" | "text">>;
@@ -53,7 +54,7 @@ export function RoomConsole({
   const [loading, setLoading] = useState(false);
   const [tail, setTail] = useState<TailState>("connecting");
   const [members, setMembers] = useState(room.members);
-  // Names for the BB84 table and chart: members present now, and anyone named in the loaded log rows.
+  // Names for the log's metadata and the BB84 table and chart: members present now, and anyone named in the loaded log rows.
   const names = useMemo(() => {
     const n: Record<string, string> = {};
     for (const e of entries) {
@@ -374,9 +375,7 @@ export function RoomConsole({
                     <Who id={e.targetId} name={e.targetName} />
                   </td>
                   <td className="max-w-md px-4 py-1.5">
-                    <code className="break-all text-xs text-muted" data-testid="log-meta">
-                      {JSON.stringify(e.meta)}
-                    </code>
+                    <LogMeta meta={e.meta} names={names} />
                   </td>
                 </tr>
               ))}

@@ -26,7 +26,10 @@ export default async function AdminLoginPage() {
       ) : (
         <section className="rounded-xl border border-line bg-panel p-6 shadow-sm">
           <h1 className="text-lg font-semibold">Admin console</h1>
-          <p className="mt-1 text-sm text-muted">Enter the admin token (ADMIN_TOKEN, or the token the server printed on its first start in development).</p>
+          <p className="mt-1 text-sm text-muted">
+            Enter the admin token (ADMIN_TOKEN). In development, open the login link the server printed on its first start, or use the token saved in
+            data/admin-token.
+          </p>
           <LoginForm />
         </section>
       )}

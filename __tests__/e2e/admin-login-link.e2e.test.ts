@@ -1,0 +1,77 @@
+/**
+ * The development login link: a dev server started without ADMIN_TOKEN makes a token and prints one
+ * link with it in the URL fragment; opening that link in Chromium logs in and lands on /admin, with
+ * the fragment gone from the address bar, and the token never reaches the server in a request line
+ * or a Referer. A link with a wrong token says so and leaves the form.
+ */
+import type { Browser, Request } from "playwright-core";
+import { startAppServer, type AppServer } from "./helpers/app-server";
+import { launchChromium, newPage } from "./helpers/browser";
+
+jest.setTimeout(240_000);
+
+let server: AppServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  // Its own Next build folder, like every e2e suite (one dev server per folder).
+  server = await startAppServer({ distDir: ".next-e2e-admin-link", env: { ADMIN_TOKEN: "" }, readyTimeoutMs: 120_000 });
+  browser = await launchChromium();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+  await server?.stop();
+}, 30_000);
+
+function printedLink(): { link: string; token: string } {
+  const m = /^\s*(https?:\/\/localhost:\d+\/admin\/login#token=([A-Za-z0-9_-]+))\s*$/m.exec(server.output());
+  if (!m) throw new Error(`no login link in the server output:\n${server.output()}`);
+  return { link: m[1], token: m[2] };
+}
+
+test("the printed link logs in with one click and lands on /admin without the token in the address", async () => {
+  const { link, token } = printedLink();
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 random bits, base64url
+  expect(link.startsWith(`${server.url}/admin/login#token=`)).toBe(true);
+  expect(server.output().split(token).length - 1).toBe(1); // printed once, inside the link
+
+  const page = await newPage(browser);
+  const requests: Request[] = [];
+  page.on("request", (r) => requests.push(r));
+  await page.goto(link, { timeout: 150_000 });
+  await page.getByTestId("admin-rooms").waitFor({ timeout: 150_000 });
+  expect(new URL(page.url()).pathname).toBe("/admin");
+  expect(page.url()).not.toContain(token);
+  expect(await page.evaluate(() => window.location.hash)).toBe("");
+  // Logged in for real: the session cookie opens the API.
+  expect((await page.request.get(`${server.url}/admin/api/session`)).status()).toBe(200);
+
+  // The fragment stayed in the browser: no request line or Referer carried it, and the server never logged it.
+  expect(requests.length).toBeGreaterThan(0);
+  for (const r of requests) {
+    expect(r.url()).not.toContain(token);
+    expect((await r.allHeaders()).referer ?? "").not.toContain(token);
+  }
+  expect(server.output().split(token).length - 1).toBe(1);
+
+  // The link opened again with the session still alive: the login page sends the browser on to
+  // /admin, which drops the fragment the browser carried over the redirect.
+  await page.goto(link, { timeout: 150_000 });
+  await page.getByTestId("admin-rooms").waitFor({ timeout: 150_000 });
+  expect(new URL(page.url()).pathname).toBe("/admin");
+  await page.waitForFunction(() => window.location.hash === "", null, { timeout: 30_000 });
+  expect(page.url()).not.toContain(token);
+  await page.context().close();
+});
+
+test("a link with a wrong token says so, drops the fragment and leaves the form", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${server.url}/admin/login#token=not-the-admin-token-0123456789`, { timeout: 150_000 });
+  await page.getByTestId("admin-login-error").waitFor({ timeout: 60_000 });
+  expect(await page.getByTestId("admin-login-error").textContent()).toMatch(/login link did not work: wrong admin token/);
+  expect(new URL(page.url()).pathname).toBe("/admin/login");
+  expect(await page.evaluate(() => window.location.hash)).toBe("");
+  await page.getByTestId("admin-token").waitFor();
+  await page.context().close();
+});
