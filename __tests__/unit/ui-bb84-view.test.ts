@@ -2,7 +2,7 @@
 import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary } from "@/lib/protocol";
 import { CASCADE_VARIANTS } from "@/lib/qkd/cascade";
-import { alarmText, alarmTitle, laterSuccess, pastAlarmText } from "@/lib/ui/bb84-alarm";
+import { alarmText, alarmTitle, incomingSessions, laterSuccess, pastAlarmText, startedWithYouText } from "@/lib/ui/bb84-alarm";
 import {
   CASCADE_CHOICES,
   cascadeHint,
@@ -282,5 +282,15 @@ describe("the panel's words (issue 14)", () => {
     const ok2 = live({ sessionId: "k2", peerId: "p", status: "success", startedAt: "2026-11-30T16:05:00.000Z" });
     expect(laterSuccess(alarm, [earlier, ok2, ok1, failed])?.sessionId).toBe("k2");
     expect(pastAlarmText("Bob", ok2.startedAt, () => "16:05")).toBe("Past: a later session with Bob succeeded at 16:05.");
+  });
+});
+
+describe("the peer is told", () => {
+  test("who started a session with them, while it runs", () => {
+    expect(startedWithYouText("Alice")).toBe("Alice started a BB84 session with you.");
+    const mine = live({ sessionId: "m", role: "alice", status: "running" });
+    const theirs = live({ sessionId: "t", role: "bob", status: "running" });
+    const over = live({ sessionId: "o", role: "bob", status: "success" });
+    expect(incomingSessions([mine, theirs, over]).map((l) => l.sessionId)).toEqual(["t"]);
   });
 });

@@ -57,3 +57,13 @@ export function laterSuccess<T extends { peerId: string; status: string; started
 export function pastAlarmText(peerName: string, succeededAt: string, time: (ts: string) => string): string {
   return `Past: a later session with ${peerName} succeeded at ${time(succeededAt)}.`;
 }
+
+/** The notice the peer of a new session sees (the panel and the room's banner use the same words). */
+export function startedWithYouText(starterName: string): string {
+  return `${starterName} started a BB84 session with you.`;
+}
+
+/** Sessions someone else started with this tab that are still running (this tab is Bob). */
+export function incomingSessions<T extends { role: string; status: string }>(live: readonly T[]): T[] {
+  return live.filter((l) => l.role === "bob" && l.status === "running");
+}

@@ -1,6 +1,6 @@
 "use client";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
-import { alarmText, alarmTitle, laterSuccess, pastAlarmText } from "@/lib/ui/bb84-alarm";
+import { alarmText, alarmTitle, incomingSessions, laterSuccess, pastAlarmText, startedWithYouText } from "@/lib/ui/bb84-alarm";
 import { formatTime, isoTime } from "@/lib/ui/format";
 import { Button } from "@/app/_components/ui";
 
@@ -15,9 +15,21 @@ export function Bb84Alarms() {
   const dismissed = useChatStore((s) => s.dismissedAlarms);
   const dismiss = useChatStore((s) => s.dismissAlarm);
   const alarms = (room?.bb84.alarms ?? []).filter((a) => !dismissed[a.sessionId]);
-  if (alarms.length === 0) return null;
+  const incoming = incomingSessions(room?.bb84.live ?? []);
+  if (alarms.length === 0 && incoming.length === 0) return null;
   return (
     <div className="mx-3 mt-3 space-y-2" data-testid="bb84-alarms">
+      {incoming.map((l) => (
+        <p
+          key={l.sessionId}
+          role="status"
+          data-testid="bb84-incoming"
+          data-session-id={l.sessionId}
+          className="rounded-xl border border-accent/50 bg-accent/5 px-4 py-2 text-sm"
+        >
+          {startedWithYouText(names[l.peerId] ?? `${l.peerId.slice(0, 8)}…`)} <span className="text-muted">Its progress is in the BB84 panel.</span>
+        </p>
+      ))}
       {[...alarms]
         .reverse()
         .slice(0, 3)

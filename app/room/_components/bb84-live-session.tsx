@@ -1,6 +1,7 @@
 "use client";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary } from "@/lib/protocol";
+import { startedWithYouText } from "@/lib/ui/bb84-alarm";
 import { useChatStore } from "@/lib/ui/chat-store";
 import {
   cascadeHint,
@@ -55,7 +56,7 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
           </p>
           {l.role === "bob" && (
             <p className="text-xs" data-testid="bb84-started-by">
-              {peerName} started a BB84 session with you.
+              {startedWithYouText(peerName)}
             </p>
           )}
           <p className="text-[11px] text-muted">
