@@ -107,6 +107,17 @@ describe("BB84 between two members in the browser", () => {
     const theirs = await waitForSession(bob, "success", "bob"); // Bob's client accepted on its own
     expect(await mine.getByTestId("bb84-peer").textContent()).toBe("Bob");
     expect(await theirs.getByTestId("bb84-peer").textContent()).toBe("Alice");
+    // The peer is told who started the session with them.
+    expect(await theirs.getByTestId("bb84-started-by").textContent()).toBe("Alice started a BB84 session with you.");
+    expect(await mine.getByTestId("bb84-started-by").count()).toBe(0);
+    // One f_EC on both pages: Alice's shows the value Bob measured and reported.
+    const bobFec = await theirs.getByTestId("bb84-fec").textContent();
+    expect(bobFec).toMatch(/^\d+\.\d\d$/);
+    await alice.waitForFunction(
+      (v) => document.querySelector('[data-testid="bb84-live"][data-role="alice"] [data-testid="bb84-fec"]')?.textContent === v,
+      bobFec,
+      { timeout: 30_000 },
+    );
     expect(await mine.getByTestId("bb84-qber").textContent()).toMatch(/^\d+\.\d\d%$/);
     expect(await mine.getByTestId("bb84-final-length").textContent()).toMatch(/^[\d,]+ bits$/);
     // The simulated Eve is shown on Bob's side (his detector runs the channel model) and found nothing.
@@ -186,5 +197,25 @@ describe("BB84 between two members in the browser", () => {
     await waitForMessage(bob, "direct after the abort");
 
     await alice.screenshot({ path: SCREENSHOT });
+  });
+
+  test("reset channel restores the default for both members, and a later successful session marks the alarm past", async () => {
+    await alice.getByTestId("simulation-toggle").click();
+    const drawer = alice.getByTestId("simulation-drawer");
+    await drawer.waitFor();
+    await alice.getByTestId("simulation-reset-channel").click();
+    await alice.locator('[data-testid="simulation-current"][data-eve="0"][data-noise="0.02"]').waitFor();
+    await bob.locator('[data-testid="bb84-channel"][data-eve="0"]').waitFor({ timeout: 20_000 });
+    await alice.getByTestId("simulation-close").click();
+    await drawer.waitFor({ state: "detached" });
+
+    const alarm = alice.locator('[data-testid="bb84-alarm"][data-code="QBER_TOO_HIGH"]').first();
+    expect(await alarm.getAttribute("data-past")).toBe("false");
+    await startWith(alice, "Bob");
+    await alice.locator('[data-testid="bb84-alarm"][data-code="QBER_TOO_HIGH"][data-past="true"]').first().waitFor({ timeout: 90_000 });
+    expect(await alice.locator('[data-testid="bb84-alarm"][data-past="true"]').first().getByTestId("bb84-alarm-past").textContent()).toMatch(
+      /^Past: a later session with Bob succeeded at /,
+    );
+    await bob.locator('[data-testid="bb84-alarm"][data-past="true"]').first().waitFor({ timeout: 30_000 });
   });
 });

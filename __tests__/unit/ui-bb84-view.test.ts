@@ -1,8 +1,18 @@
 /** Pure helpers of the room page's BB84 dashboard (lib/ui/bb84-view.ts). */
 import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary } from "@/lib/protocol";
-import { alarmText, alarmTitle } from "@/lib/ui/bb84-alarm";
+import { CASCADE_VARIANTS } from "@/lib/qkd/cascade";
+import { alarmText, alarmTitle, incomingSessions, laterSuccess, pastAlarmText, startedWithYouText } from "@/lib/ui/bb84-alarm";
 import {
+  CASCADE_CHOICES,
+  cascadeHint,
+  cascadeLabel,
+  CHANNEL_BOUNDS,
+  DEFAULT_ROOM_CHANNEL,
+  FEC_DEFINITION,
+  QBER_EXPLAINER,
+  sessionTabLabel,
+  shownFec,
   chartThreshold,
   clampChannel,
   expectedChannelQber,
@@ -219,5 +229,68 @@ describe("focusSession", () => {
     expect(focusSession([a, b, c])?.sessionId).toBe("b");
     expect(focusSession([a, c])?.sessionId).toBe("c");
     expect(focusSession([])).toBeNull();
+  });
+});
+
+describe("the panel's words (issue 14)", () => {
+  test("every Cascade variant has a plain name, and its paper and engine name in the hint", () => {
+    for (const v of CASCADE_VARIANTS) {
+      expect(CASCADE_CHOICES[v].label).not.toBe(v);
+      expect(cascadeHint(v)).toContain(v);
+    }
+    expect(cascadeLabel("yanetal-tuned")).toBe("Efficient");
+    expect(cascadeLabel("yanetal-rt")).toBe("Fewer round trips");
+    expect(cascadeLabel("original")).toBe("Original (1994)");
+    expect(cascadeHint("original")).toMatch(/Brassard & Salvail/);
+    expect(cascadeLabel("not-a-variant")).toBe("not-a-variant");
+  });
+
+  test("f_EC: one definition, so Alice shows the value Bob reported and Bob his own", () => {
+    expect(shownFec("bob", 1.09, 1.2)).toBe(1.09);
+    expect(shownFec("bob", null, 1.09)).toBe(1.09);
+    // Alice's own figure (from the estimate) is never shown: she waits for Bob's.
+    expect(shownFec("alice", 0.99, 1.09)).toBe(1.09);
+    expect(shownFec("alice", 0.99, null)).toBeNull();
+    expect(FEC_DEFINITION).toMatch(/errors Cascade corrected/);
+  });
+
+  test("estimate, bound and threshold are each explained", () => {
+    expect(QBER_EXPLAINER).toMatch(/Estimate/);
+    expect(QBER_EXPLAINER).toMatch(/Bound/);
+    expect(QBER_EXPLAINER).toMatch(/threshold/);
+  });
+
+  test("the eavesdropper is in percent everywhere, and the default channel is a new room's", () => {
+    expect(CHANNEL_BOUNDS.eve.label).toMatch(/%/);
+    expect(CHANNEL_BOUNDS.eve.label).not.toMatch(/fraction/);
+    expect(DEFAULT_ROOM_CHANNEL).toEqual({ noise: 0.02, loss: 0, eve: 0 });
+  });
+
+  test("session tabs name the peer, the start time and the outcome", () => {
+    const label = sessionTabLabel(live({ peerId: "p", status: "success", startedAt: "2026-11-30T16:04:05.000Z" }), () => "Bob");
+    expect(label).toMatch(/^Bob · .+ · success$/);
+    expect(sessionTabLabel(live({ status: "aborted", startedAt: "not a date" }), () => "Bob")).toBe("Bob · aborted");
+  });
+
+  test("an alarm is past once a later session with the same peer succeeded", () => {
+    const alarm = { peerId: "p", at: "2026-11-30T16:00:00.000Z" };
+    const earlier = live({ sessionId: "e", peerId: "p", status: "success", startedAt: "2026-11-30T15:59:00.000Z" });
+    const other = live({ sessionId: "o", peerId: "q", status: "success", startedAt: "2026-11-30T16:01:00.000Z" });
+    const failed = live({ sessionId: "f", peerId: "p", status: "aborted", startedAt: "2026-11-30T16:02:00.000Z" });
+    expect(laterSuccess(alarm, [earlier, other, failed])).toBeNull();
+    const ok1 = live({ sessionId: "k1", peerId: "p", status: "success", startedAt: "2026-11-30T16:03:00.000Z" });
+    const ok2 = live({ sessionId: "k2", peerId: "p", status: "success", startedAt: "2026-11-30T16:05:00.000Z" });
+    expect(laterSuccess(alarm, [earlier, ok2, ok1, failed])?.sessionId).toBe("k2");
+    expect(pastAlarmText("Bob", ok2.startedAt, () => "16:05")).toBe("Past: a later session with Bob succeeded at 16:05.");
+  });
+});
+
+describe("the peer is told", () => {
+  test("who started a session with them, while it runs", () => {
+    expect(startedWithYouText("Alice")).toBe("Alice started a BB84 session with you.");
+    const mine = live({ sessionId: "m", role: "alice", status: "running" });
+    const theirs = live({ sessionId: "t", role: "bob", status: "running" });
+    const over = live({ sessionId: "o", role: "bob", status: "success" });
+    expect(incomingSessions([mine, theirs, over]).map((l) => l.sessionId)).toEqual(["t"]);
   });
 });

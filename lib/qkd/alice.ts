@@ -135,7 +135,7 @@ export class Alice extends Party {
       const est = evaluateSample(this.key!.length, k, this.sampleBits!.hamming(bobSample), this.params);
       this.stats.estimate = est;
       if (est.abort) return this.fail(est.abort.code, est.abort.message);
-      this.cascade = new CascadeAlice(this.key!, { variant: this.params.cascadeVariant, qber: cascadeQber(est), seed });
+      this.cascade = new CascadeAlice(this.key!, { variant: this.params.cascadeVariant, qber: cascadeQber(est), seed, sampleSize: est.sampleSize });
       this.stage = "cascade";
       return [];
     });

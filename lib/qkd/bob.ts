@@ -155,7 +155,7 @@ export class Bob extends Party {
       this.stats.estimate = est;
       if (est.abort) return this.fail(est.abort.code, est.abort.message);
       const seed = this.rnd.bytesOf(32);
-      this.cascade = new CascadeBob(this.key, { variant: this.params.cascadeVariant, qber: cascadeQber(est), seed });
+      this.cascade = new CascadeBob(this.key, { variant: this.params.cascadeVariant, qber: cascadeQber(est), seed, sampleSize: est.sampleSize });
       this.stage = "cascade";
       const out = [this.send({ type: MsgType.Estimate, sampleBits: mySample, cascadeSeed: seed })];
       out.push(...this.timed("cascade", () => this.nextCascade()));

@@ -36,6 +36,8 @@ export interface RunOptions {
   eveFinalKeyGuess?: boolean;
   /** Observe every message (direction, bytes), e.g. to record a transcript. */
   onMessage?: (from: "alice" | "bob", bytes: Uint8Array) => void;
+  /** Replace a message before it is delivered (tests and benchmarks of a faulty or lying peer). */
+  tamper?: (from: "alice" | "bob", bytes: Uint8Array) => Uint8Array;
 }
 
 export function runLocal(opts: RunOptions = {}): QkdReport {
@@ -65,7 +67,8 @@ export function runLocal(opts: RunOptions = {}): QkdReport {
   const traffic = { messages: 0, bytesAliceToBob: 0, bytesBobToAlice: 0 };
   const queue: { to: Alice | Bob; bytes: Uint8Array }[] = [];
   const post = (from: Alice | Bob, msgs: Uint8Array[]) => {
-    for (const bytes of msgs) {
+    for (const sent of msgs) {
+      const bytes = opts.tamper ? opts.tamper(from.role, sent) : sent;
       traffic.messages++;
       if (from === alice) traffic.bytesAliceToBob += bytes.length;
       else traffic.bytesBobToAlice += bytes.length;

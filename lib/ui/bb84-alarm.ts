@@ -33,3 +33,37 @@ export function alarmText(alarm: { reason: string }, peerName: string, stillHard
   // The title already says "Suspected eavesdropper"; the client's reason explains the numbers.
   return `BB84 with ${peerName} aborted: ${why}. ${keys}`;
 }
+
+/**
+ * An alarm is past once a later session with the same peer succeeded: the pair's keys were
+ * hardened again since. Returns that session (the newest such), or null while the alarm stands.
+ */
+export function laterSuccess<T extends { peerId: string; status: string; startedAt: string }>(
+  alarm: { peerId: string; at: string },
+  sessions: readonly T[],
+): T | null {
+  const at = Date.parse(alarm.at);
+  let found: T | null = null;
+  for (const s of sessions) {
+    if (s.peerId !== alarm.peerId || s.status !== "success") continue;
+    const started = Date.parse(s.startedAt);
+    if (!(started > at)) continue;
+    if (!found || started > Date.parse(found.startedAt)) found = s;
+  }
+  return found;
+}
+
+/** The sentence a past alarm ends with. */
+export function pastAlarmText(peerName: string, succeededAt: string, time: (ts: string) => string): string {
+  return `Past: a later session with ${peerName} succeeded at ${time(succeededAt)}.`;
+}
+
+/** The notice the peer of a new session sees (the panel and the room's banner use the same words). */
+export function startedWithYouText(starterName: string): string {
+  return `${starterName} started a BB84 session with you.`;
+}
+
+/** Sessions someone else started with this tab that are still running (this tab is Bob). */
+export function incomingSessions<T extends { role: string; status: string }>(live: readonly T[]): T[] {
+  return live.filter((l) => l.role === "bob" && l.status === "running");
+}

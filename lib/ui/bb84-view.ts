@@ -6,7 +6,9 @@
 import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import { LIMITS } from "@/lib/protocol/limits";
-import { expectedQberWithoutDarkCounts } from "@/lib/qkd/channel";
+import type { CascadeVariant } from "@/lib/qkd/cascade";
+import { DEFAULT_CHANNEL, expectedQberWithoutDarkCounts } from "@/lib/qkd/channel";
+import { formatTime } from "./format";
 
 /** Qubits a session may ask for (the server's bb84:start bounds). */
 export const QUBITS_MIN = LIMITS.bb84MinQubits;
@@ -14,10 +16,19 @@ export const QUBITS_MAX = LIMITS.bb84MaxQubits;
 
 /** Channel settings bounds, as the server's channelSettingsSchema accepts them. */
 export const CHANNEL_BOUNDS: Record<keyof ChannelSettings, { min: number; max: number; step: number; label: string; help: string }> = {
-  noise: { min: 0, max: 0.5, step: 0.005, label: "Noise (bit error rate e)", help: "Flips each of Bob's results with this probability." },
-  loss: { min: 0, max: 0.99, step: 0.01, label: "Loss", help: "Share of photons that never reach Bob's detector." },
-  eve: { min: 0, max: 1, step: 0.05, label: "Eavesdropper fraction f", help: "Share of qubits an intercept-resend Eve measures and resends." },
+  noise: { min: 0, max: 0.5, step: 0.005, label: "Noise (bit error rate)", help: "Percent of Bob's results the channel flips." },
+  loss: { min: 0, max: 0.99, step: 0.01, label: "Loss", help: "Percent of photons that never reach Bob's detector." },
+  eve: {
+    min: 0,
+    max: 1,
+    step: 0.05,
+    label: "Eavesdropper (% of qubits)",
+    help: "Percent of qubits an intercept-resend Eve measures and resends: 100% is every qubit, which makes the QBER about 25%.",
+  },
 };
+
+/** A new room's channel (prisma/schema.prisma's defaults: 2% noise, no loss, no eavesdropper); "Reset channel" restores it. */
+export const DEFAULT_ROOM_CHANNEL: ChannelSettings = { noise: DEFAULT_CHANNEL.noise, loss: DEFAULT_CHANNEL.loss, eve: DEFAULT_CHANNEL.eve };
 
 /** Parses a qubit count typed by the user: an integer within the server's bounds, else null. */
 export function parseQubits(input: string | number): number | null {
@@ -71,6 +82,53 @@ export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
+}
+
+/**
+ * Cascade choices in plain words, with the paper (and the engine's name) for a hint. The variants
+ * trade disclosed bits (f_EC) against round trips (docs/qkd.md, section 10).
+ */
+export const CASCADE_CHOICES: Record<CascadeVariant, { label: string; hint: string }> = {
+  "yanetal-tuned": { label: "Efficient", hint: "The default. Yan et al. (2008) block sizes, tuned for QSEC: yanetal-tuned" },
+  "yanetal-rt": { label: "Fewer round trips", hint: "The default's block sizes plus a round-trip policy, slightly more disclosed bits: yanetal-rt" },
+  original: {
+    label: "Original (1994)",
+    hint: "Brassard & Salvail, EUROCRYPT '93 (published 1994): 4 passes, fewest round trips, most disclosed bits: original",
+  },
+  yanetal: { label: "Classic optimised", hint: "Yan et al. (2008): yanetal" },
+  option3: { label: "Balanced", hint: "Martinez-Mateo et al. (2015), Cascade option 3: option3" },
+  option7: { label: "Very efficient, many round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 7: option7" },
+  option8: { label: "Most efficient, most round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 8: option8" },
+};
+
+/** The plain name of a Cascade variant (an unknown name is shown as it is). */
+export function cascadeLabel(variant: string): string {
+  return (CASCADE_CHOICES as Record<string, { label: string }>)[variant]?.label ?? variant;
+}
+export function cascadeHint(variant: string): string {
+  return (CASCADE_CHOICES as Record<string, { hint: string }>)[variant]?.hint ?? variant;
+}
+
+/**
+ * f_EC, one definition on both sides: disclosed parity bits / (n·h(Q)) with Q the key's actual
+ * error rate, i.e. the errors Cascade corrected / n (as cascade-cpp and bench:qkd measure it). Only
+ * Bob knows that count, so Bob's page shows its own value and Alice's page shows the value Bob
+ * reported to the server (the session summary), "—" until it arrives.
+ */
+export const FEC_DEFINITION =
+  "Parity bits disclosed / (n·h(Q)), Q = errors Cascade corrected / n key bits (Bob counts them; both pages show his value). 1.00 is the Shannon limit.";
+
+export function shownFec(role: "alice" | "bob", own: number | null, reportedByBob: number | null | undefined): number | null {
+  return role === "bob" ? (own ?? reportedByBob ?? null) : (reportedByBob ?? null);
+}
+
+/** The sentence under the QBER gauge: what the estimate, the bound and the threshold are each for. */
+export const QBER_EXPLAINER =
+  "Estimate: the errors in the test sample. Bound (estimate + μ): what the key length assumes, so it only shortens the key and may pass the line on a small sample. Abort rule: the estimate above the threshold.";
+
+/** A session tab: "Bob · 16:04:05 · success". */
+export function sessionTabLabel(l: Pick<Bb84LiveView, "peerId" | "startedAt" | "status">, nameOf: (id: string) => string): string {
+  return [nameOf(l.peerId), formatTime(l.startedAt), l.status].filter((x) => x !== "").join(" · ");
 }
 
 const STAGE_LABELS: Record<QkdSnapshot["stage"], string> = {

@@ -1,8 +1,22 @@
 "use client";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary } from "@/lib/protocol";
+import { startedWithYouText } from "@/lib/ui/bb84-alarm";
 import { useChatStore } from "@/lib/ui/chat-store";
-import { formatBytes, formatCount, formatPercent, formatRatio, progressPercent, qberVerdict, stageLabel } from "@/lib/ui/bb84-view";
+import {
+  cascadeHint,
+  cascadeLabel,
+  FEC_DEFINITION,
+  formatBytes,
+  formatCount,
+  formatPercent,
+  formatRatio,
+  progressPercent,
+  QBER_EXPLAINER,
+  qberVerdict,
+  shownFec,
+  stageLabel,
+} from "@/lib/ui/bb84-view";
 import { Badge, Button } from "@/app/_components/ui";
 
 const STATUS: Record<Bb84LiveView["status"], { label: string; tone: "accent" | "ok" | "danger" }> = {
@@ -40,8 +54,16 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
           <p className="truncate text-sm font-medium">
             with <span data-testid="bb84-peer">{peerName}</span>
           </p>
+          {l.role === "bob" && (
+            <p className="text-xs" data-testid="bb84-started-by">
+              {startedWithYouText(peerName)}
+            </p>
+          )}
           <p className="text-[11px] text-muted">
-            you are {l.role === "alice" ? "Alice (sender)" : "Bob (receiver)"} · {formatCount(s.qubits)} qubits · {l.cascadeVariant}
+            you are {l.role === "alice" ? "Alice (sender)" : "Bob (receiver)"} · {formatCount(s.qubits)} qubits ·{" "}
+            <span title={cascadeHint(l.cascadeVariant)} data-testid="bb84-variant-shown" data-variant={l.cascadeVariant}>
+              {cascadeLabel(l.cascadeVariant)}
+            </span>
           </p>
         </div>
         <span role="status" aria-live="polite">
@@ -88,12 +110,7 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
         <Stat label="Sifted" value={formatCount(or(s.sifted, summary?.sifted))} testid="bb84-sifted" />
         <Stat label="Test sample" value={formatCount(or(s.sampleSize, summary?.sampleSize))} testid="bb84-sample" />
         <Stat label="Disclosed" value={formatCount(or(s.disclosedBits, summary?.disclosedBits))} testid="bb84-disclosed" />
-        <Stat
-          label="Cascade f_EC"
-          value={formatRatio(or(s.fEC, summary?.fEC))}
-          testid="bb84-fec"
-          title="Disclosed parity bits / (n·h(Q)); 1.0 is the Shannon limit"
-        />
+        <Stat label="Cascade f_EC" value={formatRatio(shownFec(l.role, s.fEC, summary?.fEC))} testid="bb84-fec" title={FEC_DEFINITION} />
         <Stat label="Round trips" value={formatCount(or(s.roundTrips, summary?.roundTrips))} testid="bb84-round-trips" />
         <Stat label="Final key" value={s.finalLength === null ? "—" : `${formatCount(s.finalLength)} bits`} testid="bb84-final-length" strong wide />
         <Stat
@@ -222,6 +239,11 @@ function QberGauge({
             ? `As measured by ${reportedBy} on ${formatCount(sample)} test bits; the bar shows the estimate and its confidence bound Q + μ.`
             : `${formatCount(errors)} errors in ${formatCount(sample)} test bits; the bar shows the estimate and its confidence bound Q + μ.`}
       </p>
+      {estimate !== null && (
+        <p className="mt-0.5 text-[11px] leading-4 text-muted" data-testid="bb84-qber-explainer">
+          {QBER_EXPLAINER}
+        </p>
+      )}
     </div>
   );
 }
@@ -234,22 +256,29 @@ function EveBox({ eve, role, channelEve }: { eve: Bb84LiveView["snapshot"]["eve"
         Eve&apos;s information <span className="rounded-full border border-warn/50 px-1.5 font-medium normal-case tracking-normal">simulation</span>
       </h3>
       {eve ? (
-        <dl className="mt-1 grid grid-cols-2 gap-x-3 gap-y-0.5 text-xs">
-          <Stat label="Intercepted" value={formatCount(eve.intercepted)} testid="bb84-eve-intercepted" />
-          <Stat label="Knows sifted" value={formatCount(eve.knownSiftedBits)} testid="bb84-eve-known" />
-          <Stat
-            label="Before PA"
-            value={eve.beforePA === null ? "—" : `${formatCount(eve.beforePA)} bits`}
-            testid="bb84-eve-before"
-            title="Key bits Eve knows plus the parities Cascade disclosed"
-          />
-          <Stat
-            label="After PA"
-            value={eve.afterPA === null ? "—" : `${formatRatio(eve.afterPA, 3)} bits`}
-            testid="bb84-eve-after"
-            title="Her bound on the final key after Toeplitz privacy amplification"
-          />
-        </dl>
+        <>
+          <dl className="mt-1 grid grid-cols-2 gap-x-3 gap-y-0.5 text-xs">
+            <Stat label="Intercepted" value={formatCount(eve.intercepted)} testid="bb84-eve-intercepted" />
+            <Stat label="Knows sifted" value={formatCount(eve.knownSiftedBits)} testid="bb84-eve-known" />
+            <Stat
+              label="Before PA"
+              value={eve.beforePA === null ? "—" : `${formatCount(eve.beforePA)} bits`}
+              testid="bb84-eve-before"
+              title="Key bits Eve knows plus the parities Cascade disclosed"
+            />
+            <Stat
+              label="After PA"
+              value={eve.afterPA === null ? "—" : `${formatRatio(eve.afterPA, 3)} bits`}
+              testid="bb84-eve-after"
+              title="Her bound on the final key after Toeplitz privacy amplification"
+            />
+          </dl>
+          <p className="mt-1 text-[11px] leading-4 text-muted" data-testid="bb84-eve-explainer">
+            Intercepted: qubits she measured on the channel. Before PA: key bits she knows from those plus every parity Cascade disclosed over the public
+            discussion (leaked, so it is counted even when she intercepted nothing). After PA: her bound on the final key, which privacy amplification makes
+            negligible.
+          </p>
+        </>
       ) : (
         <p className="mt-1 text-[11px] leading-4 text-muted">
           {role === "alice"

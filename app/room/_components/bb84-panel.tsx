@@ -3,7 +3,17 @@ import { useId, useState } from "react";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
 import { CASCADE_VARIANTS, type CascadeVariant } from "@/lib/qkd/cascade";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
-import { focusSession, formatCount, formatPercent, parseQubits, QUBITS_MAX, QUBITS_MIN } from "@/lib/ui/bb84-view";
+import {
+  CASCADE_CHOICES,
+  cascadeHint,
+  focusSession,
+  formatCount,
+  formatPercent,
+  parseQubits,
+  QUBITS_MAX,
+  QUBITS_MIN,
+  sessionTabLabel,
+} from "@/lib/ui/bb84-view";
 import { Button, Panel } from "@/app/_components/ui";
 import { SessionChart } from "./bb84-chart";
 import { LiveSession } from "./bb84-live-session";
@@ -48,7 +58,7 @@ function StartControls() {
   const starting = useChatStore((s) => s.bb84Starting);
   const error = useChatStore((s) => s.bb84Error);
   const clearError = useChatStore((s) => s.clearBb84Error);
-  const ids = { qubits: useId(), variant: useId(), hint: useId() };
+  const ids = { qubits: useId(), variant: useId(), hint: useId(), variantHint: useId() };
   const [text, setText] = useState(String(choice.qubits));
   const parsed = parseQubits(text);
   const others = room?.members.filter((m) => !m.isMe) ?? [];
@@ -84,17 +94,21 @@ function StartControls() {
             id={ids.variant}
             value={choice.cascadeVariant}
             onChange={(e) => setChoice({ cascadeVariant: e.target.value as CascadeVariant })}
+            aria-describedby={ids.variantHint}
             data-testid="bb84-variant"
             className="block w-full rounded-md border border-line bg-bg px-2 py-1.5 text-sm focus:outline-none focus:ring-2 focus:ring-accent/50"
           >
             {CASCADE_VARIANTS.map((v) => (
-              <option key={v} value={v}>
-                {v}
+              <option key={v} value={v} title={CASCADE_CHOICES[v].hint}>
+                {CASCADE_CHOICES[v].label}
               </option>
             ))}
           </select>
         </div>
       </div>
+      <p id={ids.variantHint} className="text-[11px] leading-4 text-muted" data-testid="bb84-variant-hint">
+        Cascade: {cascadeHint(choice.cascadeVariant)}.
+      </p>
       <p id={ids.hint} className={`text-[11px] leading-4 ${parsed === null ? "text-danger" : "text-muted"}`}>
         {parsed === null
           ? `A whole number from ${formatCount(QUBITS_MIN)} to ${formatCount(QUBITS_MAX)}.`
@@ -175,8 +189,7 @@ function SessionList({
             aria-pressed={l.sessionId === shown}
             className={`whitespace-nowrap rounded-full border px-2 py-0.5 text-[11px] ${l.sessionId === shown ? "border-accent bg-accent/10 text-accent" : "border-line text-muted hover:text-fg"}`}
           >
-            <StatusDot status={l.status} /> {nameOf(l.peerId)}
-            <span className="sr-only">, {l.status}</span>
+            <StatusDot status={l.status} /> {sessionTabLabel(l, nameOf)}
           </button>
         </li>
       ))}

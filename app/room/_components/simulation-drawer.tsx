@@ -3,7 +3,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import type { ChannelSettings } from "@/lib/protocol";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
-import { CHANNEL_BOUNDS, clampChannel, clampChannelValue, expectedChannelQber, formatPercent, sameChannel } from "@/lib/ui/bb84-view";
+import { CHANNEL_BOUNDS, clampChannel, clampChannelValue, DEFAULT_ROOM_CHANNEL, expectedChannelQber, formatPercent, sameChannel } from "@/lib/ui/bb84-view";
 import { Button } from "@/app/_components/ui";
 
 const KEYS = ["noise", "loss", "eve"] as const;
@@ -53,11 +53,11 @@ export function SimulationDrawer() {
     setDraft({ ...shown, [key]: clampChannelValue(key, fromPct(pct)) });
   }
 
-  async function submit() {
-    if (!draft) return;
+  async function submit(next = draft) {
+    if (!next) return;
     setState({ kind: "saving" });
     try {
-      await save(clampChannel(draft));
+      await save(clampChannel(next));
       setDraft(null);
       setState({ kind: "saved" });
     } catch (e) {
@@ -101,7 +101,7 @@ export function SimulationDrawer() {
 
         <div className="rounded-md border border-line bg-panel-2 px-3 py-2 text-xs" data-testid="simulation-expected">
           Expected QBER with these settings: <span className="font-mono font-semibold">{formatPercent(expected)}</span>{" "}
-          <span className="text-muted">(e + f/4 − e·f/2). Sessions abort above 11%.</span>
+          <span className="text-muted">(noise + Eve/4 − noise·Eve/2). Sessions abort above 11%.</span>
         </div>
 
         <div
@@ -120,9 +120,18 @@ export function SimulationDrawer() {
           </Button>
           {dirty && (
             <Button variant="ghost" onClick={() => setDraft(null)} data-testid="simulation-reset">
-              Reset
+              Discard changes
             </Button>
           )}
+          <Button
+            variant="ghost"
+            onClick={() => void submit(DEFAULT_ROOM_CHANNEL)}
+            disabled={(sameChannel(current, DEFAULT_ROOM_CHANNEL) && !dirty) || state.kind === "saving" || phase !== "joined"}
+            title={`Save the default channel for this room: noise ${formatPercent(DEFAULT_ROOM_CHANNEL.noise, 1)}, loss ${formatPercent(DEFAULT_ROOM_CHANNEL.loss, 0)}, Eve ${formatPercent(DEFAULT_ROOM_CHANNEL.eve, 0)}`}
+            data-testid="simulation-reset-channel"
+          >
+            Reset channel
+          </Button>
           <p aria-live="polite" className="text-xs" data-testid="simulation-status" data-state={state.kind}>
             {state.kind === "saved" && !dirty && <span className="text-ok">Saved and pushed to all members.</span>}
             {state.kind === "error" && <span className="text-danger">{state.text}</span>}

@@ -3,7 +3,8 @@
  * parity bit she returns is counted in `disclosedBits` (Bob counts the same bits on his side).
  */
 import { BitArray } from "../bits";
-import { CascadeConfig, CascadeSchedule, checkConfig } from "./schedule";
+import { CascadeBounds, cascadeBounds } from "./bounds";
+import { CascadeConfig, CascadeProtocolError, CascadeSchedule, checkConfig } from "./schedule";
 import { cascadePermutation, permuteBits } from "./shuffle";
 import { decodeRequest, encodeResponse } from "./wire";
 
@@ -12,12 +13,14 @@ export class CascadeAlice {
   private readonly bits: BitArray;
   private readonly seed: Uint8Array;
   private readonly sched: CascadeSchedule;
+  private readonly bounds: CascadeBounds;
   private readonly copies: (BitArray | undefined)[] = [];
   private seq = 0;
   private disclosed = 0;
 
   constructor(bits: BitArray, cfg: CascadeConfig) {
     this.sched = checkConfig(bits, cfg);
+    this.bounds = cascadeBounds(this.sched, bits.length, cfg.qber, cfg.sampleSize);
     this.bits = bits.clone();
     this.seed = cfg.seed.slice();
   }
@@ -40,6 +43,12 @@ export class CascadeAlice {
   respond(req: Uint8Array): Uint8Array {
     // Parsed and validated in full before computing (and disclosing) anything.
     const { seq, qs } = decodeRequest(req, this.sched, this.bits.length, this.seq + 1);
+    // A peer still asking past the cap is not reconciling the channel we estimated (bounds.ts).
+    if (seq > this.bounds.maxRoundTrips) {
+      throw new CascadeProtocolError(
+        `Cascade: Bob asked for round trip ${seq}, more than the ${this.bounds.maxRoundTrips} an honest run needs for ${this.bits.length} bits`,
+      );
+    }
     const nBits = qs.length / 3;
     const out = new Uint8Array((nBits + 7) >>> 3);
     for (let i = 0; i < nBits; i++) {

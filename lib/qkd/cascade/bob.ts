@@ -21,6 +21,7 @@
  * unchanged.
  */
 import { BitArray } from "../bits";
+import { CascadeBounds, cascadeBounds } from "./bounds";
 import { CascadeConfig, CascadeProtocolError, CascadeResult, CascadeSchedule, checkConfig } from "./schedule";
 import { cascadePermutation, permuteBits } from "./shuffle";
 import { decodeResponse, encodeRangeRequest, encodeTopRequest, Query } from "./wire";
@@ -33,7 +34,11 @@ export class CascadeBob {
   private readonly n: number;
   private readonly seed: Uint8Array;
   private readonly sched: CascadeSchedule;
+  private readonly bounds: CascadeBounds;
+  private readonly qber: number;
   private readonly key: BitArray;
+  /** Bits already corrected (original order): an honest peer's parities never correct one twice. */
+  private readonly fixed: BitArray;
   /** Bob's key in each started pass's permuted order (copies[0] === key). */
   private readonly copies: BitArray[] = [];
   private readonly perm: (Uint32Array | null)[] = [];
@@ -65,6 +70,9 @@ export class CascadeBob {
     this.stride = this.n + 1;
     this.seed = cfg.seed.slice();
     this.key = bits.clone();
+    this.fixed = new BitArray(this.n);
+    this.qber = cfg.qber;
+    this.bounds = cascadeBounds(this.sched, this.n, cfg.qber, cfg.sampleSize);
     for (let p = 0; p < this.sched.passes; p++) this.known.push(new Map());
     if (this.n === 0) this.done = true;
   }
@@ -138,6 +146,11 @@ export class CascadeBob {
   // -------------------------------------------------------------------------------------------
 
   private emit(qs: Query[], top: boolean): Uint8Array {
+    if (this.seq >= this.bounds.maxRoundTrips) {
+      throw new CascadeProtocolError(
+        `Cascade: still searching after ${this.seq} round trips, the most an honest run needs for ${this.n} bits: inconsistent parities from Alice`,
+      );
+    }
     const seq = ++this.seq;
     const { body, order } = top ? encodeTopRequest(seq, this.sched, this.n) : encodeRangeRequest(seq, qs);
     this.topFetched = true;
@@ -289,9 +302,17 @@ export class CascadeBob {
   /** Flip bit at permuted position q of pass p and queue the cascades into other started passes. */
   private correct(p: number, q: number) {
     const i = p === 0 ? q : this.perm[p]![q];
-    // An honest Alice's parities are consistent, so each correction removes an error; more
-    // corrections than bits means the answered parities contradict each other.
-    if (++this.corrected > this.n) throw new CascadeProtocolError("cascade: inconsistent parities from Alice");
+    // An honest Alice's parities are consistent, so each correction sets a wrong bit to her value:
+    // no bit is corrected twice, and there are no more corrections than errors (bounds.ts).
+    if (this.fixed.get(i)) {
+      throw new CascadeProtocolError(`Cascade: bit ${i} corrected twice: Alice's parities contradict each other (an honest peer's never do)`);
+    }
+    this.fixed.set(i, 1);
+    if (++this.corrected > this.bounds.maxCorrections) {
+      throw new CascadeProtocolError(
+        `Cascade: ${this.corrected} corrections, more than the ${this.bounds.maxCorrections} errors ${this.n} bits can hold at the estimated QBER ${(100 * this.qber).toFixed(2)}%: inconsistent parities from Alice`,
+      );
+    }
     for (let t = 0; t < this.started; t++) {
       const pos = t === 0 ? i : this.inv[t]![i];
       this.copies[t].flip(pos);

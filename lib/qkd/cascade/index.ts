@@ -6,6 +6,7 @@
  *
  *   variants.ts   variant names and block-size schedules (all lib/protocol needs)
  *   schedule.ts   configuration, the schedule both parties derive from it, result, error type
+ *   bounds.ts     the most corrections and round trips an honest run needs (abort beyond them)
  *   shuffle.ts    the public per-pass permutations (xoshiro128** from ../rng.ts)
  *   wire.ts       request / response format (the shared codec, ../wire.ts)
  *   alice.ts      Alice answers parity queries; bob.ts  Bob drives the binary searches
@@ -19,6 +20,8 @@
 export { CASCADE_VARIANTS, CASCADE_VARIANT_SPECS, DEFAULT_CASCADE_VARIANT } from "./variants";
 export type { CascadeRoundPolicy, CascadeVariant, CascadeVariantSpec } from "./variants";
 export { CascadeProtocolError, cascadeSchedule } from "./schedule";
+export { cascadeBounds } from "./bounds";
+export type { CascadeBounds } from "./bounds";
 export type { CascadeConfig, CascadeResult, CascadeSchedule } from "./schedule";
 export { cascadePermutation } from "./shuffle";
 export { CascadeAlice } from "./alice";

@@ -14,6 +14,8 @@ export interface CascadeConfig {
   qber: number;
   /** 32 public random bytes chosen by Bob and sent to Alice; both derive the same shuffles. */
   seed: Uint8Array;
+  /** Test-sample size behind the estimate (bounds.ts: how many corrections an honest run can need). */
+  sampleSize?: number;
 }
 
 export interface CascadeResult {

@@ -1,0 +1,198 @@
+/**
+ * Bounded reconciliation: one wrong parity from an authenticated peer (well formed, validly sealed)
+ * ends the session with a clear reason, with round trips and corrections under the bounds both
+ * parties derive from the estimated channel (lib/qkd/cascade/bounds.ts). Honest runs never reach
+ * them. Observable outcomes only: abort codes and reasons, counts; never timings.
+ */
+import { BitArray } from "@/lib/qkd/bits";
+import { randomBelow, RandomSource, seededRandom } from "@/lib/qkd/rng";
+import {
+  CascadeAlice,
+  CascadeBob,
+  cascadeBounds,
+  CascadeConfig,
+  CascadeProtocolError,
+  cascadeSchedule,
+  CascadeVariant,
+  DEFAULT_CASCADE_VARIANT,
+  runCascadeLocal,
+} from "@/lib/qkd/cascade";
+import { encodeRangeRequest } from "@/lib/qkd/cascade/wire";
+import { decodeMessage, encodeMessage, MsgType } from "@/lib/qkd/messages";
+import { runLocal } from "@/lib/qkd/run";
+
+/** The reasons Bob gives when Alice's parities are inconsistent with the channel. */
+const BOUND_REASON = /^Cascade: (bit \d+ corrected twice|\d+ corrections, more than|still searching after \d+ round trips)/;
+
+function seedFrom(rng: RandomSource): Uint8Array {
+  const s = new Uint8Array(32);
+  rng.fill(s);
+  return s;
+}
+
+function pair(n: number, q: number, rng: RandomSource): { a: BitArray; b: BitArray } {
+  const a = BitArray.random(n, rng);
+  const b = a.clone();
+  const hit = new Uint8Array(n);
+  for (let errors = 0; errors < Math.round(q * n);) {
+    const i = randomBelow(rng, n);
+    if (!hit[i]) {
+      hit[i] = 1;
+      b.flip(i);
+      errors++;
+    }
+  }
+  return { a, b };
+}
+
+/** Flip the middle parity bit of a Cascade response body (01 02 varint(seq) varint(nBits) packed). */
+function flipOneParity(resp: Uint8Array): Uint8Array {
+  let pos = 2;
+  while (resp[pos] & 0x80) pos++;
+  pos++;
+  let nBits = 0,
+    mul = 1;
+  for (;;) {
+    const b = resp[pos++];
+    nBits += (b & 0x7f) * mul;
+    if (!(b & 0x80)) break;
+    mul *= 128;
+  }
+  const out = resp.slice();
+  const j = nBits >>> 1;
+  out[pos + (j >>> 3)] ^= 1 << (j & 7);
+  return out;
+}
+
+/** Bob against an Alice that lies once, in response `lieAt` (1-based). */
+function lyingRun(a: BitArray, b: BitArray, cfg: CascadeConfig, lieAt: number) {
+  const alice = new CascadeAlice(a, cfg);
+  const bob = new CascadeBob(b, cfg);
+  let responses = 0;
+  let error: unknown = null;
+  try {
+    for (let req = bob.nextRequest(); req; req = bob.nextRequest()) {
+      const resp = alice.respond(req);
+      bob.handleResponse(++responses === lieAt ? flipOneParity(resp) : resp);
+    }
+  } catch (e) {
+    error = e;
+  }
+  return { error, res: bob.result(), responses };
+}
+
+describe("Cascade bounds", () => {
+  test("the bounds follow the estimate: more errors allowed at a higher QBER or a smaller sample, never more than n", () => {
+    const n = 100_000;
+    const sched = cascadeSchedule(DEFAULT_CASCADE_VARIANT, 0.02, n);
+    const b2 = cascadeBounds(sched, n, 0.02, 20_000);
+    expect(b2.maxCorrections).toBeGreaterThan(2 * 0.02 * n);
+    expect(b2.maxCorrections).toBeLessThan(n / 4);
+    expect(cascadeBounds(sched, n, 0.05, 20_000).maxCorrections).toBeGreaterThan(b2.maxCorrections);
+    expect(cascadeBounds(sched, n, 0.02, 2_000).maxCorrections).toBeGreaterThan(b2.maxCorrections);
+    expect(cascadeBounds(sched, 100, 0.4, 1).maxCorrections).toBe(100);
+    // Round trips: a cap from n and the schedule, far above what honest runs take (≈ 80–300 at 10^4).
+    const small = cascadeBounds(cascadeSchedule(DEFAULT_CASCADE_VARIANT, 0.02, 10_000), 10_000, 0.02);
+    expect(small.maxRoundTrips).toBeGreaterThan(1000);
+    expect(b2.maxRoundTrips).toBeGreaterThan(small.maxRoundTrips);
+  });
+
+  test("honest runs of every variant stay within the bounds (corrections = errors)", () => {
+    const rng = seededRandom(31);
+    for (const variant of ["original", "yanetal", "option8", "yanetal-tuned", "yanetal-rt"] as CascadeVariant[]) {
+      for (const q of [0.01, 0.05, 0.1]) {
+        const n = 10_000;
+        const { a, b } = pair(n, q, rng);
+        const cfg: CascadeConfig = { variant, qber: q, seed: seedFrom(rng), sampleSize: 2_000 };
+        const res = runCascadeLocal(a, b, cfg);
+        const bounds = cascadeBounds(cascadeSchedule(variant, q, n), n, q, 2_000);
+        expect(res.errorsCorrected).toBe(Math.round(q * n));
+        expect(res.errorsCorrected).toBeLessThanOrEqual(bounds.maxCorrections);
+        expect(res.roundTrips).toBeLessThanOrEqual(bounds.maxRoundTrips);
+      }
+    }
+  });
+
+  test("one wrong parity: Bob aborts with the reason, under the bounds, wherever the lie is", () => {
+    const rng = seededRandom(32);
+    for (const [n, q] of [
+      [10_000, 0.02],
+      [10_000, 0.05],
+      [100_000, 0.02],
+    ] as const) {
+      const { a, b } = pair(n, q, rng);
+      const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: q, seed: seedFrom(rng), sampleSize: n / 5 };
+      const bounds = cascadeBounds(cascadeSchedule(cfg.variant, q, n), n, q, cfg.sampleSize);
+      const honest = runCascadeLocal(a, b, cfg);
+      let aborted = 0;
+      for (const lieAt of [1, 2, 5, 10, 20, 40]) {
+        if (lieAt > honest.roundTrips) continue;
+        const { error, res } = lyingRun(a, b, cfg, lieAt);
+        // A lie Bob cannot see ends with a wrong key (verification catches it); one he can see
+        // ends here, with the reason. Either way the run ends, and within the bounds.
+        if (error !== null) {
+          expect(error).toBeInstanceOf(CascadeProtocolError);
+          expect((error as Error).message).toMatch(BOUND_REASON);
+          aborted++;
+        } else {
+          expect(res.bits.equals(a)).toBe(false);
+        }
+        expect(res.roundTrips).toBeLessThanOrEqual(bounds.maxRoundTrips);
+        expect(res.errorsCorrected).toBeLessThanOrEqual(bounds.maxCorrections);
+      }
+      expect(aborted).toBeGreaterThan(0);
+    }
+  });
+
+  test("Alice refuses a Bob who keeps asking past the round-trip cap", () => {
+    const rng = seededRandom(33);
+    const n = 2_000;
+    const { a } = pair(n, 0.02, rng);
+    const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.02, seed: seedFrom(rng), sampleSize: 500 };
+    const { maxRoundTrips } = cascadeBounds(cascadeSchedule(cfg.variant, 0.02, n), n, 0.02, 500);
+    const alice = new CascadeAlice(a, cfg);
+    for (let seq = 1; seq <= maxRoundTrips; seq++) alice.respond(encodeRangeRequest(seq, [{ p: 0, s: 0, e: 1 }]).body);
+    expect(() => alice.respond(encodeRangeRequest(maxRoundTrips + 1, [{ p: 0, s: 0, e: 1 }]).body)).toThrow(
+      /Bob asked for round trip \d+, more than the \d+ an honest run needs/,
+    );
+    expect(alice.disclosedBits).toBe(maxRoundTrips);
+  });
+});
+
+describe("a lying Alice in a whole session", () => {
+  /** Replaces Alice's `lieAt`-th CascadeResponse with one whose middle parity is flipped, re-encoded validly. */
+  function lyingAlice(lieAt: number) {
+    let seen = 0;
+    return (from: "alice" | "bob", bytes: Uint8Array) => {
+      if (from !== "alice") return bytes;
+      const m = decodeMessage(bytes);
+      if (m.payload.type !== MsgType.CascadeResponse || ++seen !== lieAt) return bytes;
+      return encodeMessage({ ...m, payload: { type: MsgType.CascadeResponse, body: flipOneParity(m.payload.body) } });
+    };
+  }
+
+  test.each([
+    [1 << 16, 3, 7],
+    [1 << 17, 10, 8],
+  ])("%i qubits, lie in response %i: both sides end aborted with Bob's reason", (qubits, lieAt, seed) => {
+    let requests = 0;
+    const honest = runLocal({ qubits, noise: 0.02, seed });
+    expect(honest.ok).toBe(true);
+    const r = runLocal({
+      qubits,
+      noise: 0.02,
+      seed,
+      tamper: lyingAlice(lieAt),
+      onMessage: (from, bytes) => {
+        if (from === "bob" && decodeMessage(bytes).payload.type === MsgType.CascadeRequest) requests++;
+      },
+    });
+    expect(r.ok).toBe(false);
+    expect(r.abort).toMatchObject({ code: "PROTOCOL_ERROR", stage: "cascade" });
+    expect(r.abort!.message).toMatch(BOUND_REASON);
+    expect(r.abort).toMatchObject({ party: "bob", by: "self" });
+    const n = honest.keyBits;
+    const { maxRoundTrips } = cascadeBounds(cascadeSchedule(DEFAULT_CASCADE_VARIANT, honest.qber!.estimate, n), n, honest.qber!.estimate);
+    expect(requests).toBeLessThanOrEqual(maxRoundTrips);
+  });
+});
