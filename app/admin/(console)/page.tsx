@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { Panel } from "@/app/_components/ui";
-import { LocalTime, ZoneName } from "../_components/local-time";
+import { LocalTime, ZoneName } from "@/app/_components/local-time";
 import { parseRoomListQuery, type RoomListQuery, type RoomSort } from "@/server/admin/rooms.query";
 import { requireAdmin } from "../_lib/guard";
 import { RetentionForm } from "../_components/retention-form";

@@ -3,7 +3,7 @@ import { Panel } from "@/app/_components/ui";
 import type { Bb84SessionSummary } from "@/lib/protocol/events";
 import { formatPercent } from "@/lib/ui/bb84-view";
 import { SessionChart } from "@/app/room/_components/bb84-chart";
-import { LocalTime, ZoneName } from "./local-time";
+import { LocalTime, ZoneName } from "@/app/_components/local-time";
 
 const short = (id: string) => id.slice(0, 8);
 

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { Button, Panel } from "@/app/_components/ui";
 import type { ChannelSettings } from "@/lib/protocol/events";
 import { CHANNEL_BOUNDS, formatPercent } from "@/lib/ui/bb84-view";
-import { fromPct, toPct } from "../_lib/units";
+import { fromPct, toPct } from "@/lib/ui/percent";
 
 const KEYS = ["noise", "loss", "eve"] as const;
 

@@ -13,8 +13,8 @@ import { ADMIN_NAMESPACE, type AdminClientToServerEvents, type AdminLogEntry, ty
 import type { RoomDetail } from "@/server/admin/rooms.query";
 import { Bb84Sessions } from "./bb84-sessions";
 import { ChannelControls } from "./channel-controls";
-import { LocalTime, ZoneName } from "./local-time";
-import { LogMeta } from "./log-meta";
+import { LocalTime, ZoneName } from "@/app/_components/local-time";
+import { LogMeta } from "@/app/_components/log-meta";
 import { leaveConsole } from "../_lib/leave-console";
 
 type Applied = Pick<LogFilter, "types"> & Partial<Pick<LogFilter, "actor" | "from" | "to" | "text">>;

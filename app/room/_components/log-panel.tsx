@@ -4,6 +4,7 @@ import type { LogEventType } from "@/lib/protocol";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatTime, isoTime, shortId } from "@/lib/ui/format";
 import { groupRelayRows, type GroupedLogEntry } from "@/lib/ui/log-group";
+import { LogMeta } from "@/app/_components/log-meta";
 import { Panel } from "@/app/_components/ui";
 
 /** How each structured log type reads; the server never sends text to parse. */
@@ -63,7 +64,7 @@ export function LogPanel() {
               l={l}
               actor={nameOf(l.actorId) ?? (typeof l.meta.displayName === "string" ? l.meta.displayName : null)}
               target={nameOf(l.targetId)}
-              nameOf={nameOf}
+              names={names}
             />
           ))}
         </ol>
@@ -79,12 +80,13 @@ const LogItem = memo(function LogItem({
   l,
   actor,
   target,
-  nameOf,
+  names,
 }: {
   l: GroupedLogEntry;
   actor: string | null;
   target: string | null;
-  nameOf: (id: string | null) => string | null;
+  /** User id → display name, for ids inside the metadata (leader, aborted by, …). */
+  names: Readonly<Record<string, string>>;
 }) {
   const t = TYPES[l.type];
   const meta = Object.entries(l.meta ?? {});
@@ -115,11 +117,9 @@ const LogItem = memo(function LogItem({
         </div>
       )}
       {meta.length > 0 && (
-        <dl className="mt-1 grid grid-cols-[max-content_1fr] gap-x-3 gap-y-0.5 font-mono text-[11px]">
-          {meta.map(([k, v]) => (
-            <MetaRow key={k} k={k} v={v} nameOf={nameOf} />
-          ))}
-        </dl>
+        <div className="mt-1 text-[11px]">
+          <LogMeta meta={l.meta} names={names} />
+        </div>
       )}
     </li>
   );
@@ -131,24 +131,6 @@ function Arrow({ sign, spoken }: { sign: string; spoken: string }) {
     <>
       <span aria-hidden="true"> {sign} </span>
       <span className="sr-only"> {spoken} </span>
-    </>
-  );
-}
-
-/** One metadata field; user ids (leaderId, …) are shown as names. Values are text, never markup. */
-function MetaRow({ k, v, nameOf }: { k: string; v: unknown; nameOf: (id: string | null) => string | null }) {
-  let shown: string;
-  if (typeof v === "string" && /Id$/.test(k) && /^[0-9a-f]{32}$/.test(v)) shown = nameOf(v) ?? v;
-  else if (typeof v === "number" && k === "bytes") shown = v >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v} B`;
-  else if (v === null || v === undefined) shown = k === "capacity" ? "unlimited" : "—";
-  else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") shown = String(v);
-  else shown = JSON.stringify(v);
-  return (
-    <>
-      <dt className="text-muted">{k}</dt>
-      <dd className="truncate text-fg" title={shown}>
-        {shown}
-      </dd>
     </>
   );
 }

@@ -5,12 +5,11 @@ import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { CHANNEL_BOUNDS, clampChannel, clampChannelValue, DEFAULT_ROOM_CHANNEL, expectedChannelQber, formatPercent, sameChannel } from "@/lib/ui/bb84-view";
 import { Button } from "@/app/_components/ui";
+import { fromPct, toPct } from "@/lib/ui/percent";
 
 const KEYS = ["noise", "loss", "eve"] as const;
 
 /** Percent in the inputs, fractions on the wire; rounded so 2.5% stays 0.025. */
-const toPct = (v: number) => Math.round(v * 100_000) / 1000;
-const fromPct = (p: number) => Math.round(p * 1000) / 100_000;
 
 /**
  * "Simulation controls": the room's channel model (noise, loss, eavesdropper fraction), stored on

@@ -7,7 +7,7 @@
  * markup.
  */
 import { formatBytes } from "@/lib/ui/bb84-view";
-import { pctText } from "../_lib/units";
+import { pctText } from "@/lib/ui/percent";
 import { LocalTime } from "./local-time";
 
 const LABELS: Record<string, string> = {

@@ -1,10 +1,10 @@
 /**
- * The admin console's log metadata as a reader sees it (app/admin/_components/log-meta.tsx): key/value
+ * Log metadata as a reader sees it, in the admin console and the room log (app/_components/log-meta.tsx): key/value
  * text, rates in percent like the room page, members' names for user ids the console knows, and
  * user data only ever as text.
  */
 import { renderToStaticMarkup } from "react-dom/server";
-import { LogMeta, metaLabel } from "@/app/admin/_components/log-meta";
+import { LogMeta, metaLabel } from "@/app/_components/log-meta";
 
 const ALICE = "a1".repeat(32);
 const STRANGER = "f0".repeat(32);
