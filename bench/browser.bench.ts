@@ -208,7 +208,8 @@ async function main() {
               (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running",
             ),
           [...seen] as string[],
-          { timeout: 180_000 },
+          // Not "raf" polling: a callback every animation frame keeps both pages rendering, on the main thread the frames need.
+          { timeout: 180_000, polling: 50 },
         );
       const t0 = performance.now();
       await pa.locator(sel).click();
