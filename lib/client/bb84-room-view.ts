@@ -1,7 +1,7 @@
 /**
  * How BB84 sessions appear in RoomView.bb84: the server's session list, this client's live views
- * (published at most every VIEW_THROTTLE_MS, so a fast engine can't flood the store and React)
- * and the alarms. Pure list updates plus one small throttle per running session.
+ * (sampled at most every VIEW_SAMPLE_MS, off the protocol's path, so a fast engine can't flood the store and React)
+ * and the alarms. Pure list updates plus one small sampling timer per running session.
  */
 import type { Bb84SessionSummary } from "@/lib/protocol";
 import { stageRecord } from "@/lib/qkd/stages";
@@ -11,13 +11,17 @@ const MAX_SESSIONS_KEPT = 100;
 /** Live views kept per room (the manager keeps twice as many sessions in memory). */
 export const MAX_LIVE_KEPT = 20;
 const MAX_ALARMS_KEPT = 10;
-const VIEW_THROTTLE_MS = 60;
+/** A running session's view is sampled at most this often (progress, not protocol: a few updates a second read fine). */
+const VIEW_SAMPLE_MS = 100;
 
 type PatchBb84 = (roomId: string, fn: (v: RoomBb84View) => RoomBb84View) => void;
 
-/** Publishes one session's live view, throttled; `force` publishes at once (start, end). */
+/**
+ * Publishes one session's live view. The protocol only marks the view dirty (no copy, no store
+ * update, no "change" event on its critical path); a timer samples it at most every
+ * VIEW_SAMPLE_MS, off the path of the frames. `force` publishes at once (start, end).
+ */
 export class LiveViewPublisher {
-  private last = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -26,18 +30,16 @@ export class LiveViewPublisher {
   ) {}
 
   publish(force: boolean): void {
-    const now = Date.now();
-    if (force || now - this.last >= VIEW_THROTTLE_MS) {
+    if (force) {
       if (this.timer) clearTimeout(this.timer);
       this.apply();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => this.apply(), VIEW_THROTTLE_MS - (now - this.last));
+      this.timer = setTimeout(() => this.apply(), VIEW_SAMPLE_MS);
     }
   }
 
   private apply() {
     this.timer = null;
-    this.last = Date.now();
     const view: Bb84LiveView = { ...this.view, transport: { ...this.view.transport } };
     this.patchBb84(view.roomId, (v) => {
       const live = v.live.filter((x) => x.sessionId !== view.sessionId);

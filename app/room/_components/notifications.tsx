@@ -64,21 +64,41 @@ function notifyState(): NotifyState {
   }
 }
 
-/** Toggles re-read the state after one of them changed it (the permission prompt, the opt-in). */
+/**
+ * The state is read once and cached: Notification.permission is a synchronous call into the
+ * browser process, and React reads a store's snapshot on every render of the toggle (a BB84
+ * session re-renders the room many times a second). A toggle, a focus or a visibility change (the
+ * user may have changed the permission in the browser's settings) re-reads it.
+ */
+let cached: NotifyState | null = null;
+function snapshot(): NotifyState {
+  cached ??= notifyState();
+  return cached;
+}
+
 const listeners = new Set<() => void>();
 function subscribe(onChange: () => void) {
+  if (listeners.size === 0) {
+    window.addEventListener("focus", changed);
+    document.addEventListener("visibilitychange", changed);
+  }
   listeners.add(onChange);
   return () => {
     listeners.delete(onChange);
+    if (listeners.size === 0) {
+      window.removeEventListener("focus", changed);
+      document.removeEventListener("visibilitychange", changed);
+    }
   };
 }
 function changed() {
+  cached = null;
   for (const l of listeners) l();
 }
 
 /** The bell in the room header: asks the browser's permission once, then turns notifications on and off. */
 export function NotificationToggle({ className = "" }: { className?: string }) {
-  const state = useSyncExternalStore(subscribe, notifyState, () => "unsupported" as const);
+  const state = useSyncExternalStore(subscribe, snapshot, () => "unsupported" as const);
   const on = state === "on";
   const blocked = state === "blocked";
   useDesktopNotifications(on);

@@ -1,0 +1,301 @@
+/**
+ * npm run bench:browser: BB84 between two Chromium pages (Debian's /usr/bin/chromium through
+ * playwright-core) in one room of a PRODUCTION build (next build into .next-bench, then the real
+ * server, server/main.ts), beside the same session between two Node ChatClients through the same
+ * server, and the same session in-process, in the same run.
+ *
+ * Prints ONE JSON document on stdout (progress on stderr) and saves it to
+ * bench/browser.bench.result.json. For 16,384, 10^5 and 10^6 qubits at 2% channel noise (the
+ * panel's default Cascade variant):
+ *   (1) in-process: lib/qkd runLocal, Alice and Bob in one thread;
+ *   (2) node: two ChatClients in this process (engines in-thread) over the relay, from
+ *       startBb84 to the server's verdict;
+ *   (3) browser: Alice's page sets the qubits in the BB84 panel and clicks "start" on Bob's member
+ *       row; the time runs from the click until both pages show the session as successful (each
+ *       party's engine runs in its page's Web Worker).
+ * For (2) and (3) the figures of the session come from the server's stored summary (the
+ * benchmark owns the server's SQLite file and reads the Bb84Session row): Cascade round trips,
+ * the engines' compute per stage (both parties added up) and the server's own start → verdict
+ * window. msPerRoundTrip = end-to-end ÷ round trips; waitMsPerRoundTrip = (end-to-end − engine
+ * compute) ÷ round trips, the part of a round trip that is neither party computing.
+ *
+ * Production builds expose no dev hooks, so the pages are driven through their UI only.
+ * Flags: --no-build (reuse an existing .next-bench build)  --quick (16,384 and 10^5 only, 2 reps)
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import type { Browser, Page } from "playwright-core";
+import { ChatClient, MemoryStorage } from "@/lib/client";
+import { generateIdentity } from "@/lib/crypto";
+import { DEFAULT_CASCADE_VARIANT } from "@/lib/qkd/cascade";
+import { runLocal } from "@/lib/qkd/run";
+import { buildApp, startAppServer, type AppServer } from "@/__tests__/e2e/helpers/app-server";
+import { launchChromium, openRoom, waitForRoom } from "@/__tests__/e2e/helpers/browser";
+import { median, round } from "./lib/stats";
+
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const noBuild = argv.includes("--no-build");
+const DIST = ".next-bench";
+const ROOT = path.resolve(__dirname, "..");
+const SIZES = quick ? [16_384, 100_000] : [16_384, 100_000, 1_000_000];
+const repsFor = (n: number) => (quick ? 2 : n >= 1e6 ? 2 : 3);
+const NOISE = 0.02;
+const VARIANT = DEFAULT_CASCADE_VARIANT;
+const ROOM_BROWSER = "bench-browser";
+const ROOM_NODE = "bench-node";
+const log = (m: string) => process.stderr.write(`[bench:browser] ${m}\n`);
+
+interface Run {
+  ms: number;
+  serverMs: number | null;
+  roundTrips: number | null;
+  engineMs: number | null;
+  finalLength: number | null;
+}
+
+interface Row {
+  id: string;
+  outcome: string;
+  roundTrips: number | null;
+  finalLength: number | null;
+  durations: string;
+  startedAt: number | string;
+  finishedAt: number | string | null;
+}
+
+async function until(cond: () => boolean, ms: number, what: string) {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The server's stored summary of a finished session (the row is written at the verdict). */
+async function sessionRow(db: Database.Database, where: { id?: string; roomId?: string; after?: Set<string> }): Promise<Row> {
+  const t0 = Date.now();
+  for (;;) {
+    const rows = (
+      where.id
+        ? db.prepare("SELECT * FROM Bb84Session WHERE id = ?").all(where.id)
+        : db.prepare("SELECT * FROM Bb84Session WHERE roomId = ? ORDER BY startedAt DESC").all(where.roomId)
+    ) as Row[];
+    const row = rows.find((r) => !where.after?.has(r.id));
+    if (row && row.outcome !== "running") return row;
+    if (Date.now() - t0 > 10_000) throw new Error("the session's summary was not stored");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Prisma stores a DateTime in SQLite as epoch milliseconds (or an ISO string in older rows). */
+const time = (v: number | string) => (typeof v === "number" ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v));
+
+function figures(row: Row, ms: number): Run {
+  if (row.outcome !== "success") throw new Error(`session ${row.id} ended ${row.outcome}`);
+  let durations: Record<string, number> = {};
+  try {
+    durations = JSON.parse(row.durations) as Record<string, number>;
+  } catch {
+    /* keep {} */
+  }
+  const engineMs = Object.entries(durations)
+    .filter(([k]) => k !== "total")
+    .reduce((a, [, v]) => a + v, 0);
+  return {
+    ms,
+    serverMs: row.finishedAt !== null ? time(row.finishedAt) - time(row.startedAt) : null,
+    roundTrips: row.roundTrips,
+    engineMs,
+    finalLength: row.finalLength,
+  };
+}
+
+function summarize(runs: Run[]) {
+  const ms = median(runs.map((r) => r.ms));
+  const rts = median(runs.map((r) => r.roundTrips ?? 0));
+  const engine = median(runs.map((r) => r.engineMs ?? 0));
+  const perRt = median(runs.map((r) => (r.roundTrips ? r.ms / r.roundTrips : NaN)));
+  const waitPerRt = median(runs.map((r) => (r.roundTrips ? (r.ms - (r.engineMs ?? 0)) / r.roundTrips : NaN)));
+  return {
+    endToEndMs: { median: round(ms, 1), runs: runs.map((r) => round(r.ms, 1)) },
+    serverWindowMs: round(median(runs.map((r) => r.serverMs ?? NaN)), 1),
+    engineMs: round(engine, 1),
+    roundTrips: { median: rts, runs: runs.map((r) => r.roundTrips) },
+    msPerRoundTrip: round(perRt, 2),
+    waitMsPerRoundTrip: round(waitPerRt, 2),
+    finalLengthMedian: median(runs.map((r) => r.finalLength ?? 0)),
+  };
+}
+
+async function main() {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "qsec-bench-browser-"));
+  const dbFile = path.join(tmp, "bench.db");
+  let server: AppServer | null = null;
+  let browser: Browser | null = null;
+  let db: Database.Database | null = null;
+  const clients: ChatClient[] = [];
+  const started = Date.now();
+  try {
+    if (noBuild && existsSync(path.join(ROOT, DIST, "BUILD_ID"))) log(`reusing the production build in ${DIST}`);
+    else {
+      log(`next build into ${DIST} (a few minutes)`);
+      await buildApp(DIST);
+    }
+    server = await startAppServer({ distDir: DIST, production: true, env: { DATABASE_URL: `file:${dbFile}` } });
+    log(`server at ${server.url}`);
+    db = new Database(dbFile, { readonly: true, fileMustExist: true });
+
+    // Node pair, and a helper that sets the browser room's channel.
+    const makeClient = async () => {
+      const c = new ChatClient({ url: server!.url, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 60_000 });
+      clients.push(c);
+      await c.connect();
+      return c;
+    };
+    const [alice, bob] = await Promise.all([makeClient(), makeClient()]);
+    await alice.join(ROOM_NODE, "alice");
+    await bob.join(ROOM_NODE, "bob");
+    await until(() => alice.state.rooms[ROOM_NODE]?.members.length === 2 && bob.state.rooms[ROOM_NODE]?.members.length === 2, 10_000, "both members");
+    await alice.setChannel(ROOM_NODE, { noise: NOISE, loss: 0, eve: 0 });
+    await until(() => bob.state.rooms[ROOM_NODE]?.channel.noise === NOISE, 5000, "channel settings");
+
+    browser = await launchChromium();
+    const pa: Page = await openRoom(browser, server.url, ROOM_BROWSER, "Alice");
+    const first = await waitForRoom(pa, { members: 1 });
+    const pb: Page = await openRoom(browser, server.url, ROOM_BROWSER, "Bob");
+    const e = await waitForRoom(pb, { members: 2, minEpoch: first + 1 });
+    await waitForRoom(pa, { members: 2, minEpoch: e });
+    // The channel is set by a third member that then leaves (the panel's drawer does the same through the UI).
+    const setter = await makeClient();
+    await setter.join(ROOM_BROWSER, "setter");
+    await setter.setChannel(ROOM_BROWSER, { noise: NOISE, loss: 0, eve: 0 });
+    await setter.leave(ROOM_BROWSER);
+    for (const p of [pa, pb]) {
+      await p.waitForFunction((noise) => Number(document.querySelector('[data-testid="bb84-channel"]')?.getAttribute("data-noise")) === noise, NOISE);
+      await waitForRoom(p, { members: 2 });
+    }
+
+    const inProcess = (n: number) => {
+      const t0 = performance.now();
+      const r = runLocal({ qubits: n, noise: NOISE, cascade: VARIANT, eveFinalKeyGuess: false });
+      const ms = performance.now() - t0;
+      if (!r.ok) throw new Error(`in-process run aborted: ${r.abort?.message}`);
+      return { ms, roundTrips: r.cascade?.roundTrips ?? null, finalLength: r.finalKeyLength };
+    };
+    const overNode = async (n: number): Promise<Run> => {
+      const t0 = performance.now();
+      const v = await alice.startBb84(ROOM_NODE, bob.userId, { qubits: n, cascadeVariant: VARIANT });
+      const ms = performance.now() - t0;
+      return figures(await sessionRow(db!, { id: v.sessionId }), ms);
+    };
+    const overBrowser = async (n: number): Promise<Run> => {
+      const before = new Set(((db!.prepare("SELECT id FROM Bb84Session WHERE roomId = ?").all(ROOM_BROWSER) as { id: string }[]) ?? []).map((r) => r.id));
+      const shown = async (p: Page) => p.locator('[data-testid="bb84-live"]').evaluateAll((els) => els.map((el) => el.getAttribute("data-session-id")));
+      const seen = new Set([...(await shown(pa)), ...(await shown(pb))]);
+      await pa.getByTestId("bb84-qubits").fill(String(n));
+      const sel = '[data-testid="member-item"][data-name="Bob"] [data-testid="bb84-start-member"]';
+      await pa.waitForFunction((s) => {
+        const b = document.querySelector(s) as HTMLButtonElement | null;
+        return !!b && !b.disabled;
+      }, sel);
+      const done = (p: Page) =>
+        p.waitForFunction(
+          (old) =>
+            [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
+              (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running",
+            ),
+          [...seen] as string[],
+          // Not "raf" polling: a callback every animation frame keeps both pages rendering, on the main thread the frames need.
+          { timeout: 180_000, polling: 50 },
+        );
+      const t0 = performance.now();
+      await pa.locator(sel).click();
+      await Promise.all([done(pa), done(pb)]);
+      const ms = performance.now() - t0;
+      return figures(await sessionRow(db!, { roomId: ROOM_BROWSER, after: before }), ms);
+    };
+
+    log("warm-up (JIT, workers, WebCrypto): not recorded");
+    inProcess(16_384);
+    await overNode(16_384);
+    await overBrowser(16_384);
+
+    const results: Record<string, unknown> = {};
+    for (const n of SIZES) {
+      const reps = repsFor(n);
+      const local: ReturnType<typeof inProcess>[] = [];
+      const node: Run[] = [];
+      const web: Run[] = [];
+      for (let rep = 0; rep < reps; rep++) {
+        const order = rep % 2 === 0 ? ["local", "node", "browser"] : ["browser", "node", "local"];
+        for (const kind of order) {
+          log(`n=${n} rep ${rep + 1}/${reps}: ${kind}`);
+          if (kind === "local") local.push(inProcess(n));
+          else if (kind === "node") node.push(await overNode(n));
+          else web.push(await overBrowser(n));
+        }
+      }
+      const lm = median(local.map((r) => r.ms));
+      const b = summarize(web);
+      const nd = summarize(node);
+      results[String(n)] = {
+        qubits: n,
+        inProcess: {
+          ms: { median: round(lm, 1), runs: local.map((r) => round(r.ms, 1)) },
+          roundTrips: median(local.map((r) => r.roundTrips ?? 0)),
+          finalLengthMedian: median(local.map((r) => r.finalLength)),
+        },
+        browser: { ...b, ratioToInProcess: round(b.endToEndMs.median / lm, 2) },
+        node: { ...nd, ratioToInProcess: round(nd.endToEndMs.median / lm, 2) },
+      };
+    }
+    const r16 = results["16384"] as { browser: ReturnType<typeof summarize> } | undefined;
+    const r5 = results["100000"] as { browser: { ratioToInProcess: number }; node: { ratioToInProcess: number } } | undefined;
+    const r6 = results["1000000"] as { browser: { ratioToInProcess: number } } | undefined;
+    const allBrowser = Object.values(results).map((r) => (r as { browser: ReturnType<typeof summarize> }).browser.msPerRoundTrip);
+    const doc = {
+      bench: "browser",
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+      setup: {
+        noise: NOISE,
+        cascadeVariant: VARIANT,
+        build: `next build (production) into ${DIST}`,
+        browser: "Debian chromium, headless, two contexts (pages) in one room; BB84 parties in Web Workers",
+        node: "two ChatClients in this process (engines in-thread) through the same server",
+      },
+      targets: {
+        browserMsPerRoundTrip: { target: 3, worst: round(Math.max(...allBrowser), 2), met: Math.max(...allBrowser) <= 3 },
+        browser16384EndToEndMs: r16 ? { target: 500, got: r16.browser.endToEndMs.median, met: r16.browser.endToEndMs.median <= 500 } : null,
+        browser1e6RatioToInProcess: r6 ? { target: 2, got: r6.browser.ratioToInProcess, met: r6.browser.ratioToInProcess <= 2 } : null,
+        relay1e5RatioToInProcess: r5
+          ? {
+              target: 3,
+              browser: r5.browser.ratioToInProcess,
+              node: r5.node.ratioToInProcess,
+              met: Math.max(r5.browser.ratioToInProcess, r5.node.ratioToInProcess) <= 3,
+            }
+          : null,
+      },
+      results,
+      wallSeconds: round((Date.now() - started) / 1000, 1),
+    };
+    const json = JSON.stringify(doc, null, 2) + "\n";
+    process.stdout.write(json);
+    writeFileSync(path.join(__dirname, "browser.bench.result.json"), json);
+  } finally {
+    for (const c of clients) c.close();
+    await browser?.close().catch(() => undefined);
+    db?.close();
+    if (server) await server.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
