@@ -13,6 +13,7 @@
  */
 import { decodeMessage, encodeMessage, MsgType } from "../lib/qkd/messages";
 import { runLocal } from "../lib/qkd/run";
+import { flipOneParity } from "@/__tests__/helpers/cascade-lie";
 
 const QUICK = process.argv.includes("--quick");
 const REPS = Number(process.argv.find((a) => a.startsWith("--reps="))?.slice(7) ?? (QUICK ? 1 : 2));
@@ -21,25 +22,6 @@ const LIES = [1, 10, 60];
 const log = (s: string) => process.stderr.write(`[bench:qkd-lie] ${s}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, d = 1) => Number(x.toFixed(d));
-
-/** Flip the middle parity of a Cascade response body (01 02 varint(seq) varint(nBits) packed). */
-function flipOneParity(resp: Uint8Array): Uint8Array {
-  let pos = 2;
-  while (resp[pos] & 0x80) pos++;
-  pos++;
-  let nBits = 0,
-    mul = 1;
-  for (;;) {
-    const b = resp[pos++];
-    nBits += (b & 0x7f) * mul;
-    if (!(b & 0x80)) break;
-    mul *= 128;
-  }
-  const out = resp.slice();
-  const j = nBits >>> 1;
-  out[pos + (j >>> 3)] ^= 1 << (j & 7);
-  return out;
-}
 
 function session(qubits: number, seed: number, lieAt: number | null) {
   let responses = 0,

@@ -20,6 +20,7 @@ import {
 import { encodeRangeRequest } from "@/lib/qkd/cascade/wire";
 import { decodeMessage, encodeMessage, MsgType } from "@/lib/qkd/messages";
 import { runLocal } from "@/lib/qkd/run";
+import { flipOneParity } from "../../helpers/cascade-lie";
 
 /** The reasons Bob gives when Alice's parities are inconsistent with the channel. */
 const BOUND_REASON = /^Cascade: (bit \d+ corrected twice|\d+ corrections, more than|still searching after \d+ round trips)/;
@@ -43,25 +44,6 @@ function pair(n: number, q: number, rng: RandomSource): { a: BitArray; b: BitArr
     }
   }
   return { a, b };
-}
-
-/** Flip the middle parity bit of a Cascade response body (01 02 varint(seq) varint(nBits) packed). */
-function flipOneParity(resp: Uint8Array): Uint8Array {
-  let pos = 2;
-  while (resp[pos] & 0x80) pos++;
-  pos++;
-  let nBits = 0,
-    mul = 1;
-  for (;;) {
-    const b = resp[pos++];
-    nBits += (b & 0x7f) * mul;
-    if (!(b & 0x80)) break;
-    mul *= 128;
-  }
-  const out = resp.slice();
-  const j = nBits >>> 1;
-  out[pos + (j >>> 3)] ^= 1 << (j & 7);
-  return out;
 }
 
 /** Bob against an Alice that lies once, in response `lieAt` (1-based). */
