@@ -9,16 +9,10 @@ import { createApplication } from "@/server/app";
 import { LIMITS } from "@/lib/protocol";
 import { connectRaw } from "../helpers/raw-client";
 import { sleep, until } from "../helpers/waits";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { serverPerTest } from "../helpers/per-test";
 
 jest.setTimeout(60_000);
-let srv: TestServer;
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  await srv.close();
-});
+const t = serverPerTest();
 
 const lifted = {
   commandsPerSecond: Infinity,
@@ -35,7 +29,7 @@ const lifted = {
 
 test("a socket that never reads its command replies is disconnected once its backlog passes the cap", async () => {
   const http = createServer();
-  const app = await createApplication(http, { prisma: srv.prisma, rateLimits: lifted });
+  const app = await createApplication(http, { prisma: t.srv.prisma, rateLimits: lifted });
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   const hog = await connectRaw(url);
@@ -43,7 +37,7 @@ test("a socket that never reads its command replies is disconnected once its bac
   try {
     expect(await hog.call("room:join", { roomId: "flood", displayName: "hog" })).toMatchObject({ ok: true });
     expect(await honest.call("room:join", { roomId: "flood", displayName: "honest" })).toMatchObject({ ok: true });
-    await srv.prisma.roomLog.createMany({
+    await t.srv.prisma.roomLog.createMany({
       data: Array.from({ length: 500 }, () => ({ roomId: "flood", type: "MESSAGE_RELAYED", meta: JSON.stringify({ pad: "x".repeat(1000) }) })),
     });
     // The hog stops reading its TCP connection but keeps asking for ~0.5 MB replies.

@@ -8,21 +8,15 @@ import type { AddressInfo } from "node:net";
 import { createApplication, type AppOptions, type QsecApp } from "@/server/app";
 import { connectRaw } from "../helpers/raw-client";
 import { sleep, until } from "../helpers/waits";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { serverPerTest } from "../helpers/per-test";
 
 jest.setTimeout(60_000);
 
-let srv: TestServer;
-beforeEach(async () => {
-  srv = await startTestServer();
-});
-afterEach(async () => {
-  await srv.close();
-});
+const t = serverPerTest();
 
 async function ownApp(opts: Partial<AppOptions>): Promise<{ app: QsecApp; url: string; http: HttpServer; close(): Promise<void> }> {
   const http = createServer();
-  const app = await createApplication(http, { prisma: srv.prisma, ...opts });
+  const app = await createApplication(http, { prisma: t.srv.prisma, ...opts });
   await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   return {
@@ -58,23 +52,23 @@ async function post(url: string, sid: string, payload: string): Promise<number> 
 
 test("a connect and a close in one polling payload, 200 times, does not lock the address out", async () => {
   for (let i = 0; i < 200; i++) {
-    const h = await pollingHandshake(srv.url);
+    const h = await pollingHandshake(t.srv.url);
     expect(h.status).toBe(200);
-    await post(srv.url, h.sid!, "40\x1e1"); // Socket.IO CONNECT to "/", then engine.io close
+    await post(t.srv.url, h.sid!, "40\x1e1"); // Socket.IO CONNECT to "/", then engine.io close
   }
   await sleep(50);
-  const c = await connectRaw(srv.url); // used to fail with TOO_MANY_CONNECTIONS after ~130
+  const c = await connectRaw(t.srv.url); // used to fail with TOO_MANY_CONNECTIONS after ~130
   expect(await c.call("room:join", { roomId: "after-flood", displayName: "honest" })).toMatchObject({ ok: true });
   c.close();
-  await until(() => srv.app.guard.count("127.0.0.1").open === 0, 5000, "every transport counted closed");
+  await until(() => t.srv.app.guard.count("127.0.0.1").open === 0, 5000, "every transport counted closed");
 });
 
 test("several CONNECT packets on one transport connection get one socket", async () => {
-  const h = await pollingHandshake(srv.url);
-  await post(srv.url, h.sid!, "40\x1e40\x1e40\x1e40");
+  const h = await pollingHandshake(t.srv.url);
+  await post(t.srv.url, h.sid!, "40\x1e40\x1e40\x1e40");
   await sleep(100);
-  expect(srv.app.io.of("/").sockets.size).toBe(1);
-  await post(srv.url, h.sid!, "1");
+  expect(t.srv.app.io.of("/").sockets.size).toBe(1);
+  await post(t.srv.url, h.sid!, "1");
 });
 
 test("handshakes that never connect are capped per address and closed by the connect timeout", async () => {
