@@ -26,7 +26,7 @@ import { abortStaleSessions } from "./bb84/bb84.repository";
 import { TransportGuard } from "./transport-guard";
 import { boundedParser } from "./parser";
 import { guardSends } from "./send-guard";
-import { attachReadBudget, type ReadLimits } from "./cost";
+import { ReadBudget, type ReadLimits } from "./cost";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -86,6 +86,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
   );
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
+  const rl = { ...LIMITS, ...opts.rateLimits };
   const deps: Deps = {
     io,
     prisma: opts.prisma,
@@ -94,14 +95,13 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger,
     sockets: new Map(),
     bb84,
+    reads: new ReadBudget(rl),
     ...(opts.relayTap && { relayTap: opts.relayTap }),
   };
   await markAllOffline(opts.prisma);
   const stale = await abortStaleSessions(opts.prisma);
   if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
   const stopLive = pushLogsLive(deps);
-  const rl = { ...LIMITS, ...opts.rateLimits };
-  attachReadBudget(io, rl);
 
   // Per-socket rate limits mean little if one address can open sockets without end.
   guard.attach(io);

@@ -6,7 +6,7 @@
 import { COMMAND_SCHEMAS, ProtocolError, fail, ok, type CommandName, type ErrorCode } from "@/lib/protocol";
 import type { Deps, Handler } from "./context";
 import type { QsecSocket } from "./socket-types";
-import { chargeRead, extraCommandTokens, readRows } from "./cost";
+import { extraCommandTokens, readRows } from "./cost";
 
 const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove"]);
 const noop = () => {};
@@ -34,7 +34,7 @@ export function registerCommand<K extends CommandName>(deps: Deps, socket: QsecS
       return reply(fail(tooLarge ? "TOO_LARGE" : "INVALID_PAYLOAD", `${where}${issue?.message ?? "invalid payload"}`));
     }
     const rows = readRows(name, parsed.data);
-    if (rows > 0 && (!socket.data.commands.take(extraCommandTokens(rows)) || !chargeRead(deps.io, socket, rows)))
+    if (rows > 0 && (!socket.data.commands.take(extraCommandTokens(rows)) || !deps.reads.take(socket, rows)))
       return reply(fail("RATE_LIMITED", "too many rows read; slow down"));
     handler(socket, parsed.data as never).then(
       (data) => reply(ok(data)),

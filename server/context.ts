@@ -9,6 +9,7 @@ import type { Presence } from "./rooms/presence";
 import type { Logger } from "./logger";
 import type { Bb84Sessions } from "./bb84/sessions";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
+import type { ReadBudget } from "./cost";
 
 export interface Deps {
   io: QsecServer;
@@ -20,6 +21,8 @@ export interface Deps {
   sockets: Map<string, QsecSocket>;
   /** Running BB84 sessions (who may relay frames to whom) and their summaries. */
   bb84: Bb84Sessions;
+  /** The read budget expensive reads (logs:fetch, bb84:list) are charged to (cost.ts). */
+  reads: ReadBudget;
   /** Test seam (AppOptions.relayTap): unset in production. */
   relayTap?: RelayTap;
 }

@@ -9,7 +9,7 @@
 import type { CommandName } from "@/lib/protocol";
 import { LIMITS } from "@/lib/protocol";
 import { TokenBucket } from "./rate-limit";
-import type { QsecServer, QsecSocket } from "./socket-types";
+import type { QsecSocket } from "./socket-types";
 
 export interface ReadLimits {
   readRowsPerSecond: number;
@@ -31,11 +31,13 @@ export function extraCommandTokens(rows: number): number {
   return Math.floor(rows / 100);
 }
 
-class ReadBudget {
+/** Rows an expensive read may make the server read, per socket and per remote address (Deps.reads). */
+export class ReadBudget {
   private readonly perSocket = new WeakMap<QsecSocket, TokenBucket>();
   private readonly perAddress = new Map<string, { bucket: TokenBucket; sockets: number }>();
   constructor(private readonly limits: ReadLimits) {}
 
+  /** Charges an expensive read to the socket and its address; false when either budget is spent. */
   take(socket: QsecSocket, rows: number): boolean {
     let mine = this.perSocket.get(socket);
     const addr = socket.conn.remoteAddress ?? "unknown";
@@ -57,16 +59,4 @@ class ReadBudget {
     shared!.bucket.take(rows);
     return true;
   }
-}
-
-const budgets = new WeakMap<object, ReadBudget>();
-
-export function attachReadBudget(io: QsecServer, limits: ReadLimits): void {
-  budgets.set(io, new ReadBudget(limits));
-}
-
-/** Charges an expensive read to the socket and its address; false when either budget is spent. */
-export function chargeRead(io: QsecServer, socket: QsecSocket, rows: number): boolean {
-  const b = budgets.get(io);
-  return b ? b.take(socket, rows) : true;
 }
