@@ -19,6 +19,19 @@ export interface EpochKeyStore {
   deleteRoom(roomId: string): Promise<void>;
 }
 
+/** One epoch key in the clear, only ever inside a key backup being built or restored (issue 12, item 5). */
+export interface EpochKeyExport {
+  roomId: string;
+  epoch: number;
+  raw: Uint8Array;
+}
+
+/** A store that can hand its keys to a key backup and take them back from one. */
+export interface ExportableEpochKeyStore extends EpochKeyStore {
+  exportAll(): Promise<EpochKeyExport[]>;
+  importAll(keys: EpochKeyExport[]): Promise<void>;
+}
+
 export interface CounterStore {
   /**
    * Reserves `n` consecutive counters for `userId`, none of them handed out before by any client
@@ -27,17 +40,24 @@ export interface CounterStore {
   reserve(userId: string, n: number): Promise<number>;
 }
 
-export class MemoryEpochKeyStore implements EpochKeyStore {
-  private keys = new Map<string, Map<number, CryptoKey>>();
+/** In memory (Node, tests): keeps the raw bytes beside the CryptoKey only so exportAll() works. */
+export class MemoryEpochKeyStore implements ExportableEpochKeyStore {
+  private keys = new Map<string, Map<number, { key: CryptoKey; raw: Uint8Array }>>();
   async put(roomId: string, epoch: number, raw: Uint8Array): Promise<void> {
-    const room = this.keys.get(roomId) ?? new Map<number, CryptoKey>();
+    const room = this.keys.get(roomId) ?? new Map<number, { key: CryptoKey; raw: Uint8Array }>();
     this.keys.set(roomId, room);
     if (room.has(epoch)) return;
     const key = await globalThis.crypto.subtle.importKey("raw", new Uint8Array(raw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
-    room.set(epoch, key);
+    room.set(epoch, { key, raw: new Uint8Array(raw) });
   }
   async get(roomId: string, epoch: number): Promise<CryptoKey | undefined> {
-    return this.keys.get(roomId)?.get(epoch);
+    return this.keys.get(roomId)?.get(epoch)?.key;
+  }
+  async exportAll(): Promise<EpochKeyExport[]> {
+    return [...this.keys].flatMap(([roomId, room]) => [...room].map(([epoch, e]) => ({ roomId, epoch, raw: new Uint8Array(e.raw) })));
+  }
+  async importAll(keys: EpochKeyExport[]): Promise<void> {
+    for (const k of keys) await this.put(k.roomId, k.epoch, k.raw);
   }
   async epochs(roomId: string): Promise<number[]> {
     return [...(this.keys.get(roomId)?.keys() ?? [])].sort((a, b) => a - b);
