@@ -1,0 +1,28 @@
+import { launchChromium } from "./__tests__/e2e/helpers/browser";
+(async () => {
+  const b = await launchChromium();
+  const ctx = await b.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => console.log("PAGEERR", e.message));
+  page.on("console", (m) => { if (m.type() === "error" || m.type()==="warning") console.log("CONSOLE", m.text().slice(0, 300)); });
+  await page.goto(process.argv[2] ?? "http://127.0.0.1:3917/lab", { timeout: 120000 });
+  await page.getByTestId("walk-table").waitFor();
+  await page.getByTestId("walk-region").focus();
+  for (let i = 0; i < 4; i++) await page.keyboard.press("ArrowRight");
+  console.log("step", await page.getByTestId("walkthrough").getAttribute("data-step"), await page.getByTestId("walk-step-title").textContent());
+  await page.getByTestId("run-eve").click();
+  const t = Date.now();
+  await page.waitForFunction(() => document.querySelector('[data-testid="job-eve"]')?.getAttribute("data-status") === "done", null, { timeout: 120000 });
+  console.log("eve done", Date.now() - t, await page.getByTestId("status-eve").textContent());
+  await page.getByTestId("run-cascade").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="job-cascade"]')?.getAttribute("data-status") === "done", null, { timeout: 120000 });
+  await page.getByTestId("run-keyFraction").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="job-keyFraction"]')?.getAttribute("data-status") === "done", null, { timeout: 120000 });
+  await page.getByTestId("run-blockSize").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="job-blockSize"]')?.getAttribute("data-status") === "done", null, { timeout: 120000 });
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.getByTestId("png-eve").click()]);
+  await dl.saveAs("/tmp/lab-dev/eve.png");
+  console.log("url", page.url());
+  await page.screenshot({ path: "/tmp/lab-dev/full.png", fullPage: true });
+  await b.close();
+})();
