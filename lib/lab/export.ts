@@ -33,7 +33,7 @@ const STYLE_PROPS = [
 ];
 
 /** The SVG as a standalone document with computed styles inlined, on the page's background colour. */
-export function standaloneSvg(svg: SVGSVGElement): { text: string; width: number; height: number } {
+export function standaloneSvg(svg: SVGSVGElement, container?: Element): { text: string; width: number; height: number } {
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const src = [svg, ...svg.querySelectorAll("*")];
   const dst = [clone, ...clone.querySelectorAll("*")];
@@ -54,11 +54,35 @@ export function standaloneSvg(svg: SVGSVGElement): { text: string; width: number
   bg.setAttribute("height", "100%");
   bg.setAttribute("fill", getComputedStyle(document.body).backgroundColor || "#ffffff");
   clone.insertBefore(bg, clone.firstChild);
+  // The legend is HTML over the plot; draw its entries into the image where they appear on screen.
+  const box = svg.getBoundingClientRect();
+  for (const item of container?.querySelectorAll(".recharts-legend-item") ?? []) {
+    const r = item.getBoundingClientRect();
+    const icon = item.querySelector("svg path, svg line, svg circle, svg rect");
+    const cs = icon ? getComputedStyle(icon) : null;
+    const color = cs && cs.stroke && cs.stroke !== "none" ? cs.stroke : (cs?.fill ?? "#888");
+    const y = r.top - box.top + r.height / 2;
+    const mark = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    mark.setAttribute("x", String(r.left - box.left));
+    mark.setAttribute("y", String(y - 2));
+    mark.setAttribute("width", "12");
+    mark.setAttribute("height", "4");
+    mark.setAttribute("fill", color);
+    const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    label.setAttribute("x", String(r.left - box.left + 16));
+    label.setAttribute("y", String(y + 4));
+    label.setAttribute("font-size", "11");
+    label.setAttribute("font-family", getComputedStyle(item).fontFamily);
+    label.setAttribute("fill", getComputedStyle(item).color || color);
+    label.textContent = item.textContent ?? "";
+    clone.appendChild(mark);
+    clone.appendChild(label);
+  }
   return { text: new XMLSerializer().serializeToString(clone), width, height };
 }
 
-export async function svgToPngBlob(svg: SVGSVGElement, scale = 2): Promise<Blob> {
-  const { text, width, height } = standaloneSvg(svg);
+export async function svgToPngBlob(svg: SVGSVGElement, container?: Element, scale = 2): Promise<Blob> {
+  const { text, width, height } = standaloneSvg(svg, container);
   const img = new Image();
   const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
   try {

@@ -4,9 +4,10 @@
  * as it is done, so the page can draw a progress bar and partial charts.
  */
 import { planSweep, type SweepPoint, type SweepSpec } from "@/lib/qkd/sweeps";
+import { planLink, type LinkPoint, type LinkSpec } from "./link-job";
 
-export type LabJob = { kind: "sweep"; spec: SweepSpec };
-export type LabPoint = SweepPoint;
+export type LabJob = { kind: "sweep"; spec: SweepSpec } | { kind: "link"; spec: LinkSpec };
+export type LabPoint = SweepPoint | LinkPoint;
 
 export type LabWorkerRequest = { op: "run"; job: LabJob };
 export type LabWorkerMessage =
@@ -23,6 +24,8 @@ export function planJob(job: LabJob): JobPlan {
   switch (job.kind) {
     case "sweep":
       return planSweep(job.spec);
+    case "link":
+      return planLink(job.spec);
     default:
       throw new RangeError(`lab: unknown job ${(job as { kind?: unknown }).kind}`);
   }

@@ -6,6 +6,8 @@
  */
 import { CASCADE_VARIANTS, type CascadeVariant } from "@/lib/qkd/cascade";
 import { DEFAULT_SWEEPS, SWEEP_LIMITS, type BlockSizeSweepSpec, type CascadeSweepSpec, type EveSweepSpec, type KeyFractionSweepSpec } from "@/lib/qkd/sweeps";
+import { DEFAULT_LINK } from "@/lib/qkd/decoy";
+import { LINK_LIMITS, linkDistances, type LinkSpec } from "./link-job";
 import { WALKTHROUGH_MAX_QUBITS, WALKTHROUGH_MIN_QUBITS } from "@/lib/qkd/walkthrough";
 
 export interface WalkState {
@@ -23,8 +25,7 @@ export interface LabState {
   keyFraction: KeyFractionSweepSpec;
   cascade: CascadeSweepSpec;
   blockSize: BlockSizeSweepSpec;
-  /** The link section's fields (numbers keyed by their URL names; lib/lab/link.ts reads them). */
-  link: Record<string, number | number[]>;
+  link: LinkSpec;
 }
 
 type NumField = { key: string; min: number; max: number; int?: boolean; get: (s: LabState) => number; set: (s: LabState, v: number) => void };
@@ -65,6 +66,16 @@ const NUM_FIELDS: NumField[] = [
   { key: "cqmin", min: 0.001, max: 0.25, get: (s) => s.cascade.qMin, set: (s, v) => (s.cascade.qMin = v) },
   { key: "cqmax", min: 0.001, max: 0.25, get: (s) => s.cascade.qMax, set: (s, v) => (s.cascade.qMax = v) },
   { key: "cpts", min: 1, max: SWEEP_LIMITS.maxPoints, int: true, get: (s) => s.cascade.points, set: (s, v) => (s.cascade.points = v) },
+  { key: "la", min: 0, max: 10, get: (s) => s.link.params.attenuationDbPerKm, set: (s, v) => (s.link.params.attenuationDbPerKm = v) },
+  { key: "ldet", min: 1e-6, max: 1, get: (s) => s.link.params.detectorEfficiency, set: (s, v) => (s.link.params.detectorEfficiency = v) },
+  { key: "ldc", min: 0, max: 0.49, get: (s) => s.link.params.darkCount, set: (s, v) => (s.link.params.darkCount = v) },
+  { key: "lap", min: 0, max: 0.99, get: (s) => s.link.params.afterpulse, set: (s, v) => (s.link.params.afterpulse = v) },
+  { key: "lmis", min: 0, max: 0.49, get: (s) => s.link.params.misalignment, set: (s, v) => (s.link.params.misalignment = v) },
+  { key: "lfec", min: 1, max: 10, get: (s) => s.link.params.fEC, set: (s, v) => (s.link.params.fEC = v) },
+  { key: "lepscor", min: 1e-30, max: 0.1, get: (s) => s.link.params.epsCor, set: (s, v) => (s.link.params.epsCor = v) },
+  { key: "lkappa", min: 1e-30, max: 1e-4, get: (s) => s.link.params.kappa, set: (s, v) => (s.link.params.kappa = v) },
+  { key: "ldmax", min: 0, max: LINK_LIMITS.maxDistanceKm, get: (s) => s.link.dMax, set: (s, v) => (s.link.dMax = v) },
+  { key: "lstep", min: LINK_LIMITS.minStepKm, max: LINK_LIMITS.maxDistanceKm, get: (s) => s.link.dStep, set: (s, v) => (s.link.dStep = v) },
   { key: "bnoise", min: 0, max: 0.5, get: (s) => s.blockSize.noise, set: (s, v) => (s.blockSize.noise = v) },
 ];
 
@@ -89,36 +100,6 @@ const LIST_FIELDS: ListField[] = [
   },
 ];
 
-/** Extra fields registered by the link section (kept here so one parser owns the URL). */
-const LINK_NUM: NumField[] = [];
-const LINK_LIST: ListField[] = [];
-export interface LinkFieldDef {
-  key: string;
-  min: number;
-  max: number;
-  int?: boolean;
-  def: number | number[];
-  maxLen?: number;
-}
-const LINK_DEFAULTS: Record<string, number | number[]> = {};
-export function registerLinkFields(defs: LinkFieldDef[]): void {
-  for (const d of defs) {
-    if (LINK_DEFAULTS[d.key] !== undefined) continue;
-    LINK_DEFAULTS[d.key] = d.def;
-    if (Array.isArray(d.def))
-      LINK_LIST.push({
-        key: d.key,
-        min: d.min,
-        max: d.max,
-        int: d.int,
-        maxLen: d.maxLen ?? 8,
-        get: (s) => s.link[d.key] as number[],
-        set: (s, v) => (s.link[d.key] = v),
-      });
-    else LINK_NUM.push({ key: d.key, min: d.min, max: d.max, int: d.int, get: (s) => s.link[d.key] as number, set: (s, v) => (s.link[d.key] = v) });
-  }
-}
-
 export function defaultLabState(): LabState {
   return {
     walk: { qubits: 16, seed: 1, noise: 0.05, eve: 0, step: 0 },
@@ -126,7 +107,7 @@ export function defaultLabState(): LabState {
     keyFraction: { ...DEFAULT_SWEEPS.keyFraction, blocks: [...DEFAULT_SWEEPS.keyFraction.blocks] },
     cascade: { ...DEFAULT_SWEEPS.cascade, variants: [...DEFAULT_SWEEPS.cascade.variants] },
     blockSize: { ...DEFAULT_SWEEPS.blockSize, sizes: [...DEFAULT_SWEEPS.blockSize.sizes] },
-    link: structuredClone(LINK_DEFAULTS),
+    link: { params: { ...DEFAULT_LINK }, dMax: 200, dStep: 10, blocks: [1e4, 1e6, 1e8, 1e9] },
   };
 }
 
@@ -140,14 +121,14 @@ function parseNum(raw: string, f: { min: number; max: number; int?: boolean }): 
 export function parseLabParams(sp: URLSearchParams): { state: LabState; ignored: string[] } {
   const state = defaultLabState();
   const ignored: string[] = [];
-  for (const f of [...NUM_FIELDS, ...LINK_NUM]) {
+  for (const f of NUM_FIELDS) {
     const raw = sp.get(f.key);
     if (raw === null) continue;
     const v = parseNum(raw, f);
     if (v === null) ignored.push(f.key);
     else f.set(state, v);
   }
-  for (const f of [...LIST_FIELDS, ...LINK_LIST]) {
+  for (const f of LIST_FIELDS) {
     const raw = sp.get(f.key);
     if (raw === null) continue;
     const parts = raw.split(",").map((p) => parseNum(p.trim(), f));
@@ -164,6 +145,10 @@ export function parseLabParams(sp: URLSearchParams): { state: LabState; ignored:
     ignored.push("cqmax");
     state.cascade.qMax = Math.max(state.cascade.qMin, DEFAULT_SWEEPS.cascade.qMax);
   }
+  if (linkDistances(state.link).length > LINK_LIMITS.maxDistances || state.link.dStep > Math.max(1, state.link.dMax)) {
+    ignored.push("lstep");
+    state.link.dStep = Math.max(LINK_LIMITS.minStepKm, Math.ceil(state.link.dMax / (LINK_LIMITS.maxDistances - 1)));
+  }
   return { state, ignored };
 }
 
@@ -171,8 +156,8 @@ export function parseLabParams(sp: URLSearchParams): { state: LabState; ignored:
 export function labParamsString(state: LabState): string {
   const def = defaultLabState();
   const sp = new URLSearchParams();
-  for (const f of [...NUM_FIELDS, ...LINK_NUM]) if (f.get(state) !== f.get(def)) sp.set(f.key, String(f.get(state)));
-  for (const f of [...LIST_FIELDS, ...LINK_LIST]) {
+  for (const f of NUM_FIELDS) if (f.get(state) !== f.get(def)) sp.set(f.key, String(f.get(state)));
+  for (const f of LIST_FIELDS) {
     const v = f.get(state);
     if (v.join(",") !== f.get(def).join(",")) sp.set(f.key, v.join(","));
   }

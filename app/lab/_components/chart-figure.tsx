@@ -34,7 +34,7 @@ export function ChartFigure({
     const svg = svgs.sort((a, b) => area(b) - area(a))[0] ?? null;
     if (!svg) return setErr("no chart to export yet");
     try {
-      download(`qsec-lab-${id}.png`, await svgToPngBlob(svg));
+      download(`qsec-lab-${id}.png`, await svgToPngBlob(svg, box.current ?? undefined));
     } catch (e) {
       setErr(e instanceof Error ? e.message : String(e));
     }

@@ -5,6 +5,7 @@ import { labParamsString, parseLabParams, type LabState } from "@/lib/lab/url-st
 import { Logo } from "@/app/_components/ui";
 import { ThemeToggle } from "@/app/_components/theme-toggle";
 import { WalkthroughView } from "./walkthrough-view";
+import { LinkPanel } from "./link-panel";
 import { BlockSizeSweep, CascadeSweep, EveSweep, KeyFractionSweep } from "./sweep-panels";
 
 /**
@@ -94,6 +95,8 @@ export function LabApp({ initialQuery }: { initialQuery: string }) {
         <CascadeSweep spec={state.cascade} onSpec={set("cascade")} />
         <BlockSizeSweep spec={state.blockSize} onSpec={set("blockSize")} />
       </section>
+
+      <LinkPanel spec={state.link} onSpec={set("link")} />
     </main>
   );
 }
