@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { Logo } from "./_components/ui";
 import { LandingForm } from "./_components/landing-form";
 import { ThemeToggle } from "./_components/theme-toggle";
@@ -28,7 +29,11 @@ export default function LandingPage() {
             <Feature title="Verifiable">Compare 60-digit safety numbers with a peer and mark them verified; a changed key is flagged.</Feature>
             <Feature title="BB84 QKD">
               Run a simulated quantum key distribution session with any member: watch its QBER live, catch a simulated eavesdropper, and harden your pair key
-              with the result.
+              with the result.{" "}
+              <Link href="/lab" className="font-medium text-accent underline underline-offset-2" data-testid="lab-link">
+                Open the BB84 lab
+              </Link>{" "}
+              to learn it step by step, no room needed.
             </Feature>
           </ul>
         </section>

@@ -89,6 +89,7 @@ const LIST_FIELDS: ListField[] = [
     get: (s) => s.keyFraction.blocks,
     set: (s, v) => (s.keyFraction.blocks = v),
   },
+  { key: "lblocks", min: 1e4, max: 1e12, int: true, maxLen: LINK_LIMITS.maxBlocks, get: (s) => s.link.blocks, set: (s, v) => (s.link.blocks = v) },
   {
     key: "bsizes",
     min: 1000,

@@ -284,7 +284,7 @@ function Row({ r, show }: { r: QubitRow; show: (id: (typeof STEPS)[number]["id"]
   const dim = show("sift") && !r.basesMatch;
   const use = r.siftedIndex === null ? "—" : r.inSample ? (r.error ? "test ✗" : "test ✓") : "key";
   return (
-    <tr className={`border-t border-line ${dim ? "text-muted/70" : ""} ${show("sample") && r.error ? "bg-danger/10" : ""}`} data-testid="walk-row">
+    <tr className={`border-t border-line ${dim ? "text-muted" : ""} ${show("sample") && r.error ? "bg-danger/10" : ""}`} data-testid="walk-row">
       <th scope="row" className="px-2 py-0.5 font-normal text-muted">
         {r.index + 1}
       </th>
