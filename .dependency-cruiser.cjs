@@ -60,6 +60,13 @@ module.exports = {
       to: { path: "^node_modules/(react|react-dom|next|zustand)/" },
     },
     {
+      name: "lab-is-framework-free",
+      severity: "error",
+      comment: "lib/lab (the BB84 lab's jobs and worker) runs in a Web Worker and in Node (bench:lab): lib/qkd only, no chat client, UI store or React.",
+      from: { path: "^lib/lab/" },
+      to: { path: "^lib/(client|ui|crypto|protocol|admin)/|^node_modules/(react|react-dom|next|zustand)/" },
+    },
+    {
       name: "protocol-is-a-leaf",
       severity: "error",
       comment: "lib/protocol is the wire contract both sides import; it may only name things from lib/qkd's leaf files (variant and stage names).",

@@ -19,7 +19,14 @@ export function JobControls({
   const running = state.status === "running";
   const pct = state.total > 0 ? Math.round((100 * state.done) / state.total) : 0;
   return (
-    <div className="flex flex-wrap items-center gap-3" data-testid={`job-${id}`} data-status={state.status} data-done={state.done} data-total={state.total}>
+    <div
+      className="flex flex-wrap items-center gap-3"
+      data-testid={`job-${id}`}
+      data-status={state.status}
+      data-done={state.done}
+      data-total={state.total}
+      data-elapsed-ms={state.elapsedMs ?? ""}
+    >
       <Button variant="primary" onClick={onRun} disabled={running || !!invalid} data-testid={`run-${id}`}>
         {state.status === "idle" ? "Run" : "Run again"}
       </Button>
