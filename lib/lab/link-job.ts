@@ -1,9 +1,9 @@
 /**
  * The lab's "real link" job: secret key rate per pulse against fibre length for several block
  * sizes, and each block size's maximum distance, from lib/qkd/decoy.ts (vacuum + weak decoy,
- * finite-key bounds of Lim, Curty, Walenta, Xu & Zbinden, PRA 89, 022307 (2014)). One point per
- * (block, distance), then one per block for its maximum distance, in the order keyRateCurve uses,
- * each optimisation warm-started from the previous distance's optimum, as keyRateCurve does.
+ * finite-key bounds of Lim, Curty, Walenta, Xu & Zbinden, PRA 89, 022307 (2014)). Per block: its
+ * maximum distance, then one point per distance, in keyRateCurve's order and with its warm starts,
+ * so the worker reports progress point by point and the numbers are keyRateCurve's.
  */
 import { keyRateAt, maxDistance, validateLink, type DecoySettings, type LinkParams } from "@/lib/qkd/decoy";
 
@@ -42,19 +42,27 @@ export function planLink(spec: LinkSpec): { total: number; runPoint(i: number): 
   const ds = linkDistances(spec);
   const per = ds.length + 1;
   let warm: DecoySettings | undefined;
+  let maxKm = Infinity;
   return {
     total: spec.blocks.length * per,
     runPoint(i) {
       const nX = spec.blocks[Math.floor(i / per)];
       const j = i % per;
-      if (j === 0) warm = undefined;
-      if (j === ds.length) return { kind: "max", nX, maxDistanceKm: maxDistance(spec.params, nX) };
-      const pt = keyRateAt(spec.params, ds[j], nX, { warmStart: warm });
+      // Each block's maximum distance first: past it the rate is 0 by definition (as keyRateCurve
+      // does), so those distances cost no optimisation.
+      if (j === 0) {
+        warm = undefined;
+        maxKm = maxDistance(spec.params, nX);
+        return { kind: "max", nX, maxDistanceKm: maxKm };
+      }
+      const d = ds[j - 1];
+      if (d > maxKm) return { kind: "rate", nX, distanceKm: d, rate: 0, qber: NaN, phaseError: NaN, mu1: NaN, mu2: NaN, pX: NaN };
+      const pt = keyRateAt(spec.params, d, nX, { warmStart: warm });
       if (pt.rate > 0) warm = { intensities: pt.intensities, probabilities: pt.probabilities };
       return {
         kind: "rate",
         nX,
-        distanceKm: ds[j],
+        distanceKm: d,
         rate: pt.rate,
         qber: pt.qber,
         phaseError: pt.phaseError,

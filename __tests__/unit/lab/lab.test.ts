@@ -92,7 +92,7 @@ describe("worker jobs", () => {
     const pts: LinkPoint[] = Array.from({ length: plan.total }, (_, i) => plan.runPoint(i));
     const [curve] = keyRateCurve(DEFAULT_LINK, [0, 30, 60], [1e5]);
     expect(pts.filter((p) => p.kind === "rate").map((p) => (p.kind === "rate" ? p.rate : 0))).toEqual(curve.points.map((p) => p.rate));
-    expect(pts.at(-1)).toEqual({ kind: "max", nX: 1e5, maxDistanceKm: curve.maxDistanceKm });
+    expect(pts[0]).toEqual({ kind: "max", nX: 1e5, maxDistanceKm: curve.maxDistanceKm });
     const t = linkTables(pts);
     expect(t.curve.rows.map((r) => r[1])).toEqual([0, 30, 60]);
     expect(t.max.rows).toEqual([[1e5, curve.maxDistanceKm]]);
