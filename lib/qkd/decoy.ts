@@ -113,6 +113,19 @@ export function errorProbability(p: LinkParams, distanceKm: number, k: number): 
   const eta = systemTransmittance(p, distanceKm);
   return p.darkCount + p.misalignment * (1 - Math.exp(-eta * k)) + (p.afterpulse * detectionWithoutAfterpulse(p, distanceKm, k)) / 2;
 }
+/**
+ * Y_1: probability that a single photon is detected (dark counts and afterpulses included), the
+ * n = 1 term of R_k = Σ_n e^(−k) k^n/n! · Y_n: Y_n = (1 + p_ap)·(1 − (1 − 2p_dc)(1 − η_sys)^n).
+ */
+export function singlePhotonYield(p: LinkParams, distanceKm: number): number {
+  return (1 + p.afterpulse) * (1 - (1 - 2 * p.darkCount) * (1 - systemTransmittance(p, distanceKm)));
+}
+/** e_1/Y_1: error rate of detected single photons, the n = 1 term of e_k the same way. */
+export function singlePhotonQber(p: LinkParams, distanceKm: number): number {
+  const eta = systemTransmittance(p, distanceKm);
+  const d1 = 1 - (1 - 2 * p.darkCount) * (1 - eta);
+  return (p.darkCount + p.misalignment * eta + (p.afterpulse * d1) / 2) / singlePhotonYield(p, distanceKm);
+}
 /** QBER of pulses of intensity k: e_k / R_k. */
 export function qberAt(p: LinkParams, distanceKm: number, k: number): number {
   return errorProbability(p, distanceKm, k) / gain(p, distanceKm, k);
@@ -131,6 +144,11 @@ export interface KeyRatePoint {
   nX: number;
   /** Secret key rate per pulse ℓ/N (0 when no key can be extracted). */
   rate: number;
+  /**
+   * keyRateAt only: the bound's rate when it is positive but below MIN_RATE, reported as rate 0
+   * (a link that needs more than 10^12 pulses per key bit is not a link).
+   */
+  rawRate?: number;
   /** ℓ, the secret key length of one block (0 if none). */
   ell: number;
   /** N, pulses Alice sends to fill the block. */
@@ -379,7 +397,9 @@ export function keyRateAt(params: LinkParams, distanceKm: number, nX: number, op
   checkDistance(distanceKm);
   checkBlock(nX);
   const { settings, e } = optimise(params, distanceKm, nX, opts);
-  return toPoint(params, distanceKm, nX, settings, e);
+  const pt = toPoint(params, distanceKm, nX, settings, e);
+  // Below MIN_RATE the optimum is the q_x → 0 limit (see MIN_RATE): reported as no key.
+  return pt.rate < MIN_RATE ? { ...pt, rate: 0, ell: 0, rawRate: pt.rate } : pt;
 }
 
 export interface KeyRateCurve {
@@ -421,11 +441,16 @@ export function keyRateCurve(params: LinkParams, distances: readonly number[], b
  * Rate per pulse below which maxDistance() counts a link as dead: 10^-12, one key bit per 10^12
  * pulses (≈ 17 minutes of a 1 GHz source per bit). Close to the cut-off the optimum drives q_x → 0:
  * a Z basis ever larger than the X basis keeps the phase-error estimate tight while N → ∞, so ℓ
- * stays positive at rates of 10^-20 and below; that limit is not a link anyone could run.
+ * stays positive at rates of 10^-20 and below; that limit is not a link anyone could run, so
+ * keyRateAt reports such points as rate 0 (the bound's value in rawRate).
  */
 export const MIN_RATE = 1e-12;
 
-/** Largest fibre length (km, to 0.05 km) with an optimised key rate ≥ minRate; 0 if none at 0 km. */
+/**
+ * Largest fibre length (km, to 0.05 km) with an optimised key rate ≥ minRate (keyRateAt reports
+ * rates below MIN_RATE as 0, so with the default this is the last distance with a positive rate);
+ * 0 if there is none at 0 km.
+ */
 export function maxDistance(params: LinkParams, nX: number, minRate = MIN_RATE): number {
   validateLink(params);
   checkBlock(nX);
