@@ -373,6 +373,10 @@ function optimise(p: LinkParams, distanceKm: number, nX: number, opts: OptimiseO
     .map((x) => ({ x, fx: f(x) }))
     .sort((a, b) => b.fx - a.fx);
   const starts = [grid[0].x, grid[1].x];
+  // The asymptotic optimum sits at the edge of the region (μ2 → μ3, p2, p3 → 0, q_x → 1: decoys
+  // cost nothing without fluctuations); the grid does not reach it, so start there too.
+  if (nX === Infinity)
+    starts.push(encode({ intensities: { mu1: 0.6, mu2: p.mu3 + 1e-4, mu3: p.mu3 }, probabilities: { p1: 0.98, p2: 0.01, p3: 0.01, pX: 0.99 } }));
   if (opts.warmStart) starts.unshift(encode(opts.warmStart));
   if (perKeyBit) epsFixed = Math.max(...starts.map((x) => evaluate(p, distanceKm, nX, decode(x, p.mu3)).epsSec));
   const maxEvals = opts.maxEvals ?? 600;
