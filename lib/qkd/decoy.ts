@@ -382,10 +382,12 @@ function optimise(p: LinkParams, distanceKm: number, nX: number, opts: OptimiseO
   const maxEvals = opts.maxEvals ?? 600;
   let best: { x: number[]; fx: number } | null = null;
   for (const s of starts) {
-    let r = nelderMead(f, s, 0.5, maxEvals);
-    r = nelderMead(f, r.x, 0.2, maxEvals / 2); // restart: Nelder–Mead can stall on a collapsed simplex
+    const r = nelderMead(f, s, 0.5, maxEvals);
     if (!best || r.fx > best.fx) best = r;
   }
+  // Restart from the best: Nelder–Mead can stall on a collapsed simplex.
+  const again = nelderMead(f, best!.x, 0.2, maxEvals / 2);
+  if (again.fx > best!.fx) best = again;
   const settings = decode(best!.x, p.mu3);
   return { settings, e: evaluate(p, distanceKm, nX, settings) };
 }
@@ -418,7 +420,8 @@ export type Progress = (done: number, total: number) => void;
 
 /**
  * Rate vs distance for each block size, plus each block's maximum distance. Each point starts
- * from the previous distance's optimum as well as the fixed starts.
+ * from the previous distance's optimum as well as the grid; points past the maximum distance
+ * report rate 0 without a search.
  */
 export function keyRateCurve(params: LinkParams, distances: readonly number[], blocks: readonly number[], onProgress?: Progress): KeyRateCurve[] {
   validateLink(params);
@@ -427,16 +430,22 @@ export function keyRateCurve(params: LinkParams, distances: readonly number[], b
   const total = blocks.length * (distances.length + 1);
   let done = 0;
   return blocks.map((nX) => {
+    // The maximum distance first: past it the rate is 0 by definition, so those points are not
+    // optimised (they carry the last optimum's settings, evaluated there, with rate 0).
+    const maxDistanceKm = maxDistance(params, nX);
+    onProgress?.(++done, total);
     const points: KeyRatePoint[] = [];
     let warm: DecoySettings | undefined;
     for (const d of distances) {
-      const pt = keyRateAt(params, d, nX, { warmStart: warm });
+      let pt: KeyRatePoint;
+      if (d > maxDistanceKm && warm) {
+        const e = toPoint(params, d, nX, warm, evaluate(params, d, nX, warm));
+        pt = { ...e, rate: 0, ell: 0, ...(e.rate > 0 && { rawRate: e.rate }) };
+      } else pt = keyRateAt(params, d, nX, { warmStart: warm });
       if (pt.rate > 0) warm = { intensities: pt.intensities, probabilities: pt.probabilities };
       points.push(pt);
       onProgress?.(++done, total);
     }
-    const maxDistanceKm = maxDistance(params, nX);
-    onProgress?.(++done, total);
     return { nX, points, maxDistanceKm };
   });
 }
