@@ -1,6 +1,7 @@
 /**
  * npm run qkd -- [--qubits N] [--noise e] [--loss p] [--dark d] [--eve f] [--cascade VARIANT]
  *                [--eps-sec x] [--eps-cor x] [--seed S] [--json] [--show-keys] [--sweep eve|noise]
+ * npm run qkd -- --link decoy [--distance 0:200:10] [--block 1e4,1e6,1e9] [--json]   (scripts/qkd-link.ts)
  *
  * Runs Alice and Bob in this process (lib/qkd runLocal) and prints the report, or sweeps Eve's
  * intercept fraction / the channel noise and prints measured vs expected QBER and key fractions.
@@ -13,6 +14,7 @@ import { asymptoticKeyFraction, binaryEntropy } from "../lib/qkd/entropy";
 import { finiteKeyLength, verificationHashBits } from "../lib/qkd/finite-key";
 import { QkdReport } from "../lib/qkd/report";
 import { runLocal, RunOptions } from "../lib/qkd/run";
+import { LINK_USAGE, LinkUsageError, runLinkCli } from "./qkd-link";
 
 const USAGE = `usage: npm run qkd -- [options]
   --qubits N        qubits Alice sends (default 1000000; sweeps 524288)
@@ -26,7 +28,8 @@ const USAGE = `usage: npm run qkd -- [options]
   --seed S          reproducible run from integer seed S (simulation only, not for keys)
   --sweep eve|noise sweep Eve's fraction (0..0.5) or the noise (0..0.12)
   --json            print JSON instead of a table
-  --show-keys       include both final keys in full (hex)`;
+  --show-keys       include both final keys in full (hex)
+  --link decoy      the fibre-link model instead (see npm run qkd -- --link decoy --help)`;
 
 class UsageError extends Error {}
 
@@ -250,9 +253,22 @@ function sweep(cli: Cli) {
 }
 
 function main() {
+  const argv = process.argv.slice(2);
+  if (argv.some((a) => a === "--link" || a.startsWith("--link="))) {
+    if (argv.includes("--help") || argv.includes("-h")) return console.log(LINK_USAGE);
+    try {
+      return runLinkCli(argv);
+    } catch (e) {
+      if (e instanceof LinkUsageError || e instanceof RangeError) {
+        console.error(`qkd: ${e.message}\n\n${LINK_USAGE}`);
+        process.exit(2);
+      }
+      throw e;
+    }
+  }
   let cli: Cli;
   try {
-    cli = parseArgs(process.argv.slice(2));
+    cli = parseArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`qkd: ${e.message}\n\n${USAGE}`);

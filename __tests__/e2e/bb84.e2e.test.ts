@@ -4,12 +4,13 @@
  * lib/qkd state machines run in Web Workers; the relay carries their frames end-to-end encrypted.
  * What is asserted is what the users see: the session's outcome on both pages, "QKD-hardened" with
  * a QBER and key length, a direct message under the hybrid key, the simulation drawer's setting
- * reaching the other member, an eavesdropping alarm, and the chat carrying on.
+ * reaching the other member, an eavesdropping alarm, the chat carrying on, and the fibre preset.
  */
 import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
 import { warmUp } from "./helpers/warm-up";
 import { launchChromium, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
+import { fibreChannel } from "@/lib/ui/fibre-link";
 
 // Dev-mode compilation of the first page (and the worker) takes a while on a small machine.
 jest.setTimeout(180_000);
@@ -217,5 +218,27 @@ describe("BB84 between two members in the browser", () => {
       /^Past: a later session with Bob succeeded at /,
     );
     await bob.locator('[data-testid="bb84-alarm"][data-past="true"]').first().waitFor({ timeout: 30_000 });
+  });
+
+  test("the 50 km fibre preset sets the room's loss and noise from the link model, for both members", async () => {
+    const want = fibreChannel(50).channel; // loss 98.96%, noise 2.41% (unit-tested in ui-fibre-link.test.ts)
+    await alice.getByTestId("simulation-toggle").click();
+    const drawer = alice.getByTestId("simulation-drawer");
+    await drawer.waitFor();
+    await alice.getByTestId("simulation-fibre-50").click();
+    // The draft shows the preset before it is saved; the room's channel has not changed yet.
+    expect(await alice.getByTestId("simulation-loss-input").inputValue()).toBe("98.96");
+    expect(await alice.getByTestId("simulation-noise-input").inputValue()).toBe("2.41");
+    expect(await alice.getByTestId("simulation-fibre").getAttribute("data-chosen")).toBe("50");
+    expect(await alice.getByTestId("simulation-current").getAttribute("data-loss")).toBe("0");
+    await alice.getByTestId("simulation-save").click();
+    await alice.locator('[data-testid="simulation-status"][data-state="saved"]').waitFor();
+    await alice.locator(`[data-testid="simulation-current"][data-loss="${want.loss}"][data-noise="${want.noise}"][data-eve="0"]`).waitFor();
+    await bob.locator(`[data-testid="bb84-channel"][data-loss="${want.loss}"][data-noise="${want.noise}"]`).waitFor({ timeout: 20_000 });
+    expect(await alice.getByTestId("simulation-fibre-50").getAttribute("aria-pressed")).toBe("true");
+    await alice.getByTestId("simulation-reset-channel").click();
+    await alice.locator('[data-testid="simulation-current"][data-loss="0"][data-noise="0.02"]').waitFor();
+    await alice.getByTestId("simulation-close").click();
+    await drawer.waitFor({ state: "detached" });
   });
 });

@@ -113,6 +113,19 @@ export function errorProbability(p: LinkParams, distanceKm: number, k: number): 
   const eta = systemTransmittance(p, distanceKm);
   return p.darkCount + p.misalignment * (1 - Math.exp(-eta * k)) + (p.afterpulse * detectionWithoutAfterpulse(p, distanceKm, k)) / 2;
 }
+/**
+ * Y_1: probability that a single photon is detected (dark counts and afterpulses included), the
+ * n = 1 term of R_k = Σ_n e^(−k) k^n/n! · Y_n: Y_n = (1 + p_ap)·(1 − (1 − 2p_dc)(1 − η_sys)^n).
+ */
+export function singlePhotonYield(p: LinkParams, distanceKm: number): number {
+  return (1 + p.afterpulse) * (1 - (1 - 2 * p.darkCount) * (1 - systemTransmittance(p, distanceKm)));
+}
+/** e_1/Y_1: error rate of detected single photons, the n = 1 term of e_k the same way. */
+export function singlePhotonQber(p: LinkParams, distanceKm: number): number {
+  const eta = systemTransmittance(p, distanceKm);
+  const d1 = 1 - (1 - 2 * p.darkCount) * (1 - eta);
+  return (p.darkCount + p.misalignment * eta + (p.afterpulse * d1) / 2) / singlePhotonYield(p, distanceKm);
+}
 /** QBER of pulses of intensity k: e_k / R_k. */
 export function qberAt(p: LinkParams, distanceKm: number, k: number): number {
   return errorProbability(p, distanceKm, k) / gain(p, distanceKm, k);
@@ -131,6 +144,11 @@ export interface KeyRatePoint {
   nX: number;
   /** Secret key rate per pulse ℓ/N (0 when no key can be extracted). */
   rate: number;
+  /**
+   * keyRateAt only: the bound's rate when it is positive but below MIN_RATE, reported as rate 0
+   * (a link that needs more than 10^12 pulses per key bit is not a link).
+   */
+  rawRate?: number;
   /** ℓ, the secret key length of one block (0 if none). */
   ell: number;
   /** N, pulses Alice sends to fill the block. */
@@ -355,15 +373,21 @@ function optimise(p: LinkParams, distanceKm: number, nX: number, opts: OptimiseO
     .map((x) => ({ x, fx: f(x) }))
     .sort((a, b) => b.fx - a.fx);
   const starts = [grid[0].x, grid[1].x];
+  // The asymptotic optimum sits at the edge of the region (μ2 → μ3, p2, p3 → 0, q_x → 1: decoys
+  // cost nothing without fluctuations); the grid does not reach it, so start there too.
+  if (nX === Infinity)
+    starts.push(encode({ intensities: { mu1: 0.6, mu2: p.mu3 + 1e-4, mu3: p.mu3 }, probabilities: { p1: 0.98, p2: 0.01, p3: 0.01, pX: 0.99 } }));
   if (opts.warmStart) starts.unshift(encode(opts.warmStart));
   if (perKeyBit) epsFixed = Math.max(...starts.map((x) => evaluate(p, distanceKm, nX, decode(x, p.mu3)).epsSec));
   const maxEvals = opts.maxEvals ?? 600;
   let best: { x: number[]; fx: number } | null = null;
   for (const s of starts) {
-    let r = nelderMead(f, s, 0.5, maxEvals);
-    r = nelderMead(f, r.x, 0.2, maxEvals / 2); // restart: Nelder–Mead can stall on a collapsed simplex
+    const r = nelderMead(f, s, 0.5, maxEvals);
     if (!best || r.fx > best.fx) best = r;
   }
+  // Restart from the best: Nelder–Mead can stall on a collapsed simplex.
+  const again = nelderMead(f, best!.x, 0.2, maxEvals / 2);
+  if (again.fx > best!.fx) best = again;
   const settings = decode(best!.x, p.mu3);
   return { settings, e: evaluate(p, distanceKm, nX, settings) };
 }
@@ -379,7 +403,9 @@ export function keyRateAt(params: LinkParams, distanceKm: number, nX: number, op
   checkDistance(distanceKm);
   checkBlock(nX);
   const { settings, e } = optimise(params, distanceKm, nX, opts);
-  return toPoint(params, distanceKm, nX, settings, e);
+  const pt = toPoint(params, distanceKm, nX, settings, e);
+  // Below MIN_RATE the optimum is the q_x → 0 limit (see MIN_RATE): reported as no key.
+  return pt.rate < MIN_RATE ? { ...pt, rate: 0, ell: 0, rawRate: pt.rate } : pt;
 }
 
 export interface KeyRateCurve {
@@ -394,7 +420,8 @@ export type Progress = (done: number, total: number) => void;
 
 /**
  * Rate vs distance for each block size, plus each block's maximum distance. Each point starts
- * from the previous distance's optimum as well as the fixed starts.
+ * from the previous distance's optimum as well as the grid; points past the maximum distance
+ * report rate 0 without a search.
  */
 export function keyRateCurve(params: LinkParams, distances: readonly number[], blocks: readonly number[], onProgress?: Progress): KeyRateCurve[] {
   validateLink(params);
@@ -403,16 +430,22 @@ export function keyRateCurve(params: LinkParams, distances: readonly number[], b
   const total = blocks.length * (distances.length + 1);
   let done = 0;
   return blocks.map((nX) => {
+    // The maximum distance first: past it the rate is 0 by definition, so those points are not
+    // optimised (they carry the last optimum's settings, evaluated there, with rate 0).
+    const maxDistanceKm = maxDistance(params, nX);
+    onProgress?.(++done, total);
     const points: KeyRatePoint[] = [];
     let warm: DecoySettings | undefined;
     for (const d of distances) {
-      const pt = keyRateAt(params, d, nX, { warmStart: warm });
+      let pt: KeyRatePoint;
+      if (d > maxDistanceKm && warm) {
+        const e = toPoint(params, d, nX, warm, evaluate(params, d, nX, warm));
+        pt = { ...e, rate: 0, ell: 0, ...(e.rate > 0 && { rawRate: e.rate }) };
+      } else pt = keyRateAt(params, d, nX, { warmStart: warm });
       if (pt.rate > 0) warm = { intensities: pt.intensities, probabilities: pt.probabilities };
       points.push(pt);
       onProgress?.(++done, total);
     }
-    const maxDistanceKm = maxDistance(params, nX);
-    onProgress?.(++done, total);
     return { nX, points, maxDistanceKm };
   });
 }
@@ -421,11 +454,16 @@ export function keyRateCurve(params: LinkParams, distances: readonly number[], b
  * Rate per pulse below which maxDistance() counts a link as dead: 10^-12, one key bit per 10^12
  * pulses (≈ 17 minutes of a 1 GHz source per bit). Close to the cut-off the optimum drives q_x → 0:
  * a Z basis ever larger than the X basis keeps the phase-error estimate tight while N → ∞, so ℓ
- * stays positive at rates of 10^-20 and below; that limit is not a link anyone could run.
+ * stays positive at rates of 10^-20 and below; that limit is not a link anyone could run, so
+ * keyRateAt reports such points as rate 0 (the bound's value in rawRate).
  */
 export const MIN_RATE = 1e-12;
 
-/** Largest fibre length (km, to 0.05 km) with an optimised key rate ≥ minRate; 0 if none at 0 km. */
+/**
+ * Largest fibre length (km, to 0.05 km) with an optimised key rate ≥ minRate (keyRateAt reports
+ * rates below MIN_RATE as 0, so with the default this is the last distance with a positive rate);
+ * 0 if there is none at 0 km.
+ */
 export function maxDistance(params: LinkParams, nX: number, minRate = MIN_RATE): number {
   validateLink(params);
   checkBlock(nX);

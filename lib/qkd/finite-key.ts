@@ -1,13 +1,16 @@
 /**
  * Finite-key length for BB84 after Tomamichel, Lim, Gisin & Renner, "Tight finite-key analysis for
- * quantum cryptography", Nat. Commun. 3, 634 (2012), Eq. (2)–(3), in the conservative form of
- * DESIGN.md (ln(4/ε_sec) inside μ instead of the paper's ln(2/ε_sec)):
+ * quantum cryptography", Nat. Commun. 3, 634 (2012), Eq. (2) (Supplementary (S3)–(S4) with
+ * ε = ε_sec/4, ε̃ = ε_sec/2, hence ln(4/ε_sec) in μ):
  *
  *   ℓ = ⌊ n·(1 − h(Q + μ)) − leak_EC − log2(2 / (ε_sec²·ε_cor)) ⌋
  *   μ = √( (n + k)/(n·k) · (k + 1)/k · ln(4/ε_sec) )
  *
  * n = key bits entering privacy amplification, k = test-sample bits, Q = error rate measured on the
- * sample, leak_EC = every bit disclosed during error correction and verification.
+ * sample, leak_EC = every bit disclosed during error correction and verification. Conservative:
+ * the verification hash is counted in leak_EC although log2(2/ε_cor) already pays for it (TLGR
+ * (S6)). Q is the measured rate, not a tolerance fixed in advance: see docs/qkd.md §7
+ * "Finite-key honesty" for what that does and does not cover.
  */
 import { binaryEntropy, binaryEntropyClamped } from "./entropy";
 

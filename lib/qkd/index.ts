@@ -36,3 +36,19 @@ export type { QkdReport } from "./report";
 export { CASCADE_VARIANTS, DEFAULT_CASCADE_VARIANT, runCascadeLocal } from "./cascade";
 export type { CascadeVariant } from "./cascade";
 export { suspectEavesdropper, eavesdropperQberLimit, isQberAbort } from "./eavesdropper";
+export {
+  DEFAULT_LINK,
+  PAPER_BLOCK_SIZES,
+  MIN_RATE,
+  validateLink,
+  fibreTransmittance,
+  systemTransmittance,
+  gain,
+  errorProbability,
+  qberAt,
+  keyRateAt,
+  keyRateWithSettings,
+  keyRateCurve,
+  maxDistance,
+} from "./decoy";
+export type { LinkParams, DecoySettings, KeyRatePoint, KeyRateCurve, Progress, OptimiseOptions } from "./decoy";

@@ -165,10 +165,10 @@ describe("key rate", () => {
     for (const c of curves) {
       for (let i = 1; i < c.points.length; i++) expect(c.points[i].rate).toBeLessThanOrEqual(c.points[i - 1].rate);
       expect(c.points[0].rate).toBeGreaterThan(0);
-      for (const pt of c.points) if (pt.distanceKm > c.maxDistanceKm) expect(pt.rate).toBeLessThan(MIN_RATE);
+      for (const pt of c.points) if (pt.distanceKm > c.maxDistanceKm) expect(pt.rate).toBe(0);
       expect(keyRateAt(DEFAULT_LINK, c.maxDistanceKm - 1, c.nX).rate).toBeGreaterThanOrEqual(MIN_RATE);
-      expect(keyRateAt(DEFAULT_LINK, c.maxDistanceKm + 1, c.nX).rate).toBeLessThan(MIN_RATE);
-      expect(keyRateAt(DEFAULT_LINK, c.maxDistanceKm + 20, c.nX).rate).toBe(0);
+      expect(keyRateAt(DEFAULT_LINK, c.maxDistanceKm + 1, c.nX).rate).toBe(0);
+      expect(keyRateAt(DEFAULT_LINK, c.maxDistanceKm + 20, c.nX).rawRate ?? 0).toBeLessThan(MIN_RATE);
     }
     for (let i = 0; i < distances.length; i++) expect(curves[1].points[i].rate).toBeGreaterThanOrEqual(curves[0].points[i].rate);
     expect(curves[1].maxDistanceKm).toBeGreaterThan(curves[0].maxDistanceKm);

@@ -6,6 +6,7 @@ import { toUiError } from "@/lib/ui/errors";
 import { CHANNEL_BOUNDS, clampChannel, clampChannelValue, DEFAULT_ROOM_CHANNEL, expectedChannelQber, formatPercent, sameChannel } from "@/lib/ui/bb84-view";
 import { Button } from "@/app/_components/ui";
 import { fromPct, toPct } from "@/lib/ui/percent";
+import { fibreChannel, FIBRE_PRESET_DISTANCES, matchingPreset } from "@/lib/ui/fibre-link";
 
 const KEYS = ["noise", "loss", "eve"] as const;
 
@@ -94,6 +95,15 @@ export function SimulationDrawer() {
           void submit();
         }}
       >
+        <FibrePresets
+          chosen={matchingPreset(shown)}
+          disabled={phase !== "joined"}
+          onPick={(d) => {
+            setState({ kind: "idle" });
+            setDraft({ ...shown, ...fibreChannel(d).channel });
+          }}
+        />
+
         {KEYS.map((k) => (
           <Slider key={k} k={k} value={shown[k]} current={current[k]} onChange={(pct) => edit(k, pct)} disabled={phase !== "joined"} />
         ))}
@@ -177,7 +187,9 @@ function Slider({
             type="number"
             min={toPct(b.min)}
             max={toPct(b.max)}
-            step={toPct(b.step)}
+            // "any": a typed 2.3% or a fibre preset's 98.96% must not fail the form's step check
+            // (which would silently block "Save"); the slider keeps the coarse step.
+            step="any"
             value={pct}
             disabled={disabled}
             onChange={(e) => e.target.value !== "" && onChange(Number(e.target.value))}
@@ -204,6 +216,45 @@ function Slider({
       <p id={ids.help} className="text-[11px] leading-4 text-muted">
         {b.help}
         {changed && <span className="text-accent"> Unsaved (room: {formatPercent(current, 1)}).</span>}
+      </p>
+    </div>
+  );
+}
+
+/**
+ * Fibre presets: a distance of the LCWXZ 2014 link (lib/ui/fibre-link.ts) sets loss and noise in the
+ * draft, to be saved like any slider change; the eavesdropper setting is left alone.
+ */
+function FibrePresets({ chosen, disabled, onPick }: { chosen: number | null; disabled: boolean; onPick: (km: number) => void }) {
+  const labelId = useId();
+  return (
+    <div data-testid="simulation-fibre" data-chosen={chosen ?? ""}>
+      <p id={labelId} className="text-sm font-medium">
+        Fibre link
+      </p>
+      <div role="group" aria-labelledby={labelId} className="mt-1.5 flex flex-wrap gap-2">
+        {FIBRE_PRESET_DISTANCES.map((d) => (
+          <Button
+            key={d}
+            variant={chosen === d ? "primary" : "secondary"}
+            aria-pressed={chosen === d}
+            disabled={disabled}
+            onClick={() => onPick(d)}
+            data-testid={`simulation-fibre-${d}`}
+          >
+            {d} km
+          </Button>
+        ))}
+      </div>
+      <p className="mt-1 text-[11px] leading-4 text-muted">
+        Loss and noise of single photons over standard fibre (0.2 dB/km) into the detector of Lim et al. 2014: 10% efficiency, dark counts 6·10⁻⁷, afterpulses
+        4%, misalignment 0.5%.
+        {chosen !== null && (
+          <span className="text-fg">
+            {" "}
+            {chosen} km: loss {formatPercent(fibreChannel(chosen).channel.loss, 3)}, noise {formatPercent(fibreChannel(chosen).channel.noise, 3)}.
+          </span>
+        )}
       </p>
     </div>
   );
