@@ -6,7 +6,7 @@
 // Prisma's CLI tries to download native engines unless PRISMA_QUERY_ENGINE_LIBRARY names an existing
 // file; with engine "js" (prisma.config.ts) and engineType "client" no native engine is ever used.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { mkdirSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
