@@ -3,8 +3,6 @@
  * with rows, through the same filter and query code as the console.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { createPrisma } from "@/server/db";

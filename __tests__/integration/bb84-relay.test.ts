@@ -20,7 +20,7 @@ import type { RelayTap } from "@/server/socket-types";
  */
 async function finishedRow(id: string) {
   let row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
-  for (const end = Date.now() + 3000; row.outcome === "running" && Date.now() < end; ) {
+  for (const end = Date.now() + 3000; row.outcome === "running" && Date.now() < end;) {
     await new Promise((r) => setTimeout(r, 20));
     row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
   }

@@ -77,7 +77,13 @@ test("NUL in free text is refused with a clear error and nothing is written, on 
   expect(await b.call("room:join", { roomId: "qkd-nul", displayName: "b" })).toMatchObject({ ok: true });
   const start = (await a.call("bb84:start", { roomId: "qkd-nul", peerId: b.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })) as any;
   expect(start.ok).toBe(true);
-  const bad = (await a.call("bb84:report", { roomId: "qkd-nul", sessionId: start.data.id, outcome: "aborted", abortCode: "CANCELLED", abortReason: "x\u0000y" })) as any;
+  const bad = (await a.call("bb84:report", {
+    roomId: "qkd-nul",
+    sessionId: start.data.id,
+    outcome: "aborted",
+    abortCode: "CANCELLED",
+    abortReason: "x\u0000y",
+  })) as any;
   expect(bad).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
   expect(JSON.stringify(bad.error)).toMatch(/NUL/);
   const row = await t.srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: start.data.id } });

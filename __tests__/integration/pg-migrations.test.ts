@@ -63,7 +63,15 @@ test("the migrations produce exactly the schema prisma/postgresql/schema.prisma 
   const direct = await emptyDatabase();
   const diff = spawnSync(
     process.execPath,
-    [path.join(ROOT, "node_modules/prisma/build/index.js"), "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/postgresql/schema.prisma", "--script"],
+    [
+      path.join(ROOT, "node_modules/prisma/build/index.js"),
+      "migrate",
+      "diff",
+      "--from-empty",
+      "--to-schema-datamodel",
+      "prisma/postgresql/schema.prisma",
+      "--script",
+    ],
     { cwd: ROOT, env: { ...process.env, DATABASE_URL: direct, PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" }, encoding: "utf8" },
   );
   expect(diff.status).toBe(0);
