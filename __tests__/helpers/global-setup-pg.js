@@ -29,7 +29,7 @@ module.exports = async () => {
   execFileSync(process.execPath, ["--import", "tsx", path.join(root, "server", "pg-migrate.ts")], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: u.toString() },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "ignore", "pipe"], // quiet; a failure's message carries the runner's stderr
   });
   process.env.QSEC_TEST_PG_TEMPLATE = name;
 };
