@@ -30,6 +30,7 @@ const POSTGRES_SUITES = [
   "hardening-paged-logs",
   "hardening-text",
   "pg-migrations",
+  "pg-server-start",
 ];
 
 module.exports = {
