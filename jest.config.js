@@ -1,8 +1,13 @@
-/** Jest: TypeScript through SWC; unit, integration (real server on port 0) and e2e (real Chromium). */
-module.exports = {
+/**
+ * Jest: TypeScript through SWC; unit, integration (real server on port 0) and e2e (real Chromium).
+ * Two projects: "sqlite" runs every suite on SQLite (the default engine); "postgresql" runs again
+ * the suites that touch the database against PostgreSQL (a fresh qsec_test_<random> database per
+ * test, dropped afterwards). `npm run test:sqlite` / `npm run test:pg` pick one.
+ */
+const common = {
   testEnvironment: "node",
+  rootDir: __dirname,
   roots: ["<rootDir>/__tests__"],
-  testMatch: ["**/*.test.ts", "**/*.test.tsx"],
   transform: {
     "^.+\\.(t|j)sx?$": [
       "@swc/jest",
@@ -12,6 +17,39 @@ module.exports = {
   // jose ships only ES modules; compile it to CommonJS like our own code.
   transformIgnorePatterns: ["/node_modules/(?!jose/)"],
   moduleNameMapper: { "^@/(.*)$": "<rootDir>/$1" },
-  globalSetup: "<rootDir>/__tests__/helpers/global-setup.js",
+};
+
+// The database-touching integration suites (chat, BB84 rows, admin console with export and
+// retention, the logs CLI, the log writer, paged logs, text limits) plus the PostgreSQL-only ones.
+const POSTGRES_SUITES = [
+  "client-chat",
+  "bb84-relay",
+  "admin-console",
+  "admin-logs-cli",
+  "log-writer",
+  "hardening-paged-logs",
+  "hardening-text",
+  "pg-migrations",
+  "pg-server-start",
+];
+
+module.exports = {
   testTimeout: 60000,
+  projects: [
+    {
+      ...common,
+      displayName: "sqlite",
+      testMatch: ["**/*.test.ts", "**/*.test.tsx"],
+      testPathIgnorePatterns: ["/node_modules/", "/__tests__/integration/pg-"],
+      globalSetup: "<rootDir>/__tests__/helpers/global-setup.js",
+    },
+    {
+      ...common,
+      displayName: "postgresql",
+      testMatch: POSTGRES_SUITES.map((s) => `<rootDir>/__tests__/integration/${s}.test.ts`),
+      setupFiles: ["<rootDir>/__tests__/helpers/pg-env.js"],
+      globalSetup: "<rootDir>/__tests__/helpers/global-setup-pg.js",
+      globalTeardown: "<rootDir>/__tests__/helpers/global-teardown-pg.js",
+    },
+  ],
 };

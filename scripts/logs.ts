@@ -25,7 +25,7 @@ const USAGE = `usage: npm run logs -- --room R [options]
   --follow          keep printing new rows until Ctrl-C
   --interval MS     --follow polling interval (default 1000)
   --json            one JSON object per line instead of text
-environment: DATABASE_URL (default file:./data/qsec.db)`;
+environment: DATABASE_URL (default file:./data/qsec.db; a postgresql:// URL reads PostgreSQL)`;
 
 class UsageError extends Error {}
 
@@ -128,11 +128,16 @@ async function main() {
     throw e;
   }
   const url = process.env.DATABASE_URL || "file:./data/qsec.db";
-  if (!url.startsWith("file:")) throw new Error("DATABASE_URL must be a SQLite file: URL");
-  const file = path.resolve(url.slice("file:".length));
-  if (!existsSync(file)) {
-    console.error(`logs: no database at ${file} (set DATABASE_URL, or start the server once)`);
-    process.exit(1);
+  if (!/^(file:|postgres(ql)?:\/\/)/.test(url)) {
+    console.error("logs: DATABASE_URL must be a SQLite file: URL or a postgresql:// URL");
+    process.exit(2);
+  }
+  if (url.startsWith("file:")) {
+    const file = path.resolve(url.slice("file:".length));
+    if (!existsSync(file)) {
+      console.error(`logs: no database at ${file} (set DATABASE_URL, or start the server once)`);
+      process.exit(1);
+    }
   }
   const prisma = await createPrisma(url);
   let stopping = false;

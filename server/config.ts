@@ -13,7 +13,11 @@ const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
-  DATABASE_URL: z.string().startsWith("file:", "DATABASE_URL must be a SQLite file: URL").default("file:./data/qsec.db"),
+  /** `file:…` selects SQLite (the default), `postgresql://…` PostgreSQL (docs/deploy.md). */
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, "DATABASE_URL must be a SQLite file: URL or a postgresql:// URL")
+    .default("file:./data/qsec.db"),
   QSEC_HTTPS: bool,
   /** Serve the Next.js pages (default); "0" runs the Socket.IO relay alone. */
   QSEC_PAGES: z

@@ -9,7 +9,8 @@ import path from "node:path";
 import { execFileSync } from "node:child_process";
 import next from "next";
 import { loadEnv } from "./config";
-import { createPrisma } from "./db";
+import { createPrisma, dialectOfUrl } from "./db";
+import { migratePostgres } from "./pg-migrate";
 import { createApplication } from "./app";
 import { consoleLogger } from "./logger";
 import { loadOrCreateCertificate } from "./tls";
@@ -23,13 +24,18 @@ async function main() {
   const dev = env.NODE_ENV !== "production";
   const dataDir = path.resolve(env.QSEC_DATA_DIR);
 
-  // Apply committed migrations (idempotent; creates the SQLite file on first run).
+  // Apply committed migrations (idempotent; creates the SQLite file on first run). PostgreSQL has
+  // its own runner (server/pg-migrate.ts: prisma migrate deploy fails through the pg adapter).
   const root = path.resolve(__dirname, "..");
-  execFileSync(process.execPath, [path.join(root, "scripts", "prisma-setup.mjs"), "deploy"], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: env.DATABASE_URL },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  if (dialectOfUrl(env.DATABASE_URL) === "postgresql") {
+    await migratePostgres(env.DATABASE_URL, { log: (line) => logger.info(`database: ${line}`) });
+  } else {
+    execFileSync(process.execPath, [path.join(root, "scripts", "prisma-setup.mjs"), "deploy"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: env.DATABASE_URL },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
 
   // QSEC_PAGES=0 runs the relay alone (no Next.js): process-level tests, or pages served elsewhere.
   const nextApp = env.QSEC_PAGES ? next({ dev, dir: root, hostname: "localhost", port: env.PORT }) : null;

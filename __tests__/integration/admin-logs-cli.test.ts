@@ -3,11 +3,10 @@
  * with rows, through the same filter and query code as the console.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { createPrisma } from "@/server/db";
+import { createTestDatabase, type TestDatabase } from "../helpers/test-db";
 import { until } from "../helpers/waits";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -16,15 +15,13 @@ const CLI = ["--import", "tsx", "scripts/logs.ts"];
 const ALICE = "a".repeat(32);
 const BOB = "b".repeat(32);
 
-let dir: string;
+let db: TestDatabase;
 let dbUrl: string;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), "qsec-logs-cli-"));
-  const file = path.join(dir, "cli.db");
-  copyFileSync(process.env.QSEC_TEMPLATE_DB!, file);
-  dbUrl = `file:${file}`;
+  db = await createTestDatabase(); // SQLite or PostgreSQL, by the Jest project
+  dbUrl = db.url;
   prisma = await createPrisma(dbUrl);
   await prisma.room.createMany({ data: [{ id: "cli-room" }, { id: "other" }] });
   await prisma.user.createMany({
@@ -48,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await prisma.$disconnect();
-  rmSync(dir, { recursive: true, force: true });
+  await db.drop();
 });
 
 function run(args: string[]) {

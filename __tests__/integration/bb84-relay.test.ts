@@ -14,6 +14,19 @@ import { startTestServer, type TestServer } from "../helpers/server";
 import { honestClients } from "../helpers/clients";
 import type { RelayTap } from "@/server/socket-types";
 
+/**
+ * The session's row once the server has recorded how it ended: a client learns the outcome from the
+ * relay before the row is written (on PostgreSQL that write can lag behind by a few milliseconds).
+ */
+async function finishedRow(id: string) {
+  let row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
+  for (const end = Date.now() + 3000; row.outcome === "running" && Date.now() < end;) {
+    await new Promise((r) => setTimeout(r, 20));
+    row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
+  }
+  return row;
+}
+
 let srv: TestServer;
 const { clients, makeClient } = honestClients(() => srv.url);
 /** The relay's behaviour for the current test (createApplication's relayTap seam); unset: an honest relay. */
@@ -96,7 +109,7 @@ test("two clients run BB84 through the relay: identical keys, hybrid pair keys, 
 
   // The server stored the non-secret summary, with the channel settings of the session's start.
   await until(() => room(a, "qkd-ok").bb84.sessions.some((s) => s.id === result.sessionId && s.outcome === "success"), 3000, "summary pushed");
-  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
+  const row = await finishedRow(result.sessionId);
   expect(row).toMatchObject({
     aliceId: a.userId,
     bobId: b.userId,
@@ -142,7 +155,7 @@ test("an eavesdropper on the channel aborts the session with a suspected-eavesdr
       expect(alarm.reason).toMatch(/eavesdropper/i);
       expect(alarm.code).toBe("QBER_TOO_HIGH");
     }
-    const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
+    const row = await finishedRow(result.sessionId);
     expect(row.outcome).toBe("aborted");
     expect(row.abortCode).toBe("QBER_TOO_HIGH");
     expect(row.abortedBy).toBe(b.userId); // Bob measured the QBER
@@ -168,7 +181,7 @@ test("cancelling a session shows the canceller's reason on both sides", async ()
     await until(() => room(c, "qkd-cancel").bb84.alarms.length === 1, 5000, "alarm");
     expect(room(c, "qkd-cancel").bb84.alarms[0]).toMatchObject({ code: "CANCELLED", suspectedEve: false, reason: expect.stringMatching(/changed my mind/) });
   }
-  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
+  const row = await finishedRow(res.sessionId);
   expect(row).toMatchObject({ outcome: "aborted", abortCode: "CANCELLED", abortReason: "changed my mind", abortedBy: a.userId });
 });
 
@@ -290,7 +303,7 @@ test("a party leaving mid-session ends it for the other with a reason", async ()
   expect(res.status).toBe("aborted");
   await until(() => room(a, "qkd-leave").bb84.alarms.length === 1, 3000, "alarm at alice");
   expect(room(a, "qkd-leave").bb84.alarms[0].reason).toMatch(/left the room/);
-  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
+  const row = await finishedRow(res.sessionId);
   expect(row).toMatchObject({ outcome: "aborted", abortCode: "PEER_LEFT", abortedBy: "server" });
 });
 
@@ -306,7 +319,7 @@ test("a peer that never answers: the session aborts after the idle time, with th
   expect(res.status).toBe("aborted");
   expect(room(a, "qkd-silent").bb84.alarms[0].reason).toMatch(/no answer from the peer/);
   expect((mute.received.get("bb84:frame") ?? []).length).toBeGreaterThan(0); // it did get the (sealed) frames
-  const row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: res.sessionId } });
+  const row = await finishedRow(res.sessionId);
   expect(row).toMatchObject({ outcome: "aborted", abortCode: "CANCELLED", abortedBy: a.userId });
   mute.close();
 });

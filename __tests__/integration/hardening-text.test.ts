@@ -64,3 +64,36 @@ test("admin log filters refuse lone surrogates too", async () => {
   expect(logFilterSchema.safeParse({ roomId: "r", actor: "\uDC00" }).success).toBe(false);
   expect(logFilterSchema.safeParse({ roomId: "r", text: "\u{1F600}" }).success).toBe(true);
 });
+
+// PostgreSQL refuses NUL (U+0000) in text columns and parameters; SQLite would store it. Free text is
+// refused at the schema on both engines, with a clear error, before anything is written.
+test("NUL in free text is refused with a clear error and nothing is written, on either engine", async () => {
+  const a = await client();
+  const b = await client();
+  const nulName = await a.call("room:join", { roomId: "nul-room", displayName: "a\u0000b" });
+  expect(nulName).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(await t.srv.prisma.room.count({ where: { id: "nul-room" } })).toBe(0);
+  expect(await a.call("room:join", { roomId: "qkd-nul", displayName: "a" })).toMatchObject({ ok: true });
+  expect(await b.call("room:join", { roomId: "qkd-nul", displayName: "b" })).toMatchObject({ ok: true });
+  const start = (await a.call("bb84:start", { roomId: "qkd-nul", peerId: b.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })) as any;
+  expect(start.ok).toBe(true);
+  const bad = (await a.call("bb84:report", {
+    roomId: "qkd-nul",
+    sessionId: start.data.id,
+    outcome: "aborted",
+    abortCode: "CANCELLED",
+    abortReason: "x\u0000y",
+  })) as any;
+  expect(bad).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(JSON.stringify(bad.error)).toMatch(/NUL/);
+  const row = await t.srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: start.data.id } });
+  expect(row.outcome).toBe("running");
+  // The server is still fine: the same report without the NUL is recorded.
+  const good = await a.call("bb84:report", { roomId: "qkd-nul", sessionId: start.data.id, outcome: "aborted", abortCode: "CANCELLED", abortReason: "x y" });
+  expect(good).toMatchObject({ ok: true, data: { outcome: "aborted" } });
+  const { logFilterSchema } = await import("@/lib/admin/log-filter");
+  expect(logFilterSchema.safeParse({ roomId: "r", text: "a\u0000" }).success).toBe(false);
+  expect(logFilterSchema.safeParse({ roomId: "r", actor: "\u0000" }).success).toBe(false);
+  const { parseRoomListQuery } = await import("@/server/admin/rooms.query");
+  expect(parseRoomListQuery({ q: "a\u0000" }).q).toBeUndefined(); // the search is dropped, not sent to the database
+});

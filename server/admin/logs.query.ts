@@ -9,6 +9,15 @@ import type { LogEntry } from "@/lib/protocol";
 import type { LogFilter } from "@/lib/admin/log-filter";
 import type { AdminLogEntry } from "@/lib/admin/events";
 import { toLogEntry } from "@/server/logs/logs.repository";
+import { dialectOf } from "@/server/db-dialect";
+
+/**
+ * A substring filter that ignores ASCII case on both engines: SQLite's LIKE already does, PostgreSQL
+ * needs Prisma's `mode: "insensitive"` (ILIKE), which the SQLite client's types don't list.
+ */
+function containsAnyCase(prisma: PrismaClient, text: string): Prisma.StringFilter {
+  return (dialectOf(prisma) === "postgresql" ? { contains: text, mode: "insensitive" } : { contains: text }) as Prisma.StringFilter;
+}
 
 export type { AdminLogEntry };
 
@@ -20,13 +29,13 @@ export async function logWhere(prisma: PrismaClient, f: LogFilter): Promise<Pris
   if (f.types.length > 0) and.push({ type: { in: f.types } });
   if (f.from) and.push({ createdAt: { gte: f.from } });
   if (f.to) and.push({ createdAt: { lt: f.to } });
-  if (f.text) and.push({ meta: { contains: f.text } });
+  if (f.text) and.push({ meta: containsAnyCase(prisma, f.text) });
   if (f.actor) {
     const actor = f.actor;
     // `contains` is LIKE (wildcards unescaped): re-check the names literally.
-    const byName = (await prisma.user.findMany({ where: { displayName: { contains: actor } }, select: { id: true, displayName: true }, take: 1000 })).filter(
-      (u) => u.displayName.toLowerCase().includes(actor.toLowerCase()),
-    );
+    const byName = (
+      await prisma.user.findMany({ where: { displayName: containsAnyCase(prisma, actor) }, select: { id: true, displayName: true }, take: 1000 })
+    ).filter((u) => u.displayName.toLowerCase().includes(actor.toLowerCase()));
     const or: Prisma.RoomLogWhereInput[] = byName.map((u) => ({ actorId: u.id }));
     if (/^[0-9a-f]{4,32}$/i.test(actor)) or.push({ actorId: { startsWith: actor.toLowerCase() } });
     and.push(or.length > 0 ? { OR: or } : { id: -1 }); // no such actor: nothing matches

@@ -5,6 +5,7 @@
  * resets); the sort column is picked from a closed list, never from input.
  */
 import type { PrismaClient } from "@prisma/client";
+import { dialectOf, placeholders } from "@/server/db-dialect";
 import { z } from "zod";
 import { wellFormedText } from "@/lib/protocol/text";
 import { channelOf } from "../channel/channel.repository";
@@ -67,22 +68,27 @@ export async function listRooms(prisma: PrismaClient, query: RoomListQuery): Pro
   let where = "";
   if (query.q) {
     const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where = `WHERE r."id" LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM "Membership" m JOIN "User" u ON u."id" = m."userId" WHERE m."roomId" = r."id" AND u."displayName" LIKE ? ESCAPE '\\')`;
+    // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE is the same search.
+    const op = dialectOf(prisma) === "postgresql" ? "ILIKE" : "LIKE";
+    where = `WHERE r."id" ${op} ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM "Membership" m JOIN "User" u ON u."id" = m."userId" WHERE m."roomId" = r."id" AND u."displayName" ${op} ? ESCAPE '\\')`;
     params.push(like, like);
   }
-  const [{ n }] = await prisma.$queryRawUnsafe<{ n: number | bigint }[]>(`SELECT COUNT(*) AS n FROM "Room" r ${where}`, ...params);
+  const [{ n }] = await prisma.$queryRawUnsafe<{ n: number | bigint }[]>(placeholders(prisma, `SELECT COUNT(*) AS n FROM "Room" r ${where}`), ...params);
   const total = Number(n);
   const pages = Math.max(1, Math.ceil(total / query.pageSize));
   const page = Math.min(query.page, pages);
   const dir = query.dir === "asc" ? "ASC" : "DESC";
   const rows = await prisma.$queryRawUnsafe<Record<string, unknown>[]>(
-    `SELECT r."id", r."createdAt", r."capacity", r."lastActivityAt", r."messageCount",
-       (SELECT COUNT(*) FROM "Membership" m WHERE m."roomId" = r."id" AND m."online" = 1) AS "online",
+    placeholders(
+      prisma,
+      `SELECT r."id", r."createdAt", r."capacity", r."lastActivityAt", r."messageCount",
+       (SELECT COUNT(*) FROM "Membership" m WHERE m."roomId" = r."id" AND m."online" = TRUE) AS "online",
        (SELECT COUNT(*) FROM "Bb84Session" s WHERE s."roomId" = r."id") AS "bb84Sessions",
        (SELECT s."qberEstimate" FROM "Bb84Session" s WHERE s."roomId" = r."id" AND s."qberEstimate" IS NOT NULL ORDER BY s."startedAt" DESC LIMIT 1) AS "lastQber"
      FROM "Room" r ${where}
      ORDER BY ${ORDER[query.sort]} ${dir} NULLS LAST, r."id" ASC
      LIMIT ? OFFSET ?`,
+    ),
     ...params,
     query.pageSize,
     (page - 1) * query.pageSize,

@@ -4,12 +4,32 @@
  * most the rows of the last interval. Room counters (message count, last activity) ride along in
  * the same transaction. close() flushes what is queued (SIGTERM path).
  *
- * The flush is one INSERT … SELECT FROM json_each(?) RETURNING through Prisma's raw API: a
+ * The flush is one INSERT … SELECT FROM json_each(?) (PostgreSQL: jsonb_array_elements) RETURNING through Prisma's raw API: a
  * model-API createManyAndReturn is compiled afresh for every batch size (a quarter of the relay's
  * CPU in bench:relay), and binding six parameters a row through the driver adapter cost most of
  * the rest.
  */
 import type { PrismaClient } from "@prisma/client";
+import { dialectOf } from "@/server/db-dialect";
+
+// All rows travel as ONE JSON parameter and the database unpacks them (SQLite: json_each; PostgreSQL:
+// jsonb_array_elements WITH ORDINALITY): binding thousands of parameters through the driver adapter
+// cost more than the insert itself. Rows come out in array order, so ascending ids follow the batch.
+const BULK_INSERT = {
+  sqlite: `INSERT INTO "RoomLog" ("roomId","type","actorId","targetId","meta","createdAt")
+     SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), json_extract(value,'$[2]'),
+            json_extract(value,'$[3]'), json_extract(value,'$[4]'), json_extract(value,'$[5]')
+     FROM json_each(?) ORDER BY key RETURNING "id"`,
+  // createdAt is an ISO instant in UTC; the column is timestamp(3) without time zone holding UTC,
+  // as Prisma writes it, so the cast goes through timestamptz AT TIME ZONE 'UTC'.
+  postgresql: `INSERT INTO "RoomLog" ("roomId","type","actorId","targetId","meta","createdAt")
+     SELECT e->>0, e->>1, e->>2, e->>3, e->>4, ((e->>5)::timestamptz AT TIME ZONE 'UTC')
+     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i RETURNING "id"`,
+};
+const ROOM_ACTIVITY = {
+  sqlite: `UPDATE "Room" SET "messageCount" = "messageCount" + ?, "lastActivityAt" = ? WHERE "id" = ?`,
+  postgresql: `UPDATE "Room" SET "messageCount" = "messageCount" + $1, "lastActivityAt" = ($2::timestamptz AT TIME ZONE 'UTC') WHERE "id" = $3`,
+};
 import type { LogEntry, LogEventType } from "@/lib/protocol";
 
 export interface LogInput {
@@ -123,29 +143,10 @@ export class LogWriter {
 
   private async write(batch: Queued[], activity: Map<string, { messages: number; at: number }>) {
     try {
-      // All rows travel as ONE JSON parameter and SQLite unpacks them with json_each: binding
-      // thousands of parameters through the driver adapter cost more than the insert itself.
+      const dialect = dialectOf(this.prisma);
       const rows = JSON.stringify(batch.map((r) => [r.roomId, r.type, r.actorId, r.targetId, JSON.stringify(r.meta), r.createdAt]));
-      const inserts =
-        batch.length === 0
-          ? []
-          : [
-              this.prisma.$queryRawUnsafe<{ id: number | bigint }[]>(
-                `INSERT INTO "RoomLog" ("roomId","type","actorId","targetId","meta","createdAt")
-                 SELECT json_extract(value,'$[0]'), json_extract(value,'$[1]'), json_extract(value,'$[2]'),
-                        json_extract(value,'$[3]'), json_extract(value,'$[4]'), json_extract(value,'$[5]')
-                 FROM json_each(?) ORDER BY key RETURNING "id"`,
-                rows,
-              ),
-            ];
-      const updates = [...activity].map(([id, a]) =>
-        this.prisma.$executeRawUnsafe(
-          `UPDATE "Room" SET "messageCount" = "messageCount" + ?, "lastActivityAt" = ? WHERE "id" = ?`,
-          a.messages,
-          new Date(a.at).toISOString(),
-          id,
-        ),
-      );
+      const inserts = batch.length === 0 ? [] : [this.prisma.$queryRawUnsafe<{ id: number | bigint }[]>(BULK_INSERT[dialect], rows)];
+      const updates = [...activity].map(([id, a]) => this.prisma.$executeRawUnsafe(ROOM_ACTIVITY[dialect], a.messages, new Date(a.at).toISOString(), id));
       const results = await this.prisma.$transaction([...inserts, ...updates]);
       // Rows are inserted in array order, so ascending ids match the batch order.
       const ids = results
