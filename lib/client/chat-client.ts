@@ -69,7 +69,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly roster: Roster;
   private readonly trust: MemberTrust;
   private readonly pairs: PairKeyring;
-  private readonly replay = new ReplayPolicy();
+  private readonly replay: ReplayPolicy;
   private readonly roomKeys: RoomKeys;
   private readonly inbox: MessageInbox;
   private readonly sender: MessageSender;
@@ -80,6 +80,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const opts = resolveOptions(options);
     const identity = (this.identity = opts.identity);
     const userId = (this.userId = identity.userId);
+    this.replay = new ReplayPolicy(userId, opts.counters);
     const warn: WarnFn = (roomId, code, message) => this.warn(roomId, code, message);
     const fail = (e: unknown) => this.fail(e);
     const scheduler = (this.scheduler = new Scheduler(fail));
@@ -130,7 +131,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       warn,
       waitingTtlMs: opts.waitingMessageTtlMs,
     }));
-    this.roomKeys = new RoomKeys({ identity, request, roster, trust, pairs, replay, inbox, store, scheduler, warn, fail });
+    this.roomKeys = new RoomKeys({ identity, request, roster, trust, pairs, replay, inbox, store, scheduler, epochKeys: opts.epochKeys, warn, fail });
     this.sender = new MessageSender({
       identity,
       request,

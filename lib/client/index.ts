@@ -13,3 +13,4 @@ export { TypedEmitter, type Listener } from "./emitter";
 export { rejectionReason } from "./reasons";
 export type { ChatMessage, ClientState, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
 export type { ChatState } from "./chat-client";
+export { MemoryCounterStore, MemoryEpochKeyStore, type CounterStore, type EpochKeyStore, type EpochKeyExport, type ExportableEpochKeyStore } from "./persist";

@@ -4,9 +4,10 @@
  * key; as a member, accept a share only from our own view of the epoch's leader, one key per epoch;
  * then adopt it: keep the last KEEP_EPOCHS keys and release the messages that were waiting for it.
  */
-import { CryptoError, generateRoomKey, unwrapRoomKeyShare, wrapRoomKeyShare, type Identity } from "@/lib/crypto";
+import { CryptoError, generateRoomKey, importRoomKey, openRoomKeyShare, wrapRoomKeyShare, type Identity } from "@/lib/crypto";
 import type { CommandPayload, RoomkeyShared } from "@/lib/protocol";
 import { ClientError, toClientError } from "../errors";
+import type { EpochKeyStore } from "../persist";
 import type { ClientStateStore, WarnFn } from "./client-state";
 import type { Requester } from "./connection";
 import type { MessageInbox } from "./message-inbox";
@@ -29,6 +30,8 @@ export interface RoomKeysDeps {
   inbox: Pick<MessageInbox, "releaseWaiting">;
   store: Pick<ClientStateStore, "patchRoom">;
   scheduler: Pick<Scheduler, "closed" | "later" | "checkWaiters">;
+  /** Every epoch key adopted is also kept here, so stored history decrypts after a reload. */
+  epochKeys: Pick<EpochKeyStore, "put">;
   warn: WarnFn;
   fail(e: unknown): void;
 }
@@ -89,29 +92,36 @@ export class RoomKeys {
       return;
     }
     let key: CryptoKey;
+    let raw: Uint8Array;
     const held = room.keys.get(share.epoch);
     try {
       // The leader may have wrapped under our hybrid key a moment before or after we switched.
       const candidates = await this.deps.pairs.candidates(leader);
       const opened = await tryEachKey(candidates, (c) =>
-        unwrapRoomKeyShare(
+        openRoomKeyShare(
           c.keys.wrapKey,
           leader.signingKey,
           share, // the recipient (us) is implicit on the wire and bound by the signature
           { roomId: share.roomId, epoch: share.epoch, recipientId: this.userId },
         ),
       );
-      key = opened.value;
+      raw = opened.value;
+      key = await importRoomKey(raw);
     } catch (e) {
       warn(share.roomId, "BAD_SHARE", `the room key share for epoch ${share.epoch} failed its check (${errorText(e)}) and was discarded`);
       return;
     }
-    if (held) {
-      // One key per epoch: a leader handing out a second, different key would split the room.
-      if ((await keyCheckValue(held)) !== (await keyCheckValue(key))) {
-        warn(share.roomId, "BAD_SHARE", `the leader sent a different key for epoch ${share.epoch}; kept the first one`);
+    try {
+      if (held) {
+        // One key per epoch: a leader handing out a second, different key would split the room.
+        if ((await keyCheckValue(held)) !== (await keyCheckValue(key))) {
+          warn(share.roomId, "BAD_SHARE", `the leader sent a different key for epoch ${share.epoch}; kept the first one`);
+        }
+        return;
       }
-      return;
+      await this.keep(room.roomId, share.epoch, raw);
+    } finally {
+      raw.fill(0);
     }
     await this.adopt(room, share.epoch, key);
   }
@@ -121,6 +131,7 @@ export class RoomKeys {
     const { raw, key } = await generateRoomKey();
     const shares: Shares = [];
     try {
+      await this.keep(room.roomId, epoch, raw);
       for (const m of members) {
         if (m.isMe || !m.bindingValid) continue;
         try {
@@ -165,6 +176,15 @@ export class RoomKeys {
         this.deps.fail(new ClientError(err.code, `room key distribution for epoch ${epoch} failed: ${err.message}`));
         return;
       }
+    }
+  }
+
+  /** Keeps an epoch key for history (a failing store costs history after a reload, not the live chat). */
+  private async keep(roomId: string, epoch: number, raw: Uint8Array) {
+    try {
+      await this.deps.epochKeys.put(roomId, epoch, raw);
+    } catch (e) {
+      this.deps.warn(roomId, "STORAGE", `the key of epoch ${epoch} could not be kept for history (${errorText(e)})`);
     }
   }
 
