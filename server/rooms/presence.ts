@@ -68,7 +68,17 @@ export class Presence {
       agreementSig: m.agreementSig,
       online: true,
       joinedAt: m.joinedAt.toISOString(),
+      lastSeenAt: new Date().toISOString(),
     }));
-    return { roomId: room.id, epoch: room.epoch, leaderId: leaderOf([...room.members.keys()]), capacity: room.capacity, channel: { ...room.channel }, members };
+    return {
+      roomId: room.id,
+      epoch: room.epoch,
+      leaderId: leaderOf([...room.members.keys()]),
+      capacity: room.capacity,
+      channel: { ...room.channel },
+      members,
+      createdBy: null,
+      historyDays: null,
+    };
   }
 }

@@ -37,7 +37,8 @@ async function joinRoom(deps: Deps, socket: QsecSocket, p: CommandInput<"room:jo
         const { room, created } = await liveRoom(deps, roomId, userId, p.capacity);
         if (created) onCreated();
         const existing = room.members.get(userId);
-        if (existing && existing.socketId === socket.id) return { ...deps.presence.state(room), you: userId, created: false };
+        if (existing && existing.socketId === socket.id)
+          return { ...deps.presence.state(room), you: userId, created: false, resumed: true, keyShares: [], visibleFrom: room.epoch };
         const capacity = room.capacity ?? LIMITS.maxRoomMembers;
         if (room.members.size >= capacity) refuse("ROOM_FULL", `room is full (${capacity} members)`);
         const wanted = p.displayName.toLocaleLowerCase();
@@ -60,7 +61,7 @@ async function joinRoom(deps: Deps, socket: QsecSocket, p: CommandInput<"room:jo
         deps.logs.append({ roomId, type: "MEMBER_JOINED", actorId: userId, meta: { displayName: p.displayName } });
         logEpoch(deps, room);
         deps.io.to(roomId).emit("room:updated", state);
-        return { ...state, you: userId, created };
+        return { ...state, you: userId, created, resumed: false, keyShares: [], visibleFrom: epoch };
       }),
     )
     .finally(release);
