@@ -23,7 +23,7 @@ type Shares = CommandPayload<"roomkey:share">["shares"];
 export interface RoomKeysDeps {
   identity: Identity;
   request: Requester;
-  roster: Pick<Roster, "get" | "isCurrent" | "nameOf">;
+  roster: Pick<Roster, "get" | "isCurrent" | "nameOf" | "memberAt">;
   trust: Pick<MemberTrust, "bindingOk">;
   pairs: Pick<PairKeyring, "keysFor" | "candidates">;
   replay: Pick<ReplayPolicy, "forgetEpoch">;
@@ -31,7 +31,7 @@ export interface RoomKeysDeps {
   store: Pick<ClientStateStore, "patchRoom">;
   scheduler: Pick<Scheduler, "closed" | "later" | "checkWaiters">;
   /** Every epoch key adopted is also kept here, so stored history decrypts after a reload. */
-  epochKeys: Pick<EpochKeyStore, "put">;
+  epochKeys: Pick<EpochKeyStore, "put" | "get">;
   warn: WarnFn;
   fail(e: unknown): void;
 }
@@ -61,7 +61,8 @@ export class RoomKeys {
 
   /** A new epoch was applied: make its key if we lead it, then accept shares that raced ahead of it. */
   async onEpoch({ room, epoch, leaderId, members }: AppliedEpoch): Promise<void> {
-    if (leaderId === this.userId) await this.distribute(room, epoch, members);
+    // A presence update within the epoch may name us leader (the one before went offline unkeyed).
+    if (leaderId === this.userId && !room.keys.has(epoch)) await this.distribute(room, epoch, members);
     const pending = room.pendingShares.filter((s) => s.epoch <= epoch);
     room.pendingShares = room.pendingShares.filter((s) => s.epoch > epoch);
     for (const s of pending) await this.accept(s);
@@ -113,6 +114,7 @@ export class RoomKeys {
     }
     try {
       if (held) {
+        this.ack(room.roomId, [share.epoch]);
         // One key per epoch: a leader handing out a second, different key would split the room.
         if ((await keyCheckValue(held)) !== (await keyCheckValue(key))) {
           warn(share.roomId, "BAD_SHARE", `the leader sent a different key for epoch ${share.epoch}; kept the first one`);
@@ -124,6 +126,7 @@ export class RoomKeys {
       raw.fill(0);
     }
     await this.adopt(room, share.epoch, key);
+    this.ack(room.roomId, [share.epoch]);
   }
 
   /** As the epoch's leader: a fresh room key, one signed wrapped share per verified member. */
@@ -131,7 +134,14 @@ export class RoomKeys {
     const { raw, key } = await generateRoomKey();
     const shares: Shares = [];
     try {
+      // Tabs of one identity share the key store and all see themselves as leader: the first key
+      // stored for the epoch wins; a tab that lost adopts it and leaves the sharing to the winner.
       await this.keep(room.roomId, epoch, raw);
+      const stored = await this.deps.epochKeys.get(room.roomId, epoch).catch(() => undefined);
+      if (stored && (await keyCheckValue(stored)) !== (await keyCheckValue(key))) {
+        await this.adopt(room, epoch, stored);
+        return;
+      }
       for (const m of members) {
         if (m.isMe || !m.bindingValid) continue;
         try {
@@ -177,6 +187,55 @@ export class RoomKeys {
         return;
       }
     }
+  }
+
+  /**
+   * The key shares the server kept for us while we were away (JoinResult.keyShares), oldest first.
+   * A share for the current epoch goes the usual way (leader check, adopt). One for an earlier
+   * epoch only serves history: it is accepted from a current member whose key binding verifies
+   * and whose signature over the share verifies (a member can read the room anyway), and kept in
+   * the EpochKeyStore. Each kept share is acked, so the server deletes its blob.
+   */
+  async acceptStored(roomId: string, shares: RoomkeyShared[]): Promise<void> {
+    const room = this.deps.roster.get(roomId);
+    if (!room) return;
+    const kept: number[] = [];
+    for (const share of shares) {
+      if (share.roomId !== roomId) continue;
+      if (room.epochs.has(share.epoch)) {
+        await this.accept(share);
+        continue;
+      }
+      const sender = this.deps.roster.memberAt(room, share.from, undefined);
+      if (!sender || !(await this.deps.trust.bindingOk(sender))) {
+        this.deps.warn(roomId, "BAD_SHARE", `a stored key share for epoch ${share.epoch} came from someone who is not a member; ignored`);
+        continue;
+      }
+      let raw: Uint8Array | null = null;
+      try {
+        const candidates = await this.deps.pairs.candidates(sender);
+        raw = (
+          await tryEachKey(candidates, (c) =>
+            openRoomKeyShare(c.keys.wrapKey, sender.signingKey, share, { roomId, epoch: share.epoch, recipientId: this.userId }),
+          )
+        ).value;
+        await this.keep(roomId, share.epoch, raw);
+        kept.push(share.epoch);
+      } catch (e) {
+        this.deps.warn(roomId, "BAD_SHARE", `a stored key share for epoch ${share.epoch} failed its check (${errorText(e)}) and was discarded`);
+      } finally {
+        raw?.fill(0);
+      }
+    }
+    for (let i = 0; i < kept.length; i += 64) this.ack(roomId, kept.slice(i, i + 64));
+  }
+
+  /** Tells the server we hold these epochs' keys (it deletes the blobs it kept for us). */
+  private ack(roomId: string, epochs: number[]) {
+    if (!epochs.length) return;
+    this.deps.request("roomkey:ack", { roomId, epochs }).catch(() => {
+      /* the blob stays and comes back at the next join: harmless */
+    });
   }
 
   /** Keeps an epoch key for history (a failing store costs history after a reload, not the live chat). */

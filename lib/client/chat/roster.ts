@@ -1,6 +1,6 @@
 /**
  * Roster and epochs: the rooms this client is in, and for each our own record of its recent epochs,
- * who leads each one (computed here with leaderOf, never taken from the server's word) and who was
+ * who leads each one (see apply()) and who was
  * a member. Messages and key shares are judged against these lists: a room message must come from
  * a member of its epoch, a room key share from that epoch's leader.
  *
@@ -36,6 +36,9 @@ export interface RoomRecord {
   pendingShares: RoomkeyShared[];
   /** Envelopes that arrived before their epoch's key, by message id. */
   waiting: Map<string, MessageReceived>;
+  /** The room's creator (may remove members) and history setting (null: ephemeral). */
+  createdBy: string | null;
+  historyDays: number | null;
 }
 
 /** A RoomState recorded as a new epoch: what the room key step needs next. */
@@ -44,6 +47,8 @@ export interface AppliedEpoch {
   epoch: number;
   leaderId: string | null;
   members: MemberView[];
+  /** A new epoch (false: a presence change within the epoch already applied). */
+  fresh: boolean;
 }
 
 export interface RosterDeps {
@@ -99,7 +104,17 @@ export class Roster {
   ensure(roomId: string, displayName: string): RoomRecord {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = { roomId, displayName, appliedEpoch: -1, epochs: new Map(), keys: new Map(), pendingShares: [], waiting: new Map() };
+      room = {
+        roomId,
+        displayName,
+        appliedEpoch: -1,
+        epochs: new Map(),
+        keys: new Map(),
+        pendingShares: [],
+        waiting: new Map(),
+        createdBy: null,
+        historyDays: null,
+      };
       this.rooms.set(roomId, room);
       this.deps.store.addRoom(roomId, displayName);
     }
@@ -124,30 +139,41 @@ export class Roster {
   }
 
   /**
-   * Records a RoomState for a new epoch and shows it (null for an epoch already applied). Runs on
-   * the serial queue. The leader is our own computation; a different claim by the server is warned.
+   * Records a RoomState and shows it (null for an older epoch). Runs on the serial queue. A state
+   * for the epoch already applied is a presence change (a member came online or went offline, or
+   * the leader changed because the one who should have keyed the epoch went offline first).
+   *
+   * The leader: the server's leaderId when it names a member of the room (the member who keyed the
+   * epoch, or the online member the rule picks while nobody has); else our own leaderOf over the
+   * online members. A share is still only accepted after its signature verifies under a member's
+   * key, and a member can read the room anyway: a share from a member is never worse than the key
+   * every member holds.
    */
   async apply(state: RoomState): Promise<AppliedEpoch | null> {
     const room = this.rooms.get(state.roomId);
-    if (!room || state.epoch <= room.appliedEpoch) return null;
+    if (!room || state.epoch < room.appliedEpoch) return null;
+    const fresh = state.epoch > room.appliedEpoch;
     const capped = capRoomMembers(state, this.deps.userId);
     if (capped.dropped > 0) this.deps.warn(state.roomId, "TOO_MANY_MEMBERS", capped.warning);
     state = capped.state;
-    for (const w of this.nameWarnings.check(state.roomId, state.members)) this.deps.warn(state.roomId, "CONFUSABLE_NAMES", w);
+    if (fresh) for (const w of this.nameWarnings.check(state.roomId, state.members)) this.deps.warn(state.roomId, "CONFUSABLE_NAMES", w);
     room.appliedEpoch = state.epoch;
-    const ids = state.members.map((m) => m.userId);
-    const leaderId = leaderOf(ids);
-    if (leaderId !== state.leaderId) {
+    const ours = leaderOf(state.members.filter((m) => m.online).map((m) => m.userId));
+    const named = state.leaderId !== null && state.members.some((m) => m.userId === state.leaderId);
+    const leaderId = named ? state.leaderId : ours;
+    if (state.leaderId !== null && !named) {
       this.deps.warn(
         state.roomId,
         "LEADER_MISMATCH",
-        `the server named ${shortId(state.leaderId)} leader of epoch ${state.epoch}, but the rule gives ${shortId(leaderId)}; trusting our own computation`,
+        `the server named ${shortId(state.leaderId)}, who is not a member, leader of epoch ${state.epoch}; the rule gives ${shortId(ours)}`,
       );
     }
     room.epochs.set(state.epoch, { leaderId, members: new Map(state.members.map((m) => [m.userId, m])) });
     for (const e of [...room.epochs.keys()]) if (e <= state.epoch - KEEP_EPOCHS * 2) room.epochs.delete(e);
     const me = state.members.find((m) => m.userId === this.deps.userId);
     if (me) room.displayName = me.displayName;
+    room.createdBy = state.createdBy ?? null;
+    room.historyDays = state.historyDays ?? null;
 
     const members = await this.deps.memberViews(state.roomId, state.members, leaderId);
     this.deps.store.patchRoom(state.roomId, (v) => ({
@@ -160,8 +186,10 @@ export class Roster {
       members,
       waitingForKey: !room.keys.has(state.epoch),
       channel: { ...state.channel },
+      createdBy: state.createdBy ?? null,
+      historyDays: state.historyDays ?? null,
     }));
-    return { room, epoch: state.epoch, leaderId, members };
+    return { room, epoch: state.epoch, leaderId, members, fresh };
   }
 
   /** A member as of an epoch (falls back to the current list, then any recent epoch). */
