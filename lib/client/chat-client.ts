@@ -108,7 +108,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       rejoinTargets: () => roster.all().filter((room) => !roster.isLeft(room.roomId)), // a leave may be in progress
       onRejoined: async (state) => {
         await scheduler.serial(async () => {
-          if (roster.has(state.roomId)) await this.applyRoomState(state);
+          if (roster.has(state.roomId)) await this.applyJoinResult(state);
         });
         await this.fetchLatestLogs(state.roomId);
       },
@@ -191,7 +191,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       const room = this.roster.ensure(result.roomId, displayName);
       room.displayName = memberName(result.members, this.userId) ?? displayName;
       if (capacity !== undefined) room.requestedCapacity = capacity;
-      await this.applyRoomState(result);
+      await this.applyJoinResult(result);
     });
     this.fetchLogs(result.roomId).catch((e) => this.fail(e));
     this.bb84.load(result.roomId).catch((e) => this.fail(e));
@@ -330,6 +330,22 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     socket.on("channel:updated", (u) => {
       if (roster.has(u.roomId)) store.patchRoom(u.roomId, (v) => ({ ...v, channel: { ...u.channel } }));
     });
+    socket.on("room:left", (p) => {
+      if (!roster.has(p.roomId) || roster.isLeft(p.roomId)) return;
+      const why =
+        p.reason === "removed"
+          ? "you were removed from the room by its creator"
+          : p.reason === "expired"
+            ? "you were away longer than the room keeps members"
+            : "you left the room (from another tab)";
+      this.warn(undefined, "NOT_A_MEMBER", `${p.roomId}: ${why}`);
+      roster.markLeft(p.roomId);
+      this.bb84.onLeave(p.roomId);
+      void scheduler.serial(async () => {
+        roster.forget(p.roomId);
+        scheduler.checkWaiters();
+      });
+    });
     socket.on("bb84:updated", (summary) => this.bb84.onSummary(summary));
     socket.on("bb84:frame", (f) => this.bb84.onFrame(f));
   }
@@ -344,6 +360,21 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (!applied) return;
     await this.roomKeys.onEpoch(applied);
     this.scheduler.checkWaiters();
+  }
+
+  /**
+   * A join or re-join answer: its room state, then the key shares the server kept for us (epochs that
+   * started while we were away). Shares of epochs this client can no longer use are acknowledged too,
+   * so the server does not keep them; their messages come back through history:fetch.
+   */
+  private async applyJoinResult(result: JoinResult) {
+    await this.applyRoomState(result);
+    const shares = result.keyShares ?? [];
+    for (const share of shares) if (share.epoch === result.epoch) await this.roomKeys.accept(share);
+    this.roomKeys.ack(
+      result.roomId,
+      shares.filter((s) => s.epoch < result.epoch).map((s) => s.epoch),
+    );
   }
 
   /** After a re-join: the log rows we missed while away. */

@@ -58,7 +58,7 @@ export class RoomKeys {
 
   /** A new epoch was applied: make its key if we lead it, then accept shares that raced ahead of it. */
   async onEpoch({ room, epoch, leaderId, members }: AppliedEpoch): Promise<void> {
-    if (leaderId === this.userId) await this.distribute(room, epoch, members);
+    if (leaderId === this.userId && !room.keys.has(epoch)) await this.distribute(room, epoch, members);
     const pending = room.pendingShares.filter((s) => s.epoch <= epoch);
     room.pendingShares = room.pendingShares.filter((s) => s.epoch > epoch);
     for (const s of pending) await this.accept(s);
@@ -114,6 +114,18 @@ export class RoomKeys {
       return;
     }
     await this.adopt(room, share.epoch, key);
+    // The server keeps each share as a key blob until acked. This in-memory client keeps the current
+    // epoch's blob (a reload gets it back in JoinResult.keyShares) and acks the older epochs it held.
+    this.ack(
+      share.roomId,
+      [...room.keys.keys()].filter((e) => e < share.epoch),
+    );
+  }
+
+  /** Tells the server these epochs' shares arrived (it deletes its key blobs); failures only cost storage. */
+  ack(roomId: string, epochs: number[]): void {
+    if (epochs.length === 0 || this.deps.scheduler.closed) return;
+    this.deps.request("roomkey:ack", { roomId, epochs: epochs.slice(0, 64) }).catch(() => {});
   }
 
   /** As the epoch's leader: a fresh room key, one signed wrapped share per verified member. */
@@ -122,7 +134,8 @@ export class RoomKeys {
     const shares: Shares = [];
     try {
       for (const m of members) {
-        if (m.isMe || !m.bindingValid) continue;
+        // Our own share too: the server keeps it as a key blob, so our other tabs and a reload read this epoch.
+        if (!m.bindingValid) continue;
         try {
           const pair = await this.deps.pairs.keysFor(m);
           const share = await wrapRoomKeyShare(this.deps.identity, pair.wrapKey, raw, {
