@@ -170,11 +170,13 @@ test("rooms created without a capacity still stop at 64 members; a connection jo
     room.members.set(i.toString(16).padStart(32, "f"), {
       userId: i.toString(16).padStart(32, "f"),
       displayName: `f${i}`,
-      socketId: "none",
+      sockets: new Set<string>(),
       signingKey: "",
       agreementKey: "",
       agreementSig: "",
       joinedAt: new Date(),
+      lastSeenAt: new Date(),
+      visibleFrom: 1,
     });
   }
   const d = await connectRaw(srv.url);

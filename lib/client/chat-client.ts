@@ -113,7 +113,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       rejoinTargets: () => roster.all().filter((room) => !roster.isLeft(room.roomId)), // a leave may be in progress
       onRejoined: async (state) => {
         await scheduler.serial(async () => {
-          if (roster.has(state.roomId)) await this.applyRoomState(state);
+          if (roster.has(state.roomId)) await this.applyJoinResult(state);
         });
         await this.fetchLatestLogs(state.roomId);
       },
@@ -199,10 +199,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       const room = this.roster.ensure(result.roomId, displayName);
       room.displayName = memberName(result.members, this.userId) ?? displayName;
       if (capacity !== undefined) room.requestedCapacity = capacity;
-      await this.applyRoomState(result);
-      this.store.patchHistory(result.roomId, { visibleFrom: result.visibleFrom });
-      // Keys of epochs that started while we were away (key blobs): for history, and the current one.
-      await this.roomKeys.acceptStored(result.roomId, result.keyShares ?? []);
+      await this.applyJoinResult(result);
     });
     this.fetchLogs(result.roomId).catch((e) => this.fail(e));
     this.bb84.load(result.roomId).catch((e) => this.fail(e));
@@ -393,6 +390,18 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (!applied) return;
     await this.roomKeys.onEpoch(applied);
     this.scheduler.checkWaiters();
+  }
+
+  /**
+   * A join or re-join answer: its room state, then the key shares the server kept for us (epochs that
+   * started while we were away): older epochs' keys go to the EpochKeyStore (history decrypts) and
+   * are acknowledged, so the server deletes their blobs; the current one is adopted as usual.
+   */
+  private async applyJoinResult(result: JoinResult) {
+    await this.applyRoomState(result);
+    this.store.patchHistory(result.roomId, { visibleFrom: result.visibleFrom });
+    // Keys of epochs that started while we were away (key blobs): kept for history, and the current one adopted.
+    await this.roomKeys.acceptStored(result.roomId, result.keyShares ?? []);
   }
 
   /** After a re-join: the log rows we missed while away. */

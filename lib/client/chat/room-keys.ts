@@ -114,7 +114,6 @@ export class RoomKeys {
     }
     try {
       if (held) {
-        this.ack(room.roomId, [share.epoch]);
         // One key per epoch: a leader handing out a second, different key would split the room.
         if ((await keyCheckValue(held)) !== (await keyCheckValue(key))) {
           warn(share.roomId, "BAD_SHARE", `the leader sent a different key for epoch ${share.epoch}; kept the first one`);
@@ -126,7 +125,18 @@ export class RoomKeys {
       raw.fill(0);
     }
     await this.adopt(room, share.epoch, key);
-    this.ack(room.roomId, [share.epoch]);
+    // The server keeps each share as a key blob until acked. This in-memory client keeps the current
+    // epoch's blob (a reload gets it back in JoinResult.keyShares) and acks the older epochs it held.
+    this.ack(
+      share.roomId,
+      [...room.keys.keys()].filter((e) => e < share.epoch),
+    );
+  }
+
+  /** Tells the server these epochs' shares arrived (it deletes its key blobs); failures only cost storage. */
+  ack(roomId: string, epochs: number[]): void {
+    if (epochs.length === 0 || this.deps.scheduler.closed) return;
+    this.deps.request("roomkey:ack", { roomId, epochs: epochs.slice(0, 64) }).catch(() => {});
   }
 
   /** As the epoch's leader: a fresh room key, one signed wrapped share per verified member. */
@@ -143,7 +153,8 @@ export class RoomKeys {
         return;
       }
       for (const m of members) {
-        if (m.isMe || !m.bindingValid) continue;
+        // Our own share too: the server keeps it as a key blob, so our other tabs and a reload read this epoch.
+        if (!m.bindingValid) continue;
         try {
           const pair = await this.deps.pairs.keysFor(m);
           const share = await wrapRoomKeyShare(this.deps.identity, pair.wrapKey, raw, {
@@ -228,14 +239,6 @@ export class RoomKeys {
       }
     }
     for (let i = 0; i < kept.length; i += 64) this.ack(roomId, kept.slice(i, i + 64));
-  }
-
-  /** Tells the server we hold these epochs' keys (it deletes the blobs it kept for us). */
-  private ack(roomId: string, epochs: number[]) {
-    if (!epochs.length) return;
-    this.deps.request("roomkey:ack", { roomId, epochs }).catch(() => {
-      /* the blob stays and comes back at the next join: harmless */
-    });
   }
 
   /** Keeps an epoch key for history (a failing store costs history after a reload, not the live chat). */

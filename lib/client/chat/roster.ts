@@ -1,7 +1,8 @@
 /**
  * Roster and epochs: the rooms this client is in, and for each our own record of its recent epochs,
- * who leads each one (see apply()) and who was
- * a member. Messages and key shares are judged against these lists: a room message must come from
+ * who leads each one and who was a member. The leader is the member the server names (the one who
+ * keyed the epoch, or the online member with the smallest id while nobody has: epochLeaderOf); a
+ * claim naming a non-member is refused in favour of our own leaderOf over the online members. Messages and key shares are judged against these lists: a room message must come from
  * a member of its epoch, a room key share from that epoch's leader.
  *
  * A RoomRecord also carries the room's secrets (epoch keys, shares and messages waiting for their
@@ -47,8 +48,6 @@ export interface AppliedEpoch {
   epoch: number;
   leaderId: string | null;
   members: MemberView[];
-  /** A new epoch (false: a presence change within the epoch already applied). */
-  fresh: boolean;
 }
 
 export interface RosterDeps {
@@ -139,35 +138,29 @@ export class Roster {
   }
 
   /**
-   * Records a RoomState and shows it (null for an older epoch). Runs on the serial queue. A state
-   * for the epoch already applied is a presence change (a member came online or went offline, or
-   * the leader changed because the one who should have keyed the epoch went offline first).
-   *
-   * The leader: the server's leaderId when it names a member of the room (the member who keyed the
-   * epoch, or the online member the rule picks while nobody has); else our own leaderOf over the
-   * online members. A share is still only accepted after its signature verifies under a member's
-   * key, and a member can read the room anyway: a share from a member is never worse than the key
-   * every member holds.
+   * Records a RoomState and shows it. Runs on the serial queue. A new epoch is returned for the room
+   * key step; an update of the epoch already applied (a member came online or went offline) only
+   * refreshes the view, and is returned only when the epoch's leader changed (the one named before
+   * went offline before sharing), so a new leader can key it. Older epochs: null.
    */
   async apply(state: RoomState): Promise<AppliedEpoch | null> {
     const room = this.rooms.get(state.roomId);
     if (!room || state.epoch < room.appliedEpoch) return null;
-    const fresh = state.epoch > room.appliedEpoch;
     const capped = capRoomMembers(state, this.deps.userId);
     if (capped.dropped > 0) this.deps.warn(state.roomId, "TOO_MANY_MEMBERS", capped.warning);
     state = capped.state;
-    if (fresh) for (const w of this.nameWarnings.check(state.roomId, state.members)) this.deps.warn(state.roomId, "CONFUSABLE_NAMES", w);
+    const sameEpoch = state.epoch === room.appliedEpoch;
+    if (!sameEpoch) for (const w of this.nameWarnings.check(state.roomId, state.members)) this.deps.warn(state.roomId, "CONFUSABLE_NAMES", w);
     room.appliedEpoch = state.epoch;
-    const ours = leaderOf(state.members.filter((m) => m.online).map((m) => m.userId));
-    const named = state.leaderId !== null && state.members.some((m) => m.userId === state.leaderId);
-    const leaderId = named ? state.leaderId : ours;
-    if (state.leaderId !== null && !named) {
+    const leaderId = epochLeaderOf(state);
+    if (leaderId !== state.leaderId) {
       this.deps.warn(
         state.roomId,
         "LEADER_MISMATCH",
-        `the server named ${shortId(state.leaderId)}, who is not a member, leader of epoch ${state.epoch}; the rule gives ${shortId(ours)}`,
+        `the server named ${shortId(state.leaderId)} leader of epoch ${state.epoch}, who is not a member; trusting our own computation (${shortId(leaderId)})`,
       );
     }
+    const previousLeader = room.epochs.get(state.epoch)?.leaderId;
     room.epochs.set(state.epoch, { leaderId, members: new Map(state.members.map((m) => [m.userId, m])) });
     for (const e of [...room.epochs.keys()]) if (e <= state.epoch - KEEP_EPOCHS * 2) room.epochs.delete(e);
     const me = state.members.find((m) => m.userId === this.deps.userId);
@@ -189,7 +182,8 @@ export class Roster {
       createdBy: state.createdBy ?? null,
       historyDays: state.historyDays ?? null,
     }));
-    return { room, epoch: state.epoch, leaderId, members, fresh };
+    if (sameEpoch && previousLeader === leaderId) return null;
+    return { room, epoch: state.epoch, leaderId, members };
   }
 
   /** A member as of an epoch (falls back to the current list, then any recent epoch). */
@@ -239,6 +233,12 @@ export class Roster {
     }
     return `unknown (${shortId(userId)})`;
   }
+}
+
+/** The epoch's leader: the member the server names, or (naming a non-member) leaderOf the online members. */
+export function epochLeaderOf(state: RoomState): string | null {
+  if (state.leaderId !== null && state.members.some((m) => m.userId === state.leaderId)) return state.leaderId;
+  return leaderOf(state.members.filter((m) => m.online).map((m) => m.userId));
 }
 
 export function memberName(members: MemberInfo[], userId: string): string | undefined {
