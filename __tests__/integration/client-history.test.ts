@@ -26,13 +26,24 @@ async function profile(): Promise<Profile> {
   return { identity: await generateIdentity(), epochKeys: new MemoryEpochKeyStore(), counters: new MemoryCounterStore() };
 }
 async function open(p: Profile): Promise<ChatClient> {
-  const c = new ChatClient({ url: t.srv.url, identity: p.identity, storage: new MemoryStorage(), epochKeys: p.epochKeys, counters: p.counters, requestTimeoutMs: 5000, keyWaitMs: 5000 });
+  const c = new ChatClient({
+    url: t.srv.url,
+    identity: p.identity,
+    storage: new MemoryStorage(),
+    epochKeys: p.epochKeys,
+    counters: p.counters,
+    requestTimeoutMs: 5000,
+    keyWaitMs: 5000,
+  });
   clients.push(c);
   await c.connect();
   return c;
 }
 const view = (c: ChatClient, roomId: string): RoomView => c.state.rooms[roomId]!;
-const texts = (c: ChatClient, roomId: string) => view(c, roomId).messages.filter((m) => m.status === "ok").map((m) => m.text);
+const texts = (c: ChatClient, roomId: string) =>
+  view(c, roomId)
+    .messages.filter((m) => m.status === "ok")
+    .map((m) => m.text);
 async function keyed(roomId: string, ...cs: ChatClient[]) {
   await until(() => cs.every((c) => c.state.rooms[roomId] && c.state.rooms[roomId]!.keyEpoch === c.state.rooms[roomId]!.epoch), 5000, "room keyed");
 }
