@@ -184,7 +184,8 @@ export function linkify(text: string): TextSegment[] {
 /** Messages from others that arrived after the reader last saw the conversation. */
 export function unreadCount(messages: readonly ChatMessage[], seenCount: number): number {
   let n = 0;
-  for (let i = Math.max(0, seenCount); i < messages.length; i++) if (!messages[i].mine && messages[i].status !== "rejected") n++;
+  // Stored history put above is not news (it also shifts positions: count only live arrivals).
+  for (let i = Math.max(0, seenCount); i < messages.length; i++) if (!messages[i].mine && messages[i].status !== "rejected" && messages[i].status !== "unavailable" && !messages[i].fromHistory) n++;
   return n;
 }
 
@@ -203,5 +204,5 @@ export function mentions(text: string, name: string): boolean {
 
 /** A message worth a desktop notification: someone else's, readable, and direct to us or mentioning our name. */
 export function isNotifiable(m: ChatMessage, myName: string): boolean {
-  return !m.mine && m.status === "ok" && (m.direct || mentions(m.text ?? "", myName));
+  return !m.mine && m.status === "ok" && !m.fromHistory && (m.direct || mentions(m.text ?? "", myName));
 }

@@ -203,12 +203,17 @@ function RoomEvent({ it, names }: { it: Extract<TimelineItem, { kind: "event" }>
   );
 }
 
-const MessageItem = memo(function MessageItem({ it, toName }: { it: Extract<TimelineItem, { kind: "message" }>; toName: string | null }) {
+type MessageItemProps = { it: Extract<TimelineItem, { kind: "message" }>; toName: string | null };
+/** The timeline is rebuilt on every change; a row re-renders only when its message or its place in a group changed. */
+const sameRow = (a: MessageItemProps, b: MessageItemProps) =>
+  a.it.m === b.it.m && a.it.groupStart === b.it.groupStart && a.it.groupEnd === b.it.groupEnd && a.toName === b.toName;
+
+const MessageItem = memo(function MessageItem({ it, toName }: MessageItemProps) {
   const { m, groupStart, groupEnd } = it;
   const mine = m.mine;
   return (
     <li
-      className={`flex ${mine ? "justify-end" : "justify-start"} ${groupStart ? "mt-3 first:mt-0" : "mt-0.5"}`}
+      className={`flex [contain-intrinsic-size:auto_3rem] [content-visibility:auto] ${mine ? "justify-end" : "justify-start"} ${groupStart ? "mt-3 first:mt-0" : "mt-0.5"}`}
       data-testid="message-item"
       data-status={m.status}
       data-mine={mine ? "true" : "false"}
@@ -251,7 +256,7 @@ const MessageItem = memo(function MessageItem({ it, toName }: { it: Extract<Time
       </div>
     </li>
   );
-});
+}, sameRow);
 
 function Bubble({ m, tail }: { m: ChatMessage; tail: boolean }) {
   if (m.status === "waiting-key") {

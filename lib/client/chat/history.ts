@@ -9,7 +9,8 @@
  * are in replay-policy.ts (one message per id, one id per (sender, scope, counter)).
  */
 import { decodeChatPayload, decryptMessage } from "@/lib/crypto";
-import type { HistoryMessage, MemberInfo } from "@/lib/protocol";
+import type { CommandPayload, HistoryMessage, HistoryPage, MemberInfo } from "@/lib/protocol";
+import { ClientError } from "../errors";
 import type { EpochKeyStore } from "../persist";
 import { rejectionReason } from "../reasons";
 import type { ChatMessage } from "../types";
@@ -59,7 +60,7 @@ export class History {
     if (before === null) return 0; // nothing older we may read
     store.patchHistory(roomId, { loading: true, error: null });
     try {
-      const page = await this.deps.request("history:fetch", before === undefined ? { roomId, limit } : { roomId, before, limit });
+      const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
       const room = this.deps.roster.get(roomId);
       if (!room) return 0;
       const opened = await Promise.all(page.messages.map((env) => this.open(room, env)));
@@ -85,6 +86,21 @@ export class History {
     } catch (e) {
       store.patchHistory(roomId, { loading: false, error: rejectionReason(e) });
       throw e;
+    }
+  }
+
+  /**
+   * history:fetch is charged to the server's read budget (rows per second per connection): an honest
+   * reader paging through a long history waits for its budget instead of failing.
+   */
+  private async fetchPage(payload: CommandPayload<"history:fetch">): Promise<HistoryPage> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.request("history:fetch", payload);
+      } catch (e) {
+        if (!(e instanceof ClientError && e.code === "RATE_LIMITED") || attempt >= 8) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      }
     }
   }
 
