@@ -74,10 +74,20 @@ export interface EpochRange {
   toEpoch: number | null;
 }
 
+/** Whether a stored row is readable by `userId` with these membership periods. */
+function readable(r: { kind: string; epoch: number; senderId: string; recipientId: string | null }, userId: string, periods: readonly EpochRange[]): boolean {
+  if (r.kind === "dm") return r.senderId === userId || r.recipientId === userId;
+  return periods.some((p) => r.epoch >= p.fromEpoch && (p.toEpoch === null || r.epoch <= p.toEpoch));
+}
+
 /**
  * One page for a reader: room envelopes of epochs inside the reader's periods and DMs they sent or
- * received, with cursor < before, newest first. Asks for one row more than `limit` to know if an
- * older readable row exists.
+ * received, with cursor < before, newest first. Every row a member may read has an epoch within
+ * one of their periods (a DM row carries the room's epoch when relayed, and only members send or
+ * receive DMs), so the query is bounded below by the earliest period's first epoch and walks the
+ * (roomId, id) index; the rest of the rule (gaps between periods, DMs of others) is applied here.
+ * At most MAX_SCAN rows are examined per call: a page may then hold fewer than `limit` messages
+ * with a non-null nextBefore (continue from it).
  */
 export async function fetchHistoryPage(
   prisma: PrismaClient,
@@ -87,29 +97,37 @@ export async function fetchHistoryPage(
   before: number | undefined,
   limit: number,
 ): Promise<{ messages: HistoryMessage[]; nextBefore: number | null }> {
-  const readable: Prisma.EnvelopeWhereInput[] = [
-    { kind: "dm", senderId: userId },
-    { kind: "dm", recipientId: userId },
-    ...periods.map((p) => ({ kind: "room", epoch: p.toEpoch === null ? { gte: p.fromEpoch } : { gte: p.fromEpoch, lte: p.toEpoch } })),
-  ];
-  const rows = await prisma.envelope.findMany({
-    where: { roomId, ...(before !== undefined && { id: { lt: before } }), OR: readable },
-    select: { id: true, body: true },
-    orderBy: { id: "desc" },
-    take: limit + 1,
-  });
-  const page = rows.slice(0, limit);
+  if (periods.length === 0) return { messages: [], nextBefore: null };
+  const minEpoch = Math.min(...periods.map((p) => p.fromEpoch));
   const messages: HistoryMessage[] = [];
-  for (const r of page) {
-    try {
-      messages.push({ ...(JSON.parse(r.body) as MessageReceived), cursor: r.id });
-    } catch {
-      /* a row this version did not write: skip it */
+  let cursor = before;
+  let scanned = 0;
+  const chunk = Math.max(limit + 1, 100);
+  for (;;) {
+    const rows = await prisma.envelope.findMany({
+      where: { roomId, epoch: { gte: minEpoch }, ...(cursor !== undefined && { id: { lt: cursor } }) },
+      select: { id: true, body: true, kind: true, epoch: true, senderId: true, recipientId: true },
+      orderBy: { id: "desc" },
+      take: chunk,
+    });
+    for (const r of rows) {
+      if (messages.length === limit) return { messages, nextBefore: messages[messages.length - 1].cursor };
+      cursor = r.id;
+      scanned += 1;
+      if (!readable(r, userId, periods)) continue;
+      try {
+        messages.push({ ...(JSON.parse(r.body) as MessageReceived), cursor: r.id });
+      } catch {
+        /* a row this version did not write: skip it */
+      }
     }
+    if (rows.length < chunk) return { messages, nextBefore: null };
+    if (scanned >= MAX_SCAN) return { messages, nextBefore: cursor ?? null };
   }
-  const last = page[page.length - 1];
-  return { messages, nextBefore: rows.length > limit && last ? last.id : null };
 }
+
+/** Rows one history:fetch examines at most (a member with a long gap between periods pages past it). */
+const MAX_SCAN = 2_000;
 
 export async function deleteEnvelopesOlderThan(prisma: PrismaClient, roomId: string, cutoff: Date): Promise<number> {
   const { count } = await prisma.envelope.deleteMany({ where: { roomId, createdAt: { lt: cutoff } } });
