@@ -14,6 +14,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, messageTexts, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
+import { warmUp } from "./helpers/warm-up";
 
 jest.setTimeout(180_000);
 
@@ -76,6 +77,8 @@ describe.each([
     const dist = production ? PROD_DIST : DEV_DIST;
     if (production && !(process.env.HISTORY_E2E_PROD_DIST && existsSync(path.join(__dirname, "..", "..", dist, "BUILD_ID")))) await buildApp(dist);
     server = await startAppServer({ distDir: dist, production, readyTimeoutMs: 120_000 });
+    // A dev server compiles each route on its first request: not part of what is tested.
+    if (!production) await warmUp(browser, server.url, [{ path: "/room/warm-up?name=Warm", testId: "room-page" }]);
   }, 900_000);
   afterAll(async () => {
     await server?.stop();
