@@ -69,7 +69,9 @@ function instrument() {
     const b = w.__bench;
     if (b.roomShown === null && document.querySelector('[data-testid="room-page"]')) b.roomShown = performance.now();
     if (b.watch.length) {
-      const texts = new Set([...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent));
+      const texts = new Set(
+        [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent),
+      );
       for (const t of b.watch) if (b.found[t] === undefined && texts.has(t)) b.found[t] = performance.now();
     }
   };
@@ -138,7 +140,11 @@ async function main() {
       }
     }
     db = new Database(dbFile, { fileMustExist: true });
-    await until(() => (db!.prepare("SELECT COUNT(*) AS n FROM Envelope WHERE roomId = ?").get(ROOM) as { n: number }).n >= RELAYED, 10_000, "relayed rows stored");
+    await until(
+      () => (db!.prepare("SELECT COUNT(*) AS n FROM Envelope WHERE roomId = ?").get(ROOM) as { n: number }).n >= RELAYED,
+      10_000,
+      "relayed rows stored",
+    );
     const relayedRows = db.prepare("SELECT body FROM Envelope WHERE roomId = ? ORDER BY id").all(ROOM) as { body: string }[];
     const relayedEnvelopeBytes = relayedRows.map((r) => Buffer.byteLength(r.body));
     log(`writing ${TOTAL - RELAYED} more envelopes (encrypted and signed by the writer) into the table`);
@@ -149,7 +155,12 @@ async function main() {
     const base = Date.now();
     for (let i = RELAYED; i < TOTAL; i++) {
       const counter = await counters.reserve(writer.userId, 1);
-      const enc = await encryptMessage(identity, key, { roomId: ROOM, epoch, senderId: writer.userId, counter }, encodeChatPayload({ text: textOf(i), sentAt: base + i }));
+      const enc = await encryptMessage(
+        identity,
+        key,
+        { roomId: ROOM, epoch, senderId: writer.userId, counter },
+        encodeChatPayload({ text: textOf(i), sentAt: base + i }),
+      );
       const ts = new Date(base + i).toISOString();
       const env: MessageReceived = { id: `${prefix}${i.toString(36)}`, roomId: ROOM, from: writer.userId, to: null, epoch, counter, ...enc, ts };
       rows.push([JSON.stringify(env), base + i]);
@@ -161,9 +172,10 @@ async function main() {
     if (count !== TOTAL) throw new Error(`expected ${TOTAL} envelopes, found ${count}`);
 
     // 4. Storage per message: the table and its indexes (only this room's rows are in it).
-    const pages = db
-      .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name = 'Envelope' OR name LIKE 'Envelope_%' GROUP BY name")
-      .all() as { name: string; bytes: number }[];
+    const pages = db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name = 'Envelope' OR name LIKE 'Envelope_%' GROUP BY name").all() as {
+      name: string;
+      bytes: number;
+    }[];
     const storedBytes = pages.reduce((a, p) => a + p.bytes, 0);
     const envelopeBytes = [...relayedEnvelopeBytes, ...rows.map(([b]) => Buffer.byteLength(b))];
     const meanEnvelope = envelopeBytes.reduce((a, b) => a + b, 0) / envelopeBytes.length;
@@ -218,8 +230,7 @@ async function main() {
       await page.evaluate((t) => sessionStorage.setItem("__bench_watch", t), newest);
       await page.goto(`${server!.url}/room/${ROOM}`);
       await page.waitForFunction(
-        (t) =>
-          [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].some((el) => el.textContent === t),
+        (t) => [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].some((el) => el.textContent === t),
         newest,
         { timeout: 60_000, polling: "raf" },
       );
@@ -251,7 +262,13 @@ async function main() {
         }
         const ms = performance.now() - t0;
         const texts = [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent);
-        return { ms, clicks, rendered: texts.length, firstIsOldest: texts[0] === oldestText, unavailable: document.querySelectorAll('[data-status="unavailable"]').length };
+        return {
+          ms,
+          clicks,
+          rendered: texts.length,
+          firstIsOldest: texts[0] === oldestText,
+          unavailable: document.querySelectorAll('[data-status="unavailable"]').length,
+        };
       },
       { total: TOTAL, oldestText: oldest },
     );
@@ -301,7 +318,11 @@ async function main() {
         unavailable: allRun.unavailable,
       },
       targets: {
-        newestPageReadableMs: { target: 300, got: newestFromRoom !== null ? round(newestFromRoom, 1) : null, met: newestFromRoom !== null && newestFromRoom <= 300 },
+        newestPageReadableMs: {
+          target: 300,
+          got: newestFromRoom !== null ? round(newestFromRoom, 1) : null,
+          met: newestFromRoom !== null && newestFromRoom <= 300,
+        },
         all10kMs: {
           target: 2000,
           got: round(allRun.ms, 1),

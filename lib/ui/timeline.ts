@@ -185,7 +185,8 @@ export function linkify(text: string): TextSegment[] {
 export function unreadCount(messages: readonly ChatMessage[], seenCount: number): number {
   let n = 0;
   // Stored history put above is not news (it also shifts positions: count only live arrivals).
-  for (let i = Math.max(0, seenCount); i < messages.length; i++) if (!messages[i].mine && messages[i].status !== "rejected" && messages[i].status !== "unavailable" && !messages[i].fromHistory) n++;
+  for (let i = Math.max(0, seenCount); i < messages.length; i++)
+    if (!messages[i].mine && messages[i].status !== "rejected" && messages[i].status !== "unavailable" && !messages[i].fromHistory) n++;
   return n;
 }
 
