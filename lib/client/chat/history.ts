@@ -21,8 +21,10 @@ import type { ReplayPolicy } from "./replay-policy";
 import type { RoomRecord, Roster } from "./roster";
 import { tryEachKey } from "./try-keys";
 
-/** Envelopes asked per page (the server's maximum is 200). */
+/** Envelopes asked for the newest page (small: it is what the room shows first)... */
 export const HISTORY_PAGE = 100;
+/** ...and for each older page (the server's maximum: fewer round trips when scrolling far back). */
+export const HISTORY_OLDER_PAGE = 200;
 
 export interface HistoryDeps {
   userId: string;
@@ -44,7 +46,7 @@ export class History {
    * Resolves with the number of envelopes the page held; 0 when nothing older is left (or the room
    * is ephemeral). Calls for one room while a page is loading share that page.
    */
-  loadOlder(roomId: string, limit = HISTORY_PAGE): Promise<number> {
+  loadOlder(roomId: string, limit?: number): Promise<number> {
     const running = this.inFlight.get(roomId);
     if (running) return running;
     const p = this.load(roomId, limit).finally(() => this.inFlight.delete(roomId));
@@ -52,12 +54,13 @@ export class History {
     return p;
   }
 
-  private async load(roomId: string, limit: number): Promise<number> {
+  private async load(roomId: string, asked: number | undefined): Promise<number> {
     const { store } = this.deps;
     const view = store.view(roomId);
     if (!view) return 0;
     const before = view.history.nextBefore;
     if (before === null) return 0; // nothing older we may read
+    const limit = asked ?? (before === undefined ? HISTORY_PAGE : HISTORY_OLDER_PAGE);
     store.patchHistory(roomId, { loading: true, error: null });
     try {
       const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
