@@ -287,7 +287,7 @@ async function main() {
         textChars: textOf(0).length,
         build: `next build (production) into ${DIST}`,
         browser: "Debian chromium, headless; the reader's tab comes back to the room (identity and epoch keys from IndexedDB)",
-        pageSize: { ui: 100, nodeBareFetch: 200 },
+        pageSize: { uiNewest: 100, uiOlder: 200, nodeBareFetch: 200 },
       },
       storage: {
         envelopeBytesMean: round(meanEnvelope, 1),
