@@ -88,4 +88,28 @@ describe.each([
     const base = server.url.replace(/\/\/(localhost|127\.0\.0\.1):/, `//${host}:`);
     await scenario(base, `hist-${host.replace(/\./g, "")}-${Date.now().toString(36)}`);
   });
+
+  test("the create-room form's ephemeral choice makes a room that keeps nothing: a reload shows no earlier message", async () => {
+    const room = `eph-${Date.now().toString(36)}`;
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByTestId("room-id-input").fill(room);
+    await page.getByTestId("name-input").fill("Erin");
+    await page.getByTestId("history-select").selectOption("ephemeral");
+    await page.getByTestId("join-button").click();
+    await page.getByTestId("room-page").waitFor({ timeout: 60_000 });
+    await waitForRoom(page, { members: 1 });
+    const other = await openRoom(browser, server.url, room, "Finn");
+    await waitForRoom(other, { members: 2 });
+    await waitForRoom(page, { members: 2 });
+    await sendMessage(other, "gone after a reload");
+    await waitForMessage(page, "gone after a reload");
+    await page.reload();
+    await page.getByTestId("room-page").waitFor({ timeout: 60_000 });
+    await waitForRoom(page, { members: 2 });
+    // Room events (joins, the key change) may fill the timeline; the divider says why nothing older shows.
+    await expect(page.getByTestId("history-start").textContent()).resolves.toMatch(/keeps no history/);
+    expect(await messageTexts(page)).toEqual([]);
+    for (const p of [page, other]) await p.context().close();
+  });
 });
