@@ -309,3 +309,27 @@ test("hostile payloads to the new commands get clear errors and change nothing",
   expect(srv.app.deps.presence.rooms.get("bad")!.epoch).toBe(j.epoch);
   expect(await ok(a, "history:fetch", { roomId: "bad" })).toMatchObject({ messages: [], nextBefore: null });
 });
+
+test("an epoch whose leader goes offline before sharing is keyed by the next online member", async () => {
+  const [ia, ib, ic] = await identities(3);
+  const a = await raw(ia); // the smallest id: leader, but never shares
+  await ok(a, "room:join", { roomId: "handover", displayName: "a" });
+  const b = await makeClient(ib);
+  const c = await makeClient(ic);
+  await b.join("handover", "bob");
+  const jc = await c.join("handover", "carol");
+  expect(jc.leaderId).toBe(ia.userId);
+  a.socket.disconnect();
+  // Same epoch; the leader named is now bob, who keys it for carol (and a blob waits for a).
+  const e = await keyed("handover", b, c);
+  expect(e).toBe(jc.epoch);
+  expect(srv.app.deps.presence.rooms.get("handover")!.keyedBy).toBe(ib.userId);
+  let blobs = 0;
+  for (let i = 0; i < 100 && blobs === 0; i++) {
+    blobs = await srv.prisma.keyBlob.count({ where: { roomId: "handover", recipientId: ia.userId, epoch: e } });
+    if (blobs === 0) await new Promise((r) => setTimeout(r, 30));
+  }
+  expect(blobs).toBe(1);
+  await b.send("handover", "keyed by the next one");
+  await until(() => (view(c, "handover")?.messages ?? []).some((m) => m.text === "keyed by the next one" && m.status === "ok"), 5000, "carol reads");
+});
