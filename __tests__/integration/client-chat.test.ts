@@ -377,7 +377,8 @@ test("a reload (same identity, new client) resumes the membership: same epoch, t
   const joined = await fresh.join("reload", "alice");
   expect(joined).toMatchObject({ resumed: true, epoch: e1 });
   // The in-memory client lost the epoch key; the server kept its share (a key blob) and hands it back.
-  expect(joined.keyShares.map((k) => k.epoch)).toEqual([e1]);
+  // (An older epoch's blob may still be there if the old tab closed before its ack went out.)
+  expect(joined.keyShares.map((k) => k.epoch).at(-1)).toBe(e1);
   expect(await keyed("reload", fresh, b)).toBe(e1);
   await fresh.send("reload", "I reloaded");
   await received(b, "reload", "I reloaded");

@@ -6,7 +6,7 @@ export const ERROR_CODES = [
   "ALREADY_AUTHENTICATED",
   "NOT_A_MEMBER", // the caller is not in the room named
   "ROOM_FULL",
-  "NAME_TAKEN", // another present member of the room uses that display name
+  "NAME_TAKEN", // another member of the room (online or not) uses that display name
   "UNKNOWN_PEER", // the target user is not a member of the room
   "PEER_OFFLINE", // the target member is offline and the command needs them connected (BB84, a DM in an ephemeral room)
   "FORBIDDEN", // the caller is a member but may not do this (room:remove by anyone but the creator)

@@ -358,7 +358,7 @@ export interface ServerToClientEvents {
   "session:replaced": (p: Record<string, never>) => void;
   /** A room's channel settings changed (by a member's simulation controls or the admin console). */
   "channel:updated": (p: ChannelUpdated) => void;
-  /** A BB84 session of the room started, or ended (success or abort): to every present member. */
+  /** A BB84 session of the room started, or ended (success or abort): to every connection in the room. */
   "bb84:updated": (p: Bb84SessionSummary) => void;
 }
 

@@ -1,5 +1,5 @@
 /**
- * BB84 between two present members of a room. The server starts a session (chooses its id,
+ * BB84 between two online members of a room. The server starts a session (chooses its id,
  * snapshots the room's channel settings, tells the room), relays opaque binary frames only between
  * the session's two parties, and stores the non-secret summary the parties report. The frames are
  * encrypted and authenticated by the pair, so the relay sees neither the simulated photons nor the

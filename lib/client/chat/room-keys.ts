@@ -172,6 +172,10 @@ export class RoomKeys {
       if (raw instanceof Uint8Array) raw.fill(0);
     }
     await this.adopt(room, epoch, key);
+    this.ack(
+      room.roomId,
+      [...room.keys.keys()].filter((e) => e < epoch),
+    );
     if (shares.length === 0) return;
     // Not awaited on the queue: the ack is a round trip and later events must not wait for it.
     void this.sendShares(room, epoch, shares);
