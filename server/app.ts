@@ -14,7 +14,10 @@ import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
 import { registerAuth } from "./auth/auth.handlers";
 import { registerRooms } from "./rooms/rooms.handlers";
-import { leaveAllRooms } from "./rooms/membership";
+import { connectionClosed } from "./rooms/membership";
+import { registerHistory } from "./history/history.handlers";
+import { EnvelopeWriter } from "./history/history.repository";
+import { scheduleSweep, sweep, type SweepResult } from "./history/sweeper";
 import { registerKeys } from "./keys/keys.handlers";
 import { registerChannel } from "./channel/channel.handlers";
 import { registerMessaging } from "./messaging/messaging.handlers";
@@ -52,6 +55,12 @@ export interface AppOptions {
    * so a test can play a tampering, replaying or reordering relay without patching Socket.IO.
    */
   relayTap?: RelayTap;
+  /** QSEC_HISTORY_DAYS: most days a room may keep history (default 365; 0: every room ephemeral). */
+  historyDaysCap?: number;
+  /** QSEC_MEMBER_TTL_DAYS: a member away longer is removed (default 7). */
+  memberTtlDays?: number;
+  /** How often member expiry and history retention run (default hourly; also once at start). */
+  sweepIntervalMs?: number;
 }
 
 export interface QsecApp {
@@ -59,7 +68,9 @@ export interface QsecApp {
   deps: Deps;
   /** Per-address transport connection counts (server/transport-guard.ts). */
   guard: TransportGuard;
-  /** Disconnects every socket, flushes queued log rows and marks memberships offline (the HTTP server stays up). */
+  /** Runs member expiry and history retention now (also scheduled; tests and the console call it). */
+  sweep(now?: number): Promise<SweepResult>;
+  /** Disconnects every socket, flushes queued log rows and envelopes and marks memberships offline (the HTTP server stays up). */
   close(): Promise<void>;
 }
 
@@ -96,12 +107,17 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     sockets: new Map(),
     bb84,
     reads: new ReadBudget(rl),
+    envelopes: new EnvelopeWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
+      logger.error("envelope flush failed", { error: e instanceof Error ? e.message : String(e) }),
+    ),
+    config: { historyDaysCap: opts.historyDaysCap ?? 365, memberTtlDays: opts.memberTtlDays ?? LIMITS.defaultMemberTtlDays },
     ...(opts.relayTap && { relayTap: opts.relayTap }),
   };
   await markAllOffline(opts.prisma);
   const stale = await abortStaleSessions(opts.prisma);
   if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
   const stopLive = pushLogsLive(deps);
+  const stopSweep = scheduleSweep(deps, opts.sweepIntervalMs ?? 60 * 60 * 1000);
 
   // Per-socket rate limits mean little if one address can open sockets without end.
   guard.attach(io);
@@ -123,6 +139,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     registerMessaging(deps, socket);
     registerBb84(deps, socket);
     registerLogs(deps, socket);
+    registerHistory(deps, socket);
 
     // Events outside the protocol (the prototype's generic `relay`, typos, probes) get a clear
     // refusal when they carry an ack, and are otherwise ignored.
@@ -140,8 +157,13 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
 
     socket.on("disconnect", () => {
       const userId = socket.data.userId;
-      if (userId && deps.sockets.get(userId) === socket) deps.sockets.delete(userId);
-      leaveAllRooms(deps, socket, "disconnect").catch((e) => logger.error("leave on disconnect failed", { error: String(e) }));
+      const list = userId ? deps.sockets.get(userId) : undefined;
+      if (userId && list) {
+        const rest = list.filter((s) => s !== socket);
+        if (rest.length > 0) deps.sockets.set(userId, rest);
+        else deps.sockets.delete(userId);
+      }
+      connectionClosed(deps, socket).catch((e) => logger.error("going offline failed", { error: String(e) }));
     });
   });
 
@@ -150,6 +172,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     io,
     deps,
     guard,
+    sweep: (now?: number) => sweep(deps, now),
     async close() {
       if (closed) return;
       closed = true;
@@ -159,8 +182,10 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       io.engine.close();
       // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
       for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await stopSweep();
       await bb84.close();
       stopLive();
+      await deps.envelopes.close();
       await logs.close();
       await markAllOffline(opts.prisma);
     },

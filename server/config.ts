@@ -38,6 +38,10 @@ const envSchema = z.object({
     .optional()
     .transform((v) => (v === undefined || v.trim() === "" ? undefined : Number(v)))
     .pipe(z.number().min(0, "QSEC_LOG_RETENTION_DAYS must be ≥ 0").max(36500).optional()),
+  /** Most days a room may keep its encrypted history (rooms ask 30 by default); 0: every room is ephemeral. */
+  QSEC_HISTORY_DAYS: z.coerce.number().int().min(0, "QSEC_HISTORY_DAYS must be ≥ 0").max(3650).default(365),
+  /** A member with no connection for this many days is removed from the room (a new epoch). */
+  QSEC_MEMBER_TTL_DAYS: z.coerce.number().min(0.001, "QSEC_MEMBER_TTL_DAYS must be > 0").max(3650).default(7),
 });
 export type ServerEnv = z.infer<typeof envSchema>;
 

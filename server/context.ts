@@ -10,6 +10,15 @@ import type { Logger } from "./logger";
 import type { Bb84Sessions } from "./bb84/sessions";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 import type { ReadBudget } from "./cost";
+import type { EnvelopeWriter } from "./history/history.repository";
+
+/** Settings from the environment that handlers need (server/config.ts; tests pass their own). */
+export interface RoomPolicy {
+  /** QSEC_HISTORY_DAYS: the most days a room may keep history (0: every room is ephemeral). */
+  historyDaysCap: number;
+  /** QSEC_MEMBER_TTL_DAYS: a member away longer is removed (member expiry). */
+  memberTtlDays: number;
+}
 
 export interface Deps {
   io: QsecServer;
@@ -17,8 +26,11 @@ export interface Deps {
   logs: LogWriter;
   presence: Presence;
   logger: Logger;
-  /** userId → the one socket authenticated as that identity. */
-  sockets: Map<string, QsecSocket>;
+  /** userId → the connections authenticated as that identity (its tabs, oldest first; at most LIMITS.maxSocketsPerIdentity). */
+  sockets: Map<string, QsecSocket[]>;
+  /** Stored envelopes of rooms with history, written in batches. */
+  envelopes: EnvelopeWriter;
+  config: RoomPolicy;
   /** Running BB84 sessions (who may relay frames to whom) and their summaries. */
   bb84: Bb84Sessions;
   /** The read budget expensive reads (logs:fetch, bb84:list) are charged to (cost.ts). */

@@ -23,6 +23,7 @@ export function readRows(name: CommandName, payload: unknown): number {
   const limit = (payload as { limit?: unknown } | null)?.limit;
   if (name === "logs:fetch") return typeof limit === "number" ? limit : LIMITS.defaultLogFetch;
   if (name === "bb84:list") return typeof limit === "number" ? limit : LIMITS.defaultBb84List;
+  if (name === "history:fetch") return typeof limit === "number" ? limit : LIMITS.defaultHistoryFetch;
   return 0;
 }
 

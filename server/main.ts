@@ -66,7 +66,14 @@ async function main() {
 
   const prisma = await createPrisma(env.DATABASE_URL);
   // destroyUpgrade: false leaves other upgrade requests (Next's hot reload socket) to Next.
-  const app = await createApplication(httpServer, { prisma, logger, logFlushMs: env.QSEC_LOG_FLUSH_MS, serverOptions: { destroyUpgrade: false } });
+  const app = await createApplication(httpServer, {
+    prisma,
+    logger,
+    logFlushMs: env.QSEC_LOG_FLUSH_MS,
+    historyDaysCap: env.QSEC_HISTORY_DAYS,
+    memberTtlDays: env.QSEC_MEMBER_TTL_DAYS,
+    serverOptions: { destroyUpgrade: false },
+  });
   const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });
   const admin = attachAdmin(app, { token: adminToken.token, secureCookies: env.QSEC_HTTPS, retentionDays: env.QSEC_LOG_RETENTION_DAYS });
   publishAdminConsole(admin);

@@ -22,11 +22,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { logFlushMs?: number; relayTap?: AppOptions["relayTap"] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { logFlushMs?: number; relayTap?: AppOptions["relayTap"]; app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs"> } = {},
+): Promise<TestServer> {
   const db = await createTestDatabase();
   const prisma = await createPrisma(db.url);
   const httpServer = createServer();
-  const app = await createApplication(httpServer, { prisma, logFlushMs: opts.logFlushMs ?? 20, relayTap: opts.relayTap });
+  const app = await createApplication(httpServer, { prisma, logFlushMs: opts.logFlushMs ?? 20, relayTap: opts.relayTap, ...opts.app });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   const port = (httpServer.address() as AddressInfo).port;
   return {

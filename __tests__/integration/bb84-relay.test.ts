@@ -370,7 +370,7 @@ test("a frame injected under another sender (a lying relay) aborts the session o
   await until(() => room(b, "qkd-inject").bb84.live.length === 1, 5000, "running at bob");
   const sid = room(b, "qkd-inject").bb84.live[0].sessionId;
   // The server itself delivers a frame for the session that claims to come from someone else.
-  srv.app.deps.sockets.get(b.userId)!.emit("bb84:frame", { roomId: "qkd-inject", from: "c".repeat(32), sessionId: sid, frame: new Uint8Array(64) });
+  srv.app.deps.sockets.get(b.userId)![0].emit("bb84:frame", { roomId: "qkd-inject", from: "c".repeat(32), sessionId: sid, frame: new Uint8Array(64) });
   const res = await started;
   expect(res.status).toBe("aborted");
   for (const c of [a, b]) {

@@ -147,9 +147,13 @@ test("a receiver that stops reading cannot make the server queue without bound",
     // Room messages: the slow reader is disconnected rather than buffered for.
     const msg = { roomId: "slow", epoch: st.data.epoch, counter: 1, iv: "A".repeat(16), ciphertext: "A".repeat(1000), signature: "A".repeat(86) };
     expect(await a.call("message:send", msg)).toMatchObject({ ok: true });
-    await until(() => !app.deps.presence.rooms.get("slow")?.members.has(b.userId), 3000, "the slow reader to be dropped");
+    await until(() => app.deps.presence.member("slow", b.userId)?.sockets.size === 0, 3000, "the slow reader to be dropped");
+    // Its connection is closed; it stays a member, offline (a disconnect is not a leave).
     const members = (await a.call("keys:list", { roomId: "slow" })) as any;
-    expect(members.data.members.map((m: any) => m.userId)).toEqual([a.userId]);
+    expect(members.data.members.map((m: any) => [m.userId, m.online])).toEqual([
+      [a.userId, true],
+      [b.userId, false],
+    ]);
   } finally {
     a.close();
     b.close();
@@ -170,11 +174,13 @@ test("rooms created without a capacity still stop at 64 members; a connection jo
     room.members.set(i.toString(16).padStart(32, "f"), {
       userId: i.toString(16).padStart(32, "f"),
       displayName: `f${i}`,
-      socketId: "none",
+      sockets: new Set<string>(),
       signingKey: "",
       agreementKey: "",
       agreementSig: "",
       joinedAt: new Date(),
+      lastSeenAt: new Date(),
+      visibleFrom: 1,
     });
   }
   const d = await connectRaw(srv.url);

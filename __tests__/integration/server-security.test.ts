@@ -202,7 +202,7 @@ test("direct messages reach their one recipient only", async () => {
   expect(bLogs.data.logs.some((l: any) => l.type === "DIRECT_MESSAGE_RELAYED" && l.actorId === a.userId)).toBe(true);
 });
 
-test("key shares: only the epoch's leader, only for the current epoch, only to present members", async () => {
+test("key shares: only the epoch's leader, only for the current epoch, only to members", async () => {
   const a = await client();
   const b = await client();
   await join(a, "room-k", "a");
@@ -218,7 +218,11 @@ test("key shares: only the epoch's leader, only for the current epoch, only to p
     ok: false,
     error: { code: "STALE_EPOCH" },
   });
-  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(leader.userId)] })).toMatchObject({
+  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share("f".repeat(32))] })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_PEER" },
+  });
+  expect(await leader.call("roomkey:share", { roomId: "room-k", epoch: st.epoch, shares: [share(other.userId), share(other.userId)] })).toMatchObject({
     ok: false,
     error: { code: "UNKNOWN_PEER" },
   });
@@ -320,16 +324,43 @@ test("capacity set by the first joiner, unique display names, random room ids", 
   expect(rnd.data.created).toBe(true);
 });
 
-test("a reconnecting identity replaces its old connection and starts a new epoch", async () => {
+test("a second connection of an identity is the same member: no new epoch, both receive, one leave is the member's", async () => {
   const a = await client();
   const b = await client();
   await join(a, "room-x", "a");
   const st = await join(b, "room-x", "b");
   const b2 = await client({ identity: b.identity });
-  await until(() => (b.received.get("session:replaced") ?? []).length === 1, 2000, "session:replaced");
   const st2 = await join(b2, "room-x", "b");
-  expect(st2.epoch).toBeGreaterThan(st.epoch);
+  expect(b.received.get("session:replaced") ?? []).toHaveLength(0);
+  expect(st2).toMatchObject({ epoch: st.epoch, resumed: true, created: false, visibleFrom: st.epoch });
   expect(st2.members.map((m: { userId: string }) => m.userId).sort()).toEqual([a.userId, b.userId].sort());
+  const sent = await a.call("message:send", {
+    roomId: "room-x",
+    epoch: st.epoch,
+    counter: 0,
+    iv: "A".repeat(16),
+    ciphertext: "AAAA",
+    signature: "A".repeat(86),
+  });
+  expect(sent).toMatchObject({ ok: true });
+  for (const tab of [b, b2]) await until(() => (tab.received.get("message:received") ?? []).length === 1, 2000, "both tabs receive");
+  // One tab's leave is the member's leave: both tabs are out, a new epoch starts for a.
+  expect(await b2.call("room:leave", { roomId: "room-x" })).toMatchObject({ ok: true });
+  for (const tab of [b, b2]) await until(() => (tab.received.get("room:left") ?? []).length === 1, 2000, "room:left on both tabs");
+  expect((b.received.get("room:left") as any[])[0]).toEqual({ roomId: "room-x", reason: "leave", by: null });
+  expect(await b.call("keys:list", { roomId: "room-x" })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+  const keys = (await a.call("keys:list", { roomId: "room-x" })) as any;
+  expect(keys.data.members.map((m: { userId: string }) => m.userId)).toEqual([a.userId]);
+});
+
+test("a ninth connection of one identity closes the oldest; the member stays in the room", async () => {
+  const a = await client();
+  await join(a, "room-tabs", "a");
+  const tabs = [a];
+  for (let i = 0; i < 8; i++) tabs.push(await client({ identity: a.identity }));
+  await until(() => (a.received.get("session:replaced") ?? []).length === 1, 2000, "oldest replaced");
+  const last = tabs[tabs.length - 1];
+  expect(await join(last, "room-tabs", "a")).toMatchObject({ resumed: true });
 });
 
 test("room logs are structured, live, and flushed on close", async () => {

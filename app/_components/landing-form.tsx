@@ -8,16 +8,21 @@ import { rememberName, recallName } from "@/lib/ui/session";
 import { Button } from "./ui";
 import { neverChanges, useSecureContext } from "./secure-context";
 
-/** Create or join a room: room id (empty = the server picks one), display name, optional capacity. */
+const DEFAULT_HISTORY_DAYS = 30;
+const HISTORY_CHOICES = [1, 7, 30, 90, 365] as const;
+
+/** Create or join a room: room id (empty = the server picks one), display name, optional capacity and history mode. */
 export function LandingForm() {
   const router = useRouter();
-  const ids = { room: useId(), name: useId(), cap: useId() };
+  const ids = { room: useId(), name: useId(), cap: useId(), history: useId() };
   const [roomId, setRoomId] = useState("");
   // null until the user types: until then the name remembered in this browser (read after hydration) prefills the field.
   const [typedName, setName] = useState<string | null>(null);
   const rememberedName = useSyncExternalStore(neverChanges, recallName, () => null);
   const name = typedName ?? rememberedName ?? "";
   const [capacity, setCapacity] = useState("");
+  // "ephemeral" or a number of days: how long a new room keeps its end-to-end encrypted history.
+  const [history, setHistory] = useState(String(DEFAULT_HISTORY_DAYS));
   const [touched, setTouched] = useState(false);
   const origin = useSyncExternalStore(
     neverChanges,
@@ -50,6 +55,7 @@ export function LandingForm() {
     rememberName(nameCheck.data);
     const q = new URLSearchParams({ name: nameCheck.data });
     if (capNum !== undefined) q.set("capacity", String(capNum));
+    if (history !== String(DEFAULT_HISTORY_DAYS)) q.set("history", history);
     router.push(trimmedRoom ? `/room/${encodeURIComponent(trimmedRoom)}?${q}` : `/room?${q}`);
   }
 
@@ -148,6 +154,32 @@ export function LandingForm() {
               {capError}
             </p>
           )}
+        </div>
+
+        <div>
+          <label htmlFor={ids.history} className="block text-sm font-medium">
+            History <span className="font-normal text-muted">(new rooms only)</span>
+          </label>
+          <select
+            id={ids.history}
+            name="history"
+            data-testid="history-select"
+            value={history}
+            onChange={(e) => setHistory(e.target.value)}
+            aria-describedby={`${ids.history}-hint`}
+            className={`mt-1.5 w-56 ${inputClass(false)}`}
+          >
+            {HISTORY_CHOICES.map((d) => (
+              <option key={d} value={String(d)}>
+                Keep {d} day{d === 1 ? "" : "s"}
+                {d === DEFAULT_HISTORY_DAYS ? " (default)" : ""}
+              </option>
+            ))}
+            <option value="ephemeral">Ephemeral: keep nothing</option>
+          </select>
+          <p id={`${ids.history}-hint`} className="mt-1.5 text-sm text-muted">
+            The server stores only the encrypted messages, for members to read after a reload or an absence; it cannot read them.
+          </p>
         </div>
 
         <div className="rounded-lg border border-dashed border-line bg-panel-2 px-3 py-2.5">

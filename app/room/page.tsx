@@ -1,5 +1,5 @@
 import { redirect } from "next/navigation";
-import { capacityParam, firstParam } from "@/lib/ui/params";
+import { capacityParam, firstParam, historyParam } from "@/lib/ui/params";
 import { RoomScreen } from "./_components/room-screen";
 import { requestLocation } from "./_components/request-location";
 
@@ -12,13 +12,15 @@ export default async function NewRoomPage({ searchParams }: { searchParams: Prom
   const id = firstParam(q.id)?.trim();
   const name = firstParam(q.name);
   const capacity = firstParam(q.capacity);
+  const history = firstParam(q.history);
   if (id) {
     const rest = new URLSearchParams();
     if (name) rest.set("name", name);
     if (capacity) rest.set("capacity", capacity);
+    if (history) rest.set("history", history);
     const qs = rest.toString();
     redirect(`/room/${encodeURIComponent(id)}${qs ? `?${qs}` : ""}`);
   }
   const loc = await requestLocation("/room");
-  return <RoomScreen roomId={undefined} initialName={name} capacity={capacityParam(capacity)} serverLocation={loc} />;
+  return <RoomScreen roomId={undefined} initialName={name} capacity={capacityParam(capacity)} history={historyParam(history)} serverLocation={loc} />;
 }

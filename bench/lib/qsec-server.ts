@@ -5,7 +5,8 @@
  *
  * env: BENCH_DATABASE_URL (file: URL of a migrated database), BENCH_RATE_LIMITS ("configured" keeps
  * lib/protocol/limits.ts; "lifted" raises the per-socket command bucket so the relay itself is
- * measured), BENCH_LOG_FLUSH_MS (default: the app's default, 50 ms).
+ * measured), BENCH_LOG_FLUSH_MS (default: the app's default, 50 ms), BENCH_HISTORY_DAYS_CAP (the
+ * app's historyDaysCap; 0: every room ephemeral, nothing stored; default: rooms keep 30 days).
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -24,6 +25,7 @@ async function main() {
     prisma,
     logFlushMs: flush,
     rateLimits: lifted ? { commandsPerSecond: Infinity, commandBurst: Infinity } : undefined,
+    ...(process.env.BENCH_HISTORY_DAYS_CAP !== undefined && { historyDaysCap: Number(process.env.BENCH_HISTORY_DAYS_CAP) }),
   });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   serveChild((httpServer.address() as AddressInfo).port, async () => {

@@ -29,12 +29,14 @@
  * that announced its epoch.
  */
 import type { Identity } from "@/lib/crypto";
-import type { ChannelSettings, CommandData, CommandName, CommandPayload, JoinResult, LogEntry, RoomState } from "@/lib/protocol";
+import type { ChannelSettings, CommandData, CommandName, CommandPayload, HistoryMode, JoinResult, LogEntry, RoomLeft, RoomState } from "@/lib/protocol";
 import type { Bb84LiveView, StartBb84Options } from "./bb84-types";
 import { Bb84Manager } from "./bb84-session";
 import { createBb84Host } from "./chat/bb84-host-adapter";
 import { ClientStateStore, type WarnFn } from "./chat/client-state";
 import { Connection, type ClientSocket } from "./chat/connection";
+import { History } from "./chat/history";
+import type { EpochKeyStore } from "./persist";
 import { MemberTrust } from "./chat/member-trust";
 import { MessageInbox } from "./chat/message-inbox";
 import { MessageSender } from "./chat/message-sender";
@@ -69,17 +71,20 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly roster: Roster;
   private readonly trust: MemberTrust;
   private readonly pairs: PairKeyring;
-  private readonly replay = new ReplayPolicy();
+  private readonly replay: ReplayPolicy;
   private readonly roomKeys: RoomKeys;
   private readonly inbox: MessageInbox;
   private readonly sender: MessageSender;
   private readonly bb84: Bb84Manager;
+  private readonly history: History;
+  private readonly epochKeys: EpochKeyStore;
 
   constructor(options: ChatClientOptions) {
     super();
     const opts = resolveOptions(options);
     const identity = (this.identity = opts.identity);
     const userId = (this.userId = identity.userId);
+    this.replay = new ReplayPolicy(userId, opts.counters);
     const warn: WarnFn = (roomId, code, message) => this.warn(roomId, code, message);
     const fail = (e: unknown) => this.fail(e);
     const scheduler = (this.scheduler = new Scheduler(fail));
@@ -108,7 +113,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       rejoinTargets: () => roster.all().filter((room) => !roster.isLeft(room.roomId)), // a leave may be in progress
       onRejoined: async (state) => {
         await scheduler.serial(async () => {
-          if (roster.has(state.roomId)) await this.applyRoomState(state);
+          if (roster.has(state.roomId)) await this.applyJoinResult(state);
         });
         await this.fetchLatestLogs(state.roomId);
       },
@@ -130,7 +135,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       warn,
       waitingTtlMs: opts.waitingMessageTtlMs,
     }));
-    this.roomKeys = new RoomKeys({ identity, request, roster, trust, pairs, replay, inbox, store, scheduler, warn, fail });
+    this.roomKeys = new RoomKeys({ identity, request, roster, trust, pairs, replay, inbox, store, scheduler, epochKeys: opts.epochKeys, warn, fail });
     this.sender = new MessageSender({
       identity,
       request,
@@ -143,6 +148,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       emitMessage: (msg) => this.emit("message", msg),
       keyWaitMs: opts.keyWaitMs,
     });
+    this.epochKeys = opts.epochKeys;
+    this.history = new History({ userId, request, roster, pairs, replay, store, epochKeys: opts.epochKeys });
     const host = createBb84Host({ identity, request, roster, trust, pairs, store, warn });
     this.bb84 = new Bb84Manager(host, opts.qkdEngine, opts.bb84IdleMs);
   }
@@ -180,18 +187,19 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * Joins (or creates) a room. roomId undefined: the server picks a random id. The first joiner
    * sets the capacity. Loads the last 200 log rows in the background.
    */
-  async join(roomId: string | undefined, displayName: string, capacity?: number): Promise<JoinResult> {
+  async join(roomId: string | undefined, displayName: string, capacity?: number, history?: HistoryMode): Promise<JoinResult> {
     if (roomId !== undefined) this.roster.unmarkLeft(roomId);
     const payload: CommandPayload<"room:join"> = { displayName };
     if (roomId !== undefined) payload.roomId = roomId;
     if (capacity !== undefined) payload.capacity = capacity;
+    if (history !== undefined) payload.history = history;
     const result = await this.request("room:join", payload);
     this.roster.unmarkLeft(result.roomId);
     await this.scheduler.serial(async () => {
       const room = this.roster.ensure(result.roomId, displayName);
       room.displayName = memberName(result.members, this.userId) ?? displayName;
       if (capacity !== undefined) room.requestedCapacity = capacity;
-      await this.applyRoomState(result);
+      await this.applyJoinResult(result);
     });
     this.fetchLogs(result.roomId).catch((e) => this.fail(e));
     this.bb84.load(result.roomId).catch((e) => this.fail(e));
@@ -209,11 +217,46 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         throw e;
       }
     }
+    await this.forgetRoom(roomId);
+  }
+
+  /** The room's creator removes a member (a new epoch starts without them). */
+  async remove(roomId: string, userId: string): Promise<void> {
+    await this.request("room:remove", { roomId, userId });
+  }
+
+  /**
+   * Loads the next older page of the room's stored history into RoomView.messages (the newest page
+   * on the first call): verified and decrypted, or shown as not available / rejected. Resolves
+   * with the number of envelopes in the page (0: nothing older).
+   */
+  async loadHistory(roomId: string, limit?: number): Promise<number> {
+    if (!this.roster.has(roomId)) throw new ClientError("NOT_JOINED", `not in room ${roomId}`);
+    return this.history.loadOlder(roomId, limit);
+  }
+
+  /** We are out of a room (our leave, any tab's leave, removal, expiry): forget it and its keys. */
+  private async forgetRoom(roomId: string) {
     this.bb84.onLeave(roomId);
+    this.replay.forgetRoom(roomId);
     await this.scheduler.serial(async () => {
       this.roster.forget(roomId);
       this.scheduler.checkWaiters();
     });
+    await this.epochKeys.deleteRoom(roomId).catch((e) => this.fail(e));
+  }
+
+  private async onRoomLeft(left: RoomLeft) {
+    if (!this.roster.has(left.roomId) || this.roster.isLeft(left.roomId)) return;
+    this.roster.markLeft(left.roomId);
+    const why =
+      left.reason === "removed"
+        ? "you were removed from the room by its creator"
+        : left.reason === "expired"
+          ? "you were away longer than the room keeps members"
+          : "you left the room (in another tab)";
+    this.emit("warning", { code: "NOT_JOINED", message: why, roomId: left.roomId });
+    await this.forgetRoom(left.roomId);
   }
 
   /**
@@ -318,6 +361,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     socket.on("room:updated", (state) => {
       void scheduler.serial(() => this.onRoomUpdated(state));
     });
+    socket.on("room:left", (left) => {
+      void this.onRoomLeft(left).catch((e) => this.fail(e));
+    });
     socket.on("roomkey:shared", (share) => {
       void scheduler.serial(() => this.roomKeys.accept(share));
     });
@@ -344,6 +390,18 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (!applied) return;
     await this.roomKeys.onEpoch(applied);
     this.scheduler.checkWaiters();
+  }
+
+  /**
+   * A join or re-join answer: its room state, then the key shares the server kept for us (epochs that
+   * started while we were away): older epochs' keys go to the EpochKeyStore (history decrypts) and
+   * are acknowledged, so the server deletes their blobs; the current one is adopted as usual.
+   */
+  private async applyJoinResult(result: JoinResult) {
+    await this.applyRoomState(result);
+    this.store.patchHistory(result.roomId, { visibleFrom: result.visibleFrom });
+    // Keys of epochs that started while we were away (key blobs): kept for history, and the current one adopted.
+    await this.roomKeys.acceptStored(result.roomId, result.keyShares ?? []);
   }
 
   /** After a re-join: the log rows we missed while away. */

@@ -13,7 +13,8 @@ export type ClientErrorCode =
   | "BINDING_FAILED" // a member's agreement key is not signed by its signing key (warning)
   | "TOO_MANY_MEMBERS" // the server listed more members than a room may hold; extras ignored (warning)
   | "CONFUSABLE_NAMES" // two members' display names look alike (warning)
-  | "BB84_FAILED"; // a BB84 session could not start or report (warning)
+  | "BB84_FAILED" // a BB84 session could not start or report (warning)
+  | "STORAGE"; // an epoch key could not be kept for history (warning)
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

@@ -11,5 +11,6 @@ export { ClientError, type ClientErrorCode } from "./errors";
 export { MemoryStorage, webStorage, type KeyValueStorage, type WebStorageLike } from "./storage";
 export { TypedEmitter, type Listener } from "./emitter";
 export { rejectionReason } from "./reasons";
-export type { ChatMessage, ClientState, ConnectionState, MemberView, MessageStatus, RoomView } from "./types";
+export type { ChatMessage, ClientState, ConnectionState, HistoryView, MemberView, MessageStatus, RoomView } from "./types";
 export type { ChatState } from "./chat-client";
+export { MemoryCounterStore, MemoryEpochKeyStore, type CounterStore, type EpochKeyStore, type EpochKeyExport, type ExportableEpochKeyStore } from "./persist";

@@ -20,7 +20,8 @@ export interface MemberView extends MemberInfo {
   qkd: QkdPairView | null;
 }
 
-export type MessageStatus = "waiting-key" | "ok" | "rejected";
+/** "unavailable": a stored message whose key we never held (before we joined, or while we were away as a non-member). */
+export type MessageStatus = "waiting-key" | "ok" | "rejected" | "unavailable";
 
 export interface ChatMessage {
   /** The server's id (stamped by the relay). */
@@ -39,13 +40,17 @@ export interface ChatMessage {
   reason?: string;
   /** Direct messages: encrypted under the QKD-hardened (hybrid) pair key. */
   hybrid?: boolean;
+  /** Loaded from stored history (history:fetch) rather than received live. */
+  fromHistory?: boolean;
+  /** The server's history cursor, for stored messages (orders the timeline). */
+  cursor?: number;
 }
 
 export interface RoomView {
   roomId: string;
   /** The room's current epoch as last announced by the server. */
   epoch: number;
-  /** The leader of the current epoch (our own leaderOf computation, not the server's word). */
+  /** The leader of the current epoch (the member who keys it; see chat/roster.ts apply()). */
   leaderId: string | null;
   capacity: number | null;
   /** The display name this client joined with. */
@@ -65,6 +70,22 @@ export interface RoomView {
   channel: ChannelSettings;
   /** BB84 sessions of this room: server summaries, this client's live sessions, alarms. */
   bb84: RoomBb84View;
+  /** The room's creator (who may remove members), or null. */
+  createdBy: string | null;
+  /** Days the room keeps its encrypted history; null: ephemeral. */
+  historyDays: number | null;
+  /** Stored history (issue 12): what has been loaded and what is left. */
+  history: HistoryView;
+}
+
+export interface HistoryView {
+  /** The first epoch of our membership: earlier messages are not available to us. */
+  visibleFrom: number | null;
+  /** Cursor of the next older page (null: nothing older we may read); undefined: nothing fetched yet. */
+  nextBefore: number | null | undefined;
+  loading: boolean;
+  /** Set when a page failed to load. */
+  error: string | null;
 }
 
 export interface ClientState {

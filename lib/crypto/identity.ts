@@ -56,7 +56,30 @@ export async function userIdFromSigningKey(signingKeyB64: string): Promise<strin
   return toHex(digest.subarray(0, 16));
 }
 
-export async function importSigningPublicKey(signingKeyB64: string): Promise<CryptoKey> {
+/**
+ * Imported signing public keys and derived user ids, by their base64url text: verifying a page of
+ * 100 stored messages from one sender imports and hashes that sender's key once, not 100 times.
+ * Public values only; bounded (oldest dropped first).
+ */
+const PUBLIC_KEY_CACHE = 256;
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+const userIds = new Map<string, Promise<string>>();
+function cached<T>(map: Map<string, Promise<T>>, k: string, make: () => Promise<T>): Promise<T> {
+  let p = map.get(k);
+  if (!p) {
+    p = make();
+    p.catch(() => map.delete(k));
+    map.set(k, p);
+    if (map.size > PUBLIC_KEY_CACHE) map.delete(map.keys().next().value as string);
+  }
+  return p;
+}
+
+export function importSigningPublicKey(signingKeyB64: string): Promise<CryptoKey> {
+  return cached(signingKeys, signingKeyB64, () => importSigningPublicKeyUncached(signingKeyB64));
+}
+
+async function importSigningPublicKeyUncached(signingKeyB64: string): Promise<CryptoKey> {
   const raw = decodePublicKey(signingKeyB64);
   if (!acceptableEd25519PublicKey(raw)) throw new CryptoError("bad-key", "small-order or non-canonical Ed25519 public key");
   try {
@@ -157,7 +180,7 @@ export async function verifyAuth(signingKey: string, agreementKey: string, nonce
 export async function assertSenderKey(senderSigningKey: string, claimedSenderId: string, what: string): Promise<void> {
   let senderId: string;
   try {
-    senderId = await userIdFromSigningKey(senderSigningKey);
+    senderId = await cached(userIds, senderSigningKey, () => userIdFromSigningKey(senderSigningKey));
   } catch {
     throw new CryptoError("bad-signature", "sender signing key is malformed");
   }

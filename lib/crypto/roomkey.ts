@@ -80,6 +80,47 @@ export async function unwrapRoomKeyShare(
   share: ReceivedShare,
   ctx: { roomId: string; epoch: number; recipientId: string },
 ): Promise<CryptoKey> {
+  const { iv, wrapped, aad } = await checkShare(senderSigningKey, share, ctx);
+  try {
+    return await subtle().unwrapKey("raw", buf(wrapped), wrapKey, { name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) }, { name: "AES-GCM" }, false, [
+      "encrypt",
+      "decrypt",
+    ]);
+  } catch {
+    throw new CryptoError("decrypt-failed", "room key share does not decrypt under the pair key");
+  }
+}
+
+/**
+ * The same checks as unwrapRoomKeyShare, returning the 32 key bytes instead of a CryptoKey: a
+ * member keeps each epoch key it held (lib/client/persist.ts EpochKeyStore, which re-imports them
+ * non-extractable and keeps only a wrapped copy), so stored history decrypts after a reload. The
+ * caller wipes the bytes once stored.
+ */
+export async function openRoomKeyShare(
+  wrapKey: CryptoKey,
+  senderSigningKey: string,
+  share: ReceivedShare,
+  ctx: { roomId: string; epoch: number; recipientId: string },
+): Promise<Uint8Array<ArrayBuffer>> {
+  const { iv, wrapped, aad } = await checkShare(senderSigningKey, share, ctx);
+  try {
+    // unwrapKey (the pair's wrap key has no "decrypt" usage) into a short-lived extractable key.
+    const k = await subtle().unwrapKey("raw", buf(wrapped), wrapKey, { name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) }, { name: "AES-GCM" }, true, [
+      "encrypt",
+      "decrypt",
+    ]);
+    return new Uint8Array(await subtle().exportKey("raw", k));
+  } catch {
+    throw new CryptoError("decrypt-failed", "room key share does not decrypt under the pair key");
+  }
+}
+
+async function checkShare(
+  senderSigningKey: string,
+  share: ReceivedShare,
+  ctx: { roomId: string; epoch: number; recipientId: string },
+): Promise<{ iv: Uint8Array; wrapped: Uint8Array; aad: Uint8Array }> {
   await assertSenderKey(senderSigningKey, share.from, "share");
   const claimedRecipient = share.to ?? ctx.recipientId;
   let iv: Uint8Array, wrapped: Uint8Array, aad: Uint8Array;
@@ -97,12 +138,5 @@ export async function unwrapRoomKeyShare(
   if (share.roomId !== ctx.roomId) throw new CryptoError("wrong-room", "share is for another room");
   if (share.epoch !== ctx.epoch) throw new CryptoError("wrong-epoch", `share is for epoch ${share.epoch}, expected ${ctx.epoch}`);
   if (iv.length !== 12 || wrapped.length !== ROOM_KEY_BYTES + GCM_TAG_BYTES) throw new CryptoError("decrypt-failed", "share has the wrong size");
-  try {
-    return await subtle().unwrapKey("raw", buf(wrapped), wrapKey, { name: "AES-GCM", iv: buf(iv), additionalData: buf(aad) }, { name: "AES-GCM" }, false, [
-      "encrypt",
-      "decrypt",
-    ]);
-  } catch {
-    throw new CryptoError("decrypt-failed", "room key share does not decrypt under the pair key");
-  }
+  return { iv, wrapped, aad };
 }

@@ -6,8 +6,10 @@ export const ERROR_CODES = [
   "ALREADY_AUTHENTICATED",
   "NOT_A_MEMBER", // the caller is not in the room named
   "ROOM_FULL",
-  "NAME_TAKEN", // another present member of the room uses that display name
-  "UNKNOWN_PEER", // the target user is not a present member of the room
+  "NAME_TAKEN", // another member of the room (online or not) uses that display name
+  "UNKNOWN_PEER", // the target user is not a member of the room
+  "PEER_OFFLINE", // the target member is offline and the command needs them connected (BB84, a DM in an ephemeral room)
+  "FORBIDDEN", // the caller is a member but may not do this (room:remove by anyone but the creator)
   "STALE_EPOCH", // a key share or message for an epoch that is not the room's current one
   "NOT_LEADER", // a key share from a member who is not the epoch's leader
   "UNKNOWN_SESSION", // a BB84 frame or report for a session that is not running between these two members

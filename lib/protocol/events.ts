@@ -42,6 +42,8 @@ export const displayNameSchema = z
       .refine((s) => !rendersBlank(s), "display name: must show at least one visible character"),
   );
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const historyModeSchema = z.union([z.object({ days: z.number().int().min(1).max(LIMITS.maxHistoryDays) }).strict(), z.literal("ephemeral")]);
+export type HistoryMode = z.infer<typeof historyModeSchema>;
 const binary = (max: number) =>
   z
     .custom<Uint8Array>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, "expected binary")
@@ -63,9 +65,31 @@ export const roomJoinSchema = z
     roomId: roomIdSchema.optional(), // omitted: the server picks a random id
     displayName: displayNameSchema,
     capacity: z.number().int().min(2).max(LIMITS.maxRoomMembers).optional(), // honoured for the first joiner only
+    /**
+     * History mode, honoured for the room's creator only: keep the encrypted history N days (capped
+     * by the server's QSEC_HISTORY_DAYS) or "ephemeral" (nothing stored). Default: 30 days.
+     */
+    history: historyModeSchema.optional(),
   })
   .strict();
 export const roomLeaveSchema = z.object({ roomId: roomIdSchema }).strict();
+/** The room's creator removes a member (who stays removed until they join again). */
+export const roomRemoveSchema = z.object({ roomId: roomIdSchema, userId: userIdSchema }).strict();
+/** The caller has stored these epochs' room keys: the server deletes its key blobs for them. */
+export const roomkeyAckSchema = z
+  .object({
+    roomId: roomIdSchema,
+    epochs: z.array(epochSchema).min(1).max(LIMITS.maxKeyAckEpochs),
+  })
+  .strict();
+/** A page of the room's stored envelopes the caller may read, newest first, before a cursor. */
+export const historyFetchSchema = z
+  .object({
+    roomId: roomIdSchema,
+    before: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(), // a cursor; omitted: from the newest
+    limit: z.number().int().min(1).max(LIMITS.maxHistoryFetch).optional(),
+  })
+  .strict();
 export const keysListSchema = z.object({ roomId: roomIdSchema }).strict();
 export const roomkeyShareSchema = z
   .object({
@@ -177,22 +201,61 @@ export interface MemberInfo {
   signingKey: string;
   agreementKey: string;
   agreementSig: string;
+  /** At least one of the member's connections (tabs) is in the room now. */
   online: boolean;
   joinedAt: string;
+  /** When the member was last connected (ISO 8601); now while online. */
+  lastSeenAt: string;
 }
 export interface RoomState {
   roomId: string;
   epoch: number;
-  /** The deterministic leader for this epoch: the present member with the smallest user id. */
+  /**
+   * The epoch's leader: the member who distributed its room key, or, while the epoch is not keyed
+   * yet, the online member with the smallest user id (leaderOf over online members).
+   */
   leaderId: string | null;
   capacity: number | null;
-  members: MemberInfo[]; // present members only
+  /** Every member, online or not (a member stays until leave, removal or expiry). */
+  members: MemberInfo[];
+  /** The room's creator (who may remove members), or null. */
+  createdBy: string | null;
+  /** Days the room keeps its encrypted history; null: ephemeral (nothing stored). */
+  historyDays: number | null;
   /** The room's simulation channel settings, applied to BB84 sessions started from now on. */
   channel: ChannelSettings;
 }
 export interface JoinResult extends RoomState {
   you: string;
   created: boolean;
+  /** The caller was already a member (an earlier connection, another tab): no new epoch started. */
+  resumed: boolean;
+  /** Key shares the server kept for the caller (epochs that started while it was away), oldest first. Ack them with roomkey:ack. */
+  keyShares: RoomkeyShared[];
+  /** The first epoch of the caller's current membership: history before it is not available to them. */
+  visibleFrom: number;
+}
+export type RoomLeftReason = "leave" | "removed" | "expired";
+/** The member is no longer in the room (sent to every connection of that member). */
+export interface RoomLeft {
+  roomId: string;
+  reason: RoomLeftReason;
+  /** Who removed the member (reason "removed"), else null. */
+  by: string | null;
+}
+/** One stored envelope: the message exactly as it was relayed, and its cursor. */
+export interface HistoryMessage extends MessageReceived {
+  cursor: number;
+}
+export interface HistoryPage {
+  /** Newest first. */
+  messages: HistoryMessage[];
+  /** Pass as `before` for the next older page; null when there is nothing older the caller may read. */
+  nextBefore: number | null;
+  /** The first epoch of the caller's current membership (as JoinResult.visibleFrom). */
+  visibleFrom: number;
+  /** The room's history setting; null: ephemeral (the page is always empty). */
+  historyDays: number | null;
 }
 export interface RoomkeyShared {
   roomId: string;
@@ -268,6 +331,9 @@ export interface ClientToServerEvents {
   "auth:prove": (p: z.input<typeof authProveSchema>, ack: AckFn<{ userId: string }>) => void;
   "room:join": (p: z.input<typeof roomJoinSchema>, ack: AckFn<JoinResult>) => void;
   "room:leave": (p: z.input<typeof roomLeaveSchema>, ack: AckFn<Record<string, never>>) => void;
+  "room:remove": (p: z.input<typeof roomRemoveSchema>, ack: AckFn<Record<string, never>>) => void;
+  "roomkey:ack": (p: z.input<typeof roomkeyAckSchema>, ack: AckFn<{ deleted: number }>) => void;
+  "history:fetch": (p: z.input<typeof historyFetchSchema>, ack: AckFn<HistoryPage>) => void;
   "keys:list": (p: z.input<typeof keysListSchema>, ack: AckFn<{ members: MemberInfo[] }>) => void;
   "roomkey:share": (p: z.input<typeof roomkeyShareSchema>, ack: AckFn<{ delivered: number }>) => void;
   "message:send": (p: z.input<typeof messageSendSchema>, ack: AckFn<{ id: string; ts: string }>) => void;
@@ -281,16 +347,18 @@ export interface ClientToServerEvents {
 
 export interface ServerToClientEvents {
   "room:updated": (p: RoomState) => void;
+  /** This member left, was removed by the creator, or expired: to every connection of the member. */
+  "room:left": (p: RoomLeft) => void;
   "roomkey:shared": (p: RoomkeyShared) => void;
   "message:received": (p: MessageReceived) => void;
   "bb84:frame": (p: Bb84Frame) => void;
   /** Newly stored log rows of one room, batched per flush (one frame per member per flush). */
   "log:appended": (p: { roomId: string; entries: LogEntry[] }) => void;
-  /** The same identity authenticated on another connection; this one is closed. */
+  /** The identity opened more than LIMITS.maxSocketsPerIdentity connections; this, its oldest, is closed. */
   "session:replaced": (p: Record<string, never>) => void;
   /** A room's channel settings changed (by a member's simulation controls or the admin console). */
   "channel:updated": (p: ChannelUpdated) => void;
-  /** A BB84 session of the room started, or ended (success or abort): to every present member. */
+  /** A BB84 session of the room started, or ended (success or abort): to every connection in the room. */
   "bb84:updated": (p: Bb84SessionSummary) => void;
 }
 
@@ -299,6 +367,9 @@ export const COMMAND_SCHEMAS = {
   "auth:prove": authProveSchema,
   "room:join": roomJoinSchema,
   "room:leave": roomLeaveSchema,
+  "room:remove": roomRemoveSchema,
+  "roomkey:ack": roomkeyAckSchema,
+  "history:fetch": historyFetchSchema,
   "keys:list": keysListSchema,
   "roomkey:share": roomkeyShareSchema,
   "message:send": messageSendSchema,
@@ -314,6 +385,7 @@ export type CommandName = keyof ClientToServerEvents;
 export const COMMAND_NAMES = Object.keys(COMMAND_SCHEMAS) as CommandName[];
 export const NOTIFICATION_NAMES = [
   "room:updated",
+  "room:left",
   "roomkey:shared",
   "message:received",
   "bb84:frame",
@@ -323,7 +395,7 @@ export const NOTIFICATION_NAMES = [
   "bb84:updated",
 ] as const satisfies readonly (keyof ServerToClientEvents)[];
 
-/** The leader rule shared by server and clients: smallest user id among present members. */
+/** The leader rule shared by server and clients: smallest user id among online members (of an epoch not keyed yet). */
 export function leaderOf(memberIds: readonly string[]): string | null {
   let best: string | null = null;
   for (const id of memberIds) if (best === null || id < best) best = id;

@@ -10,6 +10,19 @@ export const LIMITS = {
   maxMessageCiphertextBytes: 65_536,
   /** One wrapped room key share (32-byte key + 16-byte tag). */
   maxWrappedKeyBytes: 128,
+  /** Connections (tabs) one identity may hold at once; a newer one closes the oldest. */
+  maxSocketsPerIdentity: 8,
+  /** Envelopes one history:fetch returns at most, and without a limit. */
+  maxHistoryFetch: 200,
+  defaultHistoryFetch: 100,
+  /** Ceiling for a room's history days (the server's QSEC_HISTORY_DAYS may cap lower). */
+  maxHistoryDays: 3650,
+  /** Default history days for a new room (capped by QSEC_HISTORY_DAYS). */
+  defaultHistoryDays: 30,
+  /** Default membership TTL in days (QSEC_MEMBER_TTL_DAYS): a member away longer is removed. */
+  defaultMemberTtlDays: 7,
+  /** Epochs one roomkey:ack may name. */
+  maxKeyAckEpochs: 64,
   /** Members in one room (also the ceiling for a capacity set by the first joiner). */
   maxRoomMembers: 64,
   /** One BB84 relay frame (opaque, encrypted by the pair): 1 MiB. */

@@ -3,11 +3,16 @@
  * metadata (sizes, epochs, counts), never plaintext, ciphertext or key material.
  */
 export const LOG_EVENT_TYPES = [
-  "ROOM_CREATED", // meta: { capacity }
+  "ROOM_CREATED", // meta: { capacity, historyDays }
   "MEMBER_JOINED", // actor joined; meta: { displayName }
-  "MEMBER_LEFT", // actor left; meta: { reason: "leave" | "disconnect" }
+  "MEMBER_LEFT", // actor left (room:leave); meta: { reason: "leave" }
+  "MEMBER_REMOVED", // actor (the creator) removed target
+  "MEMBER_EXPIRED", // target was away longer than the membership TTL; meta: { ttlDays }
+  "MEMBER_ONLINE", // actor's first connection came back to the room (a resumed join); meta: {}
+  "MEMBER_OFFLINE", // actor's last connection to the room closed (still a member); meta: {}
+  "HISTORY_PURGED", // retention deleted stored envelopes and key blobs; meta: { envelopes, keyBlobs, olderThanDays }
   "KEY_EPOCH_STARTED", // meta: { epoch, leaderId, members }
-  "KEY_SHARE_RELAYED", // actor (leader) → target; meta: { epoch }
+  "KEY_SHARE_RELAYED", // actor (leader) → target; meta: { epoch, online } (the share is also kept as a key blob until acked)
   "MESSAGE_RELAYED", // actor → room; meta: { epoch, bytes, recipients }
   "DIRECT_MESSAGE_RELAYED", // actor → target; meta: { bytes }
   "BB84_RELAYED", // actor → target; meta: { sessionId, bytes }

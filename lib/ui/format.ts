@@ -42,3 +42,14 @@ export function isoTime(ts: string | number | Date): string | undefined {
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
+
+/** "just now", "5 min ago", "3 h ago", else the date: when an offline member was last connected. */
+export function formatLastSeen(ts: string | undefined, now = Date.now()): string {
+  const t = ts ? Date.parse(ts) : NaN;
+  if (Number.isNaN(t)) return "unknown";
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(t).toLocaleDateString();
+}

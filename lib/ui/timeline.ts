@@ -23,12 +23,49 @@ export type TimelineItem =
   | {
       kind: "event";
       key: string;
-      event: "joined" | "left";
+      event: RoomEventKind;
       userId: string | null;
       /** The name in the log row (a leaver's name may no longer be in the member list). */
       name: string | null;
+      /** Who did it, when someone else than `userId` acted: the creator who removed, Bob in a BB84 run. */
+      otherId?: string | null;
+      /** What happened, beyond the verb: a new epoch's number, a BB84 result, the new channel. */
+      detail?: string;
       ts: string;
     };
+
+/** The room events shown in line with the messages (from the room's log rows). */
+export type RoomEventKind = "joined" | "left" | "removed" | "expired" | "key" | "bb84" | "channel";
+
+const EVENT_OF: Partial<Record<LogEntry["type"], RoomEventKind>> = {
+  MEMBER_JOINED: "joined",
+  MEMBER_LEFT: "left",
+  MEMBER_REMOVED: "removed",
+  MEMBER_EXPIRED: "expired",
+  KEY_EPOCH_STARTED: "key",
+  BB84_SESSION_SUMMARY: "bb84",
+  CHANNEL_SETTINGS_CHANGED: "channel",
+};
+
+function pct(v: unknown): string {
+  return typeof v === "number" && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : "?";
+}
+
+/** The words after the verb, from a log row's non-secret metadata. */
+function eventDetail(l: LogEntry): string | undefined {
+  const m = l.meta ?? {};
+  switch (l.type) {
+    case "KEY_EPOCH_STARTED":
+      return typeof m.epoch === "number" ? `epoch ${m.epoch}` : undefined;
+    case "BB84_SESSION_SUMMARY":
+      if (m.outcome === "success") return `QBER ${pct(m.qberEstimate)}, ${typeof m.finalLength === "number" ? `${m.finalLength}-bit key` : "key made"}`;
+      return `aborted${typeof m.abortReason === "string" && m.abortReason ? `: ${m.abortReason}` : ""}`;
+    case "CHANNEL_SETTINGS_CHANGED":
+      return `noise ${pct(m.noise)}, loss ${pct(m.loss)}, Eve ${pct(m.eve)}${m.by === "admin" ? " (by the operator)" : ""}`;
+    default:
+      return undefined;
+  }
+}
 
 function time(ts: string): number {
   const t = Date.parse(ts);
@@ -43,14 +80,15 @@ function sameGroup(a: ChatMessage, b: ChatMessage): boolean {
 }
 
 /**
- * Merges the room's messages (in arrival order) with its MEMBER_JOINED / MEMBER_LEFT log rows by
- * server time; an event ends a group. Events before `since` (e.g. before this tab joined) are left
+ * Merges the room's messages (in arrival order) with its room events (joins, leaves, removals,
+ * expiries, key changes, BB84 results, channel changes: the log rows in EVENT_OF) by server time;
+ * an event ends a group. Events before `since` (e.g. before this tab joined) are left
  * out, so the timeline starts where the tab's messages do.
  */
 export function buildTimeline(messages: readonly ChatMessage[], logs: readonly LogEntry[], since?: string | null): TimelineItem[] {
   const from = since ? time(since) : -Infinity;
   const events = logs
-    .filter((l) => (l.type === "MEMBER_JOINED" || l.type === "MEMBER_LEFT") && time(l.createdAt) >= from)
+    .filter((l) => EVENT_OF[l.type] !== undefined && time(l.createdAt) >= from)
     .sort((a, b) => time(a.createdAt) - time(b.createdAt) || a.id - b.id);
   const out: TimelineItem[] = [];
   let e = 0;
@@ -58,9 +96,12 @@ export function buildTimeline(messages: readonly ChatMessage[], logs: readonly L
     out.push({
       kind: "event",
       key: `log-${l.id}`,
-      event: l.type === "MEMBER_JOINED" ? "joined" : "left",
-      userId: l.actorId,
+      event: EVENT_OF[l.type]!,
+      // A removal's or an expiry's subject is the target; the remover is the actor.
+      userId: l.type === "MEMBER_REMOVED" || l.type === "MEMBER_EXPIRED" ? l.targetId : l.actorId,
+      otherId: l.type === "MEMBER_REMOVED" ? l.actorId : l.type === "BB84_SESSION_SUMMARY" ? l.targetId : null,
       name: typeof l.meta?.displayName === "string" ? l.meta.displayName : null,
+      detail: eventDetail(l),
       ts: l.createdAt,
     });
   let prev: ChatMessage | null = null;
@@ -143,7 +184,9 @@ export function linkify(text: string): TextSegment[] {
 /** Messages from others that arrived after the reader last saw the conversation. */
 export function unreadCount(messages: readonly ChatMessage[], seenCount: number): number {
   let n = 0;
-  for (let i = Math.max(0, seenCount); i < messages.length; i++) if (!messages[i].mine && messages[i].status !== "rejected") n++;
+  // Stored history put above is not news (it also shifts positions: count only live arrivals).
+  for (let i = Math.max(0, seenCount); i < messages.length; i++)
+    if (!messages[i].mine && messages[i].status !== "rejected" && messages[i].status !== "unavailable" && !messages[i].fromHistory) n++;
   return n;
 }
 
@@ -162,5 +205,5 @@ export function mentions(text: string, name: string): boolean {
 
 /** A message worth a desktop notification: someone else's, readable, and direct to us or mentioning our name. */
 export function isNotifiable(m: ChatMessage, myName: string): boolean {
-  return !m.mine && m.status === "ok" && (m.direct || mentions(m.text ?? "", myName));
+  return !m.mine && m.status === "ok" && !m.fromHistory && (m.direct || mentions(m.text ?? "", myName));
 }

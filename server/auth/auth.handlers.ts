@@ -11,7 +11,6 @@ import { registerCommand } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
-import { leaveAllRooms } from "../rooms/membership";
 
 const NONCE_TTL_MS = 60_000;
 
@@ -41,17 +40,18 @@ export function registerAuth(deps: Deps, socket: QsecSocket): void {
     if (!socket.connected) refuse("AUTH_FAILED", "connection closed");
     const userId = await userIdFromSigningKey(p.signingKey);
 
-    // One live connection per identity: a reload's new socket replaces the old one, which leaves its
-    // rooms first (starting new epochs), so the new one is re-keyed when it joins.
-    const previous = deps.sockets.get(userId);
-    if (previous && previous.id !== socket.id) {
-      previous.emit("session:replaced", {});
-      await leaveAllRooms(deps, previous, "replaced");
-      previous.disconnect(true);
-    }
+    // Up to maxSocketsPerIdentity connections per identity (the tabs of one browser profile share
+    // it); one more closes the oldest. Closing a connection never leaves a room (membership.ts).
     socket.data.userId = userId;
     socket.data.keys = { signingKey: p.signingKey, agreementKey: p.agreementKey, agreementSig: p.agreementSig };
-    deps.sockets.set(userId, socket);
+    const list = deps.sockets.get(userId) ?? [];
+    list.push(socket);
+    deps.sockets.set(userId, list);
+    while (list.length > LIMITS.maxSocketsPerIdentity) {
+      const oldest = list.shift()!;
+      oldest.emit("session:replaced", {});
+      oldest.disconnect(true);
+    }
     return { userId };
   });
 }

@@ -1,5 +1,5 @@
 /**
- * BB84 between two present members of a room. The server starts a session (chooses its id,
+ * BB84 between two online members of a room. The server starts a session (chooses its id,
  * snapshots the room's channel settings, tells the room), relays opaque binary frames only between
  * the session's two parties, and stores the non-secret summary the parties report. The frames are
  * encrypted and authenticated by the pair, so the relay sees neither the simulated photons nor the
@@ -27,7 +27,9 @@ export function registerBb84(deps: Deps, socket: QsecSocket): void {
 async function startSession(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:start">): Promise<CommandResult<"bb84:start">> {
   const room = deps.presence.requireMember(socket, p.roomId);
   const me = socket.data.userId!;
-  if (p.peerId === me || !room.members.has(p.peerId)) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
+  const peer = room.members.get(p.peerId);
+  if (p.peerId === me || !peer) refuse("UNKNOWN_PEER", "the peer is not another member of this room");
+  if (peer.sockets.size === 0) refuse("PEER_OFFLINE", "the peer is offline; BB84 needs both parties connected");
   const mine = deps.bb84.runningFor(me),
     theirs = deps.bb84.runningFor(p.peerId);
   if (mine.some((s) => s.roomId === p.roomId && (s.aliceId === p.peerId || s.bobId === p.peerId)))
@@ -49,14 +51,14 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
   const room = deps.presence.requireMember(socket, p.roomId);
   const from = socket.data.userId!;
   const target = room.members.get(p.to);
-  if (!target || p.to === from) refuse("UNKNOWN_PEER", "the peer is not another present member of this room");
+  if (!target || p.to === from) refuse("UNKNOWN_PEER", "the peer is not another member of this room");
   const s = deps.bb84.get(p.sessionId);
   const between = s && s.roomId === p.roomId && ((s.aliceId === from && s.bobId === p.to) || (s.bobId === from && s.aliceId === p.to));
   if (!between) refuse("UNKNOWN_SESSION", "no running BB84 session between you and that member in this room");
   const frame = p.frame instanceof ArrayBuffer ? new Uint8Array(p.frame) : p.frame;
   if (!socket.data.frameBytes.take(frame.byteLength)) refuse("RATE_LIMITED", "too many BB84 bytes per second; slow down");
-  if (backedUp(deps, target.socketId)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
-  deliverFrame(deps, p.to, target.socketId, { roomId: p.roomId, from, sessionId: p.sessionId, frame });
+  for (const sid of target.sockets) if (backedUp(deps, sid)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
+  deliverFrame(deps, p.to, [...target.sockets], { roomId: p.roomId, from, sessionId: p.sessionId, frame });
   deps.logs.append({
     roomId: p.roomId,
     type: "BB84_RELAYED",
@@ -68,9 +70,9 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
   return {};
 }
 
-/** Sends the frame to the one recipient's socket (through the test seam's tap when one is set). */
-function deliverFrame(deps: Deps, to: string, socketId: string, frame: Bb84Frame): void {
-  const deliver = (f: Bb84Frame) => void deps.io.to(socketId).emit("bb84:frame", f);
+/** Sends the frame to the recipient's connections in the room (through the test seam's tap when one is set). */
+function deliverFrame(deps: Deps, to: string, socketIds: string[], frame: Bb84Frame): void {
+  const deliver = (f: Bb84Frame) => void deps.io.to(socketIds).emit("bb84:frame", f);
   if (deps.relayTap) deps.relayTap(to, frame, deliver);
   else deliver(frame);
 }

@@ -1,5 +1,5 @@
 /**
- * channel:set — a present member changes the room's simulation channel for the BB84 sessions that
+ * channel:set — a member in the room changes the room's simulation channel for the BB84 sessions that
  * follow (channel.ts stores, mirrors, announces and logs it).
  */
 import { registerCommand } from "../command";

@@ -1,6 +1,6 @@
 /**
  * Simulation channel settings of a room (noise, loss, eavesdropper fraction): stored on the Room
- * row, mirrored in the live room, pushed to present members as `channel:updated`, and logged. Used
+ * row, mirrored in the live room, pushed to the connections in the room as `channel:updated`, and logged. Used
  * by members' simulation controls (`channel:set`, channel.handlers.ts) and by the admin console
  * (by = null). A BB84 session snapshots the settings current at its start.
  */

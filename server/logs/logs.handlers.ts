@@ -33,8 +33,9 @@ export function pushLogsLive(deps: Deps): () => void {
       const restricted = list.filter((e) => PRIVATE_LOG_TYPES.has(e.type));
       if (restricted.length === 0) continue;
       for (const m of room.members.values()) {
+        if (m.sockets.size === 0) continue;
         const mine = restricted.filter((e) => visibleTo(e, m.userId));
-        if (mine.length > 0) deps.io.to(m.socketId).emit("log:appended", { roomId, entries: mine });
+        if (mine.length > 0) deps.io.to([...m.sockets]).emit("log:appended", { roomId, entries: mine });
       }
     }
   });

@@ -1,9 +1,11 @@
 /**
  * Encrypted messages. The server relays the envelope as opaque bytes (it never parses inside it),
- * stamps the sender id and time itself, and sends a direct message to its one recipient only.
- * What it logs is the size, never the content.
+ * stamps the sender id and time itself, and sends a direct message to its one recipient's
+ * connections only. In a room with history it also stores the envelope exactly as relayed
+ * (server/history); what it logs is the size, never the content.
  */
 import { randomBytes } from "node:crypto";
+import type { MessageReceived } from "@/lib/protocol";
 import { registerCommand } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
@@ -24,13 +26,17 @@ export function registerMessaging(deps: Deps, socket: QsecSocket): void {
     const id = nextMessageId();
     const ts = new Date().toISOString();
     const bytes = Math.floor((p.ciphertext.length * 3) / 4);
-    const envelope = { id, roomId: p.roomId, from, epoch: p.epoch, counter: p.counter, iv: p.iv, ciphertext: p.ciphertext, signature: p.signature, ts };
+    const base = { id, roomId: p.roomId, from, epoch: p.epoch, counter: p.counter, iv: p.iv, ciphertext: p.ciphertext, signature: p.signature, ts };
     if (p.to !== undefined) {
       const target = room.members.get(p.to);
-      if (!target || p.to === from) refuse("UNKNOWN_PEER", "the recipient is not another present member of this room");
+      if (!target || p.to === from) refuse("UNKNOWN_PEER", "the recipient is not another member of this room");
       if (p.epoch !== 0) refuse("INVALID_PAYLOAD", "direct messages use epoch 0 (the pair key has no epoch)");
-      if (backedUp(deps, target.socketId)) refuse("RATE_LIMITED", "the recipient is not keeping up; retry shortly");
-      deps.io.to(target.socketId).emit("message:received", { ...envelope, to: p.to });
+      if (target.sockets.size === 0 && room.historyDays === null)
+        refuse("PEER_OFFLINE", "the recipient is offline and this room keeps no history to deliver it later");
+      for (const sid of target.sockets) if (backedUp(deps, sid)) refuse("RATE_LIMITED", "the recipient is not keeping up; retry shortly");
+      const envelope: MessageReceived = { ...base, to: p.to };
+      for (const sid of target.sockets) deps.io.to(sid).emit("message:received", envelope);
+      if (room.historyDays !== null) deps.envelopes.append({ roomId: p.roomId, epoch: room.epoch, senderId: from, kind: "dm", recipientId: p.to, envelope });
       deps.logs.append({
         roomId: p.roomId,
         type: "DIRECT_MESSAGE_RELAYED",
@@ -41,12 +47,15 @@ export function registerMessaging(deps: Deps, socket: QsecSocket): void {
       });
     } else {
       if (p.epoch !== room.epoch) refuse("STALE_EPOCH", `epoch ${p.epoch} is not current (${room.epoch}); wait for the new room key`);
-      // A member that stopped reading would make the server queue every room message for it.
+      // A connection that stopped reading would make the server queue every room message for it.
+      let recipients = 0;
       for (const m of room.members.values()) {
-        if (m.userId !== from && backedUp(deps, m.socketId)) deps.io.sockets.sockets.get(m.socketId)?.disconnect(true);
+        if (m.userId !== from && m.sockets.size > 0) recipients += 1;
+        for (const sid of m.sockets) if (sid !== socket.id && backedUp(deps, sid)) deps.io.sockets.sockets.get(sid)?.disconnect(true);
       }
-      socket.to(p.roomId).emit("message:received", { ...envelope, to: null });
-      const recipients = room.members.size - 1;
+      const envelope: MessageReceived = { ...base, to: null };
+      socket.to(p.roomId).emit("message:received", envelope);
+      if (room.historyDays !== null) deps.envelopes.append({ roomId: p.roomId, epoch: room.epoch, senderId: from, kind: "room", recipientId: null, envelope });
       deps.logs.append({
         roomId: p.roomId,
         type: "MESSAGE_RELAYED",

@@ -1,43 +1,91 @@
 /**
- * Leaving a room, for every reason a member goes: room:leave, a disconnect, or a newer connection
- * of the same identity replacing this one (auth.handlers.ts). Every leave starts a new key epoch,
- * like every join (rooms.handlers.ts), so the members still present are re-keyed.
+ * How members go, and how connections come and go without the member going.
+ *
+ * - A connection closing (tab closed, laptop lid, network) is not a leave: when it was the member's
+ *   last connection in the room, the member is offline (lastSeenAt) and stays a member. No new epoch.
+ * - A member's membership ends on room:leave (from any of its connections), removal by the room's
+ *   creator, or expiry (away longer than the membership TTL, swept by server/history/sweeper.ts).
+ *   Each of those starts a new key epoch, so the members who remain are re-keyed without them;
+ *   every connection of the member receives `room:left` and is taken out of the room.
  */
+import type { RoomLeftReason } from "@/lib/protocol";
 import type { Deps } from "../context";
 import type { QsecSocket } from "../socket-types";
-import type { LiveRoom } from "./presence";
-import { recordLeave } from "./rooms.repository";
+import { onlineIds, onlineSocketCount, type LiveRoom } from "./presence";
+import { recordLeave, recordOffline, roomEpoch } from "./rooms.repository";
 
-export type LeaveReason = "leave" | "disconnect" | "replaced";
-
-export async function leaveRoom(deps: Deps, socket: QsecSocket, roomId: string, reason: LeaveReason): Promise<void> {
-  const userId = socket.data.userId;
-  socket.data.rooms.delete(roomId);
-  if (!userId) return;
-  await deps.presence.withRoom(roomId, async () => {
-    const room = deps.presence.rooms.get(roomId);
-    if (!room || room.members.get(userId)?.socketId !== socket.id) return;
+/** Ends a membership. Call inside presence.withRoom(roomId). Returns false when the user was not a member. */
+export async function endMembership(deps: Deps, roomId: string, userId: string, reason: RoomLeftReason, by: string | null, ttlDays?: number): Promise<boolean> {
+  const room = deps.presence.rooms.get(roomId);
+  if (room) {
+    const member = room.members.get(userId);
+    if (!member) return false;
+    const epoch = room.epoch + 1; // even when the room empties, so an old key is never current again
+    await recordLeave(deps.prisma, roomId, userId, epoch);
     room.members.delete(userId);
-    room.epoch += 1; // even when the room empties, so an old key is never current again
-    void socket.leave(roomId);
-    deps.logs.append({ roomId, type: "MEMBER_LEFT", actorId: userId, meta: { reason } });
+    room.epoch = epoch;
+    room.keyedBy = null;
+    for (const sid of member.sockets) {
+      const s = deps.io.sockets.sockets.get(sid);
+      if (!s) continue;
+      s.data.rooms.delete(roomId);
+      void s.leave(roomId);
+      s.emit("room:left", { roomId, reason, by });
+    }
+    logEnd(deps, roomId, userId, reason, by, ttlDays);
     deps.bb84.memberLeft(roomId, userId);
-    if (room.members.size > 0) {
+    if (onlineSocketCount(room) > 0) {
       logEpoch(deps, room);
       deps.io.to(roomId).emit("room:updated", deps.presence.state(room));
     } else {
       deps.presence.rooms.delete(roomId);
     }
-    await recordLeave(deps.prisma, roomId, userId, room.epoch);
-  });
+    return true;
+  }
+  // Nobody is connected to the room: the database is the whole state.
+  const current = await roomEpoch(deps.prisma, roomId);
+  if (current === null) return false;
+  const still = await deps.prisma.membership.count({ where: { roomId, userId, leftAt: null } });
+  if (still === 0) return false;
+  await recordLeave(deps.prisma, roomId, userId, current + 1);
+  logEnd(deps, roomId, userId, reason, by, ttlDays);
+  deps.logs.append({ roomId, type: "KEY_EPOCH_STARTED", actorId: null, meta: { epoch: current + 1, members: 0 } });
+  return true;
 }
 
-export async function leaveAllRooms(deps: Deps, socket: QsecSocket, reason: Exclude<LeaveReason, "leave">): Promise<void> {
-  await Promise.all([...socket.data.rooms].map((r) => leaveRoom(deps, socket, r, reason)));
+function logEnd(deps: Deps, roomId: string, userId: string, reason: RoomLeftReason, by: string | null, ttlDays?: number) {
+  if (reason === "leave") deps.logs.append({ roomId, type: "MEMBER_LEFT", actorId: userId, meta: { reason: "leave" } });
+  else if (reason === "removed") deps.logs.append({ roomId, type: "MEMBER_REMOVED", actorId: by, targetId: userId, meta: {} });
+  else deps.logs.append({ roomId, type: "MEMBER_EXPIRED", targetId: userId, meta: { ttlDays: ttlDays ?? null } });
 }
 
-/** Logs the epoch a join or leave just started, with the leader who will make its room key. */
+/** A connection closed: it leaves each room it joined; the member goes offline when it was their last. */
+export async function connectionClosed(deps: Deps, socket: QsecSocket): Promise<void> {
+  const userId = socket.data.userId;
+  const rooms = [...socket.data.rooms];
+  socket.data.rooms.clear();
+  if (!userId) return;
+  await Promise.all(
+    rooms.map((roomId) =>
+      deps.presence.withRoom(roomId, async () => {
+        const room = deps.presence.rooms.get(roomId);
+        const member = room?.members.get(userId);
+        if (!room || !member || !member.sockets.delete(socket.id)) return;
+        if (member.sockets.size > 0) return; // another tab of the member is still here
+        const at = new Date();
+        member.lastSeenAt = at;
+        deps.logs.append({ roomId, type: "MEMBER_OFFLINE", actorId: userId, meta: {} });
+        deps.bb84.memberLeft(roomId, userId);
+        if (onlineSocketCount(room) === 0) deps.presence.rooms.delete(roomId);
+        else deps.io.to(roomId).emit("room:updated", deps.presence.state(room));
+        await recordOffline(deps.prisma, roomId, userId, at);
+      }),
+    ),
+  );
+}
+
+/** Logs the epoch a join or an end of membership just started, with the leader who will make its room key. */
 export function logEpoch(deps: Deps, room: LiveRoom) {
-  const state = deps.presence.state(room);
-  deps.logs.append({ roomId: room.id, type: "KEY_EPOCH_STARTED", actorId: state.leaderId, meta: { epoch: room.epoch, members: room.members.size } });
+  const leader = room.keyedBy ?? (onlineIds(room).sort()[0] || null);
+  deps.logs.append({ roomId: room.id, type: "KEY_EPOCH_STARTED", actorId: leader, meta: { epoch: room.epoch, members: room.members.size } });
 }

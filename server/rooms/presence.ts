@@ -1,36 +1,64 @@
 /**
- * Who is in which room right now. Kept in memory by the one server process (the database keeps
- * memberships for the record, but presence is what membership checks on the hot path read).
- * requireMember() is the one membership check every feature's handlers start with.
+ * Who is in which room, kept in memory for rooms with at least one connection in them (the
+ * database keeps memberships, periods and epochs; a room with nobody connected lives there only).
+ * A member stays a member while offline: `sockets` is empty then. requireMember() is the one
+ * membership check every feature's handlers start with: this connection must have joined the room.
  */
 import { leaderOf, type ChannelSettings, type MemberInfo, type RoomState } from "@/lib/protocol";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
 
-export interface PresentMember {
+export interface RoomMember {
   userId: string;
   displayName: string;
-  socketId: string;
   signingKey: string;
   agreementKey: string;
   agreementSig: string;
   joinedAt: Date;
+  lastSeenAt: Date;
+  /** The first epoch of the current membership period (history before it is not theirs). */
+  visibleFrom: number;
+  /** Ids of this member's connections that joined the room (empty: offline). */
+  sockets: Set<string>;
 }
 
 export interface LiveRoom {
   id: string;
   epoch: number;
   capacity: number | null;
+  createdBy: string | null;
+  /** Days of encrypted history kept; null: ephemeral. */
+  historyDays: number | null;
+  /** Who distributed the current epoch's key (null until someone has). */
+  keyedBy: string | null;
   /** Simulation channel settings (mirrors Room.channel* in the database). */
   channel: ChannelSettings;
-  members: Map<string, PresentMember>;
+  /** Every member, online or not. */
+  members: Map<string, RoomMember>;
+}
+
+export function onlineIds(room: LiveRoom): string[] {
+  const ids: string[] = [];
+  for (const m of room.members.values()) if (m.sockets.size > 0) ids.push(m.userId);
+  return ids;
+}
+
+export function onlineSocketCount(room: LiveRoom): number {
+  let n = 0;
+  for (const m of room.members.values()) n += m.sockets.size;
+  return n;
+}
+
+/** The epoch's leader: who keyed it, else the online member with the smallest user id. */
+export function epochLeader(room: LiveRoom): string | null {
+  return room.keyedBy ?? leaderOf(onlineIds(room));
 }
 
 export class Presence {
   readonly rooms = new Map<string, LiveRoom>();
   private locks = new Map<string, Promise<unknown>>();
 
-  /** Serializes joins and leaves of one room (capacity, epoch and leader stay consistent). */
+  /** Serializes joins, leaves, disconnects and expiry of one room (capacity, epoch and leader stay consistent). */
   async withRoom<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(roomId) ?? Promise.resolve();
     const run = prev.then(fn, fn);
@@ -43,32 +71,43 @@ export class Presence {
     }
   }
 
-  member(roomId: string, userId: string): PresentMember | undefined {
+  member(roomId: string, userId: string): RoomMember | undefined {
     return this.rooms.get(roomId)?.members.get(userId);
   }
 
   isMember(roomId: string, userId: string, socketId: string): boolean {
-    return this.rooms.get(roomId)?.members.get(userId)?.socketId === socketId;
+    return this.rooms.get(roomId)?.members.get(userId)?.sockets.has(socketId) ?? false;
   }
 
-  /** The live room, if this socket is a present member of it; NOT_A_MEMBER otherwise. */
+  /** The live room, if this connection joined it as a member; NOT_A_MEMBER otherwise. */
   requireMember(socket: QsecSocket, roomId: string): LiveRoom {
     const room = this.rooms.get(roomId);
     const userId = socket.data.userId;
-    if (!room || !userId || room.members.get(userId)?.socketId !== socket.id) refuse("NOT_A_MEMBER", "you are not in this room");
+    if (!room || !userId || !room.members.get(userId)?.sockets.has(socket.id)) refuse("NOT_A_MEMBER", "you are not in this room");
     return room;
   }
 
   state(room: LiveRoom): RoomState {
+    const now = new Date().toISOString();
     const members: MemberInfo[] = [...room.members.values()].map((m) => ({
       userId: m.userId,
       displayName: m.displayName,
       signingKey: m.signingKey,
       agreementKey: m.agreementKey,
       agreementSig: m.agreementSig,
-      online: true,
+      online: m.sockets.size > 0,
       joinedAt: m.joinedAt.toISOString(),
+      lastSeenAt: m.sockets.size > 0 ? now : m.lastSeenAt.toISOString(),
     }));
-    return { roomId: room.id, epoch: room.epoch, leaderId: leaderOf([...room.members.keys()]), capacity: room.capacity, channel: { ...room.channel }, members };
+    return {
+      roomId: room.id,
+      epoch: room.epoch,
+      leaderId: epochLeader(room),
+      capacity: room.capacity,
+      channel: { ...room.channel },
+      members,
+      createdBy: room.createdBy,
+      historyDays: room.historyDays,
+    };
   }
 }

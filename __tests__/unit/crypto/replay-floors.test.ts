@@ -45,11 +45,21 @@ const member = (i: number): MemberInfo => ({
   agreementSig: "",
   online: true,
   joinedAt: new Date(0).toISOString(),
+  lastSeenAt: new Date(0).toISOString(),
 });
 
 test("the client keeps at most a room's worth of members, itself included", () => {
   const members = Array.from({ length: 500 }, (_, i) => member(i));
-  const state: RoomState = { roomId: "r", epoch: 2, leaderId: members[0].userId, capacity: null, channel: { noise: 0, loss: 0, eve: 0 }, members };
+  const state: RoomState = {
+    roomId: "r",
+    epoch: 2,
+    leaderId: members[0].userId,
+    capacity: null,
+    channel: { noise: 0, loss: 0, eve: 0 },
+    members,
+    createdBy: null,
+    historyDays: null,
+  };
   const me = members[499].userId;
   const capped = capRoomMembers(state, me);
   expect(capped.state.members).toHaveLength(LIMITS.maxRoomMembers);

@@ -3,9 +3,9 @@ import { roomIdSchema } from "@/lib/protocol";
 import { Notice } from "@/app/_components/ui";
 import { RoomScreen } from "../_components/room-screen";
 import { requestLocation } from "../_components/request-location";
-import { capacityParam, firstParam } from "@/lib/ui/params";
+import { capacityParam, firstParam, historyParam } from "@/lib/ui/params";
 
-/** /room/<id>?name=…&capacity=… — join (or create) the room <id>. */
+/** /room/<id>?name=…&capacity=…&history=… — join (or create) the room <id>. */
 export default async function RoomPage({
   params,
   searchParams,
@@ -42,5 +42,13 @@ export default async function RoomPage({
     );
   }
   const loc = await requestLocation(`/room/${encodeURIComponent(id)}`);
-  return <RoomScreen roomId={id} initialName={firstParam(q.name)} capacity={capacityParam(firstParam(q.capacity))} serverLocation={loc} />;
+  return (
+    <RoomScreen
+      roomId={id}
+      initialName={firstParam(q.name)}
+      capacity={capacityParam(firstParam(q.capacity))}
+      history={historyParam(firstParam(q.history))}
+      serverLocation={loc}
+    />
+  );
 }

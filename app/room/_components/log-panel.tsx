@@ -12,6 +12,11 @@ const TYPES: Record<LogEventType, { label: string; tone: string }> = {
   ROOM_CREATED: { label: "Room created", tone: "text-accent" },
   MEMBER_JOINED: { label: "Member joined", tone: "text-ok" },
   MEMBER_LEFT: { label: "Member left", tone: "text-warn" },
+  MEMBER_REMOVED: { label: "Member removed", tone: "text-warn" },
+  MEMBER_EXPIRED: { label: "Member expired", tone: "text-warn" },
+  MEMBER_ONLINE: { label: "Member online", tone: "text-muted" },
+  MEMBER_OFFLINE: { label: "Member offline", tone: "text-muted" },
+  HISTORY_PURGED: { label: "History purged", tone: "text-muted" },
   KEY_EPOCH_STARTED: { label: "Key epoch started", tone: "text-accent" },
   KEY_SHARE_RELAYED: { label: "Key share relayed", tone: "text-muted" },
   MESSAGE_RELAYED: { label: "Message relayed", tone: "text-muted" },
@@ -26,6 +31,7 @@ const TYPES: Record<LogEventType, { label: string; tone: string }> = {
 /** What the actor is, for types where "who" is not obvious. */
 const ACTOR_ROLE: Partial<Record<LogEventType, string>> = {
   ROOM_CREATED: "by",
+  MEMBER_REMOVED: "by",
   KEY_EPOCH_STARTED: "leader",
   KEY_SHARE_RELAYED: "from leader",
   SECURITY_REJECTED: "from",

@@ -4,6 +4,7 @@ import type { MemberView } from "@/lib/client";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatCount, formatPercent } from "@/lib/ui/bb84-view";
+import { formatLastSeen, isoTime } from "@/lib/ui/format";
 import { Badge, Panel } from "@/app/_components/ui";
 import { SafetyNumberDialog } from "./safety-number-dialog";
 
@@ -31,6 +32,7 @@ export function MembersPanel() {
             onSafety={() => setPeer(m)}
             session={m.isMe ? null : (room.bb84.live.findLast((l) => l.peerId === m.userId && l.status === "running") ?? null)}
             anyRunning={room.bb84.live.some((l) => l.status === "running")}
+            canRemove={!m.isMe && room.createdBy !== null && room.members.some((x) => x.isMe && x.userId === room.createdBy)}
           />
         ))}
       </ul>
@@ -42,8 +44,23 @@ export function MembersPanel() {
   );
 }
 
-function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafety: () => void; session: Bb84LiveView | null; anyRunning: boolean }) {
+function MemberRow({
+  m,
+  onSafety,
+  session,
+  anyRunning,
+  canRemove,
+}: {
+  m: MemberView;
+  onSafety: () => void;
+  session: Bb84LiveView | null;
+  anyRunning: boolean;
+  /** We created the room: we may remove this member (a new epoch starts without them). */
+  canRemove: boolean;
+}) {
   const start = useChatStore((s) => s.startBb84);
+  const remove = useChatStore((s) => s.removeMember);
+  const [confirming, setConfirming] = useState(false);
   const starting = useChatStore((s) => s.bb84Starting);
   const joined = useChatStore((s) => s.phase === "joined");
   return (
@@ -55,6 +72,7 @@ function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafe
       data-verified={m.verified ? "true" : "false"}
       data-key-changed={m.keyChanged ? "true" : "false"}
       data-qkd={m.qkd?.hardened ? "true" : "false"}
+      data-online={m.online ? "true" : "false"}
     >
       <div className="flex items-start gap-3">
         <Avatar name={m.displayName} />
@@ -72,6 +90,19 @@ function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafe
                     d="M10 18a8 8 0 1 0 0-16 8 8 0 0 0 0 16Zm3.7-9.3a1 1 0 0 0-1.4-1.4L9 10.6 7.7 9.3a1 1 0 0 0-1.4 1.4l2 2a1 1 0 0 0 1.4 0l4-4Z"
                   />
                 </svg>
+              </span>
+            )}
+          </div>
+          <div className="mt-0.5 flex items-center gap-1.5 text-[11px] text-muted" data-testid="member-presence">
+            <span className={`h-1.5 w-1.5 rounded-full ${m.online ? "bg-ok" : "bg-line"}`} aria-hidden="true" />
+            {m.online ? (
+              "online"
+            ) : (
+              <span>
+                offline · last seen{" "}
+                <time dateTime={isoTime(m.lastSeenAt)} data-testid="member-last-seen">
+                  {formatLastSeen(m.lastSeenAt)}
+                </time>
               </span>
             )}
           </div>
@@ -151,6 +182,36 @@ function MemberRow({ m, onSafety, session, anyRunning }: { m: MemberView; onSafe
                 </svg>
                 {m.qkd?.hardened ? "Run BB84 again" : "Run BB84"}
               </button>
+              {canRemove &&
+                (confirming ? (
+                  <span className="inline-flex items-center gap-2 text-xs">
+                    <button
+                      type="button"
+                      onClick={() => {
+                        setConfirming(false);
+                        void remove(m.userId);
+                      }}
+                      data-testid="remove-member-confirm"
+                      className="rounded font-medium text-danger hover:underline"
+                    >
+                      Remove {m.displayName}
+                    </button>
+                    <button type="button" onClick={() => setConfirming(false)} className="rounded text-muted hover:underline">
+                      Cancel
+                    </button>
+                  </span>
+                ) : (
+                  <button
+                    type="button"
+                    onClick={() => setConfirming(true)}
+                    data-testid="remove-member"
+                    aria-label={`Remove ${m.displayName} from the room`}
+                    title="As the room's creator you may remove a member; the room key changes without them"
+                    className="inline-flex items-center gap-1 rounded text-xs font-medium text-danger hover:underline"
+                  >
+                    Remove
+                  </button>
+                ))}
             </div>
           )}
         </div>

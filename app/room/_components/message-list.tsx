@@ -1,5 +1,5 @@
 "use client";
-import { memo, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { ChatMessage } from "@/lib/client";
 import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
 import { formatTime, isoTime } from "@/lib/ui/format";
@@ -7,9 +7,21 @@ import { buildTimeline, type TimelineItem } from "@/lib/ui/timeline";
 import { Badge } from "@/app/_components/ui";
 import { MessageText } from "./message-text";
 
+/** Timeline items rendered at once; scrolling to the top shows WINDOW_STEP more (then older pages). */
+const WINDOW = 200;
+const WINDOW_STEP = 200;
+/** How close to the top (px) scrolling must come before older items are shown or fetched. */
+const TOP_SLACK = 120;
+
 /**
- * The conversation: messages grouped by sender (name and time once per group), joins and leaves
- * in line. Text is rendered as React text nodes and http(s) links only: never HTML.
+ * The conversation: messages grouped by sender (name and time once per group), room events in
+ * line (joins, leaves, removals, key changes, BB84 results, channel changes). Text is rendered as
+ * React text nodes and http(s) links only: never HTML.
+ *
+ * Stored history: the newest page loads when the room opens (the store does it); scrolling to the
+ * top first reveals more of what is loaded, then fetches the next older page. Only the newest
+ * `shown` items are in the DOM, so a room with 10,000 stored messages stays light; the scroll
+ * position is kept when older items are put above.
  */
 export function MessageList() {
   const room = useCurrentRoom();
@@ -31,7 +43,39 @@ export function MessageList() {
       .sort();
     return own?.length ? own[own.length - 1] : null;
   }, [logs, room?.members]);
-  const items = useMemo(() => buildTimeline(messages, logs ?? [], since), [messages, logs, since]);
+  const loadOlder = useChatStore((s) => s.loadOlder);
+  const history = room?.history;
+  // Events from the oldest message loaded from history, or from this tab's own join.
+  const from = useMemo(() => {
+    const oldest = messages.find((m) => m.fromHistory)?.ts;
+    return oldest && (!since || oldest < since) ? oldest : since;
+  }, [messages, since]);
+  const allItems = useMemo(() => buildTimeline(messages, logs ?? [], from), [messages, logs, from]);
+  const [shown, setShown] = useState(WINDOW);
+  const items = useMemo(() => (allItems.length > shown ? allItems.slice(allItems.length - shown) : allItems), [allItems, shown]);
+  const hiddenAbove = allItems.length - items.length;
+  const canFetch = history?.nextBefore !== null && !history?.loading;
+  const exhausted = history?.nextBefore === null;
+  /** Distance from the bottom before older items were put above, restored after they render. */
+  const anchor = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && anchor.current !== null) {
+      el.scrollTop = el.scrollHeight - anchor.current;
+      anchor.current = null;
+    }
+  }, [items]);
+
+  function revealOlder(el: HTMLDivElement) {
+    if (hiddenAbove > 0) {
+      anchor.current = el.scrollHeight - el.scrollTop;
+      setShown((n) => n + WINDOW_STEP);
+    } else if (canFetch && history?.nextBefore !== undefined) {
+      anchor.current = el.scrollHeight - el.scrollTop;
+      setShown((n) => n + WINDOW_STEP);
+      void loadOlder();
+    }
+  }
 
   // Follow new messages unless the reader scrolled up to read older ones.
   useEffect(() => {
@@ -53,6 +97,7 @@ export function MessageList() {
           stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
           setAway(!stick.current);
           if (stick.current) setSeenCount(messages.length);
+          if (el.scrollTop < TOP_SLACK) revealOlder(el);
         }}
         className="min-h-0 flex-1 overflow-y-auto px-3 py-3 sm:px-4 sm:py-4"
         // Focusable, so the conversation can be scrolled with the keyboard (WCAG 2.1.1; axe scrollable-region-focusable).
@@ -66,12 +111,43 @@ export function MessageList() {
       >
         {items.length === 0 ? (
           <div className="flex h-full flex-col items-center justify-center gap-1 text-center text-sm text-muted" data-testid="no-messages">
-            <p className="font-medium text-fg">No messages yet</p>
-            <p>Messages are encrypted in this tab with the room key of the current epoch.</p>
-            <p>You see only what is sent after you joined.</p>
+            <p className="font-medium text-fg">{history?.loading ? "Loading messages…" : "No messages yet"}</p>
+            <p>Messages are end-to-end encrypted with the room key of the current epoch.</p>
+            <p>
+              {room.historyDays === null
+                ? "This room keeps no history: you see what is sent while you are in it."
+                : `This room keeps its encrypted history ${room.historyDays} day${room.historyDays === 1 ? "" : "s"}; messages before you joined are not available.`}
+            </p>
           </div>
         ) : (
-          <ol data-testid="message-list">
+          <ol data-testid="message-list" data-hidden-above={hiddenAbove} data-total={allItems.length}>
+            {hiddenAbove === 0 && (exhausted || room.historyDays === null) && (
+              <li className="my-3 flex items-center gap-3 text-xs text-muted" data-testid="history-start">
+                <span className="h-px flex-1 bg-line" aria-hidden="true" />
+                <span className="text-center">
+                  {room.historyDays === null ? "This room keeps no history: earlier messages are not shown" : "Messages before you joined are not available"}
+                </span>
+                <span className="h-px flex-1 bg-line" aria-hidden="true" />
+              </li>
+            )}
+            {(hiddenAbove > 0 || (!exhausted && room.historyDays !== null)) && (
+              <li className="my-2 text-center">
+                <button
+                  type="button"
+                  onClick={() => scroller.current && revealOlder(scroller.current)}
+                  disabled={hiddenAbove === 0 && !canFetch}
+                  data-testid="load-older"
+                  className="rounded-full border border-line px-3 py-1 text-xs text-muted hover:border-accent disabled:opacity-50"
+                >
+                  {history?.loading && hiddenAbove === 0 ? "Loading older messages…" : "Show older messages"}
+                </button>
+              </li>
+            )}
+            {history?.error && (
+              <li className="my-2 text-center text-xs text-danger" role="alert" data-testid="history-error">
+                Older messages could not be loaded: {history.error}
+              </li>
+            )}
             {items.map((it) =>
               it.kind === "event" ? (
                 <RoomEvent key={it.key} it={it} names={names} />
@@ -99,27 +175,45 @@ export function MessageList() {
   );
 }
 
+const EVENT_TEXT: Record<Extract<TimelineItem, { kind: "event" }>["event"], string> = {
+  joined: "joined · new key",
+  left: "left · new key",
+  removed: "was removed · new key",
+  expired: "was away too long and left · new key",
+  key: "the room key changed",
+  bb84: "ran BB84",
+  channel: "changed the channel",
+};
+
 function RoomEvent({ it, names }: { it: Extract<TimelineItem, { kind: "event" }>; names: Readonly<Record<string, string>> }) {
-  const name = it.name ?? (it.userId ? (names[it.userId] ?? `${it.userId.slice(0, 8)}…`) : "Someone");
+  const nameOf = (id: string | null | undefined) => (id ? (names[id] ?? `${id.slice(0, 8)}…`) : null);
+  const name = it.event === "key" ? null : (it.name ?? nameOf(it.userId) ?? (it.event === "channel" ? "The operator" : "Someone"));
+  const other = nameOf(it.otherId);
   return (
     <li className="my-2 flex items-center gap-3 text-xs text-muted" data-testid="room-event" data-event={it.event} data-user-id={it.userId ?? ""}>
       <span className="h-px flex-1 bg-line" aria-hidden="true" />
       <span className="min-w-0 break-words text-center">
-        <span className="font-medium text-fg">{name}</span> {it.event === "joined" ? "joined" : "left"} ·{" "}
-        <time dateTime={isoTime(it.ts)}>{formatTime(it.ts)}</time>
-        {" · new key"}
+        {name && <span className="font-medium text-fg">{name}</span>} {EVENT_TEXT[it.event]}
+        {it.event === "removed" && other ? ` by ${other}` : ""}
+        {it.event === "bb84" && other ? ` with ${other}` : ""}
+        {it.detail ? ` (${it.detail})` : ""} · <time dateTime={isoTime(it.ts)}>{formatTime(it.ts)}</time>
       </span>
       <span className="h-px flex-1 bg-line" aria-hidden="true" />
     </li>
   );
 }
 
-const MessageItem = memo(function MessageItem({ it, toName }: { it: Extract<TimelineItem, { kind: "message" }>; toName: string | null }) {
+type MessageItemProps = { it: Extract<TimelineItem, { kind: "message" }>; toName: string | null };
+/** The timeline is rebuilt on every change; a row re-renders only when its message or its place in a group changed. */
+const sameRow = (a: MessageItemProps, b: MessageItemProps) =>
+  a.it.m === b.it.m && a.it.groupStart === b.it.groupStart && a.it.groupEnd === b.it.groupEnd && a.toName === b.toName;
+
+const MessageItem = memo(function MessageItem({ it, toName }: MessageItemProps) {
   const { m, groupStart, groupEnd } = it;
   const mine = m.mine;
   return (
     <li
-      className={`flex ${mine ? "justify-end" : "justify-start"} ${groupStart ? "mt-3 first:mt-0" : "mt-0.5"}`}
+      className={`flex [contain-intrinsic-size:auto_3rem] [content-visibility:auto] ${mine ? "justify-end" : "justify-start"} ${groupStart ? "mt-3 first:mt-0" : "mt-0.5"}`}
       data-testid="message-item"
       data-status={m.status}
       data-mine={mine ? "true" : "false"}
@@ -162,7 +256,7 @@ const MessageItem = memo(function MessageItem({ it, toName }: { it: Extract<Time
       </div>
     </li>
   );
-});
+}, sameRow);
 
 function Bubble({ m, tail }: { m: ChatMessage; tail: boolean }) {
   if (m.status === "waiting-key") {
@@ -173,6 +267,13 @@ function Bubble({ m, tail }: { m: ChatMessage; tail: boolean }) {
       >
         <span className="h-3 w-3 animate-spin rounded-full border-2 border-warn border-t-transparent" aria-hidden="true" />
         Waiting for the epoch {m.epoch} key to decrypt…
+      </div>
+    );
+  }
+  if (m.status === "unavailable") {
+    return (
+      <div className="rounded-2xl border border-dashed border-line px-3.5 py-2 text-sm italic text-muted" data-testid="message-unavailable">
+        Not available: {m.reason ?? "sent under a key you never held"}
       </div>
     );
   }

@@ -1,6 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useEffect, useState, useSyncExternalStore } from "react";
+import type { HistoryMode } from "@/lib/protocol";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { recallTabName, rememberName } from "@/lib/ui/session";
 import { isPotentiallyTrustworthy, type PageLocation } from "@/lib/ui/secure-origin";
@@ -17,11 +18,14 @@ export function RoomScreen({
   roomId,
   initialName,
   capacity,
+  history,
   serverLocation,
 }: {
   roomId: string | undefined;
   initialName?: string;
   capacity?: number;
+  /** The history mode asked for a new room ({ days } or "ephemeral"); ignored for an existing room. */
+  history?: HistoryMode;
   /** The URL as the server saw it: lets the first render explain an insecure context before any script runs. */
   serverLocation?: PageLocation | null;
 }) {
@@ -40,12 +44,13 @@ export function RoomScreen({
   const phase = useChatStore((s) => s.phase);
   const error = useChatStore((s) => s.error);
   const enter = useChatStore((s) => s.enter);
+  const historyKey = history === undefined ? "" : JSON.stringify(history);
 
   useEffect(() => {
     if (!secure || !name) return;
     rememberName(name);
     let cancelled = false;
-    void enter({ roomId, displayName: name, capacity }).then((joined) => {
+    void enter({ roomId, displayName: name, capacity, history }).then((joined) => {
       if (cancelled || !joined) return;
       // The name and capacity only matter for joining; share-safe URL from here on.
       const clean = `/room/${encodeURIComponent(joined)}`;
@@ -54,7 +59,9 @@ export function RoomScreen({
     return () => {
       cancelled = true;
     };
-  }, [secure, name, roomId, capacity, enter, attempt]);
+    // history is a fresh object each render: its JSON is the dependency.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [secure, name, roomId, capacity, historyKey, enter, attempt]);
 
   if (secure === false) return <InsecureContextNotice loc={serverLocation} />;
   // Before scripts run, trust the server's view: where scripts cannot load, this stays on screen.

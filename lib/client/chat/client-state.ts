@@ -8,7 +8,8 @@ import type { LogEntry } from "@/lib/protocol";
 import type { ClientErrorCode } from "../errors";
 import type { ChatMessage, ClientState, ConnectionState, RoomView } from "../types";
 
-const MAX_MESSAGES = 1000;
+/** Messages kept per room view: a room's stored history (10,000 in the benchmark) plus live ones. */
+const MAX_MESSAGES = 20_000;
 const MAX_LOGS = 1000;
 const MAX_WARNINGS = 20;
 
@@ -83,6 +84,9 @@ export class ClientStateStore {
       channel: { noise: 0, loss: 0, eve: 0 },
       bb84: { sessions: [], live: [], alarms: [] },
       warnings: [],
+      createdBy: null,
+      historyDays: null,
+      history: { visibleFrom: null, nextBefore: undefined, loading: false, error: null },
     };
     this.setRooms({ ...this._state.rooms, [roomId]: view });
   }
@@ -114,6 +118,27 @@ export class ClientStateStore {
       }
       return { ...v, messages };
     });
+  }
+
+  /**
+   * Puts a page of stored history (oldest first) before what the room shows: each page is older
+   * than the ones before it and than live messages, except for messages already shown (same id),
+   * which are skipped.
+   */
+  addHistory(roomId: string, page: ChatMessage[]): void {
+    if (!page.length) return;
+    this.patchRoom(roomId, (v) => {
+      const shown = new Set(v.messages.map((m) => m.id));
+      const older = page.filter((m) => !shown.has(m.id));
+      if (!older.length) return v;
+      let messages = [...older, ...v.messages];
+      if (messages.length > MAX_MESSAGES) messages = messages.slice(messages.length - MAX_MESSAGES);
+      return { ...v, messages };
+    });
+  }
+
+  patchHistory(roomId: string, patch: Partial<RoomView["history"]>): void {
+    this.patchRoom(roomId, (v) => ({ ...v, history: { ...v.history, ...patch } }));
   }
 
   /** Merges log rows by id (fetched pages and live pushes overlap), oldest first, bounded. */

@@ -31,7 +31,7 @@ export interface MessageInboxDeps {
   roster: Pick<Roster, "get" | "isCurrent" | "memberAt" | "nameOf">;
   trust: Pick<MemberTrust, "bindingOk">;
   pairs: Pick<PairKeyring, "candidates">;
-  replay: Pick<ReplayPolicy, "guard" | "isReplayedDirect">;
+  replay: Pick<ReplayPolicy, "guard" | "isStaleLive" | "check" | "record">;
   store: Pick<ClientStateStore, "view" | "addMessage">;
   scheduler: Pick<Scheduler, "later" | "serial">;
   /** "message" when a message became readable, "rejected" when it failed a check. */
@@ -130,13 +130,17 @@ export class MessageInbox {
       );
       hybrid = opened.candidate.hybrid;
       const payload = decodeChatPayload(opened.value);
-      if (direct && replay.isReplayedDirect(payload.sentAt)) {
-        return this.reject(room, env, "Replayed direct message (sent before this session started) — discarded");
+      if (replay.isStaleLive(payload.sentAt)) {
+        return this.reject(room, env, `Replayed ${direct ? "direct " : ""}message (sent before this session started) — discarded`);
       }
+      const verdict = replay.check(env);
+      if (verdict === "duplicate") return;
+      if (verdict === "replay") return this.reject(room, env, "Replayed message (already shown under another id) — discarded");
       text = payload.text;
     } catch (e) {
       return this.reject(room, env, rejectionReason(e));
     }
+    replay.record(env);
     const msg: ChatMessage = { ...this.baseMessage(room, env, "ok"), text, ...(direct && { hybrid }) };
     this.deps.store.addMessage(room.roomId, msg);
     this.deps.emit("message", msg);

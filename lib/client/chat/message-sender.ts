@@ -20,7 +20,7 @@ export interface MessageSenderDeps {
   roster: Pick<Roster, "get" | "has" | "currentMember">;
   trust: Pick<MemberTrust, "bindingOk">;
   pairs: Pick<PairKeyring, "keysFor">;
-  replay: Pick<ReplayPolicy, "nextCounter">;
+  replay: Pick<ReplayPolicy, "nextCounter" | "record">;
   store: Pick<ClientStateStore, "view" | "connection" | "addMessage">;
   scheduler: Pick<Scheduler, "waitUntil">;
   /** Our own message, shown once its ack arrived (the client's "message" event). */
@@ -42,7 +42,7 @@ export class MessageSender {
     const room = roster.get(roomId);
     if (!room) throw new ClientError("NOT_JOINED", `not in room ${roomId}`);
     const payloadBytes = encodeChatPayload({ text, sentAt: Date.now() });
-    let sent: { id: string; ts: string; epoch: number } | null = null;
+    let sent: { id: string; ts: string; epoch: number; counter: number } | null = null;
     let sentHybrid = false;
     if (to !== undefined) {
       if (to === this.userId) throw new ClientError("UNKNOWN_PEER", "you cannot send a direct message to yourself");
@@ -51,21 +51,21 @@ export class MessageSender {
       if (!(await this.deps.trust.bindingOk(peer)))
         throw new ClientError("BINDING_FAILED", `${peer.displayName}'s agreement key is not signed by their identity key`);
       const pair = await this.deps.pairs.keysFor(peer);
-      const counter = replay.nextCounter();
+      const counter = await replay.nextCounter();
       const env = await encryptMessage(identity, pair.dmKey, { roomId, epoch: 0, senderId: this.userId, counter, to }, payloadBytes);
       const res = await request("message:send", { roomId, epoch: 0, counter, iv: env.iv, ciphertext: env.ciphertext, signature: env.signature, to });
-      sent = { ...res, epoch: 0 };
+      sent = { ...res, epoch: 0, counter };
       sentHybrid = pair.hybrid;
     } else {
       for (let attempt = 0; ; attempt++) {
         const epoch = await this.waitForKey(roomId, keyWaitMs);
         const key = roster.get(roomId)?.keys.get(epoch);
         if (!key) continue; // pruned between the wait and now: wait again
-        const counter = replay.nextCounter();
+        const counter = await replay.nextCounter();
         const env = await encryptMessage(identity, key, { roomId, epoch, senderId: this.userId, counter }, payloadBytes);
         try {
           const res = await request("message:send", { roomId, epoch, counter, iv: env.iv, ciphertext: env.ciphertext, signature: env.signature });
-          sent = { ...res, epoch };
+          sent = { ...res, epoch, counter };
           break;
         } catch (e) {
           // The room re-keyed between our encryption and the server's check: wait for the new key.
@@ -94,6 +94,8 @@ export class MessageSender {
       text,
       ...(to !== undefined && { hybrid: sentHybrid }),
     };
+    // A history page fetched later holds this same envelope: shown once, by its id and its triple.
+    replay.record({ id: sent.id, from: this.userId, roomId, epoch: sent.epoch, to: to ?? null, counter: sent.counter });
     if (roster.has(roomId)) {
       this.deps.store.addMessage(roomId, msg);
       this.deps.emitMessage(msg);

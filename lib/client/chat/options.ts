@@ -5,6 +5,7 @@ import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import type { Identity } from "@/lib/crypto";
 import type { QkdEngineFactory } from "../bb84-types";
 import { createLocalEngine } from "../qkd-engine";
+import { MemoryCounterStore, MemoryEpochKeyStore, type CounterStore, type EpochKeyStore } from "../persist";
 import { MemoryStorage, type KeyValueStorage } from "../storage";
 
 export interface ChatClientOptions {
@@ -13,6 +14,10 @@ export interface ChatClientOptions {
   identity: Identity;
   /** Verified marks and known display names → signing keys. Default: in memory. */
   storage?: KeyValueStorage;
+  /** The epoch keys this member has held, kept so stored history decrypts after a reload. Default: in memory. */
+  epochKeys?: EpochKeyStore;
+  /** Where message counters are reserved (shared by the tabs of one identity in a browser). Default: in memory. */
+  counters?: CounterStore;
   /** Extra socket.io-client options (transports is always ["websocket"]). */
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
   /** How long a command waits for its ack (and for the connection, if offline). Default 10 s. */
@@ -37,6 +42,8 @@ export function resolveOptions(opts: ChatClientOptions): ResolvedOptions {
     url: opts.url,
     identity: opts.identity,
     storage: opts.storage ?? new MemoryStorage(),
+    epochKeys: opts.epochKeys ?? new MemoryEpochKeyStore(),
+    counters: opts.counters ?? new MemoryCounterStore(),
     socketOptions: opts.socketOptions ?? {},
     requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
     keyWaitMs: opts.keyWaitMs ?? 10_000,

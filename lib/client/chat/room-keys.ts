@@ -4,9 +4,10 @@
  * key; as a member, accept a share only from our own view of the epoch's leader, one key per epoch;
  * then adopt it: keep the last KEEP_EPOCHS keys and release the messages that were waiting for it.
  */
-import { CryptoError, generateRoomKey, unwrapRoomKeyShare, wrapRoomKeyShare, type Identity } from "@/lib/crypto";
+import { CryptoError, generateRoomKey, importRoomKey, openRoomKeyShare, wrapRoomKeyShare, type Identity } from "@/lib/crypto";
 import type { CommandPayload, RoomkeyShared } from "@/lib/protocol";
 import { ClientError, toClientError } from "../errors";
+import type { EpochKeyStore } from "../persist";
 import type { ClientStateStore, WarnFn } from "./client-state";
 import type { Requester } from "./connection";
 import type { MessageInbox } from "./message-inbox";
@@ -22,13 +23,15 @@ type Shares = CommandPayload<"roomkey:share">["shares"];
 export interface RoomKeysDeps {
   identity: Identity;
   request: Requester;
-  roster: Pick<Roster, "get" | "isCurrent" | "nameOf">;
+  roster: Pick<Roster, "get" | "isCurrent" | "nameOf" | "memberAt">;
   trust: Pick<MemberTrust, "bindingOk">;
   pairs: Pick<PairKeyring, "keysFor" | "candidates">;
   replay: Pick<ReplayPolicy, "forgetEpoch">;
   inbox: Pick<MessageInbox, "releaseWaiting">;
   store: Pick<ClientStateStore, "patchRoom">;
   scheduler: Pick<Scheduler, "closed" | "later" | "checkWaiters">;
+  /** Every epoch key adopted is also kept here, so stored history decrypts after a reload. */
+  epochKeys: Pick<EpochKeyStore, "put" | "get">;
   warn: WarnFn;
   fail(e: unknown): void;
 }
@@ -58,7 +61,8 @@ export class RoomKeys {
 
   /** A new epoch was applied: make its key if we lead it, then accept shares that raced ahead of it. */
   async onEpoch({ room, epoch, leaderId, members }: AppliedEpoch): Promise<void> {
-    if (leaderId === this.userId) await this.distribute(room, epoch, members);
+    // A presence update within the epoch may name us leader (the one before went offline unkeyed).
+    if (leaderId === this.userId && !room.keys.has(epoch)) await this.distribute(room, epoch, members);
     const pending = room.pendingShares.filter((s) => s.epoch <= epoch);
     room.pendingShares = room.pendingShares.filter((s) => s.epoch > epoch);
     for (const s of pending) await this.accept(s);
@@ -89,31 +93,50 @@ export class RoomKeys {
       return;
     }
     let key: CryptoKey;
+    let raw: Uint8Array;
     const held = room.keys.get(share.epoch);
     try {
       // The leader may have wrapped under our hybrid key a moment before or after we switched.
       const candidates = await this.deps.pairs.candidates(leader);
       const opened = await tryEachKey(candidates, (c) =>
-        unwrapRoomKeyShare(
+        openRoomKeyShare(
           c.keys.wrapKey,
           leader.signingKey,
           share, // the recipient (us) is implicit on the wire and bound by the signature
           { roomId: share.roomId, epoch: share.epoch, recipientId: this.userId },
         ),
       );
-      key = opened.value;
+      raw = opened.value;
+      key = await importRoomKey(raw);
     } catch (e) {
       warn(share.roomId, "BAD_SHARE", `the room key share for epoch ${share.epoch} failed its check (${errorText(e)}) and was discarded`);
       return;
     }
-    if (held) {
-      // One key per epoch: a leader handing out a second, different key would split the room.
-      if ((await keyCheckValue(held)) !== (await keyCheckValue(key))) {
-        warn(share.roomId, "BAD_SHARE", `the leader sent a different key for epoch ${share.epoch}; kept the first one`);
+    try {
+      if (held) {
+        // One key per epoch: a leader handing out a second, different key would split the room.
+        if ((await keyCheckValue(held)) !== (await keyCheckValue(key))) {
+          warn(share.roomId, "BAD_SHARE", `the leader sent a different key for epoch ${share.epoch}; kept the first one`);
+        }
+        return;
       }
-      return;
+      await this.keep(room.roomId, share.epoch, raw);
+    } finally {
+      raw.fill(0);
     }
     await this.adopt(room, share.epoch, key);
+    // The server keeps each share as a key blob until acked. This in-memory client keeps the current
+    // epoch's blob (a reload gets it back in JoinResult.keyShares) and acks the older epochs it held.
+    this.ack(
+      share.roomId,
+      [...room.keys.keys()].filter((e) => e < share.epoch),
+    );
+  }
+
+  /** Tells the server these epochs' shares arrived (it deletes its key blobs); failures only cost storage. */
+  ack(roomId: string, epochs: number[]): void {
+    if (epochs.length === 0 || this.deps.scheduler.closed) return;
+    this.deps.request("roomkey:ack", { roomId, epochs: epochs.slice(0, 64) }).catch(() => {});
   }
 
   /** As the epoch's leader: a fresh room key, one signed wrapped share per verified member. */
@@ -121,8 +144,17 @@ export class RoomKeys {
     const { raw, key } = await generateRoomKey();
     const shares: Shares = [];
     try {
+      // Tabs of one identity share the key store and all see themselves as leader: the first key
+      // stored for the epoch wins; a tab that lost adopts it and leaves the sharing to the winner.
+      await this.keep(room.roomId, epoch, raw);
+      const stored = await this.deps.epochKeys.get(room.roomId, epoch).catch(() => undefined);
+      if (stored && (await keyCheckValue(stored)) !== (await keyCheckValue(key))) {
+        await this.adopt(room, epoch, stored);
+        return;
+      }
       for (const m of members) {
-        if (m.isMe || !m.bindingValid) continue;
+        // Our own share too: the server keeps it as a key blob, so our other tabs and a reload read this epoch.
+        if (!m.bindingValid) continue;
         try {
           const pair = await this.deps.pairs.keysFor(m);
           const share = await wrapRoomKeyShare(this.deps.identity, pair.wrapKey, raw, {
@@ -140,6 +172,10 @@ export class RoomKeys {
       if (raw instanceof Uint8Array) raw.fill(0);
     }
     await this.adopt(room, epoch, key);
+    this.ack(
+      room.roomId,
+      [...room.keys.keys()].filter((e) => e < epoch),
+    );
     if (shares.length === 0) return;
     // Not awaited on the queue: the ack is a round trip and later events must not wait for it.
     void this.sendShares(room, epoch, shares);
@@ -165,6 +201,56 @@ export class RoomKeys {
         this.deps.fail(new ClientError(err.code, `room key distribution for epoch ${epoch} failed: ${err.message}`));
         return;
       }
+    }
+  }
+
+  /**
+   * The key shares the server kept for us while we were away (JoinResult.keyShares), oldest first.
+   * A share for the current epoch goes the usual way (leader check, adopt). One for an earlier
+   * epoch only serves history: it is accepted from a current member whose key binding verifies
+   * and whose signature over the share verifies (a member can read the room anyway), and kept in
+   * the EpochKeyStore. Each kept share is acked, so the server deletes its blob.
+   */
+  async acceptStored(roomId: string, shares: RoomkeyShared[]): Promise<void> {
+    const room = this.deps.roster.get(roomId);
+    if (!room) return;
+    const kept: number[] = [];
+    for (const share of shares) {
+      if (share.roomId !== roomId) continue;
+      if (room.epochs.has(share.epoch)) {
+        await this.accept(share);
+        continue;
+      }
+      const sender = this.deps.roster.memberAt(room, share.from, undefined);
+      if (!sender || !(await this.deps.trust.bindingOk(sender))) {
+        this.deps.warn(roomId, "BAD_SHARE", `a stored key share for epoch ${share.epoch} came from someone who is not a member; ignored`);
+        continue;
+      }
+      let raw: Uint8Array | null = null;
+      try {
+        const candidates = await this.deps.pairs.candidates(sender);
+        raw = (
+          await tryEachKey(candidates, (c) =>
+            openRoomKeyShare(c.keys.wrapKey, sender.signingKey, share, { roomId, epoch: share.epoch, recipientId: this.userId }),
+          )
+        ).value;
+        await this.keep(roomId, share.epoch, raw);
+        kept.push(share.epoch);
+      } catch (e) {
+        this.deps.warn(roomId, "BAD_SHARE", `a stored key share for epoch ${share.epoch} failed its check (${errorText(e)}) and was discarded`);
+      } finally {
+        raw?.fill(0);
+      }
+    }
+    for (let i = 0; i < kept.length; i += 64) this.ack(roomId, kept.slice(i, i + 64));
+  }
+
+  /** Keeps an epoch key for history (a failing store costs history after a reload, not the live chat). */
+  private async keep(roomId: string, epoch: number, raw: Uint8Array) {
+    try {
+      await this.deps.epochKeys.put(roomId, epoch, raw);
+    } catch (e) {
+      this.deps.warn(roomId, "STORAGE", `the key of epoch ${epoch} could not be kept for history (${errorText(e)})`);
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Roster and epochs: the rooms this client is in, and for each our own record of its recent epochs,
- * who leads each one (computed here with leaderOf, never taken from the server's word) and who was
- * a member. Messages and key shares are judged against these lists: a room message must come from
+ * who leads each one and who was a member. The leader is the member the server names (the one who
+ * keyed the epoch, or the online member with the smallest id while nobody has: epochLeaderOf); a
+ * claim naming a non-member is refused in favour of our own leaderOf over the online members. Messages and key shares are judged against these lists: a room message must come from
  * a member of its epoch, a room key share from that epoch's leader.
  *
  * A RoomRecord also carries the room's secrets (epoch keys, shares and messages waiting for their
@@ -36,6 +37,9 @@ export interface RoomRecord {
   pendingShares: RoomkeyShared[];
   /** Envelopes that arrived before their epoch's key, by message id. */
   waiting: Map<string, MessageReceived>;
+  /** The room's creator (may remove members) and history setting (null: ephemeral). */
+  createdBy: string | null;
+  historyDays: number | null;
 }
 
 /** A RoomState recorded as a new epoch: what the room key step needs next. */
@@ -99,7 +103,17 @@ export class Roster {
   ensure(roomId: string, displayName: string): RoomRecord {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = { roomId, displayName, appliedEpoch: -1, epochs: new Map(), keys: new Map(), pendingShares: [], waiting: new Map() };
+      room = {
+        roomId,
+        displayName,
+        appliedEpoch: -1,
+        epochs: new Map(),
+        keys: new Map(),
+        pendingShares: [],
+        waiting: new Map(),
+        createdBy: null,
+        historyDays: null,
+      };
       this.rooms.set(roomId, room);
       this.deps.store.addRoom(roomId, displayName);
     }
@@ -124,30 +138,35 @@ export class Roster {
   }
 
   /**
-   * Records a RoomState for a new epoch and shows it (null for an epoch already applied). Runs on
-   * the serial queue. The leader is our own computation; a different claim by the server is warned.
+   * Records a RoomState and shows it. Runs on the serial queue. A new epoch is returned for the room
+   * key step; an update of the epoch already applied (a member came online or went offline) only
+   * refreshes the view, and is returned only when the epoch's leader changed (the one named before
+   * went offline before sharing), so a new leader can key it. Older epochs: null.
    */
   async apply(state: RoomState): Promise<AppliedEpoch | null> {
     const room = this.rooms.get(state.roomId);
-    if (!room || state.epoch <= room.appliedEpoch) return null;
+    if (!room || state.epoch < room.appliedEpoch) return null;
     const capped = capRoomMembers(state, this.deps.userId);
     if (capped.dropped > 0) this.deps.warn(state.roomId, "TOO_MANY_MEMBERS", capped.warning);
     state = capped.state;
-    for (const w of this.nameWarnings.check(state.roomId, state.members)) this.deps.warn(state.roomId, "CONFUSABLE_NAMES", w);
+    const sameEpoch = state.epoch === room.appliedEpoch;
+    if (!sameEpoch) for (const w of this.nameWarnings.check(state.roomId, state.members)) this.deps.warn(state.roomId, "CONFUSABLE_NAMES", w);
     room.appliedEpoch = state.epoch;
-    const ids = state.members.map((m) => m.userId);
-    const leaderId = leaderOf(ids);
+    const leaderId = epochLeaderOf(state);
     if (leaderId !== state.leaderId) {
       this.deps.warn(
         state.roomId,
         "LEADER_MISMATCH",
-        `the server named ${shortId(state.leaderId)} leader of epoch ${state.epoch}, but the rule gives ${shortId(leaderId)}; trusting our own computation`,
+        `the server named ${shortId(state.leaderId)} leader of epoch ${state.epoch}, who is not a member; trusting our own computation (${shortId(leaderId)})`,
       );
     }
+    const previousLeader = room.epochs.get(state.epoch)?.leaderId;
     room.epochs.set(state.epoch, { leaderId, members: new Map(state.members.map((m) => [m.userId, m])) });
     for (const e of [...room.epochs.keys()]) if (e <= state.epoch - KEEP_EPOCHS * 2) room.epochs.delete(e);
     const me = state.members.find((m) => m.userId === this.deps.userId);
     if (me) room.displayName = me.displayName;
+    room.createdBy = state.createdBy ?? null;
+    room.historyDays = state.historyDays ?? null;
 
     const members = await this.deps.memberViews(state.roomId, state.members, leaderId);
     this.deps.store.patchRoom(state.roomId, (v) => ({
@@ -160,7 +179,10 @@ export class Roster {
       members,
       waitingForKey: !room.keys.has(state.epoch),
       channel: { ...state.channel },
+      createdBy: state.createdBy ?? null,
+      historyDays: state.historyDays ?? null,
     }));
+    if (sameEpoch && previousLeader === leaderId) return null;
     return { room, epoch: state.epoch, leaderId, members };
   }
 
@@ -211,6 +233,12 @@ export class Roster {
     }
     return `unknown (${shortId(userId)})`;
   }
+}
+
+/** The epoch's leader: the member the server names, or (naming a non-member) leaderOf the online members. */
+export function epochLeaderOf(state: RoomState): string | null {
+  if (state.leaderId !== null && state.members.some((m) => m.userId === state.leaderId)) return state.leaderId;
+  return leaderOf(state.members.filter((m) => m.online).map((m) => m.userId));
 }
 
 export function memberName(members: MemberInfo[], userId: string): string | undefined {

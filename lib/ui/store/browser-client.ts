@@ -1,10 +1,13 @@
 /**
  * The client a browser tab's store makes: this profile's identity from IndexedDB, the page's own
- * origin, verified marks in localStorage, and BB84 parties in Web Workers.
+ * origin, verified marks in localStorage, BB84 parties in Web Workers, and (issue 12) the epoch keys
+ * it held and its message counters in IndexedDB (lib/ui/persist), shared by the profile's tabs.
  */
 import { ChatClient, webStorage } from "@/lib/client";
 import { workerEngineFactory } from "@/lib/client/qkd-worker-engine";
 import { loadOrCreateIdentity } from "@/lib/crypto";
+import { browserCounterStore } from "../persist/counters";
+import { browserEpochKeyStore } from "../persist/epoch-keys";
 
 export async function createBrowserClient(): Promise<ChatClient> {
   let identity;
@@ -14,5 +17,12 @@ export async function createBrowserClient(): Promise<ChatClient> {
     throw Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: "IDENTITY" });
   }
   // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page.
-  return new ChatClient({ url: window.location.origin, identity, storage: webStorage(window.localStorage), qkdEngine: workerEngineFactory });
+  return new ChatClient({
+    url: window.location.origin,
+    identity,
+    storage: webStorage(window.localStorage),
+    qkdEngine: workerEngineFactory,
+    epochKeys: browserEpochKeyStore(identity.userId),
+    counters: browserCounterStore(),
+  });
 }

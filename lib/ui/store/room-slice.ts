@@ -17,7 +17,7 @@ export const createRoomSlice: ChatSlice<RoomSlice> = (set, get) => {
     frozenRoom: null,
 
     enter(req) {
-      const key = `${req.roomId ?? ""}|${req.displayName}|${req.capacity ?? ""}`;
+      const key = `${req.roomId ?? ""}|${req.displayName}|${req.capacity ?? ""}|${JSON.stringify(req.history ?? "")}`;
       const s = get();
       // React's strict mode runs effects twice; the same request must not join twice.
       if (inflight?.key === key) return inflight.promise;
@@ -32,9 +32,14 @@ export const createRoomSlice: ChatSlice<RoomSlice> = (set, get) => {
             await c.leave(s.roomId).catch(() => undefined);
           }
           set({ phase: "joining" });
-          const res = await c.join(req.roomId, req.displayName, req.capacity);
+          const res = await c.join(req.roomId, req.displayName, req.capacity, req.history);
           set({ phase: "joined", roomId: res.roomId });
           get().syncFromClient();
+          // The newest page of stored history, as soon as the room opens (best effort: shown in the timeline).
+          void c.loadHistory(res.roomId).then(
+            () => get().syncFromClient(),
+            () => get().syncFromClient(),
+          );
           // The room's earlier BB84 sessions, for the dashboard's chart (best effort).
           void c.loadBb84Sessions(res.roomId).then(
             () => get().syncFromClient(),
@@ -81,6 +86,28 @@ export const createRoomSlice: ChatSlice<RoomSlice> = (set, get) => {
       const { client } = get();
       if (!client) throw new Error("not connected");
       return await client.safetyNumberWith(peerId);
+    },
+
+    async loadOlder() {
+      const { client, roomId } = get();
+      if (!client || !roomId) return 0;
+      try {
+        return await client.loadHistory(roomId);
+      } catch {
+        return 0; // shown as RoomView.history.error
+      } finally {
+        get().syncFromClient();
+      }
+    },
+
+    async removeMember(userId) {
+      const { client, roomId } = get();
+      if (!client || !roomId) return;
+      try {
+        await client.remove(roomId, userId);
+      } catch (e) {
+        set({ alert: toUiError(e) });
+      }
     },
 
     clearError() {

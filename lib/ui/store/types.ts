@@ -6,7 +6,7 @@
 import type { StateCreator } from "zustand";
 import type { ChatClient, ChatState, RoomView } from "@/lib/client";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
-import type { ChannelSettings } from "@/lib/protocol";
+import type { ChannelSettings, HistoryMode } from "@/lib/protocol";
 import type { CascadeVariant } from "@/lib/qkd/cascade";
 import type { UiError } from "../errors";
 
@@ -16,6 +16,8 @@ export interface JoinRequest {
   roomId?: string;
   displayName: string;
   capacity?: number;
+  /** For a new room: keep its encrypted history N days, or "ephemeral". */
+  history?: HistoryMode;
 }
 
 /** The session settings the BB84 controls start with (shared by the member buttons and "with each"). */
@@ -55,6 +57,10 @@ export interface RoomSlice {
   send(text: string, to?: string): Promise<void>;
   markVerified(peerId: string, verified: boolean): void;
   safetyNumber(peerId: string): Promise<string>;
+  /** Loads the next older page of the room's stored history (the newest on the first call). */
+  loadOlder(): Promise<number>;
+  /** The room's creator removes a member. */
+  removeMember(userId: string): Promise<void>;
   clearError(): void;
 }
 

@@ -1,0 +1,155 @@
+/**
+ * End-to-end encrypted history through the real server (real SQLite) and honest ChatClients
+ * (issue 12, item 4, client side): a reload (a new client with the same identity and the same
+ * stores) reads earlier messages; a member who was offline returns and reads the room messages
+ * and direct messages sent meanwhile (key blobs + history:fetch); a late joiner sees earlier
+ * messages as not available; the exact replay rules hold for live traffic after a reload.
+ */
+import { ChatClient, MemoryCounterStore, MemoryEpochKeyStore, MemoryStorage, type RoomView } from "@/lib/client";
+import { generateIdentity, type Identity } from "@/lib/crypto";
+import { serverPerTest } from "../helpers/per-test";
+import { until } from "../helpers/waits";
+
+const t = serverPerTest();
+const clients: ChatClient[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+
+/** A member's browser profile: identity, epoch keys and counters that outlive one client (a tab). */
+interface Profile {
+  identity: Identity;
+  epochKeys: MemoryEpochKeyStore;
+  counters: MemoryCounterStore;
+}
+async function profile(): Promise<Profile> {
+  return { identity: await generateIdentity(), epochKeys: new MemoryEpochKeyStore(), counters: new MemoryCounterStore() };
+}
+async function open(p: Profile): Promise<ChatClient> {
+  const c = new ChatClient({
+    url: t.srv.url,
+    identity: p.identity,
+    storage: new MemoryStorage(),
+    epochKeys: p.epochKeys,
+    counters: p.counters,
+    requestTimeoutMs: 5000,
+    keyWaitMs: 5000,
+  });
+  clients.push(c);
+  await c.connect();
+  return c;
+}
+const view = (c: ChatClient, roomId: string): RoomView => c.state.rooms[roomId]!;
+const texts = (c: ChatClient, roomId: string) =>
+  view(c, roomId)
+    .messages.filter((m) => m.status === "ok")
+    .map((m) => m.text);
+async function keyed(roomId: string, ...cs: ChatClient[]) {
+  await until(() => cs.every((c) => c.state.rooms[roomId] && c.state.rooms[roomId]!.keyEpoch === c.state.rooms[roomId]!.epoch), 5000, "room keyed");
+}
+async function loadAll(c: ChatClient, roomId: string, limit?: number) {
+  while ((await c.loadHistory(roomId, limit)) > 0);
+}
+
+test("a reload (new client, same identity and stores) reads the earlier messages, each once, in order", async () => {
+  const pa = await profile();
+  const pb = await profile();
+  const a = await open(pa);
+  const b = await open(pb);
+  await a.join("hist", "alice", undefined, { days: 7 });
+  await b.join("hist", "bob");
+  await keyed("hist", a, b);
+  for (let i = 0; i < 5; i++) await a.send("hist", `a${i}`);
+  await b.send("hist", "from bob");
+  await b.send("hist", "a direct one", a.userId);
+  await until(() => texts(a, "hist").includes("a direct one"), 5000, "dm at alice");
+
+  a.close();
+  const a2 = await open(pa);
+  await a2.join("hist", "alice");
+  expect(texts(a2, "hist")).toEqual([]);
+  // Small pages, so paging by cursor is exercised.
+  await loadAll(a2, "hist", 3);
+  expect(texts(a2, "hist")).toEqual(["a0", "a1", "a2", "a3", "a4", "from bob", "a direct one"]);
+  expect(view(a2, "hist").messages.every((m) => m.fromHistory)).toBe(true);
+  expect(view(a2, "hist").history.nextBefore).toBeNull();
+  // Loading again adds nothing.
+  expect(await a2.loadHistory("hist")).toBe(0);
+  expect(view(a2, "hist").messages).toHaveLength(7);
+  // Life goes on after the reload, both ways.
+  await keyed("hist", a2, b);
+  await a2.send("hist", "back");
+  await until(() => texts(b, "hist").includes("back"), 5000, "bob reads back");
+  await b.send("hist", "hi again");
+  await until(() => texts(a2, "hist").includes("hi again"), 5000, "alice reads hi again");
+});
+
+test("an offline member returns and reads the room messages and direct messages sent meanwhile", async () => {
+  const [pa, pb, pc] = await Promise.all([profile(), profile(), profile()]);
+  const a = await open(pa);
+  const b = await open(pb);
+  const c = await open(pc);
+  await a.join("away", "alice");
+  await b.join("away", "bob");
+  await c.join("away", "carol");
+  await keyed("away", a, b, c);
+  await a.send("away", "before carol left");
+  await until(() => texts(c, "away").includes("before carol left"), 5000, "carol reads");
+
+  c.close(); // carol's laptop lid: she stays a member
+  await until(() => view(a, "away").members.some((m) => m.userId === pc.identity.userId && !m.online), 5000, "carol shown offline");
+  expect(view(a, "away").members).toHaveLength(3);
+  await a.send("away", "while carol was away");
+  await b.send("away", "bob too");
+  await b.send("away", "psst carol", pc.identity.userId);
+  // A newcomer starts a new epoch while carol is offline: its key waits for her as a key blob.
+  const pd = await profile();
+  const d = await open(pd);
+  await d.join("away", "dave");
+  await keyed("away", a, b, d);
+  await d.send("away", "dave here, new epoch");
+
+  const c2 = await open(pc);
+  const joined = await c2.join("away", "carol");
+  expect(joined.resumed).toBe(true);
+  await loadAll(c2, "away");
+  expect(texts(c2, "away")).toEqual(["before carol left", "while carol was away", "bob too", "psst carol", "dave here, new epoch"]);
+  // And dave, who joined later, sees none of the earlier messages: the server does not even send them.
+  await loadAll(d, "away");
+  expect(texts(d, "away")).toEqual(["dave here, new epoch"]);
+  expect(view(d, "away").messages).toHaveLength(1); // its own message, shown once (sent live, then in history)
+});
+
+test("a message read before a reload and replayed live into the new session is rejected; history shows it once", async () => {
+  const pa = await profile();
+  const pm = await profile();
+  const a = await open(pa);
+  const m = await open(pm); // mallory: a member whose raw socket re-sends her own genuine envelope
+  await a.join("replay", "alice");
+  await m.join("replay", "mallory");
+  await keyed("replay", a, m);
+  const outgoing: Record<string, unknown>[] = [];
+  m.socket!.onAnyOutgoing((event: string, payload: Record<string, unknown>) => {
+    if (event === "message:send") outgoing.push(payload);
+  });
+  await m.send("replay", "genuine");
+  await until(() => texts(a, "replay").includes("genuine"), 5000, "alice reads");
+
+  a.close();
+  const a2 = await open(pa);
+  await a2.join("replay", "alice");
+  await loadAll(a2, "replay");
+  expect(texts(a2, "replay")).toEqual(["genuine"]);
+  await keyed("replay", a2, m);
+  // The relay (here: mallory's socket) delivers the recorded envelope again, live, under a new id.
+  // The new session's replay window has never seen its counter; the exact session set has.
+  const res = await new Promise<any>((resolve) => (m.socket as any).emit("message:send", outgoing[0], (r: unknown) => resolve(r)));
+  expect(res.ok).toBe(true);
+  await until(() => view(a2, "replay").messages.some((x) => x.id === res.data.id), 5000, "replay arrives");
+  expect(view(a2, "replay").messages.find((x) => x.id === res.data.id)).toMatchObject({ status: "rejected" });
+  expect(view(a2, "replay").messages.find((x) => x.id === res.data.id)!.reason).toMatch(/Replayed/);
+  expect(texts(a2, "replay")).toEqual(["genuine"]);
+  // Fresh messages still flow.
+  await m.send("replay", "fresh");
+  await until(() => texts(a2, "replay").includes("fresh"), 5000, "fresh read");
+});

@@ -1,0 +1,353 @@
+/**
+ * npm run bench:history: a room with 10,000 stored messages (issue 12's benchmark).
+ *
+ * Setup: a PRODUCTION build (next build into .next-bench-hcli) served by the real server
+ * (server/main.ts, its own SQLite file). A Chromium page ("Reader") creates the room (history 30
+ * days); a Node ChatClient ("Writer") joins, so both hold the room key of the writer's epoch (the
+ * page keeps it in IndexedDB). The page then navigates away (the reader stays a member, offline).
+ * 200 messages go through the real relay (message:send, stored by the server's EnvelopeWriter);
+ * the other 9,800 are written straight into the server's Envelope table in the same form
+ * (JSON of the message:received payload the relay would emit), each encrypted and signed by the
+ * writer with lib/crypto: the server's command limit (50/s per connection) would otherwise make
+ * seeding take minutes.
+ *
+ * Measured, in one run:
+ *   - storage: bytes the Envelope table and its indexes take per message (SQLite dbstat), against
+ *     the size of the envelope as relayed (JSON of message:received), target ≤ 1.5×;
+ *   - server: history:fetch rows/s (200 rows a page, summed request latencies of a Node client,
+ *     no crypto: the bare fetch, which is also the baseline) and the same pages with the client's
+ *     verify + decrypt (ChatClient.loadHistory); both also as wall time, which includes waiting
+ *     for the server's read budget (1,000 rows/s per connection after a burst of 5,000);
+ *   - Chromium: the page comes back to the room (same tab, same identity); from navigation start
+ *     and from the room being shown to the newest message readable in the DOM (target ≤ 300 ms);
+ *     then "Show older messages" is clicked until the timeline holds all 10,000, verified,
+ *     decrypted and rendered, and the divider says nothing older exists (target ≤ 2 s).
+ *
+ * Prints one JSON document (progress on stderr) and saves it to bench/history.bench.result.json.
+ * Flags: --no-build (reuse the build in .next-bench-hcli).
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import Database from "better-sqlite3";
+import type { Browser, Page } from "playwright-core";
+import { ChatClient, MemoryCounterStore, MemoryEpochKeyStore, MemoryStorage } from "@/lib/client";
+import { decryptMessage, encodeChatPayload, encryptMessage, generateIdentity, type Identity } from "@/lib/crypto";
+import type { HistoryMessage, MessageReceived } from "@/lib/protocol";
+import { buildApp, startAppServer, type AppServer } from "@/__tests__/e2e/helpers/app-server";
+import { launchChromium, waitForRoom } from "@/__tests__/e2e/helpers/browser";
+import { median, round } from "./lib/stats";
+
+const argv = process.argv.slice(2);
+const noBuild = argv.includes("--no-build");
+const DIST = ".next-bench-hcli";
+const ROOT = path.resolve(__dirname, "..");
+const ROOM = "bench-history";
+const TOTAL = 10_000;
+const RELAYED = 200;
+const log = (m: string) => process.stderr.write(`[bench:history] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number, what: string) {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A message of chat length (~100 characters), numbered so the newest can be found on the page. */
+const textOf = (i: number) => `message ${String(i).padStart(5, "0")}: the quick brown fox jumps over the lazy dog, QSEC history bench`;
+
+/** In the page, before any script: when the room is shown and when a given text first appears. */
+function instrument() {
+  const w = window as unknown as { __bench: { roomShown: number | null; found: Record<string, number>; watch: string[] } };
+  const watch = sessionStorage.getItem("__bench_watch");
+  w.__bench = { roomShown: null, found: {}, watch: watch ? [watch] : [] };
+  const check = () => {
+    const b = w.__bench;
+    if (b.roomShown === null && document.querySelector('[data-testid="room-page"]')) b.roomShown = performance.now();
+    if (b.watch.length) {
+      const texts = new Set(
+        [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent),
+      );
+      for (const t of b.watch) if (b.found[t] === undefined && texts.has(t)) b.found[t] = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, { childList: true, subtree: true, characterData: true });
+}
+
+async function writerClient(url: string, identity: Identity, keys: MemoryEpochKeyStore, counters: MemoryCounterStore) {
+  const c = new ChatClient({ url, identity, storage: new MemoryStorage(), epochKeys: keys, counters, requestTimeoutMs: 60_000 });
+  await c.connect();
+  return c;
+}
+
+async function main() {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "qsec-bench-history-"));
+  const dbFile = path.join(tmp, "bench.db");
+  let server: AppServer | null = null;
+  let browser: Browser | null = null;
+  let db: Database.Database | null = null;
+  const clients: ChatClient[] = [];
+  const started = Date.now();
+  try {
+    if (noBuild && existsSync(path.join(ROOT, DIST, "BUILD_ID"))) log(`reusing the production build in ${DIST}`);
+    else {
+      log(`next build into ${DIST} (a few minutes)`);
+      await buildApp(DIST);
+    }
+    server = await startAppServer({ distDir: DIST, production: true, env: { DATABASE_URL: `file:${dbFile}` } });
+    log(`server at ${server.url}`);
+
+    // 1. The reader's page creates the room; the writer joins; both hold the writer epoch's key.
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    // tsx (esbuild keepNames) wraps named functions in __name(): define it in the page too.
+    await context.addInitScript({ content: "globalThis.__name = (f) => f;" });
+    await context.addInitScript(instrument);
+    const page: Page = await context.newPage();
+    page.on("pageerror", (e) => log(`[page error] ${e.message}`));
+    await page.goto(`${server.url}/room/${ROOM}?name=Reader&history=30`);
+    await page.getByTestId("room-page").waitFor({ timeout: 60_000 });
+    const e1 = await waitForRoom(page, { members: 1 });
+    const identity = await generateIdentity();
+    const keys = new MemoryEpochKeyStore();
+    const counters = new MemoryCounterStore();
+    const writer = await writerClient(server.url, identity, keys, counters);
+    clients.push(writer);
+    await writer.join(ROOM, "Writer");
+    const epoch = await waitForRoom(page, { members: 2, minEpoch: e1 + 1 });
+    await until(() => writer.state.rooms[ROOM]?.keyEpoch === epoch, 10_000, "the writer's key");
+    const readerId = writer.state.rooms[ROOM]!.members.find((m) => m.userId !== writer.userId)!.userId;
+
+    // 2. The reader leaves the page (stays a member, offline).
+    await page.goto(`${server.url}/`);
+    await until(() => writer.state.rooms[ROOM]!.members.some((m) => m.userId === readerId && !m.online), 10_000, "the reader offline");
+
+    // 3. 200 messages through the relay, then the rest straight into the table in the same form.
+    log(`sending ${RELAYED} messages through the relay`);
+    for (let i = 0; i < RELAYED; i++) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await writer.send(ROOM, textOf(i));
+          break;
+        } catch (e) {
+          if ((e as { code?: string }).code !== "RATE_LIMITED" || attempt > 20) throw e;
+          await sleep(250);
+        }
+      }
+    }
+    db = new Database(dbFile, { fileMustExist: true });
+    await until(
+      () => (db!.prepare("SELECT COUNT(*) AS n FROM Envelope WHERE roomId = ?").get(ROOM) as { n: number }).n >= RELAYED,
+      10_000,
+      "relayed rows stored",
+    );
+    const relayedRows = db.prepare("SELECT body FROM Envelope WHERE roomId = ? ORDER BY id").all(ROOM) as { body: string }[];
+    const relayedEnvelopeBytes = relayedRows.map((r) => Buffer.byteLength(r.body));
+    log(`writing ${TOTAL - RELAYED} more envelopes (encrypted and signed by the writer) into the table`);
+    const key = (await keys.get(ROOM, epoch))!;
+    const prefix = randomBytes(6).toString("base64url");
+    const insert = db.prepare("INSERT INTO Envelope (roomId, epoch, senderId, kind, recipientId, body, createdAt) VALUES (?, ?, ?, 'room', NULL, ?, ?)");
+    const rows: [string, number][] = [];
+    const base = Date.now();
+    for (let i = RELAYED; i < TOTAL; i++) {
+      const counter = await counters.reserve(writer.userId, 1);
+      const enc = await encryptMessage(
+        identity,
+        key,
+        { roomId: ROOM, epoch, senderId: writer.userId, counter },
+        encodeChatPayload({ text: textOf(i), sentAt: base + i }),
+      );
+      const ts = new Date(base + i).toISOString();
+      const env: MessageReceived = { id: `${prefix}${i.toString(36)}`, roomId: ROOM, from: writer.userId, to: null, epoch, counter, ...enc, ts };
+      rows.push([JSON.stringify(env), base + i]);
+    }
+    db.transaction(() => {
+      for (const [body, at] of rows) insert.run(ROOM, epoch, writer.userId, body, at);
+    })();
+    const count = (db.prepare("SELECT COUNT(*) AS n FROM Envelope WHERE roomId = ?").get(ROOM) as { n: number }).n;
+    if (count !== TOTAL) throw new Error(`expected ${TOTAL} envelopes, found ${count}`);
+
+    // 4. Storage per message: the table and its indexes (only this room's rows are in it).
+    const pages = db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat WHERE name = 'Envelope' OR name LIKE 'Envelope_%' GROUP BY name").all() as {
+      name: string;
+      bytes: number;
+    }[];
+    const storedBytes = pages.reduce((a, p) => a + p.bytes, 0);
+    const envelopeBytes = [...relayedEnvelopeBytes, ...rows.map(([b]) => Buffer.byteLength(b))];
+    const meanEnvelope = envelopeBytes.reduce((a, b) => a + b, 0) / envelopeBytes.length;
+    const perMessage = storedBytes / TOTAL;
+
+    // 5. Node: the bare fetch (no crypto, the baseline) and the client's fetch + verify + decrypt.
+    const bare = await writerClient(server.url, identity, keys, counters);
+    clients.push(bare);
+    await bare.join(ROOM, "Writer");
+    let before: number | undefined;
+    let fetched = 0;
+    let requestMs = 0;
+    let rateLimited = 0;
+    const all: HistoryMessage[] = [];
+    const bareStart = performance.now();
+    for (;;) {
+      const t0 = performance.now();
+      try {
+        const p = await bare.request("history:fetch", before === undefined ? { roomId: ROOM, limit: 200 } : { roomId: ROOM, before, limit: 200 });
+        requestMs += performance.now() - t0;
+        fetched += p.messages.length;
+        all.push(...p.messages);
+        if (p.nextBefore === null) break;
+        before = p.nextBefore;
+      } catch (e) {
+        if ((e as { code?: string }).code !== "RATE_LIMITED") throw e;
+        rateLimited++;
+        await sleep(100);
+      }
+    }
+    const bareWallMs = performance.now() - bareStart;
+    // The client's verify + decrypt of the same envelopes, in Node (no network): what crypto adds.
+    const signingKey = identity.signingKey;
+    const cryptoStart = performance.now();
+    await Promise.all(all.map((env) => decryptMessage(key, signingKey, env, { roomId: ROOM, epoch })));
+    const nodeCryptoMs = performance.now() - cryptoStart;
+    // The whole client path (fetch + verify + decrypt into the state), 100 a page as the UI asks.
+    const full = await writerClient(server.url, identity, keys, counters);
+    clients.push(full);
+    await full.join(ROOM, "Writer");
+    const fullStart = performance.now();
+    while ((await full.loadHistory(ROOM)) > 0);
+    const fullWallMs = performance.now() - fullStart;
+    const fullOk = full.state.rooms[ROOM]!.messages.filter((m) => m.status === "ok").length;
+
+    // 6. Chromium: the reader comes back to the room (same tab: the same identity and key store).
+    await sleep(6000); // the page's connection read budget starts full, as for a reader arriving
+    const newest = textOf(TOTAL - 1);
+    const oldest = textOf(0);
+    const nav = await (async () => {
+      // The init script reads the text to watch for from this tab's sessionStorage.
+      await page.evaluate((t) => sessionStorage.setItem("__bench_watch", t), newest);
+      await page.goto(`${server!.url}/room/${ROOM}`);
+      await page.waitForFunction(
+        (t) => [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].some((el) => el.textContent === t),
+        newest,
+        { timeout: 60_000, polling: "raf" },
+      );
+      return page.evaluate((t) => {
+        const b = (window as unknown as { __bench: { roomShown: number | null; found: Record<string, number> } }).__bench;
+        const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+        return { roomShown: b.roomShown, newestShown: b.found[t] ?? null, domContentLoaded: nav?.domContentLoadedEventEnd ?? null };
+      }, newest);
+    })();
+    log(`newest page: ${JSON.stringify(nav)}`);
+
+    // All 10,000: "Show older messages" until the divider says nothing older exists.
+    const allRun = await page.evaluate(
+      async ({ total, oldestText }) => {
+        const t0 = performance.now();
+        let clicks = 0;
+        const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+        for (;;) {
+          const ok = document.querySelectorAll('[data-testid="message-item"][data-status="ok"]').length;
+          const done = !!document.querySelector('[data-testid="history-start"]');
+          if (done && ok >= total) break;
+          if (performance.now() - t0 > 120_000) throw new Error(`stuck at ${ok} messages`);
+          const b = document.querySelector('[data-testid="load-older"]') as HTMLButtonElement | null;
+          if (b && !b.disabled) {
+            b.click();
+            clicks++;
+          }
+          await frame();
+        }
+        const ms = performance.now() - t0;
+        const texts = [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent);
+        return {
+          ms,
+          clicks,
+          rendered: texts.length,
+          firstIsOldest: texts[0] === oldestText,
+          unavailable: document.querySelectorAll('[data-status="unavailable"]').length,
+        };
+      },
+      { total: TOTAL, oldestText: oldest },
+    );
+    log(`all: ${JSON.stringify(allRun)}`);
+
+    const newestFromRoom = nav.newestShown !== null && nav.roomShown !== null ? nav.newestShown - nav.roomShown : null;
+    const budgetFloorMs = Math.max(0, ((TOTAL - 100 - 5000) / 1000) * 1000);
+    const doc = {
+      bench: "history",
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
+      setup: {
+        messages: TOTAL,
+        relayedThroughServer: RELAYED,
+        writtenToTable: TOTAL - RELAYED,
+        textChars: textOf(0).length,
+        build: `next build (production) into ${DIST}`,
+        browser: "Debian chromium, headless; the reader's tab comes back to the room (identity and epoch keys from IndexedDB)",
+        pageSize: { uiNewest: 100, uiOlder: 200, nodeBareFetch: 200 },
+      },
+      storage: {
+        envelopeBytesMean: round(meanEnvelope, 1),
+        storedBytesPerMessage: round(perMessage, 1),
+        ratio: round(perMessage / meanEnvelope, 3),
+        tables: pages,
+      },
+      server: {
+        historyFetchRowsPerSecond: round(fetched / (requestMs / 1000), 0),
+        bareFetchRequestMs: round(requestMs, 1),
+        bareFetchWallMs: round(bareWallMs, 1),
+        bareFetchRateLimitedRetries: rateLimited,
+      },
+      node: {
+        verifyDecrypt10kMs: round(nodeCryptoMs, 1),
+        clientFetchVerifyDecryptWallMs: round(fullWallMs, 1),
+        clientMessagesOk: fullOk,
+        ratioClientToBareWall: round(fullWallMs / bareWallMs, 2),
+      },
+      browser: {
+        navigationToRoomShownMs: nav.roomShown !== null ? round(nav.roomShown, 1) : null,
+        navigationToNewestReadableMs: nav.newestShown !== null ? round(nav.newestShown, 1) : null,
+        roomShownToNewestReadableMs: newestFromRoom !== null ? round(newestFromRoom, 1) : null,
+        all10kMs: round(allRun.ms, 1),
+        all10kClicks: allRun.clicks,
+        all10kRendered: allRun.rendered,
+        all10kOldestFirst: allRun.firstIsOldest,
+        unavailable: allRun.unavailable,
+      },
+      targets: {
+        newestPageReadableMs: {
+          target: 300,
+          got: newestFromRoom !== null ? round(newestFromRoom, 1) : null,
+          met: newestFromRoom !== null && newestFromRoom <= 300,
+        },
+        all10kMs: {
+          target: 2000,
+          got: round(allRun.ms, 1),
+          met: allRun.ms <= 2000,
+          readBudgetFloorMs: budgetFloorMs,
+          note: "history:fetch is charged to the server's read budget (1,000 rows/s per connection after a 5,000-row burst): fetching 10,000 rows on one connection cannot take less than about 5 s",
+        },
+        storageRatio: { target: 1.5, got: round(perMessage / meanEnvelope, 3), met: perMessage / meanEnvelope <= 1.5 },
+      },
+      wallSeconds: round((Date.now() - started) / 1000, 1),
+      medianEnvelopeBytes: median(envelopeBytes),
+    };
+    const json = JSON.stringify(doc, null, 2) + "\n";
+    process.stdout.write(json);
+    writeFileSync(path.join(__dirname, "history.bench.result.json"), json);
+  } finally {
+    for (const c of clients) c.close();
+    await browser?.close().catch(() => undefined);
+    db?.close();
+    if (server) await server.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

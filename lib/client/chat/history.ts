@@ -1,0 +1,152 @@
+/**
+ * Stored history (issue 12, item 4): pages of the room's envelopes from history:fetch, newest
+ * first, each the message:received payload exactly as it was relayed. Every envelope is verified
+ * (the sender's Ed25519 signature over header and ciphertext, room, epoch, recipient) and
+ * decrypted under the epoch key this member held (the EpochKeyStore keeps them across reloads) or,
+ * for a direct message, the pair key. What can't be opened is shown, not dropped: "not available"
+ * when we never held its key (sent before we joined or while we were not a member), "rejected"
+ * with a reason when it fails a check. De-duplication and the replay rule for stored envelopes
+ * are in replay-policy.ts (one message per id, one id per (sender, scope, counter)).
+ */
+import { decodeChatPayload, decryptMessage } from "@/lib/crypto";
+import type { CommandPayload, HistoryMessage, HistoryPage, MemberInfo } from "@/lib/protocol";
+import { ClientError } from "../errors";
+import type { EpochKeyStore } from "../persist";
+import { rejectionReason } from "../reasons";
+import type { ChatMessage } from "../types";
+import type { ClientStateStore } from "./client-state";
+import type { Requester } from "./connection";
+import type { PairKeyring } from "./pair-keys";
+import type { ReplayPolicy } from "./replay-policy";
+import type { RoomRecord, Roster } from "./roster";
+import { tryEachKey } from "./try-keys";
+
+/** Envelopes asked for the newest page (small: it is what the room shows first)... */
+export const HISTORY_PAGE = 100;
+/** ...and for each older page (the server's maximum: fewer round trips when scrolling far back). */
+export const HISTORY_OLDER_PAGE = 200;
+
+export interface HistoryDeps {
+  userId: string;
+  request: Requester;
+  roster: Pick<Roster, "get" | "memberAt" | "nameOf">;
+  pairs: Pick<PairKeyring, "candidates">;
+  replay: Pick<ReplayPolicy, "check" | "record">;
+  store: Pick<ClientStateStore, "view" | "addHistory" | "patchHistory">;
+  epochKeys: Pick<EpochKeyStore, "get">;
+}
+
+export class History {
+  private readonly inFlight = new Map<string, Promise<number>>();
+
+  constructor(private readonly deps: HistoryDeps) {}
+
+  /**
+   * Loads the next older page into the room's messages (the newest page on the first call).
+   * Resolves with the number of envelopes the page held; 0 when nothing older is left (or the room
+   * is ephemeral). Calls for one room while a page is loading share that page.
+   */
+  loadOlder(roomId: string, limit?: number): Promise<number> {
+    const running = this.inFlight.get(roomId);
+    if (running) return running;
+    const p = this.load(roomId, limit).finally(() => this.inFlight.delete(roomId));
+    this.inFlight.set(roomId, p);
+    return p;
+  }
+
+  private async load(roomId: string, asked: number | undefined): Promise<number> {
+    const { store } = this.deps;
+    const view = store.view(roomId);
+    if (!view) return 0;
+    const before = view.history.nextBefore;
+    if (before === null) return 0; // nothing older we may read
+    const limit = asked ?? (before === undefined ? HISTORY_PAGE : HISTORY_OLDER_PAGE);
+    store.patchHistory(roomId, { loading: true, error: null });
+    try {
+      const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
+      const room = this.deps.roster.get(roomId);
+      if (!room) return 0;
+      const opened = await Promise.all(page.messages.map((env) => this.open(room, env)));
+      const shown: ChatMessage[] = [];
+      // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
+      for (let i = 0; i < opened.length; i++) {
+        const msg = opened[i];
+        if (msg.status === "ok") {
+          const verdict = this.deps.replay.check(page.messages[i]);
+          if (verdict === "duplicate") continue;
+          if (verdict === "replay") {
+            shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
+            continue;
+          }
+          this.deps.replay.record(page.messages[i]);
+        }
+        shown.push(msg);
+      }
+      shown.reverse();
+      store.addHistory(roomId, shown);
+      store.patchHistory(roomId, { nextBefore: page.nextBefore, visibleFrom: page.visibleFrom, loading: false });
+      return page.messages.length;
+    } catch (e) {
+      store.patchHistory(roomId, { loading: false, error: rejectionReason(e) });
+      throw e;
+    }
+  }
+
+  /**
+   * history:fetch is charged to the server's read budget (rows per second per connection): an honest
+   * reader paging through a long history waits for its budget instead of failing.
+   */
+  private async fetchPage(payload: CommandPayload<"history:fetch">): Promise<HistoryPage> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.request("history:fetch", payload);
+      } catch (e) {
+        if (!(e instanceof ClientError && e.code === "RATE_LIMITED") || attempt >= 8) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** One stored envelope → the message as shown (ok, not available, or rejected with a reason). */
+  private async open(room: RoomRecord, env: HistoryMessage): Promise<ChatMessage> {
+    const { roster, userId } = this.deps;
+    const direct = env.to !== null;
+    const base: ChatMessage = {
+      id: env.id,
+      from: env.from,
+      fromName: roster.nameOf(room, env.from),
+      to: env.to,
+      direct,
+      mine: env.from === userId,
+      epoch: env.epoch,
+      ts: env.ts,
+      status: "ok",
+      fromHistory: true,
+      cursor: env.cursor,
+    };
+    const sender = roster.memberAt(room, env.from, undefined);
+    if (!sender) return { ...base, status: "unavailable", reason: "Sent by someone who is no longer a member — their signature can't be checked" };
+    try {
+      let key: CryptoKey | undefined;
+      let keys: CryptoKey[];
+      if (direct) {
+        const peerId = env.from === userId ? env.to! : env.from;
+        if (env.from !== userId && env.to !== userId) return { ...base, status: "rejected", reason: "Direct message between two other members — discarded" };
+        const peer: MemberInfo | undefined = peerId === env.from ? sender : roster.memberAt(room, peerId, undefined);
+        if (!peer) return { ...base, status: "unavailable", reason: "A direct message with someone who is no longer a member" };
+        keys = (await this.deps.pairs.candidates(peer)).map((c) => c.keys.dmKey);
+      } else {
+        key = room.keys.get(env.epoch) ?? (await this.deps.epochKeys.get(room.roomId, env.epoch));
+        if (!key) return { ...base, status: "unavailable", reason: "Sent under a room key you never held — not available" };
+        keys = [key];
+      }
+      const opened = await tryEachKey(keys, (k) =>
+        decryptMessage(k, sender.signingKey, env, direct ? { roomId: room.roomId, recipientId: env.to! } : { roomId: room.roomId, epoch: env.epoch }),
+      );
+      const payload = decodeChatPayload(opened.value);
+      return { ...base, text: payload.text };
+    } catch (e) {
+      return { ...base, status: "rejected", reason: rejectionReason(e) };
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The few IndexedDB steps the persistent stores share: open a database (creating its object
+ * stores), and run one transaction as a promise that settles when the transaction commits (not
+ * when its last request succeeds: a readwrite transaction is only durable at "complete").
+ */
+
+export function idbAvailable(): boolean {
+  return typeof indexedDB !== "undefined";
+}
+
+export function openDb(name: string, version: number, upgrade: (db: IDBDatabase) => void): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, version);
+    req.onupgradeneeded = () => upgrade(req.result);
+    req.onsuccess = () => {
+      const db = req.result;
+      // Another tab upgrading the schema: let it, this tab reopens on its next use.
+      db.onversionchange = () => db.close();
+      resolve(db);
+    };
+    req.onerror = () => reject(req.error ?? new Error(`IndexedDB ${name} did not open`));
+    req.onblocked = () => reject(new Error(`IndexedDB ${name} is blocked by another tab`));
+  });
+}
+
+export function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error ?? new Error("IndexedDB request failed"));
+  });
+}
+
+/**
+ * Runs `body` in one transaction and resolves with its result once the transaction has committed.
+ * `body` must only issue IndexedDB requests (awaiting anything else lets the transaction close).
+ */
+export function transact<T>(db: IDBDatabase, stores: string[], mode: IDBTransactionMode, body: (tx: IDBTransaction) => Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(stores, mode);
+    let result: T;
+    let failed = false;
+    body(tx).then(
+      (r) => (result = r),
+      (e) => {
+        failed = true;
+        try {
+          tx.abort();
+        } catch {
+          /* already finished */
+        }
+        reject(e);
+      },
+    );
+    tx.oncomplete = () => {
+      if (!failed) resolve(result);
+    };
+    tx.onerror = () => {
+      if (!failed) reject(tx.error ?? new Error("IndexedDB transaction failed"));
+    };
+    tx.onabort = () => {
+      if (!failed) reject(tx.error ?? new Error("IndexedDB transaction aborted"));
+    };
+  });
+}
