@@ -20,7 +20,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { logFlushMs?: number; relayTap?: AppOptions["relayTap"] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { logFlushMs?: number; relayTap?: AppOptions["relayTap"]; backupLookups?: AppOptions["backupLookups"] } = {},
+): Promise<TestServer> {
   const template = process.env.QSEC_TEMPLATE_DB;
   if (!template) throw new Error("QSEC_TEMPLATE_DB unset: run through jest (globalSetup)");
   const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-test-"));
@@ -28,7 +30,12 @@ export async function startTestServer(opts: { logFlushMs?: number; relayTap?: Ap
   copyFileSync(template, dbFile);
   const prisma = await createPrisma(`file:${dbFile}`);
   const httpServer = createServer();
-  const app = await createApplication(httpServer, { prisma, logFlushMs: opts.logFlushMs ?? 20, relayTap: opts.relayTap });
+  const app = await createApplication(httpServer, {
+    prisma,
+    logFlushMs: opts.logFlushMs ?? 20,
+    relayTap: opts.relayTap,
+    ...(opts.backupLookups && { backupLookups: opts.backupLookups }),
+  });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   const port = (httpServer.address() as AddressInfo).port;
   return {
