@@ -158,14 +158,14 @@ describe.each(MODES)("%s build", (mode) => {
     await fresh.getByRole("button", { name: "Restore from backup" }).click();
     await fresh.getByLabel("A passphrase").check();
     await fresh.getByLabel("Backup name").fill(backupName);
-    await fresh.getByLabel("Passphrase").fill(passphrase + "x");
+    await fresh.getByLabel("Passphrase", { exact: true }).fill(passphrase + "x");
     await fresh.getByRole("button", { name: "Restore", exact: true }).click();
     const error = fresh.getByTestId("restore-error");
     await error.waitFor({ timeout: 60_000 });
     expect(await error.textContent()).toMatch(/wrong passphrase or recovery key/i);
     expect(await fresh.getByTestId("your-room").count()).toBe(0);
 
-    await fresh.getByLabel("Passphrase").fill(passphrase);
+    await fresh.getByLabel("Passphrase", { exact: true }).fill(passphrase);
     await fresh.getByRole("button", { name: "Restore", exact: true }).click();
     await fresh.getByTestId("restore-done").waitFor({ timeout: 60_000 });
     // The rooms came back with the backup; opening one joins as Alice with the restored keys.
