@@ -21,8 +21,8 @@ export default function LandingPage() {
             Group chat the server <span className="text-accent">cannot read</span>.
           </h1>
           <p className="text-base leading-7 text-muted">
-            QSEC is an end-to-end encrypted group chat. Every key lives in your browser: this browser keeps one signing and agreement key pair for all its tabs, the room key is
-            wrapped for each member, and every message is encrypted and signed before it leaves the page.
+            QSEC is an end-to-end encrypted group chat. Every key lives in your browser: this browser keeps one signing and agreement key pair for all its tabs,
+            the room key is wrapped for each member, and every message is encrypted and signed before it leaves the page.
           </p>
           <ul className="space-y-3 text-sm leading-6">
             <Feature title="End to end">AES-256-GCM room keys per epoch, rotated whenever someone joins or leaves; Ed25519-signed messages.</Feature>
@@ -42,7 +42,9 @@ export default function LandingPage() {
         </div>
       </div>
 
-      <footer className="mt-12 text-xs text-muted">Every tab of this browser is the same member. To chat with yourself, tick “Join as someone else in this tab”.</footer>
+      <footer className="mt-12 text-xs text-muted">
+        Every tab of this browser is the same member. To chat with yourself, tick “Join as someone else in this tab”.
+      </footer>
     </main>
   );
 }

@@ -63,7 +63,13 @@ export function BackupEntry() {
           <legend className="text-sm font-medium">The backup is protected by</legend>
           <div className="mt-2 flex gap-4 text-sm">
             <label className="flex items-center gap-2">
-              <input type="radio" name="restore-method" checked={method === "recovery"} onChange={() => setMethod("recovery")} data-testid="restore-method-recovery" />
+              <input
+                type="radio"
+                name="restore-method"
+                checked={method === "recovery"}
+                onChange={() => setMethod("recovery")}
+                data-testid="restore-method-recovery"
+              />
               A recovery code
             </label>
             <label className="flex items-center gap-2">
@@ -99,7 +105,14 @@ export function BackupEntry() {
               <label htmlFor={ids.name} className="block text-sm font-medium">
                 Backup name
               </label>
-              <input id={ids.name} className={input} value={name} onChange={(e) => setName(e.target.value)} autoComplete="username" data-testid="restore-name" />
+              <input
+                id={ids.name}
+                className={input}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+                autoComplete="username"
+                data-testid="restore-name"
+              />
             </div>
             <div>
               <label htmlFor={ids.pass} className="block text-sm font-medium">

@@ -101,7 +101,11 @@ export async function storeBackup(request: BackupRequester, target: BackupTarget
  * that name or code, BackupError("kind") when the backup needs the other kind of secret, and
  * BackupError("wrong-secret") — "wrong passphrase or recovery key" — when it does not open.
  */
-export async function fetchAndOpen(request: BackupRequester, secret: BackupSecret, argon2: Argon2Fn): Promise<{ payload: BackupPayload; target: BackupTarget }> {
+export async function fetchAndOpen(
+  request: BackupRequester,
+  secret: BackupSecret,
+  argon2: Argon2Fn,
+): Promise<{ payload: BackupPayload; target: BackupTarget }> {
   const backupId = secret.kind === "recovery" ? await recoveryBackupId(secret.key) : await passphraseBackupId(secret.name);
   const stored = await request("backup:fetch", { backupId });
   const blob = fromB64url(stored.blob);

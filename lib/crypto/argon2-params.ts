@@ -27,4 +27,3 @@ export function checkArgon2Params(p: Argon2Params): void {
     if (!Number.isInteger(p[k]) || p[k] < lo || p[k] > hi) throw new CryptoError("bad-encoding", `Argon2id ${k} out of bounds`);
   }
 }
-

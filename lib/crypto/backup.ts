@@ -134,9 +134,7 @@ function aad(backupId: string, header: Uint8Array): Uint8Array<ArrayBuffer> {
 export async function sealBackup(payload: BackupPayload, kek: CryptoKey, kdf: BackupKdf, backupId: string): Promise<Uint8Array<ArrayBuffer>> {
   const header = encodeHeader(kdf);
   const iv = randomBytes(IV_BYTES);
-  const ct = new Uint8Array(
-    await subtle().encrypt({ name: "AES-GCM", iv, additionalData: aad(backupId, header) }, kek, utf8(JSON.stringify(payload))),
-  );
+  const ct = new Uint8Array(await subtle().encrypt({ name: "AES-GCM", iv, additionalData: aad(backupId, header) }, kek, utf8(JSON.stringify(payload))));
   return concatBytes(header, iv, ct);
 }
 

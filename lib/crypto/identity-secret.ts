@@ -55,7 +55,9 @@ export async function identityFromSecret(secret: IdentitySecret): Promise<Identi
   let agreementKeyPair: CryptoKeyPair;
   try {
     signingKeyPair = {
-      privateKey: await s.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: secret.signingKey, d: secret.signingPrivate }, { name: "Ed25519" }, false, ["sign"]),
+      privateKey: await s.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: secret.signingKey, d: secret.signingPrivate }, { name: "Ed25519" }, false, [
+        "sign",
+      ]),
       publicKey: await s.importKey("raw", fromB64url(secret.signingKey), { name: "Ed25519" }, true, ["verify"]),
     };
     agreementKeyPair = {

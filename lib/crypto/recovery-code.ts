@@ -62,11 +62,7 @@ export async function encodeRecoveryCode(key: Uint8Array): Promise<string> {
 
 /** Parses a typed code back to the 32-byte key; RecoveryCodeError says what is wrong with it. */
 export async function decodeRecoveryCode(code: string): Promise<Uint8Array<ArrayBuffer>> {
-  const clean = code
-    .toUpperCase()
-    .replace(/[\s-]/g, "")
-    .replace(/[IL]/g, "1")
-    .replace(/O/g, "0");
+  const clean = code.toUpperCase().replace(/[\s-]/g, "").replace(/[IL]/g, "1").replace(/O/g, "0");
   if (clean.length !== RECOVERY_CODE_CHARS) {
     throw new RecoveryCodeError("length", `a recovery code has ${RECOVERY_CODE_CHARS} characters (this one has ${clean.length})`);
   }

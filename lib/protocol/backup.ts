@@ -24,7 +24,11 @@ export const backupPutSchema = z
   .object({
     backupId: backupIdSchema,
     /** 0 to create; otherwise the version this update replaces (compare-and-swap). */
-    expectedVersion: z.number().int().min(0).max(2 ** 31 - 1),
+    expectedVersion: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
     // events.ts's b64url() is not imported here: events.ts imports this file.
     blob: z
       .string()

@@ -4,11 +4,7 @@
  * "Your rooms", Argon2id in a Web Worker, and where this profile's backup lives (IndexedDB, with its
  * non-extractable sealing key, so "Update backup" needs neither the code nor the passphrase again).
  */
-import {
-  ClientError,
-  type CommandData,
-  type CommandPayload,
-} from "@/lib/client";
+import { ClientError, type CommandData, type CommandPayload } from "@/lib/client";
 import { fetchBackupPublic } from "@/lib/client/backup-transport";
 import { workerArgon2 } from "@/lib/client/argon2-worker";
 import {

@@ -29,15 +29,9 @@ export function registerBackup(deps: Deps, socket: QsecSocket, limiter: BackupLo
     const blob = fromB64url(p.blob);
     const res = await putBackup(deps.prisma, p.backupId, userId, p.expectedVersion, blob);
     if (res.ok) return { version: res.version };
-    switch (res.reason) {
-      case "owner":
-        refuse("BACKUP_CONFLICT", "this backup name is taken by another identity; choose another name");
-      case "exists":
-        refuse("BACKUP_CONFLICT", `a backup already exists here (version ${res.current}); fetch it and update from that version`);
-      case "missing":
-        refuse("NO_BACKUP", "no key backup to update here; create it with expectedVersion 0");
-      default:
-        refuse("BACKUP_CONFLICT", `the backup changed since version ${p.expectedVersion} (it is now version ${res.current}); fetch and retry`);
-    }
+    if (res.reason === "owner") refuse("BACKUP_CONFLICT", "this backup name is taken by another identity; choose another name");
+    if (res.reason === "exists") refuse("BACKUP_CONFLICT", `a backup already exists here (version ${res.current}); fetch it and update from that version`);
+    if (res.reason === "missing") refuse("NO_BACKUP", "no key backup to update here; create it with expectedVersion 0");
+    refuse("BACKUP_CONFLICT", `the backup changed since version ${p.expectedVersion} (it is now version ${res.current}); fetch and retry`);
   });
 }

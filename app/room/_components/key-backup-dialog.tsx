@@ -105,14 +105,15 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
           Key backup
         </h2>
         <p className="mt-1 text-sm text-muted">
-          Saves this browser&apos;s identity, the room keys it holds and your rooms, encrypted here before upload: the server stores a blob it cannot open.
-          With it, a new browser comes back as the same member and can read your history.
+          Saves this browser&apos;s identity, the room keys it holds and your rooms, encrypted here before upload: the server stores a blob it cannot open. With
+          it, a new browser comes back as the same member and can read your history.
         </p>
 
         {status && (
           <div className="mt-4 rounded-lg border border-line bg-panel-2 p-3 text-sm" data-testid="backup-status" data-version={status.version}>
             <p>
-              Backed up with a {status.kind === "recovery" ? "recovery code" : "passphrase"}, version {status.version}, {new Date(status.updatedAt).toLocaleString()}.
+              Backed up with a {status.kind === "recovery" ? "recovery code" : "passphrase"}, version {status.version},{" "}
+              {new Date(status.updatedAt).toLocaleString()}.
             </p>
             <Button
               className="mt-2"
@@ -144,7 +145,14 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
               <legend className="text-sm font-medium">{status ? "Replace it with a new backup, protected by" : "Protect it with"}</legend>
               <div className="mt-2 flex gap-4 text-sm">
                 <label className="flex items-center gap-2">
-                  <input type="radio" name="method" value="recovery" checked={method === "recovery"} onChange={() => setMethod("recovery")} data-testid="method-recovery" />
+                  <input
+                    type="radio"
+                    name="method"
+                    value="recovery"
+                    checked={method === "recovery"}
+                    onChange={() => setMethod("recovery")}
+                    data-testid="method-recovery"
+                  />
                   A recovery code (recommended)
                 </label>
                 <label className="flex items-center gap-2">
@@ -168,7 +176,14 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
                   <label htmlFor={ids.name} className="block text-sm font-medium">
                     Backup name
                   </label>
-                  <input id={ids.name} className={input} value={name} onChange={(e) => setName(e.target.value)} autoComplete="username" data-testid="backup-name" />
+                  <input
+                    id={ids.name}
+                    className={input}
+                    value={name}
+                    onChange={(e) => setName(e.target.value)}
+                    autoComplete="username"
+                    data-testid="backup-name"
+                  />
                   <p className="mt-1 text-xs text-muted">You type it with the passphrase to restore. Pick something others won&apos;t.</p>
                 </div>
                 <div>

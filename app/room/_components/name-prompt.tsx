@@ -61,7 +61,9 @@ export function NamePrompt({
         <h1 className="mt-4 text-lg font-semibold">Join {roomId ? <span className="font-mono text-accent">{roomId}</span> : "a new room"}</h1>
         <p className="mt-1 text-sm text-muted" data-testid="identity-mode" data-mode={tabMode ? "tab" : "profile"}>
           Pick the name other members will see.{" "}
-          {tabMode ? "This tab has its own keys, apart from this browser's identity." : "Every tab of this browser joins as the same member, with the same keys."}
+          {tabMode
+            ? "This tab has its own keys, apart from this browser's identity."
+            : "Every tab of this browser joins as the same member, with the same keys."}
         </p>
         <label htmlFor={id} className="mt-5 block text-sm font-medium">
           Display name
