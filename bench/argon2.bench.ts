@@ -112,7 +112,10 @@ async function browserRuns(): Promise<{ argon2: number[]; argon2InWorkerOnly: nu
           // A fresh worker per derivation, as the app does (lib/client/argon2-worker.ts): its start-up counts.
           const w = new Worker("/argon2.worker.js", { name: "qsec-argon2" });
           const b = await new Promise<number>((resolve) => {
-            w.onmessage = (ev) => resolve(ev.data.baselineMs);
+            // The app's worker also answers (an error: no passphrase); wait for the baseline's own answer.
+            w.onmessage = (ev) => {
+              if (typeof ev.data?.baselineMs === "number") resolve(ev.data.baselineMs);
+            };
             w.postMessage({ baseline: true });
           });
           w.terminate();
