@@ -174,5 +174,33 @@ describe.each(MODES)("%s build", (mode) => {
     await waitForRoom(fresh, { members: 2 });
     await waitForMembers(bob, ["Alice", "Bob"]);
     expect(await peerView(bob, "Alice")).toEqual(before);
+    alice = fresh;
+  });
+
+  test("recovery-code backup on 127.0.0.1 → restore in a fresh context; a typo is caught by the checksum", async () => {
+    const before = await peerView(alice, "Bob");
+    await bob.getByRole("button", { name: "Key backup" }).click();
+    const dialog = bob.getByTestId("key-backup-dialog");
+    expect(await dialog.getByLabel("A recovery code (recommended)").isChecked()).toBe(true);
+    await dialog.getByTestId("backup-create").click();
+    const code = (await dialog.getByTestId("recovery-code").textContent({ timeout: 30_000 }))!.trim();
+    expect(code).toMatch(/^([0-9A-HJKMNP-TV-Z]{4}-){13}[0-9A-HJKMNP-TV-Z]{4}$/);
+    await dialog.getByRole("button", { name: "I wrote it down" }).click();
+
+    const fresh = await open(loopback, "/");
+    await fresh.getByRole("button", { name: "Restore from backup" }).click();
+    const typo = code.slice(0, 5) + (code[5] === "A" ? "B" : "A") + code.slice(6);
+    await fresh.getByLabel("Recovery code", { exact: true }).fill(typo);
+    await fresh.getByRole("button", { name: "Restore", exact: true }).click();
+    await fresh.getByTestId("restore-error").waitFor();
+    expect(await fresh.getByTestId("restore-error").textContent()).toMatch(/typo/);
+    // Written down by hand: lower case, spaces instead of hyphens.
+    await fresh.getByLabel("Recovery code", { exact: true }).fill(code.toLowerCase().replace(/-/g, " "));
+    await fresh.getByRole("button", { name: "Restore", exact: true }).click();
+    await fresh.getByTestId("restore-done").waitFor({ timeout: 60_000 });
+    await fresh.locator(`[data-testid="your-room"][data-room-id="${room}"] a`).click();
+    await waitForRoom(fresh, { members: 2 });
+    await waitForMembers(alice, ["Alice", "Bob"]);
+    expect(await peerView(alice, "Bob")).toEqual(before);
   });
 });
