@@ -120,7 +120,7 @@ export function RoomScreen({
   }
 
   if (phase === "joined" || phase === "left") return <RoomLayout />;
-  return <Loading label={phase === "joining" ? `Joining ${roomId ?? "a new room"}…` : "Connecting and proving this tab's key…"} />;
+  return <Loading label={phase === "joining" ? `Joining ${roomId ?? "a new room"}…` : "Connecting and proving this browser's key…"} />;
 }
 
 function Loading({ label }: { label: string }) {
