@@ -1,5 +1,5 @@
 /**
- * npm run bench:argon2: the cost of the key backup's Argon2id (lib/crypto/argon2.ts, hash-wasm) at
+ * npm run bench:argon2: the cost of the key backup's Argon2id (lib/client/argon2.ts, hash-wasm) at
  * the parameters docs/security.md states (m = 64 MiB, t = 3, p = 1), in Debian's Chromium inside a
  * Web Worker (the very worker the app runs: lib/client/argon2.worker.ts, bundled with esbuild and
  * served from http://localhost) and in Node, in the same run.
@@ -15,7 +15,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { writeFileSync } from "node:fs";
-import { argon2idKey } from "@/lib/crypto/argon2";
+import { argon2idKey } from "@/lib/client/argon2";
 import { ARGON2_DEFAULT, type Argon2Params } from "@/lib/crypto/argon2-params";
 import { launchChromium } from "@/__tests__/e2e/helpers/browser";
 import { median, round } from "./lib/stats";

@@ -20,7 +20,7 @@ import {
 } from "@/lib/client/key-backup";
 import { MemoryEpochKeyStore } from "@/lib/client/persist";
 import { BackupError, fromB64url, generateIdentityWithSecret, identityFromSecret, newRecoveryKey, toB64url, type IdentitySecret } from "@/lib/crypto";
-import { argon2idKey } from "@/lib/crypto/argon2";
+import { argon2idKey } from "@/lib/client/argon2";
 import { BACKUP_LIMITS } from "@/lib/protocol";
 import { honestClients } from "../helpers/clients";
 import { serverPerTest } from "../helpers/per-test";

@@ -1,9 +1,9 @@
 /**
- * The Web Worker that runs Argon2id for key backups (lib/crypto/argon2.ts, the same code Node runs),
+ * The Web Worker that runs Argon2id for key backups (lib/client/argon2.ts, the same code Node runs),
  * so seconds of hashing at 64 MiB never freeze the page. One request in, one answer out; the
  * derived key is transferred, so the worker keeps no copy.
  */
-import { argon2idKey } from "@/lib/crypto/argon2";
+import { argon2idKey } from "./argon2";
 import type { Argon2Request, Argon2Response } from "./argon2-worker";
 
 const scope = globalThis as unknown as {

@@ -1,9 +1,11 @@
 /**
- * Argon2id parameters for passphrase-protected key backups (argon2.ts runs the function), kept apart
+ * Argon2id parameters for passphrase-protected key backups (lib/client/argon2.ts runs the function), kept apart
  * so code that only reads a blob's header does not pull in the WASM.
  *
- * m = 64 MiB, t = 3, p = 1: RFC 9106 §4's second recommended option (64 MiB, t = 3, for settings
- * with less memory than the first option's 2 GiB). docs/security.md states the measured cost.
+ * m = 64 MiB, t = 3, p = 1: RFC 9106 §4's second recommended option ("if much less memory is
+ * available": 64 MiB, t = 3), with one lane instead of its four. hash-wasm computes in one thread,
+ * so four lanes would cost the same per guess here while letting an attacker split each guess over
+ * four cores. docs/security.md states the measured cost.
  */
 import { CryptoError } from "./errors";
 

@@ -13,7 +13,7 @@
  *   recovery key K (32 random bytes): KEK = HKDF-SHA256(K, "", "QSEC-BACKUP-KEK-v1"),
  *                                     backupId = HKDF-SHA256(K, "", "QSEC-BACKUP-ID-v1")[0..16]
  *     — the code alone finds and opens the backup; the id reveals nothing about K (HKDF, RFC 5869).
- *   passphrase P, backup name N:      KEK = Argon2id(P, salt, m, t, p) (argon2.ts),
+ *   passphrase P, backup name N:      KEK = Argon2id(P, salt, m, t, p) (lib/client/argon2.ts),
  *                                     backupId = SHA-256(transcript("QSEC-BACKUP-NAME-v1", normalize(N)))[0..16]
  *     — the user gives the name to find it; the salt travels in the header.
  */

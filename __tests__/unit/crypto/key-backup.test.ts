@@ -25,7 +25,7 @@ import {
   decodeEpochKeys,
   type BackupPayload,
 } from "@/lib/crypto";
-import { argon2idKey } from "@/lib/crypto/argon2";
+import { argon2idKey } from "@/lib/client/argon2";
 
 // Small Argon2id settings (inside the accepted bounds) keep the unit tests quick; the defaults are benchmarked.
 const FAST = { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 };

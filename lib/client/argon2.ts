@@ -3,14 +3,13 @@
  * build of the reference implementation; its WASM ships inside the package, nothing downloads).
  * In the browser it runs in a Web Worker (lib/client/argon2.worker.ts) so the page stays responsive.
  *
- * Parameters: m = 64 MiB, t = 3, p = 1 — RFC 9106 §4's second recommended option ("if much less
- * memory is available": 64 MiB, t = 3). `npm run bench:argon2` measures it in Chromium's worker and
- * in Node; docs/security.md states the figures.
+ * Parameters (lib/crypto/argon2-params.ts): m = 64 MiB, t = 3, p = 1. `npm run bench:argon2`
+ * measures them in Chromium's worker and in Node; docs/security.md states the figures.
  */
 import { argon2id } from "hash-wasm";
-import { ARGON2_DEFAULT, checkArgon2Params, type Argon2Params } from "./argon2-params";
+import { ARGON2_DEFAULT, checkArgon2Params, type Argon2Params } from "@/lib/crypto/argon2-params";
 
-export { ARGON2_DEFAULT, type Argon2Params } from "./argon2-params";
+export { ARGON2_DEFAULT, type Argon2Params } from "@/lib/crypto/argon2-params";
 
 /** The 32-byte key Argon2id derives from a passphrase (NFKC-normalized UTF-8) and a 16-byte salt. */
 export async function argon2idKey(passphrase: string, salt: Uint8Array, params: Argon2Params = ARGON2_DEFAULT): Promise<Uint8Array<ArrayBuffer>> {
