@@ -89,7 +89,12 @@ export async function restoreBackup(
   secret: { kind: "recovery"; code: string } | { kind: "passphrase"; name: string; passphrase: string },
 ): Promise<{ userId: string; epochKeys: number; rooms: number }> {
   const s: BackupSecret = secret.kind === "recovery" ? { kind: "recovery", key: await decodeRecoveryCode(secret.code) } : secret;
-  const { payload, target } = await fetchAndOpen((event, p) => fetchBackupPublic(url, p as CommandPayload<"backup:fetch">) as never, s, workerArgon2);
+  // No identity yet: the only command a restore sends is the public backup:fetch.
+  const fetchOnly: BackupRequester = async (event, p) => {
+    if (event !== "backup:fetch") throw new ClientError("NOT_AUTHENTICATED", "a restore only fetches");
+    return (await fetchBackupPublic(url, p as CommandPayload<"backup:fetch">)) as never;
+  };
+  const { payload, target } = await fetchAndOpen(fetchOnly, s, workerArgon2);
   let userId = "";
   const counts = await applyPayload(
     payload,
