@@ -2,6 +2,8 @@ import Link from "next/link";
 import { Logo } from "./_components/ui";
 import { LandingForm } from "./_components/landing-form";
 import { ThemeToggle } from "./_components/theme-toggle";
+import { YourRooms } from "./_components/your-rooms";
+import { BackupEntry } from "./_components/backup-entry";
 
 export default function LandingPage() {
   return (
@@ -20,8 +22,8 @@ export default function LandingPage() {
             Group chat the server <span className="text-accent">cannot read</span>.
           </h1>
           <p className="text-base leading-7 text-muted">
-            QSEC is an end-to-end encrypted group chat. Every key lives in your browser: each tab makes its own signing and agreement keys, the room key is
-            wrapped for each member, and every message is encrypted and signed before it leaves the page.
+            QSEC is an end-to-end encrypted group chat. Every key lives in your browser: this browser keeps one signing and agreement key pair for all its tabs,
+            the room key is wrapped for each member, and every message is encrypted and signed before it leaves the page.
           </p>
           <ul className="space-y-3 text-sm leading-6">
             <Feature title="End to end">AES-256-GCM room keys per epoch, rotated whenever someone joins or leaves; Ed25519-signed messages.</Feature>
@@ -38,10 +40,16 @@ export default function LandingPage() {
           </ul>
         </section>
 
-        <LandingForm />
+        <div className="space-y-6">
+          <LandingForm />
+          <YourRooms />
+          <BackupEntry />
+        </div>
       </div>
 
-      <footer className="mt-12 text-xs text-muted">Open the same room in two tabs to chat with yourself: each tab is its own member.</footer>
+      <footer className="mt-12 text-xs text-muted">
+        Every tab of this browser is the same member. To chat with yourself, tick “Join as someone else in this tab”.
+      </footer>
     </main>
   );
 }

@@ -30,6 +30,8 @@ import { TransportGuard } from "./transport-guard";
 import { boundedParser } from "./parser";
 import { guardSends } from "./send-guard";
 import { ReadBudget, type ReadLimits } from "./cost";
+import { registerBackup } from "./backup/backup.handlers";
+import { BackupLookupLimiter, DEFAULT_LOOKUP_LIMITS, type LookupLimits } from "./backup/lookup-limiter";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -47,6 +49,8 @@ export interface AppOptions {
   connectTimeoutMs?: number;
   /** A BB84 session neither party finished within this long is ended as timed out (default 10 min). */
   bb84SessionTimeoutMs?: number;
+  /** backup:fetch limits per address and per backup id (defaults from lib/protocol/backup.ts). */
+  backupLookups?: Partial<LookupLimits>;
   /** Socket.IO server options (CORS for dev tools, etc.). */
   serverOptions?: ConstructorParameters<typeof Server>[1];
   /**
@@ -113,6 +117,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     config: { historyDaysCap: opts.historyDaysCap ?? 365, memberTtlDays: opts.memberTtlDays ?? LIMITS.defaultMemberTtlDays },
     ...(opts.relayTap && { relayTap: opts.relayTap }),
   };
+  const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
   await markAllOffline(opts.prisma);
   const stale = await abortStaleSessions(opts.prisma);
   if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
@@ -140,6 +145,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     registerBb84(deps, socket);
     registerLogs(deps, socket);
     registerHistory(deps, socket);
+    registerBackup(deps, socket, backupLookups);
 
     // Events outside the protocol (the prototype's generic `relay`, typos, probes) get a clear
     // refusal when they carry an ack, and are otherwise ignored.

@@ -8,7 +8,8 @@ import type { Deps, Handler } from "./context";
 import type { QsecSocket } from "./socket-types";
 import { extraCommandTokens, readRows } from "./cost";
 
-const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove"]);
+// backup:fetch is public: a fresh browser restoring a key backup has no identity to prove yet.
+const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove", "backup:fetch"]);
 const noop = () => {};
 
 export function registerCommand<K extends CommandName>(deps: Deps, socket: QsecSocket, name: K, handler: Handler<K>): void {

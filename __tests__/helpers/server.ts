@@ -23,12 +23,23 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  opts: { logFlushMs?: number; relayTap?: AppOptions["relayTap"]; app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs"> } = {},
+  opts: {
+    logFlushMs?: number;
+    relayTap?: AppOptions["relayTap"];
+    app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs">;
+    backupLookups?: AppOptions["backupLookups"];
+  } = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase();
   const prisma = await createPrisma(db.url);
   const httpServer = createServer();
-  const app = await createApplication(httpServer, { prisma, logFlushMs: opts.logFlushMs ?? 20, relayTap: opts.relayTap, ...opts.app });
+  const app = await createApplication(httpServer, {
+    prisma,
+    logFlushMs: opts.logFlushMs ?? 20,
+    relayTap: opts.relayTap,
+    ...opts.app,
+    ...(opts.backupLookups && { backupLookups: opts.backupLookups }),
+  });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   const port = (httpServer.address() as AddressInfo).port;
   return {

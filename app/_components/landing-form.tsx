@@ -5,6 +5,7 @@ import { DISPLAY_NAME_MAX, LIMITS, displayNameSchema, roomIdSchema } from "@/lib
 import { useCopy } from "@/lib/ui/clipboard";
 import { randomRoomId, roomLink } from "@/lib/ui/format";
 import { rememberName, recallName } from "@/lib/ui/session";
+import { setIdentityMode } from "@/lib/ui/identity-mode";
 import { Button } from "./ui";
 import { neverChanges, useSecureContext } from "./secure-context";
 
@@ -14,7 +15,8 @@ const HISTORY_CHOICES = [1, 7, 30, 90, 365] as const;
 /** Create or join a room: room id (empty = the server picks one), display name, optional capacity and history mode. */
 export function LandingForm() {
   const router = useRouter();
-  const ids = { room: useId(), name: useId(), cap: useId(), history: useId() };
+  const ids = { room: useId(), name: useId(), cap: useId(), history: useId(), other: useId() };
+  const [someoneElse, setSomeoneElse] = useState(false);
   const [roomId, setRoomId] = useState("");
   // null until the user types: until then the name remembered in this browser (read after hydration) prefills the field.
   const [typedName, setName] = useState<string | null>(null);
@@ -53,6 +55,8 @@ export function LandingForm() {
     if (roomError || nameError || capError || !nameCheck.success) return;
     setBusy(true);
     rememberName(nameCheck.data);
+    // Only ever switches this tab to its own identity; unticked leaves the tab's choice as it was.
+    if (someoneElse) setIdentityMode("tab");
     const q = new URLSearchParams({ name: nameCheck.data });
     if (capNum !== undefined) q.set("capacity", String(capNum));
     if (history !== String(DEFAULT_HISTORY_DAYS)) q.set("history", history);
@@ -202,6 +206,26 @@ export function LandingForm() {
               <span className="font-sans text-muted">A random room id will be chosen; copy its link from the room page.</span>
             )}
           </p>
+        </div>
+
+        <div className="flex items-start gap-2 text-sm">
+          <input
+            id={ids.other}
+            type="checkbox"
+            data-testid="someone-else"
+            checked={someoneElse}
+            onChange={(e) => setSomeoneElse(e.target.checked)}
+            aria-describedby={`${ids.other}-hint`}
+            className="mt-0.5 h-4 w-4 accent-[var(--color-accent)]"
+          />
+          <span>
+            <label htmlFor={ids.other} className="font-medium">
+              Join as someone else in this tab
+            </label>
+            <span id={`${ids.other}-hint`} className="block text-muted">
+              Every tab of this browser is the same member by default. Tick this to give this tab its own keys, e.g. to demo two members in one browser.
+            </span>
+          </span>
         </div>
 
         {secure === false && (

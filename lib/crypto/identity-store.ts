@@ -1,51 +1,47 @@
 /**
- * Browser-only persistence of this tab's identity. Importing it in Node is harmless: nothing touches
- * window, sessionStorage, IndexedDB or BroadcastChannel until loadOrCreateIdentity() is called, and
- * without them it falls back to a fresh in-memory identity.
+ * One identity per browser profile (issue 12, item 1): every tab, a reload and tomorrow's visit load
+ * the same key pairs from IndexedDB, so peers see the same member with the same safety number.
+ * ("Join as someone else in this tab" uses tab-identity-store.ts instead.)
  *
- * - The key pairs (non-extractable CryptoKeys, which structured-clone into IndexedDB without ever
- *   exposing their bytes) are stored in IndexedDB under a per-tab id.
- * - The tab id lives in sessionStorage: a reload of the same tab finds it again (same identity); a
- *   new tab has none (a new identity), so two tabs are two members.
- * - A duplicated tab inherits a copy of sessionStorage. Before reusing a stored tab id, the page asks
- *   over a BroadcastChannel whether a live tab holds it; if one answers, this tab takes a fresh id.
- *   Two pages probing the same id at once break the tie by a random instance id.
+ * What IndexedDB holds (database "qsec-profile", one record "self"):
+ *   - the key pairs as non-extractable CryptoKeys (structured-cloned: usable, never readable);
+ *   - wrapKey: a non-extractable AES-256-GCM key, and wrappedSecret: the identity's private key
+ *     bytes AES-GCM-encrypted under it. This copy exists only so a key backup can be sealed
+ *     (identity-secret.ts explains why); script on the page can ask for it, as it could ask the
+ *     private keys to sign, but nothing can copy the key bytes out of IndexedDB's files in the clear.
+ *
+ * Two tabs loading at once with no record both generate; the IndexedDB `add` of the second fails
+ * (the key exists) and it takes the first one's record, so a profile never ends up with two.
+ * Importing this in Node is harmless: without IndexedDB it falls back to an in-memory identity.
  */
-import { generateIdentity, userIdFromSigningKey, type Identity } from "./identity";
-import { toB64url, toHex } from "./encoding";
+import type { Identity } from "./identity";
+import { generateIdentityWithSecret, identityFromSecret, type IdentitySecret } from "./identity-secret";
+import { fromUtf8, utf8 } from "./encoding";
 import { randomBytes, subtle } from "./subtle";
 
-const DB_NAME = "qsec-identity";
+const DB_NAME = "qsec-profile";
 const DB_VERSION = 1;
-const STORE = "identities";
-const TAB_KEY = "qsec.tabId";
-const CHANNEL = "qsec-tab-claims";
-const PROBE_MS = 200;
-const PRUNE_AFTER_MS = 30 * 24 * 3600 * 1000;
+const STORE = "identity";
+const KEY = "self";
 
-interface StoredIdentity extends Identity {
-  tabId: string;
+interface StoredProfileIdentity extends Identity {
+  wrapKey: CryptoKey;
+  wrappedSecret: { iv: Uint8Array<ArrayBuffer>; ct: Uint8Array<ArrayBuffer> };
   createdAt: number;
-  lastUsed: number;
 }
-
-type ClaimMessage = { type: "probe"; tabId: string; from: string } | { type: "taken"; tabId: string; to: string };
 
 let cached: Promise<Identity> | null = null;
-let heldTabId: string | null = null;
-let probingTabId: string | null = null;
-let channel: BroadcastChannel | null = null;
-let lostRace = false;
-const instanceId = toHex(randomBytes(16));
+/** Without IndexedDB (Node, storage blocked) the record lives here for the page's lifetime. */
+let memoryRecord: StoredProfileIdentity | null = null;
 
-function browserAvailable(): boolean {
-  return typeof window !== "undefined" && typeof indexedDB !== "undefined" && typeof sessionStorage !== "undefined";
+function idbAvailable(): boolean {
+  return typeof indexedDB !== "undefined";
 }
 
-/** This tab's identity: the stored one after a reload, a new one in a new or duplicated tab. */
+/** This profile's identity: the stored one, or a new one stored for every later tab and visit. */
 export function loadOrCreateIdentity(): Promise<Identity> {
   if (!cached) {
-    cached = load().catch((e) => {
+    cached = loadProfile().catch((e) => {
       cached = null;
       throw e;
     });
@@ -53,57 +49,98 @@ export function loadOrCreateIdentity(): Promise<Identity> {
   return cached;
 }
 
-/** Forgets this tab's identity (IndexedDB record and tab id); the next load creates a new one. */
+/** Forgets this profile's identity; the next load creates a new one (peers will see a key change). */
 export async function clearIdentity(): Promise<void> {
-  const tabId = heldTabId;
   cached = null;
-  heldTabId = null;
-  if (!browserAvailable()) return;
+  memoryRecord = null;
+  if (!idbAvailable()) return;
   try {
-    sessionStorage.removeItem(TAB_KEY);
+    const db = await openDb();
+    await tx(db, "readwrite", (s) => s.delete(KEY));
+    db.close();
   } catch {
-    /* storage disabled */
+    /* nothing stored */
   }
-  if (tabId) {
+}
+
+/**
+ * The private key bytes of this profile's identity, for sealing a key backup and nothing else.
+ * Throws when there is no profile identity yet.
+ */
+export async function exportIdentitySecret(): Promise<IdentitySecret> {
+  await loadOrCreateIdentity();
+  const rec = await readRecord();
+  if (!rec) throw new Error("no profile identity to back up");
+  const plain = await subtle().decrypt({ name: "AES-GCM", iv: rec.wrappedSecret.iv }, rec.wrapKey, rec.wrappedSecret.ct);
+  return JSON.parse(fromUtf8(new Uint8Array(plain))) as IdentitySecret;
+}
+
+/**
+ * Makes a restored identity this profile's identity (replacing any other), after checking its key
+ * pairs match. Tabs already open keep the identity they loaded until they reload.
+ */
+export async function installIdentity(secret: IdentitySecret): Promise<Identity> {
+  const identity = await identityFromSecret(secret);
+  const rec = await wrapRecord(identity, secret);
+  if (idbAvailable()) {
+    const db = await openDb();
     try {
-      const db = await openDb();
-      await tx(db, "readwrite", (s) => s.delete(tabId));
+      await tx(db, "readwrite", (s) => s.put(rec, KEY));
+    } finally {
       db.close();
-    } catch {
-      /* nothing stored */
     }
+  } else {
+    memoryRecord = rec;
   }
+  cached = Promise.resolve(identity);
+  return identity;
 }
 
-/** The tab id this page holds (for diagnostics), or null before the first load. */
-export function currentTabId(): string | null {
-  return heldTabId;
-}
-
-async function load(): Promise<Identity> {
-  if (!browserAvailable()) return generateIdentity();
-  const tabId = await claimTabId();
+async function loadProfile(): Promise<Identity> {
+  const existing = await readRecord().catch(() => null);
+  if (existing) return pick(existing);
+  const { identity, secret } = await generateIdentityWithSecret();
+  const rec = await wrapRecord(identity, secret);
+  if (!idbAvailable()) {
+    memoryRecord = rec;
+    return identity;
+  }
   let db: IDBDatabase;
   try {
     db = await openDb();
   } catch {
-    return generateIdentity(); // private mode / storage blocked: this tab's identity lives in memory
+    memoryRecord = rec; // private mode / storage blocked: this identity lives as long as the page
+    return identity;
   }
   try {
-    const now = Date.now();
-    const rec = (await tx(db, "readonly", (s) => s.get(tabId))) as StoredIdentity | undefined;
-    if (rec && (await isValid(rec))) {
-      await tx(db, "readwrite", (s) => s.put({ ...rec, lastUsed: now }));
-      return pick(rec);
-    }
-    const identity = await generateIdentity();
-    await tx(db, "readwrite", (s) => s.put({ ...identity, tabId, createdAt: now, lastUsed: now } satisfies StoredIdentity));
-    void prune(db, now).finally(() => db.close());
+    await tx(db, "readwrite", (s) => s.add(rec, KEY));
     return identity;
   } catch {
+    // Another tab stored its identity first: that one is the profile's.
+    const winner = (await tx(db, "readonly", (s) => s.get(KEY))) as StoredProfileIdentity | undefined;
+    if (winner) return pick(winner);
+    throw new Error("could not store this browser's identity");
+  } finally {
     db.close();
-    return generateIdentity();
   }
+}
+
+async function readRecord(): Promise<StoredProfileIdentity | null> {
+  if (!idbAvailable()) return memoryRecord;
+  const db = await openDb();
+  try {
+    const rec = (await tx(db, "readonly", (s) => s.get(KEY))) as StoredProfileIdentity | undefined;
+    return rec && rec.signingKeyPair?.privateKey instanceof CryptoKey && rec.wrapKey instanceof CryptoKey ? rec : null;
+  } finally {
+    db.close();
+  }
+}
+
+async function wrapRecord(identity: Identity, secret: IdentitySecret): Promise<StoredProfileIdentity> {
+  const wrapKey = await subtle().generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  const iv = randomBytes(12);
+  const ct = new Uint8Array(await subtle().encrypt({ name: "AES-GCM", iv }, wrapKey, utf8(JSON.stringify(secret))));
+  return { ...identity, wrapKey, wrappedSecret: { iv, ct }, createdAt: Date.now() };
 }
 
 function pick(r: Identity): Identity {
@@ -111,88 +148,11 @@ function pick(r: Identity): Identity {
   return { signingKeyPair, agreementKeyPair, signingKey, agreementKey, agreementSig, userId };
 }
 
-async function isValid(r: StoredIdentity): Promise<boolean> {
-  try {
-    const ok =
-      r.signingKeyPair?.privateKey instanceof CryptoKey &&
-      r.agreementKeyPair?.privateKey instanceof CryptoKey &&
-      r.signingKeyPair.privateKey.algorithm.name === "Ed25519" &&
-      r.agreementKeyPair.privateKey.algorithm.name === "X25519";
-    if (!ok) return false;
-    const pub = toB64url(new Uint8Array(await subtle().exportKey("raw", r.signingKeyPair.publicKey)));
-    const xpub = toB64url(new Uint8Array(await subtle().exportKey("raw", r.agreementKeyPair.publicKey)));
-    return pub === r.signingKey && xpub === r.agreementKey && (await userIdFromSigningKey(pub)) === r.userId;
-  } catch {
-    return false;
-  }
-}
-
-// ---- tab id claim over BroadcastChannel --------------------------------------------------------
-
-function newTabId(): string {
-  return toHex(randomBytes(16));
-}
-
-async function claimTabId(): Promise<string> {
-  let stored: string | null = null;
-  try {
-    stored = sessionStorage.getItem(TAB_KEY);
-  } catch {
-    /* storage disabled */
-  }
-  let tabId = stored && /^[0-9a-f]{32}$/.test(stored) ? stored : null;
-  if (tabId && typeof BroadcastChannel !== "undefined") {
-    if (await isClaimedElsewhere(tabId)) tabId = null;
-  }
-  tabId ??= newTabId(); // 128 random bits: no one else holds it
-  heldTabId = tabId;
-  try {
-    sessionStorage.setItem(TAB_KEY, tabId);
-  } catch {
-    /* storage disabled: this tab's identity will not survive a reload */
-  }
-  return tabId;
-}
-
-function ensureChannel(): BroadcastChannel {
-  if (channel) return channel;
-  channel = new BroadcastChannel(CHANNEL);
-  channel.onmessage = (ev: MessageEvent<ClaimMessage>) => {
-    const m = ev.data;
-    if (!m || typeof m !== "object") return;
-    if (m.type === "probe" && typeof m.tabId === "string" && m.from !== instanceId) {
-      if (m.tabId === heldTabId) {
-        channel!.postMessage({ type: "taken", tabId: m.tabId, to: m.from } satisfies ClaimMessage);
-      } else if (m.tabId === probingTabId) {
-        // Two pages probing the same id at once (a tab and its duplicate reloading together):
-        // the smaller instance id keeps it and says so; the larger gives way.
-        if (instanceId < m.from) channel!.postMessage({ type: "taken", tabId: m.tabId, to: m.from } satisfies ClaimMessage);
-        else lostRace = true;
-      }
-    } else if (m.type === "taken" && m.to === instanceId && m.tabId === probingTabId) {
-      lostRace = true;
-    }
-  };
-  return channel;
-}
-
-async function isClaimedElsewhere(tabId: string): Promise<boolean> {
-  const ch = ensureChannel();
-  probingTabId = tabId;
-  lostRace = false;
-  ch.postMessage({ type: "probe", tabId, from: instanceId } satisfies ClaimMessage);
-  await new Promise((r) => setTimeout(r, PROBE_MS));
-  probingTabId = null;
-  return lostRace;
-}
-
-// ---- IndexedDB ---------------------------------------------------------------------------------
-
 function openDb(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     const req = indexedDB.open(DB_NAME, DB_VERSION);
     req.onupgradeneeded = () => {
-      if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE, { keyPath: "tabId" });
+      if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE);
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -210,20 +170,33 @@ function tx<T>(db: IDBDatabase, mode: IDBTransactionMode, op: (s: IDBObjectStore
   });
 }
 
-/** Drops identities of tabs not loaded for 30 days (their sessionStorage is long gone). */
-async function prune(db: IDBDatabase, now: number): Promise<void> {
+/**
+ * Other per-profile records beside the identity, in the same database (e.g. "backup": where this
+ * profile's key backup lives and its non-extractable sealing key, so it can be updated later).
+ * Values are structured-cloned: CryptoKeys stay non-extractable.
+ */
+const memoryValues = new Map<string, unknown>();
+
+export async function saveProfileValue(key: "backup", value: unknown): Promise<void> {
+  if (!idbAvailable()) {
+    memoryValues.set(key, value);
+    return;
+  }
+  const db = await openDb();
   try {
-    const all = (await tx(db, "readonly", (s) => s.getAll())) as StoredIdentity[];
-    const stale = all.filter((r) => typeof r.lastUsed !== "number" || now - r.lastUsed > PRUNE_AFTER_MS).map((r) => r.tabId);
-    if (stale.length) {
-      await new Promise<void>((resolve, reject) => {
-        const t = db.transaction(STORE, "readwrite");
-        for (const id of stale) t.objectStore(STORE).delete(id);
-        t.oncomplete = () => resolve();
-        t.onerror = () => reject(t.error);
-      });
-    }
-  } catch {
-    /* best effort */
+    if (value === undefined) await tx(db, "readwrite", (s) => s.delete(key));
+    else await tx(db, "readwrite", (s) => s.put(value, key));
+  } finally {
+    db.close();
+  }
+}
+
+export async function loadProfileValue<T>(key: "backup"): Promise<T | undefined> {
+  if (!idbAvailable()) return memoryValues.get(key) as T | undefined;
+  const db = await openDb();
+  try {
+    return (await tx(db, "readonly", (s) => s.get(key))) as T | undefined;
+  } finally {
+    db.close();
   }
 }

@@ -11,3 +11,8 @@ export * from "./roomkey";
 export * from "./message";
 export * from "./fingerprint";
 export * from "./bb84-frames";
+export * from "./tab-identity-store";
+export * from "./identity-secret";
+export * from "./argon2-params";
+export * from "./recovery-code";
+export * from "./backup";

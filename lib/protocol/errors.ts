@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   "TOO_LARGE",
   "RATE_LIMITED",
   "INTERNAL",
+  "NO_BACKUP", // backup:fetch / backup:put: no key backup under that id
+  "BACKUP_CONFLICT", // backup:put: the backup changed since the version given, or the id belongs to another identity
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -14,6 +14,7 @@ import { CASCADE_VARIANTS } from "../qkd/cascade/variants";
 import { STAGES } from "../qkd/stages";
 import { isWellFormedText, MALFORMED_TEXT, wellFormedText } from "./text";
 import { rendersBlank } from "./confusables";
+import { backupFetchSchema, backupPutSchema, type BackupBlob } from "./backup";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -343,6 +344,8 @@ export interface ClientToServerEvents {
   "bb84:start": (p: z.input<typeof bb84StartSchema>, ack: AckFn<Bb84SessionSummary>) => void;
   "bb84:report": (p: z.input<typeof bb84ReportSchema>, ack: AckFn<Bb84SessionSummary>) => void;
   "bb84:list": (p: z.input<typeof bb84ListSchema>, ack: AckFn<{ sessions: Bb84SessionSummary[] }>) => void;
+  "backup:fetch": (p: z.input<typeof backupFetchSchema>, ack: AckFn<BackupBlob>) => void;
+  "backup:put": (p: z.input<typeof backupPutSchema>, ack: AckFn<{ version: number }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -379,6 +382,8 @@ export const COMMAND_SCHEMAS = {
   "bb84:start": bb84StartSchema,
   "bb84:report": bb84ReportSchema,
   "bb84:list": bb84ListSchema,
+  "backup:fetch": backupFetchSchema,
+  "backup:put": backupPutSchema,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
 
 export type CommandName = keyof ClientToServerEvents;

@@ -5,3 +5,4 @@ export * from "./log-events";
 export * from "./commands";
 export * from "./text";
 export * from "./confusables";
+export * from "./backup";

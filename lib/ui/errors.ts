@@ -36,9 +36,13 @@ const COPY: Record<string, { title: string; message: string }> = {
   OFFLINE: { title: "Offline", message: "Could not reach the QSEC server. Check that it is running and reload." },
   NO_KEY: { title: "No room key yet", message: "The key for the current epoch has not arrived. Messages will be sent once it does; try again shortly." },
   NOT_JOINED: { title: "Not in this room", message: "This tab has not joined the room. Join it again." },
-  SESSION_REPLACED: { title: "Opened elsewhere", message: "This tab's identity connected from another window, so this one stopped. Reload to take it back." },
+  SESSION_REPLACED: {
+    title: "Opened elsewhere",
+    message:
+      "This identity connected from another tab or window, so this one stopped. Reload to take it back, or join as someone else in this tab to be a second member.",
+  },
   IDENTITY: {
-    title: "Could not load this tab's keys",
+    title: "Could not load this browser's keys",
     message: "The browser refused to create or read the keys kept in IndexedDB (private mode or storage disabled?).",
   },
   INSECURE_CONTEXT: { title: "Secure context needed", message: "WebCrypto only works over https or on localhost." },

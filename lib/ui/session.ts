@@ -22,7 +22,10 @@ export function recallName(): string | null {
   }
 }
 
-/** Only this tab's name: a join link opened in a new tab asks again (two tabs are two members). */
+/**
+ * Only this tab's name. A join link opened in a new tab uses the name this browser's identity used
+ * in that room (lib/ui/your-rooms.ts) and otherwise asks.
+ */
 export function recallTabName(): string | null {
   try {
     return sessionStorage.getItem(KEY);

@@ -4,6 +4,7 @@
  * (EnvelopeWriter, like the log writer), read newest first by cursor for history:fetch, purged by
  * retention. Portable Prisma calls only (SQLite and PostgreSQL).
  */
+import { dialectOf } from "../db-dialect";
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type { HistoryMessage, MessageReceived } from "@/lib/protocol";
 
@@ -36,7 +37,7 @@ export class EnvelopeWriter {
     flushMs = 50,
     private readonly onError: (e: unknown) => void = () => {},
   ) {
-    this.sqlite = (prisma as unknown as { _activeProvider?: string })._activeProvider === "sqlite";
+    this.sqlite = dialectOf(prisma) === "sqlite";
     this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
   }

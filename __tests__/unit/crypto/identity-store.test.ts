@@ -1,46 +1,55 @@
 /**
- * identity-store: in Node it must import and fall back to an in-memory identity; in a real browser
- * (Debian's Chromium through playwright-core) a reload keeps the identity, a
- * new tab gets a new one, and a duplicated tab (sessionStorage copied) gets a fresh one while the
- * original keeps its own.
+ * identity-store (one identity per browser profile): in Node it falls back to memory; in Debian's
+ * Chromium a reload, a second tab and two tabs loading at once all get the one stored identity,
+ * its private keys stay non-extractable, and its wrapped secret seals a key backup that, opened in
+ * a fresh browser context, brings back the same member.
  */
 import { existsSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { clearIdentity, currentTabId, loadOrCreateIdentity } from "@/lib/crypto";
+import type { Browser, Page } from "playwright-core";
+import { clearIdentity, exportIdentitySecret, identityFromSecret, installIdentity, loadOrCreateIdentity } from "@/lib/crypto";
 
-describe("identity-store in Node", () => {
-  it("imports without a browser and returns a working in-memory identity", async () => {
+describe("profile identity in Node", () => {
+  it("imports without a browser, keeps one identity per process, and exports a secret that rebuilds it", async () => {
     const a = await loadOrCreateIdentity();
     expect(a.userId).toMatch(/^[0-9a-f]{32}$/);
-    expect(await loadOrCreateIdentity()).toBe(a); // cached for the page's lifetime
-    expect(currentTabId()).toBeNull();
+    expect(await loadOrCreateIdentity()).toBe(a);
+    expect(a.signingKeyPair.privateKey.extractable).toBe(false);
+    const secret = await exportIdentitySecret();
+    expect((await identityFromSecret(secret)).userId).toBe(a.userId);
     await clearIdentity();
     const b = await loadOrCreateIdentity();
     expect(b.userId).not.toBe(a.userId);
+    expect((await installIdentity(secret)).userId).toBe(a.userId);
+    expect((await loadOrCreateIdentity()).userId).toBe(a.userId);
+  });
+
+  it("refuses a secret whose private key does not match its public key", async () => {
+    const one = await exportIdentitySecret();
+    await clearIdentity();
+    await loadOrCreateIdentity();
+    const two = await exportIdentitySecret();
+    await expect(identityFromSecret({ ...one, signingPrivate: two.signingPrivate })).rejects.toThrow(/does not (import|match)/);
+    await expect(identityFromSecret({ ...one, agreementPrivate: two.agreementPrivate })).rejects.toThrow(/does not (import|match)/);
+    await expect(identityFromSecret({ ...one, signingPrivate: "AAAA" })).rejects.toThrow(/32 bytes/);
   });
 });
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// Never skipped: a missing browser is a setup error (.ci/run installs Debian's chromium).
-const browserIt = it;
 
-describe("identity-store in Chromium", () => {
+describe("profile identity in Chromium", () => {
   let server: http.Server;
   let origin = "";
-  let browser: import("playwright-core").Browser;
+  let browser: Browser;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (.ci/run does)`);
     const esbuild = await import("esbuild");
     const root = path.resolve(__dirname, "../../..");
     const out = await esbuild.build({
-      stdin: {
-        contents: `import * as c from "@/lib/crypto"; (window as any).qsec = c;`,
-        loader: "ts",
-        resolveDir: root,
-      },
+      stdin: { contents: `import * as c from "@/lib/crypto"; (window as any).qsec = c;`, loader: "ts", resolveDir: root },
       bundle: true,
       write: false,
       format: "iife",
@@ -61,9 +70,9 @@ describe("identity-store in Chromium", () => {
       }
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    origin = `http://localhost:${(server.address() as AddressInfo).port}`; // localhost: a secure context
+    origin = `http://localhost:${(server.address() as AddressInfo).port}`;
     const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless", "--disable-gpu"] });
   });
 
   afterAll(async () => {
@@ -71,9 +80,8 @@ describe("identity-store in Chromium", () => {
     await new Promise((r) => (server ? server.close(r) : r(null)));
   });
 
-  type Loaded = { userId: string; tabId: string | null; extractable: boolean; exportFails: boolean };
-  const load = (page: import("playwright-core").Page) =>
-    page.evaluate(async (): Promise<Loaded> => {
+  const load = (page: Page) =>
+    page.evaluate(async () => {
       const q = (window as any).qsec;
       const id = await q.loadOrCreateIdentity();
       let exportFails = false;
@@ -82,72 +90,99 @@ describe("identity-store in Chromium", () => {
       } catch {
         exportFails = true;
       }
-      return {
-        userId: id.userId,
-        tabId: q.currentTabId(),
-        extractable: id.signingKeyPair.privateKey.extractable || id.agreementKeyPair.privateKey.extractable,
-        exportFails,
-      };
+      return { userId: id.userId as string, agreementKey: id.agreementKey as string, exportFails };
     });
 
-  browserIt("keeps the identity across a reload, separates tabs, and gives a duplicated tab a fresh one", async () => {
+  it("a reload, a second tab and two tabs loading at once all get the one profile identity", async () => {
     const ctx = await browser.newContext();
-    const tab1 = await ctx.newPage();
-    await tab1.goto(origin);
-    const first = await load(tab1);
-    expect(first.userId).toMatch(/^[0-9a-f]{32}$/);
-    expect(first.extractable).toBe(false);
-    expect(first.exportFails).toBe(true);
-
-    await tab1.reload();
-    const reloaded = await load(tab1);
-    expect(reloaded.userId).toBe(first.userId); // same tab, same member
-    expect(reloaded.exportFails).toBe(true); // still non-extractable after IndexedDB
-
-    const tab2 = await ctx.newPage();
-    await tab2.goto(origin);
-    const second = await load(tab2);
-    expect(second.userId).not.toBe(first.userId); // two tabs, two members
-
-    // A duplicated tab starts with a copy of tab1's sessionStorage.
-    const dup = await ctx.newPage();
-    await dup.addInitScript((tabId) => sessionStorage.getItem("qsec.tabId") ?? sessionStorage.setItem("qsec.tabId", tabId), first.tabId!);
-    await dup.goto(origin);
-    const duplicated = await load(dup);
-    expect(duplicated.userId).not.toBe(first.userId);
-    expect(duplicated.tabId).not.toBe(first.tabId);
-    await tab1.reload();
-    expect((await load(tab1)).userId).toBe(first.userId); // the original keeps its identity
-
-    // Once tab1 is gone, a page with its tab id (a restored tab) gets its identity back.
-    const tabId1 = first.tabId!;
-    await tab1.close();
-    const restored = await ctx.newPage();
-    await restored.addInitScript((tabId) => sessionStorage.getItem("qsec.tabId") ?? sessionStorage.setItem("qsec.tabId", tabId), tabId1);
-    await restored.goto(origin);
-    expect((await load(restored)).userId).toBe(first.userId);
-
-    // clearIdentity: the next load makes a new one, and a reload keeps that one.
-    await restored.evaluate(() => (window as any).qsec.clearIdentity());
-    const fresh = await load(restored);
-    expect(fresh.userId).not.toBe(first.userId);
-    await restored.reload();
-    expect((await load(restored)).userId).toBe(fresh.userId);
+    const [p1, p2] = await Promise.all([ctx.newPage(), ctx.newPage()]);
+    await Promise.all([p1.goto(origin), p2.goto(origin)]);
+    const [a, b] = await Promise.all([load(p1), load(p2)]); // both find no record and race to store one
+    expect(a.userId).toMatch(/^[0-9a-f]{32}$/);
+    expect(b.userId).toBe(a.userId);
+    expect(b.agreementKey).toBe(a.agreementKey);
+    expect(a.exportFails).toBe(true);
+    await p1.reload();
+    const reloaded = await load(p1);
+    expect(reloaded).toEqual(a);
+    const p3 = await ctx.newPage();
+    await p3.goto(origin);
+    expect((await load(p3)).userId).toBe(a.userId);
+    // Chromium's import of a mismatched secret is refused too (by import or by the pair check).
+    const mismatch = await p3.evaluate(async () => {
+      const q = (window as any).qsec;
+      const mine = await q.exportIdentitySecret();
+      const { secret: other } = await q.generateIdentityWithSecret();
+      const tries = [
+        { ...mine, signingPrivate: other.signingPrivate },
+        { ...mine, agreementPrivate: other.agreementPrivate },
+      ];
+      const out: string[] = [];
+      for (const t of tries)
+        out.push(
+          await q.identityFromSecret(t).then(
+            () => "accepted",
+            (e: Error) => e.message,
+          ),
+        );
+      return out;
+    });
+    for (const m of mismatch) expect(m).toMatch(/does not (import|match)/);
+    // Another browser profile is another member.
+    const other = await browser.newContext();
+    const o = await other.newPage();
+    await o.goto(origin);
+    expect((await load(o)).userId).not.toBe(a.userId);
+    await other.close();
     await ctx.close();
   });
 
-  browserIt("two copies of one tab id loading at once end up with different identities", async () => {
+  it("a backup sealed with the wrapped secret restores the same member in a fresh context; a wrong key says so", async () => {
     const ctx = await browser.newContext();
-    const seed = await ctx.newPage();
-    await seed.goto(origin);
-    const s = await load(seed);
-    await seed.close();
-    const [p1, p2] = await Promise.all([ctx.newPage(), ctx.newPage()]);
-    for (const p of [p1, p2]) await p.addInitScript((tabId) => sessionStorage.getItem("qsec.tabId") ?? sessionStorage.setItem("qsec.tabId", tabId), s.tabId!);
-    await Promise.all([p1.goto(origin), p2.goto(origin)]);
-    const [a, b] = await Promise.all([load(p1), load(p2)]);
-    expect(a.userId).not.toBe(b.userId);
-    expect([a.userId, b.userId]).toContain(s.userId);
+    const page = await ctx.newPage();
+    await page.goto(origin);
+    const me = await load(page);
+    const sealed = await page.evaluate(async () => {
+      const q = (window as any).qsec;
+      const key = q.newRecoveryKey();
+      const code = await q.encodeRecoveryCode(key);
+      const backupId = await q.recoveryBackupId(key);
+      const payload = { v: 1, identity: await q.exportIdentitySecret(), epochKeys: [], rooms: [], createdAt: Date.now() };
+      const blob = await q.sealBackup(payload, await q.kekFromRecoveryKey(key), { kind: "recovery" }, backupId);
+      return { code, backupId, blob: q.toB64url(blob) };
+    });
+    // The sealed blob never holds the private key in the clear.
+    const secretD = await page.evaluate(async () => (await (window as any).qsec.exportIdentitySecret()).signingPrivate);
+    expect(Buffer.from(sealed.blob, "base64url").includes(Buffer.from(secretD, "base64url"))).toBe(false);
     await ctx.close();
+
+    const fresh = await browser.newContext();
+    const f = await fresh.newPage();
+    await f.goto(origin);
+    const before = await load(f);
+    expect(before.userId).not.toBe(me.userId);
+    const wrong = await f.evaluate(async (s) => {
+      const q = (window as any).qsec;
+      const other = await q.encodeRecoveryCode(q.newRecoveryKey());
+      try {
+        await q.openBackup(q.fromB64url(s.blob), await q.kekFromRecoveryKey(await q.decodeRecoveryCode(other)), s.backupId);
+        return "opened";
+      } catch (e: any) {
+        return `${e.name}:${e.reason}:${e.message}`;
+      }
+    }, sealed);
+    expect(wrong).toMatch(/^BackupError:wrong-secret:Wrong passphrase or recovery key/);
+    const restored = await f.evaluate(async (s) => {
+      const q = (window as any).qsec;
+      const key = await q.decodeRecoveryCode(s.code.toLowerCase().replace(/-/g, " "));
+      const payload = await q.openBackup(q.fromB64url(s.blob), await q.kekFromRecoveryKey(key), await q.recoveryBackupId(key));
+      return (await q.installIdentity(payload.identity)).userId;
+    }, sealed);
+    expect(restored).toBe(me.userId);
+    await f.reload();
+    const after = await load(f);
+    expect(after.userId).toBe(me.userId); // stored in this profile now
+    expect(after.exportFails).toBe(true); // and non-extractable again
+    await fresh.close();
   });
 });

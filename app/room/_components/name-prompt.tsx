@@ -2,7 +2,8 @@
 import Link from "next/link";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { DISPLAY_NAME_MAX, displayNameSchema } from "@/lib/protocol";
-import { recallName } from "@/lib/ui/session";
+import { recallName, rememberName } from "@/lib/ui/session";
+import { identityMode, setIdentityMode } from "@/lib/ui/identity-mode";
 import { Button, Logo } from "@/app/_components/ui";
 
 /** Asked when a room link is opened without a name (or the name is taken in that room). */
@@ -35,13 +36,35 @@ export function NamePrompt({
     onSubmit(r.data);
   }
   const shown = problem ?? error;
+  const tabMode = typeof window !== "undefined" && identityMode() === "tab";
+
+  /**
+   * Switches this tab to its own identity (or back to the profile's) and reloads, so the page's one
+   * client is made afresh with it; the name typed so far is kept for the tab.
+   */
+  function switchIdentity(mode: "tab" | "profile") {
+    const r = displayNameSchema.safeParse(name);
+    if (mode === "tab" && !r.success) {
+      setProblem(r.error.issues[0]?.message ?? "Invalid display name.");
+      return;
+    }
+    setIdentityMode(mode);
+    if (r.success) rememberName(r.data);
+    const q = r.success ? `?${new URLSearchParams({ name: r.data })}` : "";
+    window.location.assign(roomId ? `/room/${encodeURIComponent(roomId)}${q}` : `/room${q}`);
+  }
 
   return (
     <main className="flex min-h-dvh items-center justify-center px-5 py-10">
       <form onSubmit={submit} noValidate className="w-full max-w-md rounded-2xl border border-line bg-panel p-6 shadow-sm" data-testid="name-prompt">
         <Logo />
         <h1 className="mt-4 text-lg font-semibold">Join {roomId ? <span className="font-mono text-accent">{roomId}</span> : "a new room"}</h1>
-        <p className="mt-1 text-sm text-muted">Pick the name other members will see. This tab gets its own keys.</p>
+        <p className="mt-1 text-sm text-muted" data-testid="identity-mode" data-mode={tabMode ? "tab" : "profile"}>
+          Pick the name other members will see.{" "}
+          {tabMode
+            ? "This tab has its own keys, apart from this browser's identity."
+            : "Every tab of this browser joins as the same member, with the same keys."}
+        </p>
         <label htmlFor={id} className="mt-5 block text-sm font-medium">
           Display name
         </label>
@@ -71,6 +94,17 @@ export function NamePrompt({
           <Button type="submit" variant="primary" data-testid="join-button">
             Join room
           </Button>
+        </div>
+        <div className="mt-4 border-t border-line pt-3 text-sm">
+          {tabMode ? (
+            <button type="button" className="text-muted underline hover:text-fg" data-testid="profile-identity" onClick={() => switchIdentity("profile")}>
+              Join with this browser&apos;s identity instead
+            </button>
+          ) : (
+            <button type="button" className="text-muted underline hover:text-fg" data-testid="someone-else" onClick={() => switchIdentity("tab")}>
+              Join as someone else in this tab
+            </button>
+          )}
         </div>
       </form>
     </main>

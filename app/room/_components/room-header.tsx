@@ -7,6 +7,7 @@ import { Button, Logo } from "@/app/_components/ui";
 import { ThemeToggle } from "@/app/_components/theme-toggle";
 import { LeaveButton } from "./leave-button";
 import { NotificationToggle } from "./notifications";
+import { KeyBackupButton } from "./key-backup-dialog";
 
 const CONNECTION: Record<string, { label: string; dot: string }> = {
   online: { label: "Online", dot: "bg-ok" },
@@ -84,6 +85,7 @@ export function RoomHeader() {
             </span>
           )}
         </Button>
+        <KeyBackupButton />
         {/* On a phone the header keeps its one row for the room; the landing page has the toggle too. */}
         <NotificationToggle className="max-sm:hidden" />
         <ThemeToggle className="max-sm:hidden" />

@@ -4,6 +4,8 @@ import { useEffect, useState, useSyncExternalStore } from "react";
 import type { HistoryMode } from "@/lib/protocol";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { recallTabName, rememberName } from "@/lib/ui/session";
+import { identityMode } from "@/lib/ui/identity-mode";
+import { rememberRoom, roomName } from "@/lib/ui/your-rooms";
 import { isPotentiallyTrustworthy, type PageLocation } from "@/lib/ui/secure-origin";
 import { InsecureContextNotice, neverChanges, useSecureContext } from "@/app/_components/secure-context";
 import { Button, Logo, Notice } from "@/app/_components/ui";
@@ -32,6 +34,13 @@ export function RoomScreen({
   const secure = useSecureContext();
   // This tab's remembered name: only the browser knows it (null on the server and while hydrating, as `secure` is).
   const tabName = useSyncExternalStore(neverChanges, recallTabName, () => null);
+  // The name this browser profile's identity used in this room before: a second tab, a reload or
+  // tomorrow's visit joins as the same member without asking (not for a tab's own identity).
+  const profileName = useSyncExternalStore(
+    neverChanges,
+    () => (identityMode() === "profile" ? roomName(roomId) : null),
+    () => null,
+  );
   // A name typed into the prompt; a new ?name= in the link replaces it (adjusted while rendering).
   const [typedName, setName] = useState<string | null>(null);
   const [typedFor, setTypedFor] = useState(initialName);
@@ -39,7 +48,7 @@ export function RoomScreen({
     setTypedFor(initialName);
     setName(null);
   }
-  const name = typedName ?? (initialName?.trim() || tabName || null);
+  const name = typedName ?? (initialName?.trim() || tabName || profileName || null);
   const [attempt, setAttempt] = useState(0);
   const phase = useChatStore((s) => s.phase);
   const error = useChatStore((s) => s.error);
@@ -52,6 +61,7 @@ export function RoomScreen({
     let cancelled = false;
     void enter({ roomId, displayName: name, capacity, history }).then((joined) => {
       if (cancelled || !joined) return;
+      if (identityMode() === "profile") rememberRoom(joined, name);
       // The name and capacity only matter for joining; share-safe URL from here on.
       const clean = `/room/${encodeURIComponent(joined)}`;
       if (window.location.pathname + window.location.search !== clean) window.history.replaceState(null, "", clean);
@@ -117,7 +127,7 @@ export function RoomScreen({
   }
 
   if (phase === "joined" || phase === "left") return <RoomLayout />;
-  return <Loading label={phase === "joining" ? `Joining ${roomId ?? "a new room"}…` : "Connecting and proving this tab's key…"} />;
+  return <Loading label={phase === "joining" ? `Joining ${roomId ?? "a new room"}…` : "Connecting and proving this browser's key…"} />;
 }
 
 function Loading({ label }: { label: string }) {

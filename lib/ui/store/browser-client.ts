@@ -1,28 +1,34 @@
 /**
- * The client a browser tab's store makes: this profile's identity from IndexedDB, the page's own
- * origin, verified marks in localStorage, BB84 parties in Web Workers, and (issue 12) the epoch keys
- * it held and its message counters in IndexedDB (lib/ui/persist), shared by the profile's tabs.
+ * The client a browser tab's store makes: this profile's identity from IndexedDB (or, after "Join as
+ * someone else in this tab", the tab's own), the page's own origin, verified marks in localStorage,
+ * BB84 parties in Web Workers, and (issue 12) the epoch keys it held and its message counters in
+ * IndexedDB (lib/ui/persist), shared by the profile's tabs; the epoch-key store is also the one a
+ * key backup exports and a restore fills.
  */
 import { ChatClient, webStorage } from "@/lib/client";
+import { registerBackupEpochKeyStore } from "@/lib/client/key-backup";
 import { workerEngineFactory } from "@/lib/client/qkd-worker-engine";
-import { loadOrCreateIdentity } from "@/lib/crypto";
+import { loadOrCreateIdentity, loadOrCreateTabIdentity } from "@/lib/crypto";
+import { identityMode } from "../identity-mode";
 import { browserCounterStore } from "../persist/counters";
 import { browserEpochKeyStore } from "../persist/epoch-keys";
 
 export async function createBrowserClient(): Promise<ChatClient> {
   let identity;
   try {
-    identity = await loadOrCreateIdentity();
+    identity = identityMode() === "tab" ? await loadOrCreateTabIdentity() : await loadOrCreateIdentity();
   } catch (e) {
     throw Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: "IDENTITY" });
   }
+  const epochKeys = browserEpochKeyStore(identity.userId);
+  registerBackupEpochKeyStore(epochKeys);
   // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page.
   return new ChatClient({
     url: window.location.origin,
     identity,
     storage: webStorage(window.localStorage),
     qkdEngine: workerEngineFactory,
-    epochKeys: browserEpochKeyStore(identity.userId),
+    epochKeys,
     counters: browserCounterStore(),
   });
 }

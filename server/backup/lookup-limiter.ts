@@ -1,0 +1,54 @@
+/**
+ * Rate limits on backup look-ups, beside the per-socket command bucket: per remote address (one
+ * client opening many sockets) and per backup id (many addresses probing one name). A look-up hands
+ * out a blob an attacker can then attack offline, so this slows enumeration of backup names; it
+ * cannot slow guessing a passphrase against a blob already fetched (docs/security.md).
+ */
+import { BACKUP_LIMITS } from "@/lib/protocol";
+import { TokenBucket } from "../rate-limit";
+
+export interface LookupLimits {
+  perAddressPerMinute: number;
+  perAddressBurst: number;
+  perIdPerMinute: number;
+  perIdBurst: number;
+}
+
+export const DEFAULT_LOOKUP_LIMITS: LookupLimits = {
+  perAddressPerMinute: BACKUP_LIMITS.fetchPerAddressPerMinute,
+  perAddressBurst: BACKUP_LIMITS.fetchPerAddressBurst,
+  perIdPerMinute: BACKUP_LIMITS.fetchPerIdPerMinute,
+  perIdBurst: BACKUP_LIMITS.fetchPerIdBurst,
+};
+
+/** Buckets kept at most; past it the oldest are dropped (a dropped bucket starts full again). */
+const MAX_BUCKETS = 20_000;
+
+export class BackupLookupLimiter {
+  private byAddress = new Map<string, TokenBucket>();
+  private byId = new Map<string, TokenBucket>();
+  constructor(private readonly limits: LookupLimits = DEFAULT_LOOKUP_LIMITS) {}
+
+  /** "address" or "id" when that limit refuses this look-up (and nothing is taken from the other), else null. */
+  take(address: string, backupId: string): "address" | "id" | null {
+    const a = this.bucket(this.byAddress, address, this.limits.perAddressPerMinute, this.limits.perAddressBurst);
+    const i = this.bucket(this.byId, backupId, this.limits.perIdPerMinute, this.limits.perIdBurst);
+    if (!a.peek()) return "address";
+    if (!i.peek()) return "id";
+    a.take();
+    i.take();
+    return null;
+  }
+
+  private bucket(map: Map<string, TokenBucket>, key: string, perMinute: number, burst: number): TokenBucket {
+    let b = map.get(key);
+    if (b) {
+      map.delete(key); // re-insert: Map order becomes least recently used first
+    } else {
+      b = new TokenBucket(perMinute / 60, burst);
+      if (map.size >= MAX_BUCKETS) map.delete(map.keys().next().value as string);
+    }
+    map.set(key, b);
+    return b;
+  }
+}
