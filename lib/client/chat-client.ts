@@ -29,7 +29,18 @@
  * that announced its epoch.
  */
 import type { Identity } from "@/lib/crypto";
-import type { ChannelSettings, CommandData, CommandName, CommandPayload, HistoryMode, JoinResult, LogEntry, RoomLeft, RoomState } from "@/lib/protocol";
+import type {
+  ChannelSettings,
+  CommandData,
+  CommandName,
+  CommandPayload,
+  HistoryMode,
+  JoinResult,
+  LogEntry,
+  RoomkeyShared,
+  RoomLeft,
+  RoomState,
+} from "@/lib/protocol";
 import type { Bb84LiveView, StartBb84Options } from "./bb84-types";
 import { Bb84Manager } from "./bb84-session";
 import { createBb84Host } from "./chat/bb84-host-adapter";
@@ -78,6 +89,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly bb84: Bb84Manager;
   private readonly history: History;
   private readonly epochKeys: EpochKeyStore;
+  /** Room updates that arrived while our join of that room was in flight, applied after its answer. */
+  private readonly joinsInFlight = new Map<string, RoomState[]>();
 
   constructor(options: ChatClientOptions) {
     super();
@@ -193,13 +206,33 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (roomId !== undefined) payload.roomId = roomId;
     if (capacity !== undefined) payload.capacity = capacity;
     if (history !== undefined) payload.history = history;
-    const result = await this.request("room:join", payload);
+    // A room:updated of this room can arrive before the join's answer (the server tells the room we
+    // are back first). It is held until the answer is applied: the answer carries the key shares the
+    // server kept for us, and a member who leads the epoch (say, a reloaded tab of the one who keyed
+    // it) must take its key back from them rather than make a second key for the same epoch.
+    const holding = roomId !== undefined && !this.joinsInFlight.has(roomId);
+    if (holding) this.joinsInFlight.set(roomId, []);
+    const releaseHeld = () => {
+      if (!holding) return [];
+      const held = this.joinsInFlight.get(roomId) ?? [];
+      this.joinsInFlight.delete(roomId);
+      return held;
+    };
+    let result: JoinResult;
+    try {
+      result = await this.request("room:join", payload);
+    } catch (e) {
+      for (const state of releaseHeld()) void this.scheduler.serial(() => this.onRoomUpdated(state));
+      throw e;
+    }
     this.roster.unmarkLeft(result.roomId);
+    const held = releaseHeld();
     await this.scheduler.serial(async () => {
       const room = this.roster.ensure(result.roomId, displayName);
       room.displayName = memberName(result.members, this.userId) ?? displayName;
       if (capacity !== undefined) room.requestedCapacity = capacity;
       await this.applyJoinResult(result);
+      for (const state of held) await this.onRoomUpdated(state);
     });
     this.fetchLogs(result.roomId).catch((e) => this.fail(e));
     this.bb84.load(result.roomId).catch((e) => this.fail(e));
@@ -359,7 +392,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private route(socket: ClientSocket) {
     const { scheduler, roster, store } = this;
     socket.on("room:updated", (state) => {
-      void scheduler.serial(() => this.onRoomUpdated(state));
+      // While our join of this room is in flight, its updates wait for the join's answer (below).
+      const held = this.joinsInFlight.get(state.roomId);
+      if (held) held.push(state);
+      else void scheduler.serial(() => this.onRoomUpdated(state));
     });
     socket.on("room:left", (left) => {
       void this.onRoomLeft(left).catch((e) => this.fail(e));
@@ -385,10 +421,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   }
 
   /** Applies a RoomState for a new epoch (idempotent for one already applied). Runs on the queue. */
-  private async applyRoomState(state: RoomState) {
+  private async applyRoomState(state: RoomState, storedShares: RoomkeyShared[] = []) {
     const applied = await this.roster.apply(state);
     if (!applied) return;
-    await this.roomKeys.onEpoch(applied);
+    await this.roomKeys.onEpoch(applied, storedShares);
     this.scheduler.checkWaiters();
   }
 
@@ -398,7 +434,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * are acknowledged, so the server deletes their blobs; the current one is adopted as usual.
    */
   private async applyJoinResult(result: JoinResult) {
-    await this.applyRoomState(result);
+    await this.applyRoomState(result, result.keyShares ?? []);
     this.store.patchHistory(result.roomId, { visibleFrom: result.visibleFrom });
     // Keys of epochs that started while we were away (key blobs): kept for history, and the current one adopted.
     await this.roomKeys.acceptStored(result.roomId, result.keyShares ?? []);

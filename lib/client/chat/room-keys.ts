@@ -60,7 +60,10 @@ export class RoomKeys {
   }
 
   /** A new epoch was applied: make its key if we lead it, then accept shares that raced ahead of it. */
-  async onEpoch({ room, epoch, leaderId, members }: AppliedEpoch): Promise<void> {
+  async onEpoch({ room, epoch, leaderId, members }: AppliedEpoch, storedShares: RoomkeyShared[] = []): Promise<void> {
+    // A (re-)join: the share the server kept for this epoch comes first, so a leader that reloaded
+    // takes back the key it made (its own share, kept as a key blob) instead of making a second one.
+    for (const s of storedShares) if (s.roomId === room.roomId && s.epoch === epoch) await this.accept(s);
     // A presence update within the epoch may name us leader (the one before went offline unkeyed).
     if (leaderId === this.userId && !room.keys.has(epoch)) await this.distribute(room, epoch, members);
     const pending = room.pendingShares.filter((s) => s.epoch <= epoch);
