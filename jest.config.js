@@ -23,6 +23,9 @@ const common = {
 // retention, the logs CLI, the log writer, paged logs, text limits) plus the PostgreSQL-only ones.
 const POSTGRES_SUITES = [
   "client-chat",
+  "client-history",
+  "persistent-rooms",
+  "key-backup",
   "bb84-relay",
   "admin-console",
   "admin-logs-cli",

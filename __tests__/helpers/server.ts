@@ -3,6 +3,8 @@
  * of a template made by `prisma migrate deploy` in global-setup.js) or, in the postgresql Jest
  * project, a fresh PostgreSQL database (test-db.ts).
  */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PrismaClient } from "@prisma/client";
@@ -56,4 +58,13 @@ export async function startTestServer(
       await db.drop();
     },
   };
+}
+
+/**
+ * Every byte the server's database holds, for scans that must find no plaintext or key material:
+ * the SQLite file and its WAL, or on PostgreSQL a full data dump (pg_dump; bytea in hex).
+ */
+export function databaseBytes(srv: Pick<TestServer, "dbFile" | "dbUrl">): Buffer[] {
+  if (srv.dbFile) return [srv.dbFile, `${srv.dbFile}-wal`].filter(existsSync).map((f) => readFileSync(f));
+  return [execFileSync("pg_dump", ["--data-only", "--no-owner", srv.dbUrl], { maxBuffer: 512 * 1024 * 1024 })];
 }

@@ -4,7 +4,7 @@
  * backup:fetch and comes back as the same member with its epoch keys; updates are compare-and-swap;
  * look-ups are rate limited per address and per backup id; the database holds no key bytes.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { databaseBytes } from "../helpers/server";
 import type { ChatClient } from "@/lib/client";
 import { fetchBackupPublic } from "@/lib/client/backup-transport";
 import {
@@ -189,7 +189,7 @@ test("the database holds no private key, epoch key, passphrase or recovery key b
     Buffer.from(passphrase),
     Buffer.from('"signingPrivate"'),
   ];
-  const files = [t.srv.dbFile, `${t.srv.dbFile}-wal`].filter(existsSync).map((f) => readFileSync(f));
+  const files = databaseBytes(t.srv);
   expect(files.length).toBeGreaterThan(0);
   for (const n of needles) {
     for (const form of [n, Buffer.from(n.toString("base64url")), Buffer.from(n.toString("base64")), Buffer.from(n.toString("hex"))]) {
