@@ -4,9 +4,10 @@
  *   - a reload keeps the messages: the tab comes back as the same member (its identity and its
  *     epoch keys in IndexedDB), reads the room's stored envelopes (verified and decrypted in the
  *     page) and sees no "key changed" anywhere;
- *   - a second tab of the same browser context joins as it does today (identity per tab until the
- *     identity-per-profile branch is merged): a new member, who gets the divider "messages before
- *     you joined are not available" and none of the earlier messages.
+ *   - a second tab of the same browser context is the same member (identity per browser profile)
+ *     and reads the same history;
+ *   - a late joiner in another browser gets the divider "messages before you joined are not
+ *     available" and none of the earlier messages.
  * HISTORY_E2E_PROD_DIST names an existing production build to reuse (e.g. the benchmark's).
  */
 import { existsSync } from "node:fs";
@@ -55,10 +56,17 @@ async function scenario(base: string, room: string) {
   await sendMessage(alice, "and after it");
   await waitForMessage(bob, "and after it");
 
-  // A second tab of Alice's browser (a new member with per-tab identities): nothing from before it joined.
-  const tab2: Page = await alice.context().newPage();
-  await tab2.goto(`${base}/room/${encodeURIComponent(room)}?name=Carol`);
-  await tab2.getByTestId("room-page").waitFor({ timeout: 60_000 });
+  // A second tab of Alice's browser is Alice (one identity per browser profile): it reads the same history.
+  const aliceTab2: Page = await alice.context().newPage();
+  await aliceTab2.goto(`${base}/room/${encodeURIComponent(room)}`);
+  await aliceTab2.getByTestId("room-page").waitFor({ timeout: 60_000 });
+  expect(await waitForRoom(aliceTab2, { members: 2 })).toBe(epoch);
+  await waitForMessage(aliceTab2, "and after it");
+  expect(await messageTexts(aliceTab2)).toEqual(["said before the reload", "bob answers", "and after it"]);
+  await aliceTab2.close();
+
+  // A late joiner (another browser): nothing from before it joined, and the divider says so.
+  const tab2 = await openRoom(browser, base, room, "Carol");
   await waitForRoom(tab2, { members: 3 });
   await tab2.getByTestId("history-start").waitFor();
   await expect(tab2.getByTestId("history-start").textContent()).resolves.toMatch(/before you joined are not available/);
@@ -84,7 +92,7 @@ describe.each([
     await server?.stop();
   }, 30_000);
 
-  test.each(["127.0.0.1", "localhost"])("on %s: a reload keeps the messages; a second tab sees only what follows its join", async (host) => {
+  test.each(["127.0.0.1", "localhost"])("on %s: a reload and a second tab keep the messages; a late joiner sees only what follows its join", async (host) => {
     const base = server.url.replace(/\/\/(localhost|127\.0\.0\.1):/, `//${host}:`);
     await scenario(base, `hist-${host.replace(/\./g, "")}-${Date.now().toString(36)}`);
   });

@@ -132,8 +132,11 @@ describe.each(MODES)("%s build", (mode) => {
     await tab.reload();
     await waitForRoom(tab, { members: 3 });
     expect((await peerView(bob, "Mallory")).fingerprint).toBe(mallory.fingerprint);
-    await tab.close();
+    // Members stay while offline (closing a tab is not leaving): Mallory ends her membership with Leave.
+    await tab.getByTestId("leave-button").click();
+    await tab.getByTestId("leave-confirm").click();
     await waitForMembers(bob, ["Alice", "Bob"]);
+    await tab.close();
   });
 
   test("passphrase backup → restore in a fresh browser context brings Alice back; a wrong passphrase is refused clearly", async () => {

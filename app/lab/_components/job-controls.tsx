@@ -1,5 +1,6 @@
 "use client";
 import { Button } from "@/app/_components/ui";
+import { useHydrated } from "@/app/_components/use-hydrated";
 import type { JobState } from "./use-job";
 
 /** Run / Cancel, a progress bar and the outcome line of one lab job. */
@@ -17,6 +18,7 @@ export function JobControls({
   invalid?: string | null;
 }) {
   const running = state.status === "running";
+  const hydrated = useHydrated();
   const pct = state.total > 0 ? Math.round((100 * state.done) / state.total) : 0;
   return (
     <div
@@ -27,7 +29,7 @@ export function JobControls({
       data-total={state.total}
       data-elapsed-ms={state.elapsedMs ?? ""}
     >
-      <Button variant="primary" onClick={onRun} disabled={running || !!invalid} data-testid={`run-${id}`}>
+      <Button variant="primary" onClick={onRun} disabled={!hydrated || running || !!invalid} data-testid={`run-${id}`}>
         {state.status === "idle" ? "Run" : "Run again"}
       </Button>
       <Button variant="danger" onClick={onCancel} disabled={!running} data-testid={`cancel-${id}`}>
