@@ -12,12 +12,14 @@ export interface RawClient {
   socket: RawSocket;
   identity: Identity;
   userId: string;
-  /** Sends any event name with any arguments and resolves with the ack (or "no-ack" after 1 s). */
+  /** Sends any event name with any arguments and resolves with the ack (or "no-ack" on a close or after ACK_TIMEOUT_MS). */
   call(event: string, ...args: unknown[]): Promise<Ack<any> | "no-ack">;
   /** Everything this socket received, by event name. */
   received: Map<string, unknown[]>;
   close(): void;
 }
+
+const ACK_TIMEOUT_MS = 10_000;
 
 export async function connectRaw(url: string, opts: { authenticate?: boolean; identity?: Identity } = {}): Promise<RawClient> {
   const socket: RawSocket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false });
@@ -30,13 +32,19 @@ export async function connectRaw(url: string, opts: { authenticate?: boolean; id
     socket.once("connect", () => resolve());
     socket.once("connect_error", reject);
   });
+  // The server acknowledges every command, refusals included: "no-ack" means the socket closed or no
+  // answer came within ACK_TIMEOUT_MS (generous, so a loaded CI machine is not read as a refusal).
   const call = (event: string, ...args: unknown[]) =>
     new Promise<Ack<any> | "no-ack">((resolve) => {
-      const t = setTimeout(() => resolve("no-ack"), 1000);
-      (socket as unknown as { emit(...a: unknown[]): void }).emit(event, ...args, (res: Ack<any>) => {
+      const done = (res: Ack<any> | "no-ack") => {
         clearTimeout(t);
+        socket.off("disconnect", closed);
         resolve(res);
-      });
+      };
+      const closed = () => done("no-ack");
+      const t = setTimeout(closed, ACK_TIMEOUT_MS);
+      socket.once("disconnect", closed);
+      (socket as unknown as { emit(...a: unknown[]): void }).emit(event, ...args, (res: Ack<any>) => done(res));
     });
   const identity = opts.identity ?? (await generateIdentity());
   const client: RawClient = { socket, identity, userId: identity.userId, call, received, close: () => socket.close() };
