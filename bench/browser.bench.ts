@@ -48,7 +48,12 @@ const ROOM_BROWSER = "bench-browser";
 const ROOM_NODE = "bench-node";
 const log = (m: string) => process.stderr.write(`[bench:browser] ${m}\n`);
 
+/** One party's lib/client/bb84-path-stats.ts figures for a session (its page's User Timing entry). */
+type PathDetail = Record<string, number | string | null>;
+
 interface Run {
+  /** Browser runs: each page's breakdown of where its session's time went. */
+  path?: { alice: PathDetail | null; bob: PathDetail | null };
   ms: number;
   serverMs: number | null;
   roundTrips: number | null;
@@ -110,6 +115,39 @@ function figures(row: Row, ms: number): Run {
     roundTrips: row.roundTrips,
     engineMs,
     finalLength: row.finalLength,
+  };
+}
+
+/**
+ * Per round trip, median over the runs, for one party: the wait for its session's queue, the
+ * party's answer (open + engine + seal, where the party runs) and the hop to it and back, the
+ * relay's ack per frame (off the critical path), and the wait for the peer after sending.
+ */
+function pathSummary(runs: Run[], who: "alice" | "bob") {
+  const per = (f: (d: PathDetail, rt: number) => number) =>
+    round(
+      median(
+        runs
+          .map((r) => {
+            const d = r.path?.[who];
+            const rt = r.roundTrips;
+            return d && rt ? f(d, rt) : NaN;
+          })
+          .filter((x) => Number.isFinite(x)),
+      ),
+      3,
+    );
+  const n = (d: PathDetail, k: string) => Number(d[k] ?? 0);
+  return {
+    queueMsPerRt: per((d, rt) => n(d, "queueMs") / rt),
+    partyMsPerRt: per((d, rt) => n(d, "partyMs") / rt),
+    openMsPerRt: per((d, rt) => n(d, "openMs") / rt),
+    engineMsPerRt: per((d, rt) => n(d, "engineMs") / rt),
+    sealMsPerRt: per((d, rt) => n(d, "sealMs") / rt),
+    workerHopMsPerRt: per((d, rt) => (n(d, "partyMs") - n(d, "openMs") - n(d, "engineMs") - n(d, "sealMs")) / rt),
+    peerWaitMsPerRt: per((d, rt) => n(d, "peerWaitMs") / rt),
+    relayAckMsPerFrame: per((d) => (n(d, "relayed") ? n(d, "relayAckMs") / n(d, "relayed") : NaN)),
+    framesReceived: per((d) => n(d, "frames")),
   };
 }
 
@@ -215,7 +253,15 @@ async function main() {
       await pa.locator(sel).click();
       await Promise.all([done(pa), done(pb)]);
       const ms = performance.now() - t0;
-      return figures(await sessionRow(db!, { roomId: ROOM_BROWSER, after: before }), ms);
+      const row = await sessionRow(db!, { roomId: ROOM_BROWSER, after: before });
+      const pathOf = (p: Page) =>
+        p.evaluate(
+          (id) =>
+            (performance.getEntriesByName("qsec:bb84", "measure") as PerformanceMeasure[]).map((e) => e.detail as Record<string, unknown>).find((d) => d?.sessionId === id) ??
+            null,
+          row.id,
+        ) as Promise<PathDetail | null>;
+      return { ...figures(row, ms), path: { alice: await pathOf(pa), bob: await pathOf(pb) } };
     };
 
     log("warm-up (JIT, workers, WebCrypto): not recorded");
@@ -248,7 +294,11 @@ async function main() {
           roundTrips: median(local.map((r) => r.roundTrips ?? 0)),
           finalLengthMedian: median(local.map((r) => r.finalLength)),
         },
-        browser: { ...b, ratioToInProcess: round(b.endToEndMs.median / lm, 2) },
+        browser: {
+          ...b,
+          ratioToInProcess: round(b.endToEndMs.median / lm, 2),
+          path: { alice: pathSummary(web, "alice"), bob: pathSummary(web, "bob") },
+        },
         node: { ...nd, ratioToInProcess: round(nd.endToEndMs.median / lm, 2) },
       };
     }

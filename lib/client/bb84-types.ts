@@ -7,6 +7,7 @@
  */
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import type { AbortCode, CascadeVariant, QkdParams, Stage } from "@/lib/qkd";
+import type { FramedParty, FrameSetup } from "./bb84-transport";
 
 /** Default qubits per session: at 2% QBER about 1,200 final key bits survive (256 needed). */
 export const DEFAULT_BB84_QUBITS = 16_384;
@@ -70,6 +71,12 @@ export interface QkdEngine {
   key(): Promise<Uint8Array | null>;
   /** Frees the engine (terminates a worker). */
   dispose(): void;
+  /**
+   * Optional: the engine runs the session's frame codec itself, next to the party (the Web Worker
+   * engine does, so a protocol step costs the page one task). Without it the session wraps the
+   * engine in framedParty in its own thread. Called once, after the frame key is known.
+   */
+  framed?(setup: FrameSetup): FramedParty;
 }
 
 export type QkdEngineFactory = (init: QkdEngineInit) => QkdEngine;

@@ -8,6 +8,7 @@
  * the worker transfers its outgoing messages and the key back, so neither side keeps a copy.
  */
 import type { AbortCode } from "@/lib/qkd/messages";
+import type { FramedParty, FramedStep, FrameSetup } from "./bb84-transport";
 import type { QkdEngine, QkdEngineFactory, QkdEngineInit, QkdStep } from "./bb84-types";
 
 /** Main thread → worker. */
@@ -16,7 +17,13 @@ export type QkdWorkerRequest =
   | { id: number; op: "start" }
   | { id: number; op: "receive"; message: Uint8Array }
   | { id: number; op: "abort"; code: AbortCode; message: string }
-  | { id: number; op: "key" };
+  | { id: number; op: "key" }
+  /** From here on the worker seals and opens the session's frames itself (FramedParty). */
+  | { id: number; op: "framed"; setup: FrameSetup }
+  | { id: number; op: "fstart" }
+  | { id: number; op: "frame"; frame: Uint8Array }
+  | { id: number; op: "fabort"; code: AbortCode; message: string }
+  | { id: number; op: "fclear" };
 
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 
@@ -25,6 +32,8 @@ export type QkdWorkerResponse =
   | { id: number; ok: true; op: "init" }
   | { id: number; ok: true; op: "step"; step: QkdStep }
   | { id: number; ok: true; op: "key"; key: Uint8Array | null }
+  | { id: number; ok: true; op: "framed" }
+  | { id: number; ok: true; op: "fstep"; step: FramedStep }
   | { id: number; ok: false; error: string };
 
 /** The part of the Worker interface used here (tests pass a MessagePort-backed stand-in). */
@@ -122,6 +131,33 @@ export function createWorkerEngine(init: QkdEngineInit, opts: WorkerEngineOption
     dispose() {
       failAll(new Error("QKD engine disposed"));
       worker.terminate();
+    },
+    /**
+     * The frame codec moves into the worker: a frame from the relay goes straight to it (its
+     * buffer transferred, not copied) and the sealed answer comes back, one page task per step.
+     */
+    framed(setup: FrameSetup): FramedParty {
+      const configured = call({ op: "framed", setup });
+      configured.catch(() => undefined);
+      const fstep = async (req: WithoutId<QkdWorkerRequest>, transfer?: Transferable[]): Promise<FramedStep> => {
+        await configured;
+        const res = await call(req, transfer);
+        if (res.op !== "fstep") throw new Error(`QKD worker answered ${res.op} to a frame request`);
+        return res.step;
+      };
+      return {
+        start: () => fstep({ op: "fstart" }),
+        abort: (code, message) => fstep({ op: "fabort", code, message }),
+        receiveFrame(frame: Uint8Array) {
+          // A socket's binary attachment is its own buffer: move it; otherwise move an exact copy.
+          const own = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
+          const bytes = own ? frame : frame.slice();
+          return fstep({ op: "frame", frame: bytes }, [bytes.buffer as ArrayBuffer]);
+        },
+        clear() {
+          if (!failure) call({ op: "fclear" }).catch(() => undefined);
+        },
+      };
     },
   };
 }
