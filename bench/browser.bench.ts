@@ -19,6 +19,14 @@
  * window. msPerRoundTrip = end-to-end ÷ round trips; waitMsPerRoundTrip = (end-to-end − engine
  * compute) ÷ round trips, the part of a round trip that is neither party computing.
  *
+ * Where a round trip goes ("path", per party, medians per Cascade round trip): each client's
+ * lib/client/bb84-path-stats.ts figures (a page's User Timing entry "qsec:bb84"; a Node client's
+ * final live view): queue (frame arrival → the session takes it), party (the answer to a frame:
+ * open + engine + seal where the party runs, the Web Worker in a page; workerHop is the rest),
+ * peerWait (our frames handed to the relay → the peer's next frame: two relay legs and the peer's
+ * own step), relayAck per frame (emit → the server's ack, a client ↔ server round trip; off the
+ * protocol's path since the session no longer waits for it).
+ *
  * Production builds expose no dev hooks, so the pages are driven through their UI only.
  * Flags: --no-build (reuse an existing .next-bench build)  --quick (16,384 and 10^5 only, 2 reps)
  */
@@ -227,7 +235,12 @@ async function main() {
       const t0 = performance.now();
       const v = await alice.startBb84(ROOM_NODE, bob.userId, { qubits: n, cascadeVariant: VARIANT });
       const ms = performance.now() - t0;
-      return figures(await sessionRow(db!, { id: v.sessionId }), ms);
+      const row = await sessionRow(db!, { id: v.sessionId });
+      // Bob's final view carries his figures (the verdict reaches both clients at about the same time).
+      const bobView = () => bob.state.rooms[ROOM_NODE]?.bb84.live.find((l) => l.sessionId === v.sessionId);
+      await until(() => !!bobView()?.path, 10_000, "Bob's end of the session");
+      const asDetail = (p: object | undefined) => (p ? ({ ...p } as PathDetail) : null);
+      return { ...figures(row, ms), path: { alice: asDetail(v.path), bob: asDetail(bobView()?.path) } };
     };
     const overBrowser = async (n: number): Promise<Run> => {
       const before = new Set(((db!.prepare("SELECT id FROM Bb84Session WHERE roomId = ?").all(ROOM_BROWSER) as { id: string }[]) ?? []).map((r) => r.id));
@@ -239,16 +252,30 @@ async function main() {
         const b = document.querySelector(s) as HTMLButtonElement | null;
         return !!b && !b.disabled;
       }, sel);
+      // Resolved by a MutationObserver in the page when a new session's status leaves "running": no
+      // polling delay in the time, and no callback every animation frame (which would keep both
+      // pages rendering, on the main thread the frames need).
       const done = (p: Page) =>
-        p.waitForFunction(
-          (old) =>
-            [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
-              (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running",
-            ),
-          [...seen] as string[],
-          // Not "raf" polling: a callback every animation frame keeps both pages rendering, on the main thread the frames need.
-          { timeout: 180_000, polling: 50 },
-        );
+        Promise.race([
+          p.evaluate(
+            (old) =>
+              new Promise<void>((resolve) => {
+                const finished = () =>
+                  [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
+                    (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running",
+                  );
+                if (finished()) return resolve();
+                const mo = new MutationObserver(() => {
+                  if (!finished()) return;
+                  mo.disconnect();
+                  resolve();
+                });
+                mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status", "data-session-id"] });
+              }),
+            [...seen] as string[],
+          ),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the session did not end within 180 s")), 180_000).unref()),
+        ]);
       const t0 = performance.now();
       await pa.locator(sel).click();
       await Promise.all([done(pa), done(pb)]);
@@ -299,7 +326,11 @@ async function main() {
           ratioToInProcess: round(b.endToEndMs.median / lm, 2),
           path: { alice: pathSummary(web, "alice"), bob: pathSummary(web, "bob") },
         },
-        node: { ...nd, ratioToInProcess: round(nd.endToEndMs.median / lm, 2) },
+        node: {
+          ...nd,
+          ratioToInProcess: round(nd.endToEndMs.median / lm, 2),
+          path: { alice: pathSummary(node, "alice"), bob: pathSummary(node, "bob") },
+        },
       };
     }
     const r16 = results["16384"] as { browser: ReturnType<typeof summarize> } | undefined;

@@ -341,6 +341,7 @@ export class SessionLifecycle {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.view.status = status;
     this.view.finishedAt = new Date().toISOString();
+    this.view.path = { ...this.path };
     this.party?.clear();
     this.engine.dispose();
     publishPathStats(this.path, { sessionId: this.id, role: this.role, roundTrips: this.snapshot.roundTrips, qubits: this.summary.qubits, status });

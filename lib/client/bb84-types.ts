@@ -8,6 +8,7 @@
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import type { AbortCode, CascadeVariant, QkdParams, Stage } from "@/lib/qkd";
 import type { FramedParty, FrameSetup } from "./bb84-transport";
+import type { Bb84PathStats } from "./bb84-path-stats";
 
 /** Default qubits per session: at 2% QBER about 1,200 final key bits survive (256 needed). */
 export const DEFAULT_BB84_QUBITS = 16_384;
@@ -95,6 +96,8 @@ export interface Bb84LiveView {
   transport: { framesSent: number; framesReceived: number; bytesSent: number; bytesReceived: number };
   startedAt: string;
   finishedAt: string | null;
+  /** Set when the session ends: where its time went on this client (bb84-path-stats.ts). */
+  path?: Bb84PathStats;
 }
 
 /** A visible alarm for an aborted session. */
