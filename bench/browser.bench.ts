@@ -284,8 +284,9 @@ async function main() {
       const pathOf = (p: Page) =>
         p.evaluate(
           (id) =>
-            (performance.getEntriesByName("qsec:bb84", "measure") as PerformanceMeasure[]).map((e) => e.detail as Record<string, unknown>).find((d) => d?.sessionId === id) ??
-            null,
+            (performance.getEntriesByName("qsec:bb84", "measure") as PerformanceMeasure[])
+              .map((e) => e.detail as Record<string, unknown>)
+              .find((d) => d?.sessionId === id) ?? null,
           row.id,
         ) as Promise<PathDetail | null>;
       return { ...figures(row, ms), path: { alice: await pathOf(pa), bob: await pathOf(pb) } };

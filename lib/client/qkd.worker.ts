@@ -61,7 +61,8 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
         case "frame":
         case "fabort": {
           if (!party) throw new Error("QKD worker: set up frames first");
-          const step = req.op === "fstart" ? await party.start() : req.op === "frame" ? await party.receiveFrame(req.frame) : await party.abort(req.code, req.message);
+          const step =
+            req.op === "fstart" ? await party.start() : req.op === "frame" ? await party.receiveFrame(req.frame) : await party.abort(req.code, req.message);
           scope.postMessage({ id: req.id, ok: true, op: "fstep", step }, buffersOf(step.frames));
           return;
         }
