@@ -16,10 +16,11 @@
  */
 import { openFrame, sealFrame, type FrameContext } from "@/lib/crypto/bb84-frames";
 import { concatBytes } from "@/lib/crypto/encoding";
-import type { AbortCode } from "@/lib/qkd/messages";
 import type { Bb84Host } from "./bb84-host";
-import type { QkdEngine, QkdSnapshot } from "./bb84-types";
+import type { FramedParty, FramedStep, FrameSetup, QkdEngine, QkdSnapshot, StepTimes } from "./bb84-types";
 import { ClientError } from "./errors";
+
+export type { FramedParty, FramedStep, FrameSetup, StepTimes } from "./bb84-types";
 
 /** Plaintext bytes per relay frame (a 10^6-qubit batch is a handful of frames; progress per frame). */
 export const BB84_CHUNK_BYTES = 128 * 1024;
@@ -39,15 +40,6 @@ export type Received =
   | { kind: "message"; message: Uint8Array }
   /** The frame breaks the session (the reason is shown to both sides). */
   | { kind: "invalid"; reason: string };
-
-/** The session's frame key and the two directions' contexts (structured-clone safe: a CryptoKey crosses to a worker). */
-export interface FrameSetup {
-  key: CryptoKey;
-  /** Our frames to the peer. */
-  tx: FrameContext;
-  /** The peer's frames to us. */
-  rx: FrameContext;
-}
 
 /** Seals and opens one session's frames: sequence numbers both ways and reassembly of multi-frame messages. */
 export class FrameCodec {
@@ -99,31 +91,6 @@ export class FrameCodec {
     this.chunks = [];
     this.chunkBytes = 0;
   }
-}
-
-/** Where a step's time went on the side that runs the party (milliseconds). */
-export interface StepTimes {
-  open: number;
-  engine: number;
-  seal: number;
-}
-
-/** What a FramedParty call amounted to (structured-clone safe). */
-export type FramedStep =
-  /** An engine step: its snapshot, and its messages as sealed frames to relay in order. */
-  | { kind: "step"; frames: Uint8Array[]; snapshot: QkdSnapshot; t: StepTimes }
-  /** A valid frame of a message not yet complete. */
-  | { kind: "partial"; frames: []; t: StepTimes }
-  /** The frame breaks the session (nothing was handed to the engine). */
-  | { kind: "invalid"; reason: string; frames: []; t: StepTimes };
-
-/** An engine behind a FrameCodec: sealed frames in, sealed frames out. */
-export interface FramedParty {
-  start(): Promise<FramedStep>;
-  receiveFrame(frame: Uint8Array): Promise<FramedStep>;
-  abort(code: AbortCode, message: string): Promise<FramedStep>;
-  /** Drops a half-reassembled message (the session ended). */
-  clear(): void;
 }
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());

@@ -7,7 +7,7 @@
  */
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import type { AbortCode, CascadeVariant, QkdParams, Stage } from "@/lib/qkd";
-import type { FramedParty, FrameSetup } from "./bb84-transport";
+import type { FrameContext } from "@/lib/crypto/bb84-frames";
 import type { Bb84PathStats } from "./bb84-path-stats";
 
 /** Default qubits per session: at 2% QBER about 1,200 final key bits survive (256 needed). */
@@ -134,4 +134,40 @@ export interface StartBb84Options {
   /** Default DEFAULT_BB84_QUBITS (a 256-bit key survives at 2% QBER). */
   qubits?: number;
   cascadeVariant?: CascadeVariant;
+}
+
+// ---- the session's frames where the party runs (bb84-transport.ts implements them) ----
+
+/** The session's frame key and the two directions' contexts (structured-clone safe: a CryptoKey crosses to a worker). */
+export interface FrameSetup {
+  key: CryptoKey;
+  /** Our frames to the peer. */
+  tx: FrameContext;
+  /** The peer's frames to us. */
+  rx: FrameContext;
+}
+
+/** Where a step's time went on the side that runs the party (milliseconds). */
+export interface StepTimes {
+  open: number;
+  engine: number;
+  seal: number;
+}
+
+/** What a FramedParty call amounted to (structured-clone safe). */
+export type FramedStep =
+  /** An engine step: its snapshot, and its messages as sealed frames to relay in order. */
+  | { kind: "step"; frames: Uint8Array[]; snapshot: QkdSnapshot; t: StepTimes }
+  /** A valid frame of a message not yet complete. */
+  | { kind: "partial"; frames: []; t: StepTimes }
+  /** The frame breaks the session (nothing was handed to the engine). */
+  | { kind: "invalid"; reason: string; frames: []; t: StepTimes };
+
+/** An engine behind a FrameCodec: sealed frames in, sealed frames out. */
+export interface FramedParty {
+  start(): Promise<FramedStep>;
+  receiveFrame(frame: Uint8Array): Promise<FramedStep>;
+  abort(code: AbortCode, message: string): Promise<FramedStep>;
+  /** Drops a half-reassembled message (the session ended). */
+  clear(): void;
 }
