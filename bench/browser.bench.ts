@@ -257,23 +257,19 @@ async function main() {
       // pages rendering, on the main thread the frames need).
       const done = (p: Page) =>
         Promise.race([
-          p.evaluate(
-            (old) =>
-              new Promise<void>((resolve) => {
-                const finished = () =>
-                  [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
-                    (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running",
-                  );
-                if (finished()) return resolve();
-                const mo = new MutationObserver(() => {
-                  if (!finished()) return;
-                  mo.disconnect();
-                  resolve();
-                });
-                mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status", "data-session-id"] });
-              }),
-            [...seen] as string[],
-          ),
+          // A string, not a function: tsx's keepNames would wrap named helpers in __name, unknown in the page.
+          p.evaluate(`new Promise((resolve) => {
+            const old = ${JSON.stringify([...seen])};
+            const finished = () => [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
+              (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running");
+            if (finished()) return resolve();
+            const mo = new MutationObserver(() => {
+              if (!finished()) return;
+              mo.disconnect();
+              resolve();
+            });
+            mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status", "data-session-id"] });
+          })`),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the session did not end within 180 s")), 180_000).unref()),
         ]);
       const t0 = performance.now();
