@@ -245,4 +245,56 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
       expect(sent.frame.byteLength).toBe(len);
     });
   });
+
+  test("a disposed engine's worker is reset and serves the next session (pooled), answering only its new engine", async () => {
+    const { port1, port2 } = new MessageChannel();
+    ports.push(port1, port2);
+    const seen: QkdWorkerRequest[] = [];
+    serveQkdEngine({
+      postMessage: (m, t) => port2.postMessage(m, t as never),
+      addEventListener: (_type, fn) =>
+        port2.on("message", (data: QkdWorkerRequest) => {
+          seen.push(data);
+          fn({ data } as MessageEvent<QkdWorkerRequest>);
+        }),
+    });
+    const listeners = new Map<unknown, (data: unknown) => void>();
+    const worker: WorkerLike = {
+      postMessage: (m, t) => port1.postMessage(m, t as never),
+      addEventListener: ((type: string, fn: (ev: { data: unknown }) => void) => {
+        if (type !== "message") return;
+        const l = (data: unknown) => fn({ data });
+        listeners.set(fn, l);
+        port1.on("message", l);
+      }) as WorkerLike["addEventListener"],
+      removeEventListener: ((type: string, fn: unknown) => {
+        const l = listeners.get(fn);
+        if (type === "message" && l) port1.off("message", l);
+        listeners.delete(fn);
+      }) as WorkerLike["removeEventListener"],
+      terminate: () => port1.close(),
+    };
+    const released: WorkerLike[] = [];
+    const release = (w: WorkerLike) => released.push(w);
+    for (let round = 0; round < 2; round++) {
+      const id = sessionId();
+      const params = { qubits: 16_384 };
+      const alice = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => worker, release });
+      const bob = createLocalEngine({ role: "bob", sessionId: id, params, channel: { noise: 0.02, loss: 0, eve: 0 } });
+      const { a } = await run(alice, bob);
+      expect(a.abort).toBeNull();
+      expect(a.status).toBe("done");
+      expect(Buffer.from((await alice.key())!).equals(Buffer.from((await bob.key())!))).toBe(true);
+      alice.dispose();
+      alice.dispose(); // twice: still released once
+      await new Promise((r) => setTimeout(r, 20));
+      expect(released).toHaveLength(round + 1);
+      expect(released[round]).toBe(worker);
+    }
+    expect(seen.filter((r) => r.op === "reset")).toHaveLength(2);
+    expect(seen.filter((r) => r.op === "init")).toHaveLength(2);
+    // Request ids never repeat across the engines a worker served.
+    const ids = seen.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });

@@ -1,5 +1,6 @@
 /**
- * The Web Worker side of createWorkerEngine: one BB84 party per worker, run by createLocalEngine
+ * The Web Worker side of createWorkerEngine: one BB84 party at a time per worker (a "reset" ends it
+ * and the worker may serve the next session), run by createLocalEngine
  * (the very code Node runs in-thread), so the browser and the tests exercise the same engine.
  *
  * Requests are handled strictly one after another in arrival order (the engine's methods are
@@ -64,6 +65,15 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
           const step =
             req.op === "fstart" ? await party.start() : req.op === "frame" ? await party.receiveFrame(req.frame) : await party.abort(req.code, req.message);
           scope.postMessage({ id: req.id, ok: true, op: "fstep", step }, buffersOf(step.frames));
+          return;
+        }
+        case "reset": {
+          // The session is over: drop the engine, the codec and with it the frame key; the next init starts afresh.
+          party?.clear();
+          engine?.dispose();
+          engine = null;
+          party = null;
+          scope.postMessage({ id: req.id, ok: true, op: "reset" }, []);
           return;
         }
         case "fclear": {
