@@ -19,6 +19,14 @@
  * window. msPerRoundTrip = end-to-end ÷ round trips; waitMsPerRoundTrip = (end-to-end − engine
  * compute) ÷ round trips, the part of a round trip that is neither party computing.
  *
+ * Where a round trip goes ("path", per party, medians per Cascade round trip): each client's
+ * lib/client/bb84-path-stats.ts figures (a page's User Timing entry "qsec:bb84"; a Node client's
+ * final live view): queue (frame arrival → the session takes it), party (the answer to a frame:
+ * open + engine + seal where the party runs, the Web Worker in a page; workerHop is the rest),
+ * peerWait (our frames handed to the relay → the peer's next frame: two relay legs and the peer's
+ * own step), relayAck per frame (emit → the server's ack, a client ↔ server round trip; off the
+ * protocol's path since the session no longer waits for it).
+ *
  * Production builds expose no dev hooks, so the pages are driven through their UI only.
  * Flags: --no-build (reuse an existing .next-bench build)  --quick (16,384 and 10^5 only, 2 reps)
  */
@@ -48,7 +56,12 @@ const ROOM_BROWSER = "bench-browser";
 const ROOM_NODE = "bench-node";
 const log = (m: string) => process.stderr.write(`[bench:browser] ${m}\n`);
 
+/** One party's lib/client/bb84-path-stats.ts figures for a session (its page's User Timing entry). */
+type PathDetail = Record<string, number | string | null>;
+
 interface Run {
+  /** Browser runs: each page's breakdown of where its session's time went. */
+  path?: { alice: PathDetail | null; bob: PathDetail | null };
   ms: number;
   serverMs: number | null;
   roundTrips: number | null;
@@ -110,6 +123,39 @@ function figures(row: Row, ms: number): Run {
     roundTrips: row.roundTrips,
     engineMs,
     finalLength: row.finalLength,
+  };
+}
+
+/**
+ * Per round trip, median over the runs, for one party: the wait for its session's queue, the
+ * party's answer (open + engine + seal, where the party runs) and the hop to it and back, the
+ * relay's ack per frame (off the critical path), and the wait for the peer after sending.
+ */
+function pathSummary(runs: Run[], who: "alice" | "bob") {
+  const per = (f: (d: PathDetail, rt: number) => number) =>
+    round(
+      median(
+        runs
+          .map((r) => {
+            const d = r.path?.[who];
+            const rt = r.roundTrips;
+            return d && rt ? f(d, rt) : NaN;
+          })
+          .filter((x) => Number.isFinite(x)),
+      ),
+      3,
+    );
+  const n = (d: PathDetail, k: string) => Number(d[k] ?? 0);
+  return {
+    queueMsPerRt: per((d, rt) => n(d, "queueMs") / rt),
+    partyMsPerRt: per((d, rt) => n(d, "partyMs") / rt),
+    openMsPerRt: per((d, rt) => n(d, "openMs") / rt),
+    engineMsPerRt: per((d, rt) => n(d, "engineMs") / rt),
+    sealMsPerRt: per((d, rt) => n(d, "sealMs") / rt),
+    workerHopMsPerRt: per((d, rt) => (n(d, "partyMs") - n(d, "openMs") - n(d, "engineMs") - n(d, "sealMs")) / rt),
+    peerWaitMsPerRt: per((d, rt) => n(d, "peerWaitMs") / rt),
+    relayAckMsPerFrame: per((d) => (n(d, "relayed") ? n(d, "relayAckMs") / n(d, "relayed") : NaN)),
+    framesReceived: per((d) => n(d, "frames")),
   };
 }
 
@@ -189,7 +235,12 @@ async function main() {
       const t0 = performance.now();
       const v = await alice.startBb84(ROOM_NODE, bob.userId, { qubits: n, cascadeVariant: VARIANT });
       const ms = performance.now() - t0;
-      return figures(await sessionRow(db!, { id: v.sessionId }), ms);
+      const row = await sessionRow(db!, { id: v.sessionId });
+      // Bob's final view carries his figures (the verdict reaches both clients at about the same time).
+      const bobView = () => bob.state.rooms[ROOM_NODE]?.bb84.live.find((l) => l.sessionId === v.sessionId);
+      await until(() => !!bobView()?.path, 10_000, "Bob's end of the session");
+      const asDetail = (p: object | undefined) => (p ? ({ ...p } as PathDetail) : null);
+      return { ...figures(row, ms), path: { alice: asDetail(v.path), bob: asDetail(bobView()?.path) } };
     };
     const overBrowser = async (n: number): Promise<Run> => {
       const before = new Set(((db!.prepare("SELECT id FROM Bb84Session WHERE roomId = ?").all(ROOM_BROWSER) as { id: string }[]) ?? []).map((r) => r.id));
@@ -201,21 +252,40 @@ async function main() {
         const b = document.querySelector(s) as HTMLButtonElement | null;
         return !!b && !b.disabled;
       }, sel);
+      // Resolved by a MutationObserver in the page when a new session's status leaves "running": no
+      // polling delay in the time, and no callback every animation frame (which would keep both
+      // pages rendering, on the main thread the frames need).
       const done = (p: Page) =>
-        p.waitForFunction(
-          (old) =>
-            [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
-              (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running",
-            ),
-          [...seen] as string[],
-          // Not "raf" polling: a callback every animation frame keeps both pages rendering, on the main thread the frames need.
-          { timeout: 180_000, polling: 50 },
-        );
+        Promise.race([
+          // A string, not a function: tsx's keepNames would wrap named helpers in __name, unknown in the page.
+          p.evaluate(`new Promise((resolve) => {
+            const old = ${JSON.stringify([...seen])};
+            const finished = () => [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
+              (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running");
+            if (finished()) return resolve();
+            const mo = new MutationObserver(() => {
+              if (!finished()) return;
+              mo.disconnect();
+              resolve();
+            });
+            mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status", "data-session-id"] });
+          })`),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the session did not end within 180 s")), 180_000).unref()),
+        ]);
       const t0 = performance.now();
       await pa.locator(sel).click();
       await Promise.all([done(pa), done(pb)]);
       const ms = performance.now() - t0;
-      return figures(await sessionRow(db!, { roomId: ROOM_BROWSER, after: before }), ms);
+      const row = await sessionRow(db!, { roomId: ROOM_BROWSER, after: before });
+      const pathOf = (p: Page) =>
+        p.evaluate(
+          (id) =>
+            (performance.getEntriesByName("qsec:bb84", "measure") as PerformanceMeasure[])
+              .map((e) => e.detail as Record<string, unknown>)
+              .find((d) => d?.sessionId === id) ?? null,
+          row.id,
+        ) as Promise<PathDetail | null>;
+      return { ...figures(row, ms), path: { alice: await pathOf(pa), bob: await pathOf(pb) } };
     };
 
     log("warm-up (JIT, workers, WebCrypto): not recorded");
@@ -248,8 +318,16 @@ async function main() {
           roundTrips: median(local.map((r) => r.roundTrips ?? 0)),
           finalLengthMedian: median(local.map((r) => r.finalLength)),
         },
-        browser: { ...b, ratioToInProcess: round(b.endToEndMs.median / lm, 2) },
-        node: { ...nd, ratioToInProcess: round(nd.endToEndMs.median / lm, 2) },
+        browser: {
+          ...b,
+          ratioToInProcess: round(b.endToEndMs.median / lm, 2),
+          path: { alice: pathSummary(web, "alice"), bob: pathSummary(web, "bob") },
+        },
+        node: {
+          ...nd,
+          ratioToInProcess: round(nd.endToEndMs.median / lm, 2),
+          path: { alice: pathSummary(node, "alice"), bob: pathSummary(node, "bob") },
+        },
       };
     }
     const r16 = results["16384"] as { browser: ReturnType<typeof summarize> } | undefined;

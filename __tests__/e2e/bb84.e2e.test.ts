@@ -242,3 +242,52 @@ describe("BB84 between two members in the browser", () => {
     await drawer.waitFor({ state: "detached" });
   });
 });
+
+describe("BB84 between a page on http://127.0.0.1 and one on http://localhost", () => {
+  test("the session succeeds on both (each party's Web Worker seals and opens its frames), twice in the same pages, and each page records where its time went", async () => {
+    const loopRoom = `bb84-hosts-${Date.now().toString(36)}`;
+    const loopback = server.url.replace("//localhost:", "//127.0.0.1:");
+    const a = await openRoom(browser, loopback, loopRoom, "Ana");
+    const first = await waitForRoom(a, { members: 1 });
+    const b = await openRoom(browser, server.url, loopRoom, "Ben");
+    const e = await waitForRoom(b, { members: 2, minEpoch: first + 1 });
+    await waitForRoom(a, { members: 2, minEpoch: e });
+    expect(new URL(a.url()).hostname).toBe("127.0.0.1");
+    expect(new URL(b.url()).hostname).toBe("localhost");
+    // Two sessions: the second runs in the workers the first one left warm (reset in between).
+    const seen: string[] = [];
+    for (let round = 1; round <= 2; round++) {
+      await startWith(a, "Ben");
+      // The dashboard shows the newest session: wait for one not seen before, successful on both pages.
+      const newSuccess = (p: Page) =>
+        p.waitForFunction(
+          (old) => {
+            const el = document.querySelector('[data-testid="bb84-live"]');
+            const id = el?.getAttribute("data-session-id") ?? "";
+            return id !== "" && !old.includes(id) && el?.getAttribute("data-status") === "success" ? id : null;
+          },
+          seen,
+          { timeout: 90_000 },
+        );
+      const [ida, idb] = await Promise.all([newSuccess(a), newSuccess(b)]);
+      expect(await ida.jsonValue()).toBe(await idb.jsonValue());
+      seen.push((await ida.jsonValue()) as string);
+    }
+    // Where the time went (lib/client/bb84-path-stats.ts): one User Timing entry per session and page.
+    for (const [p, role] of [
+      [a, "alice"],
+      [b, "bob"],
+    ] as const) {
+      const entries = await p.evaluate(() =>
+        (performance.getEntriesByName("qsec:bb84", "measure") as PerformanceMeasure[]).map(
+          (m) => m.detail as { role: string; status: string; frames: number; steps: number },
+        ),
+      );
+      expect(entries).toHaveLength(2);
+      for (const d of entries) expect(d).toEqual(expect.objectContaining({ role, status: "success", frames: expect.any(Number), steps: expect.any(Number) }));
+      expect(entries.every((d) => d.frames > 0 && d.steps > 0)).toBe(true);
+    }
+    await a.context().close();
+    await b.context().close();
+  });
+});

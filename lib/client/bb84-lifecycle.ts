@@ -13,8 +13,11 @@ import { makeAlarm, type AlarmOverride } from "./bb84-alarm";
 import type { Bb84Host } from "./bb84-host";
 import { reportPayload, type ReportedAbort } from "./bb84-report";
 import { emptySnapshot, LiveViewPublisher, withAlarm } from "./bb84-room-view";
-import { FrameTransport } from "./bb84-transport";
+import { framedParty, RelaySender, type FramedParty, type FramedStep, type FrameSetup } from "./bb84-transport";
 import type { Bb84LiveView, Bb84Role, QkdEngine, QkdEngineFactory, QkdSnapshot } from "./bb84-types";
+import { emptyPathStats, publishPathStats, type Bb84PathStats } from "./bb84-path-stats";
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 /** A running session with no frame from the peer for this long is aborted. */
 export const BB84_IDLE_MS = 60_000;
@@ -37,7 +40,16 @@ export class SessionLifecycle {
   readonly done: Promise<Bb84LiveView>;
   private resolve!: (v: Bb84LiveView) => void;
   private readonly engine: QkdEngine;
-  private readonly transport: FrameTransport;
+  /** The frame key, derived once (the session aborts if it cannot be). */
+  private readonly key: Promise<CryptoKey>;
+  /** The engine behind the frame codec, once the key is there (in the engine's thread: the worker in a browser). */
+  private party: FramedParty | null = null;
+  private readonly sender: RelaySender;
+  private readonly stats: Bb84LiveView["transport"] = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 };
+  /** Where this session's time went on this client (see bb84-path-stats.ts). */
+  readonly path: Bb84PathStats = emptyPathStats();
+  /** When our last frames were handed to the relay (the wait for the peer's answer starts then). */
+  private lastSentAt: number | null = null;
   private readonly view: Bb84LiveView;
   private readonly publisher: LiveViewPublisher;
   private snapshot: QkdSnapshot;
@@ -69,15 +81,25 @@ export class SessionLifecycle {
       ...(this.role === "bob" && { channel: { ...summary.channel } }),
     });
     this.done = new Promise<Bb84LiveView>((r) => (this.resolve = r));
-    const key = host.frameKey(summary.roomId, this.peerId, summary.id);
-    key.catch(() => {}); // observed in the queue
-    this.transport = new FrameTransport(
+    this.key = host.frameKey(summary.roomId, this.peerId, summary.id);
+    this.key.catch(() => {}); // observed in the queue
+    const tx = { roomId: summary.roomId, sessionId: summary.id, from: me, to: this.peerId };
+    this.sender = new RelaySender(
       host,
-      key,
-      { roomId: summary.roomId, sessionId: summary.id, from: me, to: this.peerId },
-      { roomId: summary.roomId, sessionId: summary.id, from: this.peerId, to: me },
+      tx,
       () => this.ended,
-      () => this.publisher.publish(false),
+      (bytes, ackMs, many) => {
+        this.stats.framesSent++;
+        this.stats.bytesSent += bytes;
+        this.path.relayed++;
+        this.path.relayAckMs += ackMs;
+        if (many) this.publisher.publish(false);
+      },
+      (reason) => {
+        void this.enqueue(async () => {
+          if (!this.localEnd) await this.applyStep(await this.stepAbort("PROTOCOL_ERROR", `the relay refused a frame (${reason})`));
+        });
+      },
     );
     this.snapshot = emptySnapshot(summary);
     this.view = {
@@ -89,7 +111,7 @@ export class SessionLifecycle {
       channel: { ...summary.channel },
       status: "running",
       snapshot: this.snapshot,
-      transport: this.transport.stats,
+      transport: this.stats,
       startedAt: summary.startedAt,
       finishedAt: null,
     };
@@ -102,13 +124,20 @@ export class SessionLifecycle {
   begin(): void {
     this.publisher.publish(true);
     void this.enqueue(async () => {
+      let key: CryptoKey;
       try {
-        await this.transport.key;
+        key = await this.key;
       } catch (e) {
         await this.localAbort("PROTOCOL_ERROR", `no usable key with the peer: ${e instanceof Error ? e.message : String(e)}`);
         return;
       }
-      await this.applyStep(await this.engine.start());
+      const setup: FrameSetup = {
+        key,
+        tx: { roomId: this.roomId, sessionId: this.id, from: this.me, to: this.peerId },
+        rx: { roomId: this.roomId, sessionId: this.id, from: this.peerId, to: this.me },
+      };
+      this.party = this.engine.framed?.(setup) ?? framedParty(this.engine, setup);
+      await this.applyStep(await this.party.start());
       this.armIdle();
     });
   }
@@ -120,7 +149,8 @@ export class SessionLifecycle {
   }
 
   receiveFrame(bytes: Uint8Array): void {
-    void this.enqueue(() => this.onFrame(bytes));
+    const at = now();
+    void this.enqueue(() => this.onFrame(bytes, at));
   }
 
   /** Aborts the run (our Abort reaches the peer) after whatever step is under way. */
@@ -133,7 +163,7 @@ export class SessionLifecycle {
     void this.enqueue(async () => {
       if (!this.localEnd) {
         this.localEnd = true;
-        await this.applyStep(await this.engine.abort("CANCELLED", "you left the room"), false);
+        await this.applyStep(await this.stepAbort("CANCELLED", "you left the room"), false);
       }
       if (this.staged) await this.host.commitQkdKey(this.peerId, this.id, false);
       this.finish("aborted", { code: "CANCELLED", reason: "you left the room during the session" });
@@ -143,7 +173,7 @@ export class SessionLifecycle {
   /** The connection dropped: the server ends the session; end it here too. */
   disconnected(): void {
     void this.enqueue(async () => {
-      if (!this.localEnd) await this.applyStep(await this.engine.abort("CANCELLED", "the connection to the server was lost"), false);
+      if (!this.localEnd) await this.applyStep(await this.stepAbort("CANCELLED", "the connection to the server was lost"), false);
       this.finish("aborted", null);
     });
   }
@@ -176,27 +206,52 @@ export class SessionLifecycle {
     }, this.idleMs);
   }
 
-  private async onFrame(bytes: Uint8Array) {
-    if (this.ended || this.snapshot.status === "aborted") return;
+  private async onFrame(bytes: Uint8Array, arrivedAt: number) {
+    if (this.ended || this.snapshot.status === "aborted" || !this.party) return;
+    const t0 = now();
+    const p = this.path;
+    p.queueMs += t0 - arrivedAt;
+    if (this.lastSentAt !== null) {
+      p.peerWaitMs += Math.max(0, arrivedAt - this.lastSentAt);
+      this.lastSentAt = null;
+    }
     this.armIdle();
-    const got = await this.transport.receive(bytes);
+    const size = bytes.length;
+    const got = await this.party.receiveFrame(bytes);
+    p.frames++;
+    p.partyMs += now() - t0;
+    p.openMs += got.t.open;
+    p.engineMs += got.t.engine;
+    p.sealMs += got.t.seal;
     if (got.kind === "invalid") return this.localAbort("PROTOCOL_ERROR", got.reason);
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += size;
     if (got.kind === "partial") {
       this.publisher.publish(false);
       return;
     }
-    await this.applyStep(await this.engine.receive(got.message));
+    p.steps++;
+    await this.applyStep(got);
   }
 
-  /** Takes an engine step: new snapshot, send its messages, and act on the end of the run. */
-  private async applyStep(step: { out: Uint8Array[]; snapshot: QkdSnapshot }, send = true) {
+  /** An abort step: through the codec once it is set up; before that (no key) there is nothing to seal or send. */
+  private async stepAbort(code: AbortCode, reason: string): Promise<FramedStep & { kind: "step" }> {
+    if (this.party) return (await this.party.abort(code, reason)) as FramedStep & { kind: "step" };
+    const step = await this.engine.abort(code, reason);
+    return { kind: "step", frames: [], snapshot: step.snapshot, t: { open: 0, engine: 0, seal: 0 } };
+  }
+
+  /**
+   * Takes an engine step: new snapshot, hand its sealed frames to the relay (not waiting for the
+   * acks: the peer's answer comes after them anyway), and act on the end of the run.
+   */
+  private async applyStep(step: FramedStep, send = true) {
+    if (step.kind !== "step") return;
     this.setSnapshot(step.snapshot);
     this.publisher.publish(false);
-    if (send) {
-      for (const m of step.out) {
-        const refused = await this.transport.send(m);
-        if (refused && !this.localEnd) await this.applyStep(await this.engine.abort("PROTOCOL_ERROR", `the relay refused a frame (${refused})`));
-      }
+    if (send && step.frames.length > 0) {
+      this.sender.send(step.frames);
+      this.lastSentAt = now();
     }
     if (this.localEnd) return;
     if (step.snapshot.status === "done" || step.snapshot.status === "aborted") {
@@ -234,12 +289,14 @@ export class SessionLifecycle {
 
   private async localAbort(code: AbortCode, reason: string) {
     if (this.localEnd) return;
-    await this.applyStep(await this.engine.abort(code, reason));
+    await this.applyStep(await this.stepAbort(code, reason));
   }
 
   // ---- the verdict -----------------------------------------------------------------------
 
   private async report(outcome: "success" | "aborted", abort?: ReportedAbort) {
+    // Our last frames (the final message, or the Abort) reach the relay before the report.
+    await this.sender.idle();
     const payload = reportPayload({ roomId: this.roomId, sessionId: this.id, snapshot: this.snapshot, elapsedMs: Date.now() - this.t0 }, outcome, abort);
     try {
       this.onSummary(await this.host.report(payload));
@@ -265,7 +322,7 @@ export class SessionLifecycle {
     if (!this.localEnd) {
       // Ended by the server or the peer before our engine finished (peer left, timeout, peer's abort).
       this.localEnd = true;
-      const step = await this.engine.abort("CANCELLED", summary.abortReason ?? "ended by the server");
+      const step = await this.stepAbort("CANCELLED", summary.abortReason ?? "ended by the server");
       this.setSnapshot(step.snapshot);
     }
     if (summary.outcome === "success" && this.staged) {
@@ -284,8 +341,10 @@ export class SessionLifecycle {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.view.status = status;
     this.view.finishedAt = new Date().toISOString();
-    this.transport.clear();
+    this.view.path = { ...this.path };
+    this.party?.clear();
     this.engine.dispose();
+    publishPathStats(this.path, { sessionId: this.id, role: this.role, roundTrips: this.snapshot.roundTrips, qubits: this.summary.qubits, status });
     this.publisher.publish(true);
     if (status === "aborted") {
       const alarm = makeAlarm({ sessionId: this.id, peerId: this.peerId, me: this.me, snapshot: this.snapshot, summary: this.summary }, override);

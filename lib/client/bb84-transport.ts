@@ -1,14 +1,26 @@
 /**
- * One BB84 session's encrypted transport over the relay. Engine messages are cut into chunks; each
- * chunk is one relay frame sealed under the session's frame key (lib/crypto/bb84-frames.ts) with a
- * per-direction sequence number, so a tampered, replayed, reordered, dropped or foreign frame is
- * caught here and named; the session (bb84-lifecycle.ts) turns that into an Abort with the reason.
+ * One BB84 session's encrypted transport over the relay, in two parts:
+ *
+ * - FrameCodec and framedParty: engine messages are cut into chunks; each chunk is one relay frame
+ *   sealed under the session's frame key (lib/crypto/bb84-frames.ts) with a per-direction sequence
+ *   number, so a tampered, replayed, reordered, dropped or foreign frame is caught and named. A
+ *   FramedParty is an engine behind that codec: one call takes a sealed frame from the peer and
+ *   returns the sealed frames of the answer. It runs where the engine runs: in the page's Web
+ *   Worker in the browser (qkd.worker.ts), so a protocol step costs the page one task (the worker's
+ *   answer) instead of three (open, engine, seal); in-thread in Node.
+ * - RelaySender: relays sealed frames in order, each after the previous one's ack, retrying a
+ *   refused frame with backoff. The session does not wait for it: the peer's answer to a frame can
+ *   only come after the relay accepted it, so the ack is off the protocol's critical path.
+ *
+ * The session (bb84-lifecycle.ts) turns an invalid frame or a refused relay into an Abort with the reason.
  */
 import { openFrame, sealFrame, type FrameContext } from "@/lib/crypto/bb84-frames";
 import { concatBytes } from "@/lib/crypto/encoding";
-import type { Bb84LiveView } from "./bb84-types";
 import type { Bb84Host } from "./bb84-host";
+import type { FramedParty, FramedStep, FrameSetup, QkdEngine, QkdSnapshot, StepTimes } from "./bb84-types";
 import { ClientError } from "./errors";
+
+export type { FramedParty, FramedStep, FrameSetup, StepTimes } from "./bb84-types";
 
 /** Plaintext bytes per relay frame (a 10^6-qubit batch is a handful of frames; progress per frame). */
 export const BB84_CHUNK_BYTES = 128 * 1024;
@@ -16,8 +28,7 @@ export const BB84_CHUNK_BYTES = 128 * 1024;
  * A refused frame (RATE_LIMITED: the sender's frame budget or a backed-up receiver) is retried in
  * order, with backoff, for this long before the session gives up. Frames go one at a time (each
  * after the previous one's ack), so a retry can never overtake: the receiver's sequence check
- * stays exact. Single-frame Cascade messages lose nothing by it (the peer's answer comes after our
- * ack anyway).
+ * stays exact.
  */
 const RETRY_FOR_MS = 15_000;
 /** A message being reassembled may not exceed this (a hostile peer can't grow our memory). */
@@ -30,56 +41,31 @@ export type Received =
   /** The frame breaks the session (the reason is shown to both sides). */
   | { kind: "invalid"; reason: string };
 
-export class FrameTransport {
-  /** Frames and bytes through the relay so far (the live view shows this object). */
-  readonly stats: Bb84LiveView["transport"] = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 };
+/** Seals and opens one session's frames: sequence numbers both ways and reassembly of multi-frame messages. */
+export class FrameCodec {
   private sendSeq = 0;
   private recvSeq = 0;
   private chunks: Uint8Array[] = [];
   private chunkBytes = 0;
-  /** The relay refused a frame for good: nothing more is sent (not even the Abort). */
-  private broken = false;
 
-  constructor(
-    private readonly host: Pick<Bb84Host, "relay">,
-    readonly key: Promise<CryptoKey>,
-    private readonly tx: FrameContext,
-    private readonly rx: FrameContext,
-    /** The session ended: stop sending and retrying. */
-    private readonly closed: () => boolean,
-    /** A frame of a multi-frame message went out (progress for the view). */
-    private readonly onProgress: () => void,
-  ) {}
+  constructor(private readonly setup: FrameSetup) {}
 
-  /**
-   * Seals a message into frames and relays them in order, each after the previous one's ack.
-   * Returns why the relay refused a frame for good (the transport is then broken), else null.
-   */
-  async send(msg: Uint8Array): Promise<string | null> {
-    const key = await this.key;
+  /** A message as sealed frames, in order. */
+  async seal(msg: Uint8Array): Promise<Uint8Array[]> {
     const n = Math.max(1, Math.ceil(msg.length / BB84_CHUNK_BYTES));
+    const out: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {
-      if (this.closed() || this.broken) return null;
       const chunk = msg.subarray(i * BB84_CHUNK_BYTES, Math.min(msg.length, (i + 1) * BB84_CHUNK_BYTES));
-      const frame = await sealFrame(key, this.tx, this.sendSeq++, i === n - 1, chunk);
-      const refused = await this.relayWithRetry(frame);
-      if (refused) {
-        // The frame is lost, so the peer's sequence check would fail anyway: the session ends with the reason.
-        this.broken = true;
-        return refused;
-      }
-      this.stats.framesSent++;
-      this.stats.bytesSent += frame.length;
-      if (n > 1) this.onProgress();
+      out.push(await sealFrame(this.setup.key, this.setup.tx, this.sendSeq++, i === n - 1, chunk));
     }
-    return null;
+    return out;
   }
 
   /** Opens one frame from the peer: checks it, then reassembles the message it belongs to. */
-  async receive(bytes: Uint8Array): Promise<Received> {
+  async open(bytes: Uint8Array): Promise<Received> {
     let opened;
     try {
-      opened = await openFrame(await this.key, this.rx, bytes);
+      opened = await openFrame(this.setup.key, this.setup.rx, bytes);
     } catch {
       return { kind: "invalid", reason: "a relay frame failed authentication: it was altered in transit or not sent by the peer" };
     }
@@ -91,8 +77,6 @@ export class FrameTransport {
       return { kind: "invalid", reason };
     }
     this.recvSeq++;
-    this.stats.framesReceived++;
-    this.stats.bytesReceived += bytes.length;
     this.chunks.push(opened.chunk);
     this.chunkBytes += opened.chunk.length;
     if (this.chunkBytes > MAX_MESSAGE_BYTES) return { kind: "invalid", reason: "the peer sent an oversized message" };
@@ -107,8 +91,86 @@ export class FrameTransport {
     this.chunks = [];
     this.chunkBytes = 0;
   }
+}
 
-  /** Relays one frame; retries RATE_LIMITED with backoff. Returns why it failed for good, or null. */
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+/** Wraps an engine and a codec in the same thread (the worker does this for the browser; Node directly). */
+export function framedParty(engine: Pick<QkdEngine, "start" | "receive" | "abort">, setup: FrameSetup): FramedParty {
+  const codec = new FrameCodec(setup);
+  const sealAll = async (out: Uint8Array[], snapshot: QkdSnapshot, t: StepTimes): Promise<FramedStep> => {
+    const t0 = now();
+    const frames: Uint8Array[] = [];
+    for (const m of out) frames.push(...(await codec.seal(m)));
+    t.seal = now() - t0;
+    return { kind: "step", frames, snapshot, t };
+  };
+  const run = async (f: () => Promise<{ out: Uint8Array[]; snapshot: QkdSnapshot }>, t: StepTimes) => {
+    const t0 = now();
+    const step = await f();
+    t.engine = now() - t0;
+    return sealAll(step.out, step.snapshot, t);
+  };
+  return {
+    start: () => run(() => engine.start(), { open: 0, engine: 0, seal: 0 }),
+    abort: (code, message) => run(() => engine.abort(code, message), { open: 0, engine: 0, seal: 0 }),
+    async receiveFrame(frame) {
+      const t: StepTimes = { open: 0, engine: 0, seal: 0 };
+      const t0 = now();
+      const got = await codec.open(frame);
+      t.open = now() - t0;
+      if (got.kind === "invalid") return { kind: "invalid", reason: got.reason, frames: [], t };
+      if (got.kind === "partial") return { kind: "partial", frames: [], t };
+      return run(() => engine.receive(got.message), t);
+    },
+    clear: () => codec.clear(),
+  };
+}
+
+/**
+ * Relays sealed frames in order, each after the previous one's ack; retries RATE_LIMITED with
+ * backoff. A frame refused for good breaks it: nothing more is sent (not even the Abort), and
+ * onRefused gets the reason once.
+ */
+export class RelaySender {
+  private chain: Promise<void> = Promise.resolve();
+  private broken = false;
+
+  constructor(
+    private readonly host: Pick<Bb84Host, "relay">,
+    private readonly tx: FrameContext,
+    /** The session ended: stop sending and retrying. */
+    private readonly closed: () => boolean,
+    /** One frame went through (stats, progress). */
+    private readonly onSent: (frameBytes: number, ackMs: number, ofMany: boolean) => void,
+    private readonly onRefused: (reason: string) => void,
+  ) {}
+
+  /** Queues frames behind those already queued; returns at once. */
+  send(frames: Uint8Array[]): void {
+    if (frames.length === 0) return;
+    const many = frames.length > 1;
+    this.chain = this.chain.then(async () => {
+      for (const frame of frames) {
+        if (this.closed() || this.broken) return;
+        const t0 = now();
+        const refused = await this.relayWithRetry(frame);
+        if (refused) {
+          // The frame is lost, so the peer's sequence check would fail anyway: the session ends with the reason.
+          this.broken = true;
+          this.onRefused(refused);
+          return;
+        }
+        this.onSent(frame.length, now() - t0, many);
+      }
+    });
+  }
+
+  /** Resolves once everything queued so far went out (or could not). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
   private async relayWithRetry(frame: Uint8Array): Promise<string | null> {
     const t0 = Date.now();
     for (let attempt = 0; ; attempt++) {

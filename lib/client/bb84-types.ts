@@ -7,6 +7,8 @@
  */
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import type { AbortCode, CascadeVariant, QkdParams, Stage } from "@/lib/qkd";
+import type { FrameContext } from "@/lib/crypto/bb84-frames";
+import type { Bb84PathStats } from "./bb84-path-stats";
 
 /** Default qubits per session: at 2% QBER about 1,200 final key bits survive (256 needed). */
 export const DEFAULT_BB84_QUBITS = 16_384;
@@ -70,6 +72,12 @@ export interface QkdEngine {
   key(): Promise<Uint8Array | null>;
   /** Frees the engine (terminates a worker). */
   dispose(): void;
+  /**
+   * Optional: the engine runs the session's frame codec itself, next to the party (the Web Worker
+   * engine does, so a protocol step costs the page one task). Without it the session wraps the
+   * engine in framedParty in its own thread. Called once, after the frame key is known.
+   */
+  framed?(setup: FrameSetup): FramedParty;
 }
 
 export type QkdEngineFactory = (init: QkdEngineInit) => QkdEngine;
@@ -88,6 +96,8 @@ export interface Bb84LiveView {
   transport: { framesSent: number; framesReceived: number; bytesSent: number; bytesReceived: number };
   startedAt: string;
   finishedAt: string | null;
+  /** Set when the session ends: where its time went on this client (bb84-path-stats.ts). */
+  path?: Bb84PathStats;
 }
 
 /** A visible alarm for an aborted session. */
@@ -124,4 +134,40 @@ export interface StartBb84Options {
   /** Default DEFAULT_BB84_QUBITS (a 256-bit key survives at 2% QBER). */
   qubits?: number;
   cascadeVariant?: CascadeVariant;
+}
+
+// ---- the session's frames where the party runs (bb84-transport.ts implements them) ----
+
+/** The session's frame key and the two directions' contexts (structured-clone safe: a CryptoKey crosses to a worker). */
+export interface FrameSetup {
+  key: CryptoKey;
+  /** Our frames to the peer. */
+  tx: FrameContext;
+  /** The peer's frames to us. */
+  rx: FrameContext;
+}
+
+/** Where a step's time went on the side that runs the party (milliseconds). */
+export interface StepTimes {
+  open: number;
+  engine: number;
+  seal: number;
+}
+
+/** What a FramedParty call amounted to (structured-clone safe). */
+export type FramedStep =
+  /** An engine step: its snapshot, and its messages as sealed frames to relay in order. */
+  | { kind: "step"; frames: Uint8Array[]; snapshot: QkdSnapshot; t: StepTimes }
+  /** A valid frame of a message not yet complete. */
+  | { kind: "partial"; frames: []; t: StepTimes }
+  /** The frame breaks the session (nothing was handed to the engine). */
+  | { kind: "invalid"; reason: string; frames: []; t: StepTimes };
+
+/** An engine behind a FrameCodec: sealed frames in, sealed frames out. */
+export interface FramedParty {
+  start(): Promise<FramedStep>;
+  receiveFrame(frame: Uint8Array): Promise<FramedStep>;
+  abort(code: AbortCode, message: string): Promise<FramedStep>;
+  /** Drops a half-reassembled message (the session ended). */
+  clear(): void;
 }

@@ -1,5 +1,6 @@
 /**
- * The Web Worker side of createWorkerEngine: one BB84 party per worker, run by createLocalEngine
+ * The Web Worker side of createWorkerEngine: one BB84 party at a time per worker (a "reset" ends it
+ * and the worker may serve the next session), run by createLocalEngine
  * (the very code Node runs in-thread), so the browser and the tests exercise the same engine.
  *
  * Requests are handled strictly one after another in arrival order (the engine's methods are
@@ -7,6 +8,7 @@
  * `key` the worker holds no copy of the key bytes.
  */
 import { createLocalEngine } from "./qkd-engine";
+import { framedParty, type FramedParty } from "./bb84-transport";
 import type { QkdEngine, QkdEngineInit } from "./bb84-types";
 import type { QkdWorkerRequest, QkdWorkerResponse } from "./qkd-worker-engine";
 
@@ -25,6 +27,7 @@ function buffersOf(arrays: Uint8Array[]): ArrayBuffer[] {
 
 export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngineInit) => QkdEngine = createLocalEngine): void {
   let engine: QkdEngine | null = null;
+  let party: FramedParty | null = null;
   let queue: Promise<void> = Promise.resolve();
 
   function need(): QkdEngine {
@@ -47,6 +50,35 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
           const e = need();
           const step = req.op === "start" ? await e.start() : req.op === "receive" ? await e.receive(req.message) : await e.abort(req.code, req.message);
           scope.postMessage({ id: req.id, ok: true, op: "step", step }, buffersOf(step.out));
+          return;
+        }
+        case "framed": {
+          if (party) throw new Error("QKD worker: frames already set up");
+          party = framedParty(need(), req.setup);
+          scope.postMessage({ id: req.id, ok: true, op: "framed" }, []);
+          return;
+        }
+        case "fstart":
+        case "frame":
+        case "fabort": {
+          if (!party) throw new Error("QKD worker: set up frames first");
+          const step =
+            req.op === "fstart" ? await party.start() : req.op === "frame" ? await party.receiveFrame(req.frame) : await party.abort(req.code, req.message);
+          scope.postMessage({ id: req.id, ok: true, op: "fstep", step }, buffersOf(step.frames));
+          return;
+        }
+        case "reset": {
+          // The session is over: drop the engine, the codec and with it the frame key; the next init starts afresh.
+          party?.clear();
+          engine?.dispose();
+          engine = null;
+          party = null;
+          scope.postMessage({ id: req.id, ok: true, op: "reset" }, []);
+          return;
+        }
+        case "fclear": {
+          party?.clear();
+          scope.postMessage({ id: req.id, ok: true, op: "framed" }, []);
           return;
         }
         case "key": {

@@ -89,8 +89,9 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
           data-testid="bb84-progress"
           className="h-1.5 overflow-hidden rounded-full bg-panel-2"
         >
+          {/* No width transition (nor pulsing dots elsewhere while a session runs): an animation makes the page render every frame, on the main thread the frames need. */}
           <div
-            className={`h-full rounded-full transition-[width] ${l.status === "aborted" ? "bg-danger" : l.status === "success" ? "bg-ok" : "bg-accent"}`}
+            className={`h-full rounded-full ${l.status === "aborted" ? "bg-danger" : l.status === "success" ? "bg-ok" : "bg-accent"}`}
             style={{ width: `${pct}%` }}
           />
         </div>

@@ -206,6 +206,6 @@ function NoSession() {
 }
 
 function StatusDot({ status }: { status: Bb84LiveView["status"] }) {
-  const cls = status === "running" ? "bg-accent animate-pulse" : status === "success" ? "bg-ok" : "bg-danger";
+  const cls = status === "running" ? "bg-accent" : status === "success" ? "bg-ok" : "bg-danger";
   return <span aria-hidden="true" className={`inline-block h-1.5 w-1.5 rounded-full align-middle ${cls}`} />;
 }

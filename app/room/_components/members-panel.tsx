@@ -133,7 +133,7 @@ function MemberRow({
             )}
             {session && (
               <Badge tone="accent" data-testid="bb84-running" data-session-id={session.sessionId}>
-                <span className="h-1.5 w-1.5 animate-pulse rounded-full bg-accent" aria-hidden="true" />
+                <span className="h-1.5 w-1.5 rounded-full bg-accent" aria-hidden="true" />
                 BB84 {session.role === "bob" ? "incoming" : "running"}
               </Badge>
             )}

@@ -46,7 +46,7 @@ export function RoomTabs({ tab, onChange, unread }: { tab: RoomTab; onChange: (t
               <span className="sr-only"> unread</span>
             </span>
           )}
-          {t === "bb84" && running && <span className="h-2 w-2 animate-pulse rounded-full bg-accent" aria-hidden="true" />}
+          {t === "bb84" && running && <span className="h-2 w-2 rounded-full bg-accent" aria-hidden="true" />}
         </button>
       ))}
     </div>
