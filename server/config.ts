@@ -42,7 +42,7 @@ const envSchema = z.object({
   QSEC_HISTORY_DAYS: z.coerce.number().int().min(0, "QSEC_HISTORY_DAYS must be ≥ 0").max(3650).default(365),
   /** A member with no connection for this many days is removed from the room (a new epoch). */
   QSEC_MEMBER_TTL_DAYS: z.coerce.number().min(0.001, "QSEC_MEMBER_TTL_DAYS must be > 0").max(3650).default(7),
-  /** Largest attachment, in MB of ciphertext (the tus Upload-Length). */
+  /** Largest attachment, in MB of the file (its ciphertext, the tus Upload-Length, is slightly larger). */
   QSEC_MAX_ATTACHMENT_MB: z.coerce.number().min(1, "QSEC_MAX_ATTACHMENT_MB must be ≥ 1").max(2000).default(100),
   /** All attachments of one room together, MB. */
   QSEC_ROOM_ATTACHMENT_QUOTA_MB: z.coerce.number().min(1).max(1_000_000).default(2048),

@@ -199,7 +199,7 @@ test("limits and lifecycle: size cap, room and member quotas, retention with the
   const bob = await makeClient();
   await alice.join("lim", "alice");
   await bob.join("lim", "bob");
-  expect(await code(alice.request("attachment:create", { roomId: "lim", size: 2 * MB + 1 }))).toBe("TOO_LARGE");
+  expect(await code(alice.request("attachment:create", { roomId: "lim", size: ciphertextSize(2 * MB) + 1 }))).toBe("TOO_LARGE");
   const big = await upload(alice, "lim", fileBytes(1_900_000, "z"), "big.bin");
   expect(await code(alice.request("attachment:create", { roomId: "lim", size: 400_000 }))).toBe("QUOTA_EXCEEDED"); // alice's own quota
   await upload(bob, "lim", fileBytes(900_000, "w"), "b.bin");

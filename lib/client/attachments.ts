@@ -252,12 +252,23 @@ export async function openAttachment(o: StartDownload): Promise<ReadableStream<U
 
 /** Downloads, opens and checks a whole attachment; resolves only when every segment and the hash checked out. */
 export async function downloadAttachment(o: StartDownload): Promise<Blob> {
-  const parts: Uint8Array[] = [];
+  // Opened segments move into a Blob every 8 MiB: browsers keep Blob bytes outside the JS heap
+  // (on disk past a size), so a large file never sits whole in script memory.
+  const type = o.ref.mime || "application/octet-stream";
+  let blob = new Blob([], { type });
+  let parts: Uint8Array[] = [];
+  let held = 0;
   const reader = (await openAttachment(o)).getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
     parts.push(value);
+    held += value.length;
+    if (held >= 8 * 1024 * 1024) {
+      blob = new Blob([blob, ...(parts as BlobPart[])], { type });
+      parts = [];
+      held = 0;
+    }
   }
-  return new Blob(parts as BlobPart[], { type: o.ref.mime || "application/octet-stream" });
+  return new Blob([blob, ...(parts as BlobPart[])], { type });
 }

@@ -12,7 +12,7 @@ import { ROOM_ID_RE } from "./limits";
 export const ATTACHMENT_HTTP_PATH = "/attachments/";
 
 export const ATTACHMENT_DEFAULTS = {
-  /** QSEC_MAX_ATTACHMENT_MB: the largest attachment (ciphertext bytes). */
+  /** QSEC_MAX_ATTACHMENT_MB: the largest attachment (the file's bytes; its ciphertext is slightly larger). */
   maxAttachmentMb: 100,
   /** QSEC_ROOM_ATTACHMENT_QUOTA_MB: all attachments of one room together. */
   roomQuotaMb: 2048,

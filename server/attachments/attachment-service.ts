@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Server as TusServer } from "@tus/server";
 import { FileStore } from "@tus/file-store";
 import { ATTACHMENT_HTTP_PATH, attachmentIdSchema } from "@/lib/protocol";
+import { ciphertextSize } from "@/lib/crypto/attachment-stream";
 import type { Deps } from "../context";
 import { CapabilitySigner, type Capability } from "./capability";
 import { deleteAttachmentRows, existingIds, findAttachment, markComplete, mayRead, mayUpload } from "./attachments.repository";
@@ -23,6 +24,7 @@ import { deleteAttachmentRows, existingIds, findAttachment, markComplete, mayRea
 export interface AttachmentSettings {
   /** The store directory (ciphertext files and tus metadata). */
   dir: string;
+  /** The largest file (plaintext bytes; its ciphertext may be ciphertextSize(maxBytes)). */
   maxBytes: number;
   roomQuotaBytes: number;
   memberQuotaBytes: number;
@@ -56,7 +58,7 @@ export class AttachmentService {
       relativeLocation: true,
       // Same-origin only: no Access-Control-Allow-Origin for anyone.
       allowedOrigins: () => false,
-      maxSize: settings.maxBytes,
+      maxSize: ciphertextSize(settings.maxBytes),
       // Pre-checked in handle(): the capability names the attachment this upload fills.
       namingFunction: (req) => this.capabilityOf(req.headers.get("authorization")).att,
       onUploadFinish: async (_req, upload) => {

@@ -5,6 +5,7 @@
  * checked again, each one (attachment-service.ts).
  */
 import { randomBytes } from "node:crypto";
+import { ciphertextSize } from "@/lib/crypto/attachment-stream";
 import { registerCommand } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
@@ -20,7 +21,8 @@ export function registerAttachments(deps: Deps, socket: QsecSocket, service: Att
     if (!service) refuse("FORBIDDEN", "attachments are not enabled on this server");
     const userId = socket.data.userId!;
     const { maxBytes, roomQuotaBytes, memberQuotaBytes } = service.settings;
-    if (p.size > maxBytes) refuse("TOO_LARGE", `attachments are limited to ${Math.floor(maxBytes / MB)} MB`);
+    // The cap is on the file (plaintext); the ciphertext adds 40 bytes and 16 per 64 KiB segment.
+    if (p.size > ciphertextSize(maxBytes)) refuse("TOO_LARGE", `attachments are limited to ${Math.floor(maxBytes / MB)} MB`);
     if (p.to !== undefined && (p.to === userId || !room.members.has(p.to))) refuse("UNKNOWN_PEER", "that member is not in this room");
     const usage = await attachmentUsage(deps.prisma, p.roomId, userId);
     if (usage.room + p.size > roomQuotaBytes)
