@@ -26,6 +26,7 @@ const POSTGRES_SUITES = [
   "client-chat",
   "client-history",
   "persistent-rooms",
+  "attachments",
   "key-backup",
   "bb84-relay",
   "admin-console",

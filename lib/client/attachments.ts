@@ -11,11 +11,13 @@
  * (it never ends cleanly) on any integrity failure, so nothing partial is offered as the file.
  */
 import { Upload } from "tus-js-client";
-import { createSHA256 } from "hash-wasm";
 import { ATTACHMENT_HTTP_PATH, type AttachmentCapability } from "@/lib/protocol";
 import {
   AttachmentIntegrityError,
+  ContentHasher,
+  SEGMENT_BYTES,
   ciphertextSize,
+  hashSource,
   decryptStream,
   encryptRange,
   fromB64url,
@@ -83,8 +85,6 @@ export class AttachmentUpload {
       fileId = fromB64url(o.resume.ref.fileId);
       this.cap = await o.request("attachment:grant", { roomId: o.roomId, id: o.resume.ref.id, op: "upload" });
     } else {
-      // Hash first (one streamed pass), so the announcement can carry it; then encrypt as we send.
-      const sha256 = await hashSource(o.source);
       const secret = newFileSecret();
       rawKey = secret.rawKey;
       fileId = secret.fileId;
@@ -94,14 +94,28 @@ export class AttachmentUpload {
         name: o.name,
         mime: o.mime,
         size: o.source.size,
-        sha256,
+        sha256: "", // filled in once every segment was read (below)
         key: toB64url(rawKey),
         fileId: toB64url(fileId),
         ...(o.thumb && { thumb: o.thumb }),
       };
     }
     const key = await importFileKey(rawKey);
-    const source = o.source;
+    // The content hash is taken from the plaintext as it is read for sealing (in order), so the
+    // file is read once; a resumed upload hashes what it did not read itself at the end.
+    const hasher = new ContentHasher();
+    const source: PlainSource = {
+      size: o.source.size,
+      read: async (s, e) => {
+        const plain = await o.source.read(s, e);
+        if (s % SEGMENT_BYTES === 0 && s / SEGMENT_BYTES === hasher.next && (plain.length > 0 || o.source.size === 0)) hasher.add(s / SEGMENT_BYTES, plain);
+        return plain;
+      },
+    };
+    const finish = async () => {
+      if (!this.ref.sha256) this.ref = { ...this.ref, sha256: toB64url(await hashSource(o.source, hasher.next === 0 ? undefined : hasher)) };
+      this.settle.resolve(this.ref);
+    };
     if (this.cancelled) return;
     this.upload = new Upload(new Uint8Array(0) as never, {
       endpoint: `${o.baseUrl}${ATTACHMENT_HTTP_PATH}`,
@@ -117,10 +131,10 @@ export class AttachmentUpload {
         openFile: async () => ({
           size: total,
           slice: async (start: number, end: number) => {
-            // tus-js-client reads a chunk's length from `.size` (a Blob's); a Uint8Array body
-            // (sent as is by both its Node and browser HTTP stacks) gets one.
-            const value = Object.assign(await encryptRange(key, fileId, source, start, end), { size: 0 });
-            value.size = value.length;
+            const sealed = await encryptRange(key, fileId, source, start, end);
+            // tus-js-client reads a chunk's length from `.size`: a Blob in browsers (what XHR sends
+            // best), a Uint8Array given one in Node (its HTTP stack takes Uint8Array bodies).
+            const value = typeof Blob === "function" && typeof document !== "undefined" ? new Blob([sealed]) : Object.assign(sealed, { size: sealed.length });
             return { value, done: end >= total };
           },
           close: () => {},
@@ -136,7 +150,7 @@ export class AttachmentUpload {
         this.url = this.upload?.url ?? null;
       },
       onProgress: (sent, t) => o.onProgress?.({ sent, total: t }),
-      onSuccess: () => this.settle.resolve(this.ref),
+      onSuccess: () => void finish().catch((e) => this.settle.reject(e)),
       onError: (e) => this.settle.reject(new ClientError("UPLOAD_FAILED", `upload failed: ${httpReason(e)}`)),
     });
     this.upload.start();
@@ -171,13 +185,6 @@ function httpReason(e: unknown): string {
   const res = err?.originalResponse;
   if (res) return `${res.getStatus()} ${String(res.getBody() ?? "").trim()}`.trim();
   return err?.message ?? String(e);
-}
-
-async function hashSource(source: PlainSource): Promise<string> {
-  const h = await createSHA256();
-  h.init();
-  for (let o = 0; o < source.size; o += UPLOAD_CHUNK_BYTES) h.update(await source.read(o, Math.min(source.size, o + UPLOAD_CHUNK_BYTES)));
-  return toB64url(h.digest("binary"));
 }
 
 export interface StartDownload extends AttachmentTransport {
@@ -235,15 +242,16 @@ export async function openAttachment(o: StartDownload): Promise<ReadableStream<U
     },
     cancel: () => reader?.cancel(),
   });
-  const h = await createSHA256();
-  h.init();
+  // decryptStream emits one opened segment per chunk, in order.
+  const h = new ContentHasher();
+  let segment = 0;
   const hashCheck = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, c) {
-      h.update(chunk);
+      h.add(segment++, chunk, 1);
       c.enqueue(chunk);
     },
-    flush() {
-      if (toB64url(h.digest("binary")) !== o.ref.sha256)
+    async flush() {
+      if (toB64url(await h.digest()) !== o.ref.sha256)
         throw new AttachmentIntegrityError("segment-failed", "the opened file's SHA-256 differs from the one announced");
     },
   });

@@ -145,74 +145,101 @@ export function bytesSource(bytes: Uint8Array): PlainSource {
 
 /**
  * Bytes [start, end) of the ciphertext of `source`, computed on demand: only the segments that
- * cover the range are read and sealed. Sealing is deterministic for a given (key, file id, plaintext),
- * so an upload resumed at any offset re-derives exactly the bytes the server is missing, and memory
- * holds one chunk at a time. (A source whose bytes change mid-upload would reuse nonces on different
- * plaintext; browsers refuse to read a File that changed on disk after it was picked.)
+ * cover the range are read (in one read) and sealed (concurrently: WebCrypto works off the main
+ * thread). Sealing is deterministic for a given (key, file id, plaintext), so an upload resumed at
+ * any offset re-derives exactly the bytes the server is missing, and memory holds one chunk at a
+ * time. (A source whose bytes change mid-upload would reuse nonces on different plaintext;
+ * browsers refuse to read a File that changed on disk after it was picked.)
  */
 export async function encryptRange(key: CryptoKey, fileId: Uint8Array, source: PlainSource, start: number, end: number): Promise<Uint8Array<ArrayBuffer>> {
   const total = ciphertextSize(source.size);
   end = Math.min(end, total);
   if (start < 0 || start > end) throw new RangeError("bad ciphertext range");
-  const parts: Uint8Array[] = [];
+  const out = new Uint8Array(end - start);
   let pos = start;
   if (pos < HEADER_BYTES) {
-    parts.push(encodeHeader(fileId).subarray(pos, Math.min(end, HEADER_BYTES)));
-    pos = Math.min(end, HEADER_BYTES);
+    const head = encodeHeader(fileId).subarray(pos, Math.min(end, HEADER_BYTES));
+    out.set(head, 0);
+    pos += head.length;
   }
+  if (pos >= end) return out;
   const segs = segmentCount(source.size);
-  while (pos < end) {
-    const i = Math.floor((pos - HEADER_BYTES) / SEALED_SEGMENT);
-    const segStart = HEADER_BYTES + i * SEALED_SEGMENT;
-    const plain = await source.read(i * SEGMENT_BYTES, Math.min(source.size, (i + 1) * SEGMENT_BYTES));
-    const sealed = await sealSegment(key, fileId, i, i === segs - 1, plain);
-    const from = pos - segStart;
-    const to = Math.min(sealed.length, end - segStart);
-    parts.push(sealed.subarray(from, to));
-    pos = segStart + to;
+  const first = Math.floor((pos - HEADER_BYTES) / SEALED_SEGMENT);
+  const last = Math.min(segs - 1, Math.floor((end - 1 - HEADER_BYTES) / SEALED_SEGMENT));
+  const plainStart = first * SEGMENT_BYTES;
+  const plain = await source.read(plainStart, Math.min(source.size, (last + 1) * SEGMENT_BYTES));
+  const sealed = await Promise.all(
+    Array.from({ length: last - first + 1 }, (_, k) => {
+      const i = first + k;
+      const from = i * SEGMENT_BYTES - plainStart;
+      return sealSegment(key, fileId, i, i === segs - 1, plain.subarray(from, Math.min(plain.length, from + SEGMENT_BYTES)));
+    }),
+  );
+  for (let k = 0; k < sealed.length; k++) {
+    const segStart = HEADER_BYTES + (first + k) * SEALED_SEGMENT;
+    const from = Math.max(0, pos - segStart);
+    const to = Math.min(sealed[k]!.length, end - segStart);
+    out.set(sealed[k]!.subarray(from, to), segStart + from - start);
   }
-  return concatBytes(...parts);
+  return out;
 }
 
+/** Segments opened at once (concurrently) by decryptStream: 1 MiB of ciphertext held at most, twice. */
+const OPEN_BATCH = 16;
+
 /**
- * A TransformStream from stored ciphertext to plaintext, one segment at a time. It errors (and so
- * never completes) on a bad header, a segment that fails authentication, or a stream that ends
- * early: a reader that only offers the file once the stream closes never offers a partial file.
- * `startSegment` resumes a download whose bytes before segment k were already opened (the input
- * then starts at that segment's first byte, with no header).
+ * A TransformStream from stored ciphertext to plaintext, one segment at a time (opened in batches of
+ * 16, concurrently). It errors (and so never completes) on a bad header, a segment that fails
+ * authentication, or a stream that ends early: a reader that only offers the file once the stream
+ * closes never offers a partial file.
  */
-export function decryptStream(key: CryptoKey, fileId: Uint8Array, opts: { startSegment?: number } = {}): TransformStream<Uint8Array, Uint8Array> {
-  let index = opts.startSegment ?? 0;
-  let headerDone = index > 0;
-  let buf = new Uint8Array(0);
-  const append = (chunk: Uint8Array) => {
-    const next = new Uint8Array(buf.length + chunk.length);
-    next.set(buf, 0);
-    next.set(chunk, buf.length);
-    buf = next;
+export function decryptStream(key: CryptoKey, fileId: Uint8Array): TransformStream<Uint8Array, Uint8Array> {
+  let index = 0;
+  let headerDone = false;
+  let chunks: Uint8Array[] = [];
+  let held = 0;
+  const take = (n: number): Uint8Array => {
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const c = chunks[0]!;
+      const k = Math.min(c.length, n - o);
+      out.set(c.subarray(0, k), o);
+      o += k;
+      if (k === c.length) chunks.shift();
+      else chunks[0] = c.subarray(k);
+    }
+    held -= n;
+    return out;
+  };
+  const openBatch = async (controller: TransformStreamDefaultController<Uint8Array>, count: number) => {
+    const block = take(count * SEALED_SEGMENT);
+    const opened = await Promise.allSettled(
+      Array.from({ length: count }, (_, k) => openSegment(key, fileId, index + k, false, block.subarray(k * SEALED_SEGMENT, (k + 1) * SEALED_SEGMENT))),
+    );
+    // The first failure in stream order, whichever finished first.
+    for (const r of opened) if (r.status === "rejected") throw r.reason;
+    index += count;
+    for (const r of opened) controller.enqueue((r as PromiseFulfilledResult<Uint8Array<ArrayBuffer>>).value);
   };
   return new TransformStream<Uint8Array, Uint8Array>({
     async transform(chunk, controller) {
-      append(chunk);
+      chunks.push(chunk);
+      held += chunk.length;
       if (!headerDone) {
-        if (buf.length < HEADER_BYTES) return;
-        checkHeader(buf.subarray(0, HEADER_BYTES), fileId);
-        buf = buf.slice(HEADER_BYTES);
+        if (held < HEADER_BYTES) return;
+        checkHeader(take(HEADER_BYTES), fileId);
         headerDone = true;
       }
       // Keep one whole segment back: only the end of the stream says which segment is the last.
-      let at = 0;
-      while (buf.length - at > SEALED_SEGMENT) {
-        controller.enqueue(await openSegment(key, fileId, index, false, buf.subarray(at, at + SEALED_SEGMENT)));
-        at += SEALED_SEGMENT;
-        index += 1;
-      }
-      if (at > 0) buf = buf.slice(at);
+      while (held > OPEN_BATCH * SEALED_SEGMENT) await openBatch(controller, OPEN_BATCH);
     },
     async flush(controller) {
       if (!headerDone) throw new AttachmentIntegrityError("truncated", "the stream ended inside its header");
-      if (buf.length < TAG_BYTES) throw new AttachmentIntegrityError("truncated", `the stream ended inside segment ${index}`);
-      controller.enqueue(await openSegment(key, fileId, index, true, buf));
+      while (held > SEALED_SEGMENT) await openBatch(controller, Math.min(OPEN_BATCH, Math.floor((held - 1) / SEALED_SEGMENT)));
+      if (held < TAG_BYTES) throw new AttachmentIntegrityError("truncated", `the stream ended inside segment ${index}`);
+      controller.enqueue(await openSegment(key, fileId, index, true, take(held)));
+      chunks = [];
     },
   });
 }
@@ -238,4 +265,46 @@ export async function decryptBytes(key: CryptoKey, fileId: Uint8Array, sealed: U
     out.push(value);
   }
   return concatBytes(...out);
+}
+
+/**
+ * The content hash an announcement carries: SHA-256 over the SHA-256 digests of each segment's
+ * plaintext, in order (a hash list, as in BitTorrent's piece hashes). WebCrypto has no streaming
+ * SHA-256; this form runs on its native digest, one segment at a time and concurrently, so hashing
+ * costs little next to the transfer and needs no whole-file buffer. Segments must be added in
+ * order; one already added is skipped (a retried upload chunk re-reads its plaintext).
+ */
+export class ContentHasher {
+  private readonly digests: Promise<ArrayBuffer>[] = [];
+
+  /** The next segment index the hash expects. */
+  get next(): number {
+    return this.digests.length;
+  }
+
+  /** Adds the plaintext of `count` consecutive segments starting at `first` (count 1 with no bytes: a 0-byte file). */
+  add(first: number, plain: Uint8Array, count = Math.max(1, Math.ceil(plain.length / SEGMENT_BYTES))): void {
+    for (let k = 0; k < count; k++) {
+      const i = first + k;
+      if (i < this.digests.length) continue;
+      if (i > this.digests.length) throw new RangeError("segments must be hashed in order");
+      this.digests.push(subtle().digest("SHA-256", new Uint8Array(plain.subarray(k * SEGMENT_BYTES, (k + 1) * SEGMENT_BYTES))));
+    }
+  }
+
+  async digest(): Promise<Uint8Array<ArrayBuffer>> {
+    const parts = (await Promise.all(this.digests)).map((d) => new Uint8Array(d));
+    return new Uint8Array(await subtle().digest("SHA-256", concatBytes(...parts)));
+  }
+}
+
+/** The content hash of a whole source, read 4 MiB at a time (segments from `from` on, into `h`). */
+export async function hashSource(source: PlainSource, h = new ContentHasher()): Promise<Uint8Array<ArrayBuffer>> {
+  const segs = segmentCount(source.size);
+  const step = 64 * SEGMENT_BYTES;
+  for (let s = h.next * SEGMENT_BYTES; h.next < segs; s += step) {
+    const plain = await source.read(s, Math.min(source.size, s + step));
+    h.add(s / SEGMENT_BYTES, plain);
+  }
+  return h.digest();
 }

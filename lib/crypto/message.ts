@@ -188,7 +188,7 @@ export interface AttachmentRef {
   mime: string;
   /** Plaintext bytes. */
   size: number;
-  /** SHA-256 of the plaintext, base64url (checked after the last segment opens). */
+  /** Content hash, base64url: SHA-256 over the SHA-256 of each 64 KiB segment's plaintext (ContentHasher; checked after the last segment opens). */
   sha256: string;
   /** The file key (32 bytes) and file id (16 bytes), base64url. */
   key: string;
