@@ -11,11 +11,12 @@
  *   - Chromium (Debian's, headless): the same client code bundled by esbuild into a page; the file
  *     is a 100 MiB Blob (as a picked File); throughput, and the JS heap (CDP Performance metrics,
  *     JSHeapUsedSize, sampled every 50 ms) above the baseline taken after a forced GC, during each
- *     transfer. Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
+ *     transfer, and the renderer processes' resident memory (VmRSS from /proc, which also counts
+ *     ArrayBuffer backing stores that the JS heap figure leaves out). Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
  * Prints one JSON document (progress on stderr) and saves it to bench/attachments.bench.result.json.
  * Flags: --mb N (file size, default 100).
  */
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -164,16 +165,19 @@ async function main() {
     await cdp.send("Performance.enable");
     await page.evaluate(() => (globalThis as any).qsecBench.setup("bench-browser"));
     await page.evaluate((mb) => (globalThis as any).qsecBench.makeFile(mb), SIZE_MB);
-    const phases: Record<string, { ms: number; MBps: number; heapBaselineMB: number; heapPeakAboveBaselineMB: number }> = {};
+    const phases: Record<string, Record<string, number>> = {};
     for (const phase of ["plainUpload", "encryptUpload", "plainDownload", "downloadDecrypt"] as const) {
       await page.evaluate(() => (globalThis as any).qsecBench.drop());
       await cdp.send("HeapProfiler.collectGarbage");
       const baseline = await heapUsed(cdp);
+      const rssBaseline = rendererRss();
       let peak = baseline;
+      let rssPeak = rssBaseline;
       let sampling = true;
       const sampler = (async () => {
         while (sampling) {
           peak = Math.max(peak, await heapUsed(cdp));
+          rssPeak = Math.max(rssPeak, rendererRss());
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
@@ -185,6 +189,8 @@ async function main() {
         MBps: mbps(bytes, ms),
         heapBaselineMB: round(baseline / MIB, 1),
         heapPeakAboveBaselineMB: round((peak - baseline) / MIB, 1),
+        rendererRssBaselineMB: round(rssBaseline / MIB, 1),
+        rendererRssPeakAboveBaselineMB: round((rssPeak - rssBaseline) / MIB, 1),
       };
       log(`${phase}: ${JSON.stringify(phases[phase])}`);
     }
@@ -192,13 +198,16 @@ async function main() {
       phases,
       uploadRatio: round(phases.plainUpload!.ms / phases.encryptUpload!.ms, 2),
       downloadRatio: round(phases.plainDownload!.ms / phases.downloadDecrypt!.ms, 2),
-      peakHeapAboveBaselineMB: Math.max(phases.encryptUpload!.heapPeakAboveBaselineMB, phases.downloadDecrypt!.heapPeakAboveBaselineMB),
+      peakHeapAboveBaselineMB: Math.max(phases.encryptUpload!.heapPeakAboveBaselineMB!, phases.downloadDecrypt!.heapPeakAboveBaselineMB!),
+      // JSHeapUsedSize leaves out ArrayBuffer backing stores; the renderer's resident memory counts them.
+      peakRendererRssAboveBaselineMB: Math.max(phases.encryptUpload!.rendererRssPeakAboveBaselineMB!, phases.downloadDecrypt!.rendererRssPeakAboveBaselineMB!),
     };
     const node = result.node as { uploadRatio: number; downloadRatio: number };
-    const chromium = result.chromium as { uploadRatio: number; downloadRatio: number; peakHeapAboveBaselineMB: number };
+    const chromium = result.chromium as { uploadRatio: number; downloadRatio: number; peakHeapAboveBaselineMB: number; peakRendererRssAboveBaselineMB: number };
     result.targets = {
       throughputAtLeastHalfOfPlain: Math.min(node.uploadRatio, node.downloadRatio, chromium.uploadRatio, chromium.downloadRatio) >= 0.5,
       browserHeapWithin64MB: chromium.peakHeapAboveBaselineMB <= 64,
+      browserRendererRssWithin64MB: chromium.peakRendererRssAboveBaselineMB <= 64,
     };
   } finally {
     client?.close();
@@ -212,6 +221,34 @@ async function main() {
   const json = JSON.stringify(result, null, 2);
   console.log(json);
   writeFileSync(path.join(__dirname, "attachments.bench.result.json"), `${json}\n`);
+}
+
+/** Resident memory of this process's Chromium renderers (descendants of this process with --type=renderer), from /proc. */
+function rendererRss(): number {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  let total = 0;
+  for (const pid of parent.keys()) {
+    let p: number | undefined = pid;
+    while (p && p !== process.pid && p > 1) p = parent.get(p);
+    if (p !== process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer")) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
 }
 
 async function heapUsed(cdp: CDPSession): Promise<number> {
