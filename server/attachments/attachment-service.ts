@@ -17,9 +17,20 @@ import { Server as TusServer } from "@tus/server";
 import { FileStore } from "@tus/file-store";
 import { ATTACHMENT_HTTP_PATH, attachmentIdSchema } from "@/lib/protocol";
 import { ciphertextSize } from "@/lib/crypto/attachment-stream";
-import type { Deps } from "../context";
+import type { PrismaClient } from "@prisma/client";
+import type { LogWriter } from "../logs/log-writer";
+import type { Presence } from "../rooms/presence";
+import type { Logger } from "../logger";
 import { CapabilitySigner, type Capability } from "./capability";
 import { deleteAttachmentRows, existingIds, findAttachment, markComplete, mayRead, mayUpload } from "./attachments.repository";
+
+/** What the service needs of the application (a subset of Deps, named here to keep context.ts free of this module). */
+export interface AttachmentServiceDeps {
+  prisma: PrismaClient;
+  logs: LogWriter;
+  presence: Presence;
+  logger: Logger;
+}
 
 export interface AttachmentSettings {
   /** The store directory (ciphertext files and tus metadata). */
@@ -47,7 +58,7 @@ export class AttachmentService {
   private readonly tus: TusServer;
 
   constructor(
-    private readonly deps: Deps,
+    private readonly deps: AttachmentServiceDeps,
     readonly settings: AttachmentSettings,
   ) {
     mkdirSync(settings.dir, { recursive: true, mode: 0o700 });
