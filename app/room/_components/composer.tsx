@@ -187,7 +187,7 @@ export function Composer() {
           multiple
           className="sr-only"
           tabIndex={-1}
-          aria-hidden="true"
+          aria-label="Files to attach"
           data-testid="attach-input"
           onChange={(e) => {
             attach(e.target.files);
