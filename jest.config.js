@@ -9,13 +9,14 @@ const common = {
   rootDir: __dirname,
   roots: ["<rootDir>/__tests__"],
   transform: {
-    "^.+\\.(t|j)sx?$": [
+    "^.+\\.(t|j)sx?$|^.+\\.mjs$": [
       "@swc/jest",
       { jsc: { parser: { syntax: "typescript", tsx: true }, target: "es2022", transform: { react: { runtime: "automatic" } } }, module: { type: "commonjs" } },
     ],
   },
-  // jose ships only ES modules; compile it to CommonJS like our own code.
-  transformIgnorePatterns: ["/node_modules/(?!jose/)"],
+  // jose, @tus/server, @tus/file-store, @tus/utils and srvx ship only ES modules; compile them to
+  // CommonJS like our own code (Node itself loads them through require(esm)).
+  transformIgnorePatterns: ["/node_modules/(?!(jose|@tus|srvx)/)"],
   moduleNameMapper: { "^@/(.*)$": "<rootDir>/$1" },
 };
 
@@ -25,6 +26,7 @@ const POSTGRES_SUITES = [
   "client-chat",
   "client-history",
   "persistent-rooms",
+  "attachments",
   "key-backup",
   "bb84-relay",
   "admin-console",

@@ -31,6 +31,11 @@ import { boundedParser } from "./parser";
 import { guardSends } from "./send-guard";
 import { ReadBudget, type ReadLimits } from "./cost";
 import { registerBackup } from "./backup/backup.handlers";
+import { registerAttachments } from "./attachments/attachments.handlers";
+import { AttachmentService, type AttachmentSettings } from "./attachments/attachment-service";
+import { ATTACHMENT_DEFAULTS } from "@/lib/protocol";
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { BackupLookupLimiter, DEFAULT_LOOKUP_LIMITS, type LookupLimits } from "./backup/lookup-limiter";
 
 export interface AppOptions {
@@ -65,6 +70,11 @@ export interface AppOptions {
   memberTtlDays?: number;
   /** How often member expiry and history retention run (default hourly; also once at start). */
   sweepIntervalMs?: number;
+  /**
+   * Encrypted attachments: the store directory (server/main.ts: <QSEC_DATA_DIR>/attachments) and
+   * limits (defaults in lib/protocol/attachments.ts). Unset: attachment commands are refused.
+   */
+  attachments?: Partial<AttachmentSettings> & { dir: string };
 }
 
 export interface QsecApp {
@@ -115,8 +125,11 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       logger.error("envelope flush failed", { error: e instanceof Error ? e.message : String(e) }),
     ),
     config: { historyDaysCap: opts.historyDaysCap ?? 365, memberTtlDays: opts.memberTtlDays ?? LIMITS.defaultMemberTtlDays },
+    attachments: null,
     ...(opts.relayTap && { relayTap: opts.relayTap }),
   };
+  if (opts.attachments) deps.attachments = new AttachmentService(deps, attachmentSettings(opts.attachments));
+  mountHttp(httpServer, deps.attachments);
   const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
   await markAllOffline(opts.prisma);
   const stale = await abortStaleSessions(opts.prisma);
@@ -146,6 +159,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     registerLogs(deps, socket);
     registerHistory(deps, socket);
     registerBackup(deps, socket, backupLookups);
+    registerAttachments(deps, socket, deps.attachments);
 
     // Events outside the protocol (the prototype's generic `relay`, typos, probes) get a clear
     // refusal when they carry an ack, and are otherwise ignored.
@@ -196,6 +210,35 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       await markAllOffline(opts.prisma);
     },
   };
+}
+
+const MB = 1024 * 1024;
+
+function attachmentSettings(o: Partial<AttachmentSettings> & { dir: string }): AttachmentSettings {
+  return {
+    dir: o.dir,
+    maxBytes: o.maxBytes ?? ATTACHMENT_DEFAULTS.maxAttachmentMb * MB,
+    roomQuotaBytes: o.roomQuotaBytes ?? ATTACHMENT_DEFAULTS.roomQuotaMb * MB,
+    memberQuotaBytes: o.memberQuotaBytes ?? ATTACHMENT_DEFAULTS.memberQuotaMb * MB,
+    capabilityTtlMs: o.capabilityTtlMs ?? ATTACHMENT_DEFAULTS.capabilityTtlMs,
+    orphanAfterMs: o.orphanAfterMs ?? ATTACHMENT_DEFAULTS.orphanAfterMs,
+    secret: o.secret ?? randomBytes(32),
+  };
+}
+
+/**
+ * Puts the attachment routes in front of the HTTP server's other request listeners (Socket.IO's
+ * polling transport, Next.js): the way engine.io itself attaches, so tests (a bare HTTP server) and
+ * server/main.ts (Next.js) both serve /attachments/ without knowing about it.
+ */
+function mountHttp(httpServer: HttpServer, service: AttachmentService | null): void {
+  if (!service) return;
+  const others = httpServer.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  httpServer.removeAllListeners("request");
+  httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (service.handle(req, res)) return;
+    for (const l of others) l.call(httpServer, req, res);
+  });
 }
 
 const KNOWN: ReadonlySet<string> = new Set<string>(COMMAND_NAMES);

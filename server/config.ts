@@ -42,6 +42,19 @@ const envSchema = z.object({
   QSEC_HISTORY_DAYS: z.coerce.number().int().min(0, "QSEC_HISTORY_DAYS must be ≥ 0").max(3650).default(365),
   /** A member with no connection for this many days is removed from the room (a new epoch). */
   QSEC_MEMBER_TTL_DAYS: z.coerce.number().min(0.001, "QSEC_MEMBER_TTL_DAYS must be > 0").max(3650).default(7),
+  /** Largest attachment, in MB of the file (its ciphertext, the tus Upload-Length, is slightly larger). */
+  QSEC_MAX_ATTACHMENT_MB: z.coerce.number().min(1, "QSEC_MAX_ATTACHMENT_MB must be ≥ 1").max(2000).default(100),
+  /** All attachments of one room together, MB. */
+  QSEC_ROOM_ATTACHMENT_QUOTA_MB: z.coerce.number().min(1).max(1_000_000).default(2048),
+  /** One member's attachments in one room together, MB. */
+  QSEC_MEMBER_ATTACHMENT_QUOTA_MB: z.coerce.number().min(1).max(1_000_000).default(512),
+  /** The attachment store (ciphertext files); default <QSEC_DATA_DIR>/attachments. Several nodes: one shared path. */
+  QSEC_ATTACHMENT_DIR: z.string().min(1).optional(),
+  /** 64 hex characters signing attachment capabilities; set the same on every node (unset: random per process). */
+  QSEC_ATTACHMENT_SECRET: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "QSEC_ATTACHMENT_SECRET must be 64 hex characters (32 bytes)")
+    .optional(),
 });
 export type ServerEnv = z.infer<typeof envSchema>;
 

@@ -11,6 +11,7 @@ import type { Bb84Sessions } from "./bb84/sessions";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 import type { ReadBudget } from "./cost";
 import type { EnvelopeWriter } from "./history/history.repository";
+import type { AttachmentService } from "./attachments/attachment-service";
 
 /** Settings from the environment that handlers need (server/config.ts; tests pass their own). */
 export interface RoomPolicy {
@@ -35,6 +36,8 @@ export interface Deps {
   bb84: Bb84Sessions;
   /** The read budget expensive reads (logs:fetch, bb84:list) are charged to (cost.ts). */
   reads: ReadBudget;
+  /** Encrypted attachments (null when the app was built without an attachment store). */
+  attachments: AttachmentService | null;
   /** Test seam (AppOptions.relayTap): unset in production. */
   relayTap?: RelayTap;
 }

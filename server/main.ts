@@ -73,6 +73,13 @@ async function main() {
     historyDaysCap: env.QSEC_HISTORY_DAYS,
     memberTtlDays: env.QSEC_MEMBER_TTL_DAYS,
     serverOptions: { destroyUpgrade: false },
+    attachments: {
+      dir: path.resolve(env.QSEC_ATTACHMENT_DIR ?? path.join(dataDir, "attachments")),
+      maxBytes: Math.floor(env.QSEC_MAX_ATTACHMENT_MB * 1024 * 1024),
+      roomQuotaBytes: Math.floor(env.QSEC_ROOM_ATTACHMENT_QUOTA_MB * 1024 * 1024),
+      memberQuotaBytes: Math.floor(env.QSEC_MEMBER_ATTACHMENT_QUOTA_MB * 1024 * 1024),
+      ...(env.QSEC_ATTACHMENT_SECRET && { secret: Buffer.from(env.QSEC_ATTACHMENT_SECRET, "hex") }),
+    },
   });
   const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });
   const admin = attachAdmin(app, { token: adminToken.token, secureCookies: env.QSEC_HTTPS, retentionDays: env.QSEC_LOG_RETENTION_DAYS });

@@ -30,6 +30,7 @@ export async function startTestServer(
     relayTap?: AppOptions["relayTap"];
     app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs">;
     backupLookups?: AppOptions["backupLookups"];
+    attachments?: AppOptions["attachments"];
   } = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase();
@@ -41,6 +42,7 @@ export async function startTestServer(
     relayTap: opts.relayTap,
     ...opts.app,
     ...(opts.backupLookups && { backupLookups: opts.backupLookups }),
+    ...(opts.attachments && { attachments: opts.attachments }),
   });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   const port = (httpServer.address() as AddressInfo).port;

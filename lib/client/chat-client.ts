@@ -28,7 +28,7 @@
  * single async queue (chat/scheduler.ts), so a share can never be handled before the room:updated
  * that announced its epoch.
  */
-import type { Identity } from "@/lib/crypto";
+import type { AttachmentRef, Identity } from "@/lib/crypto";
 import type {
   ChannelSettings,
   CommandData,
@@ -298,8 +298,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * With `to` (a member's user id): a direct message under the pair's dmKey, epoch 0, delivered by
    * the server to that member only. Resolves with our own message as shown in the room.
    */
-  async send(roomId: string, text: string, to?: string): Promise<ChatMessage> {
-    return this.sender.send(roomId, text, to);
+  async send(roomId: string, text: string, to?: string, attachment?: AttachmentRef): Promise<ChatMessage> {
+    return this.sender.send(roomId, text, to, attachment);
   }
 
   /** Loads log rows (the latest 200, or those after sinceId) and merges them into RoomView.logs. */

@@ -14,7 +14,10 @@ export type ClientErrorCode =
   | "TOO_MANY_MEMBERS" // the server listed more members than a room may hold; extras ignored (warning)
   | "CONFUSABLE_NAMES" // two members' display names look alike (warning)
   | "BB84_FAILED" // a BB84 session could not start or report (warning)
-  | "STORAGE"; // an epoch key could not be kept for history (warning)
+  | "STORAGE" // an epoch key could not be kept for history (warning)
+  | "UPLOAD_FAILED" // an attachment upload was refused or could not finish
+  | "DOWNLOAD_FAILED" // an attachment download was refused or could not finish
+  | "CANCELLED"; // the user cancelled a transfer
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

@@ -1,5 +1,6 @@
 /** The client's read-only state: plain data, replaced (never mutated) on every change. */
 import type { ChannelSettings, LogEntry, MemberInfo } from "@/lib/protocol";
+import type { AttachmentRef } from "@/lib/crypto";
 import type { QkdPairView, RoomBb84View } from "./bb84-types";
 import type { ClientError, ClientErrorCode } from "./errors";
 
@@ -36,6 +37,8 @@ export interface ChatMessage {
   ts: string;
   status: MessageStatus;
   text?: string;
+  /** An end-to-end encrypted attachment this message announces (its key rides here, never on the server). */
+  attachment?: AttachmentRef;
   /** Why the message was rejected, in words a user understands. */
   reason?: string;
   /** Direct messages: encrypted under the QKD-hardened (hybrid) pair key. */

@@ -16,3 +16,4 @@ export * from "./identity-secret";
 export * from "./argon2-params";
 export * from "./recovery-code";
 export * from "./backup";
+export * from "./attachment-stream";

@@ -170,30 +170,98 @@ export class ReplayGuard {
 
 export const MAX_TEXT_BYTES = 16 * 1024;
 const PAYLOAD_VERSION = 1;
+/** A message that announces an attachment (issue 16): version 1's fields, then the AttachmentRef. */
+const PAYLOAD_VERSION_ATTACHMENT = 2;
 const PAD_BLOCK = 64;
+/** The announcement's JSON, thumbnail included, stays well inside one message's ciphertext limit. */
+export const MAX_ATTACHMENT_REF_BYTES = 40 * 1024;
+export const MAX_THUMBNAIL_BYTES = 24 * 1024;
+
+/**
+ * Everything a reader needs to fetch, open and show an attachment, and nothing the server may see:
+ * it travels only inside the end-to-end encrypted message (lib/crypto/attachment-stream.ts).
+ */
+export interface AttachmentRef {
+  /** The server's random id of the stored ciphertext. */
+  id: string;
+  name: string;
+  mime: string;
+  /** Plaintext bytes. */
+  size: number;
+  /** Content hash, base64url: SHA-256 over the SHA-256 of each 64 KiB segment's plaintext (ContentHasher; checked after the last segment opens). */
+  sha256: string;
+  /** The file key (32 bytes) and file id (16 bytes), base64url. */
+  key: string;
+  fileId: string;
+  /** A small preview made and encrypted by the sender's browser (images only). */
+  thumb?: { mime: "image/jpeg" | "image/webp" | "image/png"; data: string; width: number; height: number };
+}
 
 export interface ChatPayload {
   text: string;
   sentAt: number; // ms since the epoch, set by the sender (not trusted for ordering)
+  attachment?: AttachmentRef;
+}
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Checks an AttachmentRef's shape (a peer's message is untrusted input); returns it or throws. */
+export function checkAttachmentRef(a: unknown): AttachmentRef {
+  const bad = (why: string): never => {
+    throw new CryptoError("bad-encoding", `attachment: ${why}`);
+  };
+  if (typeof a !== "object" || a === null) return bad("not an object");
+  const r = a as Record<string, unknown>;
+  const str = (k: string, max: number, re?: RegExp) => {
+    const v = r[k];
+    if (typeof v !== "string" || v.length > max || (re && !re.test(v))) bad(`bad ${k}`);
+    return v as string;
+  };
+  const id = str("id", 22, /^[A-Za-z0-9_-]{22}$/);
+  const name = str("name", 255);
+  const mime = str("mime", 127, /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$|^$/i);
+  if (!Number.isSafeInteger(r.size) || (r.size as number) < 0) bad("bad size");
+  const sha256 = str("sha256", 43, /^[A-Za-z0-9_-]{43}$/);
+  const key = str("key", 43, /^[A-Za-z0-9_-]{43}$/);
+  const fileId = str("fileId", 22, /^[A-Za-z0-9_-]{22}$/);
+  const out: AttachmentRef = { id, name, mime, size: r.size as number, sha256, key, fileId };
+  if (r.thumb !== undefined) {
+    const t = r.thumb as Record<string, unknown>;
+    if (typeof t !== "object" || t === null) bad("bad thumbnail");
+    if (t.mime !== "image/jpeg" && t.mime !== "image/webp" && t.mime !== "image/png") bad("bad thumbnail type");
+    if (typeof t.data !== "string" || t.data.length > Math.ceil((MAX_THUMBNAIL_BYTES * 4) / 3) + 4 || !B64.test(t.data)) bad("bad thumbnail data");
+    const dim = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= 4096;
+    if (!dim(t.width) || !dim(t.height)) bad("bad thumbnail size");
+    out.thumb = { mime: t.mime as "image/jpeg", data: t.data as string, width: t.width as number, height: t.height as number };
+  }
+  return out;
 }
 
 /**
  * Binary, padded to a multiple of 64 bytes so the ciphertext length reveals only a coarse size:
  *   version(1) = 1 ‖ sentAt u64 BE ‖ textLength u32 BE ‖ text UTF-8 ‖ zero padding
+ *   version(1) = 2 ‖ sentAt u64 BE ‖ textLength u32 BE ‖ text UTF-8 ‖ refLength u32 BE ‖ AttachmentRef JSON ‖ zero padding
  */
 export function encodeChatPayload(p: ChatPayload): Uint8Array<ArrayBuffer> {
   if (typeof p?.text !== "string") throw new CryptoError("bad-encoding", "text must be a string");
   if (!Number.isSafeInteger(p.sentAt) || p.sentAt < 0) throw new CryptoError("bad-encoding", "sentAt must be a non-negative integer");
   const text = utf8(p.text);
   if (text.length > MAX_TEXT_BYTES) throw new CryptoError("bad-encoding", `text longer than ${MAX_TEXT_BYTES} bytes`);
-  const body = 1 + 8 + 4 + text.length;
+  const ref = p.attachment === undefined ? null : utf8(JSON.stringify(checkAttachmentRef(p.attachment)));
+  if (ref && ref.length > MAX_ATTACHMENT_REF_BYTES)
+    throw new CryptoError("bad-encoding", `attachment announcement longer than ${MAX_ATTACHMENT_REF_BYTES} bytes`);
+  const body = 1 + 8 + 4 + text.length + (ref ? 4 + ref.length : 0);
   const out = new Uint8Array(Math.ceil(body / PAD_BLOCK) * PAD_BLOCK);
   const view = new DataView(out.buffer);
-  out[0] = PAYLOAD_VERSION;
+  out[0] = ref ? PAYLOAD_VERSION_ATTACHMENT : PAYLOAD_VERSION;
   view.setUint32(1, Math.floor(p.sentAt / 2 ** 32));
   view.setUint32(5, p.sentAt >>> 0);
   view.setUint32(9, text.length);
   out.set(text, 13);
+  if (ref) {
+    view.setUint32(13 + text.length, ref.length);
+    out.set(ref, 17 + text.length);
+  }
   return out;
 }
 
@@ -201,16 +269,31 @@ export function decodeChatPayload(bytes: Uint8Array): ChatPayload {
   if (!(bytes instanceof Uint8Array) || bytes.length < 13 || bytes.length % PAD_BLOCK !== 0) {
     throw new CryptoError("bad-encoding", "chat payload has a bad length");
   }
-  if (bytes[0] !== PAYLOAD_VERSION) throw new CryptoError("bad-encoding", `unknown chat payload version ${bytes[0]}`);
+  const version = bytes[0];
+  if (version !== PAYLOAD_VERSION && version !== PAYLOAD_VERSION_ATTACHMENT) throw new CryptoError("bad-encoding", `unknown chat payload version ${bytes[0]}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hi = view.getUint32(1);
   if (hi >= 2 ** 21) throw new CryptoError("bad-encoding", "sentAt out of range");
   const sentAt = hi * 2 ** 32 + view.getUint32(5);
   const len = view.getUint32(9);
   if (len > MAX_TEXT_BYTES || 13 + len > bytes.length) throw new CryptoError("bad-encoding", "text length out of range");
-  const end = 13 + len;
+  let end = 13 + len;
+  const text = fromUtf8(bytes.subarray(13, end));
+  let attachment: AttachmentRef | undefined;
+  if (version === PAYLOAD_VERSION_ATTACHMENT) {
+    if (end + 4 > bytes.length) throw new CryptoError("bad-encoding", "attachment length missing");
+    const refLen = view.getUint32(end);
+    if (refLen > MAX_ATTACHMENT_REF_BYTES || end + 4 + refLen > bytes.length) throw new CryptoError("bad-encoding", "attachment length out of range");
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fromUtf8(bytes.subarray(end + 4, end + 4 + refLen)));
+    } catch {
+      throw new CryptoError("bad-encoding", "attachment is not JSON");
+    }
+    attachment = checkAttachmentRef(parsed);
+    end += 4 + refLen;
+  }
   if (Math.ceil(end / PAD_BLOCK) * PAD_BLOCK !== bytes.length) throw new CryptoError("bad-encoding", "too much padding");
   for (let i = end; i < bytes.length; i++) if (bytes[i] !== 0) throw new CryptoError("bad-encoding", "non-zero padding");
-  const text = fromUtf8(bytes.subarray(13, end));
-  return { text, sentAt };
+  return attachment ? { text, sentAt, attachment } : { text, sentAt };
 }

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   "RATE_LIMITED",
   "INTERNAL",
   "NO_BACKUP", // backup:fetch / backup:put: no key backup under that id
+  "QUOTA_EXCEEDED", // attachment:create: the room's or the member's attachment quota is full
+  "NO_ATTACHMENT", // attachment:grant: no such attachment in this room, or it is not yours to read
   "BACKUP_CONFLICT", // backup:put: the backup changed since the version given, or the id belongs to another identity
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

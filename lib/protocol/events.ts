@@ -15,6 +15,7 @@ import { STAGES } from "../qkd/stages";
 import { isWellFormedText, MALFORMED_TEXT, wellFormedText } from "./text";
 import { rendersBlank } from "./confusables";
 import { backupFetchSchema, backupPutSchema, type BackupBlob } from "./backup";
+import { attachmentCreateSchema, attachmentGrantSchema, type AttachmentCapability } from "./attachments";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -346,6 +347,8 @@ export interface ClientToServerEvents {
   "bb84:list": (p: z.input<typeof bb84ListSchema>, ack: AckFn<{ sessions: Bb84SessionSummary[] }>) => void;
   "backup:fetch": (p: z.input<typeof backupFetchSchema>, ack: AckFn<BackupBlob>) => void;
   "backup:put": (p: z.input<typeof backupPutSchema>, ack: AckFn<{ version: number }>) => void;
+  "attachment:create": (p: z.input<typeof attachmentCreateSchema>, ack: AckFn<AttachmentCapability>) => void;
+  "attachment:grant": (p: z.input<typeof attachmentGrantSchema>, ack: AckFn<AttachmentCapability>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -384,6 +387,8 @@ export const COMMAND_SCHEMAS = {
   "bb84:list": bb84ListSchema,
   "backup:fetch": backupFetchSchema,
   "backup:put": backupPutSchema,
+  "attachment:create": attachmentCreateSchema,
+  "attachment:grant": attachmentGrantSchema,
 } as const satisfies Record<keyof ClientToServerEvents, z.ZodType>;
 
 export type CommandName = keyof ClientToServerEvents;

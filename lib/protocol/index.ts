@@ -6,3 +6,4 @@ export * from "./commands";
 export * from "./text";
 export * from "./confusables";
 export * from "./backup";
+export * from "./attachments";

@@ -19,6 +19,8 @@ export const LOG_EVENT_TYPES = [
   "BB84_SESSION_STARTED", // actor (Alice) → target (Bob); meta: { sessionId, qubits, cascadeVariant, channel }
   "BB84_SESSION_SUMMARY", // actor (Alice) → target (Bob); meta: the non-secret Bb84SessionSummary (outcome, QBER, counts, durations)
   "CHANNEL_SETTINGS_CHANGED", // meta: { noise, loss, eve }
+  "ATTACHMENT_UPLOADED", // actor finished uploading an attachment; meta: { attachmentId, bytes } (never a name or type)
+  "ATTACHMENTS_PURGED", // retention, an unfinished upload or a deleted room removed attachments; meta: { count, bytes, reason }
   "SECURITY_REJECTED", // actor; meta: { event, code } — refused attempts worth an operator's eye
 ] as const;
 export type LogEventType = (typeof LOG_EVENT_TYPES)[number];

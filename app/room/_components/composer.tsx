@@ -1,8 +1,9 @@
 "use client";
-import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useId, useMemo, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
 import { useChatStore, useConnection, useCurrentRoom } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { Button } from "@/app/_components/ui";
+import { UploadList, useAttachmentUploads } from "./attachment-uploads";
 
 /** Max characters typed; the encrypted frame stays well under the server's ciphertext cap. */
 const MAX_TEXT = 16_000;
@@ -18,6 +19,9 @@ export function Composer() {
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
+  const filePicker = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
+  const uploads = useAttachmentUploads();
 
   const members = room?.members;
   const others = useMemo(() => members?.filter((m) => !m.isMe) ?? [], [members]);
@@ -54,6 +58,34 @@ export function Composer() {
     }
   }
 
+  /** Files picked, dropped or pasted: each is encrypted, uploaded and announced (with the typed text as its caption). */
+  function attach(files: FileList | File[] | null) {
+    if (!files || disabled) return;
+    const caption = text.trim();
+    let first = true;
+    for (const f of Array.from(files)) {
+      void uploads.start(f, to || undefined, first ? caption : "");
+      first = false;
+    }
+    if (caption) setText("");
+  }
+
+  function onPaste(e: ClipboardEvent<HTMLTextAreaElement>) {
+    const files = Array.from(e.clipboardData?.files ?? []);
+    if (files.length > 0) {
+      e.preventDefault();
+      attach(files);
+    }
+  }
+
+  function onDrop(e: DragEvent<HTMLFormElement>) {
+    setDragging(false);
+    if (e.dataTransfer?.files?.length) {
+      e.preventDefault();
+      attach(e.dataTransfer.files);
+    }
+  }
+
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
     if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
@@ -74,7 +106,20 @@ export function Composer() {
             : "Encrypted for everyone present. Enter to send, Shift+Enter for a new line.";
 
   return (
-    <form onSubmit={submit} className="shrink-0 border-t border-line p-2 sm:p-3" data-testid="composer">
+    <form
+      onSubmit={submit}
+      onDragOver={(e) => {
+        if (!disabled && e.dataTransfer?.types.includes("Files")) {
+          e.preventDefault();
+          setDragging(true);
+        }
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+      className={`shrink-0 border-t p-2 sm:p-3 ${dragging ? "border-accent bg-accent/5" : "border-line"}`}
+      data-testid="composer"
+    >
+      <UploadList pending={uploads.pending} dismiss={uploads.dismiss} />
       {error && (
         <p role="alert" className="mb-2 rounded-md border border-danger/50 bg-danger/10 px-3 py-1.5 text-sm text-danger" data-testid="composer-error">
           {error}
@@ -129,12 +174,37 @@ export function Composer() {
             maxLength={MAX_TEXT}
             onChange={(e) => setText(e.target.value)}
             onKeyDown={onKeyDown}
+            onPaste={onPaste}
             disabled={disabled}
             placeholder={disabled ? "" : target ? `Direct message to ${target.displayName}…` : "Message everyone…"}
             data-testid="composer-input"
             className={`block max-h-40 min-h-[2.75rem] w-full resize-y rounded-md border bg-bg ${to ? "border-accent" : "border-line"} px-3 py-2 text-sm leading-6 focus:outline-none focus:ring-2 focus:ring-accent/50 disabled:opacity-60`}
           />
         </div>
+        <input
+          ref={filePicker}
+          type="file"
+          multiple
+          className="sr-only"
+          tabIndex={-1}
+          aria-label="Files to attach"
+          data-testid="attach-input"
+          onChange={(e) => {
+            attach(e.target.files);
+            e.target.value = "";
+          }}
+        />
+        <Button
+          type="button"
+          onClick={() => filePicker.current?.click()}
+          disabled={disabled}
+          aria-label="Attach files (encrypted end to end)"
+          title="Attach files: encrypted in your browser, or drop or paste them here"
+          data-testid="attach-button"
+          className="h-[2.75rem] shrink-0 px-3"
+        >
+          <span aria-hidden="true">📎</span>
+        </Button>
         <Button
           type="submit"
           variant="primary"

@@ -25,6 +25,8 @@ const TYPES: Record<LogEventType, { label: string; tone: string }> = {
   BB84_SESSION_STARTED: { label: "BB84 session started", tone: "text-accent" },
   BB84_SESSION_SUMMARY: { label: "BB84 session", tone: "text-accent" },
   CHANNEL_SETTINGS_CHANGED: { label: "Channel settings changed", tone: "text-muted" },
+  ATTACHMENT_UPLOADED: { label: "Attachment uploaded", tone: "text-muted" },
+  ATTACHMENTS_PURGED: { label: "Attachments purged", tone: "text-muted" },
   SECURITY_REJECTED: { label: "Refused by server", tone: "text-danger" },
 };
 

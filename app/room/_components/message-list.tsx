@@ -6,6 +6,7 @@ import { formatTime, isoTime } from "@/lib/ui/format";
 import { buildTimeline, type TimelineItem } from "@/lib/ui/timeline";
 import { Badge } from "@/app/_components/ui";
 import { MessageText } from "./message-text";
+import { AttachmentCard } from "./attachment-card";
 
 /** Timeline items rendered at once; scrolling to the top shows WINDOW_STEP more (then older pages). */
 const WINDOW = 200;
@@ -293,7 +294,8 @@ function Bubble({ m, tail }: { m: ChatMessage; tail: boolean }) {
       }`}
       data-testid="message-text"
     >
-      <MessageText text={m.text ?? ""} mine={m.mine} />
+      {(m.text ?? "") !== "" && <MessageText text={m.text ?? ""} mine={m.mine} />}
+      {m.attachment && <AttachmentCard att={m.attachment} mine={m.mine} />}
     </div>
   );
 }

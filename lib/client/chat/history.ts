@@ -144,7 +144,7 @@ export class History {
         decryptMessage(k, sender.signingKey, env, direct ? { roomId: room.roomId, recipientId: env.to! } : { roomId: room.roomId, epoch: env.epoch }),
       );
       const payload = decodeChatPayload(opened.value);
-      return { ...base, text: payload.text };
+      return { ...base, text: payload.text, ...(payload.attachment && { attachment: payload.attachment }) };
     } catch (e) {
       return { ...base, status: "rejected", reason: rejectionReason(e) };
     }

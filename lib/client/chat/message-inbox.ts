@@ -5,7 +5,7 @@
  * has not arrived yet; a direct message opens under the pair's keys (tryEachKey). The replay rules
  * it applies are in replay-policy.ts.
  */
-import { decodeChatPayload, decryptMessage } from "@/lib/crypto";
+import { decodeChatPayload, decryptMessage, type AttachmentRef } from "@/lib/crypto";
 import type { MessageReceived } from "@/lib/protocol";
 import { rejectionReason } from "../reasons";
 import type { ChatMessage } from "../types";
@@ -114,6 +114,7 @@ export class MessageInbox {
     const sender = roster.memberAt(room, env.from, direct ? undefined : env.epoch);
     if (!sender) return this.reject(room, env, "Sender is not a member of this room — message discarded");
     let text: string;
+    let attachment: AttachmentRef | undefined;
     let hybrid = false;
     try {
       // decryptMessage verifies the signature first, then room, recipient and epoch, decrypts, and
@@ -137,11 +138,12 @@ export class MessageInbox {
       if (verdict === "duplicate") return;
       if (verdict === "replay") return this.reject(room, env, "Replayed message (already shown under another id) — discarded");
       text = payload.text;
+      attachment = payload.attachment;
     } catch (e) {
       return this.reject(room, env, rejectionReason(e));
     }
     replay.record(env);
-    const msg: ChatMessage = { ...this.baseMessage(room, env, "ok"), text, ...(direct && { hybrid }) };
+    const msg: ChatMessage = { ...this.baseMessage(room, env, "ok"), text, ...(attachment && { attachment }), ...(direct && { hybrid }) };
     this.deps.store.addMessage(room.roomId, msg);
     this.deps.emit("message", msg);
   }

@@ -3,7 +3,7 @@
  * key (waiting, bounded, for that key, and once more if the room re-keys in between), or directly
  * to one member under the pair's dmKey (epoch 0; the server delivers it to that member only).
  */
-import { encodeChatPayload, encryptMessage, type Identity } from "@/lib/crypto";
+import { encodeChatPayload, encryptMessage, type AttachmentRef, type Identity } from "@/lib/crypto";
 import { ClientError } from "../errors";
 import type { ChatMessage } from "../types";
 import type { ClientStateStore } from "./client-state";
@@ -37,11 +37,11 @@ export class MessageSender {
   }
 
   /** Encrypts and sends; resolves with our own message as shown in the room. */
-  async send(roomId: string, text: string, to?: string): Promise<ChatMessage> {
+  async send(roomId: string, text: string, to?: string, attachment?: AttachmentRef): Promise<ChatMessage> {
     const { roster, request, replay, identity, keyWaitMs } = this.deps;
     const room = roster.get(roomId);
     if (!room) throw new ClientError("NOT_JOINED", `not in room ${roomId}`);
-    const payloadBytes = encodeChatPayload({ text, sentAt: Date.now() });
+    const payloadBytes = encodeChatPayload({ text, sentAt: Date.now(), ...(attachment && { attachment }) });
     let sent: { id: string; ts: string; epoch: number; counter: number } | null = null;
     let sentHybrid = false;
     if (to !== undefined) {
@@ -92,6 +92,7 @@ export class MessageSender {
       ts: sent.ts,
       status: "ok",
       text,
+      ...(attachment && { attachment }),
       ...(to !== undefined && { hybrid: sentHybrid }),
     };
     // A history page fetched later holds this same envelope: shown once, by its id and its triple.

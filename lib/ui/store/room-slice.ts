@@ -71,10 +71,10 @@ export const createRoomSlice: ChatSlice<RoomSlice> = (set, get) => {
       get().syncFromClient();
     },
 
-    async send(text, to) {
+    async send(text, to, attachment) {
       const { client, roomId } = get();
       if (!client || !roomId) throw Object.assign(new Error("not in a room"), { code: "NOT_JOINED" });
-      await client.send(roomId, text, to);
+      await client.send(roomId, text, to, attachment);
     },
 
     markVerified(peerId, verified) {

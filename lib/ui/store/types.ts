@@ -6,6 +6,7 @@
 import type { StateCreator } from "zustand";
 import type { ChatClient, ChatState, RoomView } from "@/lib/client";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
+import type { AttachmentRef } from "@/lib/crypto";
 import type { ChannelSettings, HistoryMode } from "@/lib/protocol";
 import type { CascadeVariant } from "@/lib/qkd/cascade";
 import type { UiError } from "../errors";
@@ -54,7 +55,8 @@ export interface RoomSlice {
 
   enter(req: JoinRequest): Promise<string | null>;
   leave(): Promise<void>;
-  send(text: string, to?: string): Promise<void>;
+  /** Sends a message (optionally announcing an uploaded attachment: its AttachmentRef rides inside the encrypted message). */
+  send(text: string, to?: string, attachment?: AttachmentRef): Promise<void>;
   markVerified(peerId: string, verified: boolean): void;
   safetyNumber(peerId: string): Promise<string>;
   /** Loads the next older page of the room's stored history (the newest on the first call). */

@@ -1,0 +1,242 @@
+/**
+ * End-to-end encrypted attachments against the real server (tus over HTTP, Socket.IO capabilities,
+ * SQLite or PostgreSQL): a 16 MB file uploaded, interrupted at half way and resumed by a fresh
+ * upload object (as after a reload), announced inside an encrypted message, downloaded and opened
+ * byte for byte by another member; refusals for outsiders, later members, missing and expired
+ * capabilities; neither the file's bytes nor its name in the database or the store; quotas,
+ * retention and orphan purging.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { ChatClient } from "@/lib/client";
+import { downloadAttachment, uploadAttachment, type AttachmentTransport } from "@/lib/client/attachments";
+import { bytesSource, ciphertextSize, type AttachmentRef } from "@/lib/crypto";
+import { ClientError } from "@/lib/client";
+import { until } from "../helpers/waits";
+import { databaseBytes, startTestServer, type TestServer } from "../helpers/server";
+import { honestClients } from "../helpers/clients";
+
+let srv: TestServer;
+let dir: string;
+const { clients, makeClient } = honestClients(() => srv.url);
+const MB = 1024 * 1024;
+
+async function start(limits: { maxBytes?: number; roomQuotaBytes?: number; memberQuotaBytes?: number } = {}) {
+  dir = mkdtempSync(path.join(tmpdir(), "qsec-att-"));
+  srv = await startTestServer({ attachments: { dir, ...limits } });
+}
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await srv.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const transport = (c: ChatClient): AttachmentTransport => ({ request: (e, p) => c.request(e, p), baseUrl: srv.url });
+
+/** Deterministic bytes with a marker that a scan can look for. */
+function fileBytes(n: number, marker: string): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  const m = Buffer.from(marker);
+  for (let o = 0; o + m.length <= n; o += 1024 * 1024) out.set(m, o);
+  return out;
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ClientError) return e.code;
+    throw e;
+  }
+  return "ok";
+}
+
+async function http(id: string, token?: string, extra: Record<string, string> = {}) {
+  const res = await fetch(`${srv.url}/attachments/${id}`, { headers: { ...(token && { authorization: `Bearer ${token}` }), ...extra } });
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+async function upload(c: ChatClient, roomId: string, bytes: Uint8Array, name: string, to?: string): Promise<AttachmentRef> {
+  return uploadAttachment({ ...transport(c), roomId, source: bytesSource(bytes), name, mime: "application/octet-stream", ...(to && { to }) }).done;
+}
+
+test("a 16 MB file: upload interrupted at half way resumes, is announced encrypted, opens byte for byte for a member, and is never at rest in the clear", async () => {
+  await start();
+  const alice = await makeClient();
+  const bob = await makeClient();
+  await alice.join("files", "alice");
+  await bob.join("files", "bob");
+  const name = "quarterly-secret-plans.bin";
+  const plain = fileBytes(16 * MB, "QSEC-ATTACHMENT-PLAINTEXT-MARKER-0xC0FFEE");
+
+  // First attempt: dropped at about half way (as a closed tab or a lost connection would).
+  let paused = false;
+  const first = uploadAttachment({
+    ...transport(alice),
+    roomId: "files",
+    source: bytesSource(plain),
+    name,
+    mime: "application/octet-stream",
+    onProgress: ({ sent, total }) => {
+      if (!paused && sent >= total / 2) {
+        paused = true;
+        void first.pause();
+      }
+    },
+  });
+  await until(() => paused && first.url !== null, 20_000, "the upload to pass half way");
+  await new Promise((r) => setTimeout(r, 200));
+  const cap = await alice.request("attachment:grant", { roomId: "files", id: first.ref.id, op: "upload" });
+  const head = await fetch(`${srv.url}/attachments/${first.ref.id}`, {
+    method: "HEAD",
+    headers: { authorization: `Bearer ${cap.token}`, "tus-resumable": "1.0.0" },
+  });
+  const offset = Number(head.headers.get("upload-offset"));
+  const total = ciphertextSize(plain.length);
+  expect(offset).toBeGreaterThan(0);
+  expect(offset).toBeLessThan(total);
+  // Not yet downloadable.
+  const early = await alice.request("attachment:grant", { roomId: "files", id: first.ref.id, op: "download" }).catch((e: ClientError) => e.code);
+  expect(early).toBe("NO_ATTACHMENT");
+
+  // A fresh upload object resumes from the server's offset: the bytes before it are not sent again.
+  const progress: number[] = [];
+  const second = uploadAttachment({
+    ...transport(alice),
+    roomId: "files",
+    source: bytesSource(plain),
+    name,
+    mime: "application/octet-stream",
+    resume: { ref: first.ref, url: first.url! },
+    onProgress: ({ sent }) => progress.push(sent),
+  });
+  const ref = await second.done;
+  expect(ref.id).toBe(first.ref.id);
+  // tus progress is absolute: this attempt's first report is already past the server's offset.
+  expect(progress.length).toBeGreaterThan(0);
+  expect(Math.min(...progress)).toBeGreaterThanOrEqual(offset);
+  expect(Math.max(...progress)).toBe(total);
+
+  // Announced inside an end-to-end encrypted message; bob downloads and opens it.
+  await alice.send("files", "here are the plans", undefined, ref);
+  await until(() => bob.state.rooms.files?.messages.some((m) => m.attachment?.id === ref.id) ?? false, 5000, "bob to get the announcement");
+  const got = bob.state.rooms.files!.messages.find((m) => m.attachment?.id === ref.id)!.attachment!;
+  expect(got.name).toBe(name);
+  let lastProgress = 0;
+  const blob = await downloadAttachment({ ...transport(bob), roomId: "files", ref: got, onProgress: ({ sent }) => (lastProgress = sent) });
+  expect(lastProgress).toBe(total);
+  expect(Buffer.from(await blob.arrayBuffer()).equals(Buffer.from(plain))).toBe(true);
+
+  // A ranged request (a resumed download) returns the stored bytes from that offset.
+  const dl = await bob.request("attachment:grant", { roomId: "files", id: ref.id });
+  const ranged = await http(ref.id, dl.token, { range: "bytes=100-199" });
+  expect(ranged.status).toBe(206);
+  expect(ranged.body.length).toBe(100);
+
+  // At rest: neither the file's bytes nor its name, in the database or in the store.
+  const marker = Buffer.from("QSEC-ATTACHMENT-PLAINTEXT-MARKER-0xC0FFEE");
+  const stored = readdirSync(dir).map((f) => readFileSync(path.join(dir, f)));
+  expect(stored.length).toBeGreaterThan(0);
+  for (const bytes of [...databaseBytes(srv), ...stored]) {
+    expect(bytes.indexOf(marker)).toBe(-1);
+    expect(bytes.indexOf(Buffer.from(name))).toBe(-1);
+    expect(bytes.indexOf(Buffer.from(plain.subarray(5000, 5064)))).toBe(-1);
+  }
+  let logs = await srv.prisma.roomLog.findMany({ where: { roomId: "files", type: "ATTACHMENT_UPLOADED" } });
+  for (let i = 0; i < 100 && logs.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 30));
+    logs = await srv.prisma.roomLog.findMany({ where: { roomId: "files", type: "ATTACHMENT_UPLOADED" } });
+  }
+  expect(logs).toHaveLength(1);
+  expect(JSON.parse(logs[0]!.meta)).toEqual({ attachmentId: ref.id, bytes: total });
+});
+
+test("refusals: a non-member, a member of a later epoch, a DM outsider, a departed member, and requests without, with a forged or with an expired capability", async () => {
+  await start();
+  const alice = await makeClient();
+  const bob = await makeClient();
+  const carol = await makeClient();
+  const mallory = await makeClient();
+  await alice.join("club", "alice");
+  await bob.join("club", "bob");
+  await mallory.join("elsewhere", "mallory");
+  const ref = await upload(alice, "club", fileBytes(70_000, "x"), "a.bin");
+  const dmRef = await upload(alice, "club", fileBytes(1000, "y"), "dm.bin", bob.identity.userId);
+  // The smallest files round-trip too (one empty or one-byte last segment).
+  for (const n of [0, 1]) {
+    const small = await upload(alice, "club", fileBytes(n, ""), `${n}.bin`);
+    const got = await downloadAttachment({ ...transport(bob), roomId: "club", ref: small });
+    expect(Buffer.from(await got.arrayBuffer()).equals(Buffer.from(fileBytes(n, "")))).toBe(true);
+  }
+
+  // Carol joins after the upload: another epoch, so the attachment is not hers to read.
+  await carol.join("club", "carol");
+  expect(await code(carol.request("attachment:grant", { roomId: "club", id: ref.id }))).toBe("NO_ATTACHMENT");
+  expect(await code(carol.request("attachment:grant", { roomId: "club", id: dmRef.id }))).toBe("NO_ATTACHMENT");
+  expect(await code(mallory.request("attachment:grant", { roomId: "club", id: ref.id }))).toBe("NOT_A_MEMBER");
+  expect(await code(mallory.request("attachment:grant", { roomId: "elsewhere", id: ref.id }))).toBe("NO_ATTACHMENT");
+  expect(await code(bob.request("attachment:grant", { roomId: "club", id: dmRef.id }))).toBe("ok");
+
+  // HTTP: no capability, a forged one, an expired one, another attachment's, an upload capability.
+  expect((await http(ref.id)).status).toBe(401);
+  const good = await bob.request("attachment:grant", { roomId: "club", id: ref.id });
+  expect((await http(ref.id, good.token.slice(0, -4) + "AAAA")).status).toBe(401);
+  const signer = srv.app.deps.attachments!.signer;
+  const expired = signer.sign({ op: "download", sub: bob.identity.userId, room: "club", att: ref.id, exp: Date.now() - 1000 });
+  const res = await http(ref.id, expired);
+  expect(res.status).toBe(401);
+  expect(res.body.toString()).toMatch(/expired/);
+  expect((await http(dmRef.id, good.token)).status).toBe(403);
+  // A capability minted for carol (as if leaked) is still checked against her epochs.
+  const carols = signer.sign({ op: "download", sub: carol.identity.userId, room: "club", att: ref.id, exp: Date.now() + 60_000 });
+  expect((await http(ref.id, carols)).status).toBe(403);
+  expect((await http(ref.id, good.token)).status).toBe(200);
+
+  // Bob leaves: his unexpired capability stops working at once.
+  await bob.leave("club");
+  expect((await http(ref.id, good.token)).status).toBe(403);
+});
+
+test("limits and lifecycle: size cap, room and member quotas, retention with the history, unfinished uploads and stray files purged", async () => {
+  await start({ maxBytes: 2 * MB, roomQuotaBytes: 3 * MB, memberQuotaBytes: 2 * MB + 200_000 });
+  const alice = await makeClient();
+  const bob = await makeClient();
+  await alice.join("lim", "alice");
+  await bob.join("lim", "bob");
+  expect(await code(alice.request("attachment:create", { roomId: "lim", size: ciphertextSize(2 * MB) + 1 }))).toBe("TOO_LARGE");
+  const big = await upload(alice, "lim", fileBytes(1_900_000, "z"), "big.bin");
+  expect(await code(alice.request("attachment:create", { roomId: "lim", size: 400_000 }))).toBe("QUOTA_EXCEEDED"); // alice's own quota
+  await upload(bob, "lim", fileBytes(900_000, "w"), "b.bin");
+  expect(await code(bob.request("attachment:create", { roomId: "lim", size: 400_000 }))).toBe("QUOTA_EXCEEDED"); // the room's quota
+
+  // An unfinished upload older than a day, and a file nobody references, go with the next sweep.
+  const orphan = await alice.request("attachment:create", { roomId: "lim", size: 100 });
+  await srv.prisma.attachment.update({ where: { id: orphan.id }, data: { createdAt: new Date(Date.now() - 25 * 3600_000) } });
+  writeFileSync(path.join(dir, "AAAAAAAAAAAAAAAAAAAAAA"), "stray");
+  // Retention: the room keeps 30 days of history; this attachment is 31 days old.
+  await srv.prisma.attachment.update({ where: { id: big.id }, data: { createdAt: new Date(Date.now() - 31 * 86400_000) } });
+  const dl = await alice.request("attachment:grant", { roomId: "lim", id: big.id });
+  const swept = await srv.app.sweep();
+  expect(swept.purgedAttachments).toBe(2);
+  expect((await http(big.id, dl.token)).status).toBe(404);
+  expect(await code(alice.request("attachment:grant", { roomId: "lim", id: big.id }))).toBe("NO_ATTACHMENT");
+  const left = readdirSync(dir).filter((f) => !f.endsWith(".json"));
+  expect(left).toHaveLength(1); // bob's
+  expect(left).not.toContain(big.id);
+  // The space is free again.
+  expect(await code(alice.request("attachment:create", { roomId: "lim", size: 400_000 }))).toBe("ok");
+  // Log rows are written in batches: wait for the flush.
+  let reasons: string[] = [];
+  for (let i = 0; i < 100 && reasons.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 30));
+    const purged = await srv.prisma.roomLog.findMany({ where: { roomId: "lim", type: "ATTACHMENTS_PURGED" } });
+    reasons = purged.map((r) => JSON.parse(r.meta).reason as string).sort();
+  }
+  expect(reasons).toEqual(["retention", "unfinished"]);
+});

@@ -1,0 +1,104 @@
+import {
+  AttachmentIntegrityError,
+  HEADER_BYTES,
+  SEGMENT_BYTES,
+  TAG_BYTES,
+  ciphertextSize,
+  concatBytes,
+  decryptBytes,
+  encryptBytes,
+  encryptRange,
+  bytesSource,
+  importFileKey,
+  newFileSecret,
+  plaintextSize,
+} from "@/lib/crypto";
+
+const SEALED = SEGMENT_BYTES + TAG_BYTES;
+
+function pattern(n: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+async function sealed(plain: Uint8Array) {
+  const secret = newFileSecret();
+  const key = await importFileKey(secret.rawKey);
+  return { key, fileId: secret.fileId, ct: await encryptBytes(key, secret.fileId, plain) };
+}
+
+async function failure(p: Promise<unknown>): Promise<AttachmentIntegrityError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof AttachmentIntegrityError) return e;
+    throw e;
+  }
+  throw new Error("expected the attachment to be refused");
+}
+
+describe("attachment stream encryption (AES-256-GCM STREAM, 64 KiB segments)", () => {
+  it.each([0, 1, SEGMENT_BYTES - 1, SEGMENT_BYTES, SEGMENT_BYTES + 1, 3 * SEGMENT_BYTES + 5])("round-trips %i bytes byte for byte", async (n) => {
+    const plain = pattern(n);
+    const { key, fileId, ct } = await sealed(plain);
+    expect(ct.length).toBe(ciphertextSize(n));
+    expect(plaintextSize(ct.length)).toBe(n);
+    expect(Buffer.from(await decryptBytes(key, fileId, ct)).equals(Buffer.from(plain))).toBe(true);
+  });
+
+  it("computes any ciphertext range on demand, equal to the whole ciphertext's bytes (resumable uploads)", async () => {
+    const plain = pattern(2 * SEGMENT_BYTES + 100);
+    const { key, fileId, ct } = await sealed(plain);
+    for (const [s, e] of [
+      [0, 10],
+      [20, 30],
+      [HEADER_BYTES + SEALED - 3, HEADER_BYTES + SEALED + 3],
+      [1000, ct.length],
+    ] as const) {
+      expect(Buffer.from(await encryptRange(key, fileId, bytesSource(plain), s, e)).equals(Buffer.from(ct.subarray(s, e)))).toBe(true);
+    }
+  });
+
+  it("refuses a tampered byte, naming the segment", async () => {
+    const { key, fileId, ct } = await sealed(pattern(2 * SEGMENT_BYTES + 10));
+    const bad = ct.slice();
+    bad[HEADER_BYTES + SEALED + 5]! ^= 1;
+    const e = await failure(decryptBytes(key, fileId, bad));
+    expect(e.reason).toBe("segment-failed");
+    expect(e.message).toMatch(/segment 1 failed authentication/);
+  });
+
+  it("refuses truncation at a segment boundary and inside a segment", async () => {
+    const { key, fileId, ct } = await sealed(pattern(3 * SEGMENT_BYTES));
+    expect((await failure(decryptBytes(key, fileId, ct.subarray(0, HEADER_BYTES + 2 * SEALED)))).message).toMatch(/segment 1 .*truncated/);
+    expect((await failure(decryptBytes(key, fileId, ct.subarray(0, HEADER_BYTES + 2 * SEALED + 5)))).reason).toBe("truncated");
+    expect((await failure(decryptBytes(key, fileId, ct.subarray(0, 10)))).reason).toBe("truncated");
+  });
+
+  it("refuses reordered and duplicated segments", async () => {
+    const { key, fileId, ct } = await sealed(pattern(3 * SEGMENT_BYTES));
+    const head = ct.subarray(0, HEADER_BYTES);
+    const seg = (i: number) => ct.subarray(HEADER_BYTES + i * SEALED, HEADER_BYTES + (i + 1) * SEALED);
+    expect((await failure(decryptBytes(key, fileId, concatBytes(head, seg(1), seg(0), seg(2))))).message).toMatch(/segment 0 failed/);
+    expect((await failure(decryptBytes(key, fileId, concatBytes(head, seg(0), seg(0), seg(2))))).message).toMatch(/segment 1 failed/);
+    // Appending a duplicate of the last segment: the old last segment is now opened as a middle one.
+    expect((await failure(decryptBytes(key, fileId, concatBytes(ct, seg(2))))).reason).toBe("segment-failed");
+  });
+
+  it("refuses segments spliced from another file, even under the same key, and another file's header", async () => {
+    const plainA = pattern(2 * SEGMENT_BYTES, 1);
+    const a = await sealed(plainA);
+    const other = newFileSecret();
+    const b = await encryptBytes(a.key, other.fileId, pattern(2 * SEGMENT_BYTES, 2));
+    const spliced = concatBytes(a.ct.subarray(0, HEADER_BYTES + SEALED), b.subarray(HEADER_BYTES + SEALED));
+    expect((await failure(decryptBytes(a.key, a.fileId, spliced))).message).toMatch(/segment 1 failed/);
+    expect((await failure(decryptBytes(a.key, a.fileId, b))).reason).toBe("wrong-file");
+    const wrongKey = await importFileKey(newFileSecret().rawKey);
+    expect((await failure(decryptBytes(wrongKey, a.fileId, a.ct))).message).toMatch(/segment 0 failed/);
+  });
+});

@@ -1,0 +1,265 @@
+/**
+ * npm run bench:attachments: a 100 MiB file through QSEC's encrypted attachments, against a plain
+ * HTTP upload and download of the same bytes on the same server, in the same run (issue 16).
+ *
+ * Setup: the real application (createApplication: Socket.IO, capabilities, @tus/server with its
+ * file store, ranged downloads) on 127.0.0.1 with a temporary SQLite database and store; the same
+ * HTTP server also answers PUT/GET /plain/bench (the request body streamed to a file and back: the
+ * baseline). Measured:
+ *   - Node (a ChatClient): encrypt+upload (SHA-256 pass, AES-256-GCM STREAM, tus in 4 MiB chunks)
+ *     and download+decrypt (ranged GET, streamed opening, SHA-256 check) vs plain PUT / GET;
+ *   - Chromium (Debian's, headless): the same client code bundled by esbuild into a page; the file
+ *     is a 100 MiB Blob (as a picked File); throughput, and the JS heap (CDP Performance metrics,
+ *     JSHeapUsedSize, sampled every 50 ms) above the baseline taken after a forced GC, during each
+ *     transfer, and the renderer processes' resident memory (VmRSS from /proc, which also counts
+ *     ArrayBuffer backing stores that the JS heap figure leaves out). Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
+ * Prints one JSON document (progress on stderr) and saves it to bench/attachments.bench.result.json.
+ * Flags: --mb N (file size, default 100).
+ */
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { pipeline } from "node:stream/promises";
+import { build } from "esbuild";
+import type { CDPSession } from "playwright-core";
+import { ChatClient, MemoryStorage } from "@/lib/client";
+import { bytesSource, generateIdentity, randomBytes } from "@/lib/crypto";
+import { openAttachment, uploadAttachment } from "@/lib/client/attachments";
+import { createPrisma } from "@/server/db";
+import { createApplication } from "@/server/app";
+import { launchChromium } from "@/__tests__/e2e/helpers/browser";
+import { round } from "./lib/stats";
+
+const argv = process.argv.slice(2);
+const MB_ARG = argv.indexOf("--mb");
+const MIB = 1024 * 1024;
+const SIZE_MB = MB_ARG >= 0 ? Number(argv[MB_ARG + 1]) : 100;
+const ROOT = path.resolve(__dirname, "..");
+const log = (m: string) => process.stderr.write(`[bench:attachments] ${m}\n`);
+const mbps = (bytes: number, ms: number) => round(bytes / MIB / (ms / 1000), 1);
+
+async function main() {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "qsec-bench-att-"));
+  const dbFile = path.join(tmp, "bench.db");
+  const mig = spawnSync(process.execPath, [path.join(ROOT, "scripts", "prisma-setup.mjs"), "deploy"], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: `file:${dbFile}` },
+    stdio: ["ignore", 2, 2],
+  });
+  if (mig.status !== 0) throw new Error("prisma-setup.mjs deploy failed");
+
+  log("bundling the browser client (esbuild)");
+  const bundle = await build({
+    entryPoints: [path.join(__dirname, "attachments", "page.ts")],
+    bundle: true,
+    write: false,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    minify: true,
+    tsconfig: path.join(ROOT, "tsconfig.json"),
+    define: { "process.env.NODE_ENV": '"production"' },
+    logLevel: "error",
+  });
+  const js = bundle.outputFiles[0]!.text;
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>bench</title></head><body><script>${js.replace(/<\/script/g, "<\\/script")}</script></body></html>`;
+
+  const plainFile = path.join(tmp, "plain.bin");
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === "/bench.html") return void res.writeHead(200, { "content-type": "text/html" }).end(html);
+    if (req.url === "/plain/bench" && req.method === "PUT") {
+      pipeline(req, createWriteStream(plainFile)).then(
+        () => res.writeHead(204).end(),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
+    if (req.url === "/plain/bench" && req.method === "GET") {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(statSync(plainFile).size) });
+      return void createReadStream(plainFile).pipe(res);
+    }
+    if (!req.url?.startsWith("/socket.io/")) res.writeHead(404).end();
+  };
+  const httpServer = createServer(onRequest);
+  const prisma = await createPrisma(`file:${dbFile}`);
+  const app = await createApplication(httpServer, {
+    prisma,
+    attachments: { dir: path.join(tmp, "store"), maxBytes: 2 * SIZE_MB * MIB, roomQuotaBytes: 100 * SIZE_MB * MIB, memberQuotaBytes: 100 * SIZE_MB * MIB },
+    rateLimits: { commandsPerSecond: 1000, commandBurst: 1000 },
+  });
+  await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
+  const base = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  const bytes = SIZE_MB * MIB;
+  const result: Record<string, unknown> = {
+    bench: "attachments",
+    fileMiB: SIZE_MB,
+    machine: { cpus: os.cpus().length, node: process.version, loadavg1: round(os.loadavg()[0]!, 2) },
+  };
+  let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
+  let client: ChatClient | null = null;
+  try {
+    // ---- Node ----
+    log(`Node: ${SIZE_MB} MiB`);
+    client = new ChatClient({ url: base, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 30_000 });
+    await client.connect();
+    await client.join("bench-node", "node");
+    const plain = randomBytes(bytes);
+    const request: ChatClient["request"] = (e, p, t) => client!.request(e, p, t);
+    let t0 = performance.now();
+    let res = await fetch(`${base}/plain/bench`, { method: "PUT", body: plain });
+    if (!res.ok) throw new Error("plain PUT failed");
+    const plainUpMs = performance.now() - t0;
+    t0 = performance.now();
+    const ref = await uploadAttachment({
+      request,
+      baseUrl: base,
+      roomId: "bench-node",
+      source: bytesSource(plain),
+      name: "bench.bin",
+      mime: "application/octet-stream",
+    }).done;
+    const encUpMs = performance.now() - t0;
+    t0 = performance.now();
+    res = await fetch(`${base}/plain/bench`);
+    let n = 0;
+    const plainReader = res.body!.getReader();
+    for (;;) {
+      const { value, done } = await plainReader.read();
+      if (done) break;
+      n += value.length;
+    }
+    if (n !== bytes) throw new Error("plain GET size");
+    const plainDownMs = performance.now() - t0;
+    t0 = performance.now();
+    n = 0;
+    const reader = (await openAttachment({ request, baseUrl: base, roomId: "bench-node", ref })).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      n += value.length;
+    }
+    if (n !== bytes) throw new Error("decrypted size");
+    const decDownMs = performance.now() - t0;
+    result.node = {
+      plainUploadMBps: mbps(bytes, plainUpMs),
+      encryptUploadMBps: mbps(bytes, encUpMs),
+      uploadRatio: round(plainUpMs / encUpMs, 2),
+      plainDownloadMBps: mbps(bytes, plainDownMs),
+      downloadDecryptMBps: mbps(bytes, decDownMs),
+      downloadRatio: round(plainDownMs / decDownMs, 2),
+    };
+    log(JSON.stringify(result.node));
+    client.close();
+    client = null;
+
+    // ---- Chromium ----
+    log("Chromium");
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    page.on("pageerror", (e) => log(`[page error] ${e.message}`));
+    await page.goto(`${base}/bench.html`);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Performance.enable");
+    await page.evaluate(() => (globalThis as any).qsecBench.setup("bench-browser"));
+    await page.evaluate((mb) => (globalThis as any).qsecBench.makeFile(mb), SIZE_MB);
+    const phases: Record<string, Record<string, number>> = {};
+    for (const phase of ["plainUpload", "encryptUpload", "plainDownload", "downloadDecrypt"] as const) {
+      await page.evaluate(() => (globalThis as any).qsecBench.drop());
+      await cdp.send("HeapProfiler.collectGarbage");
+      const baseline = await heapUsed(cdp);
+      const rssBaseline = rendererRss();
+      let peak = baseline;
+      let rssPeak = rssBaseline;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peak = Math.max(peak, await heapUsed(cdp));
+          rssPeak = Math.max(rssPeak, rendererRss());
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      const ms: number = await page.evaluate((p) => (globalThis as any).qsecBench[p](), phase);
+      sampling = false;
+      await sampler;
+      phases[phase] = {
+        ms: round(ms, 0),
+        MBps: mbps(bytes, ms),
+        heapBaselineMB: round(baseline / MIB, 1),
+        heapPeakAboveBaselineMB: round((peak - baseline) / MIB, 1),
+        rendererRssBaselineMB: round(rssBaseline / MIB, 1),
+        rendererRssPeakAboveBaselineMB: round((rssPeak - rssBaseline) / MIB, 1),
+      };
+      log(`${phase}: ${JSON.stringify(phases[phase])}`);
+    }
+    result.chromium = {
+      phases,
+      uploadRatio: round(phases.plainUpload!.ms / phases.encryptUpload!.ms, 2),
+      downloadRatio: round(phases.plainDownload!.ms / phases.downloadDecrypt!.ms, 2),
+      peakHeapAboveBaselineMB: Math.max(phases.encryptUpload!.heapPeakAboveBaselineMB!, phases.downloadDecrypt!.heapPeakAboveBaselineMB!),
+      // JSHeapUsedSize leaves out ArrayBuffer backing stores; the renderer's resident memory counts them.
+      peakRendererRssAboveBaselineMB: Math.max(phases.encryptUpload!.rendererRssPeakAboveBaselineMB!, phases.downloadDecrypt!.rendererRssPeakAboveBaselineMB!),
+    };
+    const node = result.node as { uploadRatio: number; downloadRatio: number };
+    const chromium = result.chromium as { uploadRatio: number; downloadRatio: number; peakHeapAboveBaselineMB: number; peakRendererRssAboveBaselineMB: number };
+    result.targets = {
+      throughputAtLeastHalfOfPlain: Math.min(node.uploadRatio, node.downloadRatio, chromium.uploadRatio, chromium.downloadRatio) >= 0.5,
+      browserHeapWithin64MB: chromium.peakHeapAboveBaselineMB <= 64,
+      browserRendererRssWithin64MB: chromium.peakRendererRssAboveBaselineMB <= 64,
+    };
+  } finally {
+    client?.close();
+    await browser?.close().catch(() => undefined);
+    await app.close();
+    await new Promise<void>((r) => httpServer.close(() => r()));
+    httpServer.closeAllConnections();
+    await prisma.$disconnect();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const json = JSON.stringify(result, null, 2);
+  console.log(json);
+  writeFileSync(path.join(__dirname, "attachments.bench.result.json"), `${json}\n`);
+}
+
+/** Resident memory of this process's Chromium renderers (descendants of this process with --type=renderer), from /proc. */
+function rendererRss(): number {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  let total = 0;
+  for (const pid of parent.keys()) {
+    let p: number | undefined = pid;
+    while (p && p !== process.pid && p > 1) p = parent.get(p);
+    if (p !== process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer")) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+
+async function heapUsed(cdp: CDPSession): Promise<number> {
+  const { metrics } = await cdp.send("Performance.getMetrics");
+  return metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,66 @@
+/**
+ * The browser side of bench:attachments, bundled by esbuild at bench time and served by the bench's
+ * own HTTP server next to the real QSEC application: the real ChatClient and lib/client/attachments
+ * (the code the room page runs), driven by the bench through window.qsecBench.
+ */
+import { ChatClient, MemoryStorage } from "@/lib/client";
+import { blobSource, generateIdentity, type AttachmentRef } from "@/lib/crypto";
+import { downloadAttachment, uploadAttachment } from "@/lib/client/attachments";
+
+let client: ChatClient;
+let roomId = "";
+let file: Blob | null = null;
+let ref: AttachmentRef | null = null;
+let kept: Blob | null = null;
+
+const request: ChatClient["request"] = (e, p, t) => client.request(e, p, t);
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const bench = {
+  async setup(room: string): Promise<void> {
+    roomId = room;
+    client = new ChatClient({ url: location.origin, identity: await generateIdentity(), storage: new MemoryStorage() });
+    await client.connect();
+    await client.join(room, "Browser");
+  },
+  /** A file of `mb` MiB of random bytes, as a Blob (outside the JS heap, as a picked File is). */
+  makeFile(mb: number): number {
+    const parts: Blob[] = [];
+    const chunk = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < mb; i++) {
+      for (let o = 0; o < chunk.length; o += 65536) crypto.getRandomValues(chunk.subarray(o, o + 65536));
+      parts.push(new Blob([chunk]));
+    }
+    file = new Blob(parts, { type: "application/octet-stream" });
+    return file.size;
+  },
+  encryptUpload: () =>
+    timed(async () => {
+      ref = await uploadAttachment({ request, baseUrl: "", roomId, source: blobSource(file!), name: "bench.bin", mime: "application/octet-stream" }).done;
+    }),
+  downloadDecrypt: () =>
+    timed(async () => {
+      kept = await downloadAttachment({ request, baseUrl: "", roomId, ref: ref! });
+      if (kept.size !== file!.size) throw new Error(`downloaded ${kept.size} bytes, expected ${file!.size}`);
+    }),
+  plainUpload: () =>
+    timed(async () => {
+      const res = await fetch("/plain/bench", { method: "PUT", body: file! });
+      if (!res.ok) throw new Error(`plain upload: ${res.status}`);
+    }),
+  plainDownload: () =>
+    timed(async () => {
+      kept = await (await fetch("/plain/bench")).blob();
+      if (kept.size !== file!.size) throw new Error("plain download size");
+    }),
+  drop(): void {
+    kept = null;
+  },
+};
+
+(globalThis as unknown as { qsecBench: typeof bench }).qsecBench = bench;
