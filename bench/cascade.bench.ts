@@ -7,8 +7,9 @@
  *     cascade-cpp do). Per variant: mean f_EC, mean / p99 / max round trips, residual frames; which
  *     variants are on the Pareto front (no other variant has both a lower mean f_EC and fewer mean
  *     round trips); and the default the curve picks: the fewest mean round trips among the variants
- *     that meet the targets at n = 10^4 (f_EC ≤ 1.10 at every QBER, ≤ 1.08 at 2 % and 5 %, no
- *     residual frame), with its frame error rate then measured over --fer-runs runs per QBER.
+ *     that meet the f_EC targets at n = 10^4 (≤ 1.10 at every QBER, ≤ 1.08 at 2 % and 5 %), with
+ *     its frame error rate then measured over --fer-runs runs per QBER (target ≤ 10^-3; the
+ *     curve's 200 runs per point cannot show that).
  *  2. falseAborts: honest runs as a session makes them: N sifted bits with Bernoulli(Q) errors, the
  *     protocol's test sample (optimalSampleSize) split off, Cascade sized by the sample estimate
  *     (cascadeQber) and bounded by it (bounds.ts), Q = 1 … 11 %, n ≈ 10^4, 10^5, 10^6. Counts
@@ -117,6 +118,7 @@ function curve() {
     const rows = CASCADE_VARIANTS.map((variant) => {
       log(`curve: ${variant} at n = ${n}, ${runs} runs per QBER`);
       const points = QBERS.map((q) => measure(variant, n, q, runs, 1000 + Math.round(q * 1e4) + n));
+      log(`  ${points.map((p) => `Q ${p.qber}: f ${p.fEC}, RT ${p.meanRT} (max ${p.maxRT}), residual ${p.residualFrames}`).join("; ")}`);
       const mean = (f: (p: Point) => number) => round(points.reduce((s, p) => s + f(p), 0) / points.length, 3);
       return {
         variant,
@@ -141,11 +143,11 @@ function curve() {
   }
   // The default from the curve: fewest mean round trips among those meeting the targets at 10^4.
   const small = out[0].variants as { variant: CascadeVariant; meanRT: number; points: Point[] }[];
-  const meets = small.filter((r) => r.points.every((p) => p.fEC <= 1.1 && (p.qber < 0.02 || p.qber > 0.05 || p.fEC <= 1.08) && p.residualFrames === 0));
+  const meets = small.filter((r) => r.points.every((p) => p.fEC <= 1.1 && (p.qber < 0.02 || p.qber > 0.05 || p.fEC <= 1.08)));
   meets.sort((x, y) => x.meanRT - y.meanRT);
   const chosen = meets[0]?.variant ?? null;
   return {
-    targets: "n = 10^4: f_EC ≤ 1.10 at every QBER, ≤ 1.08 at 2 % and 5 %, no residual frame in the curve's runs; then the fewest mean round trips",
+    targets: "n = 10^4: f_EC ≤ 1.10 at every QBER, ≤ 1.08 at 2 % and 5 %; then the fewest mean round trips (FER measured next)",
     meetingTargets: meets.map((r) => r.variant),
     chosen,
     defaultVariant: DEFAULT_CASCADE_VARIANT,
