@@ -16,6 +16,7 @@
  *     Cascade aborts (each one would be a false abort) and how close honest runs came to each bound.
  *
  * Flags: --quick (fewer runs, no 10^6, no FER)  --fer-runs=N (default 3000)
+ *        --sections=curve,falseAborts (default both; the result file is written only when both run)
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -41,6 +42,7 @@ const FER_RUNS = Number(process.argv.find((a) => a.startsWith("--fer-runs="))?.s
 const log = (s: string) => process.stderr.write(`[bench:cascade] ${s}\n`);
 const round = (x: number, d = 3) => Number(x.toFixed(d));
 const t0 = performance.now();
+const SECTIONS = (process.argv.find((a) => a.startsWith("--sections="))?.slice(11) ?? "curve,falseAborts").split(",");
 
 function seedFrom(rng: RandomSource): Uint8Array {
   const s = new Uint8Array(32);
@@ -261,9 +263,9 @@ function main() {
     qber: 0.02,
     seed: new Uint8Array(32),
   }); // JIT warm-up
-  const c = curve();
-  const fer = FER_RUNS > 0 && c.chosen ? { variant: c.chosen, n: 10_000, points: frameErrorRate(c.chosen, FER_RUNS) } : null;
-  const fa = falseAborts();
+  const c = SECTIONS.includes("curve") ? curve() : null;
+  const fer = c && FER_RUNS > 0 && c.chosen ? { variant: c.chosen, n: 10_000, points: frameErrorRate(c.chosen, FER_RUNS) } : null;
+  const fa = SECTIONS.includes("falseAborts") ? falseAborts() : null;
   const doc = {
     node: process.version,
     date: new Date().toISOString(),
@@ -275,7 +277,7 @@ function main() {
   };
   const json = JSON.stringify(doc, null, 2);
   console.log(json);
-  if (!QUICK) writeFileSync(join(__dirname, "cascade.bench.result.json"), json + "\n");
+  if (!QUICK && c && fa) writeFileSync(join(__dirname, "cascade.bench.result.json"), json + "\n");
 }
 
 main();
