@@ -31,7 +31,7 @@ import {
   DEFAULT_CASCADE_VARIANT,
   runCascadeLocal,
 } from "../lib/qkd/cascade";
-import { binaryEntropy } from "../lib/qkd/entropy";
+import { binaryEntropy, clopperPearson } from "../lib/qkd/entropy";
 import { cascadeQber, evaluateSample } from "../lib/qkd/estimate";
 import { optimalSampleSize } from "../lib/qkd/finite-key";
 import { DEFAULT_PARAMS } from "../lib/qkd/party";
@@ -163,9 +163,9 @@ function frameErrorRate(variant: CascadeVariant, runs: number) {
   return QBERS.map((q) => {
     log(`FER: ${variant}, Q = ${q}, ${runs} runs`);
     const p = measure(variant, 10_000, q, runs, 777 + Math.round(q * 1e4));
-    // One-sided 95 % upper bound: exact for 0 residuals (1 − 0.05^(1/runs)), rule of three otherwise approximated by Wilson.
+    // One-sided 95 % upper bound: the upper end of the two-sided 90 % Clopper–Pearson interval.
     const k = p.residualFrames;
-    const upper = k === 0 ? 1 - Math.pow(0.05, 1 / runs) : (k + 1.645 * Math.sqrt(k) + 1.645 ** 2) / runs;
+    const upper = clopperPearson(k, runs, 0.9)[1];
     return { qber: q, runs, residualFrames: k, fer: round(k / runs, 5), fer95Upper: round(upper, 5), meanRT: p.meanRT, maxRT: p.maxRT, fEC: p.fEC };
   });
 }
