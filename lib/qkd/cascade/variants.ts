@@ -17,9 +17,10 @@ export const DEFAULT_CASCADE_VARIANT: CascadeVariant = "yanetal-tuned";
  * Plain names for people choosing a variant (the room's panel), with the paper and the engine's name
  * in the hint. Ordered by the trade-off measured by bench:cascade (docs/qkd.md §10): the default
  * first, then from fewest round trips (most disclosed bits) to fewest disclosed bits (most round
- * trips). At n = 10^4, Q = 1–10 %: original ≈ 40 round trips for f_EC ≈ 1.14–1.21; option3 ≈ 60–67
- * for 1.09–1.12; yanetal-rt ≈ 72–81 (max ≈ 120) and yanetal-tuned ≈ 74–84 for 1.07–1.09; yanetal
- * ≈ 95; option7 and option8 150–470 for 1.07–1.11, and the lowest f_EC at n = 10^5.
+ * trips). bench/cascade.bench.result.json, n = 10^4, Q = 1–10 %, mean round trips / f_EC: original
+ * 34–43 / 1.14–1.21; option3 56–66 / 1.08–1.12; yanetal-rt 70–80 (max 130) / 1.07–1.09;
+ * yanetal-tuned 71–85 (max 226) / 1.07–1.09; yanetal 93–102 / 1.07–1.09; option7 136–256 and
+ * option8 188–439 / 1.07–1.10 (the lowest f_EC at n = 10^5, 1.04–1.08).
  */
 export const CASCADE_VARIANT_NAMES: Readonly<Record<CascadeVariant, { readonly label: string; readonly hint: string }>> = {
   "yanetal-tuned": { label: "Efficient", hint: "The default. Yan et al. (2008) block sizes, tuned for QSEC: yanetal-tuned" },
