@@ -15,7 +15,7 @@
  *     (cascadeQber) and bounded by it (bounds.ts), Q = 1 … 11 %, n ≈ 10^4, 10^5, 10^6. Counts
  *     Cascade aborts (each one would be a false abort) and how close honest runs came to each bound.
  *
- * Flags: --quick (fewer runs, no 10^6, no FER)  --fer-runs=N (default 3000)
+ * Flags: --quick (fewer runs, no 10^6, no FER; its 40 runs per point are too few for the choice)  --fer-runs=N (default 3000)
  *        --sections=curve,falseAborts (default both; the result file is written only when both run)
  */
 import { writeFileSync } from "node:fs";
