@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { BitArray } from "../lib/qkd/bits";
-import { CASCADE_VARIANTS, CascadeVariant } from "../lib/qkd/cascade";
+import { CASCADE_VARIANT_NAMES, CASCADE_VARIANTS, CascadeVariant, DEFAULT_CASCADE_VARIANT } from "../lib/qkd/cascade";
 import { expectedQber } from "../lib/qkd/channel";
 import { asymptoticKeyFraction, binaryEntropy } from "../lib/qkd/entropy";
 import { finiteKeyLength, verificationHashBits } from "../lib/qkd/finite-key";
@@ -22,7 +22,7 @@ const USAGE = `usage: npm run qkd -- [options]
   --loss p          probability a qubit is lost, 0..1 (default 0)
   --dark d          dark-count probability per slot, 0..1 (default 0)
   --eve f           fraction intercepted and resent by Eve, 0..1 (default 0)
-  --cascade V       Cascade variant: ${CASCADE_VARIANTS.join(", ")}
+  --cascade V       Cascade variant (default ${DEFAULT_CASCADE_VARIANT}): ${CASCADE_VARIANTS.map((v) => `${v} "${CASCADE_VARIANT_NAMES[v].label}"`).join(", ")}
   --eps-sec x       secrecy parameter ε_sec (default 1e-10)
   --eps-cor x       correctness parameter ε_cor (default 1e-15)
   --seed S          reproducible run from integer seed S (simulation only, not for keys)

@@ -18,3 +18,15 @@ export function flipOneParity(resp: Uint8Array): Uint8Array {
   parities[j >>> 3] ^= 1 << (j & 7);
   return encodeResponse(seq, parities, nBits);
 }
+
+/** The response `resp` with every parity flipped (padding bits stay zero). */
+export function flipAllParities(resp: Uint8Array): Uint8Array {
+  const r = new WireReader(resp, (reason) => new Error(`not a Cascade response: ${reason}`));
+  r.u8();
+  r.u8();
+  const seq = r.varint(0xffffffff);
+  const nBits = r.varint(0xffffffff);
+  const parities = r.rest().slice();
+  for (let j = 0; j < nBits; j++) parities[j >>> 3] ^= 1 << (j & 7);
+  return encodeResponse(seq, parities, nBits);
+}

@@ -33,7 +33,7 @@ export type { BobOptions } from "./bob";
 export { runLocal } from "./run";
 export type { RunOptions } from "./run";
 export type { QkdReport } from "./report";
-export { CASCADE_VARIANTS, DEFAULT_CASCADE_VARIANT, runCascadeLocal } from "./cascade";
+export { CASCADE_VARIANTS, CASCADE_VARIANT_NAMES, DEFAULT_CASCADE_VARIANT, runCascadeLocal } from "./cascade";
 export type { CascadeVariant } from "./cascade";
 export { suspectEavesdropper, eavesdropperQberLimit, isQberAbort } from "./eavesdropper";
 export {

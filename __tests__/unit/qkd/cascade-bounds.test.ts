@@ -20,7 +20,7 @@ import {
 import { encodeRangeRequest } from "@/lib/qkd/cascade/wire";
 import { decodeMessage, encodeMessage, MsgType } from "@/lib/qkd/messages";
 import { runLocal } from "@/lib/qkd/run";
-import { flipOneParity } from "../../helpers/cascade-lie";
+import { flipAllParities, flipOneParity } from "../../helpers/cascade-lie";
 
 /** The reasons Bob gives when Alice's parities are inconsistent with the channel. */
 const BOUND_REASON = /^Cascade: (bit \d+ corrected twice|\d+ corrections, more than|still searching after \d+ round trips)/;
@@ -46,8 +46,8 @@ function pair(n: number, q: number, rng: RandomSource): { a: BitArray; b: BitArr
   return { a, b };
 }
 
-/** Bob against an Alice that lies once, in response `lieAt` (1-based). */
-function lyingRun(a: BitArray, b: BitArray, cfg: CascadeConfig, lieAt: number) {
+/** Bob against an Alice that lies once, in response `lieAt` (1-based), or as `lie` says. */
+function lyingRun(a: BitArray, b: BitArray, cfg: CascadeConfig, lieAt: number, lie: (resp: Uint8Array, i: number) => Uint8Array | null = () => null) {
   const alice = new CascadeAlice(a, cfg);
   const bob = new CascadeBob(b, cfg);
   let responses = 0;
@@ -55,7 +55,8 @@ function lyingRun(a: BitArray, b: BitArray, cfg: CascadeConfig, lieAt: number) {
   try {
     for (let req = bob.nextRequest(); req; req = bob.nextRequest()) {
       const resp = alice.respond(req);
-      bob.handleResponse(++responses === lieAt ? flipOneParity(resp) : resp);
+      const i = ++responses;
+      bob.handleResponse(lie(resp, i) ?? (i === lieAt ? flipOneParity(resp) : resp));
     }
   } catch (e) {
     error = e;
@@ -126,12 +127,77 @@ describe("Cascade bounds", () => {
     }
   });
 
+  test.each([
+    [10_000, 0.03, 41],
+    [100_000, 0.02, 42],
+    [1_000_000, 0.02, 43],
+  ])("other lies at n = %i, Q = %f: a late wrong parity, every parity flipped, one response all flipped", (n, q, seed) => {
+    const rng = seededRandom(seed);
+    const { a, b } = pair(n, q, rng);
+    const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: q, seed: seedFrom(rng), sampleSize: Math.round(n / 4) };
+    const bounds = cascadeBounds(cascadeSchedule(cfg.variant, q, n), n, q, cfg.sampleSize);
+    // The late lies need the honest run's length; at 10^6 (a few seconds per run in Jest) only the
+    // early ones run.
+    const late = n <= 100_000;
+    const last = late ? runCascadeLocal(a, b, cfg).roundTrips : 0;
+    type Lie = [string, (resp: Uint8Array, i: number) => Uint8Array | null];
+    const lateLies: Lie[] = [
+      ["one wrong parity in the last response", (r, i) => (i === last ? flipOneParity(r) : r)],
+      ["one wrong parity in the second-to-last response", (r, i) => (i === last - 1 ? flipOneParity(r) : r)],
+    ];
+    const lies: Lie[] = [
+      ...(late ? lateLies : []),
+      ["every parity of every response flipped", (r) => flipAllParities(r)],
+      ["every parity of the second response flipped", (r, i) => (i === 2 ? flipAllParities(r) : r)],
+    ];
+    let aborted = 0;
+    for (const [what, lie] of lies) {
+      const { error, res } = lyingRun(a, b, cfg, -1, lie);
+      // Flipping every parity contradicts itself at once: always caught by Cascade itself.
+      if (what.startsWith("every parity of every")) expect(error).not.toBeNull();
+      if (error !== null) {
+        expect(error).toBeInstanceOf(CascadeProtocolError);
+        expect((error as Error).message).toMatch(BOUND_REASON);
+        aborted++;
+      } else {
+        // Undetected here: the key is wrong, and verification ends the session (next describe).
+        expect(res.bits.equals(a)).toBe(false);
+      }
+      expect(res.roundTrips).toBeLessThanOrEqual(bounds.maxRoundTrips);
+      expect(res.errorsCorrected).toBeLessThanOrEqual(bounds.maxCorrections);
+    }
+    expect(aborted).toBeGreaterThanOrEqual(2);
+  });
+
+  test("Alice refuses a Bob who asks for more parities than the key has bits", () => {
+    const rng = seededRandom(34);
+    const n = 4_000;
+    const { a } = pair(n, 0.02, rng);
+    const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.02, seed: seedFrom(rng), sampleSize: 1_000 };
+    const { maxDisclosed } = cascadeBounds(cascadeSchedule(cfg.variant, 0.02, n), n, 0.02, 1_000);
+    expect(maxDisclosed).toBeGreaterThan(n);
+    const alice = new CascadeAlice(a, cfg);
+    // Every single bit of pass 0, then again: the second request would disclose the key twice over.
+    const singles = (seq: number) =>
+      encodeRangeRequest(
+        seq,
+        Array.from({ length: n }, (_, i) => ({ p: 0, s: i, e: i + 1 })),
+      ).body;
+    alice.respond(singles(1));
+    expect(alice.disclosedBits).toBe(n);
+    expect(() => alice.respond(singles(2))).toThrow(/Bob asked for \d+ parities in all, more than the \d+ an honest run can need/);
+    expect(alice.disclosedBits).toBe(n);
+  });
+
   test("Alice refuses a Bob who keeps asking past the round-trip cap", () => {
     const rng = seededRandom(33);
-    const n = 2_000;
+    // Large enough that one parity per round trip reaches the round-trip cap before the cap on
+    // disclosed parities (n plus the top-level blocks).
+    const n = 10_000;
     const { a } = pair(n, 0.02, rng);
-    const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.02, seed: seedFrom(rng), sampleSize: 500 };
-    const { maxRoundTrips } = cascadeBounds(cascadeSchedule(cfg.variant, 0.02, n), n, 0.02, 500);
+    const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.02, seed: seedFrom(rng), sampleSize: 2_500 };
+    const { maxRoundTrips, maxDisclosed } = cascadeBounds(cascadeSchedule(cfg.variant, 0.02, n), n, 0.02, 2_500);
+    expect(maxRoundTrips).toBeLessThan(maxDisclosed);
     const alice = new CascadeAlice(a, cfg);
     for (let seq = 1; seq <= maxRoundTrips; seq++) alice.respond(encodeRangeRequest(seq, [{ p: 0, s: 0, e: 1 }]).body);
     expect(() => alice.respond(encodeRangeRequest(maxRoundTrips + 1, [{ p: 0, s: 0, e: 1 }]).body)).toThrow(
@@ -176,5 +242,38 @@ describe("a lying Alice in a whole session", () => {
     const n = honest.keyBits;
     const { maxRoundTrips } = cascadeBounds(cascadeSchedule(DEFAULT_CASCADE_VARIANT, honest.qber!.estimate, n), n, honest.qber!.estimate);
     expect(requests).toBeLessThanOrEqual(maxRoundTrips);
+  });
+
+  test("65536 qubits: every parity flipped ends in Cascade; a wrong parity in the last response ends at the latest in verification", () => {
+    const qubits = 1 << 16,
+      seed = 9;
+    let honestResponses = 0;
+    const honest = runLocal({
+      qubits,
+      noise: 0.03,
+      seed,
+      onMessage: (from, bytes) => {
+        if (from === "alice" && decodeMessage(bytes).payload.type === MsgType.CascadeResponse) honestResponses++;
+      },
+    });
+    expect(honest.ok).toBe(true);
+    const liar = (lie: (body: Uint8Array, i: number) => Uint8Array) => {
+      let seen = 0;
+      return (from: "alice" | "bob", bytes: Uint8Array) => {
+        if (from !== "alice") return bytes;
+        const m = decodeMessage(bytes);
+        if (m.payload.type !== MsgType.CascadeResponse) return bytes;
+        return encodeMessage({ ...m, payload: { type: MsgType.CascadeResponse, body: lie(m.payload.body, ++seen) } });
+      };
+    };
+    const all = runLocal({ qubits, noise: 0.03, seed, tamper: liar((body) => flipAllParities(body)) });
+    expect(all.ok).toBe(false);
+    expect(all.abort).toMatchObject({ code: "PROTOCOL_ERROR", stage: "cascade", party: "bob", by: "self" });
+    expect(all.abort!.message).toMatch(BOUND_REASON);
+
+    const late = runLocal({ qubits, noise: 0.03, seed, tamper: liar((body, i) => (i === honestResponses ? flipOneParity(body) : body)) });
+    expect(late.ok).toBe(false);
+    if (late.abort!.code === "PROTOCOL_ERROR") expect(late.abort!.message).toMatch(BOUND_REASON);
+    else expect(late.abort!.code).toBe("VERIFICATION_FAILED");
   });
 });

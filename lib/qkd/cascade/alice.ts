@@ -50,6 +50,11 @@ export class CascadeAlice {
       );
     }
     const nBits = qs.length / 3;
+    if (this.disclosed + nBits > this.bounds.maxDisclosed) {
+      throw new CascadeProtocolError(
+        `Cascade: Bob asked for ${this.disclosed + nBits} parities in all, more than the ${this.bounds.maxDisclosed} an honest run can need for ${this.bits.length} bits`,
+      );
+    }
     const out = new Uint8Array((nBits + 7) >>> 3);
     for (let i = 0; i < nBits; i++) {
       if (this.copy(qs[3 * i]).parityRange(qs[3 * i + 1], qs[3 * i + 2])) out[i >>> 3] |= 1 << (i & 7);

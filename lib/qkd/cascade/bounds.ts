@@ -16,6 +16,8 @@ export interface CascadeBounds {
   maxCorrections: number;
   /** Round trips (requests) either party accepts. */
   maxRoundTrips: number;
+  /** Parity bits Alice discloses in all before she refuses to answer (a lying Bob asking for her key). */
+  maxDisclosed: number;
 }
 
 /** Failure probability of the statistical bound on the key's errors: 2^-40 (before the slack). */
@@ -35,6 +37,11 @@ const LN_INV_EPS = 40 * LN2;
  * 12·(passes + D)·D. Measured against it (bench/qkd.bench.ts and single runs at 10^6): the default
  * variant's longest run at n = 10^4 is 299 of 4212; the slowest variant, option8, takes up to 1593
  * of 5760 at n = 10^5 and 1839 of 7524 at n = 10^6 (Q = 10%).
+ *
+ * Disclosed parities (Alice). An honest run discloses the top-level block parities T (every pass,
+ * once) plus about f·h(Q)·n search parities, f ≈ 1.1 and h(Q) ≤ 1/2 below the 11 % abort threshold.
+ * More than T + n parities would tell the listener more bits than the key has: no key can come of
+ * it, so Alice stops answering a Bob who asks for them, whatever his round-trip count.
  */
 export function cascadeBounds(sched: CascadeSchedule, n: number, qber: number, sampleSize?: number): CascadeBounds {
   const k = sampleSize !== undefined && sampleSize >= 1 ? sampleSize : max(1, n);
@@ -43,5 +50,7 @@ export function cascadeBounds(sched: CascadeSchedule, n: number, qber: number, s
   const maxCorrections = min(n, ceil(2 * nn * min(0.5, qber + mu)) + 64);
   const D = ceil(log2(max(1, ...sched.blockSize) + 1));
   const maxRoundTrips = 12 * (sched.passes + D) * D;
-  return { maxCorrections, maxRoundTrips };
+  let tops = 0;
+  for (let p = 0; p < sched.passes; p++) tops += sched.numBlocks[p];
+  return { maxCorrections, maxRoundTrips, maxDisclosed: tops + n };
 }

@@ -17,7 +17,7 @@
  * identity, as in the original protocol). Every parity bit Alice returns is counted in
  * `disclosedBits`.
  */
-export { CASCADE_VARIANTS, CASCADE_VARIANT_SPECS, DEFAULT_CASCADE_VARIANT } from "./variants";
+export { CASCADE_VARIANTS, CASCADE_VARIANT_NAMES, CASCADE_VARIANT_SPECS, DEFAULT_CASCADE_VARIANT } from "./variants";
 export type { CascadeRoundPolicy, CascadeVariant, CascadeVariantSpec } from "./variants";
 export { CascadeProtocolError, cascadeSchedule } from "./schedule";
 export { cascadeBounds } from "./bounds";

@@ -13,6 +13,28 @@ export type CascadeVariant = (typeof CASCADE_VARIANTS)[number];
 /** Best measured by bench/cascade-tune.ts: f_EC ≤ 1.09 for QBER 1–10 % at n = 10^4, FER < 10^-3. */
 export const DEFAULT_CASCADE_VARIANT: CascadeVariant = "yanetal-tuned";
 
+/**
+ * Plain names for people choosing a variant (the room's panel), with the paper and the engine's name
+ * in the hint. Ordered by the trade-off measured by bench:cascade (docs/qkd.md §10): the default
+ * first, then from fewest round trips (most disclosed bits) to fewest disclosed bits (most round
+ * trips). bench/cascade.bench.result.json, n = 10^4, Q = 1–10 %, mean round trips / f_EC: original
+ * 34–43 / 1.14–1.21; option3 56–66 / 1.08–1.12; yanetal-rt 70–80 (max 130) / 1.07–1.09;
+ * yanetal-tuned 71–85 (max 226) / 1.07–1.09; yanetal 93–102 / 1.07–1.09; option7 136–256 and
+ * option8 188–439 / 1.07–1.10 (the lowest f_EC at n = 10^5, 1.04–1.08).
+ */
+export const CASCADE_VARIANT_NAMES: Readonly<Record<CascadeVariant, { readonly label: string; readonly hint: string }>> = {
+  "yanetal-tuned": { label: "Efficient", hint: "The default. Yan et al. (2008) block sizes, tuned for QSEC: yanetal-tuned" },
+  original: {
+    label: "Original (1994)",
+    hint: "Brassard & Salvail, EUROCRYPT '93 (published 1994): 4 passes, fewest round trips, most disclosed bits: original",
+  },
+  option3: { label: "Balanced", hint: "Martinez-Mateo et al. (2015), Cascade option 3: option3" },
+  "yanetal-rt": { label: "Fewer round trips", hint: "The default's block sizes plus a round-trip policy, slightly more disclosed bits: yanetal-rt" },
+  yanetal: { label: "Classic optimised", hint: "Yan et al. (2008): yanetal" },
+  option7: { label: "Very efficient, many round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 7: option7" },
+  option8: { label: "Most efficient, most round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 8: option8" },
+};
+
 export interface CascadeVariantSpec {
   passes: number;
   /** Block size of pass p (0-based) for QBER q and key length n (before clamping to [1, n]). */
