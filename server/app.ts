@@ -32,6 +32,10 @@ import { guardSends } from "./send-guard";
 import { ReadBudget, type ReadLimits } from "./cost";
 import { registerBackup } from "./backup/backup.handlers";
 import { BackupLookupLimiter, DEFAULT_LOOKUP_LIMITS, type LookupLimits } from "./backup/lookup-limiter";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { MemoryState, type SharedState } from "./cluster/shared-state";
+import { RedisState } from "./cluster/redis-state";
+import { reapDeadNodes } from "./rooms/membership";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -65,6 +69,16 @@ export interface AppOptions {
   memberTtlDays?: number;
   /** How often member expiry and history retention run (default hourly; also once at start). */
   sweepIntervalMs?: number;
+  /**
+   * State shared with the other nodes (server/cluster). Default: MemoryState, one process. A
+   * RedisState (QSEC_REDIS_URL) also puts Socket.IO on the Redis streams adapter with connection
+   * state recovery. The caller owns it (closes it after close()).
+   */
+  shared?: SharedState;
+  /** With Redis: how long a dropped connection may come back, on any node, and get what it missed (default 2 min). */
+  recoveryMs?: number;
+  /** Behind a load balancer: the client address is X-Forwarded-For's last entry (QSEC_TRUST_PROXY). */
+  trustProxy?: boolean;
 }
 
 export interface QsecApp {
@@ -80,13 +94,21 @@ export interface QsecApp {
 
 export async function createApplication(httpServer: HttpServer, opts: AppOptions): Promise<QsecApp> {
   const logger = opts.logger ?? silentLogger;
-  const guard = new TransportGuard({
-    maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? LIMITS.maxConnectionsPerAddress,
-    maxPendingPerAddress: opts.maxPendingPerAddress ?? LIMITS.maxPendingPerAddress,
-    maxPendingTotal: LIMITS.maxPendingTotal,
-    connectTimeoutMs: opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs,
-  });
+  const shared = opts.shared ?? new MemoryState();
+  const redis = shared instanceof RedisState ? shared : null;
+  const guard = new TransportGuard(
+    {
+      maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? LIMITS.maxConnectionsPerAddress,
+      maxPendingPerAddress: opts.maxPendingPerAddress ?? LIMITS.maxPendingPerAddress,
+      maxPendingTotal: LIMITS.maxPendingTotal,
+      connectTimeoutMs: opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs,
+    },
+    { shared, trustProxy: opts.trustProxy ?? false },
+  );
   const io: QsecServer = new Server(httpServer, {
+    // Several nodes: a dropped connection that comes back (to any node) within the window gets the
+    // room events it missed, from the adapter's Redis stream, and keeps its socket id.
+    ...(redis && { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs ?? 120_000, skipMiddlewares: false } }),
     maxHttpBufferSize: LIMITS.maxFrameBytes,
     parser: boundedParser,
     pingInterval: 20_000,
@@ -97,6 +119,15 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     ...opts.serverOptions,
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
+  if (redis) {
+    io.adapter(
+      createAdapter(redis.client, {
+        streamName: redis.key("sio"),
+        channelPrefix: redis.key("sio"),
+        sessionKeyPrefix: redis.key("sio", "session", ""),
+      }),
+    );
+  }
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
     logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
   );
@@ -106,7 +137,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     io,
     prisma: opts.prisma,
     logs,
-    presence: new Presence(),
+    presence: new Presence(shared),
     logger,
     sockets: new Map(),
     bb84,
@@ -117,10 +148,37 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     config: { historyDaysCap: opts.historyDaysCap ?? 365, memberTtlDays: opts.memberTtlDays ?? LIMITS.defaultMemberTtlDays },
     ...(opts.relayTap && { relayTap: opts.relayTap }),
   };
+  deps.presence.hooks = {
+    isLocal: (sid) => io.sockets.sockets.has(sid),
+    // Another node ended the membership of this node's connections: take them out of the room here.
+    evicted: (roomId, sids) => {
+      for (const sid of sids) {
+        const s = io.sockets.sockets.get(sid);
+        if (!s) continue;
+        s.data.rooms.delete(roomId);
+        void s.leave(roomId);
+      }
+    },
+  };
   const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
-  await markAllOffline(opts.prisma);
-  const stale = await abortStaleSessions(opts.prisma);
-  if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
+  // The first node up cleans what a previous run left; a node joining running ones must not (their
+  // members are online, their BB84 sessions running).
+  const alone = (await shared.liveNodes()).size <= 1;
+  if (alone) {
+    await markAllOffline(opts.prisma);
+    const stale = await abortStaleSessions(opts.prisma);
+    if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
+  }
+  // Several nodes: a node that stops heart-beating (kill -9, a crash, a partition) has its
+  // connections taken out of every room by the nodes still alive (members go offline, as on a close).
+  let reaping: Promise<unknown> = Promise.resolve();
+  const closing = new Set<Promise<unknown>>();
+  const reaper = redis
+    ? setInterval(() => {
+        reaping = reaping.then(() => reapDeadNodes(deps, redis)).catch((e: unknown) => logger.warn("reaping dead nodes failed", { error: String(e) }));
+      }, redis.beatMs)
+    : null;
+  reaper?.unref();
   const stopLive = pushLogsLive(deps);
   const stopSweep = scheduleSweep(deps, opts.sweepIntervalMs ?? 60 * 60 * 1000);
 
@@ -129,6 +187,15 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   guardSends(io, guard);
 
   io.on("connection", (socket) => {
+    if (socket.recovered) {
+      // Came back within the recovery window (maybe on another node): it got what it missed and is
+      // in its rooms' broadcasts again; it authenticates and re-joins as any new connection. Rooms
+      // it does not re-join by then (it was removed meanwhile) stop reaching it.
+      const restored = [...socket.rooms].filter((r) => r !== socket.id);
+      setTimeout(() => {
+        for (const r of restored) if (socket.connected && !socket.data.rooms.has(r)) void socket.leave(r);
+      }, 15_000).unref();
+    }
     socket.data.userId = null;
     socket.data.keys = null;
     socket.data.nonce = null;
@@ -169,7 +236,11 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
         if (rest.length > 0) deps.sockets.set(userId, rest);
         else deps.sockets.delete(userId);
       }
-      connectionClosed(deps, socket).catch((e) => logger.error("going offline failed", { error: String(e) }));
+      if (userId && redis) void redis.removeIdentitySocket(userId, socket.id).catch(() => {});
+      const done = connectionClosed(deps, socket)
+        .catch((e) => logger.error("going offline failed", { error: String(e) }))
+        .finally(() => closing.delete(done));
+      closing.add(done);
     });
   });
 
@@ -186,14 +257,17 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       // hot-reload connection can hold open; the owner of the HTTP server closes it.
       for (const s of await io.fetchSockets()) s.disconnect(true);
       io.engine.close();
+      if (reaper) clearInterval(reaper);
+      await reaping;
       // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
-      for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      if (redis) await Promise.all([...closing]);
+      else for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
       await stopSweep();
       await bb84.close();
       stopLive();
       await deps.envelopes.close();
       await logs.close();
-      await markAllOffline(opts.prisma);
+      if ((await shared.liveNodes().catch(() => new Set<string>())).size <= 1) await markAllOffline(opts.prisma);
     },
   };
 }

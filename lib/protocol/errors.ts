@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   "TOO_LARGE",
   "RATE_LIMITED",
   "INTERNAL",
+  "UNAVAILABLE", // a cluster node could not reach the shared state (Redis) in time; retry shortly
   "NO_BACKUP", // backup:fetch / backup:put: no key backup under that id
   "BACKUP_CONFLICT", // backup:put: the backup changed since the version given, or the id belongs to another identity
 ] as const;

@@ -1,0 +1,142 @@
+/**
+ * Two real server processes (server/main.ts, relay only) sharing state through the machine's Redis
+ * (a key prefix of their own, deleted afterwards) and one fresh PostgreSQL database: members
+ * connected to different nodes chat in one room and see the same members, epochs and leader; the
+ * room's capacity, its name check, the per-identity and per-address connection caps hold across
+ * the nodes; a node killed with SIGKILL has its members go offline on the other node.
+ */
+import { randomBytes } from "node:crypto";
+import { createClient } from "redis";
+import { startAppServer, type AppServer } from "../e2e/helpers/app-server";
+import { connectRaw, type RawClient } from "../helpers/raw-client";
+import { pgAdmin, pgUrlFor } from "../helpers/test-db";
+import { until } from "../helpers/waits";
+
+const REDIS_URL = process.env.QSEC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const tag = randomBytes(6).toString("hex");
+const prefix = `qsec_test_${tag}:`;
+const dbName = `qsec_test_${tag}`;
+const nodes: AppServer[] = [];
+const clients: RawClient[] = [];
+
+async function connect(url: string): Promise<RawClient> {
+  const c = await connectRaw(url);
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  await pgAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
+  const env = {
+    QSEC_PAGES: "0",
+    DATABASE_URL: pgUrlFor(dbName),
+    ADMIN_TOKEN: "x".repeat(32),
+    QSEC_REDIS_URL: REDIS_URL,
+    QSEC_REDIS_PREFIX: prefix,
+    QSEC_MAX_CONNECTIONS_PER_ADDRESS: "12",
+  };
+  // One after the other: the first one up migrates the database.
+  nodes.push(await startAppServer({ env: { ...env, QSEC_NODE_ID: "a" } }));
+  nodes.push(await startAppServer({ env: { ...env, QSEC_NODE_ID: "b" } }));
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  for (const n of nodes) await n.stop();
+  await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length > 0) await redis.del(keys);
+  await redis.quit();
+});
+
+type State = { epoch: number; leaderId: string | null; members: { userId: string; online: boolean }[] };
+const last = (c: RawClient, ev: string) => (c.received.get(ev) ?? []).at(-1) as State | undefined;
+const summary = (s: State | undefined) => s && { epoch: s.epoch, leaderId: s.leaderId, members: s.members.map((m) => `${m.userId}:${m.online}`).sort() };
+
+test("members on two nodes chat in one room and see the same members, epochs and leader; caps hold across nodes", async () => {
+  const [a, b] = nodes.map((n) => n.url);
+  const alice = await connect(a);
+  const bob = await connect(b);
+  const carol = await connect(a);
+
+  const j1 = await alice.call("room:join", { roomId: "xnode", displayName: "alice", capacity: 3 });
+  expect(j1).toMatchObject({ ok: true, data: { created: true } });
+  const j2 = await bob.call("room:join", { roomId: "xnode", displayName: "bob" });
+  expect(j2).toMatchObject({ ok: true, data: { created: false } });
+  // The name check sees the member on the other node.
+  expect(await carol.call("room:join", { roomId: "xnode", displayName: "BOB" })).toMatchObject({ ok: false, error: { code: "NAME_TAKEN" } });
+  const j3 = await carol.call("room:join", { roomId: "xnode", displayName: "carol" });
+  expect(j3).toMatchObject({ ok: true });
+  const epochs = [j1, j2, j3].map((j) => (j as { data: { epoch: number } }).data.epoch);
+  expect(epochs[1]).toBe(epochs[0] + 1);
+  expect(epochs[2]).toBe(epochs[1] + 1);
+
+  // Capacity 3, counted across nodes.
+  const dave = await connect(b);
+  expect(await dave.call("room:join", { roomId: "xnode", displayName: "dave" })).toMatchObject({ ok: false, error: { code: "ROOM_FULL" } });
+
+  // Everyone, on either node, ends with the same view.
+  await until(() => [alice, bob, carol].every((c) => last(c, "room:updated")?.epoch === epochs[2]));
+  const views = [alice, bob, carol].map((c) => summary(last(c, "room:updated")));
+  expect(views[1]).toEqual(views[0]);
+  expect(views[2]).toEqual(views[0]);
+  expect(views[0]!.members).toHaveLength(3);
+  expect(views[0]!.members.every((m) => m.endsWith(":true"))).toBe(true);
+
+  // A room message from node B reaches both members on node A, once each; the sender gets none.
+  const sent = await bob.call("message:send", { roomId: "xnode", epoch: epochs[2], counter: 0, iv: "AAAAAAAAAAAAAAAA", ciphertext: "QUJDRA", signature: "A".repeat(86) });
+  expect(sent).toMatchObject({ ok: true });
+  await until(() => (alice.received.get("message:received") ?? []).length === 1 && (carol.received.get("message:received") ?? []).length === 1);
+  expect(bob.received.get("message:received")).toBeUndefined();
+  // A stale epoch is refused on the other node too.
+  expect(
+    await alice.call("message:send", { roomId: "xnode", epoch: epochs[1], counter: 0, iv: "AAAAAAAAAAAAAAAA", ciphertext: "QUJDRA", signature: "A".repeat(86) }),
+  ).toMatchObject({ ok: false, error: { code: "STALE_EPOCH" } });
+
+  // Alice (node A) leaves: bob (node B) and carol (node A) see one new epoch; bob's node took her out.
+  expect(await alice.call("room:leave", { roomId: "xnode" })).toMatchObject({ ok: true });
+  await until(() => [bob, carol].every((c) => last(c, "room:updated")?.epoch === epochs[2] + 1));
+  expect(summary(last(bob, "room:updated"))).toEqual(summary(last(carol, "room:updated")));
+  expect(last(bob, "room:updated")!.members.map((m) => m.userId).sort()).toEqual([bob.userId, carol.userId].sort());
+  // Now there is room: dave (node B) joins; the epoch advances once more, seen on node A.
+  expect(await dave.call("room:join", { roomId: "xnode", displayName: "dave" })).toMatchObject({ ok: true, data: { epoch: epochs[2] + 2 } });
+  await until(() => last(carol, "room:updated")?.epoch === epochs[2] + 2);
+
+  // The per-identity cap (8 connections) counts both nodes: a 9th closes the oldest, on the other node.
+  const tabs: RawClient[] = [];
+  const first = await connectRaw(a, { identity: alice.identity });
+  clients.push(first);
+  for (let i = 0; i < 7; i++) {
+    const t = await connectRaw(i % 2 === 0 ? b : a, { identity: alice.identity });
+    clients.push(t);
+    tabs.push(t);
+  }
+  // alice's own first connection counts too: 9 now, so her oldest (the original, on node A) went.
+  await until(() => (alice.received.get("session:replaced") ?? []).length === 1);
+  const ninth = await connectRaw(b, { identity: alice.identity });
+  clients.push(ninth);
+  await until(() => (first.received.get("session:replaced") ?? []).length === 1);
+  expect(tabs.every((t) => !t.received.has("session:replaced"))).toBe(true);
+
+  // The per-address cap (12 here) counts both nodes: we hold 13 opened, 2 replaced and closed → 11; one more fits, the next is refused.
+  await until(() => !alice.socket.connected && !first.socket.connected);
+  const extra = await connectRaw(b, { authenticate: false });
+  clients.push(extra);
+  await expect(connectRaw(a, { authenticate: false })).rejects.toThrow(/TOO_MANY_CONNECTIONS/);
+});
+
+test("a node killed with SIGKILL: its members go offline on the other node, with no new epoch", async () => {
+  const [a, b] = nodes.map((n) => n.url);
+  for (const c of clients.splice(0)) c.close();
+  const erin = await connect(b);
+  const frank = await connect(a);
+  const j = await erin.call("room:join", { roomId: "kill", displayName: "erin" });
+  expect(await frank.call("room:join", { roomId: "kill", displayName: "frank" })).toMatchObject({ ok: true });
+  const epoch = (j as { data: { epoch: number } }).data.epoch + 1;
+  await until(() => last(erin, "room:updated")?.members.length === 2);
+
+  await nodes[0].kill();
+  await until(() => last(erin, "room:updated")?.members.find((m) => m.userId === frank.userId)?.online === false, 20_000, "frank offline");
+  expect(last(erin, "room:updated")!.epoch).toBe(epoch);
+});
