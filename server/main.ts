@@ -18,6 +18,7 @@ import { attachAdmin } from "./admin/console";
 import { publishAdminConsole } from "./admin/registry";
 import { loadAdminToken } from "./admin/token";
 import { RedisState } from "./cluster/redis-state";
+import { clientAddress } from "./transport-guard";
 
 async function main() {
   const env = loadEnv();
@@ -64,7 +65,8 @@ async function main() {
     }
     // The admin login's rate limit is per peer address; route handlers can't see the socket, so
     // pass it in a header no client can set (any inbound copy is overwritten).
-    req.headers["x-qsec-remote-addr"] = req.socket.remoteAddress ?? "unknown";
+    // Behind a trusted load balancer (QSEC_TRUST_PROXY), the address it forwarded.
+    req.headers["x-qsec-remote-addr"] = clientAddress(req, req.socket.remoteAddress, env.QSEC_TRUST_PROXY);
     // Route handlers learn the scheme from req.url, which Next builds from x-forwarded-proto: the
     // admin Origin check needs the scheme this server really speaks, not one a client claims.
     req.headers["x-forwarded-proto"] = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";

@@ -85,20 +85,38 @@ test("members on two nodes chat in one room and see the same members, epochs and
   expect(views[0]!.members.every((m) => m.endsWith(":true"))).toBe(true);
 
   // A room message from node B reaches both members on node A, once each; the sender gets none.
-  const sent = await bob.call("message:send", { roomId: "xnode", epoch: epochs[2], counter: 0, iv: "AAAAAAAAAAAAAAAA", ciphertext: "QUJDRA", signature: "A".repeat(86) });
+  const sent = await bob.call("message:send", {
+    roomId: "xnode",
+    epoch: epochs[2],
+    counter: 0,
+    iv: "AAAAAAAAAAAAAAAA",
+    ciphertext: "QUJDRA",
+    signature: "A".repeat(86),
+  });
   expect(sent).toMatchObject({ ok: true });
   await until(() => (alice.received.get("message:received") ?? []).length === 1 && (carol.received.get("message:received") ?? []).length === 1);
   expect(bob.received.get("message:received")).toBeUndefined();
   // A stale epoch is refused on the other node too.
   expect(
-    await alice.call("message:send", { roomId: "xnode", epoch: epochs[1], counter: 0, iv: "AAAAAAAAAAAAAAAA", ciphertext: "QUJDRA", signature: "A".repeat(86) }),
+    await alice.call("message:send", {
+      roomId: "xnode",
+      epoch: epochs[1],
+      counter: 0,
+      iv: "AAAAAAAAAAAAAAAA",
+      ciphertext: "QUJDRA",
+      signature: "A".repeat(86),
+    }),
   ).toMatchObject({ ok: false, error: { code: "STALE_EPOCH" } });
 
   // Alice (node A) leaves: bob (node B) and carol (node A) see one new epoch; bob's node took her out.
   expect(await alice.call("room:leave", { roomId: "xnode" })).toMatchObject({ ok: true });
   await until(() => [bob, carol].every((c) => last(c, "room:updated")?.epoch === epochs[2] + 1));
   expect(summary(last(bob, "room:updated"))).toEqual(summary(last(carol, "room:updated")));
-  expect(last(bob, "room:updated")!.members.map((m) => m.userId).sort()).toEqual([bob.userId, carol.userId].sort());
+  expect(
+    last(bob, "room:updated")!
+      .members.map((m) => m.userId)
+      .sort(),
+  ).toEqual([bob.userId, carol.userId].sort());
   // Now there is room: dave (node B) joins; the epoch advances once more, seen on node A.
   expect(await dave.call("room:join", { roomId: "xnode", displayName: "dave" })).toMatchObject({ ok: true, data: { epoch: epochs[2] + 2 } });
   await until(() => last(carol, "room:updated")?.epoch === epochs[2] + 2);

@@ -126,7 +126,11 @@ export class RedisState implements SharedState {
 
   private async heartbeat() {
     if (this.closed) return;
-    await this.client.multi().set(this.key("node", this.nodeId), String(Date.now()), { PX: this.beatMs * 3 }).sAdd(this.key("nodes"), this.nodeId).exec();
+    await this.client
+      .multi()
+      .set(this.key("node", this.nodeId), String(Date.now()), { PX: this.beatMs * 3 })
+      .sAdd(this.key("nodes"), this.nodeId)
+      .exec();
   }
 
   private onSyncMessage(message: string) {
