@@ -132,6 +132,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
   );
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
+  if (redis) bb84.attachCluster(redis);
   const rl = { ...LIMITS, ...opts.rateLimits };
   const deps: Deps = {
     io,

@@ -47,11 +47,22 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === "" ? undefined : v))
-    .pipe(z.string().regex(/^rediss?:\/\//, "QSEC_REDIS_URL must be a redis:// or rediss:// URL").optional()),
+    .pipe(
+      z
+        .string()
+        .regex(/^rediss?:\/\//, "QSEC_REDIS_URL must be a redis:// or rediss:// URL")
+        .optional(),
+    ),
   /** Prefix of every Redis key and stream this deployment uses (several deployments or tests may share one Redis). */
-  QSEC_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "QSEC_REDIS_PREFIX: 1-64 of A-Z a-z 0-9 : _ . -").default("qsec:"),
+  QSEC_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "QSEC_REDIS_PREFIX: 1-64 of A-Z a-z 0-9 : _ . -")
+    .default("qsec:"),
   /** This node's name in the cluster (default: random per start). */
-  QSEC_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "QSEC_NODE_ID: 1-64 of A-Z a-z 0-9 _ . -").optional(),
+  QSEC_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "QSEC_NODE_ID: 1-64 of A-Z a-z 0-9 _ . -")
+    .optional(),
   /** With Redis: how long a dropped connection may come back (on any node) and receive what it missed. */
   QSEC_RECOVERY_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
   /** Concurrent connections one client address may hold, across all nodes with Redis (default 128). */

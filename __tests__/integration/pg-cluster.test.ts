@@ -3,7 +3,8 @@
  * (a key prefix of their own, deleted afterwards) and one fresh PostgreSQL database: members
  * connected to different nodes chat in one room and see the same members, epochs and leader; the
  * room's capacity, its name check, the per-identity and per-address connection caps hold across
- * the nodes; a node killed with SIGKILL has its members go offline on the other node.
+ * the nodes; a BB84 session between parties on different nodes relays frames both ways, and a
+ * node killed with SIGKILL has its members go offline on the other node and its session end.
  */
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
@@ -144,7 +145,7 @@ test("members on two nodes chat in one room and see the same members, epochs and
   await expect(connectRaw(a, { authenticate: false })).rejects.toThrow(/TOO_MANY_CONNECTIONS/);
 });
 
-test("a node killed with SIGKILL: its members go offline on the other node, with no new epoch", async () => {
+test("a BB84 session across nodes relays frames both ways; SIGKILL of its node ends it (NODE_LOST) and takes its members offline, with no new epoch", async () => {
   const [a, b] = nodes.map((n) => n.url);
   for (const c of clients.splice(0)) c.close();
   const erin = await connect(b);
@@ -154,7 +155,39 @@ test("a node killed with SIGKILL: its members go offline on the other node, with
   const epoch = (j as { data: { epoch: number } }).data.epoch + 1;
   await until(() => last(erin, "room:updated")?.members.length === 2);
 
+  // Frank (node A) starts: node A holds the session; erin's frames come from node B.
+  const started = await frank.call("bb84:start", { roomId: "kill", peerId: erin.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" });
+  expect(started).toMatchObject({ ok: true, data: { outcome: "running" } });
+  const sessionId = (started as { data: { id: string } }).data.id;
+  const frame = new Uint8Array([1, 2, 3, 4]);
+  expect(await frank.call("bb84:relay", { roomId: "kill", to: erin.userId, sessionId, frame })).toMatchObject({ ok: true });
+  expect(await erin.call("bb84:relay", { roomId: "kill", to: frank.userId, sessionId, frame })).toMatchObject({ ok: true });
+  await until(() => (erin.received.get("bb84:frame") ?? []).length === 1 && (frank.received.get("bb84:frame") ?? []).length === 1);
+  // Erin's report goes to node A, which holds the session: still running (frank has not reported).
+  expect(await erin.call("bb84:report", { roomId: "kill", sessionId, outcome: "success", finalLength: 100 })).toMatchObject({
+    ok: true,
+    data: { id: sessionId, outcome: "running" },
+  });
+  // A frame for a session that does not exist is still refused on node B.
+  expect(await erin.call("bb84:relay", { roomId: "kill", to: frank.userId, sessionId: "0".repeat(32), frame })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_SESSION" },
+  });
+
   await nodes[0].kill();
   await until(() => last(erin, "room:updated")?.members.find((m) => m.userId === frank.userId)?.online === false, 20_000, "frank offline");
   expect(last(erin, "room:updated")!.epoch).toBe(epoch);
+  await until(
+    () =>
+      (erin.received.get("bb84:updated") ?? []).some(
+        (u) => (u as { id: string; abortCode: string }).id === sessionId && (u as { abortCode: string }).abortCode === "NODE_LOST",
+      ),
+    10_000,
+    "the session's end",
+  );
+  // Erin's node answers her report from the stored row: aborted.
+  expect(await erin.call("bb84:report", { roomId: "kill", sessionId, outcome: "aborted", abortCode: "X", abortReason: "x", abortBy: "peer" })).toMatchObject({
+    ok: true,
+    data: { outcome: "aborted", abortCode: "NODE_LOST" },
+  });
 });

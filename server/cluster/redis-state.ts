@@ -17,6 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createClient, type RedisClientType } from "redis";
+import { ProtocolError, type ErrorCode } from "@/lib/protocol";
 import { refuse } from "../refuse";
 import type { RoomLock, RoomSnapshot, RoomSync, SharedState } from "./shared-state";
 
@@ -69,6 +70,11 @@ end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
 return over`;
 
+const REMOVE_IDENTITY = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+return 0`;
+
 export interface RedisStateOptions {
   url: string;
   prefix: string;
@@ -90,6 +96,9 @@ export class RedisState implements SharedState {
   private beat: NodeJS.Timeout | null = null;
   private readonly syncListeners: ((s: RoomSync) => void)[] = [];
   private live: { at: number; nodes: Set<string> } | null = null;
+  private readonly handlers = new Map<string, (args: unknown, from: string) => unknown>();
+  private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private seq = 0;
   private closed = false;
 
   private constructor(
@@ -114,6 +123,8 @@ export class RedisState implements SharedState {
     await sub.connect();
     state.sub = sub;
     await sub.subscribe(state.key("sync"), (message) => state.onSyncMessage(message));
+    await sub.subscribe(state.key("rpc", state.nodeId), (message) => void state.onRpcMessage(message));
+    await sub.subscribe(state.key("bcast"), (message) => void state.onBroadcast(message));
     await state.heartbeat();
     state.beat = setInterval(() => void state.heartbeat().catch(onError), state.beatMs);
     state.beat.unref();
@@ -147,6 +158,75 @@ export class RedisState implements SharedState {
       return;
     }
     for (const fn of this.syncListeners) fn({ roomId, rev, room });
+  }
+
+  /** Answers calls of `method` from other nodes (call()) and broadcasts of it (broadcast()). */
+  handle(method: string, fn: (args: unknown, from: string) => unknown): void {
+    this.handlers.set(method, fn);
+  }
+
+  /** Calls `method` on one node and waits for its answer (UNAVAILABLE after timeoutMs). */
+  call(node: string, method: string, args: unknown, timeoutMs = 5000): Promise<unknown> {
+    const id = `${this.nodeId}.${this.seq++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ProtocolError("UNAVAILABLE", "another node did not answer in time; retry shortly"));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      this.client.publish(this.key("rpc", node), JSON.stringify({ t: "req", id, from: this.nodeId, method, args })).catch((e: unknown) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      });
+    });
+  }
+
+  /** Tells every other node (fire and forget). */
+  async broadcast(method: string, args: unknown): Promise<void> {
+    await this.client.publish(this.key("bcast"), JSON.stringify({ from: this.nodeId, method, args }));
+  }
+
+  private async onRpcMessage(message: string) {
+    let m: { t: string; id: string; from?: string; method?: string; args?: unknown; ok?: boolean; value?: unknown; code?: string; error?: string };
+    try {
+      m = JSON.parse(message) as typeof m;
+    } catch {
+      return;
+    }
+    if (m.t === "res") {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      clearTimeout(p.timer);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new ProtocolError((m.code as ErrorCode) ?? "INTERNAL", m.error ?? "failed on another node"));
+      return;
+    }
+    if (m.t !== "req" || !m.from || !m.method) return;
+    const fn = this.handlers.get(m.method);
+    let reply: object;
+    try {
+      if (!fn) throw new Error(`no handler for ${m.method}`);
+      reply = { t: "res", id: m.id, ok: true, value: (await fn(m.args, m.from)) ?? null };
+    } catch (e) {
+      reply =
+        e instanceof ProtocolError
+          ? { t: "res", id: m.id, ok: false, code: e.code, error: e.message }
+          : { t: "res", id: m.id, ok: false, code: "INTERNAL", error: "failed on another node" };
+    }
+    await this.client.publish(this.key("rpc", m.from), JSON.stringify(reply)).catch(() => {});
+  }
+
+  private async onBroadcast(message: string) {
+    try {
+      const m = JSON.parse(message) as { from: string; method: string; args: unknown };
+      if (m.from === this.nodeId) return;
+      await this.handlers.get(m.method)?.(m.args, m.from);
+    } catch {
+      /* a bad message or a failing handler: nothing to answer */
+    }
   }
 
   onRoomSync(fn: (sync: RoomSync) => void): void {
@@ -235,7 +315,7 @@ export class RedisState implements SharedState {
   }
 
   async removeIdentitySocket(userId: string, socketId: string): Promise<void> {
-    await this.client.zRem(this.key("ident", userId), `${this.nodeId} ${socketId}`);
+    await this.client.eval(REMOVE_IDENTITY, { keys: [this.key("ident", userId), this.key("identseq", userId)], arguments: [`${this.nodeId} ${socketId}`] });
   }
 
   async revokeAdminSession(jti: string, expiresAtMs: number): Promise<void> {
@@ -251,6 +331,11 @@ export class RedisState implements SharedState {
     if (this.closed) return;
     this.closed = true;
     if (this.beat) clearInterval(this.beat);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new ProtocolError("UNAVAILABLE", "node shutting down"));
+    }
+    this.pending.clear();
     // A clean stop: the node is gone at once (no wait for its heart-beat to expire).
     await this.client
       .multi()

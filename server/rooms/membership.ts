@@ -133,7 +133,11 @@ export async function reapDeadNodes(deps: Deps, shared: RedisState): Promise<num
       else deps.io.to(roomId).emit("room:updated", deps.presence.state(room));
     });
   }
-  for (const node of dead) await shared.forgetNode(node);
-  deps.logger.info("connections of stopped nodes removed", { nodes: [...dead], connections: removed });
+  let sessions = 0;
+  for (const node of dead) {
+    sessions += await deps.bb84.endSessionsOf(node);
+    await shared.forgetNode(node);
+  }
+  deps.logger.info("connections of stopped nodes removed", { nodes: [...dead], connections: removed, bb84Sessions: sessions });
   return removed;
 }
