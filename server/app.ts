@@ -120,13 +120,21 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
   if (redis) {
-    io.adapter(
-      createAdapter(redis.client, {
-        streamName: redis.key("sio"),
-        channelPrefix: redis.key("sio"),
-        sessionKeyPrefix: redis.key("sio", "session", ""),
-      }),
-    );
+    const make = createAdapter(redis.client, {
+      streamName: redis.key("sio"),
+      channelPrefix: redis.key("sio"),
+      sessionKeyPrefix: redis.key("sio", "session", ""),
+    });
+    // A recovered connection authenticates again (its socket.data is rebuilt on "connection"), so
+    // the stored session carries no data: socket.data holds token buckets and Sets, which msgpack
+    // cannot encode (it would throw inside Socket.IO's close handler).
+    const adapter = function (nsp: unknown) {
+      const a = make(nsp) as ReturnType<typeof make> & { persistSession(s: { data?: unknown }): void };
+      const persist = a.persistSession.bind(a);
+      a.persistSession = (session) => persist({ ...session, data: {} });
+      return a;
+    };
+    io.adapter(adapter as unknown as Parameters<QsecServer["adapter"]>[0]);
   }
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
     logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
@@ -256,7 +264,13 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       closed = true;
       // Not io.close(): it waits for the HTTP server to close, which any idle keep-alive or
       // hot-reload connection can hold open; the owner of the HTTP server closes it.
-      for (const s of await io.fetchSockets()) s.disconnect(true);
+      // This node's sockets only (io.fetchSockets() would reach every node's through the adapter).
+      // With Redis the transport is closed instead: the client reconnects (through the load
+      // balancer, to another node) and recovers its session with the events it missed.
+      for (const s of [...io.sockets.sockets.values()]) {
+        if (redis) s.conn.close();
+        else s.disconnect(true);
+      }
       io.engine.close();
       if (reaper) clearInterval(reaper);
       await reaping;
