@@ -76,7 +76,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     for (const c of [...children].reverse()) if (c.pid && c.exitCode === null) process.kill(-c.pid, "SIGTERM");
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : null)));
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : Promise.resolve())));
     rmSync(dir, { recursive: true, force: true });
     process.exit(code);
   };
