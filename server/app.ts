@@ -7,7 +7,7 @@ import { Server } from "socket.io";
 import type { PrismaClient } from "@prisma/client";
 import { COMMAND_NAMES, LIMITS } from "@/lib/protocol";
 import type { Deps } from "./context";
-import type { QsecServer, RelayTap } from "./socket-types";
+import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 import { LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
@@ -136,6 +136,29 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     };
     io.adapter(adapter as unknown as Parameters<QsecServer["adapter"]>[0]);
   }
+  // Socket.IO stores a session only when its node closes the connection; a node killed outright
+  // stores none, and its clients could not recover on another node. So each connection's session
+  // (id, private id, rooms; no data) is stored ahead: at connect, when its rooms change, and
+  // before the window would lapse. A recovery consumes it (GETDEL), as any.
+  const persistAhead = (socket: QsecSocket) => {
+    const pid = (socket as unknown as { pid?: string }).pid;
+    if (!redis || !pid || !socket.connected) return;
+    (io.sockets.adapter as unknown as { persistSession(s: object): void }).persistSession({ sid: socket.id, pid, rooms: [...socket.rooms], data: {} });
+  };
+  const refreshSessions = redis
+    ? setInterval(() => {
+        for (const s of io.sockets.sockets.values()) persistAhead(s);
+      }, Math.max(500, Math.floor((opts.recoveryMs ?? 120_000) / 3)))
+    : null;
+  refreshSessions?.unref();
+  if (redis) {
+    const onRoomChange = (room: string, sid: string) => {
+      const s = io.sockets.sockets.get(sid);
+      if (s && room !== sid) queueMicrotask(() => persistAhead(s));
+    };
+    io.sockets.adapter.on("join-room", onRoomChange);
+    io.sockets.adapter.on("leave-room", onRoomChange);
+  }
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
     logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
   );
@@ -205,6 +228,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
         for (const r of restored) if (socket.connected && !socket.data.rooms.has(r)) void socket.leave(r);
       }, 15_000).unref();
     }
+    persistAhead(socket);
     socket.data.userId = null;
     socket.data.keys = null;
     socket.data.nonce = null;
@@ -273,6 +297,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       }
       io.engine.close();
       if (reaper) clearInterval(reaper);
+      if (refreshSessions) clearInterval(refreshSessions);
       await reaping;
       // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
       if (redis) await Promise.all([...closing]);
