@@ -96,7 +96,7 @@ test("members on two nodes chat in one room and see the same members, epochs and
   expect(await dave.call("room:join", { roomId: "xnode", displayName: "dave" })).toMatchObject({ ok: false, error: { code: "ROOM_FULL" } });
 
   // Everyone, on either node, ends with the same view.
-  await until(() => [alice, bob, carol].every((c) => last(c, "room:updated")?.epoch === epochs[2]));
+  await until(() => [alice, bob, carol].every((c) => last(c, "room:updated")?.epoch === epochs[2]), 10_000);
   const views = [alice, bob, carol].map((c) => summary(last(c, "room:updated")));
   expect(views[1]).toEqual(views[0]);
   expect(views[2]).toEqual(views[0]);
@@ -113,7 +113,7 @@ test("members on two nodes chat in one room and see the same members, epochs and
     signature: "A".repeat(86),
   });
   expect(sent).toMatchObject({ ok: true });
-  await until(() => (alice.received.get("message:received") ?? []).length === 1 && (carol.received.get("message:received") ?? []).length === 1);
+  await until(() => (alice.received.get("message:received") ?? []).length === 1 && (carol.received.get("message:received") ?? []).length === 1, 10_000);
   expect(bob.received.get("message:received")).toBeUndefined();
   // A stale epoch is refused on the other node too.
   expect(
@@ -129,7 +129,7 @@ test("members on two nodes chat in one room and see the same members, epochs and
 
   // Alice (node A) leaves: bob (node B) and carol (node A) see one new epoch; bob's node took her out.
   expect(await alice.call("room:leave", { roomId: "xnode" })).toMatchObject({ ok: true });
-  await until(() => [bob, carol].every((c) => last(c, "room:updated")?.epoch === epochs[2] + 1));
+  await until(() => [bob, carol].every((c) => last(c, "room:updated")?.epoch === epochs[2] + 1), 10_000);
   expect(summary(last(bob, "room:updated"))).toEqual(summary(last(carol, "room:updated")));
   expect(
     last(bob, "room:updated")!
@@ -138,7 +138,7 @@ test("members on two nodes chat in one room and see the same members, epochs and
   ).toEqual([bob.userId, carol.userId].sort());
   // Now there is room: dave (node B) joins; the epoch advances once more, seen on node A.
   expect(await dave.call("room:join", { roomId: "xnode", displayName: "dave" })).toMatchObject({ ok: true, data: { epoch: epochs[2] + 2 } });
-  await until(() => last(carol, "room:updated")?.epoch === epochs[2] + 2);
+  await until(() => last(carol, "room:updated")?.epoch === epochs[2] + 2, 10_000);
 
   // The per-identity cap (8 connections) counts both nodes: a 9th closes the oldest, on the other node.
   const tabs: RawClient[] = [];
@@ -150,14 +150,14 @@ test("members on two nodes chat in one room and see the same members, epochs and
     tabs.push(t);
   }
   // alice's own first connection counts too: 9 now, so her oldest (the original, on node A) went.
-  await until(() => (alice.received.get("session:replaced") ?? []).length === 1);
+  await until(() => (alice.received.get("session:replaced") ?? []).length === 1, 10_000, "alice replaced");
   const ninth = await connectRaw(b, { identity: alice.identity });
   clients.push(ninth);
-  await until(() => (first.received.get("session:replaced") ?? []).length === 1);
+  await until(() => (first.received.get("session:replaced") ?? []).length === 1, 10_000, "first replaced");
   expect(tabs.every((t) => !t.received.has("session:replaced"))).toBe(true);
 
   // The per-address cap (12 here) counts both nodes: we hold 13 opened, 2 replaced and closed → 11; one more fits, the next is refused.
-  await until(() => !alice.socket.connected && !first.socket.connected);
+  await until(() => !alice.socket.connected && !first.socket.connected, 10_000);
   // The replaced connections' slots come back once their nodes saw them close: one more then fits.
   let extra: RawClient | null = null;
   for (let i = 0; i < 100 && !extra; i++) extra = await connectRaw(b, { authenticate: false }).catch(() => null);
@@ -272,7 +272,7 @@ test("SIGTERM of a node behind nginx: its member reconnects to the other node, r
       ids.push(r.data.id);
     };
     await sent(0);
-    await until(() => alice.messages().length === 1);
+    await until(() => alice.messages().length === 1, 10_000);
 
     const stopping = nodes[0].stop();
     await until(() => !alice.sock.connected, 10_000, "alice disconnected");
@@ -282,12 +282,12 @@ test("SIGTERM of a node behind nginx: its member reconnects to the other node, r
     await stopping;
     await until(() => alice.sock.connected, 15_000, "alice back through nginx");
     expect(alice.sock.recovered).toBe(true);
-    await until(() => alice.messages().length >= 3, 5000, "missed messages");
+    await until(() => alice.messages().length >= 3, 10_000, "missed messages");
     // Back in the room for good: authenticate, re-join (no new epoch), more messages.
     await alice.auth();
     expect(await alice.call("room:join", { roomId: "move", displayName: "alice" })).toMatchObject({ ok: true, data: { resumed: true, epoch } });
     await sent(3);
-    await until(() => alice.messages().length >= 4, 5000, "the message after the move");
+    await until(() => alice.messages().length >= 4, 10_000, "the message after the move");
     await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive right after its original
     expect(alice.messages()).toEqual(ids);
   } finally {
@@ -307,7 +307,7 @@ test("SIGKILL of a node behind nginx while a BB84 session runs across nodes: the
     const j = await erin.call("room:join", { roomId: "kill", displayName: "erin" });
     expect(await frank.call("room:join", { roomId: "kill", displayName: "frank" })).toMatchObject({ ok: true });
     const epoch = (j as { data: { epoch: number } }).data.epoch + 1;
-    await until(() => last(erin, "room:updated")?.members.length === 2);
+    await until(() => last(erin, "room:updated")?.members.length === 2, 10_000);
 
     // Frank (node A) starts: node A holds the session; erin's frames and report come from node B.
     const started = await frank.call("bb84:start", { roomId: "kill", peerId: erin.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" });
@@ -316,7 +316,7 @@ test("SIGKILL of a node behind nginx while a BB84 session runs across nodes: the
     const frame = new Uint8Array([1, 2, 3, 4]);
     expect(await frank.call("bb84:relay", { roomId: "kill", to: erin.userId, sessionId, frame })).toMatchObject({ ok: true });
     expect(await erin.call("bb84:relay", { roomId: "kill", to: frank.userId, sessionId, frame })).toMatchObject({ ok: true });
-    await until(() => (erin.received.get("bb84:frame") ?? []).length === 1 && (frank.got.get("bb84:frame") ?? []).length === 1);
+    await until(() => (erin.received.get("bb84:frame") ?? []).length === 1 && (frank.got.get("bb84:frame") ?? []).length === 1, 10_000);
     expect(await erin.call("bb84:report", { roomId: "kill", sessionId, outcome: "success", finalLength: 100 })).toMatchObject({
       ok: true,
       data: { id: sessionId, outcome: "running" },
@@ -332,7 +332,7 @@ test("SIGKILL of a node behind nginx while a BB84 session runs across nodes: the
       ids.push(r.data.id);
     };
     await sent(0);
-    await until(() => frank.messages().length === 1);
+    await until(() => frank.messages().length === 1, 10_000);
 
     await nodes[0].kill();
     await sent(1); // while frank's node is dead
@@ -340,12 +340,12 @@ test("SIGKILL of a node behind nginx while a BB84 session runs across nodes: the
     await until(() => (erin.received.get("bb84:updated") ?? []).some(ended), 20_000, "the session's end at erin");
     await until(() => frank.sock.connected, 15_000, "frank back through nginx");
     expect(frank.sock.recovered).toBe(true);
-    await until(() => frank.messages().length >= 2, 5000, "the missed message");
-    await until(() => (frank.got.get("bb84:updated") ?? []).some(ended), 5000, "the session's end at frank");
+    await until(() => frank.messages().length >= 2, 10_000, "the missed message");
+    await until(() => (frank.got.get("bb84:updated") ?? []).some(ended), 10_000, "the session's end at frank");
     await frank.auth();
     expect(await frank.call("room:join", { roomId: "kill", displayName: "frank" })).toMatchObject({ ok: true, data: { resumed: true, epoch } });
     await sent(2);
-    await until(() => frank.messages().length >= 3, 5000, "the message after the move");
+    await until(() => frank.messages().length >= 3, 10_000, "the message after the move");
     await new Promise((r) => setTimeout(r, 300));
     expect(frank.messages()).toEqual(ids);
     // Erin's node answers her report from the stored row; the epoch never moved.
