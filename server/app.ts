@@ -146,9 +146,12 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     (io.sockets.adapter as unknown as { persistSession(s: object): void }).persistSession({ sid: socket.id, pid, rooms: [...socket.rooms], data: {} });
   };
   const refreshSessions = redis
-    ? setInterval(() => {
-        for (const s of io.sockets.sockets.values()) persistAhead(s);
-      }, Math.max(500, Math.floor((opts.recoveryMs ?? 120_000) / 3)))
+    ? setInterval(
+        () => {
+          for (const s of io.sockets.sockets.values()) persistAhead(s);
+        },
+        Math.max(500, Math.floor((opts.recoveryMs ?? 120_000) / 3)),
+      )
     : null;
   refreshSessions?.unref();
   if (redis) {
