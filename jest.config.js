@@ -36,6 +36,7 @@ const POSTGRES_SUITES = [
   "hardening-text",
   "pg-migrations",
   "pg-server-start",
+  "pg-cluster",
 ];
 
 module.exports = {

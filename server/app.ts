@@ -7,7 +7,7 @@ import { Server } from "socket.io";
 import type { PrismaClient } from "@prisma/client";
 import { COMMAND_NAMES, LIMITS } from "@/lib/protocol";
 import type { Deps } from "./context";
-import type { QsecServer, RelayTap } from "./socket-types";
+import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 import { LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
@@ -37,6 +37,10 @@ import { ATTACHMENT_DEFAULTS } from "@/lib/protocol";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BackupLookupLimiter, DEFAULT_LOOKUP_LIMITS, type LookupLimits } from "./backup/lookup-limiter";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { MemoryState, type SharedState } from "./cluster/shared-state";
+import { RedisState } from "./cluster/redis-state";
+import { reapDeadNodes } from "./rooms/membership";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -75,6 +79,16 @@ export interface AppOptions {
    * limits (defaults in lib/protocol/attachments.ts). Unset: attachment commands are refused.
    */
   attachments?: Partial<AttachmentSettings> & { dir: string };
+  /**
+   * State shared with the other nodes (server/cluster). Default: MemoryState, one process. A
+   * RedisState (QSEC_REDIS_URL) also puts Socket.IO on the Redis streams adapter with connection
+   * state recovery. The caller owns it (closes it after close()).
+   */
+  shared?: SharedState;
+  /** With Redis: how long a dropped connection may come back, on any node, and get what it missed (default 2 min). */
+  recoveryMs?: number;
+  /** Behind a load balancer: the client address is X-Forwarded-For's last entry (QSEC_TRUST_PROXY). */
+  trustProxy?: boolean;
 }
 
 export interface QsecApp {
@@ -90,13 +104,21 @@ export interface QsecApp {
 
 export async function createApplication(httpServer: HttpServer, opts: AppOptions): Promise<QsecApp> {
   const logger = opts.logger ?? silentLogger;
-  const guard = new TransportGuard({
-    maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? LIMITS.maxConnectionsPerAddress,
-    maxPendingPerAddress: opts.maxPendingPerAddress ?? LIMITS.maxPendingPerAddress,
-    maxPendingTotal: LIMITS.maxPendingTotal,
-    connectTimeoutMs: opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs,
-  });
+  const shared = opts.shared ?? new MemoryState();
+  const redis = shared instanceof RedisState ? shared : null;
+  const guard = new TransportGuard(
+    {
+      maxConnectionsPerAddress: opts.maxConnectionsPerAddress ?? LIMITS.maxConnectionsPerAddress,
+      maxPendingPerAddress: opts.maxPendingPerAddress ?? LIMITS.maxPendingPerAddress,
+      maxPendingTotal: LIMITS.maxPendingTotal,
+      connectTimeoutMs: opts.connectTimeoutMs ?? LIMITS.connectTimeoutMs,
+    },
+    { shared, trustProxy: opts.trustProxy ?? false },
+  );
   const io: QsecServer = new Server(httpServer, {
+    // Several nodes: a dropped connection that comes back (to any node) within the window gets the
+    // room events it missed, from the adapter's Redis stream, and keeps its socket id.
+    ...(redis && { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs ?? 120_000, skipMiddlewares: false } }),
     maxHttpBufferSize: LIMITS.maxFrameBytes,
     parser: boundedParser,
     pingInterval: 20_000,
@@ -107,16 +129,60 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     ...opts.serverOptions,
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
+  if (redis) {
+    const make = createAdapter(redis.client, {
+      streamName: redis.key("sio"),
+      channelPrefix: redis.key("sio"),
+      sessionKeyPrefix: redis.key("sio", "session", ""),
+    });
+    // A recovered connection authenticates again (its socket.data is rebuilt on "connection"), so
+    // the stored session carries no data: socket.data holds token buckets and Sets, which msgpack
+    // cannot encode (it would throw inside Socket.IO's close handler).
+    const adapter = function (nsp: unknown) {
+      const a = make(nsp) as ReturnType<typeof make> & { persistSession(s: { data?: unknown }): void };
+      const persist = a.persistSession.bind(a);
+      a.persistSession = (session) => persist({ ...session, data: {} });
+      return a;
+    };
+    io.adapter(adapter as unknown as Parameters<QsecServer["adapter"]>[0]);
+  }
+  // Socket.IO stores a session only when its node closes the connection; a node killed outright
+  // stores none, and its clients could not recover on another node. So each connection's session
+  // (id, private id, rooms; no data) is stored ahead: at connect, when its rooms change, and
+  // before the window would lapse. A recovery consumes it (GETDEL), as any.
+  const persistAhead = (socket: QsecSocket) => {
+    const pid = (socket as unknown as { pid?: string }).pid;
+    if (!redis || !pid || !socket.connected) return;
+    (io.sockets.adapter as unknown as { persistSession(s: object): void }).persistSession({ sid: socket.id, pid, rooms: [...socket.rooms], data: {} });
+  };
+  const refreshSessions = redis
+    ? setInterval(
+        () => {
+          for (const s of io.sockets.sockets.values()) persistAhead(s);
+        },
+        Math.max(500, Math.floor((opts.recoveryMs ?? 120_000) / 3)),
+      )
+    : null;
+  refreshSessions?.unref();
+  if (redis) {
+    const onRoomChange = (room: string, sid: string) => {
+      const s = io.sockets.sockets.get(sid);
+      if (s && room !== sid) queueMicrotask(() => persistAhead(s));
+    };
+    io.sockets.adapter.on("join-room", onRoomChange);
+    io.sockets.adapter.on("leave-room", onRoomChange);
+  }
   const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
     logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
   );
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
+  if (redis) bb84.attachCluster(redis);
   const rl = { ...LIMITS, ...opts.rateLimits };
   const deps: Deps = {
     io,
     prisma: opts.prisma,
     logs,
-    presence: new Presence(),
+    presence: new Presence(shared),
     logger,
     sockets: new Map(),
     bb84,
@@ -130,10 +196,37 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   };
   if (opts.attachments) deps.attachments = new AttachmentService(deps, attachmentSettings(opts.attachments));
   mountHttp(httpServer, deps.attachments);
+  deps.presence.hooks = {
+    isLocal: (sid) => io.sockets.sockets.has(sid),
+    // Another node ended the membership of this node's connections: take them out of the room here.
+    evicted: (roomId, sids) => {
+      for (const sid of sids) {
+        const s = io.sockets.sockets.get(sid);
+        if (!s) continue;
+        s.data.rooms.delete(roomId);
+        void s.leave(roomId);
+      }
+    },
+  };
   const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
-  await markAllOffline(opts.prisma);
-  const stale = await abortStaleSessions(opts.prisma);
-  if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
+  // The first node up cleans what a previous run left; a node joining running ones must not (their
+  // members are online, their BB84 sessions running).
+  const alone = (await shared.liveNodes()).size <= 1;
+  if (alone) {
+    await markAllOffline(opts.prisma);
+    const stale = await abortStaleSessions(opts.prisma);
+    if (stale > 0) logger.info("BB84 sessions left running by the previous process marked aborted", { count: stale });
+  }
+  // Several nodes: a node that stops heart-beating (kill -9, a crash, a partition) has its
+  // connections taken out of every room by the nodes still alive (members go offline, as on a close).
+  let reaping: Promise<unknown> = Promise.resolve();
+  const closing = new Set<Promise<unknown>>();
+  const reaper = redis
+    ? setInterval(() => {
+        reaping = reaping.then(() => reapDeadNodes(deps, redis)).catch((e: unknown) => logger.warn("reaping dead nodes failed", { error: String(e) }));
+      }, redis.beatMs)
+    : null;
+  reaper?.unref();
   const stopLive = pushLogsLive(deps);
   const stopSweep = scheduleSweep(deps, opts.sweepIntervalMs ?? 60 * 60 * 1000);
 
@@ -142,6 +235,16 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   guardSends(io, guard);
 
   io.on("connection", (socket) => {
+    if (socket.recovered) {
+      // Came back within the recovery window (maybe on another node): it got what it missed and is
+      // in its rooms' broadcasts again; it authenticates and re-joins as any new connection. Rooms
+      // it does not re-join by then (it was removed meanwhile) stop reaching it.
+      const restored = [...socket.rooms].filter((r) => r !== socket.id);
+      setTimeout(() => {
+        for (const r of restored) if (socket.connected && !socket.data.rooms.has(r)) void socket.leave(r);
+      }, 15_000).unref();
+    }
+    persistAhead(socket);
     socket.data.userId = null;
     socket.data.keys = null;
     socket.data.nonce = null;
@@ -183,7 +286,11 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
         if (rest.length > 0) deps.sockets.set(userId, rest);
         else deps.sockets.delete(userId);
       }
-      connectionClosed(deps, socket).catch((e) => logger.error("going offline failed", { error: String(e) }));
+      if (userId && redis) void redis.removeIdentitySocket(userId, socket.id).catch(() => {});
+      const done = connectionClosed(deps, socket)
+        .catch((e) => logger.error("going offline failed", { error: String(e) }))
+        .finally(() => closing.delete(done));
+      closing.add(done);
     });
   });
 
@@ -198,16 +305,26 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       closed = true;
       // Not io.close(): it waits for the HTTP server to close, which any idle keep-alive or
       // hot-reload connection can hold open; the owner of the HTTP server closes it.
-      for (const s of await io.fetchSockets()) s.disconnect(true);
+      // This node's sockets only (io.fetchSockets() would reach every node's through the adapter).
+      // With Redis the transport is closed instead: the client reconnects (through the load
+      // balancer, to another node) and recovers its session with the events it missed.
+      for (const s of [...io.sockets.sockets.values()]) {
+        if (redis) s.conn.close();
+        else s.disconnect(true);
+      }
       io.engine.close();
+      if (reaper) clearInterval(reaper);
+      if (refreshSessions) clearInterval(refreshSessions);
+      await reaping;
       // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
-      for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      if (redis) await Promise.all([...closing]);
+      else for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
       await stopSweep();
       await bb84.close();
       stopLive();
       await deps.envelopes.close();
       await logs.close();
-      await markAllOffline(opts.prisma);
+      if ((await shared.liveNodes().catch(() => new Set<string>())).size <= 1) await markAllOffline(opts.prisma);
     },
   };
 }

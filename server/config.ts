@@ -55,6 +55,33 @@ const envSchema = z.object({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, "QSEC_ATTACHMENT_SECRET must be 64 hex characters (32 bytes)")
     .optional(),
+  /** Set: this process is one node of several sharing state through this Redis (docs/deploy.md); unset: one process, state in memory. */
+  QSEC_REDIS_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v === "" ? undefined : v))
+    .pipe(
+      z
+        .string()
+        .regex(/^rediss?:\/\//, "QSEC_REDIS_URL must be a redis:// or rediss:// URL")
+        .optional(),
+    ),
+  /** Prefix of every Redis key and stream this deployment uses (several deployments or tests may share one Redis). */
+  QSEC_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "QSEC_REDIS_PREFIX: 1-64 of A-Z a-z 0-9 : _ . -")
+    .default("qsec:"),
+  /** This node's name in the cluster (default: random per start). */
+  QSEC_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "QSEC_NODE_ID: 1-64 of A-Z a-z 0-9 _ . -")
+    .optional(),
+  /** With Redis: how long a dropped connection may come back (on any node) and receive what it missed. */
+  QSEC_RECOVERY_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
+  /** Concurrent connections one client address may hold, across all nodes with Redis (default 128). */
+  QSEC_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(128),
+  /** Behind a load balancer (nginx): take the client address from the X-Forwarded-For header it sets (its last entry). */
+  QSEC_TRUST_PROXY: bool,
 });
 export type ServerEnv = z.infer<typeof envSchema>;
 

@@ -17,6 +17,8 @@ import { loadOrCreateCertificate } from "./tls";
 import { attachAdmin } from "./admin/console";
 import { publishAdminConsole } from "./admin/registry";
 import { loadAdminToken } from "./admin/token";
+import { RedisState } from "./cluster/redis-state";
+import { clientAddress } from "./transport-guard";
 
 async function main() {
   const env = loadEnv();
@@ -43,10 +45,28 @@ async function main() {
   const handle = nextApp?.getRequestHandler();
   const handleUpgrade = nextApp?.getUpgradeHandler();
 
+  // Several nodes (QSEC_REDIS_URL): shared state in Redis; unset: one process, state in memory.
+  const shared = env.QSEC_REDIS_URL
+    ? await RedisState.connect({
+        url: env.QSEC_REDIS_URL,
+        prefix: env.QSEC_REDIS_PREFIX,
+        ...(env.QSEC_NODE_ID && { nodeId: env.QSEC_NODE_ID }),
+        onError: (e) => logger.warn("redis", { error: e.message }),
+      })
+    : undefined;
+  let ready = false;
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // The load balancer's health check (deploy/nginx.conf): 200 once this node serves, 503 while it
+    // starts or stops.
+    if (req.url === "/healthz") {
+      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" }).end(ready ? "ok\n" : "unavailable\n");
+      return;
+    }
     // The admin login's rate limit is per peer address; route handlers can't see the socket, so
     // pass it in a header no client can set (any inbound copy is overwritten).
-    req.headers["x-qsec-remote-addr"] = req.socket.remoteAddress ?? "unknown";
+    // Behind a trusted load balancer (QSEC_TRUST_PROXY), the address it forwarded.
+    req.headers["x-qsec-remote-addr"] = clientAddress(req, req.socket.remoteAddress, env.QSEC_TRUST_PROXY);
     // Route handlers learn the scheme from req.url, which Next builds from x-forwarded-proto: the
     // admin Origin check needs the scheme this server really speaks, not one a client claims.
     req.headers["x-forwarded-proto"] = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
@@ -80,6 +100,9 @@ async function main() {
       memberQuotaBytes: Math.floor(env.QSEC_MEMBER_ATTACHMENT_QUOTA_MB * 1024 * 1024),
       ...(env.QSEC_ATTACHMENT_SECRET && { secret: Buffer.from(env.QSEC_ATTACHMENT_SECRET, "hex") }),
     },
+    ...(shared && { shared, recoveryMs: env.QSEC_RECOVERY_MS }),
+    trustProxy: env.QSEC_TRUST_PROXY,
+    maxConnectionsPerAddress: env.QSEC_MAX_CONNECTIONS_PER_ADDRESS,
   });
   const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });
   const admin = attachAdmin(app, { token: adminToken.token, secureCookies: env.QSEC_HTTPS, retentionDays: env.QSEC_LOG_RETENTION_DAYS });
@@ -105,14 +128,16 @@ async function main() {
   } else if (adminToken.source === "none") {
     logger.warn("admin console locked: set ADMIN_TOKEN to use /admin");
   }
+  ready = true;
   console.log(
-    `QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}${nextApp ? "" : ", relay only"}; database ${env.DATABASE_URL})`,
+    `QSEC ready at ${scheme}://localhost:${port} (${dev ? "development" : "production"}${nextApp ? "" : ", relay only"}; database ${redactUrl(env.DATABASE_URL)}${shared ? `; node ${shared.nodeId}, shared state in Redis` : ""})`,
   );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    ready = false;
     logger.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
@@ -120,6 +145,7 @@ async function main() {
       await admin.close(); // stops retention and closes admin sockets
       publishAdminConsole(undefined);
       await app.close(); // flushes queued log rows
+      await shared?.close();
       // Don't wait for idle keep-alive or hot-reload connections: close them.
       httpServer.close();
       httpServer.closeAllConnections();
@@ -133,6 +159,11 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/** A database URL for the log: a password in it is replaced. */
+function redactUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/[^:/@]+:)[^@]*@/, "$1***@");
 }
 
 main().catch((e) => {

@@ -15,6 +15,20 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { QsecServer } from "./socket-types";
+import type { SharedState } from "./cluster/shared-state";
+
+/**
+ * The client's address: the peer's, or behind a trusted load balancer (QSEC_TRUST_PROXY) the last
+ * X-Forwarded-For entry, the one the balancer itself appended (earlier entries are the client's word).
+ */
+export function clientAddress(req: Pick<IncomingMessage, "headers" | "socket"> | undefined, peer: string | undefined, trustProxy: boolean): string {
+  if (trustProxy && req) {
+    const xff = req.headers["x-forwarded-for"];
+    const last = (Array.isArray(xff) ? xff.join(",") : (xff ?? "")).split(",").pop()?.trim();
+    if (last) return last;
+  }
+  return peer ?? req?.socket?.remoteAddress ?? "unknown";
+}
 
 export interface TransportLimits {
   maxConnectionsPerAddress: number;
@@ -29,6 +43,7 @@ type AllowRequest = (req: IncomingMessage, fn: (err: string | null | undefined, 
 
 interface EngineConn {
   remoteAddress: string;
+  request?: IncomingMessage;
   readyState: string;
   once(ev: "close", fn: () => void): void;
   close(discard?: boolean): void;
@@ -52,7 +67,11 @@ export class TransportGuard {
   private readonly byAddress = new Map<string, AddressCount>();
   private pendingTotal = 0;
 
-  constructor(private readonly limits: TransportLimits) {}
+  constructor(
+    private readonly limits: TransportLimits,
+    /** Several nodes: the per-address cap also holds across them (Redis); and whether to trust X-Forwarded-For. */
+    private readonly cluster: { shared?: SharedState; trustProxy?: boolean } = {},
+  ) {}
 
   /** Open transport connections of an address (admitted and pending); for tests and the abuse bench. */
   count(addr: string): { open: number; admitted: number } {
@@ -69,7 +88,7 @@ export class TransportGuard {
   /** engine.io's allowRequest, run for every new handshake (never for requests of an open session). */
   allowRequest(next?: AllowRequest): AllowRequest {
     return (req, fn) => {
-      const addr = req.socket.remoteAddress ?? "unknown";
+      const addr = clientAddress(req, req.socket.remoteAddress, this.cluster.trustProxy ?? false);
       const c = this.byAddress.get(addr);
       const pending = c ? c.open - c.admitted : 0;
       if (pending >= this.limits.maxPendingPerAddress || this.pendingTotal >= this.limits.maxPendingTotal) return fn("TOO_MANY_CONNECTIONS", false);
@@ -81,7 +100,7 @@ export class TransportGuard {
 
   attach(io: QsecServer): void {
     io.engine.on("connection", (conn: EngineConn) => {
-      const addr = conn.remoteAddress ?? "unknown";
+      const addr = clientAddress(conn.request, conn.remoteAddress, this.cluster.trustProxy ?? false);
       const entry: Entry = { addr, admitted: false, joined: false };
       const timer = setTimeout(() => {
         if (!entry.joined && this.conns.has(conn)) conn.close(true);
@@ -127,13 +146,33 @@ export class TransportGuard {
       entry.admitted = true;
       c.admitted += 1;
       this.pendingTotal -= 1;
+      let sharedSlot = false;
       socket.once("disconnect", () => {
+        if (sharedSlot) void shared!.releaseAddress(entry.addr).catch(() => {});
+        sharedSlot = false;
         if (!entry.admitted || !this.conns.has(conn)) return; // the transport's close already counted it
         entry.admitted = false;
         c.admitted -= 1;
         this.pendingTotal += 1;
       });
-      next();
+      const shared = this.cluster.shared;
+      if (!shared || shared.kind === "memory") return next();
+      // Several nodes: the address's connections on every live node count (a Lua script in Redis).
+      shared.reserveAddress(entry.addr, this.limits.maxConnectionsPerAddress).then(
+        (ok) => {
+          if (ok && conn.readyState === "open") {
+            sharedSlot = true;
+            return next();
+          }
+          if (ok) void shared.releaseAddress(entry.addr).catch(() => {});
+          next(new Error(ok ? "connection closed" : "TOO_MANY_CONNECTIONS"));
+          setImmediate(() => conn.close());
+        },
+        () => {
+          next(new Error("UNAVAILABLE"));
+          setImmediate(() => conn.close());
+        },
+      );
     });
   }
 }

@@ -120,7 +120,7 @@ describe("the /admin namespace", () => {
     const { socket } = await connectAdmin({ cookie: c });
     const ended = new Promise((r) => socket.once("session:ended", r));
     const closed = new Promise((r) => socket.once("disconnect", r));
-    admin.endSession((await admin.auth.verifyCookieHeader(c))!);
+    await admin.endSession((await admin.auth.verifyCookieHeader(c))!);
     expect(await ended).toEqual({ reason: "logout" });
     await closed;
     expect((await connectAdmin({ cookie: c })).result).toBe("NOT_AUTHENTICATED");

@@ -57,7 +57,7 @@ describe("admin session cookie", () => {
   test("logout revokes the session", async () => {
     const { value } = await auth.issue();
     const s = (await auth.verify(value))!;
-    auth.revoke(s);
+    await auth.revoke(s);
     expect(await auth.verify(value)).toBeNull();
   });
 

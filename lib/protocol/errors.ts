@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   "TOO_LARGE",
   "RATE_LIMITED",
   "INTERNAL",
+  "UNAVAILABLE", // a cluster node could not reach the shared state (Redis) in time; retry shortly
   "NO_BACKUP", // backup:fetch / backup:put: no key backup under that id
   "QUOTA_EXCEEDED", // attachment:create: the room's or the member's attachment quota is full
   "NO_ATTACHMENT", // attachment:grant: no such attachment in this room, or it is not yours to read

@@ -12,7 +12,9 @@ import type { Logger } from "../logger";
 import { setRoomChannel } from "../channel/channel";
 import { listSessions } from "../bb84/bb84.repository";
 import { AdminAuth, type AdminSession } from "./session";
-import { LoginLimiter } from "./login-limiter";
+import { LoginLimiter, type LoginLimits } from "./login-limiter";
+import { RedisState } from "../cluster/redis-state";
+import { RedisLoginLimiter } from "../cluster/redis-login-limiter";
 import { registerAdminNamespace } from "./namespace";
 import { queryLogs, type LogPage } from "./logs.query";
 import { exportLogs, type ExportFormat } from "./export";
@@ -28,14 +30,14 @@ export interface AdminOptions {
   retentionDays?: number;
   retentionIntervalMs?: number;
   sessionTtlSeconds?: number;
-  loginLimiter?: LoginLimiter;
+  loginLimiter?: LoginLimits;
 }
 
 export type ChannelResult = { ok: true; channel: ChannelSettings } | { ok: false; code: string; message: string };
 
 export interface AdminConsole {
   readonly auth: AdminAuth;
-  readonly limiter: LoginLimiter;
+  readonly limiter: LoginLimits;
   readonly logger: Logger;
   listRooms(q: RoomListQuery): Promise<RoomList>;
   getRoom(roomId: string): Promise<RoomDetail | null>;
@@ -45,14 +47,19 @@ export interface AdminConsole {
   setChannel(roomId: string, channel: ChannelSettings): Promise<ChannelResult>;
   runRetention(days: number): Promise<RetentionResult>;
   /** Logout: revoke the session and close its admin sockets. */
-  endSession(session: AdminSession): void;
+  endSession(session: AdminSession): Promise<void>;
   close(): Promise<void>;
 }
 
 export function attachAdmin(app: QsecApp, opts: AdminOptions): AdminConsole {
   const { deps } = app;
-  const auth = new AdminAuth(opts.token, { secureCookies: opts.secureCookies, ttlSeconds: opts.sessionTtlSeconds });
-  const limiter = opts.loginLimiter ?? new LoginLimiter();
+  const shared = deps.presence.shared;
+  const auth = new AdminAuth(opts.token, {
+    secureCookies: opts.secureCookies,
+    ttlSeconds: opts.sessionTtlSeconds,
+    ...(shared.kind === "redis" && { shared }),
+  });
+  const limiter = opts.loginLimiter ?? (shared instanceof RedisState ? new RedisLoginLimiter(shared) : new LoginLimiter());
   const nsp = registerAdminNamespace(deps, auth);
   const stopRetention = scheduleRetention(deps.prisma, deps.logger, opts.retentionDays, opts.retentionIntervalMs);
   let closed = false;
@@ -74,8 +81,8 @@ export function attachAdmin(app: QsecApp, opts: AdminOptions): AdminConsole {
       }
     },
     runRetention: (days) => runRetention(deps.prisma, deps.logger, days, "console"),
-    endSession(session) {
-      auth.revoke(session);
+    async endSession(session) {
+      await auth.revoke(session);
       nsp.endSession(session.jti, "logout");
     },
     async close() {

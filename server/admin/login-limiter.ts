@@ -4,7 +4,14 @@
  * Retry-After). A success clears the address's record. The map is pruned so a spray of addresses
  * cannot grow it without bound.
  */
-export class LoginLimiter {
+/** What the login route asks (LoginLimiter in one process; RedisLoginLimiter across nodes). */
+export interface LoginLimits {
+  retryAfter(addr: string): number | null | Promise<number | null>;
+  fail(addr: string): void | Promise<void>;
+  succeed(addr: string): void | Promise<void>;
+}
+
+export class LoginLimiter implements LoginLimits {
   private failures = new Map<string, number[]>();
 
   constructor(

@@ -7,6 +7,7 @@
  */
 import { createHash, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { SignJWT, jwtVerify } from "jose";
+import type { SharedState } from "../cluster/shared-state";
 
 export const ADMIN_COOKIE = "qsec_admin";
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
@@ -55,7 +56,7 @@ export class AdminAuth {
 
   constructor(
     token: string | null,
-    readonly opts: { ttlSeconds?: number; secureCookies?: boolean } = {},
+    readonly opts: { ttlSeconds?: number; secureCookies?: boolean; shared?: SharedState } = {},
   ) {
     this.key = token ? sessionKey(token) : null;
     this.digest = token ? createHash("sha256").update(token, "utf8").digest() : null;
@@ -90,6 +91,8 @@ export class AdminAuth {
       });
       const jti = payload.jti!;
       if (this.revoked.has(jti)) return null;
+      // Several nodes: a logout on another node holds here too.
+      if (this.opts.shared && (await this.opts.shared.isAdminSessionRevoked(jti))) return null;
       return { jti, expiresAt: new Date(payload.exp! * 1000) };
     } catch {
       return null; // bad signature, expired, wrong claims, malformed: all simply "no session"
@@ -100,10 +103,11 @@ export class AdminAuth {
     return this.verify(readCookie(header, ADMIN_COOKIE));
   }
 
-  revoke(session: AdminSession): void {
+  async revoke(session: AdminSession): Promise<void> {
     const now = Date.now() / 1000;
     for (const [j, exp] of this.revoked) if (exp < now) this.revoked.delete(j);
     this.revoked.set(session.jti, session.expiresAt.getTime() / 1000);
+    await this.opts.shared?.revokeAdminSession(session.jti, session.expiresAt.getTime());
   }
 
   /** Set-Cookie value for a new session. Path=/ so the admin Socket.IO handshake (/socket.io/) carries it. */

@@ -47,6 +47,16 @@ export function registerAuth(deps: Deps, socket: QsecSocket): void {
     const list = deps.sockets.get(userId) ?? [];
     list.push(socket);
     deps.sockets.set(userId, list);
+    const shared = deps.presence.shared;
+    if (shared.kind === "redis") {
+      // Several nodes: the identity's connections on every node count (a Lua script in Redis);
+      // the oldest beyond the cap is told and closed wherever it is.
+      for (const sid of await shared.addIdentitySocket(userId, socket.id, LIMITS.maxSocketsPerIdentity)) {
+        deps.io.to(sid).emit("session:replaced", {});
+        deps.io.in(sid).disconnectSockets(true);
+      }
+      return { userId };
+    }
     while (list.length > LIMITS.maxSocketsPerIdentity) {
       const oldest = list.shift()!;
       oldest.emit("session:replaced", {});

@@ -52,7 +52,8 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
   const from = socket.data.userId!;
   const target = room.members.get(p.to);
   if (!target || p.to === from) refuse("UNKNOWN_PEER", "the peer is not another member of this room");
-  const s = deps.bb84.get(p.sessionId);
+  // Several nodes: the session may be held by the node of the other party.
+  const s = deps.bb84.get(p.sessionId) ?? (await deps.bb84.elsewhere(p.sessionId).then((r) => (r && !r.ended ? r : undefined)));
   const between = s && s.roomId === p.roomId && ((s.aliceId === from && s.bobId === p.to) || (s.bobId === from && s.aliceId === p.to));
   if (!between) refuse("UNKNOWN_SESSION", "no running BB84 session between you and that member in this room");
   const frame = p.frame instanceof ArrayBuffer ? new Uint8Array(p.frame) : p.frame;
@@ -79,7 +80,7 @@ function deliverFrame(deps: Deps, to: string, socketIds: string[], frame: Bb84Fr
 
 async function reportOutcome(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:report">): Promise<CommandResult<"bb84:report">> {
   deps.presence.requireMember(socket, p.roomId);
-  const summary = deps.bb84.report(socket.data.userId!, p);
+  const summary = deps.bb84.report(socket.data.userId!, p) ?? (await deps.bb84.reportElsewhere(socket.data.userId!, p));
   if (summary) return { ...summary };
   // Already ended (e.g. the peer aborted first): answer with the stored summary if it is ours.
   await deps.bb84.settled();

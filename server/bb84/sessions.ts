@@ -12,7 +12,18 @@ import type { LogWriter } from "../logs/log-writer";
 import type { Logger } from "../logger";
 import type { PrismaClient } from "@prisma/client";
 import type { QsecServer } from "../socket-types";
-import { createSession, saveSession } from "./bb84.repository";
+import { createSession, findSession, saveSession } from "./bb84.repository";
+import type { RedisState } from "../cluster/redis-state";
+
+/** Several nodes: where a running session is held (its Alice's node), in Redis as <prefix>bb84:<id>. */
+export interface RemoteSession {
+  roomId: string;
+  aliceId: string;
+  bobId: string;
+  node: string;
+  /** Ended: only late reports still go to its node. */
+  ended?: boolean;
+}
 
 export type Bb84Report = z.output<typeof bb84ReportSchema>;
 
@@ -45,6 +56,9 @@ export class Bb84Sessions {
   private recent = new Map<string, { l: LiveSession; until: number }>();
   private saving = new Set<Promise<unknown>>();
   private saveChain = new Map<string, Promise<unknown>>();
+  private cluster: RedisState | null = null;
+  /** Other nodes' sessions looked up lately (frames come in bursts): id → record, for a second. */
+  private remoteCache = new Map<string, { rec: RemoteSession | undefined; at: number }>();
 
   constructor(
     private readonly io: QsecServer,
@@ -56,6 +70,87 @@ export class Bb84Sessions {
 
   get(id: string): Bb84SessionSummary | undefined {
     return this.live.get(id)?.summary;
+  }
+
+  /**
+   * Several nodes: sessions are registered in Redis so frames between parties on different nodes
+   * pass, reports reach the session's node, a member leaving on any node ends it, and a dead node's
+   * sessions are ended by the nodes still alive (NODE_LOST, on both sides).
+   */
+  attachCluster(cluster: RedisState) {
+    this.cluster = cluster;
+    cluster.handle("bb84:report", (args) => {
+      const { userId, report } = args as { userId: string; report: Bb84Report };
+      return this.report(userId, report);
+    });
+    cluster.handle("bb84:memberLeft", (args) => {
+      const { roomId, userId } = args as { roomId: string; userId: string };
+      this.memberLeftHere(roomId, userId);
+    });
+  }
+
+  /** A running session held by another node (several nodes), or undefined. */
+  async elsewhere(id: string): Promise<RemoteSession | undefined> {
+    if (!this.cluster || this.live.has(id) || !/^[0-9a-f]{32}$/.test(id)) return undefined;
+    const now = Date.now();
+    const hit = this.remoteCache.get(id);
+    if (hit && now - hit.at < 1000) return hit.rec;
+    const json = await this.cluster.client.get(this.cluster.key("bb84", id));
+    const parsed = json ? (JSON.parse(json) as RemoteSession) : undefined;
+    const rec = parsed && parsed.node !== this.cluster.nodeId ? parsed : undefined;
+    if (this.remoteCache.size > 1000) for (const [k, v] of this.remoteCache) if (now - v.at >= 1000) this.remoteCache.delete(k);
+    this.remoteCache.set(id, { rec, at: now });
+    return rec;
+  }
+
+  /** A report for a session another node holds: answered by that node (null: not its session). */
+  async reportElsewhere(userId: string, r: Bb84Report): Promise<Bb84SessionSummary | null> {
+    const rec = await this.elsewhere(r.sessionId);
+    if (!rec || !this.cluster) return null;
+    return (await this.cluster.call(rec.node, "bb84:report", { userId, report: r })) as Bb84SessionSummary | null;
+  }
+
+  private register(s: Bb84SessionSummary, ended: boolean) {
+    const c = this.cluster;
+    if (!c) return Promise.resolve();
+    const rec: RemoteSession = { roomId: s.roomId, aliceId: s.aliceId, bobId: s.bobId, node: c.nodeId, ...(ended && { ended }) };
+    const m = c.client.multi().set(c.key("bb84", s.id), JSON.stringify(rec), { PX: ended ? LATE_REPORT_MS : this.timeoutMs + LATE_REPORT_MS });
+    if (ended) m.sRem(c.key("bb84node", c.nodeId), s.id);
+    else m.sAdd(c.key("bb84node", c.nodeId), s.id);
+    return m.exec().then(() => undefined);
+  }
+
+  /**
+   * Several nodes: the sessions a dead node held end here, as aborted with NODE_LOST: the row is
+   * saved and both parties (wherever they are) get the summary.
+   */
+  async endSessionsOf(node: string): Promise<number> {
+    const c = this.cluster;
+    if (!c) return 0;
+    const setKey = c.key("bb84node", node);
+    let n = 0;
+    for (const id of await c.client.sMembers(setKey)) {
+      await c.client.sRem(setKey, id);
+      const row = await findSession(this.prisma, id);
+      if (!row || row.outcome !== "running") continue;
+      const s: Bb84SessionSummary = {
+        ...row,
+        outcome: "aborted",
+        abortCode: "NODE_LOST",
+        abortReason: "the server node relaying this session stopped",
+        abortedBy: "server",
+        finishedAt: new Date().toISOString(),
+        finalLength: null,
+      };
+      const { id: sessionId, roomId, aliceId, bobId, ...rest } = s;
+      this.logs.append({ roomId, type: "BB84_SESSION_SUMMARY", actorId: aliceId, targetId: bobId, meta: { sessionId, ...rest } });
+      this.io.to(roomId).emit("bb84:updated", { ...s });
+      await c.client.del(c.key("bb84", id));
+      this.save(s);
+      n += 1;
+    }
+    await c.client.del(setKey);
+    return n;
   }
 
   /** Running sessions a member takes part in (any room). */
@@ -91,6 +186,7 @@ export class Bb84Sessions {
       finishedAt: null,
     };
     await createSession(this.prisma, summary);
+    await this.register(summary, false);
     const timer = setTimeout(() => this.end(summary.id, "TIMEOUT", `no result within ${Math.round(this.timeoutMs / 1000)} s`, "server"), this.timeoutMs);
     timer.unref();
     this.live.set(summary.id, { summary, reports: {}, timer, hold: null });
@@ -165,8 +261,13 @@ export class Bb84Sessions {
     return { ...s };
   }
 
-  /** A member left the room (or disconnected): their running sessions there end. */
+  /** A member left the room (or disconnected): their running sessions there end, on whichever node holds them. */
   memberLeft(roomId: string, userId: string) {
+    this.memberLeftHere(roomId, userId);
+    if (this.cluster) void this.cluster.broadcast("bb84:memberLeft", { roomId, userId }).catch(() => {});
+  }
+
+  private memberLeftHere(roomId: string, userId: string) {
     for (const l of [...this.live.values()]) {
       const s = l.summary;
       if (s.roomId !== roomId || (s.aliceId !== userId && s.bobId !== userId)) continue;
@@ -235,6 +336,7 @@ export class Bb84Sessions {
     this.logs.append({ roomId, type: "BB84_SESSION_SUMMARY", actorId: aliceId, targetId: bobId, meta: { sessionId, ...rest } });
     this.io.to(roomId).emit("bb84:updated", { ...s });
     this.save(s);
+    void this.register(s, true).catch(() => {});
   }
 
   private save(s: Bb84SessionSummary) {

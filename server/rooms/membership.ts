@@ -13,6 +13,7 @@ import type { Deps } from "../context";
 import type { QsecSocket } from "../socket-types";
 import { onlineIds, onlineSocketCount, type LiveRoom } from "./presence";
 import { recordLeave, recordOffline, roomEpoch } from "./rooms.repository";
+import type { RedisState } from "../cluster/redis-state";
 
 /** Ends a membership. Call inside presence.withRoom(roomId). Returns false when the user was not a member. */
 export async function endMembership(deps: Deps, roomId: string, userId: string, reason: RoomLeftReason, by: string | null, ttlDays?: number): Promise<boolean> {
@@ -27,7 +28,12 @@ export async function endMembership(deps: Deps, roomId: string, userId: string, 
     room.keyedBy = null;
     for (const sid of member.sockets) {
       const s = deps.io.sockets.sockets.get(sid);
-      if (!s) continue;
+      if (!s) {
+        // On another node: it hears here, and takes the connection out of the room when the new
+        // snapshot reaches it (Presence.hooks.evicted).
+        deps.io.to(sid).emit("room:left", { roomId, reason, by });
+        continue;
+      }
       s.data.rooms.delete(roomId);
       void s.leave(roomId);
       s.emit("room:left", { roomId, reason, by });
@@ -88,4 +94,50 @@ export async function connectionClosed(deps: Deps, socket: QsecSocket): Promise<
 export function logEpoch(deps: Deps, room: LiveRoom) {
   const leader = room.keyedBy ?? (onlineIds(room).sort()[0] || null);
   deps.logs.append({ roomId: room.id, type: "KEY_EPOCH_STARTED", actorId: leader, meta: { epoch: room.epoch, members: room.members.size } });
+}
+
+/**
+ * Several nodes: the connections of nodes that stopped heart-beating leave every room (their
+ * members go offline when it was their last connection, as on a close); then those nodes are
+ * forgotten. Any live node may do it, more than one at once: each room's lock makes it idempotent.
+ */
+export async function reapDeadNodes(deps: Deps, shared: RedisState): Promise<number> {
+  const dead = new Set(await shared.deadNodes());
+  if (dead.size === 0) return 0;
+  let removed = 0;
+  for (const roomId of await shared.roomsWithPresence()) {
+    await deps.presence.withRoom(roomId, async () => {
+      const room = deps.presence.rooms.get(roomId);
+      if (!room) return;
+      const gone: string[] = [];
+      const at = new Date();
+      for (const m of room.members.values()) {
+        if (m.sockets.size === 0) continue;
+        let lost = 0;
+        for (const sid of [...m.sockets]) {
+          if (!dead.has(deps.presence.nodeOfSocket(sid))) continue;
+          m.sockets.delete(sid);
+          gone.push(sid);
+          lost += 1;
+        }
+        if (m.sockets.size > 0 || lost === 0) continue;
+        m.lastSeenAt = at;
+        deps.logs.append({ roomId, type: "MEMBER_OFFLINE", actorId: m.userId, meta: {} });
+        deps.bb84.memberLeft(roomId, m.userId);
+        await recordOffline(deps.prisma, roomId, m.userId, at);
+      }
+      if (gone.length === 0) return;
+      removed += gone.length;
+      deps.presence.forgetSockets(gone);
+      if (onlineSocketCount(room) === 0) deps.presence.rooms.delete(roomId);
+      else deps.io.to(roomId).emit("room:updated", deps.presence.state(room));
+    });
+  }
+  let sessions = 0;
+  for (const node of dead) {
+    sessions += await deps.bb84.endSessionsOf(node);
+    await shared.forgetNode(node);
+  }
+  deps.logger.info("connections of stopped nodes removed", { nodes: [...dead], connections: removed, bb84Sessions: sessions });
+  return removed;
 }

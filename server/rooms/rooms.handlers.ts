@@ -98,7 +98,9 @@ async function resume(deps: Deps, socket: QsecSocket, room: LiveRoom, displayNam
   const userId = socket.data.userId!;
   const keys = socket.data.keys!;
   const member = room.members.get(userId)!;
-  const already = member.sockets.has(socket.id);
+  // A connection recovered on this node after its node died keeps its id: it is in the member's
+  // sockets (the old node's entry) but not yet in the room here.
+  const already = member.sockets.has(socket.id) && socket.data.rooms.has(room.id);
   const wasOffline = member.sockets.size === 0;
   const renamed = member.displayName !== displayName;
   const keysChanged = member.agreementKey !== keys.agreementKey || member.agreementSig !== keys.agreementSig;

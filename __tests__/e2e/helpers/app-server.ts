@@ -12,6 +12,8 @@ export interface AppServer {
   url: string;
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL of the server's process group (a crash: no shutdown, no flush), then the same clean-up as stop(). */
+  kill(): Promise<void>;
 }
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -114,7 +116,18 @@ export async function startAppServer(opts: AppServerOptions = {}): Promise<AppSe
         reject(new Error(`server exited early (code ${code}, signal ${signal}):\n${log}`));
       });
     });
-    return { url, output: () => log, stop };
+    const kill = async () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          /* already gone */
+        }
+        await exited;
+      }
+      await stop();
+    };
+    return { url, output: () => log, stop, kill };
   } catch (e) {
     await stop();
     throw e;

@@ -13,7 +13,7 @@ export async function POST(req: Request): Promise<Response> {
   if (!admin) return apiError(503, "UNAVAILABLE", "the admin console runs only inside the QSEC server");
   if (!checkOrigin(req)) return apiError(403, "FORBIDDEN", "cross-origin request refused");
   const addr = remoteAddress(req);
-  const wait = admin.limiter.retryAfter(addr);
+  const wait = await admin.limiter.retryAfter(addr);
   if (wait !== null) return apiError(429, "RATE_LIMITED", `too many failed logins; try again in ${wait} s`, { "retry-after": String(wait) });
   if (!admin.auth.enabled) return apiError(401, "LOCKED", "the admin console is locked: the server has no ADMIN_TOKEN");
 
@@ -26,11 +26,11 @@ export async function POST(req: Request): Promise<Response> {
     token = undefined;
   }
   if (!admin.auth.checkToken(token)) {
-    admin.limiter.fail(addr);
+    await admin.limiter.fail(addr);
     admin.logger.warn("admin login failed", { addr });
     return apiError(401, "BAD_TOKEN", "wrong admin token");
   }
-  admin.limiter.succeed(addr);
+  await admin.limiter.succeed(addr);
   const { value, expiresAt } = await admin.auth.issue();
   admin.logger.info("admin login", { addr });
   return json({ ok: true, expiresAt: expiresAt.toISOString() }, 200, { "set-cookie": admin.auth.cookie(value, expiresAt, isHttps(req)) });

@@ -6,7 +6,7 @@ export const dynamic = "force-dynamic";
 
 export async function POST(req: Request): Promise<Response> {
   return adminRoute(req, { mutating: true }, async ({ admin, session }) => {
-    admin.endSession(session);
+    await admin.endSession(session);
     return json({ ok: true }, 200, { "set-cookie": admin.auth.clearCookie(isHttps(req)) });
   });
 }

@@ -1,0 +1,348 @@
+/**
+ * SharedState over Redis (QSEC_REDIS_URL). Every key starts with the configured prefix
+ * (QSEC_REDIS_PREFIX), so deployments and tests sharing one Redis never see each other's keys.
+ *
+ *   <p>node:<id>            heart-beat of a node (PX 3 × beat); gone: the node is dead
+ *   <p>nodes                set of node ids that have beaten (the reaper removes dead ones)
+ *   <p>lock:room:<id>       a room's lock: a random token, SET NX PX, released by compare-and-delete
+ *   <p>room:<id>            the room's snapshot (JSON), stored only by the lock's holder (Lua)
+ *   <p>rev:room:<id>        the snapshot's revision, incremented by the same script
+ *   <p>rooms                set of rooms with a snapshot (someone connected on some node)
+ *   <p>addr:<address>       hash node id → connections of that address on that node
+ *   <p>ident:<user id>      sorted set "<node> <socket id>" by connect order: an identity's connections
+ *   <p>revoked:<jti>        an admin session logged out, until it would have expired
+ *   <p>sync                 pub/sub channel: "<rev> <room id> <snapshot JSON | null>" from the save script
+ *
+ * Socket.IO's streams adapter (server/app.ts) uses <p>sio… for its stream and sessions.
+ */
+import { randomBytes } from "node:crypto";
+import { createClient, type RedisClientType } from "redis";
+import { ProtocolError, type ErrorCode } from "@/lib/protocol";
+import { refuse } from "../refuse";
+import type { RoomLock, RoomSnapshot, RoomSync, SharedState } from "./shared-state";
+
+const SAVE_ROOM = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local rev = redis.call('INCR', KEYS[3])
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[2])
+  redis.call('SREM', KEYS[4], ARGV[3])
+  redis.call('PUBLISH', KEYS[5], rev .. ' ' .. ARGV[3] .. ' null')
+else
+  redis.call('SET', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[4], ARGV[3])
+  redis.call('PUBLISH', KEYS[5], rev .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
+end
+return rev`;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+// KEYS[1] addr hash; ARGV[1] max, ARGV[2] this node, ARGV[3..] live nodes
+const RESERVE_ADDRESS = `
+local total = 0
+for i = 3, #ARGV do total = total + tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') end
+if total >= tonumber(ARGV[1]) then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+return 1`;
+
+const RELEASE_ADDRESS = `
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return n`;
+
+// KEYS[1] ident zset, KEYS[2] its counter; ARGV[1] "<node> <sid>", ARGV[2] max, ARGV[3..] live nodes
+// Entries of dead nodes are dropped first; then the oldest beyond max are removed and answered.
+const ADD_IDENTITY = `
+local live = {}
+for i = 3, #ARGV do live[ARGV[i]] = true end
+for _, e in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local node = string.match(e, '^(%S+) ')
+  if not live[node] then redis.call('ZREM', KEYS[1], e) end
+end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], seq, ARGV[1])
+local n = redis.call('ZCARD', KEYS[1])
+local over = {}
+if n > tonumber(ARGV[2]) then
+  over = redis.call('ZRANGE', KEYS[1], 0, n - tonumber(ARGV[2]) - 1)
+  for _, e in ipairs(over) do redis.call('ZREM', KEYS[1], e) end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+return over`;
+
+const REMOVE_IDENTITY = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+return 0`;
+
+export interface RedisStateOptions {
+  url: string;
+  prefix: string;
+  nodeId?: string;
+  /** Heart-beat period (default 2 s); a node is dead 3 beats after its last. */
+  beatMs?: number;
+  /** How long a room's lock may be waited for before UNAVAILABLE (default 10 s). */
+  lockWaitMs?: number;
+  onError?: (e: Error) => void;
+}
+
+export class RedisState implements SharedState {
+  readonly kind = "redis" as const;
+  readonly nodeId: string;
+  readonly prefix: string;
+  readonly beatMs: number;
+  private readonly lockWaitMs: number;
+  private sub: RedisClientType | null = null;
+  private beat: NodeJS.Timeout | null = null;
+  private readonly syncListeners: ((s: RoomSync) => void)[] = [];
+  private live: { at: number; nodes: Set<string> } | null = null;
+  private readonly handlers = new Map<string, (args: unknown, from: string) => unknown>();
+  private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private seq = 0;
+  private closed = false;
+
+  private constructor(
+    readonly client: RedisClientType,
+    opts: RedisStateOptions,
+  ) {
+    this.prefix = opts.prefix;
+    this.nodeId = opts.nodeId ?? randomBytes(6).toString("hex");
+    this.beatMs = opts.beatMs ?? 2000;
+    this.lockWaitMs = opts.lockWaitMs ?? 10_000;
+  }
+
+  /** Connects (two clients: commands, and the sync subscription) and starts the heart-beat. */
+  static async connect(opts: RedisStateOptions): Promise<RedisState> {
+    const onError = opts.onError ?? (() => {});
+    const client = createClient({ url: opts.url, socket: { reconnectStrategy: (n) => Math.min(100 * 2 ** n, 2000) } }) as RedisClientType;
+    client.on("error", onError);
+    await client.connect();
+    const state = new RedisState(client, opts);
+    const sub = client.duplicate() as RedisClientType;
+    sub.on("error", onError);
+    await sub.connect();
+    state.sub = sub;
+    await sub.subscribe(state.key("sync"), (message) => state.onSyncMessage(message));
+    await sub.subscribe(state.key("rpc", state.nodeId), (message) => void state.onRpcMessage(message));
+    await sub.subscribe(state.key("bcast"), (message) => void state.onBroadcast(message));
+    await state.heartbeat();
+    state.beat = setInterval(() => void state.heartbeat().catch(onError), state.beatMs);
+    state.beat.unref();
+    return state;
+  }
+
+  key(...parts: string[]): string {
+    return this.prefix + parts.join(":");
+  }
+
+  private async heartbeat() {
+    if (this.closed) return;
+    await this.client
+      .multi()
+      .set(this.key("node", this.nodeId), String(Date.now()), { PX: this.beatMs * 3 })
+      .sAdd(this.key("nodes"), this.nodeId)
+      .exec();
+  }
+
+  private onSyncMessage(message: string) {
+    const a = message.indexOf(" ");
+    const b = message.indexOf(" ", a + 1);
+    if (a < 0 || b < 0) return;
+    const rev = Number(message.slice(0, a));
+    const roomId = message.slice(a + 1, b);
+    const json = message.slice(b + 1);
+    let room: RoomSnapshot | null;
+    try {
+      room = JSON.parse(json) as RoomSnapshot | null;
+    } catch {
+      return;
+    }
+    for (const fn of this.syncListeners) fn({ roomId, rev, room });
+  }
+
+  /** Answers calls of `method` from other nodes (call()) and broadcasts of it (broadcast()). */
+  handle(method: string, fn: (args: unknown, from: string) => unknown): void {
+    this.handlers.set(method, fn);
+  }
+
+  /** Calls `method` on one node and waits for its answer (UNAVAILABLE after timeoutMs). */
+  call(node: string, method: string, args: unknown, timeoutMs = 5000): Promise<unknown> {
+    const id = `${this.nodeId}.${this.seq++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ProtocolError("UNAVAILABLE", "another node did not answer in time; retry shortly"));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      this.client.publish(this.key("rpc", node), JSON.stringify({ t: "req", id, from: this.nodeId, method, args })).catch((e: unknown) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      });
+    });
+  }
+
+  /** Tells every other node (fire and forget). */
+  async broadcast(method: string, args: unknown): Promise<void> {
+    await this.client.publish(this.key("bcast"), JSON.stringify({ from: this.nodeId, method, args }));
+  }
+
+  private async onRpcMessage(message: string) {
+    let m: { t: string; id: string; from?: string; method?: string; args?: unknown; ok?: boolean; value?: unknown; code?: string; error?: string };
+    try {
+      m = JSON.parse(message) as typeof m;
+    } catch {
+      return;
+    }
+    if (m.t === "res") {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      clearTimeout(p.timer);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new ProtocolError((m.code as ErrorCode) ?? "INTERNAL", m.error ?? "failed on another node"));
+      return;
+    }
+    if (m.t !== "req" || !m.from || !m.method) return;
+    const fn = this.handlers.get(m.method);
+    let reply: object;
+    try {
+      if (!fn) throw new Error(`no handler for ${m.method}`);
+      reply = { t: "res", id: m.id, ok: true, value: (await fn(m.args, m.from)) ?? null };
+    } catch (e) {
+      reply =
+        e instanceof ProtocolError
+          ? { t: "res", id: m.id, ok: false, code: e.code, error: e.message }
+          : { t: "res", id: m.id, ok: false, code: "INTERNAL", error: "failed on another node" };
+    }
+    await this.client.publish(this.key("rpc", m.from), JSON.stringify(reply)).catch(() => {});
+  }
+
+  private async onBroadcast(message: string) {
+    try {
+      const m = JSON.parse(message) as { from: string; method: string; args: unknown };
+      if (m.from === this.nodeId) return;
+      await this.handlers.get(m.method)?.(m.args, m.from);
+    } catch {
+      /* a bad message or a failing handler: nothing to answer */
+    }
+  }
+
+  onRoomSync(fn: (sync: RoomSync) => void): void {
+    this.syncListeners.push(fn);
+  }
+
+  async withRoomLock<T>(roomId: string, fn: (lock: RoomLock) => Promise<T>): Promise<T> {
+    const lockKey = this.key("lock", "room", roomId);
+    const token = randomBytes(12).toString("base64url");
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      let got: string | null;
+      try {
+        got = await this.client.set(lockKey, token, { NX: true, PX: 30_000 });
+      } catch {
+        got = null;
+      }
+      if (got === "OK") break;
+      if (Date.now() > deadline) refuse("UNAVAILABLE", "the room is busy or the shared state is unreachable; retry shortly");
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    const lock: RoomLock = {
+      load: async () => {
+        const [json, rev] = await this.client.mGet([this.key("room", roomId), this.key("rev", "room", roomId)]);
+        return { rev: Number(rev ?? 0), room: json ? (JSON.parse(json) as RoomSnapshot) : null };
+      },
+      save: async (room) => {
+        const rev = await this.client.eval(SAVE_ROOM, {
+          keys: [lockKey, this.key("room", roomId), this.key("rev", "room", roomId), this.key("rooms"), this.key("sync")],
+          arguments: [token, room ? JSON.stringify(room) : "", roomId],
+        });
+        if (rev === -1) refuse("UNAVAILABLE", "lost the room's lock (the shared state was too slow); retry");
+      },
+    };
+    try {
+      return await fn(lock);
+    } finally {
+      await this.client.eval(RELEASE, { keys: [lockKey], arguments: [token] }).catch(() => {});
+    }
+  }
+
+  /** Live nodes, cached for a beat (callers on hot paths: connection caps). */
+  async liveNodes(): Promise<Set<string>> {
+    if (this.live && Date.now() - this.live.at < this.beatMs) return this.live.nodes;
+    const ids = await this.client.sMembers(this.key("nodes"));
+    const beats = ids.length > 0 ? await this.client.mGet(ids.map((id) => this.key("node", id))) : [];
+    const nodes = new Set(ids.filter((_, i) => beats[i] !== null));
+    nodes.add(this.nodeId);
+    this.live = { at: Date.now(), nodes };
+    return nodes;
+  }
+
+  /** Nodes that beat once and stopped (their entries are reaped, then they are forgotten). */
+  async deadNodes(): Promise<string[]> {
+    this.live = null;
+    const live = await this.liveNodes();
+    const ids = await this.client.sMembers(this.key("nodes"));
+    return ids.filter((id) => !live.has(id));
+  }
+
+  async forgetNode(nodeId: string): Promise<void> {
+    await this.client.sRem(this.key("nodes"), nodeId);
+  }
+
+  async roomsWithPresence(): Promise<string[]> {
+    return this.client.sMembers(this.key("rooms"));
+  }
+
+  async reserveAddress(addr: string, max: number): Promise<boolean> {
+    const live = await this.liveNodes();
+    const r = await this.client.eval(RESERVE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [String(max), this.nodeId, ...live] });
+    return r === 1;
+  }
+
+  async releaseAddress(addr: string): Promise<void> {
+    await this.client.eval(RELEASE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [this.nodeId] });
+  }
+
+  async addIdentitySocket(userId: string, socketId: string, max: number): Promise<string[]> {
+    const live = await this.liveNodes();
+    const over = (await this.client.eval(ADD_IDENTITY, {
+      keys: [this.key("ident", userId), this.key("identseq", userId)],
+      arguments: [`${this.nodeId} ${socketId}`, String(max), ...live],
+    })) as string[];
+    return over.map((e) => e.slice(e.indexOf(" ") + 1));
+  }
+
+  async removeIdentitySocket(userId: string, socketId: string): Promise<void> {
+    await this.client.eval(REMOVE_IDENTITY, { keys: [this.key("ident", userId), this.key("identseq", userId)], arguments: [`${this.nodeId} ${socketId}`] });
+  }
+
+  async revokeAdminSession(jti: string, expiresAtMs: number): Promise<void> {
+    const ttl = Math.max(1000, expiresAtMs - Date.now());
+    await this.client.set(this.key("revoked", jti), "1", { PX: ttl });
+  }
+
+  async isAdminSessionRevoked(jti: string): Promise<boolean> {
+    return (await this.client.exists(this.key("revoked", jti))) === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.beat) clearInterval(this.beat);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new ProtocolError("UNAVAILABLE", "node shutting down"));
+    }
+    this.pending.clear();
+    // A clean stop: the node is gone at once (no wait for its heart-beat to expire).
+    await this.client
+      .multi()
+      .del(this.key("node", this.nodeId))
+      .exec()
+      .catch(() => {});
+    await this.sub?.quit().catch(() => {});
+    await this.client.quit().catch(() => {});
+  }
+}
