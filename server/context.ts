@@ -35,6 +35,8 @@ export interface Deps {
   bb84: Bb84Sessions;
   /** The read budget expensive reads (logs:fetch, bb84:list) are charged to (cost.ts). */
   reads: ReadBudget;
+  /** history:fetch's own row budget (cost.ts historyRows; LIMITS.historyRow*). */
+  historyReads: ReadBudget;
   /** Test seam (AppOptions.relayTap): unset in production. */
   relayTap?: RelayTap;
 }

@@ -272,6 +272,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private async forgetRoom(roomId: string) {
     this.bb84.onLeave(roomId);
     this.replay.forgetRoom(roomId);
+    this.history.forget(roomId);
     await this.scheduler.serial(async () => {
       this.roster.forget(roomId);
       this.scheduler.checkWaiters();

@@ -36,15 +36,26 @@ export interface HistoryDeps {
   epochKeys: Pick<EpochKeyStore, "get">;
 }
 
+/** A page fetched and opened ahead of being asked for (History.ahead). */
+interface Prepared {
+  before: number | undefined;
+  limit: number;
+  promise: Promise<{ page: HistoryPage; opened: ChatMessage[] } | null>;
+}
+
 export class History {
   private readonly inFlight = new Map<string, Promise<number>>();
+  /** Per room, the next older page, fetched and opened while the current one is shown. */
+  private readonly ahead = new Map<string, Prepared>();
 
   constructor(private readonly deps: HistoryDeps) {}
 
   /**
    * Loads the next older page into the room's messages (the newest page on the first call).
    * Resolves with the number of envelopes the page held; 0 when nothing older is left (or the room
-   * is ephemeral). Calls for one room while a page is loading share that page.
+   * is ephemeral). Calls for one room while a page is loading share that page. As soon as a page is
+   * in, the next older one is fetched, verified and decrypted in the background, so scrolling back
+   * through a long history waits neither for the network nor for the crypto of the page it asks for.
    */
   loadOlder(roomId: string, limit?: number): Promise<number> {
     const running = this.inFlight.get(roomId);
@@ -52,6 +63,23 @@ export class History {
     const p = this.load(roomId, limit).finally(() => this.inFlight.delete(roomId));
     this.inFlight.set(roomId, p);
     return p;
+  }
+
+  /** Forgets a room's page prepared ahead (the member left the room). */
+  forget(roomId: string): void {
+    this.ahead.delete(roomId);
+  }
+
+  /** Fetches a page and opens its envelopes (verify + decrypt, all at once): nothing is shown yet. */
+  private prepare(roomId: string, before: number | undefined, limit: number): Prepared {
+    const promise = (async () => {
+      const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
+      const room = this.deps.roster.get(roomId);
+      if (!room) return null;
+      const opened = await Promise.all(page.messages.map((env) => this.open(room, env)));
+      return { page, opened };
+    })();
+    return { before, limit, promise };
   }
 
   private async load(roomId: string, asked: number | undefined): Promise<number> {
@@ -63,10 +91,27 @@ export class History {
     const limit = asked ?? (before === undefined ? HISTORY_PAGE : HISTORY_OLDER_PAGE);
     store.patchHistory(roomId, { loading: true, error: null });
     try {
-      const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
-      const room = this.deps.roster.get(roomId);
-      if (!room) return 0;
-      const opened = await Promise.all(page.messages.map((env) => this.open(room, env)));
+      let prepared = this.ahead.get(roomId);
+      this.ahead.delete(roomId);
+      if (!prepared || prepared.before !== before || prepared.limit !== limit) prepared = this.prepare(roomId, before, limit);
+      let ready = await prepared.promise.catch(() => undefined);
+      // A page prepared ahead that failed (e.g. the connection dropped meanwhile) is asked again now.
+      if (ready === undefined) ready = await this.prepare(roomId, before, limit).promise;
+      if (!ready) return 0;
+      const { page } = ready;
+      let { opened } = ready;
+      // Opened ahead, a page may have missed a key that came since (a key blob, a new share): try those again.
+      if (opened.some((m) => m.status === "unavailable")) {
+        const room = this.deps.roster.get(roomId);
+        if (!room) return 0;
+        opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i]) : m)));
+      }
+      // The next older page, while this one is merged and rendered.
+      if (page.nextBefore !== null && this.deps.roster.get(roomId)) {
+        const next = this.prepare(roomId, page.nextBefore, HISTORY_OLDER_PAGE);
+        next.promise.catch(() => undefined);
+        this.ahead.set(roomId, next);
+      }
       const shown: ChatMessage[] = [];
       // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
       for (let i = 0; i < opened.length; i++) {
@@ -93,8 +138,8 @@ export class History {
   }
 
   /**
-   * history:fetch is charged to the server's read budget (rows per second per connection): an honest
-   * reader paging through a long history waits for its budget instead of failing.
+   * history:fetch is charged to the server's history budget (rows per second per connection, after
+   * a burst that covers a 10,000-message room): a reader paging further waits instead of failing.
    */
   private async fetchPage(payload: CommandPayload<"history:fetch">): Promise<HistoryPage> {
     for (let attempt = 0; ; attempt++) {
