@@ -108,7 +108,7 @@ export class History {
       }
       // The next older page, while this one is merged and rendered.
       if (page.nextBefore !== null && this.deps.roster.get(roomId)) {
-        const next = this.prepare(roomId, page.nextBefore, HISTORY_OLDER_PAGE);
+        const next = this.prepare(roomId, page.nextBefore, asked ?? HISTORY_OLDER_PAGE);
         next.promise.catch(() => undefined);
         this.ahead.set(roomId, next);
       }
