@@ -73,6 +73,7 @@ test("a new epoch key after the backup updates it (CAS, merged with another devi
   await ann.join("vault", "Ann", undefined, { days: 7 });
   await bob.join("vault", "Bob");
   await keyed("vault", ann, bob);
+  await keeper.flush(); // the joins' changes, before any backup exists: nothing to store
 
   // Ann sets up a recovery-key backup (version 1); her other device then stores version 2 first.
   const recovery = newRecoveryKey();
