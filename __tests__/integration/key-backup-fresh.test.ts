@@ -34,7 +34,14 @@ afterEach(() => {
 });
 
 async function open(identity: Identity, epochKeys?: EpochKeyStore): Promise<ChatClient> {
-  const c = new ChatClient({ url: t.srv.url, identity, storage: new MemoryStorage(), requestTimeoutMs: 5000, keyWaitMs: 5000, ...(epochKeys && { epochKeys }) });
+  const c = new ChatClient({
+    url: t.srv.url,
+    identity,
+    storage: new MemoryStorage(),
+    requestTimeoutMs: 5000,
+    keyWaitMs: 5000,
+    ...(epochKeys && { epochKeys }),
+  });
   clients.push(c);
   await c.connect();
   return c;
@@ -68,7 +75,10 @@ test("a new epoch key after the backup updates it (CAS, merged with another devi
     onStored: (target) => stored.push(target.version),
   });
   keepers.push(keeper);
-  ann = await open(identity, watchEpochKeys(annKeys, () => keeper.changed()));
+  ann = await open(
+    identity,
+    watchEpochKeys(annKeys, () => keeper.changed()),
+  );
   const bob = await open(await generateIdentity());
   await ann.join("vault", "Ann", undefined, { days: 7 });
   await bob.join("vault", "Bob");

@@ -168,7 +168,8 @@ export function watchEpochKeys(store: ExportableEpochKeyStore, changed: () => vo
 export function mergePayloads(ours: BackupPayload, theirs: BackupPayload): BackupPayload {
   const have = new Set(ours.epochKeys.map((k) => `${k.roomId}\u0000${k.epoch}`));
   const epochKeys = [...ours.epochKeys, ...theirs.epochKeys.filter((k) => k && !have.has(`${k.roomId}\u0000${k.epoch}`))];
-  const roomId = (r: unknown) => (r && typeof r === "object" && typeof (r as { roomId?: unknown }).roomId === "string" ? (r as { roomId: string }).roomId : null);
+  const roomId = (r: unknown) =>
+    r && typeof r === "object" && typeof (r as { roomId?: unknown }).roomId === "string" ? (r as { roomId: string }).roomId : null;
   const known = new Set(ours.rooms.map(roomId).filter((r) => r !== null));
   const rooms = [...ours.rooms, ...theirs.rooms.filter((r) => roomId(r) !== null && !known.has(roomId(r)!))];
   return { ...ours, epochKeys, rooms };

@@ -36,6 +36,11 @@ export interface HistoryDeps {
   epochKeys: Pick<EpochKeyStore, "get">;
 }
 
+interface PageKeys {
+  epoch(epoch: number): Promise<CryptoKey | undefined>;
+  pair(peer: MemberInfo): Promise<CryptoKey[]>;
+}
+
 /** A page fetched and opened ahead of being asked for (History.ahead). */
 interface Prepared {
   before: number | undefined;
@@ -76,7 +81,8 @@ export class History {
       const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
       const room = this.deps.roster.get(roomId);
       if (!room) return null;
-      const opened = await Promise.all(page.messages.map((env) => this.open(room, env)));
+      const keys = this.pageKeys(room);
+      const opened = await Promise.all(page.messages.map((env) => this.open(room, env, keys)));
       return { page, opened };
     })();
     return { before, limit, promise };
@@ -104,7 +110,8 @@ export class History {
       if (opened.some((m) => m.status === "unavailable")) {
         const room = this.deps.roster.get(roomId);
         if (!room) return 0;
-        opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i]) : m)));
+        const keys = this.pageKeys(room);
+        opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : m)));
       }
       // The next older page, while this one is merged and rendered.
       if (page.nextBefore !== null && this.deps.roster.get(roomId)) {
@@ -152,8 +159,26 @@ export class History {
     }
   }
 
+  /** The keys a page's envelopes need, each looked up once per page (a page is opened all at once). */
+  private pageKeys(room: RoomRecord): PageKeys {
+    const epochs = new Map<number, Promise<CryptoKey | undefined>>();
+    const pairs = new Map<string, Promise<CryptoKey[]>>();
+    return {
+      epoch: (epoch) => {
+        let p = epochs.get(epoch);
+        if (!p) epochs.set(epoch, (p = Promise.resolve(room.keys.get(epoch) ?? this.deps.epochKeys.get(room.roomId, epoch))));
+        return p;
+      },
+      pair: (peer) => {
+        let p = pairs.get(peer.userId);
+        if (!p) pairs.set(peer.userId, (p = this.deps.pairs.candidates(peer).then((cs) => cs.map((c) => c.keys.dmKey))));
+        return p;
+      },
+    };
+  }
+
   /** One stored envelope → the message as shown (ok, not available, or rejected with a reason). */
-  private async open(room: RoomRecord, env: HistoryMessage): Promise<ChatMessage> {
+  private async open(room: RoomRecord, env: HistoryMessage, pageKeys: PageKeys): Promise<ChatMessage> {
     const { roster, userId } = this.deps;
     const direct = env.to !== null;
     const base: ChatMessage = {
@@ -179,9 +204,9 @@ export class History {
         if (env.from !== userId && env.to !== userId) return { ...base, status: "rejected", reason: "Direct message between two other members — discarded" };
         const peer: MemberInfo | undefined = peerId === env.from ? sender : roster.memberAt(room, peerId, undefined);
         if (!peer) return { ...base, status: "unavailable", reason: "A direct message with someone who is no longer a member" };
-        keys = (await this.deps.pairs.candidates(peer)).map((c) => c.keys.dmKey);
+        keys = await pageKeys.pair(peer);
       } else {
-        key = room.keys.get(env.epoch) ?? (await this.deps.epochKeys.get(room.roomId, env.epoch));
+        key = await pageKeys.epoch(env.epoch);
         if (!key) return { ...base, status: "unavailable", reason: "Sent under a room key you never held — not available" };
         keys = [key];
       }
