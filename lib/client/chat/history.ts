@@ -111,7 +111,7 @@ export class History {
         const room = this.deps.roster.get(roomId);
         if (!room) return 0;
         const keys = this.pageKeys(room);
-        opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : m)));
+        opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : Promise.resolve(m))));
       }
       // The next older page, while this one is merged and rendered.
       if (page.nextBefore !== null && this.deps.roster.get(roomId)) {
