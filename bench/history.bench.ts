@@ -22,7 +22,9 @@
  *   - Chromium: the page comes back to the room (same tab, same identity); from navigation start
  *     and from the room being shown to the newest message readable in the DOM (target ≤ 300 ms);
  *     then "Show older messages" is clicked until the timeline holds all 10,000, verified,
- *     decrypted and rendered, and the divider says nothing older exists (target ≤ 2 s).
+ *     decrypted and rendered, and the divider says nothing older exists (target ≤ 2 s); and, as
+ *     that figure's baseline in the same run and page, WebCrypto alone on the same 10,000
+ *     envelopes (one Ed25519 verify and one AES-GCM decrypt each, all at once).
  *
  * Prints one JSON document (progress on stderr) and saves it to bench/history.bench.result.json.
  * Flags: --no-build (reuse the build in .next-bench-hcli).
@@ -275,6 +277,37 @@ async function main() {
     );
     log(`all: ${JSON.stringify(allRun)}`);
 
+    // The same run's floor in this page: WebCrypto alone (one Ed25519 verify and one AES-256-GCM
+    // decrypt per envelope, all at once, base64url decoding included), no network, no rendering.
+    const rawKey = (await keys.exportAll()).find((k) => k.roomId === ROOM && k.epoch === epoch)!.raw;
+    const cryptoFloor = await page.evaluate(
+      async ({ envs, rawKeyB64, signingKeyB64 }) => {
+        const dec = (s: string) => {
+          const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+          const out = new Uint8Array(b.length);
+          for (let i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+          return out;
+        };
+        const aes = await crypto.subtle.importKey("raw", dec(rawKeyB64), { name: "AES-GCM" }, false, ["decrypt"]);
+        const ed = await crypto.subtle.importKey("raw", dec(signingKeyB64), { name: "Ed25519" }, false, ["verify"]);
+        const t0 = performance.now();
+        await Promise.all(
+          envs.map(async ([iv, ct, sig]) => {
+            const c = dec(ct);
+            await crypto.subtle.verify({ name: "Ed25519" }, ed, dec(sig), c);
+            await crypto.subtle.decrypt({ name: "AES-GCM", iv: dec(iv) }, aes, c).catch(() => undefined);
+          }),
+        );
+        return performance.now() - t0;
+      },
+      {
+        envs: all.map((e) => [e.iv, e.ciphertext, e.signature] as [string, string, string]),
+        rawKeyB64: Buffer.from(rawKey).toString("base64url"),
+        signingKeyB64: signingKey,
+      },
+    );
+    log(`in-page WebCrypto floor for ${all.length}: ${round(cryptoFloor, 1)} ms`);
+
     const newestFromRoom = nav.newestShown !== null && nav.roomShown !== null ? nav.newestShown - nav.roomShown : null;
     // The history budget's floor for one connection reading TOTAL rows from a full bucket.
     const budgetFloorMs = Math.max(0, ((TOTAL - LIMITS.historyRowBurst) / LIMITS.historyRowsPerSecond) * 1000);
@@ -314,6 +347,8 @@ async function main() {
         navigationToNewestReadableMs: nav.newestShown !== null ? round(nav.newestShown, 1) : null,
         roomShownToNewestReadableMs: newestFromRoom !== null ? round(newestFromRoom, 1) : null,
         all10kMs: round(allRun.ms, 1),
+        webCryptoFloor10kMs: round(cryptoFloor, 1),
+        ratioAll10kToWebCryptoFloor: round(allRun.ms / cryptoFloor, 2),
         all10kClicks: allRun.clicks,
         all10kRendered: allRun.rendered,
         all10kOldestFirst: allRun.firstIsOldest,
