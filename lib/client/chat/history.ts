@@ -41,6 +41,9 @@ interface PageKeys {
   pair(peer: MemberInfo): Promise<CryptoKey[]>;
 }
 
+/** Older pages kept prepared ahead while the reader pages back through history. */
+const AHEAD_PAGES = 2;
+
 /** A page fetched and opened ahead of being asked for (History.ahead). */
 interface Prepared {
   before: number | undefined;
@@ -51,7 +54,7 @@ interface Prepared {
 export class History {
   private readonly inFlight = new Map<string, Promise<number>>();
   /** Per room, the next older page, fetched and opened while the current one is shown. */
-  private readonly ahead = new Map<string, Prepared>();
+  private readonly ahead = new Map<string, Prepared[]>();
 
   constructor(private readonly deps: HistoryDeps) {}
 
@@ -73,6 +76,29 @@ export class History {
   /** Forgets a room's page prepared ahead (the member left the room). */
   forget(roomId: string): void {
     this.ahead.delete(roomId);
+  }
+
+  /** Keeps up to `depth` pages prepared after `cursor`, each started when the one before it has its cursor. */
+  private refill(roomId: string, queue: Prepared[], cursor: number | null, limit: number, depth: number): void {
+    if (cursor === null || queue.length >= depth || this.ahead.get(roomId) !== queue || !this.deps.roster.get(roomId)) return;
+    const last = queue[queue.length - 1];
+    if (!last) {
+      const next = this.prepare(roomId, cursor, limit);
+      next.promise.catch(() => undefined);
+      queue.push(next);
+      return this.refill(roomId, queue, cursor, limit, depth);
+    }
+    void last.promise.then(
+      (r) => {
+        if (!r || queue[queue.length - 1] !== last) return;
+        if (r.page.nextBefore === null || queue.length >= depth || this.ahead.get(roomId) !== queue) return;
+        const next = this.prepare(roomId, r.page.nextBefore, limit);
+        next.promise.catch(() => undefined);
+        queue.push(next);
+        this.refill(roomId, queue, r.page.nextBefore, limit, depth);
+      },
+      () => undefined,
+    );
   }
 
   /** Fetches a page and opens its envelopes (verify + decrypt, all at once): nothing is shown yet. */
@@ -97,9 +123,13 @@ export class History {
     const limit = asked ?? (before === undefined ? HISTORY_PAGE : HISTORY_OLDER_PAGE);
     store.patchHistory(roomId, { loading: true, error: null });
     try {
-      let prepared = this.ahead.get(roomId);
-      this.ahead.delete(roomId);
-      if (!prepared || prepared.before !== before || prepared.limit !== limit) prepared = this.prepare(roomId, before, limit);
+      const queue = this.ahead.get(roomId) ?? [];
+      this.ahead.set(roomId, queue);
+      let prepared = queue.shift();
+      if (!prepared || prepared.before !== before || prepared.limit !== limit) {
+        queue.length = 0;
+        prepared = this.prepare(roomId, before, limit);
+      }
       let ready = await prepared.promise.catch(() => undefined);
       // A page prepared ahead that failed (e.g. the connection dropped meanwhile) is asked again now.
       if (ready === undefined) ready = await this.prepare(roomId, before, limit).promise;
@@ -113,12 +143,9 @@ export class History {
         const keys = this.pageKeys(room);
         opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : Promise.resolve(m))));
       }
-      // The next older page, while this one is merged and rendered.
-      if (page.nextBefore !== null && this.deps.roster.get(roomId)) {
-        const next = this.prepare(roomId, page.nextBefore, asked ?? HISTORY_OLDER_PAGE);
-        next.promise.catch(() => undefined);
-        this.ahead.set(roomId, next);
-      }
+      // The next older pages, while this one is merged and rendered: one after the newest page, two
+      // once the reader pages back (so neither the network nor the crypto of a page gates the next).
+      this.refill(roomId, queue, page.nextBefore, asked ?? HISTORY_OLDER_PAGE, before === undefined ? 1 : AHEAD_PAGES);
       const shown: ChatMessage[] = [];
       // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
       for (let i = 0; i < opened.length; i++) {
