@@ -39,7 +39,17 @@ export interface AppOptions {
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
   rateLimits?: Partial<
-    Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst" | keyof ReadLimits | keyof HistoryLimits, number>
+    Record<
+      | "commandsPerSecond"
+      | "commandBurst"
+      | "bb84FramesPerSecond"
+      | "bb84FrameBurst"
+      | "bb84BytesPerSecond"
+      | "bb84ByteBurst"
+      | keyof ReadLimits
+      | keyof HistoryLimits,
+      number
+    >
   >;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
