@@ -75,7 +75,10 @@ export function MessageList() {
     } else if (canFetch && history?.nextBefore !== undefined) {
       anchor.current = el.scrollHeight - el.scrollTop;
       setShown((n) => n + WINDOW_STEP);
-      void loadOlder();
+      // A step may bring more than a page (pages the client had ready): show all it brought.
+      void loadOlder().then((k) => {
+        if (k > WINDOW_STEP) setShown((n) => n + k - WINDOW_STEP);
+      });
     }
   }
 

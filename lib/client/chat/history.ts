@@ -49,6 +49,8 @@ interface Prepared {
   before: number | undefined;
   limit: number;
   promise: Promise<{ page: HistoryPage; opened: ChatMessage[] } | null>;
+  /** Set once the page is fetched and opened (so a load can take it without waiting). */
+  done?: { page: HistoryPage; opened: ChatMessage[] } | null;
 }
 
 export class History {
@@ -60,7 +62,8 @@ export class History {
 
   /**
    * Loads the next older page into the room's messages (the newest page on the first call).
-   * Resolves with the number of envelopes the page held; 0 when nothing older is left (or the room
+   * Resolves with the number of envelopes the page held (paging back, older pages already prepared
+   * are shown in the same step and counted too); 0 when nothing older is left (or the room
    * is ephemeral). Calls for one room while a page is loading share that page. As soon as a page is
    * in, the next older one is fetched, verified and decrypted in the background, so scrolling back
    * through a long history waits neither for the network nor for the crypto of the page it asks for.
@@ -111,7 +114,12 @@ export class History {
       const opened = await Promise.all(page.messages.map((env) => this.open(room, env, keys)));
       return { page, opened };
     })();
-    return { before, limit, promise };
+    const prepared: Prepared = { before, limit, promise };
+    promise.then(
+      (v) => (prepared.done = v),
+      () => undefined,
+    );
+    return prepared;
   }
 
   private async load(roomId: string, asked: number | undefined): Promise<number> {
@@ -145,30 +153,52 @@ export class History {
       }
       // The next older pages, while this one is merged and rendered: one after the newest page, two
       // once the reader pages back (so neither the network nor the crypto of a page gates the next).
-      this.refill(roomId, queue, page.nextBefore, asked ?? HISTORY_OLDER_PAGE, before === undefined ? 1 : AHEAD_PAGES);
-      const shown: ChatMessage[] = [];
-      // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
-      for (let i = 0; i < opened.length; i++) {
-        const msg = opened[i];
-        if (msg.status === "ok") {
-          const verdict = this.deps.replay.check(page.messages[i]);
-          if (verdict === "duplicate") continue;
-          if (verdict === "replay") {
-            shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
-            continue;
-          }
-          this.deps.replay.record(page.messages[i]);
-        }
-        shown.push(msg);
+      const pageLimit = asked ?? HISTORY_OLDER_PAGE;
+      const depth = before === undefined ? 1 : AHEAD_PAGES;
+      this.refill(roomId, queue, page.nextBefore, pageLimit, depth);
+      this.commit(roomId, page, opened);
+      let count = page.messages.length;
+      // Paging back, older pages already fetched and opened are shown at once too (one step, not one per page).
+      let cursor = page.nextBefore;
+      for (let taken = 0; before !== undefined && asked === undefined && taken < AHEAD_PAGES && cursor !== null; taken++) {
+        const next = queue[0];
+        const done = next?.done;
+        if (!next || !done || next.before !== cursor || done.opened.some((m) => m.status === "unavailable")) break;
+        queue.shift();
+        this.refill(roomId, queue, done.page.nextBefore, pageLimit, depth);
+        this.commit(roomId, done.page, done.opened);
+        count += done.page.messages.length;
+        cursor = done.page.nextBefore;
       }
-      shown.reverse();
-      store.addHistory(roomId, shown);
-      store.patchHistory(roomId, { nextBefore: page.nextBefore, visibleFrom: page.visibleFrom, loading: false });
-      return page.messages.length;
+      store.patchHistory(roomId, { loading: false });
+      return count;
     } catch (e) {
       store.patchHistory(roomId, { loading: false, error: rejectionReason(e) });
       throw e;
     }
+  }
+
+  /** Shows one opened page (older than what is shown): the replay set decides, oldest first. */
+  private commit(roomId: string, page: HistoryPage, opened: ChatMessage[]): void {
+    const { store } = this.deps;
+    const shown: ChatMessage[] = [];
+    // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
+    for (let i = 0; i < opened.length; i++) {
+      const msg = opened[i];
+      if (msg.status === "ok") {
+        const verdict = this.deps.replay.check(page.messages[i]);
+        if (verdict === "duplicate") continue;
+        if (verdict === "replay") {
+          shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
+          continue;
+        }
+        this.deps.replay.record(page.messages[i]);
+      }
+      shown.push(msg);
+    }
+    shown.reverse();
+    store.addHistory(roomId, shown);
+    store.patchHistory(roomId, { nextBefore: page.nextBefore, visibleFrom: page.visibleFrom });
   }
 
   /**
