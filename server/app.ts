@@ -29,7 +29,7 @@ import { abortStaleSessions } from "./bb84/bb84.repository";
 import { TransportGuard } from "./transport-guard";
 import { boundedParser } from "./parser";
 import { guardSends } from "./send-guard";
-import { ReadBudget, type ReadLimits } from "./cost";
+import { historyReadLimits, ReadBudget, type HistoryLimits, type ReadLimits } from "./cost";
 import { registerBackup } from "./backup/backup.handlers";
 import { registerAttachments } from "./attachments/attachments.handlers";
 import { AttachmentService, type AttachmentSettings } from "./attachments/attachment-service";
@@ -48,7 +48,17 @@ export interface AppOptions {
   logFlushMs?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
   rateLimits?: Partial<
-    Record<"commandsPerSecond" | "commandBurst" | "bb84FramesPerSecond" | "bb84FrameBurst" | "bb84BytesPerSecond" | "bb84ByteBurst" | keyof ReadLimits, number>
+    Record<
+      | "commandsPerSecond"
+      | "commandBurst"
+      | "bb84FramesPerSecond"
+      | "bb84FrameBurst"
+      | "bb84BytesPerSecond"
+      | "bb84ByteBurst"
+      | keyof ReadLimits
+      | keyof HistoryLimits,
+      number
+    >
   >;
   /** Concurrent connections one remote address may hold (default 128). */
   maxConnectionsPerAddress?: number;
@@ -187,6 +197,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     sockets: new Map(),
     bb84,
     reads: new ReadBudget(rl),
+    historyReads: new ReadBudget(historyReadLimits(rl)),
     envelopes: new EnvelopeWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
       logger.error("envelope flush failed", { error: e instanceof Error ? e.message : String(e) }),
     ),

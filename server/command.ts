@@ -6,7 +6,7 @@
 import { COMMAND_SCHEMAS, ProtocolError, fail, ok, type CommandName, type ErrorCode } from "@/lib/protocol";
 import type { Deps, Handler } from "./context";
 import type { QsecSocket } from "./socket-types";
-import { extraCommandTokens, readRows } from "./cost";
+import { extraCommandTokens, historyRows, readRows } from "./cost";
 
 // backup:fetch is public: a fresh browser restoring a key backup has no identity to prove yet.
 const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove", "backup:fetch"]);
@@ -37,6 +37,8 @@ export function registerCommand<K extends CommandName>(deps: Deps, socket: QsecS
     const rows = readRows(name, parsed.data);
     if (rows > 0 && (!socket.data.commands.take(extraCommandTokens(rows)) || !deps.reads.take(socket, rows)))
       return reply(fail("RATE_LIMITED", "too many rows read; slow down"));
+    const historyAsked = historyRows(name, parsed.data);
+    if (historyAsked > 0 && !deps.historyReads.take(socket, historyAsked)) return reply(fail("RATE_LIMITED", "too much history read; slow down"));
     handler(socket, parsed.data as never).then(
       (data) => reply(ok(data)),
       (err: unknown) => {

@@ -38,6 +38,8 @@ export interface Deps {
   reads: ReadBudget;
   /** Encrypted attachments (null when the app was built without an attachment store). */
   attachments: AttachmentService | null;
+  /** history:fetch's own row budget (cost.ts historyRows; LIMITS.historyRow*). */
+  historyReads: ReadBudget;
   /** Test seam (AppOptions.relayTap): unset in production. */
   relayTap?: RelayTap;
 }

@@ -5,6 +5,7 @@
  * read budget, per socket and per remote address. The flat one-token price let 20 sockets sending
  * `logs:fetch` with limit 500 at 45/s each (within the command limits) delay an honest member's
  * room message by 7.3 s; the read budget caps the rows one address can make the server read.
+ * history:fetch has a budget of its own, sized for paging through a 10,000-message room (historyRows).
  */
 import type { CommandName } from "@/lib/protocol";
 import { LIMITS } from "@/lib/protocol";
@@ -18,13 +19,41 @@ export interface ReadLimits {
   addressReadRowBurst: number;
 }
 
-/** Rows a command may make the server read (0: not an expensive read). */
+export interface HistoryLimits {
+  historyRowsPerSecond: number;
+  historyRowBurst: number;
+  addressHistoryRowsPerSecond: number;
+  addressHistoryRowBurst: number;
+}
+
+/** The read budget's figures for history:fetch's own budget (ReadBudget is the same mechanism). */
+export function historyReadLimits(l: HistoryLimits): ReadLimits {
+  return {
+    readRowsPerSecond: l.historyRowsPerSecond,
+    readRowBurst: l.historyRowBurst,
+    addressReadRowsPerSecond: l.addressHistoryRowsPerSecond,
+    addressReadRowBurst: l.addressHistoryRowBurst,
+  };
+}
+
+/** Rows a command may make the server read (0: not an expensive read), charged to Deps.reads. */
 export function readRows(name: CommandName, payload: unknown): number {
   const limit = (payload as { limit?: unknown } | null)?.limit;
   if (name === "logs:fetch") return typeof limit === "number" ? limit : LIMITS.defaultLogFetch;
   if (name === "bb84:list") return typeof limit === "number" ? limit : LIMITS.defaultBb84List;
-  if (name === "history:fetch") return typeof limit === "number" ? limit : LIMITS.defaultHistoryFetch;
   return 0;
+}
+
+/**
+ * Rows history:fetch asks for, charged to its own budget (Deps.historyReads) and not to the read
+ * budget above: paging through a long history is what the command is for, so it gets a budget
+ * sized for that (LIMITS.historyRowBurst) and pays no extra command tokens; a page is bounded by
+ * the schema (LIMITS.maxHistoryFetch).
+ */
+export function historyRows(name: CommandName, payload: unknown): number {
+  if (name !== "history:fetch") return 0;
+  const limit = (payload as { limit?: unknown } | null)?.limit;
+  return typeof limit === "number" ? limit : LIMITS.defaultHistoryFetch;
 }
 
 /** Extra command tokens for an expensive read, beyond the one every command pays. */

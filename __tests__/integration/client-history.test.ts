@@ -9,6 +9,7 @@ import { ChatClient, MemoryCounterStore, MemoryEpochKeyStore, MemoryStorage, typ
 import { generateIdentity, type Identity } from "@/lib/crypto";
 import { serverPerTest } from "../helpers/per-test";
 import { until } from "../helpers/waits";
+import { buildTimeline } from "@/lib/ui/timeline";
 
 const t = serverPerTest();
 const clients: ChatClient[] = [];
@@ -152,4 +153,40 @@ test("a message read before a reload and replayed live into the new session is r
   // Fresh messages still flow.
   await m.send("replay", "fresh");
   await until(() => texts(a2, "replay").includes("fresh"), 5000, "fresh read");
+});
+
+test("room events older than the log rows fetched at join come back beside older history (logs:fetch events + beforeId)", async () => {
+  const pa = await profile();
+  const a = await open(pa);
+  const b = await open(await profile());
+  await a.join("events", "alice", undefined, { days: 7 });
+  await keyed("events", a);
+  await a.send("events", "before bob");
+  await b.join("events", "bob");
+  await keyed("events", a, b);
+  await a.send("events", "before the busy log");
+  // A busy log: 300 rows after Bob's join, more than the 200 a join fetches.
+  await t.srv.prisma.roomLog.createMany({
+    data: Array.from({ length: 300 }, () => ({ roomId: "events", type: "MEMBER_ONLINE", actorId: a.userId, meta: "{}" })),
+  });
+  await a.send("events", "after the busy log");
+  a.close();
+
+  const a2 = await open(pa);
+  await a2.join("events", "alice");
+  const bobJoined = (c: ChatClient) => view(c, "events").logs.some((l) => l.type === "MEMBER_JOINED" && l.actorId === b.userId);
+  await until(() => view(a2, "events").logs.length >= 200, 5000, "the join's log rows");
+  expect(bobJoined(a2)).toBe(false);
+  await loadAll(a2, "events");
+  expect(texts(a2, "events")).toEqual(["before bob", "before the busy log", "after the busy log"]);
+  expect(bobJoined(a2)).toBe(true);
+  const oldest = view(a2, "events").messages[0]!.ts;
+  const timeline = buildTimeline(view(a2, "events").messages, view(a2, "events").logs, oldest);
+  // In line: after the message sent before Bob joined, before the next one.
+  const at = (pred: (it: (typeof timeline)[number]) => boolean) => timeline.findIndex(pred);
+  const joined = at((it) => it.kind === "event" && it.event === "joined" && it.userId === b.userId);
+  expect(joined).toBeGreaterThan(at((it) => it.kind === "message" && it.m.text === "before bob"));
+  expect(joined).toBeLessThan(at((it) => it.kind === "message" && it.m.text === "before the busy log"));
+  // Only room events were paged back: no MEMBER_ONLINE row older than the join's 200.
+  expect(view(a2, "events").logs.filter((l) => l.type === "MEMBER_ONLINE").length).toBeLessThanOrEqual(200);
 });

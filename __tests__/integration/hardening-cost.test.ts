@@ -46,3 +46,18 @@ test("a read's token cost scales with its limit", async () => {
   )) as any[];
   expect(results.every((r) => r.ok)).toBe(true);
 });
+
+test("history:fetch has a budget of its own: a 10,000-message room's worth in one burst, then refused; other reads unaffected", async () => {
+  const c = await connectRaw(t.srv.url);
+  t.clients.push(c);
+  expect(await c.call("room:join", { roomId: "hist-reads", displayName: "pager", history: { days: 7 } })).toMatchObject({ ok: true });
+  const page = () => (c.socket as any).timeout(20_000).emitWithAck("history:fetch", { roomId: "hist-reads", limit: LIMITS.maxHistoryFetch });
+  const pages = LIMITS.historyRowBurst / LIMITS.maxHistoryFetch; // 60 pages of 200
+  const results = (await Promise.all(Array.from({ length: pages + 30 }, page))) as any[];
+  const ok = results.filter((r) => r.ok).length;
+  expect(ok).toBeGreaterThanOrEqual(pages - 1); // 10,000 rows and more, at full speed
+  expect(ok).toBeLessThan(pages + 30);
+  expect(results.filter((r) => !r.ok).every((r) => r.error.code === "RATE_LIMITED")).toBe(true);
+  // The generic read budget was not charged: a large logs:fetch still goes through.
+  expect(await c.call("logs:fetch", { roomId: "hist-reads", limit: 500 })).toMatchObject({ ok: true });
+});

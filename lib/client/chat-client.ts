@@ -72,6 +72,8 @@ export type { ChatClientOptions } from "./chat/options";
 export type { CommandPayload, CommandData } from "@/lib/protocol";
 
 const LOG_FETCH_LIMIT = 200;
+/** Room events asked per page when paging back beside stored history (logs:fetch events: true). */
+const EVENTS_BACK_PAGE = 100;
 
 export class ChatClient extends TypedEmitter<ChatClientEvents> {
   readonly identity: Identity;
@@ -88,6 +90,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly sender: MessageSender;
   private readonly bb84: Bb84Manager;
   private readonly history: History;
+  /** Rooms whose log we hold back to its first row (a fetch returned fewer rows than asked). */
+  private readonly logsComplete = new Set<string>();
   private readonly epochKeys: EpochKeyStore;
   /** Room updates that arrived while our join of that room was in flight, applied after its answer. */
   private readonly joinsInFlight = new Map<string, RoomState[]>();
@@ -265,13 +269,41 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    */
   async loadHistory(roomId: string, limit?: number): Promise<number> {
     if (!this.roster.has(roomId)) throw new ClientError("NOT_JOINED", `not in room ${roomId}`);
-    return this.history.loadOlder(roomId, limit);
+    const n = await this.history.loadOlder(roomId, limit);
+    // The room events of the time the page covers, so the timeline shows them in line (best effort).
+    await this.loadEventsBack(roomId).catch(() => undefined);
+    return n;
+  }
+
+  /**
+   * Room events (joins, leaves, key changes, BB84 results, channel changes) older than the log rows
+   * we hold, back to the oldest message loaded from history: logs:fetch with `events: true` and
+   * `beforeId`, a page at a time, until the oldest row held is older than that message or the log
+   * has nothing older.
+   */
+  private async loadEventsBack(roomId: string): Promise<void> {
+    for (let pages = 0; pages < 5 && !this.logsComplete.has(roomId); pages++) {
+      const view = this.store.view(roomId);
+      const oldestMessage = view?.messages.find((m) => m.fromHistory)?.ts;
+      if (!view || !oldestMessage) return;
+      const oldestRow = view.logs[0];
+      if (oldestRow && oldestRow.createdAt <= oldestMessage) return;
+      const payload: CommandPayload<"logs:fetch"> = { roomId, events: true, limit: EVENTS_BACK_PAGE };
+      if (oldestRow) payload.beforeId = oldestRow.id;
+      const { logs } = await this.request("logs:fetch", payload);
+      this.store.mergeLogs(roomId, logs);
+      if (logs.length < EVENTS_BACK_PAGE) this.logsComplete.add(roomId);
+      // The view keeps at most its newest log rows: what did not stay can't be paged past.
+      if (logs.length && (this.store.view(roomId)?.logs[0]?.id ?? 0) > logs[0].id) return;
+    }
   }
 
   /** We are out of a room (our leave, any tab's leave, removal, expiry): forget it and its keys. */
   private async forgetRoom(roomId: string) {
     this.bb84.onLeave(roomId);
     this.replay.forgetRoom(roomId);
+    this.history.forget(roomId);
+    this.logsComplete.delete(roomId);
     await this.scheduler.serial(async () => {
       this.roster.forget(roomId);
       this.scheduler.checkWaiters();
@@ -308,6 +340,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (sinceId !== undefined) payload.sinceId = sinceId;
     const { logs } = await this.request("logs:fetch", payload);
     this.store.mergeLogs(roomId, logs);
+    if (sinceId === undefined && logs.length < LOG_FETCH_LIMIT) this.logsComplete.add(roomId);
     return logs;
   }
 

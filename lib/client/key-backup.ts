@@ -137,3 +137,133 @@ export async function applyPayload(
   mergeRooms(payload.rooms);
   return { epochKeys: keys.length, rooms: payload.rooms.length };
 }
+
+// ---- keeping a backup fresh ----------------------------------------------------------------------
+
+/**
+ * Wraps an epoch-key store so `changed` is called when it gains a key it did not hold (a new epoch,
+ * a room joined, a key blob) or forgets a room. Restores (importAll) do not count: they come from
+ * the backup itself.
+ */
+export function watchEpochKeys(store: ExportableEpochKeyStore, changed: () => void): ExportableEpochKeyStore {
+  return {
+    async put(roomId, epoch, raw) {
+      const had = (await store.get(roomId, epoch)) !== undefined;
+      await store.put(roomId, epoch, raw);
+      if (!had) changed();
+    },
+    get: (roomId, epoch) => store.get(roomId, epoch),
+    epochs: (roomId) => store.epochs(roomId),
+    async deleteRoom(roomId) {
+      const had = (await store.epochs(roomId)).length > 0;
+      await store.deleteRoom(roomId);
+      if (had) changed();
+    },
+    exportAll: () => store.exportAll(),
+    importAll: (keys) => store.importAll(keys),
+  };
+}
+
+/** Ours, plus what the other version holds that ours lacks (epoch keys by (room, epoch), rooms by id). */
+export function mergePayloads(ours: BackupPayload, theirs: BackupPayload): BackupPayload {
+  const have = new Set(ours.epochKeys.map((k) => `${k.roomId}\u0000${k.epoch}`));
+  const epochKeys = [...ours.epochKeys, ...theirs.epochKeys.filter((k) => k && !have.has(`${k.roomId}\u0000${k.epoch}`))];
+  const roomId = (r: unknown) =>
+    r && typeof r === "object" && typeof (r as { roomId?: unknown }).roomId === "string" ? (r as { roomId: string }).roomId : null;
+  const known = new Set(ours.rooms.map(roomId).filter((r) => r !== null));
+  const rooms = [...ours.rooms, ...theirs.rooms.filter((r) => roomId(r) !== null && !known.has(roomId(r)!))];
+  return { ...ours, epochKeys, rooms };
+}
+
+export interface BackupKeeperOptions {
+  request: BackupRequester;
+  /** This profile's backup target as last stored (null: no backup set up here: nothing to keep). */
+  loadTarget(): Promise<BackupTarget | null>;
+  saveTarget(target: BackupTarget): Promise<void>;
+  /** The identity secret and room list to seal (the epoch keys come from the registered store). */
+  identity(): Promise<IdentitySecret>;
+  rooms(): unknown[];
+  /** Quiet time after the last change before the backup is stored (default 2 s): a join brings several keys. */
+  debounceMs?: number;
+  /** Compare-and-swap attempts before giving up until the next change (default 4). */
+  maxAttempts?: number;
+  onStored?(target: BackupTarget): void;
+  onError?(e: unknown): void;
+}
+
+/**
+ * Keeps a key backup as fresh as the keys it protects: after a change (a new epoch key, a room
+ * joined or left) and a quiet time, the next version is sealed and stored by compare-and-swap. When
+ * another tab or device stored a version first (BACKUP_CONFLICT), that version is fetched, opened
+ * with the same sealing key, merged (its keys and rooms that ours lack are kept) and stored on top
+ * of it. A backup that does not open with our key (another secret set up elsewhere) is left alone.
+ */
+export class BackupKeeper {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+
+  constructor(private readonly opts: BackupKeeperOptions) {}
+
+  /** Something the backup holds changed: store a new version after the quiet time. */
+  changed(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush().catch((e) => this.opts.onError?.(e));
+    }, this.opts.debounceMs ?? 2000);
+  }
+
+  /** Stores now if a change is pending or running; resolves when the backup is up to date. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.update();
+        } while (this.again && !this.closed);
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async update(): Promise<void> {
+    let target = await this.opts.loadTarget();
+    if (!target || target.version === 0) return;
+    let payload = await buildPayload(await this.opts.identity(), this.opts.rooms());
+    const attempts = this.opts.maxAttempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await storeBackup(this.opts.request, target, payload);
+        await this.opts.saveTarget(stored);
+        this.opts.onStored?.(stored);
+        return;
+      } catch (e) {
+        if ((e as { code?: unknown })?.code !== "BACKUP_CONFLICT" || attempt >= attempts) throw e;
+        const current: CommandData<"backup:fetch"> = await this.opts.request("backup:fetch", { backupId: target.backupId });
+        // Throws BackupError("wrong-secret") when the stored version is sealed under another secret.
+        const theirs = await openBackup(fromB64url(current.blob), target.kek, target.backupId);
+        payload = mergePayloads(payload, theirs);
+        target = { ...target, version: current.version };
+      }
+    }
+  }
+}

@@ -189,9 +189,14 @@ export const logsFetchSchema = z
   .object({
     roomId: roomIdSchema,
     sinceId: z.number().int().min(0).optional(),
+    /** The newest rows with an id below this one (paging back); not with sinceId. */
+    beforeId: z.number().int().min(1).optional(),
+    /** Only the room events a timeline shows (ROOM_EVENT_LOG_TYPES). */
+    events: z.boolean().optional(),
     limit: z.number().int().min(1).max(LIMITS.maxLogFetch).optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.sinceId === undefined || p.beforeId === undefined, "sinceId and beforeId exclude each other");
 
 export type RoomkeyShareItem = z.infer<typeof roomkeyShareSchema>["shares"][number];
 

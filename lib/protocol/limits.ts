@@ -47,6 +47,17 @@ export const LIMITS = {
   readRowBurst: 5_000,
   addressReadRowsPerSecond: 2_500,
   addressReadRowBurst: 10_000,
+  /**
+   * history:fetch has its own row budget (it is not charged to the one above, and pays one command
+   * token a page): per socket a burst of 12,000 rows, so a member reads a 10,000-message room at
+   * full speed (50 pages of 200), then 2,000 rows/s; per remote address 24,000 rows, then 4,000/s.
+   * A page is at most maxHistoryFetch rows (one indexed range query), so a hostile address makes
+   * the server read at most 4,000 rows/s once its burst is spent, whatever its socket count.
+   */
+  historyRowsPerSecond: 2_000,
+  historyRowBurst: 12_000,
+  addressHistoryRowsPerSecond: 4_000,
+  addressHistoryRowBurst: 24_000,
   /** Token bucket per socket for commands: sustained rate and burst. */
   commandsPerSecond: 50,
   commandBurst: 100,

@@ -25,6 +25,20 @@ export const LOG_EVENT_TYPES = [
 ] as const;
 export type LogEventType = (typeof LOG_EVENT_TYPES)[number];
 
+/**
+ * The room events a conversation shows in line with its messages (logs:fetch `events: true` returns
+ * only these): joins, leaves, removals, expiries, key changes, BB84 results, channel changes.
+ */
+export const ROOM_EVENT_LOG_TYPES = [
+  "MEMBER_JOINED",
+  "MEMBER_LEFT",
+  "MEMBER_REMOVED",
+  "MEMBER_EXPIRED",
+  "KEY_EPOCH_STARTED",
+  "BB84_SESSION_SUMMARY",
+  "CHANNEL_SETTINGS_CHANGED",
+] as const satisfies readonly LogEventType[];
+
 export interface LogEntry {
   id: number;
   roomId: string;

@@ -10,6 +10,7 @@ import { workerArgon2 } from "@/lib/client/argon2-worker";
 import { browserEpochKeyStore } from "./persist/epoch-keys";
 import {
   applyPayload,
+  BackupKeeper,
   buildPayload,
   fetchAndOpen,
   passphraseTarget,
@@ -83,6 +84,31 @@ export async function updateBackup(client: CommandSender): Promise<BackupStatus>
   const t = await loadProfileValue<SavedTarget>("backup");
   if (!t) throw new ClientError("NO_BACKUP", "this browser has no key backup set up");
   return seal(client, t);
+}
+
+/**
+ * Keeps this profile's backup (if one is set up here) up to date by itself: a new epoch key, a room
+ * joined or left stores the next version a few seconds later (lib/client/key-backup.ts BackupKeeper:
+ * compare-and-swap, merged with a version another tab or device stored first). `client` is read at
+ * each update (the store makes the client after the epoch-key store it watches).
+ */
+export function profileBackupKeeper(client: () => CommandSender | null): BackupKeeper {
+  return new BackupKeeper({
+    request: (event, payload) => {
+      const c = client();
+      if (!c) throw new ClientError("OFFLINE", "no connection to store the backup over");
+      return c.request(event, payload);
+    },
+    loadTarget: async () => {
+      const t = await loadProfileValue<SavedTarget>("backup").catch(() => undefined);
+      return t && t.kek instanceof CryptoKey ? t : null;
+    },
+    saveTarget: (t) => saveProfileValue("backup", { ...t, updatedAt: Date.now() } satisfies SavedTarget),
+    identity: () => exportIdentitySecret(),
+    rooms: () => recallRooms(),
+    // A failed update is tried again at the next change; "Update backup" in the dialog says why.
+    onError: () => undefined,
+  });
 }
 
 /** Restores into this browser: identity (replacing this profile's), epoch keys, rooms. */

@@ -67,9 +67,17 @@ function eventDetail(l: LogEntry): string | undefined {
   }
 }
 
+/** Parsed times, kept: the timeline is rebuilt on every change, over up to 20,000 messages. */
+const parsed = new Map<string, number>();
 function time(ts: string): number {
-  const t = Date.parse(ts);
-  return Number.isNaN(t) ? 0 : t;
+  let t = parsed.get(ts);
+  if (t === undefined) {
+    t = Date.parse(ts);
+    if (Number.isNaN(t)) t = 0;
+    if (parsed.size >= 50_000) parsed.clear();
+    parsed.set(ts, t);
+  }
+  return t;
 }
 
 /** Messages of one sender to the same audience (room, or one DM pair), close in time, read as one group. */

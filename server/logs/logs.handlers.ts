@@ -8,7 +8,7 @@ import { fetchMemberLogsPaged } from "./paged-fetch";
 export function registerLogs(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "logs:fetch", async (_s, p) => {
     deps.presence.requireMember(socket, p.roomId);
-    const logs = await fetchMemberLogsPaged(deps.prisma, p.roomId, socket.data.userId!, p.sinceId, p.limit ?? 200);
+    const logs = await fetchMemberLogsPaged(deps.prisma, p.roomId, socket.data.userId!, p.sinceId, p.limit ?? 200, { beforeId: p.beforeId, events: p.events });
     return { logs };
   });
 }

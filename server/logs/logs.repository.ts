@@ -1,5 +1,5 @@
 import type { PrismaClient } from "@prisma/client";
-import type { LogEntry, LogEventType } from "@/lib/protocol";
+import { ROOM_EVENT_LOG_TYPES, type LogEntry, type LogEventType } from "@/lib/protocol";
 
 export function toLogEntry(r: {
   id: number;
@@ -31,8 +31,21 @@ export function visibleTo(entry: Pick<LogEntry, "type" | "actorId" | "targetId">
 }
 
 /** A member's view of a room's log: the latest `limit` rows (or those after sinceId), oldest first. */
-export async function fetchMemberLogs(prisma: PrismaClient, roomId: string, userId: string, sinceId: number | undefined, limit: number): Promise<LogEntry[]> {
-  const where = memberLogWhere(roomId, userId, sinceId);
+/** logs:fetch's narrowing beyond sinceId: rows below `beforeId`, only the timeline's room events. */
+export interface LogFilter {
+  beforeId?: number;
+  events?: boolean;
+}
+
+export async function fetchMemberLogs(
+  prisma: PrismaClient,
+  roomId: string,
+  userId: string,
+  sinceId: number | undefined,
+  limit: number,
+  filter: LogFilter = {},
+): Promise<LogEntry[]> {
+  const where = memberLogWhere(roomId, userId, sinceId, filter);
   const rows =
     sinceId !== undefined
       ? await prisma.roomLog.findMany({ where, orderBy: { id: "asc" }, take: limit })
@@ -40,12 +53,13 @@ export async function fetchMemberLogs(prisma: PrismaClient, roomId: string, user
   return rows.map(toLogEntry);
 }
 
-/** The rows of a room's log a member may read (after sinceId, when given). */
-export function memberLogWhere(roomId: string, userId: string, sinceId: number | undefined) {
+/** The rows of a room's log a member may read (after sinceId, before filter.beforeId, when given). */
+export function memberLogWhere(roomId: string, userId: string, sinceId: number | undefined, filter: LogFilter = {}) {
+  const id = { ...(sinceId !== undefined && { gt: sinceId }), ...(filter.beforeId !== undefined && { lt: filter.beforeId }) };
   return {
     roomId,
-    ...(sinceId !== undefined ? { id: { gt: sinceId } } : {}),
-    type: { not: "SECURITY_REJECTED" },
+    ...(Object.keys(id).length ? { id } : {}),
+    type: filter.events ? { in: [...ROOM_EVENT_LOG_TYPES] } : { not: "SECURITY_REJECTED" },
     OR: [{ type: { notIn: [...PRIVATE_LOG_TYPES] } }, { actorId: userId }, { targetId: userId }],
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import type { LogEntry } from "@/lib/protocol";
-import { fetchMemberLogs, memberLogWhere } from "./logs.repository";
+import { fetchMemberLogs, memberLogWhere, type LogFilter } from "./logs.repository";
 
 export const LOG_PAGE_ROWS = 100;
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -27,14 +27,15 @@ export async function fetchMemberLogsPaged(
   userId: string,
   sinceId: number | undefined,
   limit: number,
+  filter: LogFilter = {},
 ): Promise<LogEntry[]> {
-  if (limit <= LOG_PAGE_ROWS) return fetchMemberLogs(prisma, roomId, userId, sinceId, limit);
+  if (limit <= LOG_PAGE_ROWS) return fetchMemberLogs(prisma, roomId, userId, sinceId, limit, filter);
   let cursor = sinceId;
   let want = limit;
   if (cursor === undefined) {
     // The latest `limit` rows: find where they begin (ids only), then read forward from there.
     const ids = await inTurn(() =>
-      prisma.roomLog.findMany({ where: memberLogWhere(roomId, userId, undefined), orderBy: { id: "desc" }, take: limit, select: { id: true } }),
+      prisma.roomLog.findMany({ where: memberLogWhere(roomId, userId, undefined, filter), orderBy: { id: "desc" }, take: limit, select: { id: true } }),
     );
     if (ids.length === 0) return [];
     cursor = ids[ids.length - 1].id - 1;
@@ -43,7 +44,7 @@ export async function fetchMemberLogsPaged(
   const out: LogEntry[] = [];
   while (out.length < want) {
     const from: number | undefined = cursor;
-    const page: LogEntry[] = await inTurn(() => fetchMemberLogs(prisma, roomId, userId, from, Math.min(LOG_PAGE_ROWS, want - out.length)));
+    const page: LogEntry[] = await inTurn(() => fetchMemberLogs(prisma, roomId, userId, from, Math.min(LOG_PAGE_ROWS, want - out.length), filter));
     out.push(...page);
     if (page.length === 0) break;
     cursor = page[page.length - 1].id;

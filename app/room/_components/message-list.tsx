@@ -20,9 +20,10 @@ const TOP_SLACK = 120;
  * React text nodes and http(s) links only: never HTML.
  *
  * Stored history: the newest page loads when the room opens (the store does it); scrolling to the
- * top first reveals more of what is loaded, then fetches the next older page. Only the newest
- * `shown` items are in the DOM, so a room with 10,000 stored messages stays light; the scroll
- * position is kept when older items are put above.
+ * top first reveals more of what is loaded, then fetches the next older page (the client has it
+ * fetched and decrypted ahead). Only the newest `shown` items are in the DOM, rendered in memoized
+ * chunks (chunkItems), so a room with 10,000 stored messages stays light; the scroll position is
+ * kept when older items are put above.
  */
 export function MessageList() {
   const room = useCurrentRoom();
@@ -54,6 +55,7 @@ export function MessageList() {
   const allItems = useMemo(() => buildTimeline(messages, logs ?? [], from), [messages, logs, from]);
   const [shown, setShown] = useState(WINDOW);
   const items = useMemo(() => (allItems.length > shown ? allItems.slice(allItems.length - shown) : allItems), [allItems, shown]);
+  const chunks = useMemo(() => chunkItems(items), [items]);
   const hiddenAbove = allItems.length - items.length;
   const canFetch = history?.nextBefore !== null && !history?.loading;
   const exhausted = history?.nextBefore === null;
@@ -74,7 +76,10 @@ export function MessageList() {
     } else if (canFetch && history?.nextBefore !== undefined) {
       anchor.current = el.scrollHeight - el.scrollTop;
       setShown((n) => n + WINDOW_STEP);
-      void loadOlder();
+      // A step may bring more than a page (pages the client had ready): show all it brought.
+      void loadOlder().then((k) => {
+        if (k > WINDOW_STEP) setShown((n) => n + k - WINDOW_STEP);
+      });
     }
   }
 
@@ -149,13 +154,9 @@ export function MessageList() {
                 Older messages could not be loaded: {history.error}
               </li>
             )}
-            {items.map((it) =>
-              it.kind === "event" ? (
-                <RoomEvent key={it.key} it={it} names={names} />
-              ) : (
-                <MessageItem key={it.key} it={it} toName={it.m.to ? (names[it.m.to] ?? it.m.to.slice(0, 8)) : null} />
-              ),
-            )}
+            {chunks.map((c) => (
+              <Chunk key={c[0].key} items={c} names={names} />
+            ))}
           </ol>
         )}
       </div>
@@ -175,6 +176,44 @@ export function MessageList() {
     </div>
   );
 }
+
+/**
+ * The rows in chunks whose boundaries depend only on the rows' keys (a new chunk starts at a key
+ * whose hash is 0 mod CHUNK_SPREAD), so putting an older page above or a new message below leaves
+ * every other chunk as it was: React skips those (Chunk is memoized), and showing page after page
+ * of a 10,000-message history costs the new rows, not the whole timeline again.
+ */
+const CHUNK_SPREAD = 32;
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+function chunkItems(items: readonly TimelineItem[]): TimelineItem[][] {
+  const out: TimelineItem[][] = [];
+  for (const it of items) {
+    if (out.length === 0 || keyHash(it.key) % CHUNK_SPREAD === 0) out.push([it]);
+    else out[out.length - 1].push(it);
+  }
+  return out;
+}
+
+type ChunkProps = { items: TimelineItem[]; names: Readonly<Record<string, string>> };
+const sameItem = (a: TimelineItem, b: TimelineItem) =>
+  a.key === b.key &&
+  (a.kind === "message" && b.kind === "message" ? a.m === b.m && a.groupStart === b.groupStart && a.groupEnd === b.groupEnd : a.kind === b.kind);
+const sameChunk = (a: ChunkProps, b: ChunkProps) =>
+  a.names === b.names && a.items.length === b.items.length && a.items.every((it, i) => sameItem(it, b.items[i]));
+
+const Chunk = memo(function Chunk({ items, names }: ChunkProps) {
+  return items.map((it) =>
+    it.kind === "event" ? (
+      <RoomEvent key={it.key} it={it} names={names} />
+    ) : (
+      <MessageItem key={it.key} it={it} toName={it.m.to ? (names[it.m.to] ?? it.m.to.slice(0, 8)) : null} />
+    ),
+  );
+}, sameChunk);
 
 const EVENT_TEXT: Record<Extract<TimelineItem, { kind: "event" }>["event"], string> = {
   joined: "joined · new key",

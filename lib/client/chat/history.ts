@@ -36,15 +36,37 @@ export interface HistoryDeps {
   epochKeys: Pick<EpochKeyStore, "get">;
 }
 
+interface PageKeys {
+  epoch(epoch: number): Promise<CryptoKey | undefined>;
+  pair(peer: MemberInfo): Promise<CryptoKey[]>;
+}
+
+/** Older pages kept prepared ahead while the reader pages back through history. */
+const AHEAD_PAGES = 2;
+
+/** A page fetched and opened ahead of being asked for (History.ahead). */
+interface Prepared {
+  before: number | undefined;
+  limit: number;
+  promise: Promise<{ page: HistoryPage; opened: ChatMessage[] } | null>;
+  /** Set once the page is fetched and opened (so a load can take it without waiting). */
+  done?: { page: HistoryPage; opened: ChatMessage[] } | null;
+}
+
 export class History {
   private readonly inFlight = new Map<string, Promise<number>>();
+  /** Per room, the next older page, fetched and opened while the current one is shown. */
+  private readonly ahead = new Map<string, Prepared[]>();
 
   constructor(private readonly deps: HistoryDeps) {}
 
   /**
    * Loads the next older page into the room's messages (the newest page on the first call).
-   * Resolves with the number of envelopes the page held; 0 when nothing older is left (or the room
-   * is ephemeral). Calls for one room while a page is loading share that page.
+   * Resolves with the number of envelopes the page held (paging back, older pages already prepared
+   * are shown in the same step and counted too); 0 when nothing older is left (or the room
+   * is ephemeral). Calls for one room while a page is loading share that page. As soon as a page is
+   * in, the next older one is fetched, verified and decrypted in the background, so scrolling back
+   * through a long history waits neither for the network nor for the crypto of the page it asks for.
    */
   loadOlder(roomId: string, limit?: number): Promise<number> {
     const running = this.inFlight.get(roomId);
@@ -52,6 +74,52 @@ export class History {
     const p = this.load(roomId, limit).finally(() => this.inFlight.delete(roomId));
     this.inFlight.set(roomId, p);
     return p;
+  }
+
+  /** Forgets a room's page prepared ahead (the member left the room). */
+  forget(roomId: string): void {
+    this.ahead.delete(roomId);
+  }
+
+  /** Keeps up to `depth` pages prepared after `cursor`, each started when the one before it has its cursor. */
+  private refill(roomId: string, queue: Prepared[], cursor: number | null, limit: number, depth: number): void {
+    if (cursor === null || queue.length >= depth || this.ahead.get(roomId) !== queue || !this.deps.roster.get(roomId)) return;
+    const last = queue[queue.length - 1];
+    if (!last) {
+      const next = this.prepare(roomId, cursor, limit);
+      next.promise.catch(() => undefined);
+      queue.push(next);
+      return this.refill(roomId, queue, cursor, limit, depth);
+    }
+    void last.promise.then(
+      (r) => {
+        if (!r || queue[queue.length - 1] !== last) return;
+        if (r.page.nextBefore === null || queue.length >= depth || this.ahead.get(roomId) !== queue) return;
+        const next = this.prepare(roomId, r.page.nextBefore, limit);
+        next.promise.catch(() => undefined);
+        queue.push(next);
+        this.refill(roomId, queue, r.page.nextBefore, limit, depth);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Fetches a page and opens its envelopes (verify + decrypt, all at once): nothing is shown yet. */
+  private prepare(roomId: string, before: number | undefined, limit: number): Prepared {
+    const promise = (async () => {
+      const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
+      const room = this.deps.roster.get(roomId);
+      if (!room) return null;
+      const keys = this.pageKeys(room);
+      const opened = await Promise.all(page.messages.map((env) => this.open(room, env, keys)));
+      return { page, opened };
+    })();
+    const prepared: Prepared = { before, limit, promise };
+    promise.then(
+      (v) => (prepared.done = v),
+      () => undefined,
+    );
+    return prepared;
   }
 
   private async load(roomId: string, asked: number | undefined): Promise<number> {
@@ -63,38 +131,79 @@ export class History {
     const limit = asked ?? (before === undefined ? HISTORY_PAGE : HISTORY_OLDER_PAGE);
     store.patchHistory(roomId, { loading: true, error: null });
     try {
-      const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
-      const room = this.deps.roster.get(roomId);
-      if (!room) return 0;
-      const opened = await Promise.all(page.messages.map((env) => this.open(room, env)));
-      const shown: ChatMessage[] = [];
-      // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
-      for (let i = 0; i < opened.length; i++) {
-        const msg = opened[i];
-        if (msg.status === "ok") {
-          const verdict = this.deps.replay.check(page.messages[i]);
-          if (verdict === "duplicate") continue;
-          if (verdict === "replay") {
-            shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
-            continue;
-          }
-          this.deps.replay.record(page.messages[i]);
-        }
-        shown.push(msg);
+      const queue = this.ahead.get(roomId) ?? [];
+      this.ahead.set(roomId, queue);
+      let prepared = queue.shift();
+      if (!prepared || prepared.before !== before || prepared.limit !== limit) {
+        queue.length = 0;
+        prepared = this.prepare(roomId, before, limit);
       }
-      shown.reverse();
-      store.addHistory(roomId, shown);
-      store.patchHistory(roomId, { nextBefore: page.nextBefore, visibleFrom: page.visibleFrom, loading: false });
-      return page.messages.length;
+      let ready = await prepared.promise.catch(() => undefined);
+      // A page prepared ahead that failed (e.g. the connection dropped meanwhile) is asked again now.
+      if (ready === undefined) ready = await this.prepare(roomId, before, limit).promise;
+      if (!ready) return 0;
+      const { page } = ready;
+      let { opened } = ready;
+      // Opened ahead, a page may have missed a key that came since (a key blob, a new share): try those again.
+      if (opened.some((m) => m.status === "unavailable")) {
+        const room = this.deps.roster.get(roomId);
+        if (!room) return 0;
+        const keys = this.pageKeys(room);
+        opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : Promise.resolve(m))));
+      }
+      // The next older pages, while this one is merged and rendered: one after the newest page, two
+      // once the reader pages back (so neither the network nor the crypto of a page gates the next).
+      const pageLimit = asked ?? HISTORY_OLDER_PAGE;
+      const depth = before === undefined ? 1 : AHEAD_PAGES;
+      this.refill(roomId, queue, page.nextBefore, pageLimit, depth);
+      this.commit(roomId, page, opened);
+      let count = page.messages.length;
+      // Paging back, older pages already fetched and opened are shown at once too (one step, not one per page).
+      let cursor = page.nextBefore;
+      for (let taken = 0; before !== undefined && asked === undefined && taken < AHEAD_PAGES && cursor !== null; taken++) {
+        const next = queue[0];
+        const done = next?.done;
+        if (!next || !done || next.before !== cursor || done.opened.some((m) => m.status === "unavailable")) break;
+        queue.shift();
+        this.refill(roomId, queue, done.page.nextBefore, pageLimit, depth);
+        this.commit(roomId, done.page, done.opened);
+        count += done.page.messages.length;
+        cursor = done.page.nextBefore;
+      }
+      store.patchHistory(roomId, { loading: false });
+      return count;
     } catch (e) {
       store.patchHistory(roomId, { loading: false, error: rejectionReason(e) });
       throw e;
     }
   }
 
+  /** Shows one opened page (older than what is shown): the replay set decides, oldest first. */
+  private commit(roomId: string, page: HistoryPage, opened: ChatMessage[]): void {
+    const { store } = this.deps;
+    const shown: ChatMessage[] = [];
+    // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
+    for (let i = 0; i < opened.length; i++) {
+      const msg = opened[i];
+      if (msg.status === "ok") {
+        const verdict = this.deps.replay.check(page.messages[i]);
+        if (verdict === "duplicate") continue;
+        if (verdict === "replay") {
+          shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
+          continue;
+        }
+        this.deps.replay.record(page.messages[i]);
+      }
+      shown.push(msg);
+    }
+    shown.reverse();
+    store.addHistory(roomId, shown);
+    store.patchHistory(roomId, { nextBefore: page.nextBefore, visibleFrom: page.visibleFrom });
+  }
+
   /**
-   * history:fetch is charged to the server's read budget (rows per second per connection): an honest
-   * reader paging through a long history waits for its budget instead of failing.
+   * history:fetch is charged to the server's history budget (rows per second per connection, after
+   * a burst that covers a 10,000-message room): a reader paging further waits instead of failing.
    */
   private async fetchPage(payload: CommandPayload<"history:fetch">): Promise<HistoryPage> {
     for (let attempt = 0; ; attempt++) {
@@ -107,8 +216,26 @@ export class History {
     }
   }
 
+  /** The keys a page's envelopes need, each looked up once per page (a page is opened all at once). */
+  private pageKeys(room: RoomRecord): PageKeys {
+    const epochs = new Map<number, Promise<CryptoKey | undefined>>();
+    const pairs = new Map<string, Promise<CryptoKey[]>>();
+    return {
+      epoch: (epoch) => {
+        let p = epochs.get(epoch);
+        if (!p) epochs.set(epoch, (p = Promise.resolve(room.keys.get(epoch) ?? this.deps.epochKeys.get(room.roomId, epoch))));
+        return p;
+      },
+      pair: (peer) => {
+        let p = pairs.get(peer.userId);
+        if (!p) pairs.set(peer.userId, (p = this.deps.pairs.candidates(peer).then((cs) => cs.map((c) => c.keys.dmKey))));
+        return p;
+      },
+    };
+  }
+
   /** One stored envelope → the message as shown (ok, not available, or rejected with a reason). */
-  private async open(room: RoomRecord, env: HistoryMessage): Promise<ChatMessage> {
+  private async open(room: RoomRecord, env: HistoryMessage, pageKeys: PageKeys): Promise<ChatMessage> {
     const { roster, userId } = this.deps;
     const direct = env.to !== null;
     const base: ChatMessage = {
@@ -134,9 +261,9 @@ export class History {
         if (env.from !== userId && env.to !== userId) return { ...base, status: "rejected", reason: "Direct message between two other members — discarded" };
         const peer: MemberInfo | undefined = peerId === env.from ? sender : roster.memberAt(room, peerId, undefined);
         if (!peer) return { ...base, status: "unavailable", reason: "A direct message with someone who is no longer a member" };
-        keys = (await this.deps.pairs.candidates(peer)).map((c) => c.keys.dmKey);
+        keys = await pageKeys.pair(peer);
       } else {
-        key = room.keys.get(env.epoch) ?? (await this.deps.epochKeys.get(room.roomId, env.epoch));
+        key = await pageKeys.epoch(env.epoch);
         if (!key) return { ...base, status: "unavailable", reason: "Sent under a room key you never held — not available" };
         keys = [key];
       }

@@ -3,15 +3,16 @@
  * someone else in this tab", the tab's own), the page's own origin, verified marks in localStorage,
  * BB84 parties in Web Workers, and (issue 12) the epoch keys it held and its message counters in
  * IndexedDB (lib/ui/persist), shared by the profile's tabs; the epoch-key store is also the one a
- * key backup exports and a restore fills.
+ * key backup exports and a restore fills, and a new key in it updates the profile's backup (if set up).
  */
 import { ChatClient, webStorage } from "@/lib/client";
-import { registerBackupEpochKeyStore } from "@/lib/client/key-backup";
+import { registerBackupEpochKeyStore, watchEpochKeys } from "@/lib/client/key-backup";
 import { workerEngineFactory } from "@/lib/client/qkd-worker-engine";
 import { loadOrCreateIdentity, loadOrCreateTabIdentity } from "@/lib/crypto";
 import { identityMode } from "../identity-mode";
 import { browserCounterStore } from "../persist/counters";
 import { browserEpochKeyStore } from "../persist/epoch-keys";
+import { profileBackupKeeper } from "../key-backup";
 
 export async function createBrowserClient(): Promise<ChatClient> {
   let identity;
@@ -20,10 +21,14 @@ export async function createBrowserClient(): Promise<ChatClient> {
   } catch (e) {
     throw Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: "IDENTITY" });
   }
-  const epochKeys = browserEpochKeyStore(identity.userId);
-  registerBackupEpochKeyStore(epochKeys);
+  const stored = browserEpochKeyStore(identity.userId);
+  registerBackupEpochKeyStore(stored);
+  // The profile's key backup follows its keys (a tab-scoped identity is not the one backed up).
+  let client: ChatClient | null = null;
+  const epochKeys = identityMode() === "tab" ? stored : watchEpochKeys(stored, () => keeper.changed());
+  const keeper = profileBackupKeeper(() => client);
   // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page.
-  return new ChatClient({
+  client = new ChatClient({
     url: window.location.origin,
     identity,
     storage: webStorage(window.localStorage),
@@ -31,4 +36,5 @@ export async function createBrowserClient(): Promise<ChatClient> {
     epochKeys,
     counters: browserCounterStore(),
   });
+  return client;
 }
