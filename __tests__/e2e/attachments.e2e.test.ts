@@ -1,28 +1,24 @@
 /**
- * Encrypted attachments in Debian's Chromium on a dev server, at http://127.0.0.1 and
- * http://localhost: Alice attaches a small image and a small file (the file picker; the same path as
+ * Encrypted attachments in Debian's Chromium on a dev server and on a production build, each at
+ * http://127.0.0.1 and http://localhost: Alice attaches a small image and a small file (the file picker; the same path as
  * drag and drop and paste); both upload with progress, Bob sees the image's encrypted thumbnail
  * inline and a card for the file, downloads both and gets the same bytes.
  */
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
-import { startAppServer, type AppServer } from "./helpers/app-server";
+import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, openRoom, waitForRoom } from "./helpers/browser";
 import { warmUp } from "./helpers/warm-up";
 
 jest.setTimeout(180_000);
 
 let browser: Browser;
-let server: AppServer;
 beforeAll(async () => {
   browser = await launchChromium();
-  server = await startAppServer({ distDir: ".next-e2e-attach-dev", readyTimeoutMs: 120_000 });
-  await warmUp(browser, server.url, [{ path: "/room/warm-up?name=Warm", testId: "room-page" }]);
-}, 300_000);
+}, 60_000);
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  await server?.stop();
 }, 30_000);
 
 /** A valid 48×32 RGB PNG (a gradient), made here: no fixture file. */
@@ -64,40 +60,57 @@ async function downloadBytes(page: Page, name: string): Promise<Buffer> {
   return readFileSync((await download.path())!);
 }
 
-test.each(["127.0.0.1", "localhost"])(
-  "on %s: an image and a file go from Alice to Bob, encrypted, with a thumbnail and byte-identical downloads",
-  async (host) => {
-    const base = server.url.replace(/\/\/(localhost|127\.0\.0\.1):/, `//${host}:`);
-    const room = `att-${host.replace(/\./g, "")}-${Date.now().toString(36)}`;
-    const alice = await openRoom(browser, base, room, "Alice");
-    await waitForRoom(alice, { members: 1 });
-    const bob = await openRoom(browser, base, room, "Bob");
-    await waitForRoom(bob, { members: 2 });
-    await waitForRoom(alice, { members: 2 });
+describe.each([
+  ["dev", false],
+  ["production", true],
+] as const)("%s server", (_mode, production) => {
+  let server: AppServer;
+  beforeAll(async () => {
+    const distDir = production ? ".next-e2e-attach" : ".next-e2e-attach-dev";
+    if (production) await buildApp(distDir);
+    server = await startAppServer({ distDir, production, readyTimeoutMs: 120_000 });
+    // A dev server compiles each route on its first request: not part of what is tested.
+    if (!production) await warmUp(browser, server.url, [{ path: "/room/warm-up?name=Warm", testId: "room-page" }]);
+  }, 900_000);
+  afterAll(async () => {
+    await server?.stop();
+  }, 30_000);
 
-    const image = png();
-    const file = Buffer.alloc(65_537, 0);
-    for (let i = 0; i < file.length; i++) file[i] = (i * 31 + 7) & 0xff;
-    await expect(alice.getByRole("button", { name: /Attach files/ }).isEnabled()).resolves.toBe(true);
-    await alice.getByTestId("attach-input").setInputFiles([
-      { name: "gradient.png", mimeType: "image/png", buffer: image },
-      { name: "notes.bin", mimeType: "application/octet-stream", buffer: file },
-    ]);
+  test.each(["127.0.0.1", "localhost"])(
+    "on %s: an image and a file go from Alice to Bob, encrypted, with a thumbnail and byte-identical downloads",
+    async (host) => {
+      const base = server.url.replace(/\/\/(localhost|127\.0\.0\.1):/, `//${host}:`);
+      const room = `att-${host.replace(/\./g, "")}-${Date.now().toString(36)}`;
+      const alice = await openRoom(browser, base, room, "Alice");
+      await waitForRoom(alice, { members: 1 });
+      const bob = await openRoom(browser, base, room, "Bob");
+      await waitForRoom(bob, { members: 2 });
+      await waitForRoom(alice, { members: 2 });
 
-    // Bob: the image's preview inline, the file as a card with its name and size.
-    await bob.locator('[data-testid="attachment-card"]').nth(1).waitFor({ timeout: 30_000 });
-    const thumb = bob.getByRole("img", { name: "Preview of gradient.png" });
-    await thumb.waitFor();
-    expect(await thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
-    await expect(bob.locator('[data-testid="attachment-card"]', { hasText: "notes.bin" }).getByTestId("attachment-size").textContent()).resolves.toMatch(
-      /^64 KB/,
-    );
-    // Alice's uploads finished and left the list.
-    await alice.locator('[data-testid="attachment-card"]').nth(1).waitFor();
-    expect(await alice.getByTestId("upload-error").count()).toBe(0);
+      const image = png();
+      const file = Buffer.alloc(65_537, 0);
+      for (let i = 0; i < file.length; i++) file[i] = (i * 31 + 7) & 0xff;
+      await expect(alice.getByRole("button", { name: /Attach files/ }).isEnabled()).resolves.toBe(true);
+      await alice.getByTestId("attach-input").setInputFiles([
+        { name: "gradient.png", mimeType: "image/png", buffer: image },
+        { name: "notes.bin", mimeType: "application/octet-stream", buffer: file },
+      ]);
 
-    expect((await downloadBytes(bob, "gradient.png")).equals(image)).toBe(true);
-    expect((await downloadBytes(bob, "notes.bin")).equals(file)).toBe(true);
-    for (const p of [alice, bob]) await p.context().close();
-  },
-);
+      // Bob: the image's preview inline, the file as a card with its name and size.
+      await bob.locator('[data-testid="attachment-card"]').nth(1).waitFor({ timeout: 30_000 });
+      const thumb = bob.getByRole("img", { name: "Preview of gradient.png" });
+      await thumb.waitFor();
+      expect(await thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+      await expect(bob.locator('[data-testid="attachment-card"]', { hasText: "notes.bin" }).getByTestId("attachment-size").textContent()).resolves.toMatch(
+        /^64 KB/,
+      );
+      // Alice's uploads finished and left the list.
+      await alice.locator('[data-testid="attachment-card"]').nth(1).waitFor();
+      expect(await alice.getByTestId("upload-error").count()).toBe(0);
+
+      expect((await downloadBytes(bob, "gradient.png")).equals(image)).toBe(true);
+      expect((await downloadBytes(bob, "notes.bin")).equals(file)).toBe(true);
+      for (const p of [alice, bob]) await p.context().close();
+    },
+  );
+});

@@ -141,8 +141,9 @@ export function Composer() {
           </button>
         </p>
       )}
-      <div className="flex items-end gap-2">
-        <div className="w-28 shrink-0 sm:w-44">
+      {/* Below 380 px (the smallest phones) "To" takes a row of its own, so the message box keeps its width beside Attach and Send. */}
+      <div className="flex flex-wrap items-end gap-2 min-[380px]:flex-nowrap">
+        <div className="w-full shrink-0 min-[380px]:w-28 sm:w-44">
           <label htmlFor={ids.to} className="mb-1 block text-[11px] font-semibold uppercase tracking-wider text-muted">
             To
           </label>
