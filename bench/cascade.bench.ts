@@ -35,7 +35,8 @@ import { binaryEntropy, clopperPearson } from "../lib/qkd/entropy";
 import { cascadeQber, evaluateSample } from "../lib/qkd/estimate";
 import { optimalSampleSize } from "../lib/qkd/finite-key";
 import { DEFAULT_PARAMS } from "../lib/qkd/party";
-import { randomBelow, randomFloat, RandomSource, seededRandom } from "../lib/qkd/rng";
+import { randomFloat, seededRandom } from "../lib/qkd/rng";
+import { exactErrorPair, seedFrom } from "../__tests__/helpers/cascade-pairs";
 
 const QUICK = process.argv.includes("--quick");
 const FER_RUNS = Number(process.argv.find((a) => a.startsWith("--fer-runs="))?.slice(11) ?? (QUICK ? 0 : 3000));
@@ -43,28 +44,6 @@ const log = (s: string) => process.stderr.write(`[bench:cascade] ${s}\n`);
 const round = (x: number, d = 3) => Number(x.toFixed(d));
 const t0 = performance.now();
 const SECTIONS = (process.argv.find((a) => a.startsWith("--sections="))?.slice(11) ?? "curve,falseAborts").split(",");
-
-function seedFrom(rng: RandomSource): Uint8Array {
-  const s = new Uint8Array(32);
-  rng.fill(s);
-  return s;
-}
-
-/** Alice's key and Bob's with exactly round(q·n) errors. */
-function exactPair(n: number, q: number, rng: RandomSource): { a: BitArray; b: BitArray } {
-  const a = BitArray.random(n, rng);
-  const b = a.clone();
-  const hit = new Uint8Array(n);
-  for (let errors = 0; errors < Math.round(q * n);) {
-    const i = randomBelow(rng, n);
-    if (!hit[i]) {
-      hit[i] = 1;
-      b.flip(i);
-      errors++;
-    }
-  }
-  return { a, b };
-}
 
 // 1. f_EC against round trips ------------------------------------------------------------------------
 const QBERS = [0.01, 0.02, 0.05, 0.1];
@@ -86,7 +65,7 @@ function measure(variant: CascadeVariant, n: number, q: number, runs: number, se
     residual = 0;
   const rts: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const { a, b } = exactPair(n, q, rng);
+    const { a, b } = exactErrorPair(n, q, rng);
     const res = runCascadeLocal(a, b, { variant, qber: q, seed: seedFrom(rng) });
     sumF += res.disclosedBits / (n * binaryEntropy(q));
     sumRT += res.roundTrips;
@@ -258,11 +237,8 @@ function falseAborts() {
 }
 
 function main() {
-  runCascadeLocal(...(Object.values(exactPair(10_000, 0.02, seededRandom(1))) as [BitArray, BitArray]), {
-    variant: DEFAULT_CASCADE_VARIANT,
-    qber: 0.02,
-    seed: new Uint8Array(32),
-  }); // JIT warm-up
+  const warm = exactErrorPair(10_000, 0.02, seededRandom(1));
+  runCascadeLocal(warm.a, warm.b, { variant: DEFAULT_CASCADE_VARIANT, qber: 0.02, seed: new Uint8Array(32) }); // JIT warm-up
   const c = SECTIONS.includes("curve") ? curve() : null;
   const fer = c && FER_RUNS > 0 && c.chosen ? { variant: c.chosen, n: 10_000, points: frameErrorRate(c.chosen, FER_RUNS) } : null;
   const fa = SECTIONS.includes("falseAborts") ? falseAborts() : null;

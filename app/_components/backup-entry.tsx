@@ -2,6 +2,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { backupErrorMessage, restoreBackup } from "@/lib/ui/key-backup";
 import { setIdentityMode } from "@/lib/ui/identity-mode";
+import { BackupField, BackupMethodChoice, BackupOutcome, type BackupMethod } from "./backup-fields";
 import { Button } from "./ui";
 
 /**
@@ -11,7 +12,7 @@ import { Button } from "./ui";
 export function BackupEntry() {
   const ids = { code: useId(), name: useId(), pass: useId() };
   const [open, setOpen] = useState(false);
-  const [method, setMethod] = useState<"recovery" | "passphrase">("recovery");
+  const [method, setMethod] = useState<BackupMethod>("recovery");
   const [code, setCode] = useState("");
   const [name, setName] = useState("");
   const [pass, setPass] = useState("");
@@ -42,7 +43,6 @@ export function BackupEntry() {
     }
   }
 
-  const input = "mt-1.5 block w-full rounded-md border border-line bg-bg px-3 py-2 text-sm focus:outline-none focus:ring-2 focus:ring-accent/50";
   if (!open) {
     return (
       <div className="text-sm">
@@ -59,91 +59,44 @@ export function BackupEntry() {
       </h2>
       <p className="mt-1 text-sm text-muted">Replaces this browser&apos;s identity with the backed-up one: you come back as that member, with your rooms.</p>
       <form onSubmit={submit} className="mt-4 space-y-4" noValidate>
-        <fieldset>
-          <legend className="text-sm font-medium">The backup is protected by</legend>
-          <div className="mt-2 flex gap-4 text-sm">
-            <label className="flex items-center gap-2">
-              <input
-                type="radio"
-                name="restore-method"
-                checked={method === "recovery"}
-                onChange={() => setMethod("recovery")}
-                data-testid="restore-method-recovery"
-              />
-              A recovery code
-            </label>
-            <label className="flex items-center gap-2">
-              <input
-                type="radio"
-                name="restore-method"
-                checked={method === "passphrase"}
-                onChange={() => setMethod("passphrase")}
-                data-testid="restore-method-passphrase"
-              />
-              A passphrase
-            </label>
-          </div>
-        </fieldset>
+        <BackupMethodChoice
+          legend="The backup is protected by"
+          name="restore-method"
+          method={method}
+          onChange={setMethod}
+          recoveryLabel="A recovery code"
+          testIdPrefix="restore-method"
+        />
         {method === "recovery" ? (
-          <div>
-            <label htmlFor={ids.code} className="block text-sm font-medium">
-              Recovery code
-            </label>
-            <input
-              id={ids.code}
-              className={`${input} font-mono`}
-              value={code}
-              onChange={(e) => setCode(e.target.value)}
-              autoComplete="off"
-              spellCheck={false}
-              data-testid="restore-code"
-            />
-          </div>
+          <BackupField
+            id={ids.code}
+            label="Recovery code"
+            className="font-mono"
+            value={code}
+            onValue={setCode}
+            autoComplete="off"
+            spellCheck={false}
+            data-testid="restore-code"
+          />
         ) : (
           <>
-            <div>
-              <label htmlFor={ids.name} className="block text-sm font-medium">
-                Backup name
-              </label>
-              <input
-                id={ids.name}
-                className={input}
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-                autoComplete="username"
-                data-testid="restore-name"
-              />
-            </div>
-            <div>
-              <label htmlFor={ids.pass} className="block text-sm font-medium">
-                Passphrase
-              </label>
-              <input
-                id={ids.pass}
-                type="password"
-                className={input}
-                value={pass}
-                onChange={(e) => setPass(e.target.value)}
-                autoComplete="current-password"
-                data-testid="restore-passphrase"
-              />
-            </div>
+            <BackupField id={ids.name} label="Backup name" value={name} onValue={setName} autoComplete="username" data-testid="restore-name" />
+            <BackupField
+              id={ids.pass}
+              label="Passphrase"
+              type="password"
+              value={pass}
+              onValue={setPass}
+              autoComplete="current-password"
+              data-testid="restore-passphrase"
+            />
           </>
         )}
         <Button type="submit" variant="primary" disabled={busy} data-testid="restore-submit">
           {busy ? (method === "passphrase" ? "Deriving the key (a few seconds)…" : "Restoring…") : "Restore"}
         </Button>
       </form>
-      {done && (
-        <p role="status" className="mt-3 text-sm text-ok" data-testid="restore-done">
-          {done}
-        </p>
-      )}
-      {error && (
-        <p role="alert" className="mt-3 text-sm text-danger" data-testid="restore-error">
-          {error}
-        </p>
-      )}
+      <BackupOutcome done={done} error={error} testIdPrefix="restore" />
     </section>
   );
 }

@@ -14,7 +14,8 @@
  * (the key exists) and it takes the first one's record, so a profile never ends up with two.
  * Importing this in Node is harmless: without IndexedDB it falls back to an in-memory identity.
  */
-import type { Identity } from "./identity";
+import { pickIdentity, type Identity } from "./identity";
+import { openDb as openIdb, storeRequest } from "./idb";
 import { generateIdentityWithSecret, identityFromSecret, type IdentitySecret } from "./identity-secret";
 import { fromUtf8, utf8 } from "./encoding";
 import { randomBytes, subtle } from "./subtle";
@@ -98,7 +99,7 @@ export async function installIdentity(secret: IdentitySecret): Promise<Identity>
 
 async function loadProfile(): Promise<Identity> {
   const existing = await readRecord().catch(() => null);
-  if (existing) return pick(existing);
+  if (existing) return pickIdentity(existing);
   const { identity, secret } = await generateIdentityWithSecret();
   const rec = await wrapRecord(identity, secret);
   if (!idbAvailable()) {
@@ -118,7 +119,7 @@ async function loadProfile(): Promise<Identity> {
   } catch {
     // Another tab stored its identity first: that one is the profile's.
     const winner = (await tx(db, "readonly", (s) => s.get(KEY))) as StoredProfileIdentity | undefined;
-    if (winner) return pick(winner);
+    if (winner) return pickIdentity(winner);
     throw new Error("could not store this browser's identity");
   } finally {
     db.close();
@@ -143,31 +144,14 @@ async function wrapRecord(identity: Identity, secret: IdentitySecret): Promise<S
   return { ...identity, wrapKey, wrappedSecret: { iv, ct }, createdAt: Date.now() };
 }
 
-function pick(r: Identity): Identity {
-  const { signingKeyPair, agreementKeyPair, signingKey, agreementKey, agreementSig, userId } = r;
-  return { signingKeyPair, agreementKeyPair, signingKey, agreementKey, agreementSig, userId };
-}
-
 function openDb(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, DB_VERSION);
-    req.onupgradeneeded = () => {
-      if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE);
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-    req.onblocked = () => reject(new Error("IndexedDB blocked"));
+  return openIdb(DB_NAME, DB_VERSION, (db) => {
+    if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE);
   });
 }
 
 function tx<T>(db: IDBDatabase, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = db.transaction(STORE, mode);
-    const req = op(t.objectStore(STORE));
-    t.oncomplete = () => resolve(req.result);
-    t.onerror = () => reject(t.error ?? req.error);
-    t.onabort = () => reject(t.error ?? new Error("IndexedDB transaction aborted"));
-  });
+  return storeRequest(db, STORE, mode, op);
 }
 
 /**

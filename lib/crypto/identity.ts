@@ -18,6 +18,12 @@ export interface Identity {
 }
 
 /** A peer's published keys as the server relays them (MemberInfo carries these fields). */
+/** Just the identity's fields of a stored record (which may carry more, e.g. a tab id). */
+export function pickIdentity(r: Identity): Identity {
+  const { signingKeyPair, agreementKeyPair, signingKey, agreementKey, agreementSig, userId } = r;
+  return { signingKeyPair, agreementKeyPair, signingKey, agreementKey, agreementSig, userId };
+}
+
 export interface PublicIdentity {
   userId: string;
   signingKey: string;

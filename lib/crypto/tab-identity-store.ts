@@ -14,7 +14,8 @@
  *   over a BroadcastChannel whether a live tab holds it; if one answers, this tab takes a fresh id.
  *   Two pages probing the same id at once break the tie by a random instance id.
  */
-import { generateIdentity, userIdFromSigningKey, type Identity } from "./identity";
+import { generateIdentity, pickIdentity, userIdFromSigningKey, type Identity } from "./identity";
+import { openDb as openIdb, storeRequest } from "./idb";
 import { toB64url, toHex } from "./encoding";
 import { randomBytes, subtle } from "./subtle";
 
@@ -97,7 +98,7 @@ async function load(): Promise<Identity> {
     const rec = (await tx(db, "readonly", (s) => s.get(tabId))) as StoredIdentity | undefined;
     if (rec && (await isValid(rec))) {
       await tx(db, "readwrite", (s) => s.put({ ...rec, lastUsed: now }));
-      return pick(rec);
+      return pickIdentity(rec);
     }
     const identity = await generateIdentity();
     await tx(db, "readwrite", (s) => s.put({ ...identity, tabId, createdAt: now, lastUsed: now } satisfies StoredIdentity));
@@ -107,11 +108,6 @@ async function load(): Promise<Identity> {
     db.close();
     return generateIdentity();
   }
-}
-
-function pick(r: Identity): Identity {
-  const { signingKeyPair, agreementKeyPair, signingKey, agreementKey, agreementSig, userId } = r;
-  return { signingKeyPair, agreementKeyPair, signingKey, agreementKey, agreementSig, userId };
 }
 
 async function isValid(r: StoredIdentity): Promise<boolean> {
@@ -192,25 +188,13 @@ async function isClaimedElsewhere(tabId: string): Promise<boolean> {
 // ---- IndexedDB ---------------------------------------------------------------------------------
 
 function openDb(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, DB_VERSION);
-    req.onupgradeneeded = () => {
-      if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE, { keyPath: "tabId" });
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-    req.onblocked = () => reject(new Error("IndexedDB blocked"));
+  return openIdb(DB_NAME, DB_VERSION, (db) => {
+    if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: "tabId" });
   });
 }
 
 function tx<T>(db: IDBDatabase, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = db.transaction(STORE, mode);
-    const req = op(t.objectStore(STORE));
-    t.oncomplete = () => resolve(req.result);
-    t.onerror = () => reject(t.error ?? req.error);
-    t.onabort = () => reject(t.error ?? new Error("IndexedDB transaction aborted"));
-  });
+  return storeRequest(db, STORE, mode, op);
 }
 
 /** Drops identities of tabs not loaded for 30 days (their sessionStorage is long gone). */

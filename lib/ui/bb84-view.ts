@@ -7,6 +7,7 @@ import type { Bb84LiveView, QkdSnapshot } from "@/lib/client/bb84-types";
 import type { Bb84SessionSummary, ChannelSettings } from "@/lib/protocol";
 import { LIMITS } from "@/lib/protocol/limits";
 import type { CascadeVariant } from "@/lib/qkd/cascade";
+import { CASCADE_VARIANT_NAMES } from "@/lib/qkd/cascade/variants";
 import { DEFAULT_CHANNEL, expectedQberWithoutDarkCounts } from "@/lib/qkd/channel";
 import { formatTime } from "./format";
 
@@ -88,18 +89,7 @@ export function formatBytes(n: number): string {
  * Cascade choices in plain words, with the paper (and the engine's name) for a hint. The variants
  * trade disclosed bits (f_EC) against round trips (docs/qkd.md, section 10).
  */
-export const CASCADE_CHOICES: Record<CascadeVariant, { label: string; hint: string }> = {
-  "yanetal-tuned": { label: "Efficient", hint: "The default. Yan et al. (2008) block sizes, tuned for QSEC: yanetal-tuned" },
-  "yanetal-rt": { label: "Fewer round trips", hint: "The default's block sizes plus a round-trip policy, slightly more disclosed bits: yanetal-rt" },
-  original: {
-    label: "Original (1994)",
-    hint: "Brassard & Salvail, EUROCRYPT '93 (published 1994): 4 passes, fewest round trips, most disclosed bits: original",
-  },
-  yanetal: { label: "Classic optimised", hint: "Yan et al. (2008): yanetal" },
-  option3: { label: "Balanced", hint: "Martinez-Mateo et al. (2015), Cascade option 3: option3" },
-  option7: { label: "Very efficient, many round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 7: option7" },
-  option8: { label: "Most efficient, most round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 8: option8" },
-};
+export const CASCADE_CHOICES: Readonly<Record<CascadeVariant, { readonly label: string; readonly hint: string }>> = CASCADE_VARIANT_NAMES;
 
 /** The plain name of a Cascade variant (an unknown name is shown as it is). */
 export function cascadeLabel(variant: string): string {

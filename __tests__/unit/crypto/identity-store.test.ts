@@ -4,11 +4,9 @@
  * its private keys stay non-extractable, and its wrapped secret seals a key backup that, opened in
  * a fresh browser context, brings back the same member.
  */
-import { existsSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import path from "node:path";
 import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "@/__tests__/e2e/helpers/browser";
+import { serveBundledPage, type BundledPage } from "@/__tests__/helpers/bundle-page";
 import { clearIdentity, exportIdentitySecret, identityFromSecret, installIdentity, loadOrCreateIdentity } from "@/lib/crypto";
 
 describe("profile identity in Node", () => {
@@ -37,47 +35,20 @@ describe("profile identity in Node", () => {
   });
 });
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
 describe("profile identity in Chromium", () => {
-  let server: http.Server;
+  let site: BundledPage | undefined;
   let origin = "";
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (.ci/run does)`);
-    const esbuild = await import("esbuild");
-    const root = path.resolve(__dirname, "../../..");
-    const out = await esbuild.build({
-      stdin: { contents: `import * as c from "@/lib/crypto"; (window as any).qsec = c;`, loader: "ts", resolveDir: root },
-      bundle: true,
-      write: false,
-      format: "iife",
-      platform: "browser",
-      target: "es2022",
-      alias: { "@": root },
-      tsconfig: path.join(root, "tsconfig.json"),
-      logLevel: "silent",
-    });
-    const js = out.outputFiles[0].text;
-    server = http.createServer((req, res) => {
-      if (req.url === "/bundle.js") {
-        res.writeHead(200, { "content-type": "text/javascript" });
-        res.end(js);
-      } else {
-        res.writeHead(200, { "content-type": "text/html" });
-        res.end(`<!doctype html><script src="/bundle.js"></script>`);
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    origin = `http://localhost:${(server.address() as AddressInfo).port}`;
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless", "--disable-gpu"] });
+    site = await serveBundledPage(`import * as c from "@/lib/crypto"; (window as any).qsec = c;`);
+    origin = site.origin;
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => (server ? server.close(r) : r(null)));
+    await site?.close();
   });
 
   const load = (page: Page) =>

@@ -4,10 +4,8 @@
  * new tab gets a new one, and a duplicated tab (sessionStorage copied) gets a fresh one while the
  * original keeps its own.
  */
-import { existsSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import path from "node:path";
+import { launchChromium } from "@/__tests__/e2e/helpers/browser";
+import { serveBundledPage, type BundledPage } from "@/__tests__/helpers/bundle-page";
 import { clearTabIdentity, currentTabId, loadOrCreateTabIdentity } from "@/lib/crypto";
 
 describe("tab-identity-store in Node", () => {
@@ -22,53 +20,23 @@ describe("tab-identity-store in Node", () => {
   });
 });
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // Never skipped: a missing browser is a setup error (.ci/run installs Debian's chromium).
 const browserIt = it;
 
 describe("tab-identity-store in Chromium", () => {
-  let server: http.Server;
+  let site: BundledPage | undefined;
   let origin = "";
   let browser: import("playwright-core").Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (.ci/run does)`);
-    const esbuild = await import("esbuild");
-    const root = path.resolve(__dirname, "../../..");
-    const out = await esbuild.build({
-      stdin: {
-        contents: `import * as c from "@/lib/crypto"; (window as any).qsec = c;`,
-        loader: "ts",
-        resolveDir: root,
-      },
-      bundle: true,
-      write: false,
-      format: "iife",
-      platform: "browser",
-      target: "es2022",
-      alias: { "@": root },
-      tsconfig: path.join(root, "tsconfig.json"),
-      logLevel: "silent",
-    });
-    const js = out.outputFiles[0].text;
-    server = http.createServer((req, res) => {
-      if (req.url === "/bundle.js") {
-        res.writeHead(200, { "content-type": "text/javascript" });
-        res.end(js);
-      } else {
-        res.writeHead(200, { "content-type": "text/html" });
-        res.end(`<!doctype html><script src="/bundle.js"></script>`);
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    origin = `http://localhost:${(server.address() as AddressInfo).port}`; // localhost: a secure context
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    site = await serveBundledPage(`import * as c from "@/lib/crypto"; (window as any).qsec = c;`);
+    origin = site.origin;
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => (server ? server.close(r) : r(null)));
+    await site?.close();
   });
 
   type Loaded = { userId: string; tabId: string | null; extractable: boolean; exportFails: boolean };

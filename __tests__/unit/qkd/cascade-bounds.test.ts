@@ -5,7 +5,7 @@
  * them. Observable outcomes only: abort codes and reasons, counts; never timings.
  */
 import { BitArray } from "@/lib/qkd/bits";
-import { randomBelow, RandomSource, seededRandom } from "@/lib/qkd/rng";
+import { seededRandom } from "@/lib/qkd/rng";
 import {
   CascadeAlice,
   CascadeBob,
@@ -21,30 +21,10 @@ import { encodeRangeRequest } from "@/lib/qkd/cascade/wire";
 import { decodeMessage, encodeMessage, MsgType } from "@/lib/qkd/messages";
 import { runLocal } from "@/lib/qkd/run";
 import { flipAllParities, flipOneParity } from "../../helpers/cascade-lie";
+import { exactErrorPair, seedFrom } from "../../helpers/cascade-pairs";
 
 /** The reasons Bob gives when Alice's parities are inconsistent with the channel. */
 const BOUND_REASON = /^Cascade: (bit \d+ corrected twice|\d+ corrections, more than|still searching after \d+ round trips)/;
-
-function seedFrom(rng: RandomSource): Uint8Array {
-  const s = new Uint8Array(32);
-  rng.fill(s);
-  return s;
-}
-
-function pair(n: number, q: number, rng: RandomSource): { a: BitArray; b: BitArray } {
-  const a = BitArray.random(n, rng);
-  const b = a.clone();
-  const hit = new Uint8Array(n);
-  for (let errors = 0; errors < Math.round(q * n);) {
-    const i = randomBelow(rng, n);
-    if (!hit[i]) {
-      hit[i] = 1;
-      b.flip(i);
-      errors++;
-    }
-  }
-  return { a, b };
-}
 
 /** Bob against an Alice that lies once, in response `lieAt` (1-based), or as `lie` says. */
 function lyingRun(a: BitArray, b: BitArray, cfg: CascadeConfig, lieAt: number, lie: (resp: Uint8Array, i: number) => Uint8Array | null = () => null) {
@@ -85,7 +65,7 @@ describe("Cascade bounds", () => {
     for (const variant of ["original", "yanetal", "option8", "yanetal-tuned", "yanetal-rt"] as CascadeVariant[]) {
       for (const q of [0.01, 0.05, 0.1]) {
         const n = 10_000;
-        const { a, b } = pair(n, q, rng);
+        const { a, b } = exactErrorPair(n, q, rng);
         const cfg: CascadeConfig = { variant, qber: q, seed: seedFrom(rng), sampleSize: 2_000 };
         const res = runCascadeLocal(a, b, cfg);
         const bounds = cascadeBounds(cascadeSchedule(variant, q, n), n, q, 2_000);
@@ -103,7 +83,7 @@ describe("Cascade bounds", () => {
       [10_000, 0.05],
       [100_000, 0.02],
     ] as const) {
-      const { a, b } = pair(n, q, rng);
+      const { a, b } = exactErrorPair(n, q, rng);
       const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: q, seed: seedFrom(rng), sampleSize: n / 5 };
       const bounds = cascadeBounds(cascadeSchedule(cfg.variant, q, n), n, q, cfg.sampleSize);
       const honest = runCascadeLocal(a, b, cfg);
@@ -133,7 +113,7 @@ describe("Cascade bounds", () => {
     [1_000_000, 0.02, 43],
   ])("other lies at n = %i, Q = %f: a late wrong parity, every parity flipped, one response all flipped", (n, q, seed) => {
     const rng = seededRandom(seed);
-    const { a, b } = pair(n, q, rng);
+    const { a, b } = exactErrorPair(n, q, rng);
     const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: q, seed: seedFrom(rng), sampleSize: Math.round(n / 4) };
     const bounds = cascadeBounds(cascadeSchedule(cfg.variant, q, n), n, q, cfg.sampleSize);
     // The late lies need the honest run's length; at 10^6 (a few seconds per run in Jest) only the
@@ -172,7 +152,7 @@ describe("Cascade bounds", () => {
   test("Alice refuses a Bob who asks for more parities than the key has bits", () => {
     const rng = seededRandom(34);
     const n = 4_000;
-    const { a } = pair(n, 0.02, rng);
+    const { a } = exactErrorPair(n, 0.02, rng);
     const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.02, seed: seedFrom(rng), sampleSize: 1_000 };
     const { maxDisclosed } = cascadeBounds(cascadeSchedule(cfg.variant, 0.02, n), n, 0.02, 1_000);
     expect(maxDisclosed).toBeGreaterThan(n);
@@ -194,7 +174,7 @@ describe("Cascade bounds", () => {
     // Large enough that one parity per round trip reaches the round-trip cap before the cap on
     // disclosed parities (n plus the top-level blocks).
     const n = 10_000;
-    const { a } = pair(n, 0.02, rng);
+    const { a } = exactErrorPair(n, 0.02, rng);
     const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.02, seed: seedFrom(rng), sampleSize: 2_500 };
     const { maxRoundTrips, maxDisclosed } = cascadeBounds(cascadeSchedule(cfg.variant, 0.02, n), n, 0.02, 2_500);
     expect(maxRoundTrips).toBeLessThan(maxDisclosed);

@@ -3,7 +3,7 @@
  * hostile messages on both sides, and a loose efficiency bound. No timings are asserted.
  */
 import { BitArray } from "@/lib/qkd/bits";
-import { seededRandom, randomBelow, RandomSource } from "@/lib/qkd/rng";
+import { seededRandom, randomBelow } from "@/lib/qkd/rng";
 import {
   CASCADE_VARIANTS,
   CASCADE_VARIANT_SPECS,
@@ -17,32 +17,9 @@ import {
   cascadeSchedule,
   runCascadeLocal,
 } from "@/lib/qkd/cascade";
+import { exactErrorPair, seedFrom } from "../../helpers/cascade-pairs";
 
 const h = (q: number) => -q * Math.log2(q) - (1 - q) * Math.log2(1 - q);
-
-function seedFrom(rng: RandomSource): Uint8Array {
-  const s = new Uint8Array(32);
-  rng.fill(s);
-  return s;
-}
-
-/** Alice's key and Bob's copy with exactly round(q·n) errors at random positions. */
-function pair(n: number, q: number, rng: RandomSource): { a: BitArray; b: BitArray; errors: number } {
-  const a = BitArray.random(n, rng);
-  const b = a.clone();
-  const target = Math.round(q * n);
-  const hit = new Uint8Array(n);
-  let errors = 0;
-  while (errors < target) {
-    const i = randomBelow(rng, n);
-    if (!hit[i]) {
-      hit[i] = 1;
-      b.flip(i);
-      errors++;
-    }
-  }
-  return { a, b, errors };
-}
 
 function readVarint(buf: Uint8Array, pos: number): [number, number] {
   let v = 0,
@@ -131,7 +108,7 @@ describe.each(CASCADE_VARIANTS.map((v) => [v]))("Cascade %s", (variant) => {
     for (const q of qbers) {
       for (let r = 0; r < 12; r++) {
         const n = 1000 + randomBelow(rng, 3000);
-        const { a, b, errors } = pair(n, q, rng);
+        const { a, b, errors } = exactErrorPair(n, q, rng);
         const res = runCascadeLocal(a, b, { variant, qber: q, seed: seedFrom(rng) });
         runs++;
         totalErrors += errors;
@@ -151,7 +128,7 @@ describe.each(CASCADE_VARIANTS.map((v) => [v]))("Cascade %s", (variant) => {
   test("disclosed bits equal the parity bits carried by Alice's responses, on both sides", () => {
     const rng = seededRandom(42);
     for (const q of [0.01, 0.05, 0.1]) {
-      const { a, b } = pair(3000, q, rng);
+      const { a, b } = exactErrorPair(3000, q, rng);
       const { alice, requests, responses, res } = runWire(a, b, { variant, qber: q, seed: seedFrom(rng) });
       const counted = responses.reduce((s, r) => s + parityBitsIn(r), 0);
       expect(alice.disclosedBits).toBe(counted);
@@ -171,7 +148,7 @@ describe.each(CASCADE_VARIANTS.map((v) => [v]))("Cascade %s", (variant) => {
       let f = 0;
       const R = 4;
       for (let r = 0; r < R; r++) {
-        const { a, b } = pair(n, q, rng);
+        const { a, b } = exactErrorPair(n, q, rng);
         const res = runCascadeLocal(a, b, { variant, qber: q, seed: seedFrom(rng) });
         f += res.disclosedBits / (n * h(q)) / R;
       }
@@ -215,7 +192,7 @@ describe("Cascade: round-trip policy", () => {
       runs = 80;
     const rt: Record<string, number[]> = { "yanetal-tuned": [], "yanetal-rt": [] };
     for (let r = 0; r < runs; r++) {
-      const { a, b } = pair(n, q, rng);
+      const { a, b } = exactErrorPair(n, q, rng);
       const seed = seedFrom(rng);
       for (const variant of ["yanetal-tuned", "yanetal-rt"] as const) {
         const res = runCascadeLocal(a, b, { variant, qber: q, seed });
@@ -251,7 +228,7 @@ describe("Cascade: round-trip policy", () => {
         runs = 0;
       for (const q of [0.01, 0.03, 0.06, 0.1]) {
         for (let r = 0; r < 6; r++) {
-          const { a, b, errors } = pair(1000 + randomBelow(rng, 3000), q, rng);
+          const { a, b, errors } = exactErrorPair(1000 + randomBelow(rng, 3000), q, rng);
           const { alice, requests, responses, res } = runWire(a, b, { variant, qber: q, seed: seedFrom(rng) });
           const counted = responses.reduce((s, x) => s + parityBitsIn(x), 0);
           expect(alice.disclosedBits).toBe(counted);
@@ -273,7 +250,7 @@ describe("Cascade: round-trip policy", () => {
 
 describe("Cascade: hostile requests (Alice)", () => {
   const rng = seededRandom(11);
-  const { a, b } = pair(2000, 0.03, rng);
+  const { a, b } = exactErrorPair(2000, 0.03, rng);
   const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.03, seed: seedFrom(rng) };
   const passes = cascadeSchedule(cfg.variant, cfg.qber, 2000).passes;
   // varint helpers for hand-built requests
@@ -362,7 +339,7 @@ describe("Cascade: hostile requests (Alice)", () => {
 
 describe("Cascade: hostile responses (Bob)", () => {
   const rng = seededRandom(12);
-  const { a, b } = pair(2000, 0.03, rng);
+  const { a, b } = exactErrorPair(2000, 0.03, rng);
   const cfg: CascadeConfig = { variant: DEFAULT_CASCADE_VARIANT, qber: 0.03, seed: seedFrom(rng) };
 
   function fresh() {

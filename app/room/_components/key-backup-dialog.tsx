@@ -11,6 +11,7 @@ import {
   updateBackup,
   type BackupStatus,
 } from "@/lib/ui/key-backup";
+import { BackupField, BackupMethodChoice, BackupOutcome, type BackupMethod } from "@/app/_components/backup-fields";
 import { Button } from "@/app/_components/ui";
 import { useBackdropClose } from "./use-backdrop-close";
 
@@ -37,7 +38,7 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
   const client = useChatStore((s) => s.client);
   const ids = { name: useId(), pass: useId(), again: useId(), strength: useId() };
   const [status, setStatus] = useState<BackupStatus | null | undefined>(undefined);
-  const [method, setMethod] = useState<"recovery" | "passphrase">("recovery");
+  const [method, setMethod] = useState<BackupMethod>("recovery");
   const [name, setName] = useState("");
   const [pass, setPass] = useState("");
   const [again, setAgain] = useState("");
@@ -91,7 +92,6 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
     });
   }
 
-  const input = "mt-1.5 block w-full rounded-md border border-line bg-bg px-3 py-2 text-sm focus:outline-none focus:ring-2 focus:ring-accent/50";
   return (
     <dialog
       ref={ref}
@@ -141,83 +141,44 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
           </div>
         ) : (
           <form onSubmit={submit} className="mt-5 space-y-4" noValidate>
-            <fieldset>
-              <legend className="text-sm font-medium">{status ? "Replace it with a new backup, protected by" : "Protect it with"}</legend>
-              <div className="mt-2 flex gap-4 text-sm">
-                <label className="flex items-center gap-2">
-                  <input
-                    type="radio"
-                    name="method"
-                    value="recovery"
-                    checked={method === "recovery"}
-                    onChange={() => setMethod("recovery")}
-                    data-testid="method-recovery"
-                  />
-                  A recovery code (recommended)
-                </label>
-                <label className="flex items-center gap-2">
-                  <input
-                    type="radio"
-                    name="method"
-                    value="passphrase"
-                    checked={method === "passphrase"}
-                    onChange={() => setMethod("passphrase")}
-                    data-testid="method-passphrase"
-                  />
-                  A passphrase
-                </label>
-              </div>
-            </fieldset>
+            <BackupMethodChoice
+              legend={status ? "Replace it with a new backup, protected by" : "Protect it with"}
+              name="method"
+              method={method}
+              onChange={setMethod}
+              recoveryLabel="A recovery code (recommended)"
+              testIdPrefix="method"
+            />
             {method === "recovery" ? (
               <p className="text-sm text-muted">256 random bits, shown once as a 56-character code to write down. Nothing to remember, nothing to guess.</p>
             ) : (
               <>
-                <div>
-                  <label htmlFor={ids.name} className="block text-sm font-medium">
-                    Backup name
-                  </label>
-                  <input
-                    id={ids.name}
-                    className={input}
-                    value={name}
-                    onChange={(e) => setName(e.target.value)}
-                    autoComplete="username"
-                    data-testid="backup-name"
-                  />
+                <BackupField id={ids.name} label="Backup name" value={name} onValue={setName} autoComplete="username" data-testid="backup-name">
                   <p className="mt-1 text-xs text-muted">You type it with the passphrase to restore. Pick something others won&apos;t.</p>
-                </div>
-                <div>
-                  <label htmlFor={ids.pass} className="block text-sm font-medium">
-                    Passphrase
-                  </label>
-                  <input
-                    id={ids.pass}
-                    type="password"
-                    className={input}
-                    value={pass}
-                    onChange={(e) => setPass(e.target.value)}
-                    autoComplete="new-password"
-                    aria-describedby={ids.strength}
-                    data-testid="backup-passphrase"
-                  />
+                </BackupField>
+                <BackupField
+                  id={ids.pass}
+                  label="Passphrase"
+                  type="password"
+                  value={pass}
+                  onValue={setPass}
+                  autoComplete="new-password"
+                  aria-describedby={ids.strength}
+                  data-testid="backup-passphrase"
+                >
                   <p id={ids.strength} className="mt-1 text-xs" data-testid="passphrase-strength" data-strength={strength.label} aria-live="polite">
                     <span className="font-semibold">Strength: {strength.label}.</span> {strength.hint}
                   </p>
-                </div>
-                <div>
-                  <label htmlFor={ids.again} className="block text-sm font-medium">
-                    Passphrase again
-                  </label>
-                  <input
-                    id={ids.again}
-                    type="password"
-                    className={input}
-                    value={again}
-                    onChange={(e) => setAgain(e.target.value)}
-                    autoComplete="new-password"
-                    data-testid="backup-passphrase-again"
-                  />
-                </div>
+                </BackupField>
+                <BackupField
+                  id={ids.again}
+                  label="Passphrase again"
+                  type="password"
+                  value={again}
+                  onValue={setAgain}
+                  autoComplete="new-password"
+                  data-testid="backup-passphrase-again"
+                />
                 <p className="text-xs text-muted">
                   The server keeps the encrypted blob and could try passphrases against it offline; each try costs Argon2id (64 MiB, 3 passes). A long random
                   passphrase is what keeps it out.
@@ -230,21 +191,7 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
           </form>
         )}
 
-        {busy && (
-          <p role="status" className="mt-3 text-sm text-muted" data-testid="backup-busy">
-            {busy}
-          </p>
-        )}
-        {done && (
-          <p role="status" className="mt-3 text-sm text-ok" data-testid="backup-done">
-            {done}
-          </p>
-        )}
-        {error && (
-          <p role="alert" className="mt-3 text-sm text-danger" data-testid="backup-error">
-            {error}
-          </p>
-        )}
+        <BackupOutcome busy={busy} done={done} error={error} testIdPrefix="backup" />
         <div className="mt-5 flex justify-end">
           <Button onClick={() => ref.current?.close()} data-testid="backup-close">
             {code ? "I wrote it down" : "Close"}

@@ -11,7 +11,7 @@
  */
 import type { CounterStore } from "@/lib/client/persist";
 import { MemoryCounterStore } from "@/lib/client/persist";
-import { idbAvailable, openDb, request, transact } from "./idb";
+import { idbAvailable, openDb, request, transact } from "@/lib/crypto/idb";
 
 const DB_NAME = "qsec-counters";
 const DB_VERSION = 1;

@@ -17,7 +17,7 @@
  */
 import type { EpochKeyExport, ExportableEpochKeyStore } from "@/lib/client/persist";
 import { MemoryEpochKeyStore } from "@/lib/client/persist";
-import { idbAvailable, openDb, request, transact } from "./idb";
+import { idbAvailable, openDb, request, transact } from "@/lib/crypto/idb";
 
 const DB_NAME = "qsec-epoch-keys";
 const DB_VERSION = 1;

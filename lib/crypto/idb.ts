@@ -62,3 +62,8 @@ export function transact<T>(db: IDBDatabase, stores: string[], mode: IDBTransact
     };
   });
 }
+
+/** One request on one object store, in its own transaction; resolves once that has committed. */
+export function storeRequest<T>(db: IDBDatabase, store: string, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  return transact(db, [store], mode, (t) => request(op(t.objectStore(store))));
+}
