@@ -82,6 +82,24 @@ export function Logo({ className = "" }: { className?: string }) {
   );
 }
 
+/** A paperclip (attachments): drawn, not an emoji, so it shows on systems without an emoji font. */
+export function PaperclipIcon({ className = "h-4 w-4" }: { className?: string }) {
+  return (
+    <svg
+      aria-hidden="true"
+      viewBox="0 0 24 24"
+      className={className}
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+    >
+      <path d="m21.44 11.05-9.19 9.19a6 6 0 0 1-8.49-8.49l8.57-8.57A4 4 0 1 1 18 8.84l-8.59 8.57a2 2 0 0 1-2.83-2.83l8.49-8.48" />
+    </svg>
+  );
+}
+
 /** A full-width notice for errors and states that replace a page's content. */
 export function Notice({
   tone = "danger",

@@ -5,6 +5,7 @@ import { downloadAttachment } from "@/lib/client/attachments";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { formatBytes, saveBlob } from "@/lib/ui/attachments";
+import { PaperclipIcon } from "@/app/_components/ui";
 
 /**
  * An attachment in a message: the sender's encrypted thumbnail inline for images, else a card with
@@ -61,9 +62,7 @@ export function AttachmentCard({ att, mine }: { att: AttachmentRef; mine: boolea
         />
       )}
       <div className="flex items-center gap-2">
-        <span aria-hidden="true" className="text-lg">
-          📎
-        </span>
+        <PaperclipIcon className="h-5 w-5 shrink-0 opacity-70" />
         <span className="min-w-0 flex-1">
           <span className="block truncate font-medium" data-testid="attachment-name" title={label}>
             {label}

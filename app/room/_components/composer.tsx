@@ -2,7 +2,7 @@
 import { useEffect, useId, useMemo, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
 import { useChatStore, useConnection, useCurrentRoom } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
-import { Button } from "@/app/_components/ui";
+import { Button, PaperclipIcon } from "@/app/_components/ui";
 import { UploadList, useAttachmentUploads } from "./attachment-uploads";
 
 /** Max characters typed; the encrypted frame stays well under the server's ciphertext cap. */
@@ -204,7 +204,7 @@ export function Composer() {
           data-testid="attach-button"
           className="h-[2.75rem] shrink-0 px-3"
         >
-          <span aria-hidden="true">📎</span>
+          <PaperclipIcon className="h-5 w-5" />
         </Button>
         <Button
           type="submit"

@@ -44,7 +44,7 @@ export function RoomLayout() {
         {phase === "left" && <LeftBanner />}
         <Alerts />
         <Bb84Alarms />
-        <div className="grid min-h-0 flex-1 gap-3 p-2 sm:p-3 lg:grid-cols-[16.5rem_minmax(0,1fr)_22rem]">
+        <div className="grid min-h-0 flex-1 grid-cols-[minmax(0,1fr)] gap-3 p-2 sm:p-3 lg:grid-cols-[16.5rem_minmax(0,1fr)_22rem]">
           <div id={TAB_PANEL_ID.members} className={`flex min-h-0 flex-col ${hide("members")}`}>
             <MembersPanel />
           </div>
