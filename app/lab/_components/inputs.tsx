@@ -66,6 +66,39 @@ export function NumberInput({
   );
 }
 
+/** The keys of S whose values are numbers. */
+type NumberKey<S> = { [K in keyof S]: S[K] extends number ? K : never }[keyof S] & string;
+
+export interface SpecNumberField<S> {
+  key: NumberKey<S>;
+  label: string;
+  id: string;
+  min: number;
+  max: number;
+  step: number;
+}
+
+/** One NumberInput per field of a sweep's spec, each writing back its own key. */
+export function SpecNumbers<S>({ spec, onSpec, fields, disabled }: { spec: S; onSpec: (s: S) => void; fields: SpecNumberField<S>[]; disabled?: boolean }) {
+  return (
+    <>
+      {fields.map((f) => (
+        <NumberInput
+          key={f.id}
+          label={f.label}
+          id={f.id}
+          value={spec[f.key] as number}
+          min={f.min}
+          max={f.max}
+          step={f.step}
+          disabled={disabled}
+          onValue={(v) => onSpec({ ...spec, [f.key]: v })}
+        />
+      ))}
+    </>
+  );
+}
+
 /** Comma-separated numbers (block sizes); accepts 1e6 notation. */
 export function ListInput({
   label,

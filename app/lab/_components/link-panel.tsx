@@ -5,7 +5,7 @@ import { LINK_LIMITS, linkTables, type LinkPoint, type LinkSpec } from "@/lib/la
 import { Button } from "@/app/_components/ui";
 import { ChartFigure } from "./chart-figure";
 import { JobControls } from "./job-controls";
-import { ListInput, NumberInput } from "./inputs";
+import { ListInput, NumberInput, SpecNumbers } from "./inputs";
 import { sci } from "./sweep-panels";
 import { useJob } from "./use-job";
 
@@ -80,25 +80,14 @@ export function LinkPanel({ spec, onSpec }: { spec: LinkSpec; onSpec: (s: LinkSp
         </Button>
       </div>
       <div className="flex flex-wrap items-end gap-3">
-        <NumberInput
-          label="Largest distance (km)"
-          id="ldmax"
-          value={spec.dMax}
-          min={0}
-          max={LINK_LIMITS.maxDistanceKm}
-          step={1}
+        <SpecNumbers
+          spec={spec}
+          onSpec={onSpec}
           disabled={running}
-          onValue={(v) => onSpec({ ...spec, dMax: v })}
-        />
-        <NumberInput
-          label="Step (km)"
-          id="lstep"
-          value={spec.dStep}
-          min={LINK_LIMITS.minStepKm}
-          max={LINK_LIMITS.maxDistanceKm}
-          step={1}
-          disabled={running}
-          onValue={(v) => onSpec({ ...spec, dStep: v })}
+          fields={[
+            { key: "dMax", label: "Largest distance (km)", id: "ldmax", min: 0, max: LINK_LIMITS.maxDistanceKm, step: 1 },
+            { key: "dStep", label: "Step (km)", id: "lstep", min: LINK_LIMITS.minStepKm, max: LINK_LIMITS.maxDistanceKm, step: 1 },
+          ]}
         />
         <ListInput
           label="Block sizes n_X"

@@ -14,7 +14,7 @@ import {
 import type { LabState } from "@/lib/lab/url-state";
 import { ChartFigure } from "./chart-figure";
 import { JobControls } from "./job-controls";
-import { ListInput, NumberInput } from "./inputs";
+import { ListInput, SpecNumbers } from "./inputs";
 import { useJob, type JobState } from "./use-job";
 
 const COLORS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#db2777", "#7c3aed", "#ea580c", "#64748b"];
@@ -67,45 +67,16 @@ export function EveSweep({ spec, onSpec }: { spec: LabState["eve"]; onSpec: (s: 
         QBER against the eavesdropper
       </h3>
       <div className="flex flex-wrap gap-3">
-        <NumberInput
-          label="Qubits per run"
-          id="eq"
-          value={spec.qubits}
-          min={1000}
-          max={SWEEP_LIMITS.maxQubits}
-          step={1}
-          onValue={(v) => onSpec({ ...spec, qubits: v })}
+        <SpecNumbers
+          spec={spec}
+          onSpec={onSpec}
           disabled={running}
-        />
-        <NumberInput
-          label="Channel error e"
-          id="enoise"
-          value={spec.noise}
-          min={0}
-          max={0.5}
-          step={0.005}
-          onValue={(v) => onSpec({ ...spec, noise: v })}
-          disabled={running}
-        />
-        <NumberInput
-          label="Largest f"
-          id="efmax"
-          value={spec.fMax}
-          min={0}
-          max={1}
-          step={0.1}
-          onValue={(v) => onSpec({ ...spec, fMax: v })}
-          disabled={running}
-        />
-        <NumberInput
-          label="Points"
-          id="epts"
-          value={spec.points}
-          min={1}
-          max={SWEEP_LIMITS.maxPoints}
-          step={1}
-          onValue={(v) => onSpec({ ...spec, points: v })}
-          disabled={running}
+          fields={[
+            { key: "qubits", label: "Qubits per run", id: "eq", min: 1000, max: SWEEP_LIMITS.maxQubits, step: 1 },
+            { key: "noise", label: "Channel error e", id: "enoise", min: 0, max: 0.5, step: 0.005 },
+            { key: "fMax", label: "Largest f", id: "efmax", min: 0, max: 1, step: 0.1 },
+            { key: "points", label: "Points", id: "epts", min: 1, max: SWEEP_LIMITS.maxPoints, step: 1 },
+          ]}
         />
       </div>
       <JobControls id="eve" state={state} onRun={() => run({ kind: "sweep", spec })} onCancel={cancel} />
@@ -157,35 +128,15 @@ export function KeyFractionSweep({ spec, onSpec }: { spec: LabState["keyFraction
         Secret key fraction against QBER
       </h3>
       <div className="flex flex-wrap gap-3">
-        <NumberInput
-          label="Qubits per run"
-          id="kq"
-          value={spec.qubits}
-          min={1000}
-          max={SWEEP_LIMITS.maxQubits}
-          step={1}
-          onValue={(v) => onSpec({ ...spec, qubits: v })}
+        <SpecNumbers
+          spec={spec}
+          onSpec={onSpec}
           disabled={running}
-        />
-        <NumberInput
-          label="Largest QBER"
-          id="kqmax"
-          value={spec.qMax}
-          min={0}
-          max={0.2}
-          step={0.01}
-          onValue={(v) => onSpec({ ...spec, qMax: v })}
-          disabled={running}
-        />
-        <NumberInput
-          label="Points"
-          id="kpts"
-          value={spec.points}
-          min={1}
-          max={SWEEP_LIMITS.maxPoints}
-          step={1}
-          onValue={(v) => onSpec({ ...spec, points: v })}
-          disabled={running}
+          fields={[
+            { key: "qubits", label: "Qubits per run", id: "kq", min: 1000, max: SWEEP_LIMITS.maxQubits, step: 1 },
+            { key: "qMax", label: "Largest QBER", id: "kqmax", min: 0, max: 0.2, step: 0.01 },
+            { key: "points", label: "Points", id: "kpts", min: 1, max: SWEEP_LIMITS.maxPoints, step: 1 },
+          ]}
         />
         <ListInput
           label="Block sizes N (sifted bits)"
@@ -284,45 +235,16 @@ export function CascadeSweep({ spec, onSpec }: { spec: LabState["cascade"]; onSp
         Cascade variants
       </h3>
       <div className="flex flex-wrap gap-3">
-        <NumberInput
-          label="Key bits"
-          id="cbits"
-          value={spec.keyBits}
-          min={100}
-          max={SWEEP_LIMITS.maxKeyBits}
-          step={1}
-          onValue={(v) => onSpec({ ...spec, keyBits: v })}
+        <SpecNumbers
+          spec={spec}
+          onSpec={onSpec}
           disabled={running}
-        />
-        <NumberInput
-          label="Smallest QBER"
-          id="cqmin"
-          value={spec.qMin}
-          min={0.001}
-          max={spec.qMax}
-          step={0.01}
-          onValue={(v) => onSpec({ ...spec, qMin: v })}
-          disabled={running}
-        />
-        <NumberInput
-          label="Largest QBER"
-          id="cqmax"
-          value={spec.qMax}
-          min={spec.qMin}
-          max={0.25}
-          step={0.01}
-          onValue={(v) => onSpec({ ...spec, qMax: v })}
-          disabled={running}
-        />
-        <NumberInput
-          label="Points"
-          id="cpts"
-          value={spec.points}
-          min={1}
-          max={SWEEP_LIMITS.maxPoints}
-          step={1}
-          onValue={(v) => onSpec({ ...spec, points: v })}
-          disabled={running}
+          fields={[
+            { key: "keyBits", label: "Key bits", id: "cbits", min: 100, max: SWEEP_LIMITS.maxKeyBits, step: 1 },
+            { key: "qMin", label: "Smallest QBER", id: "cqmin", min: 0.001, max: spec.qMax, step: 0.01 },
+            { key: "qMax", label: "Largest QBER", id: "cqmax", min: spec.qMin, max: 0.25, step: 0.01 },
+            { key: "points", label: "Points", id: "cpts", min: 1, max: SWEEP_LIMITS.maxPoints, step: 1 },
+          ]}
         />
       </div>
       <fieldset className="flex flex-wrap gap-x-4 gap-y-1 text-xs" disabled={running}>
@@ -369,15 +291,11 @@ export function BlockSizeSweep({ spec, onSpec }: { spec: LabState["blockSize"]; 
         Key fraction against block size
       </h3>
       <div className="flex flex-wrap gap-3">
-        <NumberInput
-          label="Channel error e"
-          id="bnoise"
-          value={spec.noise}
-          min={0}
-          max={0.5}
-          step={0.005}
-          onValue={(v) => onSpec({ ...spec, noise: v })}
+        <SpecNumbers
+          spec={spec}
+          onSpec={onSpec}
           disabled={running}
+          fields={[{ key: "noise", label: "Channel error e", id: "bnoise", min: 0, max: 0.5, step: 0.005 }]}
         />
         <ListInput
           label="Qubits per session"
