@@ -9,7 +9,7 @@
 import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
-import { horizontalOverflow, sizedPage, SHOTS } from "./helpers/ux";
+import { contentPastRightEdge, horizontalOverflow, sizedPage, SHOTS } from "./helpers/ux";
 
 jest.setTimeout(180_000);
 
@@ -212,6 +212,13 @@ describe("on a phone", () => {
     await waitForMessage(phone, "hello phone");
     await sendMessage(phone, "hello from the phone");
     await waitForMessage(alice, "hello from the phone");
+    // A file card fits a phone too (a fixed-width card once pushed Send half off the screen, where
+    // the page could not scroll to it).
+    await alice
+      .getByTestId("attach-input")
+      .setInputFiles([{ name: "lecture-notes-for-the-quantum-cryptography-course.pdf", mimeType: "application/pdf", buffer: Buffer.alloc(2048, 1) }]);
+    await phone.locator('[data-testid="attachment-card"]').first().waitFor({ timeout: 30_000 });
+    expect(await contentPastRightEdge(phone)).toEqual({ px: 0, what: [] });
 
     for (const [tab, panel] of [
       ["members", "members-panel"],
@@ -244,6 +251,7 @@ describe("on a phone", () => {
     await phone.setViewportSize({ width, height: 740 });
     await phone.getByTestId("composer-input").waitFor();
     expect(await horizontalOverflow(phone)).toBe(0);
+    expect(await contentPastRightEdge(phone)).toEqual({ px: 0, what: [] });
     expect((await phone.getByTestId("room-header").boundingBox())!.height).toBeLessThan(64);
     const input = await phone.getByTestId("composer-input").boundingBox();
     expect(input!.y + input!.height).toBeLessThanOrEqual(740);

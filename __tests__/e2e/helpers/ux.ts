@@ -64,3 +64,35 @@ export async function sizedPage(browser: Browser, width: number, height: number,
 export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
+
+/**
+ * How far (px) visible content reaches past the viewport's right edge where no one can scroll to it:
+ * the page itself does not scroll sideways when a container with overflow hidden cuts it off, so
+ * horizontalOverflow() reads 0 while a button is half off screen. Content inside a box that scrolls
+ * sideways (overflow-x auto or scroll, e.g. a wide table) is reachable and not counted; nor are
+ * invisible or 1 px elements (screen-reader-only text).
+ */
+export async function contentPastRightEdge(page: Page): Promise<{ px: number; what: string[] }> {
+  return page.evaluate(() => {
+    const vw = document.documentElement.clientWidth;
+    let px = 0;
+    const what: string[] = [];
+    for (const el of Array.from(document.body.querySelectorAll("*"))) {
+      const r = el.getBoundingClientRect();
+      if (r.width <= 1 || r.height <= 1 || r.right <= vw + 0.5) continue;
+      if (getComputedStyle(el).visibility === "hidden") continue;
+      let reachable = false;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const o = getComputedStyle(p).overflowX;
+        if ((o === "auto" || o === "scroll") && p.getBoundingClientRect().right <= vw + 0.5) {
+          reachable = true;
+          break;
+        }
+      }
+      if (reachable) continue;
+      px = Math.max(px, r.right - vw);
+      if (what.length < 5) what.push(`${el.tagName.toLowerCase()}[data-testid=${el.getAttribute("data-testid") ?? ""}] right ${Math.round(r.right)}`);
+    }
+    return { px: Math.round(px), what };
+  });
+}
