@@ -27,7 +27,10 @@ export default function LandingPage() {
           </p>
           <ul className="space-y-3 text-sm leading-6">
             <Feature title="End to end">AES-256-GCM room keys per epoch, rotated whenever someone joins or leaves; Ed25519-signed messages.</Feature>
-            <Feature title="Blind relay">The server routes ciphertext and keeps structured logs of who did what — never plaintext, never a key.</Feature>
+            <Feature title="Blind relay">
+              The server routes ciphertext and keeps structured logs of who did what — never plaintext, never a key. Rooms with history keep the same
+              ciphertext, so you can come back to them; files and images are encrypted in your browser before they upload.
+            </Feature>
             <Feature title="Verifiable">Compare 60-digit safety numbers with a peer and mark them verified; a changed key is flagged.</Feature>
             <Feature title="BB84 QKD">
               Run a simulated quantum key distribution session with any member: watch its QBER live, catch a simulated eavesdropper, and harden your pair key
