@@ -12,7 +12,7 @@ import { parseCsv } from "@/lib/lab/csv";
 import { runSweep, sweepTable } from "@/lib/qkd/sweeps";
 import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium } from "./helpers/browser";
-import { axe, horizontalOverflow, seriousOf, sizedPage, SHOTS } from "./helpers/ux";
+import { axe, contentPastRightEdge, horizontalOverflow, seriousOf, sizedPage, SHOTS } from "./helpers/ux";
 
 jest.setTimeout(300_000);
 
@@ -256,6 +256,7 @@ describe.each(MODES)("the lab, $name build", (mode) => {
     await page.goto(`${hosts[1].base}/lab?wstep=7&wq=64`, { timeout: 150_000 });
     await page.getByTestId("walk-table").waitFor();
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+    expect(await contentPastRightEdge(page)).toEqual({ px: 0, what: [] });
     const wrap = await page.getByTestId("walk-table-wrap").evaluate((el) => ({ client: el.clientWidth, scroll: el.scrollWidth }));
     expect(wrap.client).toBeLessThanOrEqual(390);
     await page.getByTestId("walk-next").scrollIntoViewIfNeeded();

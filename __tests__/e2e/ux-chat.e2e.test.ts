@@ -229,6 +229,7 @@ describe("on a phone", () => {
       await phone.getByTestId(panel).waitFor();
       expect(await phone.getByTestId("composer-input").isVisible()).toBe(false);
       expect(await horizontalOverflow(phone)).toBe(0);
+      expect(await contentPastRightEdge(phone)).toEqual({ px: 0, what: [] });
       await phone.screenshot({ path: `${SHOTS}/ux-mobile-390-${tab}.png` });
     }
     // Starting BB84 from the member list shows its progress on the BB84 tab.
