@@ -72,14 +72,15 @@ test("several CONNECT packets on one transport connection get one socket", async
 });
 
 test("handshakes that never connect are capped per address and closed by the connect timeout", async () => {
-  const s = await ownApp({ maxPendingPerAddress: 8, connectTimeoutMs: 300 });
+  // The connect timeout must outlast the 40 handshakes, or an early one is closed (freeing its slot)
+  // before the last arrives: 4 s leaves room on a loaded machine; they are sent all at once.
+  const s = await ownApp({ maxPendingPerAddress: 8, connectTimeoutMs: 4000 });
   try {
-    const results = [];
-    for (let i = 0; i < 40; i++) results.push(await pollingHandshake(s.url));
+    const results = await Promise.all(Array.from({ length: 40 }, () => pollingHandshake(s.url)));
     const accepted = results.filter((r) => r.status === 200).length;
     expect(accepted).toBe(8);
     expect(results.filter((r) => r.status === 403).length).toBe(32);
-    await until(() => s.app.guard.count("127.0.0.1").open === 0, 5000, "pending transports closed by the connect timeout");
+    await until(() => s.app.guard.count("127.0.0.1").open === 0, 15_000, "pending transports closed by the connect timeout");
     const c = await connectRaw(s.url);
     c.close();
   } finally {
@@ -88,7 +89,7 @@ test("handshakes that never connect are capped per address and closed by the con
 });
 
 test("raw WebSockets that skip the Socket.IO handshake are capped and closed", async () => {
-  const s = await ownApp({ maxPendingPerAddress: 8, connectTimeoutMs: 300 });
+  const s = await ownApp({ maxPendingPerAddress: 8, connectTimeoutMs: 4000 });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const WebSocket = require("ws") as new (url: string) => { on(ev: string, fn: (...a: unknown[]) => void): void; close(): void };
   const sockets: { close(): void }[] = [];
@@ -108,7 +109,7 @@ test("raw WebSockets that skip the Socket.IO handshake are capped and closed", a
     );
     expect(outcomes.filter((o) => o === "open").length).toBeLessThanOrEqual(8);
     expect(outcomes.filter((o) => o === "refused").length).toBeGreaterThanOrEqual(22);
-    await until(() => s.app.guard.count("127.0.0.1").open === 0, 5000, "raw WebSockets closed by the connect timeout");
+    await until(() => s.app.guard.count("127.0.0.1").open === 0, 15_000, "raw WebSockets closed by the connect timeout");
   } finally {
     for (const w of sockets) w.close();
     await s.close();
