@@ -21,7 +21,7 @@ export function registerAttachments(deps: Deps, socket: QsecSocket, service: Att
     if (!service) refuse("FORBIDDEN", "attachments are not enabled on this server");
     const userId = socket.data.userId!;
     const { maxBytes, roomQuotaBytes, memberQuotaBytes } = service.settings;
-    // The cap is on the file (plaintext); the ciphertext adds 40 bytes and 16 per 64 KiB segment.
+    // The cap is on the file (plaintext); the ciphertext adds a 24-byte header and a 16-byte tag per 64 KiB segment.
     if (p.size > ciphertextSize(maxBytes)) refuse("TOO_LARGE", `attachments are limited to ${Math.floor(maxBytes / MB)} MB`);
     if (p.to !== undefined && (p.to === userId || !room.members.has(p.to))) refuse("UNKNOWN_PEER", "that member is not in this room");
     const usage = await attachmentUsage(deps.prisma, p.roomId, userId);
