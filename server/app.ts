@@ -26,7 +26,7 @@ import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
 import { markAllOffline } from "./rooms/rooms.repository";
 import { Bb84Sessions } from "./bb84/sessions";
 import { abortStaleSessions } from "./bb84/bb84.repository";
-import { TransportGuard } from "./transport-guard";
+import { clientAddress, TransportGuard } from "./transport-guard";
 import { boundedParser } from "./parser";
 import { guardSends } from "./send-guard";
 import { historyReadLimits, ReadBudget, type HistoryLimits, type ReadLimits } from "./cost";
@@ -256,6 +256,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       }, 15_000).unref();
     }
     persistAhead(socket);
+    socket.data.address = clientAddress(socket.conn.request, socket.conn.remoteAddress, opts.trustProxy ?? false);
     socket.data.userId = null;
     socket.data.keys = null;
     socket.data.nonce = null;

@@ -70,7 +70,7 @@ export class ReadBudget {
   /** Charges an expensive read to the socket and its address; false when either budget is spent. */
   take(socket: QsecSocket, rows: number): boolean {
     let mine = this.perSocket.get(socket);
-    const addr = socket.conn.remoteAddress ?? "unknown";
+    const addr = socket.data.address;
     let shared = this.perAddress.get(addr);
     if (!mine) {
       mine = new TokenBucket(this.limits.readRowsPerSecond, this.limits.readRowBurst);

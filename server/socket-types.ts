@@ -8,6 +8,8 @@ import type { Bb84Frame, ClientToServerEvents, ServerToClientEvents } from "@/li
 import type { TokenBucket } from "./rate-limit";
 
 export interface SocketData {
+  /** The client's address: the peer, or behind a trusted load balancer (QSEC_TRUST_PROXY) the one it forwarded. */
+  address: string;
   userId: string | null;
   keys: { signingKey: string; agreementKey: string; agreementSig: string } | null;
   nonce: { value: string; issuedAt: number } | null;

@@ -21,8 +21,11 @@ export interface RawClient {
 
 const ACK_TIMEOUT_MS = 10_000;
 
-export async function connectRaw(url: string, opts: { authenticate?: boolean; identity?: Identity } = {}): Promise<RawClient> {
-  const socket: RawSocket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false });
+export async function connectRaw(
+  url: string,
+  opts: { authenticate?: boolean; identity?: Identity; /** e.g. X-Forwarded-For, as a load balancer sets it */ headers?: Record<string, string> } = {},
+): Promise<RawClient> {
+  const socket: RawSocket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, ...(opts.headers && { extraHeaders: opts.headers }) });
   const received = new Map<string, unknown[]>();
   socket.onAny((event: string, payload: unknown) => {
     if (!received.has(event)) received.set(event, []);

@@ -31,6 +31,8 @@ export async function startTestServer(
     app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs">;
     backupLookups?: AppOptions["backupLookups"];
     attachments?: AppOptions["attachments"];
+    /** Take the client address from X-Forwarded-For (QSEC_TRUST_PROXY, behind a load balancer). */
+    trustProxy?: boolean;
   } = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase();
@@ -43,6 +45,7 @@ export async function startTestServer(
     ...opts.app,
     ...(opts.backupLookups && { backupLookups: opts.backupLookups }),
     ...(opts.attachments && { attachments: opts.attachments }),
+    ...(opts.trustProxy && { trustProxy: true }),
   });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
   const port = (httpServer.address() as AddressInfo).port;

@@ -149,6 +149,22 @@ test("look-ups are rate limited per address", async () => {
   expect(await again.call("backup:fetch", { backupId: "f".repeat(32) })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED" } });
 });
 
+describe("behind a trusted load balancer (QSEC_TRUST_PROXY)", () => {
+  const p = serverPerTest({ trustProxy: true });
+  test("look-ups are limited per forwarded client address, not per proxy", async () => {
+    const from = (ip: string) => p.raw({ authenticate: false, headers: { "x-forwarded-for": ip } });
+    const first = await from("198.51.100.7");
+    for (let i = 0; i < BACKUP_LIMITS.fetchPerAddressBurst; i++)
+      expect(await first.call("backup:fetch", { backupId: i.toString(16).padStart(32, "0") })).toMatchObject({ ok: false, error: { code: "NO_BACKUP" } });
+    expect(await first.call("backup:fetch", { backupId: "e".repeat(32) })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED" } });
+    // Every client reaches the server from the proxy's address; another client still gets its own budget.
+    const other = await from("198.51.100.8");
+    expect(await other.call("backup:fetch", { backupId: "e".repeat(32) })).toMatchObject({ ok: false, error: { code: "NO_BACKUP" } });
+    const sameClientAgain = await from("198.51.100.7");
+    expect(await sameClientAgain.call("backup:fetch", { backupId: "d".repeat(32) })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED" } });
+  });
+});
+
 describe("per backup id", () => {
   const u = serverPerTest({ backupLookups: { perAddressPerMinute: 10_000, perAddressBurst: 10_000 } });
   test("look-ups of one backup id are rate limited whoever asks, and other ids stay open", async () => {
