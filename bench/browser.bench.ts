@@ -224,6 +224,13 @@ async function main() {
       await waitForRoom(p, { members: 2 });
     }
 
+    // Two users on two machines each see their own page: both pages must be visible (a hidden tab's
+    // timers and animation frames are throttled). Each page is its own browser context, and
+    // headless Chromium shows every page as visible and focused; recorded here rather than assumed.
+    const pageState = (p: Page) => p.evaluate(() => `${document.visibilityState}${document.hasFocus() ? ", focused" : ""}`);
+    const visibility = { alice: await pageState(pa), bob: await pageState(pb) };
+    if (visibility.alice.startsWith("hidden") || visibility.bob.startsWith("hidden")) throw new Error(`a page is hidden: ${JSON.stringify(visibility)}`);
+
     const inProcess = (n: number) => {
       const t0 = performance.now();
       const r = runLocal({ qubits: n, noise: NOISE, cascade: VARIANT, eveFinalKeyGuess: false });
@@ -343,6 +350,7 @@ async function main() {
         cascadeVariant: VARIANT,
         build: `next build (production) into ${DIST}`,
         browser: "Debian chromium, headless, two contexts (pages) in one room; BB84 parties in Web Workers",
+        pageVisibility: visibility,
         node: "two ChatClients in this process (engines in-thread) through the same server",
       },
       targets: {

@@ -56,6 +56,8 @@ export class SessionLifecycle {
   private queue: Promise<void> = Promise.resolve();
   private staged = false;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the engine last took a step or a frame arrived (the no-answer timer counts from it). */
+  private lastActivity = 0;
   private verdictTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly t0 = Date.now();
 
@@ -196,14 +198,25 @@ export class SessionLifecycle {
     return next;
   }
 
-  /** (Re)arms the no-answer timer while our engine runs. */
+  /**
+   * Keeps the no-answer timer running while our engine runs. Called on every frame, so it only
+   * notes the time: one timer per idle period re-arms itself for what is left, instead of a
+   * clearTimeout + setTimeout per frame (timer churn on the page's main thread, where frames arrive).
+   */
   private armIdle() {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-    if (this.localEnd || this.ended) return;
-    this.idleTimer = setTimeout(() => {
+    this.lastActivity = now();
+    if (this.idleTimer || this.localEnd || this.ended) return;
+    const check = () => {
+      this.idleTimer = null;
+      if (this.localEnd || this.ended) return;
+      const left = this.idleMs - (now() - this.lastActivity);
+      if (left > 0) {
+        this.idleTimer = setTimeout(check, left);
+        return;
+      }
       void this.enqueue(() => this.localAbort("CANCELLED", `no answer from the peer for ${Math.round(this.idleMs / 1000)} s`));
-    }, this.idleMs);
+    };
+    this.idleTimer = setTimeout(check, this.idleMs);
   }
 
   private async onFrame(bytes: Uint8Array, arrivedAt: number) {

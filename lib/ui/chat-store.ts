@@ -7,6 +7,7 @@
  */
 import type { ChatClient, ChatState, RoomView } from "@/lib/client";
 import { workerEngineFactory } from "@/lib/client/qkd-worker-engine";
+import { useShallow } from "zustand/react/shallow";
 import { createBrowserClient } from "./store/browser-client";
 import { createChatStore, selectConnection, selectCurrentRoom, type ChatStoreHook } from "./store";
 
@@ -17,6 +18,24 @@ export const useChatStore: ChatStoreHook = createChatStore({ createClient: creat
 /** The room this tab shows: live while joined, the last snapshot after leaving. */
 export function useCurrentRoom(): RoomView | null {
   return useChatStore(selectCurrentRoom);
+}
+
+/**
+ * Only these fields of the current room, compared one by one: a component re-renders when one of
+ * them changes, not on every change of the room (a BB84 session changes its live view and the
+ * room log several times a second; re-rendering the whole room for each took the page's main
+ * thread, where the session's frames arrive, for tens of milliseconds at a time).
+ */
+export function useRoomFields<K extends keyof RoomView>(...keys: K[]): Pick<RoomView, K> | null {
+  return useChatStore(
+    useShallow((s) => {
+      const room = selectCurrentRoom(s);
+      if (!room) return null;
+      const out = {} as Pick<RoomView, K>;
+      for (const k of keys) out[k] = room[k];
+      return out;
+    }),
+  );
 }
 
 export function useConnection(): ChatState["connection"] | "idle" {

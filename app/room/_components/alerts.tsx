@@ -1,12 +1,12 @@
 "use client";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import { Button } from "@/app/_components/ui";
 
 /** Background failures (re-join, replaced session) and the room's integrity warnings. */
 export function Alerts() {
   const alert = useChatStore((s) => s.alert);
   const clear = useChatStore((s) => s.clearError);
-  const room = useCurrentRoom();
+  const room = useRoomFields("warnings");
   const warnings = room?.warnings ?? [];
   if (!alert && warnings.length === 0) return null;
   return (

@@ -1,5 +1,5 @@
 "use client";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import { alarmText, alarmTitle, incomingSessions, laterSuccess, pastAlarmText, startedWithYouText } from "@/lib/ui/bb84-alarm";
 import { formatTime, isoTime } from "@/lib/ui/format";
 import { Button } from "@/app/_components/ui";
@@ -10,7 +10,7 @@ import { Button } from "@/app/_components/ui";
  * session with the same peer succeeds, the alarm stays (it happened) but is marked past and muted.
  */
 export function Bb84Alarms() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("bb84", "members");
   const names = useChatStore((s) => s.names);
   const dismissed = useChatStore((s) => s.dismissedAlarms);
   const dismiss = useChatStore((s) => s.dismissAlarm);

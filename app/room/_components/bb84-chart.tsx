@@ -12,13 +12,26 @@ const DANGER = "var(--qs-danger)";
  * the abort threshold as a reference line. Aborted sessions are red and hatched; the same data is
  * in a table for screen readers.
  */
-export const SessionChart = memo(function SessionChart({
-  sessions,
-  names,
-}: {
+export const SessionChart = memo(SessionChartView, sameChart);
+
+/**
+ * The chart shows finished sessions only: a session starting (its "running" summary joins the
+ * list) must not re-render it, since that render (recharts) would sit on the new session's first
+ * frames on the page's main thread.
+ */
+function sameChart(a: ChartProps, b: ChartProps): boolean {
+  if (a.names !== b.names || chartThreshold(a.sessions) !== chartThreshold(b.sessions)) return false;
+  const fa = a.sessions.filter((s) => s.outcome !== "running");
+  const fb = b.sessions.filter((s) => s.outcome !== "running");
+  return fa.length === fb.length && fa.every((s, i) => s === fb[i]);
+}
+
+interface ChartProps {
   sessions: readonly Bb84SessionSummary[];
   names: Readonly<Record<string, string>>;
-}) {
+}
+
+function SessionChartView({ sessions, names }: ChartProps) {
   // Memoized on the summaries and names: a live session re-renders the dashboard on every frame,
   // the chart only when a session starts or ends.
   const data = sessionChartData(sessions, (id) => names[id] ?? `${id.slice(0, 6)}…`);
@@ -110,7 +123,7 @@ export const SessionChart = memo(function SessionChart({
       )}
     </figure>
   );
-});
+}
 
 /** "#n" under each session; aborted ones in red with a cross (also those with no QBER, hence no bar). */
 function SessionTick({ x, y, payload, data }: { x?: number; y?: number; payload?: { value: number }; data: SessionChartPoint[] }) {

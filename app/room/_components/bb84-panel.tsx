@@ -2,7 +2,7 @@
 import { useId, useState } from "react";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
 import { CASCADE_VARIANTS, type CascadeVariant } from "@/lib/qkd/cascade";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import {
   CASCADE_CHOICES,
   cascadeHint,
@@ -24,7 +24,7 @@ import { LiveSession } from "./bb84-live-session";
  * chart of the room's sessions. Every number comes from structured snapshots and summaries.
  */
 export function Bb84Panel() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("bb84", "channel", "members");
   const names = useChatStore((s) => s.names);
   const [selected, setSelected] = useState<string | null>(null);
   if (!room) return null;
@@ -50,7 +50,7 @@ export function Bb84Panel() {
 }
 
 function StartControls() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("bb84", "channel", "members");
   const phase = useChatStore((s) => s.phase);
   const choice = useChatStore((s) => s.bb84Choice);
   const setChoice = useChatStore((s) => s.setBb84Choice);
@@ -144,7 +144,7 @@ function StartControls() {
 
 /** The channel settings in force for new sessions (pushed by the server when any member changes them). */
 function ChannelLine() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("bb84", "channel", "members");
   const setOpen = useChatStore((s) => s.setSimulationOpen);
   if (!room) return null;
   const c = room.channel;

@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useId, useMemo, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
-import { useChatStore, useConnection, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useConnection, useRoomFields } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { Button, PaperclipIcon } from "@/app/_components/ui";
 import { UploadList, useAttachmentUploads } from "./attachment-uploads";
@@ -9,7 +9,7 @@ import { UploadList, useAttachmentUploads } from "./attachment-uploads";
 const MAX_TEXT = 16_000;
 
 export function Composer() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("present", "members", "waitingForKey");
   const phase = useChatStore((s) => s.phase);
   const send = useChatStore((s) => s.send);
   const connection = useConnection();

@@ -1,7 +1,7 @@
 "use client";
 import { memo, useCallback } from "react";
 import type { LogEventType } from "@/lib/protocol";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import { formatTime, isoTime, shortId } from "@/lib/ui/format";
 import { groupRelayRows, type GroupedLogEntry } from "@/lib/ui/log-group";
 import { LogMeta } from "@/app/_components/log-meta";
@@ -40,7 +40,7 @@ const ACTOR_ROLE: Partial<Record<LogEventType, string>> = {
 };
 
 export function LogPanel() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("logs");
   const names = useChatStore((s) => s.names);
   const me = useChatStore((s) => s.snapshot?.userId ?? null);
   // Stable between renders, so unchanged rows (memo) are not re-rendered while a BB84 session streams.

@@ -2,14 +2,14 @@
 import { useState } from "react";
 import type { MemberView } from "@/lib/client";
 import type { Bb84LiveView } from "@/lib/client/bb84-types";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import { formatCount, formatPercent } from "@/lib/ui/bb84-view";
 import { formatLastSeen, isoTime } from "@/lib/ui/format";
 import { Badge, Panel } from "@/app/_components/ui";
 import { SafetyNumberDialog } from "./safety-number-dialog";
 
 export function MembersPanel() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("bb84", "capacity", "createdBy", "members");
   const [peer, setPeer] = useState<MemberView | null>(null);
   if (!room) return null;
   const members = [...room.members].sort((a, b) => Number(b.isMe) - Number(a.isMe) || a.displayName.localeCompare(b.displayName));

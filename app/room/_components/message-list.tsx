@@ -1,7 +1,7 @@
 "use client";
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { ChatMessage } from "@/lib/client";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import { formatTime, isoTime } from "@/lib/ui/format";
 import { buildTimeline, type TimelineItem } from "@/lib/ui/timeline";
 import { Badge } from "@/app/_components/ui";
@@ -26,7 +26,7 @@ const TOP_SLACK = 120;
  * kept when older items are put above.
  */
 export function MessageList() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("historyDays", "history", "logs", "members", "messages");
   const names = useChatStore((s) => s.names);
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);

@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useRef, useSyncExternalStore } from "react";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import { isNotifiable } from "@/lib/ui/timeline";
 
 const KEY = "qsec-notify";
@@ -15,7 +15,7 @@ function supported(): boolean {
  * words do not go to the operating system's notification history.
  */
 export function useDesktopNotifications(enabled: boolean) {
-  const room = useCurrentRoom();
+  const room = useRoomFields("messages", "roomId");
   const myName = useChatStore((s) => s.displayName) ?? "";
   const messages = room?.messages;
   const notified = useRef(new Set<string>());

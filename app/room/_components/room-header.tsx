@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import { useChatStore, useConnection, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useConnection, useRoomFields } from "@/lib/ui/chat-store";
 import { useCopy } from "@/lib/ui/clipboard";
 import { roomLink } from "@/lib/ui/format";
 import { Button, Logo } from "@/app/_components/ui";
@@ -18,7 +18,7 @@ const CONNECTION: Record<string, { label: string; dot: string }> = {
 };
 
 export function RoomHeader() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("channel", "epoch", "keyEpoch", "roomId", "waitingForKey");
   const phase = useChatStore((s) => s.phase);
   const leave = useChatStore((s) => s.leave);
   const simOpen = useChatStore((s) => s.simulationOpen);

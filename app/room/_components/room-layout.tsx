@@ -1,6 +1,7 @@
 "use client";
 import { useState } from "react";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore } from "@/lib/ui/chat-store";
+import { selectCurrentRoom } from "@/lib/ui/store";
 import { RoomHeader } from "./room-header";
 import { MembersPanel } from "./members-panel";
 import { MessageList } from "./message-list";
@@ -19,25 +20,28 @@ import { UnreadTitle, useUnread } from "./unread-title";
  * side on a desktop; on a phone the conversation first, and the other sections behind tabs.
  */
 export function RoomLayout() {
-  const room = useCurrentRoom();
+  // Scalars only: the layout (and with it every panel) must not re-render on each change of the
+  // room; each panel subscribes to the fields it shows (useRoomFields).
+  const roomId = useChatStore((s) => selectCurrentRoom(s)?.roomId ?? null);
+  const newestId = useChatStore((s) => selectCurrentRoom(s)?.bb84.live.at(-1)?.sessionId ?? null);
+  const newestRole = useChatStore((s) => selectCurrentRoom(s)?.bb84.live.at(-1)?.role ?? null);
   const phase = useChatStore((s) => s.phase);
   const [tab, setTab] = useState<RoomTab>("chat");
   const unread = useUnread(tab === "chat");
   // A session this tab starts from the member list: show its progress (on a phone the dashboard is behind a tab).
   // Adjusted while rendering (the previous newest session is kept in state), not in an effect.
-  const newest = room?.bb84.live[room.bb84.live.length - 1];
-  const [seenSession, setSeenSession] = useState(newest?.sessionId ?? null);
-  if (newest && newest.sessionId !== seenSession) {
-    setSeenSession(newest.sessionId);
-    if (newest.role === "alice" && tab === "members") setTab("bb84");
+  const [seenSession, setSeenSession] = useState(newestId);
+  if (newestId && newestId !== seenSession) {
+    setSeenSession(newestId);
+    if (newestRole === "alice" && tab === "members") setTab("bb84");
   }
-  if (!room) return null;
+  if (!roomId) return null;
   // Below lg only the chosen tab shows; lg and up shows every section.
   const shown = (t: RoomTab | RoomTab[]) => ([] as RoomTab[]).concat(t).includes(tab);
   const hide = (t: RoomTab | RoomTab[]) => (shown(t) ? "" : "max-lg:hidden");
   return (
-    <div className="flex h-dvh flex-col overflow-hidden" data-testid="room-page" data-room-id={room.roomId} data-phase={phase}>
-      <UnreadTitle roomId={room.roomId} unread={unread} />
+    <div className="flex h-dvh flex-col overflow-hidden" data-testid="room-page" data-room-id={roomId} data-phase={phase}>
+      <UnreadTitle roomId={roomId} unread={unread} />
       <RoomHeader />
       <RoomTabs tab={tab} onChange={setTab} unread={unread} />
       <main className="flex min-h-0 flex-1 flex-col">

@@ -1,5 +1,5 @@
 "use client";
-import { useCurrentRoom } from "@/lib/ui/chat-store";
+import { useRoomFields } from "@/lib/ui/chat-store";
 
 /** The room's sections; on a phone one shows at a time, chat first (Signal and Element put the conversation first too). */
 export type RoomTab = "chat" | "members" | "bb84" | "log";
@@ -10,7 +10,7 @@ const LABELS: Record<RoomTab, string> = { chat: "Chat", members: "Members", bb84
 
 /** Tabs under the header below the lg breakpoint; the desktop shows every section side by side instead. */
 export function RoomTabs({ tab, onChange, unread }: { tab: RoomTab; onChange: (t: RoomTab) => void; unread: number }) {
-  const room = useCurrentRoom();
+  const room = useRoomFields("members", "bb84");
   const running = room?.bb84.live.some((l) => l.status === "running") ?? false;
   const tabs: RoomTab[] = ["chat", "members", "bb84", "log"];
   return (

@@ -1,7 +1,7 @@
 "use client";
 import { useEffect, useId, useRef, useState } from "react";
 import type { ChannelSettings } from "@/lib/protocol";
-import { useChatStore, useCurrentRoom } from "@/lib/ui/chat-store";
+import { useChatStore, useRoomFields } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { CHANNEL_BOUNDS, clampChannel, clampChannelValue, DEFAULT_ROOM_CHANNEL, expectedChannelQber, formatPercent, sameChannel } from "@/lib/ui/bb84-view";
 import { Button } from "@/app/_components/ui";
@@ -18,7 +18,7 @@ const KEYS = ["noise", "loss", "eve"] as const;
  * start. A side drawer (not modal) so the dashboard stays visible while trying settings.
  */
 export function SimulationDrawer() {
-  const room = useCurrentRoom();
+  const room = useRoomFields("channel");
   const open = useChatStore((s) => s.simulationOpen);
   const setOpen = useChatStore((s) => s.setSimulationOpen);
   const save = useChatStore((s) => s.setChannel);

@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useState, useSyncExternalStore } from "react";
-import { useCurrentRoom } from "@/lib/ui/chat-store";
+import { useRoomFields } from "@/lib/ui/chat-store";
 import { titleWithUnread, unreadCount } from "@/lib/ui/timeline";
 
 /** Whether the page is the one the user looks at (another tab or a minimised window: not). */
@@ -23,7 +23,7 @@ function subscribeVisibility(onChange: () => void) {
  * phone) while another section than the chat was shown.
  */
 export function useUnread(chatShown: boolean): number {
-  const room = useCurrentRoom();
+  const room = useRoomFields("messages");
   const count = room?.messages.length ?? 0;
   const visible = usePageVisible();
   const reading = visible && chatShown;
