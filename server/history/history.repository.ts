@@ -5,6 +5,7 @@
  * retention. Portable Prisma calls only (SQLite and PostgreSQL).
  */
 import { dialectOf } from "../db-dialect";
+import { inTurn } from "../logs/paged-fetch";
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type { HistoryMessage, MessageReceived } from "@/lib/protocol";
 
@@ -109,7 +110,10 @@ function readable(r: { kind: string; epoch: number; senderId: string; recipientI
  * receive DMs), so the query is bounded below by the earliest period's first epoch and walks the
  * (roomId, id) index; the rest of the rule (gaps between periods, DMs of others) is applied here.
  * At most MAX_SCAN rows are examined per call: a page may then hold fewer than `limit` messages
- * with a non-null nextBefore (continue from it).
+ * with a non-null nextBefore (continue from it). A large page (limit above QUERY_ROWS) is read in
+ * queries of QUERY_ROWS rows, each in its own event-loop turn through the queue of large reads
+ * (server/logs/paged-fetch.ts): the driver is synchronous, so a 1,000-row page must not hold the
+ * event loop for all its rows at once.
  */
 export async function fetchHistoryPage(
   prisma: PrismaClient,
@@ -124,14 +128,17 @@ export async function fetchHistoryPage(
   const messages: HistoryMessage[] = [];
   let cursor = before;
   let scanned = 0;
-  const chunk = Math.max(limit + 1, 100);
+  const chunk = Math.min(Math.max(limit + 1, 100), QUERY_ROWS + 1);
   for (;;) {
-    const rows = await prisma.envelope.findMany({
-      where: { roomId, epoch: { gte: minEpoch }, ...(cursor !== undefined && { id: { lt: cursor } }) },
-      select: { id: true, body: true, kind: true, epoch: true, senderId: true, recipientId: true },
-      orderBy: { id: "desc" },
-      take: chunk,
-    });
+    const from = cursor;
+    const query = () =>
+      prisma.envelope.findMany({
+        where: { roomId, epoch: { gte: minEpoch }, ...(from !== undefined && { id: { lt: from } }) },
+        select: { id: true, body: true, kind: true, epoch: true, senderId: true, recipientId: true },
+        orderBy: { id: "desc" },
+        take: chunk,
+      });
+    const rows = limit > QUERY_ROWS ? await inTurn(query) : await query();
     for (const r of rows) {
       if (messages.length === limit) return { messages, nextBefore: messages[messages.length - 1].cursor };
       cursor = r.id;
@@ -150,6 +157,8 @@ export async function fetchHistoryPage(
 
 /** Rows one history:fetch examines at most (a member with a long gap between periods pages past it). */
 const MAX_SCAN = 2_000;
+/** Rows one query of a large page reads (one event-loop turn each). */
+const QUERY_ROWS = 200;
 
 export async function deleteEnvelopesOlderThan(prisma: PrismaClient, roomId: string, cutoff: Date): Promise<number> {
   const { count } = await prisma.envelope.deleteMany({ where: { roomId, createdAt: { lt: cutoff } } });

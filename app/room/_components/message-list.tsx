@@ -162,7 +162,7 @@ export function MessageList() {
                   data-testid="load-all"
                   className="rounded-full border border-line px-3 py-1 text-xs text-muted hover:border-accent disabled:opacity-50"
                 >
-                  Show all history
+                  {history?.loading && shown === Number.MAX_SAFE_INTEGER ? "Loading all history…" : "Show all history"}
                 </button>
               </li>
             )}

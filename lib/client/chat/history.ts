@@ -59,6 +59,9 @@ interface PageKeys {
   pair(peer: MemberInfo): Promise<CryptoKey[]>;
 }
 
+/** loadAll merges the pages opened meanwhile at most this often (ms), and once at the end. */
+const MERGE_EVERY_MS = 1000;
+
 /** Older pages kept prepared ahead while the reader pages back through history. */
 const AHEAD_PAGES = 2;
 
@@ -133,6 +136,15 @@ export class History {
     const queue = this.ahead.get(roomId) ?? [];
     this.ahead.delete(roomId);
     let count = 0;
+    // Opened pages are merged together at most every MERGE_EVERY_MS (and at the end): each merge
+    // re-renders the timeline on the main thread, which also runs the crypto's continuations and
+    // receives the next page, so one render per page made every later page wait.
+    const batch: { page: HistoryPage; opened: ChatMessage[] }[] = [];
+    let merged = now();
+    const merge = () => {
+      this.commit(roomId, batch.splice(0));
+      merged = now();
+    };
     try {
       for (const prepared of queue) {
         if (prepared.before !== cursor || cursor === null) break;
@@ -140,7 +152,7 @@ export class History {
         if (!ready) break;
         const opened = await this.reopenUnavailable(roomId, ready);
         if (!opened) return count;
-        this.commit(roomId, ready.page, opened);
+        batch.push({ page: ready.page, opened });
         count += ready.page.messages.length;
         cursor = ready.page.nextBefore;
       }
@@ -181,14 +193,17 @@ export class History {
         if (i >= opening.length) break;
         const { page, opened } = await opening[i];
         if (!opened) return count;
-        this.commit(roomId, page, opened);
+        batch.push({ page, opened });
         count += page.messages.length;
+        if (now() - merged >= MERGE_EVERY_MS) merge();
       }
+      merge();
       if (fetchError) throw fetchError;
       store.patchHistory(roomId, { loading: false });
       measure(HISTORY_MEASURES.all, started, { envelopes: count });
       return count;
     } catch (e) {
+      if (this.deps.roster.get(roomId)) merge();
       store.patchHistory(roomId, { loading: false, error: rejectionReason(e) });
       throw e;
     }
@@ -267,7 +282,7 @@ export class History {
       const pageLimit = asked ?? HISTORY_OLDER_PAGE;
       const depth = before === undefined ? 1 : AHEAD_PAGES;
       this.refill(roomId, queue, page.nextBefore, pageLimit, depth);
-      this.commit(roomId, page, opened);
+      this.commit(roomId, [{ page, opened }]);
       let count = page.messages.length;
       // Paging back, older pages already fetched and opened are shown at once too (one step, not one per page).
       let cursor = page.nextBefore;
@@ -277,7 +292,7 @@ export class History {
         if (!next || !done || next.before !== cursor || done.opened.some((m) => m.status === "unavailable")) break;
         queue.shift();
         this.refill(roomId, queue, done.page.nextBefore, pageLimit, depth);
-        this.commit(roomId, done.page, done.opened);
+        this.commit(roomId, [done]);
         count += done.page.messages.length;
         cursor = done.page.nextBefore;
       }
@@ -307,29 +322,38 @@ export class History {
     return Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : Promise.resolve(m))));
   }
 
-  /** Shows one opened page (older than what is shown): the replay set decides, oldest first. */
-  private commit(roomId: string, page: HistoryPage, opened: ChatMessage[]): void {
+  /**
+   * Shows opened pages (older than what is shown; the newest of them first) in one store update:
+   * the replay set decides, oldest first.
+   */
+  private commit(roomId: string, pages: readonly { page: HistoryPage; opened: ChatMessage[] }[]): void {
+    if (!pages.length) return;
     const t0 = now();
     const { store } = this.deps;
     const shown: ChatMessage[] = [];
+    let envelopes = 0;
     // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
-    for (let i = 0; i < opened.length; i++) {
-      const msg = opened[i];
-      if (msg.status === "ok") {
-        const verdict = this.deps.replay.check(page.messages[i]);
-        if (verdict === "duplicate") continue;
-        if (verdict === "replay") {
-          shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
-          continue;
+    for (const { page, opened } of pages) {
+      envelopes += opened.length;
+      for (let i = 0; i < opened.length; i++) {
+        const msg = opened[i];
+        if (msg.status === "ok") {
+          const verdict = this.deps.replay.check(page.messages[i]);
+          if (verdict === "duplicate") continue;
+          if (verdict === "replay") {
+            shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
+            continue;
+          }
+          this.deps.replay.record(page.messages[i]);
         }
-        this.deps.replay.record(page.messages[i]);
+        shown.push(msg);
       }
-      shown.push(msg);
     }
     shown.reverse();
     store.addHistory(roomId, shown);
-    store.patchHistory(roomId, { nextBefore: page.nextBefore, visibleFrom: page.visibleFrom });
-    measure(HISTORY_MEASURES.commit, t0, { envelopes: opened.length });
+    const oldest = pages[pages.length - 1].page;
+    store.patchHistory(roomId, { nextBefore: oldest.nextBefore, visibleFrom: oldest.visibleFrom });
+    measure(HISTORY_MEASURES.commit, t0, { envelopes });
   }
 
   /**
