@@ -103,7 +103,12 @@ test("Show all history: loadAllHistory reads 2,300 stored messages in pages of 1
   const rows = [];
   for (let i = 0; i < N; i++) {
     const counter = await pa.counters.reserve(a.userId, 1);
-    const enc = await encryptMessage(pa.identity, key, { roomId: "bulk", epoch, senderId: a.userId, counter }, encodeChatPayload({ text: `bulk ${i}`, sentAt: Date.now() }));
+    const enc = await encryptMessage(
+      pa.identity,
+      key,
+      { roomId: "bulk", epoch, senderId: a.userId, counter },
+      encodeChatPayload({ text: `bulk ${i}`, sentAt: Date.now() }),
+    );
     const ts = new Date(Date.now() + i);
     const env: MessageReceived = { id: `bulk${i}`, roomId: "bulk", from: a.userId, to: null, epoch, counter, ...enc, ts: ts.toISOString() };
     if (i === 1500) env.ciphertext = env.ciphertext.slice(0, 10) + (env.ciphertext[10] === "A" ? "B" : "A") + env.ciphertext.slice(11);

@@ -173,7 +173,7 @@ export class History {
       let wake: () => void = () => {};
       let done = false;
       const fetching = (async () => {
-        for (let before = cursor; before !== null; ) {
+        for (let before = cursor; before !== null;) {
           const page = await fetchFrom(before);
           const opened = openPage(page).then((o) => ({ page, opened: o }));
           opened.catch(() => undefined);
