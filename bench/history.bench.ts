@@ -48,7 +48,7 @@ import { median, round } from "./lib/stats";
 
 const argv = process.argv.slice(2);
 const noBuild = argv.includes("--no-build");
-const DIST = ".next-bench-hcli";
+const DIST = process.env.HISTORY_BENCH_DIST ?? ".next-bench-hcli";
 const ROOT = path.resolve(__dirname, "..");
 const ROOM = "bench-history";
 const TOTAL = 10_000;

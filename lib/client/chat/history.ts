@@ -59,6 +59,9 @@ interface PageKeys {
   pair(peer: MemberInfo): Promise<CryptoKey[]>;
 }
 
+/** Envelopes of one page being opened at once (openAll). */
+const OPEN_LANES = 32;
+
 /** loadAll merges the pages opened meanwhile at most this often (ms), and once at the end. */
 const MERGE_EVERY_MS = 1000;
 
@@ -304,10 +307,20 @@ export class History {
     }
   }
 
-  /** Opens a page's envelopes (verify + decrypt), all at once. */
+  /**
+   * Opens a page's envelopes (verify + decrypt), OPEN_LANES at a time: enough to keep WebCrypto
+   * busy, few enough that the main thread's queue never holds thousands of crypto completions
+   * ahead of the reply to the next page's request (which starts the request after it).
+   */
   private async openAll(room: RoomRecord, page: HistoryPage, keys: PageKeys): Promise<ChatMessage[]> {
     const t0 = now();
-    const opened = await Promise.all(page.messages.map((env) => this.open(room, env, keys)));
+    const envs = page.messages;
+    const opened: ChatMessage[] = new Array<ChatMessage>(envs.length);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < envs.length; i = next++) opened[i] = await this.open(room, envs[i], keys);
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_LANES, envs.length) }, lane));
     measure(HISTORY_MEASURES.open, t0, { envelopes: opened.length });
     return opened;
   }
