@@ -14,16 +14,20 @@
  * Measured, in one run:
  *   - storage: bytes the Envelope table and its indexes take per message (SQLite dbstat), against
  *     the size of the envelope as relayed (JSON of message:received), target ≤ 1.5×;
- *   - server: history:fetch rows/s (200 rows a page, summed request latencies of a Node client,
- *     no crypto: the bare fetch, which is also the baseline) and the same pages with the client's
- *     verify + decrypt (ChatClient.loadHistory); both also as wall time, which includes any wait
- *     for the server's history budget (12,000 rows per connection, then 2,000/s; 24,000 per
- *     address, then 4,000/s: LIMITS.historyRow*);
+ *   - server: history:fetch rows/s (200 rows a page, and LIMITS.maxHistoryFetch a page; summed
+ *     request latencies of a Node client, no crypto: the bare fetch, which is also the baseline) and
+ *     the same pages with the client's verify + decrypt (ChatClient.loadHistory page by page, and
+ *     ChatClient.loadAllHistory); all also as wall time, which includes any wait for the server's
+ *     history budget (12,000 rows per connection, then 2,000/s; 24,000 per address, then 4,000/s:
+ *     LIMITS.historyRow*);
  *   - Chromium: the page comes back to the room (same tab, same identity); from navigation start
  *     and from the room being shown to the newest message readable in the DOM (target ≤ 300 ms);
- *     then "Show older messages" is clicked until the timeline holds all 10,000, verified,
- *     decrypted and rendered, and the divider says nothing older exists (target ≤ 2 s); and, as
- *     that figure's baseline in the same run and page, WebCrypto alone on the same 10,000
+ *     then "Show all history" is clicked until the timeline holds all 10,000, verified, decrypted
+ *     and rendered, and the divider says nothing older exists (target ≤ 2 s); then the room is
+ *     opened again and "Show older messages" is clicked until the same holds (the scroll path).
+ *     Both with a breakdown from the client's User Timing measures (HISTORY_MEASURES: request of
+ *     each page, its verify + decrypt, its merge into the store, and the render after the last
+ *     merge); and, as their baseline in the same run and page, WebCrypto alone on the same 10,000
  *     envelopes (one Ed25519 verify and one AES-GCM decrypt each, all at once).
  *
  * Prints one JSON document (progress on stderr) and saves it to bench/history.bench.result.json.
@@ -44,7 +48,7 @@ import { median, round } from "./lib/stats";
 
 const argv = process.argv.slice(2);
 const noBuild = argv.includes("--no-build");
-const DIST = ".next-bench-hcli";
+const DIST = process.env.HISTORY_BENCH_DIST ?? ".next-bench-hcli";
 const ROOT = path.resolve(__dirname, "..");
 const ROOM = "bench-history";
 const TOTAL = 10_000;
@@ -82,6 +86,76 @@ function instrument() {
   };
   const observer = new MutationObserver(check);
   observer.observe(document, { childList: true, subtree: true, characterData: true });
+}
+
+/** Sums of the client's User Timing measures of the history path (lib/client/chat/history.ts HISTORY_MEASURES). */
+interface Breakdown {
+  fetchMs: number;
+  fetchCount: number;
+  openMs: number;
+  commitMs: number;
+  lastCommitEnd: number;
+}
+
+/**
+ * In the page: clicks `button` (load-all once, or load-older until nothing older is left) until the
+ * timeline holds all `total` messages, verified, decrypted and rendered, and the divider says
+ * nothing older exists. Also returns the history path's measures (summed; the fetch of a page and
+ * the opening of another overlap) and the time from the last merge to the last row in the DOM.
+ */
+async function allInPage(page: Page, button: "load-all" | "load-older") {
+  return page.evaluate(
+    async ({ total, oldestText, button }) => {
+      performance.clearMeasures();
+      const t0 = performance.now();
+      let clicks = 0;
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
+      for (;;) {
+        // Counting 10,000 rows every frame would weigh on what is measured: count once the divider shows.
+        const done = !!document.querySelector('[data-testid="history-start"]');
+        const ok = done ? document.querySelectorAll('[data-testid="message-item"][data-status="ok"]').length : 0;
+        if (done && ok >= total) break;
+        if (performance.now() - t0 > 120_000) throw new Error(`stuck after ${clicks} clicks`);
+        const b = document.querySelector(`[data-testid="${button}"]`) as HTMLButtonElement | null;
+        if (b && !b.disabled && (button === "load-older" || clicks === 0)) {
+          b.click();
+          clicks++;
+        }
+        await frame();
+      }
+      const end = performance.now();
+      const ms = end - t0;
+      const sum = (name: string) => performance.getEntriesByName(name, "measure").reduce((a, e) => a + e.duration, 0);
+      const commits = performance.getEntriesByName("qsec:history:commit", "measure");
+      const lastCommitEnd = commits.length ? Math.max(...commits.map((e) => e.startTime + e.duration)) : t0;
+      const texts = [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent);
+      return {
+        ms,
+        clicks,
+        rendered: texts.length,
+        firstIsOldest: texts[0] === oldestText,
+        unavailable: document.querySelectorAll('[data-status="unavailable"]').length,
+        breakdown: {
+          fetchMs: sum("qsec:history:fetch"),
+          fetchCount: performance.getEntriesByName("qsec:history:fetch", "measure").length,
+          openMs: sum("qsec:history:open"),
+          commitMs: sum("qsec:history:commit"),
+          lastCommitEnd: lastCommitEnd - t0,
+        } satisfies Breakdown,
+      };
+    },
+    { total: TOTAL, oldestText: textOf(0), button },
+  );
+}
+
+/** Opens the room again in the same tab and waits until the newest message is readable. */
+async function openRoomAgain(page: Page, url: string, newest: string) {
+  await page.goto(`${url}/room/${ROOM}`);
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].some((el) => el.textContent === t),
+    newest,
+    { timeout: 60_000, polling: "raf" },
+  );
 }
 
 async function writerClient(url: string, identity: Identity, keys: MemoryEpochKeyStore, counters: MemoryCounterStore) {
@@ -191,28 +265,37 @@ async function main() {
     const bare = await writerClient(server.url, identity, keys, counters);
     clients.push(bare);
     await bare.join(ROOM, "Writer");
-    let before: number | undefined;
-    let fetched = 0;
-    let requestMs = 0;
-    let rateLimited = 0;
-    const all: HistoryMessage[] = [];
-    const bareStart = performance.now();
-    for (;;) {
-      const t0 = performance.now();
-      try {
-        const p = await bare.request("history:fetch", before === undefined ? { roomId: ROOM, limit: 200 } : { roomId: ROOM, before, limit: 200 });
-        requestMs += performance.now() - t0;
-        fetched += p.messages.length;
-        all.push(...p.messages);
-        if (p.nextBefore === null) break;
-        before = p.nextBefore;
-      } catch (e) {
-        if ((e as { code?: string }).code !== "RATE_LIMITED") throw e;
-        rateLimited++;
-        await sleep(100);
+    /** The bare fetch of every row, `limit` a page: summed request latencies, wall time, retries. */
+    const bareFetch = async (limit: number) => {
+      let before: number | undefined;
+      let fetched = 0;
+      let requestMs = 0;
+      let rateLimited = 0;
+      const got: HistoryMessage[] = [];
+      const start = performance.now();
+      for (;;) {
+        const t0 = performance.now();
+        try {
+          const p = await bare.request("history:fetch", before === undefined ? { roomId: ROOM, limit } : { roomId: ROOM, before, limit });
+          requestMs += performance.now() - t0;
+          fetched += p.messages.length;
+          got.push(...p.messages);
+          if (p.nextBefore === null) break;
+          before = p.nextBefore;
+        } catch (e) {
+          if ((e as { code?: string }).code !== "RATE_LIMITED") throw e;
+          rateLimited++;
+          await sleep(100);
+        }
       }
-    }
-    const bareWallMs = performance.now() - bareStart;
+      return { fetched, requestMs, rateLimited, got, wallMs: performance.now() - start };
+    };
+    const bare200 = await bareFetch(200);
+    await sleep(3000); // the socket's history budget refills (12,000 rows, 2,000/s)
+    const bareBulk = await bareFetch(LIMITS.maxHistoryFetch);
+    const all = bareBulk.got;
+    const { fetched, requestMs, rateLimited } = bare200;
+    const bareWallMs = bare200.wallMs;
     // The client's verify + decrypt of the same envelopes, in Node (no network): what crypto adds.
     const signingKey = identity.signingKey;
     const cryptoStart = performance.now();
@@ -226,11 +309,19 @@ async function main() {
     while ((await full.loadHistory(ROOM)) > 0);
     const fullWallMs = performance.now() - fullStart;
     const fullOk = full.state.rooms[ROOM]!.messages.filter((m) => m.status === "ok").length;
+    // The same with loadAllHistory (pages of LIMITS.maxHistoryFetch, fetch of the next overlapping the crypto of this one).
+    await sleep(6000); // the address's history budget refills (24,000 rows, then 4,000/s)
+    const fullAll = await writerClient(server.url, identity, keys, counters);
+    clients.push(fullAll);
+    await fullAll.join(ROOM, "Writer");
+    const fullAllStart = performance.now();
+    await fullAll.loadAllHistory(ROOM);
+    const fullAllWallMs = performance.now() - fullAllStart;
+    const fullAllOk = fullAll.state.rooms[ROOM]!.messages.filter((m) => m.status === "ok").length;
 
     // 6. Chromium: the reader comes back to the room (same tab: the same identity and key store).
     await sleep(6000); // the address's history budget refills (the Node clients above read 20,000 rows from it)
     const newest = textOf(TOTAL - 1);
-    const oldest = textOf(0);
     const nav = await (async () => {
       // The init script reads the text to watch for from this tab's sessionStorage.
       await page.evaluate((t) => sessionStorage.setItem("__bench_watch", t), newest);
@@ -248,38 +339,14 @@ async function main() {
     })();
     log(`newest page: ${JSON.stringify(nav)}`);
 
-    // All 10,000: "Show older messages" until the divider says nothing older exists.
-    const allRun = await page.evaluate(
-      async ({ total, oldestText }) => {
-        const t0 = performance.now();
-        let clicks = 0;
-        const frame = () => new Promise((r) => requestAnimationFrame(() => r(undefined)));
-        for (;;) {
-          // Counting 10,000 rows every frame would weigh on what is measured: count once the divider shows.
-          const done = !!document.querySelector('[data-testid="history-start"]');
-          const ok = done ? document.querySelectorAll('[data-testid="message-item"][data-status="ok"]').length : 0;
-          if (done && ok >= total) break;
-          if (performance.now() - t0 > 120_000) throw new Error(`stuck after ${clicks} clicks`);
-          const b = document.querySelector('[data-testid="load-older"]') as HTMLButtonElement | null;
-          if (b && !b.disabled) {
-            b.click();
-            clicks++;
-          }
-          await frame();
-        }
-        const ms = performance.now() - t0;
-        const texts = [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent);
-        return {
-          ms,
-          clicks,
-          rendered: texts.length,
-          firstIsOldest: texts[0] === oldestText,
-          unavailable: document.querySelectorAll('[data-status="unavailable"]').length,
-        };
-      },
-      { total: TOTAL, oldestText: oldest },
-    );
-    log(`all: ${JSON.stringify(allRun)}`);
+    // All 10,000, two ways, each from the room just opened (newest page shown): "Show all history"
+    // (the client's loadAll) and, as before, "Show older messages" clicked until nothing older is left.
+    const allRun = await allInPage(page, "load-all");
+    log(`all (Show all history): ${JSON.stringify(allRun)}`);
+    await sleep(6000); // the address's history budget refills
+    await openRoomAgain(page, server.url, newest);
+    const clickRun = await allInPage(page, "load-older");
+    log(`all (Show older messages, clicked): ${JSON.stringify(clickRun)}`);
 
     // The same run's floor in this page: WebCrypto alone (one Ed25519 verify and one AES-256-GCM
     // decrypt per envelope, all at once, base64url decoding included), no network, no rendering.
@@ -312,6 +379,15 @@ async function main() {
     );
     log(`in-page WebCrypto floor for ${all.length}: ${round(cryptoFloor, 1)} ms`);
 
+    const breakdownOf = (r: { ms: number; breakdown: Breakdown }) => ({
+      pages: r.breakdown.fetchCount,
+      fetchSumMs: round(r.breakdown.fetchMs, 1),
+      verifyDecryptSumMs: round(r.breakdown.openMs, 1),
+      storeMergeSumMs: round(r.breakdown.commitMs, 1),
+      lastMergeAtMs: round(r.breakdown.lastCommitEnd, 1),
+      renderAfterLastMergeMs: round(r.ms - r.breakdown.lastCommitEnd, 1),
+      note: "sums over pages; a page's fetch overlaps the verify + decrypt of the page before it",
+    });
     const newestFromRoom = nav.newestShown !== null && nav.roomShown !== null ? nav.newestShown - nav.roomShown : null;
     // The history budget's floor for one connection reading TOTAL rows from a full bucket.
     const budgetFloorMs = Math.max(0, ((TOTAL - LIMITS.historyRowBurst) / LIMITS.historyRowsPerSecond) * 1000);
@@ -326,7 +402,7 @@ async function main() {
         textChars: textOf(0).length,
         build: `next build (production) into ${DIST}`,
         browser: "Debian chromium, headless; the reader's tab comes back to the room (identity and epoch keys from IndexedDB)",
-        pageSize: { uiNewest: 100, uiOlder: 200, nodeBareFetch: 200 },
+        pageSize: { uiNewest: 100, uiOlder: 200, uiAll: LIMITS.maxHistoryFetch, nodeBareFetch: 200 },
       },
       storage: {
         envelopeBytesMean: round(meanEnvelope, 1),
@@ -339,12 +415,20 @@ async function main() {
         bareFetchRequestMs: round(requestMs, 1),
         bareFetchWallMs: round(bareWallMs, 1),
         bareFetchRateLimitedRetries: rateLimited,
+        bulkPage: LIMITS.maxHistoryFetch,
+        bulkHistoryFetchRowsPerSecond: round(bareBulk.fetched / (bareBulk.requestMs / 1000), 0),
+        bulkFetchRequestMs: round(bareBulk.requestMs, 1),
+        bulkFetchWallMs: round(bareBulk.wallMs, 1),
+        bulkFetchRateLimitedRetries: bareBulk.rateLimited,
       },
       node: {
         verifyDecrypt10kMs: round(nodeCryptoMs, 1),
         clientFetchVerifyDecryptWallMs: round(fullWallMs, 1),
         clientMessagesOk: fullOk,
         ratioClientToBareWall: round(fullWallMs / bareWallMs, 2),
+        loadAllWallMs: round(fullAllWallMs, 1),
+        loadAllMessagesOk: fullAllOk,
+        ratioLoadAllToNodeCrypto: round(fullAllWallMs / nodeCryptoMs, 2),
       },
       browser: {
         navigationToRoomShownMs: nav.roomShown !== null ? round(nav.roomShown, 1) : null,
@@ -353,10 +437,17 @@ async function main() {
         all10kMs: round(allRun.ms, 1),
         webCryptoFloor10kMs: round(cryptoFloor, 1),
         ratioAll10kToWebCryptoFloor: round(allRun.ms / cryptoFloor, 2),
-        all10kClicks: allRun.clicks,
+        all10kVia: "Show all history (ChatClient.loadAllHistory)",
         all10kRendered: allRun.rendered,
         all10kOldestFirst: allRun.firstIsOldest,
         unavailable: allRun.unavailable,
+        all10kBreakdown: breakdownOf(allRun),
+        clicked10kMs: round(clickRun.ms, 1),
+        ratioClicked10kToWebCryptoFloor: round(clickRun.ms / cryptoFloor, 2),
+        clicked10kClicks: clickRun.clicks,
+        clicked10kRendered: clickRun.rendered,
+        clicked10kOldestFirst: clickRun.firstIsOldest,
+        clicked10kBreakdown: breakdownOf(clickRun),
       },
       targets: {
         newestPageReadableMs: {

@@ -6,7 +6,8 @@
  * messages as not available; the exact replay rules hold for live traffic after a reload.
  */
 import { ChatClient, MemoryCounterStore, MemoryEpochKeyStore, MemoryStorage, type RoomView } from "@/lib/client";
-import { generateIdentity, type Identity } from "@/lib/crypto";
+import { encodeChatPayload, encryptMessage, generateIdentity, type Identity } from "@/lib/crypto";
+import { LIMITS, type MessageReceived } from "@/lib/protocol";
 import { serverPerTest } from "../helpers/per-test";
 import { until } from "../helpers/waits";
 import { buildTimeline } from "@/lib/ui/timeline";
@@ -83,6 +84,52 @@ test("a reload (new client, same identity and stores) reads the earlier messages
   await until(() => texts(b, "hist").includes("back"), 5000, "bob reads back");
   await b.send("hist", "hi again");
   await until(() => texts(a2, "hist").includes("hi again"), 5000, "alice reads hi again");
+});
+
+test("Show all history: loadAllHistory reads 2,300 stored messages in pages of 1,000, every one verified and decrypted, in order; a tampered one is shown rejected", async () => {
+  const pa = await profile();
+  const pb = await profile();
+  const a = await open(pa);
+  const b = await open(pb);
+  await a.join("bulk", "alice", undefined, { days: 7 });
+  await b.join("bulk", "bob");
+  await keyed("bulk", a, b);
+  await a.send("bulk", "relayed first");
+  await until(() => texts(b, "bulk").includes("relayed first"), 5000, "bob reads");
+  // Alice's messages written straight into the table in the relayed form (the command limit would make 2,300 sends slow).
+  const epoch = view(a, "bulk").keyEpoch!;
+  const key = (await pa.epochKeys.get("bulk", epoch))!;
+  const N = 2300;
+  const rows = [];
+  for (let i = 0; i < N; i++) {
+    const counter = await pa.counters.reserve(a.userId, 1);
+    const enc = await encryptMessage(
+      pa.identity,
+      key,
+      { roomId: "bulk", epoch, senderId: a.userId, counter },
+      encodeChatPayload({ text: `bulk ${i}`, sentAt: Date.now() }),
+    );
+    const ts = new Date(Date.now() + i);
+    const env: MessageReceived = { id: `bulk${i}`, roomId: "bulk", from: a.userId, to: null, epoch, counter, ...enc, ts: ts.toISOString() };
+    if (i === 1500) env.ciphertext = env.ciphertext.slice(0, 10) + (env.ciphertext[10] === "A" ? "B" : "A") + env.ciphertext.slice(11);
+    rows.push({ roomId: "bulk", epoch, senderId: a.userId, kind: "room", recipientId: null, body: JSON.stringify(env), createdAt: ts });
+  }
+  await t.srv.app.deps.envelopes.flush();
+  await t.srv.prisma.envelope.createMany({ data: rows });
+
+  b.close();
+  const b2 = await open(pb);
+  await b2.join("bulk", "bob");
+  expect(await b2.loadHistory("bulk")).toBe(100); // the newest page, as the room opens (the next is prepared ahead)
+  expect(await b2.loadAllHistory("bulk")).toBe(N + 1 - 100);
+  const expected = ["relayed first", ...Array.from({ length: N }, (_, i) => `bulk ${i}`).filter((x) => x !== "bulk 1500")];
+  expect(texts(b2, "bulk")).toEqual(expected);
+  const rejected = view(b2, "bulk").messages.filter((m) => m.status !== "ok");
+  expect(rejected.map((m) => [m.id, m.status])).toEqual([["bulk1500", "rejected"]]);
+  expect(rejected[0].reason).toMatch(/signature/i);
+  expect(view(b2, "bulk").history).toMatchObject({ nextBefore: null, loading: false, error: null });
+  expect(await b2.loadAllHistory("bulk")).toBe(0);
+  expect(LIMITS.maxHistoryFetch).toBe(1000);
 });
 
 test("an offline member returns and reads the room messages and direct messages sent meanwhile", async () => {

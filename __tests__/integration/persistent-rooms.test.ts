@@ -6,7 +6,7 @@
  */
 import type { ChatClient, RoomView } from "@/lib/client";
 import { decodeChatPayload, decryptMessage, derivePairKeys, generateIdentity, unwrapRoomKeyShare, type Identity } from "@/lib/crypto";
-import type { HistoryMessage, MemberInfo } from "@/lib/protocol";
+import { LIMITS, type HistoryMessage, type MemberInfo } from "@/lib/protocol";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { until } from "../helpers/waits";
 import { databaseBytes, startTestServer, type TestServer } from "../helpers/server";
@@ -283,7 +283,7 @@ test("hostile payloads to the new commands get clear errors and change nothing",
   const j = await ok(a, "room:join", { roomId: "bad", displayName: "a" });
   const cases: [string, unknown, string, RegExp][] = [
     ["history:fetch", { roomId: "bad", before: -1 }, "INVALID_PAYLOAD", /before/],
-    ["history:fetch", { roomId: "bad", limit: 1000 }, "INVALID_PAYLOAD", /limit/],
+    ["history:fetch", { roomId: "bad", limit: LIMITS.maxHistoryFetch + 1 }, "INVALID_PAYLOAD", /limit/],
     ["history:fetch", { roomId: "bad", limit: "10" }, "INVALID_PAYLOAD", /limit/],
     ["history:fetch", { roomId: "bad", from: a.userId }, "INVALID_PAYLOAD", /unrecognized|from/i],
     ["history:fetch", { roomId: "../etc" }, "INVALID_PAYLOAD", /room id/],

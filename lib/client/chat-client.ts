@@ -276,6 +276,18 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   }
 
   /**
+   * Loads all of the room's older stored history we may read (History.loadAll: large pages, the
+   * next fetched while one is verified and decrypted, each merged in one step), then the room
+   * events of the time it covers. Resolves with the number of envelopes loaded.
+   */
+  async loadAllHistory(roomId: string): Promise<number> {
+    if (!this.roster.has(roomId)) throw new ClientError("NOT_JOINED", `not in room ${roomId}`);
+    const n = await this.history.loadAll(roomId);
+    await this.loadEventsBack(roomId).catch(() => undefined);
+    return n;
+  }
+
+  /**
    * Room events (joins, leaves, key changes, BB84 results, channel changes) older than the log rows
    * we hold, back to the oldest message loaded from history: logs:fetch with `events: true` and
    * `beforeId`, a page at a time, until the oldest row held is older than that message or the log

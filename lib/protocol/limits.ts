@@ -12,8 +12,12 @@ export const LIMITS = {
   maxWrappedKeyBytes: 128,
   /** Connections (tabs) one identity may hold at once; a newer one closes the oldest. */
   maxSocketsPerIdentity: 8,
-  /** Envelopes one history:fetch returns at most, and without a limit. */
-  maxHistoryFetch: 200,
+  /**
+   * Envelopes one history:fetch returns at most, and without a limit. Each row asked is charged to
+   * the history budget below, so a large page costs what as many small ones would; clients page
+   * back 200 at a time while scrolling and ask the maximum when loading the whole history.
+   */
+  maxHistoryFetch: 1000,
   defaultHistoryFetch: 100,
   /** Ceiling for a room's history days (the server's QSEC_HISTORY_DAYS may cap lower). */
   maxHistoryDays: 3650,
@@ -50,7 +54,7 @@ export const LIMITS = {
   /**
    * history:fetch has its own row budget (it is not charged to the one above, and pays one command
    * token a page): per socket a burst of 12,000 rows, so a member reads a 10,000-message room at
-   * full speed (50 pages of 200), then 2,000 rows/s; per remote address 24,000 rows, then 4,000/s.
+   * full speed (10 pages of 1,000, or 50 of 200), then 2,000 rows/s; per remote address 24,000 rows, then 4,000/s.
    * A page is at most maxHistoryFetch rows (one indexed range query), so a hostile address makes
    * the server read at most 4,000 rows/s once its burst is spent, whatever its socket count.
    */

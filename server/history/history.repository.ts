@@ -2,9 +2,10 @@
  * Stored envelopes (rooms with history): each row is a relayed `message:received` payload exactly as
  * sent (signed ciphertext, never plaintext). Written in batches off the relay's hot path
  * (EnvelopeWriter, like the log writer), read newest first by cursor for history:fetch, purged by
- * retention. Portable Prisma calls only (SQLite and PostgreSQL).
+ * retention. Portable Prisma calls, and one raw range query written for both SQLite and PostgreSQL.
  */
-import { dialectOf } from "../db-dialect";
+import { dialectOf, placeholders } from "../db-dialect";
+import { inTurn } from "../logs/paged-fetch";
 import type { Prisma, PrismaClient } from "@prisma/client";
 import type { HistoryMessage, MessageReceived } from "@/lib/protocol";
 
@@ -96,10 +97,21 @@ export interface EpochRange {
   toEpoch: number | null;
 }
 
+/** The columns history:fetch reads (ids may come back as bigint from a raw query). */
+interface StoredRow {
+  id: number | bigint;
+  body: string;
+  kind: string;
+  epoch: number | bigint;
+  senderId: string;
+  recipientId: string | null;
+}
+
 /** Whether a stored row is readable by `userId` with these membership periods. */
-function readable(r: { kind: string; epoch: number; senderId: string; recipientId: string | null }, userId: string, periods: readonly EpochRange[]): boolean {
+function readable(r: StoredRow, userId: string, periods: readonly EpochRange[]): boolean {
   if (r.kind === "dm") return r.senderId === userId || r.recipientId === userId;
-  return periods.some((p) => r.epoch >= p.fromEpoch && (p.toEpoch === null || r.epoch <= p.toEpoch));
+  const epoch = Number(r.epoch);
+  return periods.some((p) => epoch >= p.fromEpoch && (p.toEpoch === null || epoch <= p.toEpoch));
 }
 
 /**
@@ -109,7 +121,10 @@ function readable(r: { kind: string; epoch: number; senderId: string; recipientI
  * receive DMs), so the query is bounded below by the earliest period's first epoch and walks the
  * (roomId, id) index; the rest of the rule (gaps between periods, DMs of others) is applied here.
  * At most MAX_SCAN rows are examined per call: a page may then hold fewer than `limit` messages
- * with a non-null nextBefore (continue from it).
+ * with a non-null nextBefore (continue from it). A large page (limit above QUERY_ROWS) is read in
+ * queries of QUERY_ROWS rows, each in its own event-loop turn through the queue of large reads
+ * (server/logs/paged-fetch.ts): the driver is synchronous, so a 1,000-row page must not hold the
+ * event loop for all its rows at once.
  */
 export async function fetchHistoryPage(
   prisma: PrismaClient,
@@ -124,21 +139,23 @@ export async function fetchHistoryPage(
   const messages: HistoryMessage[] = [];
   let cursor = before;
   let scanned = 0;
-  const chunk = Math.max(limit + 1, 100);
+  const chunk = Math.min(Math.max(limit + 1, 100), QUERY_ROWS + 1);
   for (;;) {
-    const rows = await prisma.envelope.findMany({
-      where: { roomId, epoch: { gte: minEpoch }, ...(cursor !== undefined && { id: { lt: cursor } }) },
-      select: { id: true, body: true, kind: true, epoch: true, senderId: true, recipientId: true },
-      orderBy: { id: "desc" },
-      take: chunk,
-    });
+    const from = cursor;
+    // A raw range query on the (roomId, id) index (the same on SQLite and PostgreSQL): the model API's
+    // per-row mapping cost about as much again as the query itself for these 500-byte rows.
+    const sql = `SELECT "id", "body", "kind", "epoch", "senderId", "recipientId" FROM "Envelope"
+      WHERE "roomId" = ? AND "epoch" >= ?${from !== undefined ? ` AND "id" < ?` : ""} ORDER BY "id" DESC LIMIT ?`;
+    const params: unknown[] = from !== undefined ? [roomId, minEpoch, from, chunk] : [roomId, minEpoch, chunk];
+    const query = () => prisma.$queryRawUnsafe<StoredRow[]>(placeholders(prisma, sql), ...params);
+    const rows = limit > QUERY_ROWS ? await inTurn(query) : await query();
     for (const r of rows) {
       if (messages.length === limit) return { messages, nextBefore: messages[messages.length - 1].cursor };
-      cursor = r.id;
+      cursor = Number(r.id);
       scanned += 1;
       if (!readable(r, userId, periods)) continue;
       try {
-        messages.push({ ...(JSON.parse(r.body) as MessageReceived), cursor: r.id });
+        messages.push({ ...(JSON.parse(r.body) as MessageReceived), cursor });
       } catch {
         /* a row this version did not write: skip it */
       }
@@ -150,6 +167,8 @@ export async function fetchHistoryPage(
 
 /** Rows one history:fetch examines at most (a member with a long gap between periods pages past it). */
 const MAX_SCAN = 2_000;
+/** Rows one query of a large page reads (one event-loop turn each). */
+const QUERY_ROWS = 200;
 
 export async function deleteEnvelopesOlderThan(prisma: PrismaClient, roomId: string, cutoff: Date): Promise<number> {
   const { count } = await prisma.envelope.deleteMany({ where: { roomId, createdAt: { lt: cutoff } } });

@@ -14,8 +14,8 @@ export const LOG_PAGE_ROWS = 100;
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 let tail: Promise<unknown> = Promise.resolve();
-/** Runs one page's query after every earlier page, in a later event-loop turn. */
-function inTurn<T>(query: () => Promise<T>): Promise<T> {
+/** Runs one page's query after every earlier page, in a later event-loop turn (history:fetch's large pages use it too). */
+export function inTurn<T>(query: () => Promise<T>): Promise<T> {
   const run = tail.then(yieldToLoop, yieldToLoop).then(query);
   tail = run.catch(() => {});
   return run;

@@ -46,6 +46,7 @@ export function MessageList() {
     return own?.length ? own[own.length - 1] : null;
   }, [logs, room?.members]);
   const loadOlder = useChatStore((s) => s.loadOlder);
+  const loadAllOlder = useChatStore((s) => s.loadAllOlder);
   const history = room?.history;
   // Events from the oldest message loaded from history, or from this tab's own join.
   const from = useMemo(() => {
@@ -81,6 +82,13 @@ export function MessageList() {
         if (k > WINDOW_STEP) setShown((n) => n + k - WINDOW_STEP);
       });
     }
+  }
+
+  /** Everything: what is loaded and every older page (fetched in large pages, verified and decrypted while the next is fetched). */
+  function revealAll(el: HTMLDivElement) {
+    anchor.current = el.scrollHeight - el.scrollTop;
+    setShown(Number.MAX_SAFE_INTEGER);
+    if (history?.nextBefore !== null) void loadAllOlder();
   }
 
   // Follow new messages unless the reader scrolled up to read older ones.
@@ -137,7 +145,7 @@ export function MessageList() {
               </li>
             )}
             {(hiddenAbove > 0 || (!exhausted && room.historyDays !== null)) && (
-              <li className="my-2 text-center">
+              <li className="my-2 flex flex-wrap justify-center gap-2 text-center">
                 <button
                   type="button"
                   onClick={() => scroller.current && revealOlder(scroller.current)}
@@ -146,6 +154,15 @@ export function MessageList() {
                   className="rounded-full border border-line px-3 py-1 text-xs text-muted hover:border-accent disabled:opacity-50"
                 >
                   {history?.loading && hiddenAbove === 0 ? "Loading older messages…" : "Show older messages"}
+                </button>
+                <button
+                  type="button"
+                  onClick={() => scroller.current && revealAll(scroller.current)}
+                  disabled={hiddenAbove === 0 && !canFetch}
+                  data-testid="load-all"
+                  className="rounded-full border border-line px-3 py-1 text-xs text-muted hover:border-accent disabled:opacity-50"
+                >
+                  {history?.loading && shown === Number.MAX_SAFE_INTEGER ? "Loading all history…" : "Show all history"}
                 </button>
               </li>
             )}

@@ -9,7 +9,7 @@
  * are in replay-policy.ts (one message per id, one id per (sender, scope, counter)).
  */
 import { decodeChatPayload, decryptMessage } from "@/lib/crypto";
-import type { CommandPayload, HistoryMessage, HistoryPage, MemberInfo } from "@/lib/protocol";
+import { LIMITS, type CommandPayload, type HistoryMessage, type HistoryPage, type MemberInfo } from "@/lib/protocol";
 import { ClientError } from "../errors";
 import type { EpochKeyStore } from "../persist";
 import { rejectionReason } from "../reasons";
@@ -23,8 +23,26 @@ import { tryEachKey } from "./try-keys";
 
 /** Envelopes asked for the newest page (small: it is what the room shows first)... */
 export const HISTORY_PAGE = 100;
-/** ...and for each older page (the server's maximum: fewer round trips when scrolling far back). */
+/** ...and for each older page while scrolling back (a page the timeline reveals at a time). */
 export const HISTORY_OLDER_PAGE = 200;
+/** ...and for each page when the whole history is asked for at once (loadAll: the server's maximum). */
+export const HISTORY_BULK_PAGE = LIMITS.maxHistoryFetch;
+
+/**
+ * User Timing measures (performance.measure) of the history path, so a profiler or bench:history
+ * can tell where the time goes: the request of a page (server + transfer), the verify + decrypt of
+ * a page, and its merge into the room's messages. Names only, never content.
+ */
+export const HISTORY_MEASURES = { fetch: "qsec:history:fetch", open: "qsec:history:open", commit: "qsec:history:commit", all: "qsec:history:all" } as const;
+function measure(name: string, start: number, detail?: Record<string, number>): void {
+  const perf = (globalThis as { performance?: Performance }).performance;
+  try {
+    perf?.measure?.(name, { start, end: perf.now(), ...(detail && { detail }) });
+  } catch {
+    /* no User Timing here: nothing to record */
+  }
+}
+const now = (): number => (globalThis as { performance?: Performance }).performance?.now() ?? Date.now();
 
 export interface HistoryDeps {
   userId: string;
@@ -41,6 +59,12 @@ interface PageKeys {
   pair(peer: MemberInfo): Promise<CryptoKey[]>;
 }
 
+/** Envelopes of one page being opened at once (openAll). */
+const OPEN_LANES = 32;
+
+/** loadAll merges the pages opened meanwhile at most this often (ms), and once at the end. */
+const MERGE_EVERY_MS = 1000;
+
 /** Older pages kept prepared ahead while the reader pages back through history. */
 const AHEAD_PAGES = 2;
 
@@ -55,6 +79,8 @@ interface Prepared {
 
 export class History {
   private readonly inFlight = new Map<string, Promise<number>>();
+  /** Per room, a loadAll under way (later calls share it). */
+  private readonly allInFlight = new Map<string, Promise<number>>();
   /** Per room, the next older page, fetched and opened while the current one is shown. */
   private readonly ahead = new Map<string, Prepared[]>();
 
@@ -74,6 +100,116 @@ export class History {
     const p = this.load(roomId, limit).finally(() => this.inFlight.delete(roomId));
     this.inFlight.set(roomId, p);
     return p;
+  }
+
+  /**
+   * Loads every older envelope of the room we may read, verified and decrypted, into its messages:
+   * pages of HISTORY_BULK_PAGE, each fetched while the one before it is being opened (so the
+   * network and the server overlap the crypto), each page's envelopes opened all at once, and each
+   * merged in one store update as soon as it and every newer page are in. Pages already prepared
+   * ahead are used. Resolves with the number of envelopes loaded. A loadOlder running meanwhile
+   * is waited for; a loadOlder asked meanwhile shares this load.
+   */
+  loadAll(roomId: string): Promise<number> {
+    const all = this.allInFlight.get(roomId);
+    if (all) return all;
+    const p = (async () => {
+      for (let running = this.inFlight.get(roomId); running; running = this.inFlight.get(roomId)) await running.catch(() => 0);
+      const own = this.loadRest(roomId);
+      this.inFlight.set(roomId, own);
+      try {
+        return await own;
+      } finally {
+        if (this.inFlight.get(roomId) === own) this.inFlight.delete(roomId);
+      }
+    })().finally(() => this.allInFlight.delete(roomId));
+    this.allInFlight.set(roomId, p);
+    return p;
+  }
+
+  private async loadRest(roomId: string): Promise<number> {
+    const { store } = this.deps;
+    const view = store.view(roomId);
+    if (!view) return 0;
+    let cursor = view.history.nextBefore;
+    if (cursor === null) return 0;
+    const started = now();
+    store.patchHistory(roomId, { loading: true, error: null });
+    // What was prepared ahead (pages of the scroll path) is taken as it is, then nothing more is.
+    const queue = this.ahead.get(roomId) ?? [];
+    this.ahead.delete(roomId);
+    let count = 0;
+    // Opened pages are merged together at most every MERGE_EVERY_MS (and at the end): each merge
+    // re-renders the timeline on the main thread, which also runs the crypto's continuations and
+    // receives the next page, so one render per page made every later page wait.
+    const batch: { page: HistoryPage; opened: ChatMessage[] }[] = [];
+    let merged = now();
+    const merge = () => {
+      this.commit(roomId, batch.splice(0));
+      merged = now();
+    };
+    try {
+      for (const prepared of queue) {
+        if (prepared.before !== cursor || cursor === null) break;
+        const ready = await prepared.promise.catch(() => undefined);
+        if (!ready) break;
+        const opened = await this.reopenUnavailable(roomId, ready);
+        if (!opened) return count;
+        batch.push({ page: ready.page, opened });
+        count += ready.page.messages.length;
+        cursor = ready.page.nextBefore;
+      }
+      // Page k+1 is asked as soon as page k is in (the request needs k's cursor), while k is opened;
+      // pages are opened as they arrive and merged oldest-last, in order.
+      const fetchFrom = (before: number | undefined): Promise<HistoryPage> =>
+        this.fetchPage(before === undefined ? { roomId, limit: HISTORY_BULK_PAGE } : { roomId, before, limit: HISTORY_BULK_PAGE });
+      const keysOf = new Map<RoomRecord, PageKeys>();
+      const openPage = (page: HistoryPage): Promise<ChatMessage[] | null> => {
+        const room = this.deps.roster.get(roomId);
+        if (!room) return Promise.resolve(null);
+        let keys = keysOf.get(room);
+        if (!keys) keysOf.set(room, (keys = this.pageKeys(room)));
+        return this.openAll(room, page, keys);
+      };
+      const opening: Promise<{ page: HistoryPage; opened: ChatMessage[] | null }>[] = [];
+      let fetchError: unknown = null;
+      let wake: () => void = () => {};
+      let done = false;
+      const fetching = (async () => {
+        for (let before = cursor; before !== null;) {
+          const page = await fetchFrom(before);
+          const opened = openPage(page).then((o) => ({ page, opened: o }));
+          opened.catch(() => undefined);
+          opening.push(opened);
+          wake();
+          before = page.nextBefore;
+        }
+      })().catch((e: unknown) => {
+        fetchError = e;
+      });
+      void fetching.finally(() => {
+        done = true;
+        wake();
+      });
+      for (let i = 0; ; i++) {
+        while (i >= opening.length && !done) await new Promise<void>((r) => (wake = r));
+        if (i >= opening.length) break;
+        const { page, opened } = await opening[i];
+        if (!opened) return count;
+        batch.push({ page, opened });
+        count += page.messages.length;
+        if (now() - merged >= MERGE_EVERY_MS) merge();
+      }
+      merge();
+      if (fetchError) throw fetchError;
+      store.patchHistory(roomId, { loading: false });
+      measure(HISTORY_MEASURES.all, started, { envelopes: count });
+      return count;
+    } catch (e) {
+      if (this.deps.roster.get(roomId)) merge();
+      store.patchHistory(roomId, { loading: false, error: rejectionReason(e) });
+      throw e;
+    }
   }
 
   /** Forgets a room's page prepared ahead (the member left the room). */
@@ -110,8 +246,7 @@ export class History {
       const page = await this.fetchPage(before === undefined ? { roomId, limit } : { roomId, before, limit });
       const room = this.deps.roster.get(roomId);
       if (!room) return null;
-      const keys = this.pageKeys(room);
-      const opened = await Promise.all(page.messages.map((env) => this.open(room, env, keys)));
+      const opened = await this.openAll(room, page, this.pageKeys(room));
       return { page, opened };
     })();
     const prepared: Prepared = { before, limit, promise };
@@ -143,20 +278,14 @@ export class History {
       if (ready === undefined) ready = await this.prepare(roomId, before, limit).promise;
       if (!ready) return 0;
       const { page } = ready;
-      let { opened } = ready;
-      // Opened ahead, a page may have missed a key that came since (a key blob, a new share): try those again.
-      if (opened.some((m) => m.status === "unavailable")) {
-        const room = this.deps.roster.get(roomId);
-        if (!room) return 0;
-        const keys = this.pageKeys(room);
-        opened = await Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : Promise.resolve(m))));
-      }
+      const opened = await this.reopenUnavailable(roomId, ready);
+      if (!opened) return 0;
       // The next older pages, while this one is merged and rendered: one after the newest page, two
       // once the reader pages back (so neither the network nor the crypto of a page gates the next).
       const pageLimit = asked ?? HISTORY_OLDER_PAGE;
       const depth = before === undefined ? 1 : AHEAD_PAGES;
       this.refill(roomId, queue, page.nextBefore, pageLimit, depth);
-      this.commit(roomId, page, opened);
+      this.commit(roomId, [{ page, opened }]);
       let count = page.messages.length;
       // Paging back, older pages already fetched and opened are shown at once too (one step, not one per page).
       let cursor = page.nextBefore;
@@ -166,7 +295,7 @@ export class History {
         if (!next || !done || next.before !== cursor || done.opened.some((m) => m.status === "unavailable")) break;
         queue.shift();
         this.refill(roomId, queue, done.page.nextBefore, pageLimit, depth);
-        this.commit(roomId, done.page, done.opened);
+        this.commit(roomId, [done]);
         count += done.page.messages.length;
         cursor = done.page.nextBefore;
       }
@@ -178,27 +307,66 @@ export class History {
     }
   }
 
-  /** Shows one opened page (older than what is shown): the replay set decides, oldest first. */
-  private commit(roomId: string, page: HistoryPage, opened: ChatMessage[]): void {
+  /**
+   * Opens a page's envelopes (verify + decrypt), OPEN_LANES at a time: enough to keep WebCrypto
+   * busy, few enough that the main thread's queue never holds thousands of crypto completions
+   * ahead of the reply to the next page's request (which starts the request after it).
+   */
+  private async openAll(room: RoomRecord, page: HistoryPage, keys: PageKeys): Promise<ChatMessage[]> {
+    const t0 = now();
+    const envs = page.messages;
+    const opened: ChatMessage[] = new Array<ChatMessage>(envs.length);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < envs.length; i = next++) opened[i] = await this.open(room, envs[i], keys);
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_LANES, envs.length) }, lane));
+    measure(HISTORY_MEASURES.open, t0, { envelopes: opened.length });
+    return opened;
+  }
+
+  /** Opened ahead, a page may have missed a key that came since (a key blob, a new share): tries those again. Null: we left the room. */
+  private async reopenUnavailable(roomId: string, ready: { page: HistoryPage; opened: ChatMessage[] }): Promise<ChatMessage[] | null> {
+    const { page, opened } = ready;
+    if (!opened.some((m) => m.status === "unavailable")) return opened;
+    const room = this.deps.roster.get(roomId);
+    if (!room) return null;
+    const keys = this.pageKeys(room);
+    return Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : Promise.resolve(m))));
+  }
+
+  /**
+   * Shows opened pages (older than what is shown; the newest of them first) in one store update:
+   * the replay set decides, oldest first.
+   */
+  private commit(roomId: string, pages: readonly { page: HistoryPage; opened: ChatMessage[] }[]): void {
+    if (!pages.length) return;
+    const t0 = now();
     const { store } = this.deps;
     const shown: ChatMessage[] = [];
+    let envelopes = 0;
     // Newest first on the wire; the replay set is consulted in that order, shown oldest first.
-    for (let i = 0; i < opened.length; i++) {
-      const msg = opened[i];
-      if (msg.status === "ok") {
-        const verdict = this.deps.replay.check(page.messages[i]);
-        if (verdict === "duplicate") continue;
-        if (verdict === "replay") {
-          shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
-          continue;
+    for (const { page, opened } of pages) {
+      envelopes += opened.length;
+      for (let i = 0; i < opened.length; i++) {
+        const msg = opened[i];
+        if (msg.status === "ok") {
+          const verdict = this.deps.replay.check(page.messages[i]);
+          if (verdict === "duplicate") continue;
+          if (verdict === "replay") {
+            shown.push({ ...msg, status: "rejected", text: undefined, reason: "Replayed message (already shown under another id) — discarded" });
+            continue;
+          }
+          this.deps.replay.record(page.messages[i]);
         }
-        this.deps.replay.record(page.messages[i]);
+        shown.push(msg);
       }
-      shown.push(msg);
     }
     shown.reverse();
     store.addHistory(roomId, shown);
-    store.patchHistory(roomId, { nextBefore: page.nextBefore, visibleFrom: page.visibleFrom });
+    const oldest = pages[pages.length - 1].page;
+    store.patchHistory(roomId, { nextBefore: oldest.nextBefore, visibleFrom: oldest.visibleFrom });
+    measure(HISTORY_MEASURES.commit, t0, { envelopes });
   }
 
   /**
@@ -208,7 +376,10 @@ export class History {
   private async fetchPage(payload: CommandPayload<"history:fetch">): Promise<HistoryPage> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.deps.request("history:fetch", payload);
+        const t0 = now();
+        const page = await this.deps.request("history:fetch", payload);
+        measure(HISTORY_MEASURES.fetch, t0, { envelopes: page.messages.length });
+        return page;
       } catch (e) {
         if (!(e instanceof ClientError && e.code === "RATE_LIMITED") || attempt >= 8) throw e;
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));

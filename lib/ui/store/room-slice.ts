@@ -100,6 +100,18 @@ export const createRoomSlice: ChatSlice<RoomSlice> = (set, get) => {
       }
     },
 
+    async loadAllOlder() {
+      const { client, roomId } = get();
+      if (!client || !roomId) return 0;
+      try {
+        return await client.loadAllHistory(roomId);
+      } catch {
+        return 0; // shown as RoomView.history.error
+      } finally {
+        get().syncFromClient();
+      }
+    },
+
     async removeMember(userId) {
       const { client, roomId } = get();
       if (!client || !roomId) return;

@@ -61,6 +61,8 @@ export interface RoomSlice {
   safetyNumber(peerId: string): Promise<string>;
   /** Loads the next older page of the room's stored history (the newest on the first call). */
   loadOlder(): Promise<number>;
+  /** Loads all of the room's older stored history at once (large pages, pipelined). */
+  loadAllOlder(): Promise<number>;
   /** The room's creator removes a member. */
   removeMember(userId: string): Promise<void>;
   clearError(): void;
