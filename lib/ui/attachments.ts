@@ -41,8 +41,8 @@ export async function makeThumbnail(file: Blob): Promise<AttachmentRef["thumb"] 
   return undefined;
 }
 
-/** Offers a checked file to the user as a download under its announced name. */
-export function saveBlob(blob: Blob, name: string): void {
+/** Offers a checked file to the user as a download under its announced name; `release` runs once the browser had time to copy it. */
+export function saveBlob(blob: Blob, name: string, release?: () => void): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
@@ -51,5 +51,8 @@ export function saveBlob(blob: Blob, name: string): void {
   document.body.appendChild(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  setTimeout(() => {
+    URL.revokeObjectURL(url);
+    release?.();
+  }, 60_000);
 }

@@ -1,7 +1,7 @@
 "use client";
 import { useRef, useState } from "react";
 import type { AttachmentRef } from "@/lib/crypto";
-import { downloadAttachment } from "@/lib/client/attachments";
+import { discardDownload, downloadAttachment } from "@/lib/client/attachments";
 import { useChatStore } from "@/lib/ui/chat-store";
 import { toUiError } from "@/lib/ui/errors";
 import { formatBytes, saveBlob } from "@/lib/ui/attachments";
@@ -32,7 +32,7 @@ export function AttachmentCard({ att, mine }: { att: AttachmentRef; mine: boolea
         signal: abort.current.signal,
         onProgress: ({ sent, total }) => setProgress(total ? sent / total : 1),
       });
-      saveBlob(blob, att.name);
+      saveBlob(blob, att.name, () => void discardDownload(blob));
     } catch (e) {
       if (!abort.current?.signal.aborted)
         setError(e instanceof Error && e.name === "AttachmentIntegrityError" ? `Refused: ${e.message}` : toUiError(e).message);
