@@ -8,11 +8,15 @@
  * baseline). Measured:
  *   - Node (a ChatClient): encrypt+upload (SHA-256 pass, AES-256-GCM STREAM, tus in 4 MiB chunks)
  *     and download+decrypt (ranged GET, streamed opening, SHA-256 check) vs plain PUT / GET;
- *   - Chromium (Debian's, headless): the same client code bundled by esbuild into a page; the file
- *     is a 100 MiB Blob (as a picked File); throughput, and the JS heap (CDP Performance metrics,
- *     JSHeapUsedSize, sampled every 50 ms) above the baseline taken after a forced GC, during each
- *     transfer, and the renderer processes' resident memory (VmRSS from /proc, which also counts
- *     ArrayBuffer backing stores that the JS heap figure leaves out). Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
+ *   - Chromium (Debian's, headless, with an ordinary on-disk profile: playwright's own contexts are
+ *     off-the-record, where Blobs and the origin-private file system live in memory): the same client
+ *     code bundled by esbuild into a page; the file is a 100 MiB Blob (as a picked File). Per phase:
+ *     throughput; the JS heap (CDP JSHeapUsedSize) and V8's ArrayBuffer backing stores (CDP
+ *     Runtime.getHeapUsage) above the baseline taken after a forced GC; resident memory (VmRSS,
+ *     /proc) of the renderers, of the browser process (where Blob bytes live) and of every Chromium
+ *     process, at peak (sampled every 50 ms) and after a forced GC at the end (what of the peak was
+ *     garbage). Downloads are measured staged in OPFS (the default) and as an in-memory Blob.
+ *     Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
  * Prints one JSON document (progress on stderr) and saves it to bench/attachments.bench.result.json.
  * Flags: --mb N (file size, default 100).
  */
