@@ -240,3 +240,42 @@ test("limits and lifecycle: size cap, room and member quotas, retention with the
   }
   expect(reasons).toEqual(["retention", "unfinished"]);
 });
+
+test("a member who joins after an upload finished but before its message went out can open it; a message naming someone else's attachment is refused", async () => {
+  await start();
+  const alice = await makeClient();
+  const bob = await makeClient();
+  const carol = await makeClient();
+  await alice.join("late", "alice");
+  await bob.join("late", "bob");
+  const plain = fileBytes(150_000, "late-joiner");
+  const ref = await upload(alice, "late", plain, "late.bin");
+  // Carol joins now: a new epoch, after the upload finished.
+  await carol.join("late", "carol");
+  expect(await code(carol.request("attachment:grant", { roomId: "late", id: ref.id }))).toBe("NO_ATTACHMENT");
+  const epoch = carol.state.rooms.late!.epoch;
+  await until(() => alice.state.rooms.late?.keyEpoch === epoch && carol.state.rooms.late?.keyEpoch === epoch, 10_000, "both to hold the new epoch's key");
+  await alice.send("late", "sent after carol joined", undefined, ref);
+  await until(() => carol.state.rooms.late?.messages.some((m) => m.attachment?.id === ref.id) ?? false, 10_000, "carol to get the announcement");
+  const got = carol.state.rooms.late!.messages.find((m) => m.attachment?.id === ref.id)!.attachment!;
+  const blob = await downloadAttachment({ ...transport(carol), roomId: "late", ref: got });
+  expect(Buffer.from(await blob.arrayBuffer()).equals(Buffer.from(plain))).toBe(true);
+  // Bob cannot widen who reads alice's file by naming it in his own message.
+  const raw = { roomId: "late", epoch, counter: 999_999, iv: "A".repeat(16), ciphertext: "AAAA", signature: "A".repeat(86), attachment: ref.id };
+  expect(await code(bob.request("message:send", raw))).toBe("NO_ATTACHMENT");
+});
+
+test("quotas hold under simultaneous reservations: of several that each fit alone, only as many as fit together succeed", async () => {
+  // 600 kB each: a member's 1 MB quota holds one, the room's 1.5 MB holds two.
+  await start({ maxBytes: 2 * MB, roomQuotaBytes: 1.5 * MB, memberQuotaBytes: 1 * MB });
+  const members = [await makeClient(), await makeClient(), await makeClient()];
+  for (const [i, c] of members.entries()) await c.join("race", `m${i}`);
+  const size = 600_000;
+  const tries = Array.from({ length: 9 }, (_, i) => members[i % 3]!);
+  const results = await Promise.all(tries.map((c) => code(c.request("attachment:create", { roomId: "race", size }))));
+  expect(results.filter((r) => r === "ok")).toHaveLength(2);
+  expect(results.filter((r) => r !== "ok").every((r) => r === "QUOTA_EXCEEDED")).toBe(true);
+  const rows = await srv.prisma.attachment.findMany({ where: { roomId: "race" }, select: { uploaderId: true, size: true } });
+  expect(rows.reduce((n, r) => n + r.size, 0)).toBe(2 * size);
+  expect(new Set(rows.map((r) => r.uploaderId)).size).toBe(2); // no member over their own quota either
+});

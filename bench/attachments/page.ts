@@ -5,7 +5,7 @@
  */
 import { ChatClient, MemoryStorage } from "@/lib/client";
 import { blobSource, generateIdentity, type AttachmentRef } from "@/lib/crypto";
-import { downloadAttachment, uploadAttachment } from "@/lib/client/attachments";
+import { discardDownload, downloadAttachment, uploadAttachment } from "@/lib/client/attachments";
 
 let client: ChatClient;
 let roomId = "";
@@ -43,9 +43,16 @@ const bench = {
     timed(async () => {
       ref = await uploadAttachment({ request, baseUrl: "", roomId, source: blobSource(file!), name: "bench.bin", mime: "application/octet-stream" }).done;
     }),
+  /** The default: opened into a staging file in the origin-private file system (disk-backed). */
   downloadDecrypt: () =>
     timed(async () => {
       kept = await downloadAttachment({ request, baseUrl: "", roomId, ref: ref! });
+      if (kept.size !== file!.size) throw new Error(`downloaded ${kept.size} bytes, expected ${file!.size}`);
+    }),
+  /** The fallback where there is no OPFS: assembled into an in-memory Blob. */
+  downloadDecryptMemory: () =>
+    timed(async () => {
+      kept = await downloadAttachment({ request, baseUrl: "", roomId, ref: ref!, staging: "memory" });
       if (kept.size !== file!.size) throw new Error(`downloaded ${kept.size} bytes, expected ${file!.size}`);
     }),
   plainUpload: () =>
@@ -58,7 +65,8 @@ const bench = {
       kept = await (await fetch("/plain/bench")).blob();
       if (kept.size !== file!.size) throw new Error("plain download size");
     }),
-  drop(): void {
+  async drop(): Promise<void> {
+    if (kept) await discardDownload(kept);
     kept = null;
   },
 };

@@ -23,6 +23,7 @@ import {
   fromB64url,
   importFileKey,
   newFileSecret,
+  randomBytes,
   toB64url,
   type AttachmentRef,
   type PlainSource,
@@ -101,18 +102,27 @@ export class AttachmentUpload {
       };
     }
     const key = await importFileKey(rawKey);
-    // The content hash is taken from the plaintext as it is read for sealing (in order), so the
-    // file is read once; a resumed upload hashes what it did not read itself at the end.
+    // The content hash is taken from the plaintext as it is read for sealing, so the file is read
+    // once: reads are hashed in the order they were asked for (the chunk read ahead may finish
+    // first; chunks overlap by a segment, which the hasher skips). A resumed upload hashes what it
+    // did not read itself at the end.
     const hasher = new ContentHasher();
+    let hashed = Promise.resolve();
     const source: PlainSource = {
       size: o.source.size,
-      read: async (s, e) => {
-        const plain = await o.source.read(s, e);
-        if (s % SEGMENT_BYTES === 0 && s / SEGMENT_BYTES === hasher.next && (plain.length > 0 || o.source.size === 0)) hasher.add(s / SEGMENT_BYTES, plain);
-        return plain;
+      read: (s, e) => {
+        const reading = o.source.read(s, e);
+        hashed = hashed.then(async () => {
+          const plain = await reading.catch(() => null);
+          const first = s / SEGMENT_BYTES;
+          if (!plain || !Number.isInteger(first) || first > hasher.next || (plain.length === 0 && o.source.size !== 0)) return;
+          hasher.add(first, plain);
+        });
+        return reading;
       },
     };
     const finish = async () => {
+      await hashed;
       if (!this.ref.sha256) this.ref = { ...this.ref, sha256: toB64url(await hashSource(o.source, hasher.next === 0 ? undefined : hasher)) };
       this.settle.resolve(this.ref);
     };
@@ -126,19 +136,34 @@ export class AttachmentUpload {
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: false,
       fingerprint: async () => `qsec-attachment-${this.ref.id}`,
-      // The plaintext source, sealed range by range on demand (see encryptRange).
+      // The plaintext source, sealed range by range on demand (see encryptRange). While one chunk
+      // is on the wire the next one is read and sealed (one chunk ahead), so sealing and sending overlap.
       fileReader: {
-        openFile: async () => ({
-          size: total,
-          slice: async (start: number, end: number) => {
-            const sealed = await encryptRange(key, fileId, source, start, end);
-            // tus-js-client reads a chunk's length from `.size`: a Blob in browsers (what XHR sends
-            // best), a Uint8Array given one in Node (its HTTP stack takes Uint8Array bodies).
-            const value = typeof Blob === "function" && typeof document !== "undefined" ? new Blob([sealed]) : Object.assign(sealed, { size: sealed.length });
-            return { value, done: end >= total };
-          },
-          close: () => {},
-        }),
+        openFile: async () => {
+          let ahead: { start: number; end: number; sealed: Promise<Uint8Array<ArrayBuffer>> } | null = null;
+          const seal = (start: number, end: number) => {
+            const sealed = encryptRange(key, fileId, source, start, end);
+            sealed.catch(() => undefined); // a failed look-ahead is retried (and reported) when its chunk is asked for
+            return { start, end, sealed };
+          };
+          return {
+            size: total,
+            slice: async (start: number, end: number) => {
+              end = Math.min(end, total);
+              const mine = ahead && ahead.start === start && ahead.end === end ? ahead : seal(start, end);
+              ahead = end < total ? seal(end, Math.min(total, end + (end - start))) : null;
+              const sealed = await mine.sealed;
+              // tus-js-client reads a chunk's length from `.size`: a Blob in browsers (what XHR sends
+              // best: a 4 MiB Uint8Array body took minutes in Chromium 156 where a Blob takes under a
+              // second), a Uint8Array given one in Node (its HTTP stack takes Uint8Array bodies).
+              const value = typeof Blob === "function" && typeof document !== "undefined" ? new Blob([sealed]) : Object.assign(sealed, { size: sealed.length });
+              return { value, done: end >= total };
+            },
+            close: () => {
+              ahead = null;
+            },
+          };
+        },
       },
       onBeforeRequest: async (req) => {
         // A long transfer outlives one capability: take a fresh one before it runs out.
@@ -242,24 +267,124 @@ export async function openAttachment(o: StartDownload): Promise<ReadableStream<U
     },
     cancel: () => reader?.cancel(),
   });
-  // decryptStream emits one opened segment per chunk, in order.
+  // The content hash is taken segment by segment as decryptStream opens them, and checked at the end.
   const h = new ContentHasher();
-  let segment = 0;
-  const hashCheck = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, c) {
-      h.add(segment++, chunk, 1);
-      c.enqueue(chunk);
+  const hashCheck = new TransformStream<Uint8Array, Uint8Array>(
+    {
+      async flush() {
+        if (toB64url(await h.digest()) !== o.ref.sha256)
+          throw new AttachmentIntegrityError("segment-failed", "the opened file's SHA-256 differs from the one announced");
+      },
     },
-    async flush() {
-      if (toB64url(await h.digest()) !== o.ref.sha256)
-        throw new AttachmentIntegrityError("segment-failed", "the opened file's SHA-256 differs from the one announced");
-    },
-  });
-  return ciphertext.pipeThrough(decryptStream(key, fromB64url(o.ref.fileId))).pipeThrough(hashCheck);
+    { highWaterMark: 16 },
+    { highWaterMark: 16 },
+  );
+  return ciphertext.pipeThrough(decryptStream(key, fromB64url(o.ref.fileId), h)).pipeThrough(hashCheck);
 }
 
-/** Downloads, opens and checks a whole attachment; resolves only when every segment and the hash checked out. */
-export async function downloadAttachment(o: StartDownload): Promise<Blob> {
+/** Where downloadAttachment puts the opened file: "auto" is a disk-backed file in the origin-private file system where the browser has one, else a Blob in memory. */
+export type DownloadStaging = "auto" | "memory";
+
+/** The staging directory of downloads in the origin-private file system (OPFS). */
+const STAGING_DIR = "qsec-downloads";
+/** Staged files older than this are someone's leftovers (a closed tab): the next download removes them. */
+const STAGING_STALE_MS = 60 * 60 * 1000;
+const staged = new WeakMap<Blob, string>();
+const STAGING_WRITE_BYTES = 1024 * 1024;
+
+interface StagingDir {
+  getFileHandle(name: string, o?: { create?: boolean }): Promise<FileSystemFileHandle>;
+  removeEntry(name: string): Promise<void>;
+  entries?(): AsyncIterableIterator<[string, FileSystemHandle]>;
+}
+
+async function stagingDir(): Promise<StagingDir | null> {
+  const storage = (globalThis as { navigator?: Navigator }).navigator?.storage;
+  const handleProto = (globalThis as { FileSystemFileHandle?: { prototype: object } }).FileSystemFileHandle?.prototype;
+  if (typeof storage?.getDirectory !== "function" || !handleProto || !("createWritable" in handleProto)) return null;
+  try {
+    const root = await storage.getDirectory();
+    return (await root.getDirectoryHandle(STAGING_DIR, { create: true })) as unknown as StagingDir;
+  } catch {
+    return null; // e.g. a profile without storage: fall back to memory
+  }
+}
+
+async function purgeStaleStaging(dir: StagingDir): Promise<void> {
+  if (!dir.entries) return;
+  for await (const [name, h] of dir.entries()) {
+    if (h.kind !== "file") continue;
+    const f = await (h as FileSystemFileHandle).getFile().catch(() => null);
+    if (f && Date.now() - f.lastModified > STAGING_STALE_MS) await dir.removeEntry(name).catch(() => undefined);
+  }
+}
+
+/**
+ * Downloads, opens and checks a whole attachment; resolves only when every segment and the hash
+ * checked out. Memory stays bounded where the browser has an origin-private file system: opened
+ * segments are written to a staging file there (FileSystemWritableFileStream: the browser writes a
+ * swap file on disk and moves it in place on close), and the result is that file, a disk-backed
+ * Blob. A failed or cancelled download aborts the write: no partial file is ever staged under its
+ * name. Elsewhere (Node, older browsers, staging "memory") the file is assembled as a Blob, which a
+ * browser keeps in memory (see docs/security.md). Call discardDownload(blob) once it was saved.
+ */
+export async function downloadAttachment(o: StartDownload & { staging?: DownloadStaging }): Promise<Blob> {
+  const dir = o.staging === "memory" ? null : await stagingDir();
+  if (!dir) return downloadToMemory(o);
+  void purgeStaleStaging(dir).catch(() => undefined);
+  const name = `${o.ref.id}-${toB64url(randomBytes(6))}`;
+  const handle = await dir.getFileHandle(name, { create: true });
+  const writer = (await handle.createWritable()).getWriter();
+  try {
+    const reader = (await openAttachment(o)).getReader();
+    // Opened segments are gathered into 1 MiB writes: each write is a round trip to the browser
+    // process, and 64 KiB writes made the staging twice as slow as an in-memory Blob.
+    let buf = new Uint8Array(STAGING_WRITE_BYTES);
+    let fill = 0;
+    const flush = async () => {
+      if (fill === 0) return;
+      // `ready` applies the stream's backpressure, so memory stays bounded whatever the disk's
+      // speed; writes are queued without waiting for each (a failed one also fails close()).
+      await writer.ready;
+      writer.write(buf.subarray(0, fill)).catch(() => undefined);
+      buf = new Uint8Array(STAGING_WRITE_BYTES);
+      fill = 0;
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      for (let at = 0; at < value.length;) {
+        const k = Math.min(value.length - at, buf.length - fill);
+        buf.set(value.subarray(at, at + k), fill);
+        fill += k;
+        at += k;
+        if (fill === buf.length) await flush();
+      }
+    }
+    await flush();
+    await writer.close();
+  } catch (e) {
+    await writer.abort(e).catch(() => undefined);
+    await dir.removeEntry(name).catch(() => undefined);
+    throw e;
+  }
+  const file = await handle.getFile();
+  const blob = o.ref.mime && file.type !== o.ref.mime ? file.slice(0, file.size, o.ref.mime) : file;
+  staged.set(blob, name);
+  return blob;
+}
+
+/** Removes a downloaded file's staging copy (after it was saved or shown); a no-op for in-memory Blobs. */
+export async function discardDownload(blob: Blob): Promise<void> {
+  const name = staged.get(blob);
+  if (!name) return;
+  staged.delete(blob);
+  const dir = await stagingDir();
+  await dir?.removeEntry(name).catch(() => undefined);
+}
+
+/** The whole file as an in-memory Blob (Node, browsers without OPFS writable streams). */
+async function downloadToMemory(o: StartDownload): Promise<Blob> {
   // Opened segments move into a Blob every 8 MiB: browsers keep Blob bytes outside the JS heap
   // (on disk past a size), so a large file never sits whole in script memory.
   const type = o.ref.mime || "application/octet-stream";

@@ -111,15 +111,17 @@ function aad(fileId: Uint8Array): Uint8Array<ArrayBuffer> {
   return concatBytes(AAD_LABEL, fileId, u32(SEGMENT_BYTES));
 }
 
+// WebCrypto takes a copy of its input before it returns (WebCrypto spec: "get a copy of the bytes
+// held by the data parameter"), so segments are passed as views, without a copy of our own.
 export async function sealSegment(key: CryptoKey, fileId: Uint8Array, index: number, last: boolean, plain: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   if (plain.length > SEGMENT_BYTES || (!last && plain.length !== SEGMENT_BYTES)) throw new RangeError("only the last segment may be short");
-  const ct = await subtle().encrypt({ name: "AES-GCM", iv: nonce(fileId, index, last), additionalData: aad(fileId) }, key, new Uint8Array(plain));
+  const ct = await subtle().encrypt({ name: "AES-GCM", iv: nonce(fileId, index, last), additionalData: aad(fileId) }, key, plain as Uint8Array<ArrayBuffer>);
   return new Uint8Array(ct);
 }
 
 export async function openSegment(key: CryptoKey, fileId: Uint8Array, index: number, last: boolean, sealed: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   try {
-    const pt = await subtle().decrypt({ name: "AES-GCM", iv: nonce(fileId, index, last), additionalData: aad(fileId) }, key, new Uint8Array(sealed));
+    const pt = await subtle().decrypt({ name: "AES-GCM", iv: nonce(fileId, index, last), additionalData: aad(fileId) }, key, sealed as Uint8Array<ArrayBuffer>);
     return new Uint8Array(pt);
   } catch {
     const hint = last
@@ -184,21 +186,34 @@ export async function encryptRange(key: CryptoKey, fileId: Uint8Array, source: P
   return out;
 }
 
-/** Segments opened at once (concurrently) by decryptStream: 1 MiB of ciphertext held at most, twice. */
+/** Segments opened at once (concurrently) by decryptStream: 1 MiB of ciphertext per batch. */
 const OPEN_BATCH = 16;
+/** Batches in flight while more ciphertext arrives (so reading and opening overlap): ≤ 3 MiB held. */
+const OPEN_AHEAD = 3;
 
 /**
  * A TransformStream from stored ciphertext to plaintext, one segment at a time (opened in batches of
- * 16, concurrently). It errors (and so never completes) on a bad header, a segment that fails
+ * 16, concurrently, with up to 3 batches in flight while the next ciphertext arrives; output stays
+ * in order). It errors (and so never completes) on a bad header, a segment that fails
  * authentication, or a stream that ends early: a reader that only offers the file once the stream
- * closes never offers a partial file.
+ * closes never offers a partial file. With `hasher`, each opened segment is added to it as it is
+ * emitted (the content hash of the announcement, checked by the caller at the end).
  */
-export function decryptStream(key: CryptoKey, fileId: Uint8Array): TransformStream<Uint8Array, Uint8Array> {
+export function decryptStream(key: CryptoKey, fileId: Uint8Array, hasher?: ContentHasher): TransformStream<Uint8Array, Uint8Array> {
   let index = 0;
   let headerDone = false;
   let chunks: Uint8Array[] = [];
   let held = 0;
+  const inFlight: Promise<Uint8Array<ArrayBuffer>[]>[] = [];
   const take = (n: number): Uint8Array => {
+    // One chunk that covers n bytes is used as is (no copy): the common case for 64 KiB reads.
+    const head = chunks[0]!;
+    if (head.length >= n) {
+      if (head.length === n) chunks.shift();
+      else chunks[0] = head.subarray(n);
+      held -= n;
+      return head.subarray(0, n);
+    }
     const out = new Uint8Array(n);
     let o = 0;
     while (o < n) {
@@ -212,15 +227,25 @@ export function decryptStream(key: CryptoKey, fileId: Uint8Array): TransformStre
     held -= n;
     return out;
   };
-  const openBatch = async (controller: TransformStreamDefaultController<Uint8Array>, count: number) => {
-    const block = take(count * SEALED_SEGMENT);
-    const opened = await Promise.allSettled(
-      Array.from({ length: count }, (_, k) => openSegment(key, fileId, index + k, false, block.subarray(k * SEALED_SEGMENT, (k + 1) * SEALED_SEGMENT))),
-    );
-    // The first failure in stream order, whichever finished first.
-    for (const r of opened) if (r.status === "rejected") throw r.reason;
+  const startBatch = (count: number) => {
+    const segs = Array.from({ length: count }, () => take(SEALED_SEGMENT));
+    const first = index;
     index += count;
-    for (const r of opened) controller.enqueue((r as PromiseFulfilledResult<Uint8Array<ArrayBuffer>>).value);
+    // allSettled, then the first failure in stream order (whichever finished first).
+    const batch = Promise.allSettled(segs.map((seg, k) => openSegment(key, fileId, first + k, false, seg))).then((opened) => {
+      for (const r of opened) if (r.status === "rejected") throw r.reason;
+      return opened.map((r) => (r as PromiseFulfilledResult<Uint8Array<ArrayBuffer>>).value);
+    });
+    batch.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
+    inFlight.push(batch);
+  };
+  let emitted = 0;
+  const emit = (controller: TransformStreamDefaultController<Uint8Array>, plain: Uint8Array) => {
+    hasher?.add(emitted++, plain, 1);
+    controller.enqueue(plain);
+  };
+  const drain = async (controller: TransformStreamDefaultController<Uint8Array>, keep: number) => {
+    while (inFlight.length > keep) for (const p of await inFlight.shift()!) emit(controller, p);
   };
   return new TransformStream<Uint8Array, Uint8Array>({
     async transform(chunk, controller) {
@@ -232,13 +257,17 @@ export function decryptStream(key: CryptoKey, fileId: Uint8Array): TransformStre
         headerDone = true;
       }
       // Keep one whole segment back: only the end of the stream says which segment is the last.
-      while (held > OPEN_BATCH * SEALED_SEGMENT) await openBatch(controller, OPEN_BATCH);
+      while (held > OPEN_BATCH * SEALED_SEGMENT) {
+        startBatch(OPEN_BATCH);
+        await drain(controller, OPEN_AHEAD - 1);
+      }
     },
     async flush(controller) {
       if (!headerDone) throw new AttachmentIntegrityError("truncated", "the stream ended inside its header");
-      while (held > SEALED_SEGMENT) await openBatch(controller, Math.min(OPEN_BATCH, Math.floor((held - 1) / SEALED_SEGMENT)));
+      while (held > SEALED_SEGMENT) startBatch(Math.min(OPEN_BATCH, Math.floor((held - 1) / SEALED_SEGMENT)));
+      await drain(controller, 0);
       if (held < TAG_BYTES) throw new AttachmentIntegrityError("truncated", `the stream ended inside segment ${index}`);
-      controller.enqueue(await openSegment(key, fileId, index, true, take(held)));
+      emit(controller, await openSegment(key, fileId, index, true, take(held)));
       chunks = [];
     },
   });
@@ -288,7 +317,7 @@ export class ContentHasher {
       const i = first + k;
       if (i < this.digests.length) continue;
       if (i > this.digests.length) throw new RangeError("segments must be hashed in order");
-      this.digests.push(subtle().digest("SHA-256", new Uint8Array(plain.subarray(k * SEGMENT_BYTES, (k + 1) * SEGMENT_BYTES))));
+      this.digests.push(subtle().digest("SHA-256", plain.subarray(k * SEGMENT_BYTES, (k + 1) * SEGMENT_BYTES) as Uint8Array<ArrayBuffer>));
     }
   }
 

@@ -20,7 +20,7 @@ export const ERROR_CODES = [
   "UNAVAILABLE", // a cluster node could not reach the shared state (Redis) in time; retry shortly
   "NO_BACKUP", // backup:fetch / backup:put: no key backup under that id
   "QUOTA_EXCEEDED", // attachment:create: the room's or the member's attachment quota is full
-  "NO_ATTACHMENT", // attachment:grant: no such attachment in this room, or it is not yours to read
+  "NO_ATTACHMENT", // attachment:grant: no such attachment in this room, or it is not yours to read; message:send: `attachment` is not your finished upload here
   "BACKUP_CONFLICT", // backup:put: the backup changed since the version given, or the id belongs to another identity
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

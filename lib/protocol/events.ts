@@ -15,7 +15,7 @@ import { STAGES } from "../qkd/stages";
 import { isWellFormedText, MALFORMED_TEXT, wellFormedText } from "./text";
 import { rendersBlank } from "./confusables";
 import { backupFetchSchema, backupPutSchema, type BackupBlob } from "./backup";
-import { attachmentCreateSchema, attachmentGrantSchema, type AttachmentCapability } from "./attachments";
+import { attachmentCreateSchema, attachmentGrantSchema, attachmentIdSchema, type AttachmentCapability } from "./attachments";
 
 /** base64url without padding, with a byte-length ceiling checked on the encoded form. */
 export function b64url(maxBytes: number, exactBytes?: number) {
@@ -121,6 +121,9 @@ export const messageSendSchema = z
     ciphertext: b64url(LIMITS.maxMessageCiphertextBytes),
     signature: b64url(64, 64),
     to: userIdSchema.optional(), // present: a direct message, delivered to that member only
+    // A room message announcing an attachment names it (its id only): the server then lets the
+    // members of this message's epoch read it too (one who joined after the upload finished).
+    attachment: attachmentIdSchema.optional(),
   })
   .strict();
 export const bb84RelaySchema = z

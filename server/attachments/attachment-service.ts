@@ -162,7 +162,8 @@ export class AttachmentService {
       res.writeHead(200, { ...headers, "content-length": String(size) });
     }
     if (req.method === "HEAD" || size === 0) return void res.end();
-    const stream = createReadStream(this.file(id), { start, end });
+    // 1 MiB reads: a 64 KiB default means 16× the syscalls and event-loop turns per MiB served.
+    const stream = createReadStream(this.file(id), { start, end, highWaterMark: 1024 * 1024 });
     stream.on("error", () => res.destroy());
     res.on("close", () => stream.destroy());
     stream.pipe(res);

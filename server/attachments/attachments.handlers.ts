@@ -11,7 +11,7 @@ import type { Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
 import type { AttachmentService } from "./attachment-service";
-import { attachmentUsage, findAttachment, mayRead, mayUpload, reserveAttachment } from "./attachments.repository";
+import { findAttachment, mayRead, mayUpload, reserveAttachment } from "./attachments.repository";
 
 const MB = 1024 * 1024;
 
@@ -24,21 +24,15 @@ export function registerAttachments(deps: Deps, socket: QsecSocket, service: Att
     // The cap is on the file (plaintext); the ciphertext adds a 24-byte header and a 16-byte tag per 64 KiB segment.
     if (p.size > ciphertextSize(maxBytes)) refuse("TOO_LARGE", `attachments are limited to ${Math.floor(maxBytes / MB)} MB`);
     if (p.to !== undefined && (p.to === userId || !room.members.has(p.to))) refuse("UNKNOWN_PEER", "that member is not in this room");
-    const usage = await attachmentUsage(deps.prisma, p.roomId, userId);
-    if (usage.room + p.size > roomQuotaBytes)
-      refuse("QUOTA_EXCEEDED", `this room's attachment quota (${Math.floor(roomQuotaBytes / MB)} MB) is full; older attachments leave with retention`);
-    if (usage.member + p.size > memberQuotaBytes)
-      refuse("QUOTA_EXCEEDED", `your attachment quota in this room (${Math.floor(memberQuotaBytes / MB)} MB) is full`);
     const id = randomBytes(16).toString("base64url");
-    await reserveAttachment(deps.prisma, {
-      id,
-      roomId: p.roomId,
-      uploaderId: userId,
-      kind: p.to === undefined ? "room" : "dm",
-      recipientId: p.to ?? null,
-      epoch: room.epoch,
-      size: p.size,
-    });
+    const reserved = await reserveAttachment(
+      deps.prisma,
+      { id, roomId: p.roomId, uploaderId: userId, kind: p.to === undefined ? "room" : "dm", recipientId: p.to ?? null, epoch: room.epoch, size: p.size },
+      { roomBytes: roomQuotaBytes, memberBytes: memberQuotaBytes },
+    );
+    if (reserved === "room-quota")
+      refuse("QUOTA_EXCEEDED", `this room's attachment quota (${Math.floor(roomQuotaBytes / MB)} MB) is full; older attachments leave with retention`);
+    if (reserved === "member-quota") refuse("QUOTA_EXCEEDED", `your attachment quota in this room (${Math.floor(memberQuotaBytes / MB)} MB) is full`);
     return { id, size: p.size, ...service.issue("upload", userId, p.roomId, id) };
   });
 

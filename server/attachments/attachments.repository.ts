@@ -1,13 +1,55 @@
 /**
- * Attachment rows: reservation (with quotas), the access rule every capability and every HTTP
- * request is checked against, and the deletions of retention and orphan purging. Portable Prisma
- * calls only (SQLite and PostgreSQL). Rows hold ids, sizes and epochs, never a name or type.
+ * Attachment rows: reservation (with quotas, atomic), the access rule every capability and every
+ * HTTP request is checked against, and the deletions of retention and orphan purging. Portable
+ * Prisma calls but for the reservation (one raw statement per dialect). Rows hold ids, sizes and
+ * epochs, never a name or type.
  */
 import type { Attachment, PrismaClient } from "@prisma/client";
+import { dialectOf } from "../db-dialect";
 
 export type AttachmentRow = Attachment;
 
-export async function attachmentUsage(prisma: PrismaClient, roomId: string, uploaderId: string): Promise<{ room: number; member: number }> {
+export type Reservation = "ok" | "room-quota" | "member-quota";
+
+type NewAttachment = { id: string; roomId: string; uploaderId: string; kind: "room" | "dm"; recipientId: string | null; epoch: number; size: number };
+
+/** SQLite: one statement, so the sums and the insert see the same database (SQLite runs one writer at a time). */
+const RESERVE_SQLITE = `INSERT INTO "Attachment" ("id","roomId","uploaderId","kind","recipientId","epoch","size","createdAt")
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?
+  WHERE (SELECT COALESCE(SUM("size"), 0) FROM "Attachment" WHERE "roomId" = ?) + ? <= ?
+    AND (SELECT COALESCE(SUM("size"), 0) FROM "Attachment" WHERE "roomId" = ? AND "uploaderId" = ?) + ? <= ?`;
+
+/**
+ * Reserves an attachment only if the room's and the member's quotas have room for it, atomically,
+ * so two simultaneous reservations cannot both fit in the last free space. SQLite: a conditional
+ * INSERT … SELECT … WHERE sums fit (one statement). PostgreSQL: a transaction that first locks the
+ * room's row (SELECT … FOR UPDATE), so reservations in one room queue behind each other, and each
+ * sums (a fresh snapshot per statement under READ COMMITTED) what the ones before it committed.
+ */
+export async function reserveAttachment(prisma: PrismaClient, a: NewAttachment, quota: { roomBytes: number; memberBytes: number }): Promise<Reservation> {
+  if (dialectOf(prisma) === "sqlite") {
+    const n = await prisma.$executeRawUnsafe(
+      RESERVE_SQLITE,
+      ...[a.id, a.roomId, a.uploaderId, a.kind, a.recipientId, a.epoch, a.size, new Date().toISOString()],
+      ...[a.roomId, a.size, quota.roomBytes, a.roomId, a.uploaderId, a.size, quota.memberBytes],
+    );
+    if (n === 1) return "ok";
+    return (await usage(prisma, a.roomId, a.uploaderId)).room + a.size > quota.roomBytes ? "room-quota" : "member-quota";
+  }
+  return prisma.$transaction(
+    async (tx) => {
+      await tx.$queryRawUnsafe(`SELECT "id" FROM "Room" WHERE "id" = $1 FOR UPDATE`, a.roomId);
+      const used = await usage(tx, a.roomId, a.uploaderId);
+      if (used.room + a.size > quota.roomBytes) return "room-quota";
+      if (used.member + a.size > quota.memberBytes) return "member-quota";
+      await tx.attachment.create({ data: a });
+      return "ok";
+    },
+    { maxWait: 10_000, timeout: 10_000 },
+  );
+}
+
+async function usage(prisma: Pick<PrismaClient, "attachment">, roomId: string, uploaderId: string): Promise<{ room: number; member: number }> {
   const [room, member] = await Promise.all([
     prisma.attachment.aggregate({ where: { roomId }, _sum: { size: true } }),
     prisma.attachment.aggregate({ where: { roomId, uploaderId }, _sum: { size: true } }),
@@ -15,11 +57,17 @@ export async function attachmentUsage(prisma: PrismaClient, roomId: string, uplo
   return { room: room._sum.size ?? 0, member: member._sum.size ?? 0 };
 }
 
-export async function reserveAttachment(
-  prisma: PrismaClient,
-  a: { id: string; roomId: string; uploaderId: string; kind: "room" | "dm"; recipientId: string | null; epoch: number; size: number },
-): Promise<void> {
-  await prisma.attachment.create({ data: a });
+/**
+ * A room message announces this attachment under `epoch`: readable by the members of that epoch
+ * too (a member who joined after the upload finished, before the message went out). Only its
+ * uploader's announcement of a finished room attachment counts; false if that is not what it is.
+ */
+export async function announceAttachment(prisma: PrismaClient, id: string, roomId: string, uploaderId: string, epoch: number): Promise<boolean> {
+  const att = await prisma.attachment.findUnique({ where: { id }, select: { roomId: true, uploaderId: true, kind: true, complete: true, epochTo: true } });
+  if (!att || att.roomId !== roomId || att.uploaderId !== uploaderId || att.kind !== "room" || !att.complete) return false;
+  // Only ever widened: a later epoch is added, an earlier announcement keeps its readers.
+  if ((att.epochTo ?? -1) < epoch) await prisma.attachment.updateMany({ where: { id, epochTo: { lt: epoch } }, data: { epochTo: epoch } });
+  return true;
 }
 
 export async function findAttachment(prisma: PrismaClient, id: string): Promise<AttachmentRow | null> {

@@ -2,7 +2,9 @@
  * Encrypted messages. The server relays the envelope as opaque bytes (it never parses inside it),
  * stamps the sender id and time itself, and sends a direct message to its one recipient's
  * connections only. In a room with history it also stores the envelope exactly as relayed
- * (server/history); what it logs is the size, never the content.
+ * (server/history); what it logs is the size, never the content. A room message may name the
+ * attachment it announces (its id, nothing else): that widens who may read the file to the members
+ * of the message's epoch.
  */
 import { randomBytes } from "node:crypto";
 import type { MessageReceived } from "@/lib/protocol";
@@ -11,6 +13,7 @@ import type { Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
 import { backedUp } from "../backpressure";
+import { announceAttachment } from "../attachments/attachments.repository";
 
 // Message ids only need to be unique, not secret: a random per-process prefix and a counter.
 const idPrefix = randomBytes(6).toString("base64url");
@@ -47,6 +50,12 @@ export function registerMessaging(deps: Deps, socket: QsecSocket): void {
       });
     } else {
       if (p.epoch !== room.epoch) refuse("STALE_EPOCH", `epoch ${p.epoch} is not current (${room.epoch}); wait for the new room key`);
+      if (p.attachment !== undefined) {
+        // Whoever can read this message (the members of its epoch) may fetch the file it announces.
+        if (!(await announceAttachment(deps.prisma, p.attachment, p.roomId, from, p.epoch)))
+          refuse("NO_ATTACHMENT", "that attachment is not a finished upload of yours in this room");
+        if (p.epoch !== room.epoch) refuse("STALE_EPOCH", `epoch ${p.epoch} is not current (${room.epoch}); wait for the new room key`);
+      }
       // A connection that stopped reading would make the server queue every room message for it.
       let recipients = 0;
       for (const m of room.members.values()) {

@@ -4,7 +4,7 @@
  * separate identities and members.
  */
 import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -14,6 +14,12 @@ const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgrou
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (.ci/run does)`);
   return chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...extraArgs] });
+}
+
+/** A browser with an ordinary on-disk profile in `userDataDir` (playwright's contexts are off-the-record: no disk-backed storage). */
+export async function launchChromiumProfile(userDataDir: string, extraArgs: string[] = []): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (.ci/run does)`);
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: [...ARGS, ...extraArgs] });
 }
 
 export async function newPage(browser: Browser): Promise<Page> {

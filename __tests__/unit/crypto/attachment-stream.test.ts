@@ -9,6 +9,8 @@ import {
   encryptBytes,
   encryptRange,
   bytesSource,
+  ContentHasher,
+  decryptStream,
   importFileKey,
   newFileSecret,
   plaintextSize,
@@ -62,6 +64,27 @@ describe("attachment stream encryption (AES-256-GCM STREAM, 64 KiB segments)", (
     ] as const) {
       expect(Buffer.from(await encryptRange(key, fileId, bytesSource(plain), s, e)).equals(Buffer.from(ct.subarray(s, e)))).toBe(true);
     }
+  });
+
+  it("opens a file of many batches (several in flight at once) in order, hashing each segment as it is emitted, and names the first bad segment", async () => {
+    const n = 70 * SEGMENT_BYTES + 3; // 71 segments: 4 batches of 16 and a rest, opened with several in flight
+    const plain = pattern(n);
+    const { key, fileId, ct } = await sealed(plain);
+    expect(Buffer.from(await decryptBytes(key, fileId, ct)).equals(Buffer.from(plain))).toBe(true);
+    const hasher = new ContentHasher();
+    const whole = new ContentHasher();
+    whole.add(0, plain);
+    const out: Uint8Array[] = [];
+    const reader = new Blob([ct]).stream().pipeThrough(decryptStream(key, fileId, hasher)).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) out.push(r.value);
+    expect(Buffer.from(await hasher.digest()).equals(Buffer.from(await whole.digest()))).toBe(true);
+    expect(Buffer.from(concatBytes(...out)).equals(Buffer.from(plain))).toBe(true);
+    // Segments 37 and 60 both bad: 60's batch may finish first, the error still names 37.
+    const bad = ct.slice();
+    bad[HEADER_BYTES + 37 * SEALED + 9]! ^= 1;
+    bad[HEADER_BYTES + 60 * SEALED + 9]! ^= 1;
+    const e = await failure(decryptBytes(key, fileId, bad));
+    expect(e.message).toMatch(/segment 37 failed authentication/);
   });
 
   it("refuses a tampered byte, naming the segment", async () => {

@@ -64,7 +64,15 @@ export class MessageSender {
         const counter = await replay.nextCounter();
         const env = await encryptMessage(identity, key, { roomId, epoch, senderId: this.userId, counter }, payloadBytes);
         try {
-          const res = await request("message:send", { roomId, epoch, counter, iv: env.iv, ciphertext: env.ciphertext, signature: env.signature });
+          const res = await request("message:send", {
+            roomId,
+            epoch,
+            counter,
+            iv: env.iv,
+            ciphertext: env.ciphertext,
+            signature: env.signature,
+            ...(attachment && { attachment: attachment.id }),
+          });
           sent = { ...res, epoch, counter };
           break;
         } catch (e) {
