@@ -75,7 +75,10 @@ describe("attachment stream encryption (AES-256-GCM STREAM, 64 KiB segments)", (
     const whole = new ContentHasher();
     whole.add(0, plain);
     const out: Uint8Array[] = [];
-    const reader = new Blob([ct]).stream().pipeThrough(decryptStream(key, fileId, hasher)).getReader();
+    const reader = new Blob([ct])
+      .stream()
+      .pipeThrough(decryptStream(key, fileId, hasher))
+      .getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) out.push(r.value);
     expect(Buffer.from(await hasher.digest()).equals(Buffer.from(await whole.digest()))).toBe(true);
     expect(Buffer.from(concatBytes(...out)).equals(Buffer.from(plain))).toBe(true);
