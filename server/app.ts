@@ -12,7 +12,7 @@ import { LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
-import { registerAuth } from "./auth/auth.handlers";
+import { registerAuth, replaceHere } from "./auth/auth.handlers";
 import { registerRooms } from "./rooms/rooms.handlers";
 import { connectionClosed } from "./rooms/membership";
 import { registerHistory } from "./history/history.handlers";
@@ -219,6 +219,8 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       }
     },
   };
+  // Another node's connection of an identity went past its cap: the oldest, on this node, is replaced.
+  redis?.handle("session:replace", (sid) => void replaceHere(deps, String(sid)));
   const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
   // The first node up cleans what a previous run left; a node joining running ones must not (their
   // members are online, their BB84 sessions running).
@@ -297,7 +299,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
         if (rest.length > 0) deps.sockets.set(userId, rest);
         else deps.sockets.delete(userId);
       }
-      if (userId && redis) void redis.removeIdentitySocket(userId, socket.id).catch(() => {});
+      if (userId) void shared.removeIdentitySocket(userId, socket.id).catch(() => {});
       const done = connectionClosed(deps, socket)
         .catch((e) => logger.error("going offline failed", { error: String(e) }))
         .finally(() => closing.delete(done));

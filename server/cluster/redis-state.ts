@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import { createClient, type RedisClientType } from "redis";
 import { ProtocolError, type ErrorCode } from "@/lib/protocol";
 import { refuse } from "../refuse";
-import type { RoomLock, RoomSnapshot, RoomSync, SharedState } from "./shared-state";
+import type { RoomLock, RoomSnapshot, RoomSync, SharedState, SocketRef } from "./shared-state";
 
 const SAVE_ROOM = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -37,11 +37,25 @@ return rev`;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-// KEYS[1] addr hash; ARGV[1] max, ARGV[2] this node, ARGV[3..] live nodes
-const RESERVE_ADDRESS = `
+// A node counts while its heart-beat key exists (or it is the caller): read here, in the script, so
+// the answer is as fresh as Redis's (a node's cached list of live nodes is up to a beat old and
+// would not know a node that just started). ARGV[1] of each script below is the heart-beat key
+// prefix ("<p>node:"), ARGV[2] this node.
+const LIVE = `
+local live = {}
+local function alive(node)
+  if live[node] == nil then live[node] = node == ARGV[2] or redis.call('EXISTS', ARGV[1] .. node) == 1 end
+  return live[node]
+end`;
+
+// KEYS[1] addr hash; ARGV[3] max
+const RESERVE_ADDRESS = `${LIVE}
 local total = 0
-for i = 3, #ARGV do total = total + tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') end
-if total >= tonumber(ARGV[1]) then return 0 end
+local h = redis.call('HGETALL', KEYS[1])
+for i = 1, #h, 2 do
+  if alive(h[i]) then total = total + tonumber(h[i + 1]) end
+end
+if total >= tonumber(ARGV[3]) then return 0 end
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 return 1`;
 
@@ -50,21 +64,19 @@ local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return n`;
 
-// KEYS[1] ident zset, KEYS[2] its counter; ARGV[1] "<node> <sid>", ARGV[2] max, ARGV[3..] live nodes
+// KEYS[1] ident zset, KEYS[2] its counter; ARGV[3] "<node> <sid>", ARGV[4] max
 // Entries of dead nodes are dropped first; then the oldest beyond max are removed and answered.
-const ADD_IDENTITY = `
-local live = {}
-for i = 3, #ARGV do live[ARGV[i]] = true end
+const ADD_IDENTITY = `${LIVE}
 for _, e in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local node = string.match(e, '^(%S+) ')
-  if not live[node] then redis.call('ZREM', KEYS[1], e) end
+  if not node or not alive(node) then redis.call('ZREM', KEYS[1], e) end
 end
 local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], seq, ARGV[1])
+redis.call('ZADD', KEYS[1], seq, ARGV[3])
 local n = redis.call('ZCARD', KEYS[1])
 local over = {}
-if n > tonumber(ARGV[2]) then
-  over = redis.call('ZRANGE', KEYS[1], 0, n - tonumber(ARGV[2]) - 1)
+if n > tonumber(ARGV[4]) then
+  over = redis.call('ZRANGE', KEYS[1], 0, n - tonumber(ARGV[4]) - 1)
   for _, e in ipairs(over) do redis.call('ZREM', KEYS[1], e) end
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
@@ -95,7 +107,6 @@ export class RedisState implements SharedState {
   private sub: RedisClientType | null = null;
   private beat: NodeJS.Timeout | null = null;
   private readonly syncListeners: ((s: RoomSync) => void)[] = [];
-  private live: { at: number; nodes: Set<string> } | null = null;
   private readonly handlers = new Map<string, (args: unknown, from: string) => unknown>();
   private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private seq = 0;
@@ -268,23 +279,20 @@ export class RedisState implements SharedState {
     }
   }
 
-  /** Live nodes, cached for a beat (callers on hot paths: connection caps). */
+  /** Live nodes: those whose heart-beat key exists now (this node included). */
   async liveNodes(): Promise<Set<string>> {
-    if (this.live && Date.now() - this.live.at < this.beatMs) return this.live.nodes;
     const ids = await this.client.sMembers(this.key("nodes"));
     const beats = ids.length > 0 ? await this.client.mGet(ids.map((id) => this.key("node", id))) : [];
     const nodes = new Set(ids.filter((_, i) => beats[i] !== null));
     nodes.add(this.nodeId);
-    this.live = { at: Date.now(), nodes };
     return nodes;
   }
 
   /** Nodes that beat once and stopped (their entries are reaped, then they are forgotten). */
   async deadNodes(): Promise<string[]> {
-    this.live = null;
-    const live = await this.liveNodes();
     const ids = await this.client.sMembers(this.key("nodes"));
-    return ids.filter((id) => !live.has(id));
+    const beats = ids.length > 0 ? await this.client.mGet(ids.map((id) => this.key("node", id))) : [];
+    return ids.filter((id, i) => beats[i] === null && id !== this.nodeId);
   }
 
   async forgetNode(nodeId: string): Promise<void> {
@@ -296,8 +304,7 @@ export class RedisState implements SharedState {
   }
 
   async reserveAddress(addr: string, max: number): Promise<boolean> {
-    const live = await this.liveNodes();
-    const r = await this.client.eval(RESERVE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [String(max), this.nodeId, ...live] });
+    const r = await this.client.eval(RESERVE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [this.key("node", ""), this.nodeId, String(max)] });
     return r === 1;
   }
 
@@ -305,13 +312,12 @@ export class RedisState implements SharedState {
     await this.client.eval(RELEASE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [this.nodeId] });
   }
 
-  async addIdentitySocket(userId: string, socketId: string, max: number): Promise<string[]> {
-    const live = await this.liveNodes();
+  async addIdentitySocket(userId: string, socketId: string, max: number): Promise<SocketRef[]> {
     const over = (await this.client.eval(ADD_IDENTITY, {
       keys: [this.key("ident", userId), this.key("identseq", userId)],
-      arguments: [`${this.nodeId} ${socketId}`, String(max), ...live],
+      arguments: [this.key("node", ""), this.nodeId, `${this.nodeId} ${socketId}`, String(max)],
     })) as string[];
-    return over.map((e) => e.slice(e.indexOf(" ") + 1));
+    return over.map((e) => ({ node: e.slice(0, e.indexOf(" ")), socketId: e.slice(e.indexOf(" ") + 1) }));
   }
 
   async removeIdentitySocket(userId: string, socketId: string): Promise<void> {
