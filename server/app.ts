@@ -232,11 +232,14 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   }
   // Several nodes: a node that stops heart-beating (kill -9, a crash, a partition) has its
   // connections taken out of every room by the nodes still alive (members go offline, as on a close).
-  let reaping: Promise<unknown> = Promise.resolve();
+  // One reap at a time (a slow one is not queued behind by every beat meanwhile).
+  let reaping: Promise<unknown> | null = null;
   const closing = new Set<Promise<unknown>>();
   const reaper = redis
     ? setInterval(() => {
-        reaping = reaping.then(() => reapDeadNodes(deps, redis)).catch((e: unknown) => logger.warn("reaping dead nodes failed", { error: String(e) }));
+        reaping ??= reapDeadNodes(deps, redis)
+          .catch((e: unknown) => logger.warn("reaping dead nodes failed", { error: String(e) }))
+          .finally(() => (reaping = null));
       }, redis.beatMs)
     : null;
   reaper?.unref();

@@ -4,7 +4,7 @@
  *
  *   <p>node:<id>            heart-beat of a node (PX 3 × beat); gone: the node is dead
  *   <p>nodes                set of node ids that have beaten (the reaper removes dead ones)
- *   <p>lock:room:<id>       a room's lock: a random token, SET NX PX, released by compare-and-delete
+ *   <p>lock:room:<id>       a room's lock: "<node> <random>", SET NX PX (or taken from a dead node), released by compare-and-delete
  *   <p>room:<id>            the room's snapshot (JSON), stored only by the lock's holder (Lua)
  *   <p>rev:room:<id>        the snapshot's revision, incremented by the same script
  *   <p>rooms                set of rooms with a snapshot (someone connected on some node)
@@ -34,6 +34,19 @@ else
   redis.call('PUBLISH', KEYS[5], rev .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
 end
 return rev`;
+
+// KEYS[1] a room's lock; ARGV[1] heart-beat key prefix, ARGV[2] this node, ARGV[3] token
+// "<node> <random>", ARGV[4] PX. Taken when free; also when its holder's heart-beat is gone (a node
+// killed while holding it would otherwise keep the room, and the reaping of its connections and
+// sessions, waiting until the lock expired). Its save, were it alive after all, fails the fence.
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
+local holder = string.match(redis.call('GET', KEYS[1]) or '', '^(%S+) ')
+if holder and holder ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. holder) == 0 then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+  return 2
+end
+return 0`;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -246,16 +259,16 @@ export class RedisState implements SharedState {
 
   async withRoomLock<T>(roomId: string, fn: (lock: RoomLock) => Promise<T>): Promise<T> {
     const lockKey = this.key("lock", "room", roomId);
-    const token = randomBytes(12).toString("base64url");
+    const token = `${this.nodeId} ${randomBytes(12).toString("base64url")}`;
     const deadline = Date.now() + this.lockWaitMs;
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-      let got: string | null;
+      let got: unknown;
       try {
-        got = await this.client.set(lockKey, token, { NX: true, PX: 30_000 });
+        got = await this.client.eval(ACQUIRE, { keys: [lockKey], arguments: [this.key("node", ""), this.nodeId, token, "30000"] });
       } catch {
-        got = null;
+        got = 0;
       }
-      if (got === "OK") break;
+      if (got === 1 || got === 2) break;
       if (Date.now() > deadline) refuse("UNAVAILABLE", "the room is busy or the shared state is unreachable; retry shortly");
       await new Promise((r) => setTimeout(r, wait));
     }
