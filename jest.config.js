@@ -36,6 +36,7 @@ const POSTGRES_SUITES = [
   "hardening-text",
   "pg-migrations",
   "pg-server-start",
+  "pg-redis-restart",
   // Several server processes on Redis + PostgreSQL behind nginx (issue 11): `npm run test:cluster`.
   // Kept out of `npm test` for now: about 1 run in 4 fails (a session:replaced notice or a NODE_LOST
   // end lost across nodes), which would fail CI on a coin toss; see docs/deploy.md, "Known limits".

@@ -140,7 +140,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
   if (redis) {
-    const make = createAdapter(redis.client, {
+    const make = createAdapter(redis.adapterClient, {
       streamName: redis.key("sio"),
       channelPrefix: redis.key("sio"),
       sessionKeyPrefix: redis.key("sio", "session", ""),

@@ -16,7 +16,16 @@
  * Socket.IO's streams adapter (server/app.ts) uses <p>sio… for its stream and sessions.
  */
 import { randomBytes } from "node:crypto";
-import { createClient, type RedisClientType } from "redis";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  type RedisClientType,
+} from "redis";
 import { ProtocolError, type ErrorCode } from "@/lib/protocol";
 import { refuse } from "../refuse";
 import type { RoomLock, RoomSnapshot, RoomSync, SharedState, SocketRef } from "./shared-state";
@@ -24,6 +33,13 @@ import type { RoomLock, RoomSnapshot, RoomSync, SharedState, SocketRef } from ".
 const SAVE_ROOM = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local rev = redis.call('INCR', KEYS[3])
+if rev == 1 then
+  -- A new counter (a new room, or Redis lost its memory): start from the clock in microseconds, so
+  -- revisions stay above any a node still holds from before a Redis restart.
+  local t = redis.call('TIME')
+  rev = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('SET', KEYS[3], rev)
+end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[2])
   redis.call('SREM', KEYS[4], ARGV[3])
@@ -100,6 +116,19 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
 return 0`;
 
+/** Whether an error means Redis can't be reached now (commands answer UNAVAILABLE, never INTERNAL). */
+export function isRedisUnreachable(e: unknown): boolean {
+  return (
+    e instanceof ClientOfflineError ||
+    e instanceof ClientClosedError ||
+    e instanceof SocketClosedUnexpectedlyError ||
+    e instanceof ConnectionTimeoutError ||
+    e instanceof ReconnectStrategyError ||
+    e instanceof SocketTimeoutError ||
+    (e instanceof Error && /^LOADING\b/.test(e.message))
+  );
+}
+
 export interface RedisStateOptions {
   url: string;
   prefix: string;
@@ -118,6 +147,8 @@ export class RedisState implements SharedState {
   readonly beatMs: number;
   private readonly lockWaitMs: number;
   private sub: RedisClientType | null = null;
+  /** The client Socket.IO's streams adapter publishes and reads with (server/app.ts). */
+  adapterClient!: RedisClientType;
   private beat: NodeJS.Timeout | null = null;
   private readonly syncListeners: ((s: RoomSync) => void)[] = [];
   private readonly handlers = new Map<string, (args: unknown, from: string) => unknown>();
@@ -135,13 +166,28 @@ export class RedisState implements SharedState {
     this.lockWaitMs = opts.lockWaitMs ?? 10_000;
   }
 
-  /** Connects (two clients: commands, and the sync subscription) and starts the heart-beat. */
+  /**
+   * Connects (three clients: commands, the sync subscription, and Socket.IO's adapter) and starts
+   * the heart-beat. Each reconnects by itself (every 100 ms to 2 s) while Redis is away. The command
+   * client queues nothing while offline: a command needing shared state fails at once, and
+   * answers UNAVAILABLE (server/command.ts), instead of hanging until Redis is back. The adapter's
+   * client keeps node-redis's offline queue: its stream reader waits for Redis instead of spinning,
+   * and room events published meanwhile go out when it is back.
+   */
   static async connect(opts: RedisStateOptions): Promise<RedisState> {
     const onError = opts.onError ?? (() => {});
-    const client = createClient({ url: opts.url, socket: { reconnectStrategy: (n) => Math.min(100 * 2 ** n, 2000) } }) as RedisClientType;
+    const socket = { reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2000) };
+    const client = createClient({ url: opts.url, socket, disableOfflineQueue: true }) as RedisClientType;
     client.on("error", onError);
     await client.connect();
     const state = new RedisState(client, opts);
+    const adapterClient = createClient({ url: opts.url, socket }) as RedisClientType;
+    adapterClient.on("error", onError);
+    await adapterClient.connect();
+    state.adapterClient = adapterClient;
+    // Back after an outage (a Redis restart forgets every key): beat at once, so the other nodes
+    // see this node alive again before they would take its room locks as a dead node's.
+    client.on("ready", () => void state.heartbeat().catch(onError));
     const sub = client.duplicate() as RedisClientType;
     sub.on("error", onError);
     await sub.connect();
@@ -265,7 +311,8 @@ export class RedisState implements SharedState {
       let got: unknown;
       try {
         got = await this.client.eval(ACQUIRE, { keys: [lockKey], arguments: [this.key("node", ""), this.nodeId, token, "30000"] });
-      } catch {
+      } catch (e) {
+        if (isRedisUnreachable(e)) refuse("UNAVAILABLE", "the shared state (Redis) is unreachable; retry shortly");
         got = 0;
       }
       if (got === 1 || got === 2) break;
@@ -362,6 +409,7 @@ export class RedisState implements SharedState {
       .exec()
       .catch(() => {});
     await this.sub?.quit().catch(() => {});
+    await this.adapterClient.quit().catch(() => {});
     await this.client.quit().catch(() => {});
   }
 }
