@@ -8,7 +8,7 @@ import type { PrismaClient } from "@prisma/client";
 import { COMMAND_NAMES, LIMITS } from "@/lib/protocol";
 import type { Deps } from "./context";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
-import { LogWriter } from "./logs/log-writer";
+import { DEFAULT_MAX_QUEUE, LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
@@ -46,6 +46,8 @@ export interface AppOptions {
   prisma: PrismaClient;
   logger?: Logger;
   logFlushMs?: number;
+  /** Room-log rows held while the database is away (QSEC_LOG_QUEUE_MAX; default 100000); past it rows are dropped and counted. */
+  logQueueMax?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
   rateLimits?: Partial<
     Record<
@@ -182,8 +184,16 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     io.sockets.adapter.on("join-room", onRoomChange);
     io.sockets.adapter.on("leave-room", onRoomChange);
   }
-  const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
-    logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
+  const logs: LogWriter = new LogWriter(
+    opts.prisma,
+    opts.logFlushMs ?? 50,
+    (e) => logger.error("log flush failed; retried on the next flush", { error: e instanceof Error ? e.message : String(e), queued: logs.pending }),
+    opts.logQueueMax,
+    (dropped) =>
+      logger.error("room log queue full: new rows are being DROPPED until the database takes writes again", {
+        dropped,
+        max: opts.logQueueMax ?? DEFAULT_MAX_QUEUE,
+      }),
   );
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
   if (redis) bb84.attachCluster(redis);
