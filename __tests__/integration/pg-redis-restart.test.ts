@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -81,6 +81,7 @@ const message = (roomId: string, epoch: number, counter: number) => ({
 });
 
 beforeAll(async () => {
+  if (!existsSync(REDIS_BIN)) throw new Error(`${REDIS_BIN} is missing: this test runs its own Redis (Debian: apt-get install redis-server)`);
   port = await freePort();
   await startRedis();
   await pgAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
