@@ -40,14 +40,16 @@ if rev == 1 then
   rev = tonumber(t[1]) * 1000000 + tonumber(t[2])
   redis.call('SET', KEYS[3], rev)
 end
+-- Written with %d: Lua's own number-to-string keeps 14 digits, and a clock-seeded revision has 16.
+local r = string.format('%d', rev)
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[2])
   redis.call('SREM', KEYS[4], ARGV[3])
-  redis.call('PUBLISH', KEYS[5], rev .. ' ' .. ARGV[3] .. ' null')
+  redis.call('PUBLISH', KEYS[5], r .. ' ' .. ARGV[3] .. ' null')
 else
   redis.call('SET', KEYS[2], ARGV[2])
   redis.call('SADD', KEYS[4], ARGV[3])
-  redis.call('PUBLISH', KEYS[5], rev .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
+  redis.call('PUBLISH', KEYS[5], r .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
 end
 return rev`;
 
