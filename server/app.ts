@@ -8,11 +8,11 @@ import type { PrismaClient } from "@prisma/client";
 import { COMMAND_NAMES, LIMITS } from "@/lib/protocol";
 import type { Deps } from "./context";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
-import { LogWriter } from "./logs/log-writer";
+import { DEFAULT_MAX_QUEUE, LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
-import { registerAuth } from "./auth/auth.handlers";
+import { registerAuth, replaceHere } from "./auth/auth.handlers";
 import { registerRooms } from "./rooms/rooms.handlers";
 import { connectionClosed } from "./rooms/membership";
 import { registerHistory } from "./history/history.handlers";
@@ -46,6 +46,8 @@ export interface AppOptions {
   prisma: PrismaClient;
   logger?: Logger;
   logFlushMs?: number;
+  /** Room-log rows held while the database is away (QSEC_LOG_QUEUE_MAX; default 100000); past it rows are dropped and counted. */
+  logQueueMax?: number;
   /** Per-socket rate limits; defaults from lib/protocol/limits.ts (benchmarks may lift them). */
   rateLimits?: Partial<
     Record<
@@ -140,7 +142,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
   if (redis) {
-    const make = createAdapter(redis.client, {
+    const make = createAdapter(redis.adapterClient, {
       streamName: redis.key("sio"),
       channelPrefix: redis.key("sio"),
       sessionKeyPrefix: redis.key("sio", "session", ""),
@@ -182,8 +184,16 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     io.sockets.adapter.on("join-room", onRoomChange);
     io.sockets.adapter.on("leave-room", onRoomChange);
   }
-  const logs = new LogWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
-    logger.error("log flush failed", { error: e instanceof Error ? e.message : String(e) }),
+  const logs: LogWriter = new LogWriter(
+    opts.prisma,
+    opts.logFlushMs ?? 50,
+    (e) => logger.error("log flush failed; retried on the next flush", { error: e instanceof Error ? e.message : String(e), queued: logs.pending }),
+    opts.logQueueMax,
+    (dropped) =>
+      logger.error("room log queue full: new rows are being DROPPED until the database takes writes again", {
+        dropped,
+        max: opts.logQueueMax ?? DEFAULT_MAX_QUEUE,
+      }),
   );
   const bb84 = new Bb84Sessions(io, opts.prisma, logs, logger, opts.bb84SessionTimeoutMs);
   if (redis) bb84.attachCluster(redis);
@@ -219,6 +229,8 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       }
     },
   };
+  // Another node's connection of an identity went past its cap: the oldest, on this node, is replaced.
+  redis?.handle("session:replace", (sid) => void replaceHere(deps, String(sid)));
   const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
   // The first node up cleans what a previous run left; a node joining running ones must not (their
   // members are online, their BB84 sessions running).
@@ -230,11 +242,14 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   }
   // Several nodes: a node that stops heart-beating (kill -9, a crash, a partition) has its
   // connections taken out of every room by the nodes still alive (members go offline, as on a close).
-  let reaping: Promise<unknown> = Promise.resolve();
+  // One reap at a time (a slow one is not queued behind by every beat meanwhile).
+  let reaping: Promise<unknown> | null = null;
   const closing = new Set<Promise<unknown>>();
   const reaper = redis
     ? setInterval(() => {
-        reaping = reaping.then(() => reapDeadNodes(deps, redis)).catch((e: unknown) => logger.warn("reaping dead nodes failed", { error: String(e) }));
+        reaping ??= reapDeadNodes(deps, redis)
+          .catch((e: unknown) => logger.warn("reaping dead nodes failed", { error: String(e) }))
+          .finally(() => (reaping = null));
       }, redis.beatMs)
     : null;
   reaper?.unref();
@@ -298,7 +313,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
         if (rest.length > 0) deps.sockets.set(userId, rest);
         else deps.sockets.delete(userId);
       }
-      if (userId && redis) void redis.removeIdentitySocket(userId, socket.id).catch(() => {});
+      if (userId) void shared.removeIdentitySocket(userId, socket.id).catch(() => {});
       const done = connectionClosed(deps, socket)
         .catch((e) => logger.error("going offline failed", { error: String(e) }))
         .finally(() => closing.delete(done));

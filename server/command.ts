@@ -7,6 +7,7 @@ import { COMMAND_SCHEMAS, ProtocolError, fail, ok, type CommandName, type ErrorC
 import type { Deps, Handler } from "./context";
 import type { QsecSocket } from "./socket-types";
 import { extraCommandTokens, historyRows, readRows } from "./cost";
+import { isRedisUnreachable } from "./cluster/redis-state";
 
 // backup:fetch is public: a fresh browser restoring a key backup has no identity to prove yet.
 const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove", "backup:fetch"]);
@@ -46,6 +47,8 @@ export function registerCommand<K extends CommandName>(deps: Deps, socket: QsecS
           if (REJECTIONS_WORTH_LOGGING.has(err.code)) logRejection(deps, socket, name, err.code, args[0]);
           return reply(fail(err.code, err.message));
         }
+        // Several nodes, Redis away: a clear refusal to retry, not an internal error.
+        if (isRedisUnreachable(err)) return reply(fail("UNAVAILABLE", "the shared state (Redis) is unreachable; retry shortly"));
         deps.logger.error("handler failed", { event: name, user: socket.data.userId, error: err instanceof Error ? err.message : String(err) });
         reply(fail("INTERNAL", "internal error"));
       },

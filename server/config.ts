@@ -26,6 +26,8 @@ const envSchema = z.object({
     .transform((v) => v !== "0" && v !== "false"),
   QSEC_DATA_DIR: z.string().min(1).default("data"),
   QSEC_LOG_FLUSH_MS: z.coerce.number().int().min(5).max(100).default(50),
+  /** Room-log rows held while the database can't take them (retried every flush); past it new rows are dropped and counted. */
+  QSEC_LOG_QUEUE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   /** The admin console's secret; unset in development: generated once into <data dir>/admin-token. */
   ADMIN_TOKEN: z
     .string()

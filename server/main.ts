@@ -55,12 +55,17 @@ async function main() {
       })
     : undefined;
   let ready = false;
+  let appRef: Awaited<ReturnType<typeof createApplication>> | undefined;
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     // The load balancer's health check (deploy/nginx.conf): 200 once this node serves, 503 while it
     // starts or stops.
     if (req.url === "/healthz") {
-      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" }).end(ready ? "ok\n" : "unavailable\n");
+      // Room-log rows dropped since start (the database was away longer than the queue lasts).
+      const dropped = appRef?.deps.logs.dropped ?? 0;
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" })
+        .end(`${ready ? "ok" : "unavailable"}\nlog_rows_dropped ${dropped}\n`);
       return;
     }
     // The admin login's rate limit is per peer address; route handlers can't see the socket, so
@@ -86,10 +91,11 @@ async function main() {
 
   const prisma = await createPrisma(env.DATABASE_URL);
   // destroyUpgrade: false leaves other upgrade requests (Next's hot reload socket) to Next.
-  const app = await createApplication(httpServer, {
+  const app = (appRef = await createApplication(httpServer, {
     prisma,
     logger,
     logFlushMs: env.QSEC_LOG_FLUSH_MS,
+    logQueueMax: env.QSEC_LOG_QUEUE_MAX,
     historyDaysCap: env.QSEC_HISTORY_DAYS,
     memberTtlDays: env.QSEC_MEMBER_TTL_DAYS,
     serverOptions: { destroyUpgrade: false },
@@ -103,7 +109,7 @@ async function main() {
     ...(shared && { shared, recoveryMs: env.QSEC_RECOVERY_MS }),
     trustProxy: env.QSEC_TRUST_PROXY,
     maxConnectionsPerAddress: env.QSEC_MAX_CONNECTIONS_PER_ADDRESS,
-  });
+  }));
   const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });
   const admin = attachAdmin(app, { token: adminToken.token, secureCookies: env.QSEC_HTTPS, retentionDays: env.QSEC_LOG_RETENTION_DAYS });
   publishAdminConsole(admin);

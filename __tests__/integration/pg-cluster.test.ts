@@ -155,9 +155,16 @@ test("members on two nodes chat in one room and see the same members, epochs and
   clients.push(ninth);
   await until(() => (first.received.get("session:replaced") ?? []).length === 1, 10_000, "first replaced");
   expect(tabs.every((t) => !t.received.has("session:replaced"))).toBe(true);
+  // A 10th, on node B, replaces the oldest left, tabs[0], on node B too: the node that counted it
+  // replaces it itself, by the same path (the notice still arrives before the close).
+  const tenth = await connectRaw(b, { identity: alice.identity });
+  clients.push(tenth);
+  await until(() => (tabs[0].received.get("session:replaced") ?? []).length === 1, 10_000, "tabs[0] replaced");
+  expect(tabs.slice(1).every((t) => !t.received.has("session:replaced"))).toBe(true);
+  expect([ninth, tenth].every((t) => t.socket.connected && !t.received.has("session:replaced"))).toBe(true);
 
-  // The per-address cap (12 here) counts both nodes: we hold 13 opened, 2 replaced and closed → 11; one more fits, the next is refused.
-  await until(() => !alice.socket.connected && !first.socket.connected, 10_000);
+  // The per-address cap (12 here) counts both nodes: we hold 14 opened, 3 replaced and closed → 11; one more fits, the next is refused.
+  await until(() => !alice.socket.connected && !first.socket.connected && !tabs[0].socket.connected, 10_000);
   // The replaced connections' slots come back once their nodes saw them close: one more then fits.
   let extra: RawClient | null = null;
   for (let i = 0; i < 100 && !extra; i++) extra = await connectRaw(b, { authenticate: false }).catch(() => null);

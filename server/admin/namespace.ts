@@ -14,6 +14,7 @@ import type { AdminAuth, AdminSession } from "./session";
 import { withNames } from "./logs.query";
 import { TokenBucket } from "../rate-limit";
 import { sameOrigin } from "./origin";
+import { closeWithNotice } from "../close-with-notice";
 
 interface AdminSocketData {
   session: AdminSession;
@@ -49,8 +50,7 @@ export function registerAdminNamespace(
     const left = socket.data.session.expiresAt.getTime() - Date.now();
     const expiry = setTimeout(
       () => {
-        socket.emit("session:ended", { reason: "expired" });
-        socket.disconnect(true);
+        closeWithNotice(socket, "session:ended", { reason: "expired" });
       },
       Math.max(0, Math.min(left, 2 ** 31 - 1)),
     );
@@ -114,8 +114,7 @@ export function registerAdminNamespace(
     endSession(jti, reason) {
       for (const s of nsp.sockets.values()) {
         if (s.data.session?.jti !== jti) continue;
-        s.emit("session:ended", { reason });
-        s.disconnect(true);
+        closeWithNotice(s, "session:ended", { reason });
       }
     },
     close() {

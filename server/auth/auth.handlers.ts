@@ -11,6 +11,9 @@ import { registerCommand } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
+import { closeWithNotice } from "../close-with-notice";
+import { RedisState } from "../cluster/redis-state";
+import type { SocketRef } from "../cluster/shared-state";
 
 const NONCE_TTL_MS = 60_000;
 
@@ -47,21 +50,36 @@ export function registerAuth(deps: Deps, socket: QsecSocket): void {
     const list = deps.sockets.get(userId) ?? [];
     list.push(socket);
     deps.sockets.set(userId, list);
+    // The identity's connections on every node count (one process: this one's; several: a Lua
+    // script in Redis); the oldest beyond the cap is told and closed by the node it is on.
     const shared = deps.presence.shared;
-    if (shared.kind === "redis") {
-      // Several nodes: the identity's connections on every node count (a Lua script in Redis);
-      // the oldest beyond the cap is told and closed wherever it is.
-      for (const sid of await shared.addIdentitySocket(userId, socket.id, LIMITS.maxSocketsPerIdentity)) {
-        deps.io.to(sid).emit("session:replaced", {});
-        deps.io.in(sid).disconnectSockets(true);
-      }
-      return { userId };
-    }
-    while (list.length > LIMITS.maxSocketsPerIdentity) {
-      const oldest = list.shift()!;
-      oldest.emit("session:replaced", {});
-      oldest.disconnect(true);
-    }
+    const over = await shared.addIdentitySocket(userId, socket.id, LIMITS.maxSocketsPerIdentity);
+    // Closed while the script ran: its disconnect handler may have run before the entry existed.
+    if (!socket.connected) void shared.removeIdentitySocket(userId, socket.id).catch(() => {});
+    for (const old of over) replaceConnection(deps, old);
     return { userId };
   });
+}
+
+/**
+ * A connection beyond its identity's cap: the node it is on tells it (session:replaced) and closes
+ * it. Here when it is on this node; else that node is asked (server/app.ts answers
+ * "session:replace" with replaceHere), whose answer is not waited for (a node that died meanwhile
+ * has closed it anyway).
+ */
+function replaceConnection(deps: Deps, old: SocketRef): void {
+  const shared = deps.presence.shared;
+  if (old.node === shared.nodeId) return void replaceHere(deps, old.socketId);
+  if (!(shared instanceof RedisState)) return;
+  shared
+    .call(old.node, "session:replace", old.socketId)
+    .catch((e: unknown) =>
+      deps.logger.warn("could not replace a connection on another node", { node: old.node, error: e instanceof Error ? e.message : String(e) }),
+    );
+}
+
+/** Tells this node's connection `socketId` that its identity connected elsewhere, then closes it. */
+export function replaceHere(deps: Deps, socketId: string): void {
+  const s = deps.io.sockets.sockets.get(socketId);
+  if (s) closeWithNotice(s, "session:replaced", {});
 }

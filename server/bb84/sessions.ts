@@ -130,7 +130,8 @@ export class Bb84Sessions {
     const setKey = c.key("bb84node", node);
     let n = 0;
     for (const id of await c.client.sMembers(setKey)) {
-      await c.client.sRem(setKey, id);
+      // Several live nodes may reap at once: the one that takes the id out of the set ends it.
+      if ((await c.client.sRem(setKey, id)) === 0) continue;
       const row = await findSession(this.prisma, id);
       if (!row || row.outcome !== "running") continue;
       const s: Bb84SessionSummary = {

@@ -4,7 +4,7 @@
  *
  *   <p>node:<id>            heart-beat of a node (PX 3 × beat); gone: the node is dead
  *   <p>nodes                set of node ids that have beaten (the reaper removes dead ones)
- *   <p>lock:room:<id>       a room's lock: a random token, SET NX PX, released by compare-and-delete
+ *   <p>lock:room:<id>       a room's lock: "<node> <random>", SET NX PX (or taken from a dead node), released by compare-and-delete
  *   <p>room:<id>            the room's snapshot (JSON), stored only by the lock's holder (Lua)
  *   <p>rev:room:<id>        the snapshot's revision, incremented by the same script
  *   <p>rooms                set of rooms with a snapshot (someone connected on some node)
@@ -16,32 +16,77 @@
  * Socket.IO's streams adapter (server/app.ts) uses <p>sio… for its stream and sessions.
  */
 import { randomBytes } from "node:crypto";
-import { createClient, type RedisClientType } from "redis";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  type RedisClientType,
+} from "redis";
 import { ProtocolError, type ErrorCode } from "@/lib/protocol";
 import { refuse } from "../refuse";
-import type { RoomLock, RoomSnapshot, RoomSync, SharedState } from "./shared-state";
+import type { RoomLock, RoomSnapshot, RoomSync, SharedState, SocketRef } from "./shared-state";
 
 const SAVE_ROOM = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local rev = redis.call('INCR', KEYS[3])
+if rev == 1 then
+  -- A new counter (a new room, or Redis lost its memory): start from the clock in microseconds, so
+  -- revisions stay above any a node still holds from before a Redis restart.
+  local t = redis.call('TIME')
+  rev = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('SET', KEYS[3], rev)
+end
+-- Written with %d: Lua's own number-to-string keeps 14 digits, and a clock-seeded revision has 16.
+local r = string.format('%d', rev)
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[2])
   redis.call('SREM', KEYS[4], ARGV[3])
-  redis.call('PUBLISH', KEYS[5], rev .. ' ' .. ARGV[3] .. ' null')
+  redis.call('PUBLISH', KEYS[5], r .. ' ' .. ARGV[3] .. ' null')
 else
   redis.call('SET', KEYS[2], ARGV[2])
   redis.call('SADD', KEYS[4], ARGV[3])
-  redis.call('PUBLISH', KEYS[5], rev .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
+  redis.call('PUBLISH', KEYS[5], r .. ' ' .. ARGV[3] .. ' ' .. ARGV[2])
 end
 return rev`;
 
+// KEYS[1] a room's lock; ARGV[1] heart-beat key prefix, ARGV[2] this node, ARGV[3] token
+// "<node> <random>", ARGV[4] PX. Taken when free; also when its holder's heart-beat is gone (a node
+// killed while holding it would otherwise keep the room, and the reaping of its connections and
+// sessions, waiting until the lock expired). Its save, were it alive after all, fails the fence.
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
+local holder = string.match(redis.call('GET', KEYS[1]) or '', '^(%S+) ')
+if holder and holder ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. holder) == 0 then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+  return 2
+end
+return 0`;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-// KEYS[1] addr hash; ARGV[1] max, ARGV[2] this node, ARGV[3..] live nodes
-const RESERVE_ADDRESS = `
+// A node counts while its heart-beat key exists (or it is the caller): read here, in the script, so
+// the answer is as fresh as Redis's (a node's cached list of live nodes is up to a beat old and
+// would not know a node that just started). ARGV[1] of each script below is the heart-beat key
+// prefix ("<p>node:"), ARGV[2] this node.
+const LIVE = `
+local live = {}
+local function alive(node)
+  if live[node] == nil then live[node] = node == ARGV[2] or redis.call('EXISTS', ARGV[1] .. node) == 1 end
+  return live[node]
+end`;
+
+// KEYS[1] addr hash; ARGV[3] max
+const RESERVE_ADDRESS = `${LIVE}
 local total = 0
-for i = 3, #ARGV do total = total + tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') end
-if total >= tonumber(ARGV[1]) then return 0 end
+local h = redis.call('HGETALL', KEYS[1])
+for i = 1, #h, 2 do
+  if alive(h[i]) then total = total + tonumber(h[i + 1]) end
+end
+if total >= tonumber(ARGV[3]) then return 0 end
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 return 1`;
 
@@ -50,21 +95,19 @@ local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return n`;
 
-// KEYS[1] ident zset, KEYS[2] its counter; ARGV[1] "<node> <sid>", ARGV[2] max, ARGV[3..] live nodes
+// KEYS[1] ident zset, KEYS[2] its counter; ARGV[3] "<node> <sid>", ARGV[4] max
 // Entries of dead nodes are dropped first; then the oldest beyond max are removed and answered.
-const ADD_IDENTITY = `
-local live = {}
-for i = 3, #ARGV do live[ARGV[i]] = true end
+const ADD_IDENTITY = `${LIVE}
 for _, e in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local node = string.match(e, '^(%S+) ')
-  if not live[node] then redis.call('ZREM', KEYS[1], e) end
+  if not node or not alive(node) then redis.call('ZREM', KEYS[1], e) end
 end
 local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], seq, ARGV[1])
+redis.call('ZADD', KEYS[1], seq, ARGV[3])
 local n = redis.call('ZCARD', KEYS[1])
 local over = {}
-if n > tonumber(ARGV[2]) then
-  over = redis.call('ZRANGE', KEYS[1], 0, n - tonumber(ARGV[2]) - 1)
+if n > tonumber(ARGV[4]) then
+  over = redis.call('ZRANGE', KEYS[1], 0, n - tonumber(ARGV[4]) - 1)
   for _, e in ipairs(over) do redis.call('ZREM', KEYS[1], e) end
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
@@ -74,6 +117,19 @@ const REMOVE_IDENTITY = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
 return 0`;
+
+/** Whether an error means Redis can't be reached now (commands answer UNAVAILABLE, never INTERNAL). */
+export function isRedisUnreachable(e: unknown): boolean {
+  return (
+    e instanceof ClientOfflineError ||
+    e instanceof ClientClosedError ||
+    e instanceof SocketClosedUnexpectedlyError ||
+    e instanceof ConnectionTimeoutError ||
+    e instanceof ReconnectStrategyError ||
+    e instanceof SocketTimeoutError ||
+    (e instanceof Error && /^LOADING\b/.test(e.message))
+  );
+}
 
 export interface RedisStateOptions {
   url: string;
@@ -93,9 +149,10 @@ export class RedisState implements SharedState {
   readonly beatMs: number;
   private readonly lockWaitMs: number;
   private sub: RedisClientType | null = null;
+  /** The client Socket.IO's streams adapter publishes and reads with (server/app.ts). */
+  adapterClient!: RedisClientType;
   private beat: NodeJS.Timeout | null = null;
   private readonly syncListeners: ((s: RoomSync) => void)[] = [];
-  private live: { at: number; nodes: Set<string> } | null = null;
   private readonly handlers = new Map<string, (args: unknown, from: string) => unknown>();
   private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private seq = 0;
@@ -111,13 +168,28 @@ export class RedisState implements SharedState {
     this.lockWaitMs = opts.lockWaitMs ?? 10_000;
   }
 
-  /** Connects (two clients: commands, and the sync subscription) and starts the heart-beat. */
+  /**
+   * Connects (three clients: commands, the sync subscription, and Socket.IO's adapter) and starts
+   * the heart-beat. Each reconnects by itself (every 100 ms to 2 s) while Redis is away. The command
+   * client queues nothing while offline: a command needing shared state fails at once, and
+   * answers UNAVAILABLE (server/command.ts), instead of hanging until Redis is back. The adapter's
+   * client keeps node-redis's offline queue: its stream reader waits for Redis instead of spinning,
+   * and room events published meanwhile go out when it is back.
+   */
   static async connect(opts: RedisStateOptions): Promise<RedisState> {
     const onError = opts.onError ?? (() => {});
-    const client = createClient({ url: opts.url, socket: { reconnectStrategy: (n) => Math.min(100 * 2 ** n, 2000) } }) as RedisClientType;
+    const socket = { reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2000) };
+    const client = createClient({ url: opts.url, socket, disableOfflineQueue: true }) as RedisClientType;
     client.on("error", onError);
     await client.connect();
     const state = new RedisState(client, opts);
+    const adapterClient = createClient({ url: opts.url, socket }) as RedisClientType;
+    adapterClient.on("error", onError);
+    await adapterClient.connect();
+    state.adapterClient = adapterClient;
+    // Back after an outage (a Redis restart forgets every key): beat at once, so the other nodes
+    // see this node alive again before they would take its room locks as a dead node's.
+    client.on("ready", () => void state.heartbeat().catch(onError));
     const sub = client.duplicate() as RedisClientType;
     sub.on("error", onError);
     await sub.connect();
@@ -235,16 +307,17 @@ export class RedisState implements SharedState {
 
   async withRoomLock<T>(roomId: string, fn: (lock: RoomLock) => Promise<T>): Promise<T> {
     const lockKey = this.key("lock", "room", roomId);
-    const token = randomBytes(12).toString("base64url");
+    const token = `${this.nodeId} ${randomBytes(12).toString("base64url")}`;
     const deadline = Date.now() + this.lockWaitMs;
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-      let got: string | null;
+      let got: unknown;
       try {
-        got = await this.client.set(lockKey, token, { NX: true, PX: 30_000 });
-      } catch {
-        got = null;
+        got = await this.client.eval(ACQUIRE, { keys: [lockKey], arguments: [this.key("node", ""), this.nodeId, token, "30000"] });
+      } catch (e) {
+        if (isRedisUnreachable(e)) refuse("UNAVAILABLE", "the shared state (Redis) is unreachable; retry shortly");
+        got = 0;
       }
-      if (got === "OK") break;
+      if (got === 1 || got === 2) break;
       if (Date.now() > deadline) refuse("UNAVAILABLE", "the room is busy or the shared state is unreachable; retry shortly");
       await new Promise((r) => setTimeout(r, wait));
     }
@@ -268,23 +341,20 @@ export class RedisState implements SharedState {
     }
   }
 
-  /** Live nodes, cached for a beat (callers on hot paths: connection caps). */
+  /** Live nodes: those whose heart-beat key exists now (this node included). */
   async liveNodes(): Promise<Set<string>> {
-    if (this.live && Date.now() - this.live.at < this.beatMs) return this.live.nodes;
     const ids = await this.client.sMembers(this.key("nodes"));
     const beats = ids.length > 0 ? await this.client.mGet(ids.map((id) => this.key("node", id))) : [];
     const nodes = new Set(ids.filter((_, i) => beats[i] !== null));
     nodes.add(this.nodeId);
-    this.live = { at: Date.now(), nodes };
     return nodes;
   }
 
   /** Nodes that beat once and stopped (their entries are reaped, then they are forgotten). */
   async deadNodes(): Promise<string[]> {
-    this.live = null;
-    const live = await this.liveNodes();
     const ids = await this.client.sMembers(this.key("nodes"));
-    return ids.filter((id) => !live.has(id));
+    const beats = ids.length > 0 ? await this.client.mGet(ids.map((id) => this.key("node", id))) : [];
+    return ids.filter((id, i) => beats[i] === null && id !== this.nodeId);
   }
 
   async forgetNode(nodeId: string): Promise<void> {
@@ -296,8 +366,7 @@ export class RedisState implements SharedState {
   }
 
   async reserveAddress(addr: string, max: number): Promise<boolean> {
-    const live = await this.liveNodes();
-    const r = await this.client.eval(RESERVE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [String(max), this.nodeId, ...live] });
+    const r = await this.client.eval(RESERVE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [this.key("node", ""), this.nodeId, String(max)] });
     return r === 1;
   }
 
@@ -305,13 +374,12 @@ export class RedisState implements SharedState {
     await this.client.eval(RELEASE_ADDRESS, { keys: [this.key("addr", addr)], arguments: [this.nodeId] });
   }
 
-  async addIdentitySocket(userId: string, socketId: string, max: number): Promise<string[]> {
-    const live = await this.liveNodes();
+  async addIdentitySocket(userId: string, socketId: string, max: number): Promise<SocketRef[]> {
     const over = (await this.client.eval(ADD_IDENTITY, {
       keys: [this.key("ident", userId), this.key("identseq", userId)],
-      arguments: [`${this.nodeId} ${socketId}`, String(max), ...live],
+      arguments: [this.key("node", ""), this.nodeId, `${this.nodeId} ${socketId}`, String(max)],
     })) as string[];
-    return over.map((e) => e.slice(e.indexOf(" ") + 1));
+    return over.map((e) => ({ node: e.slice(0, e.indexOf(" ")), socketId: e.slice(e.indexOf(" ") + 1) }));
   }
 
   async removeIdentitySocket(userId: string, socketId: string): Promise<void> {
@@ -343,6 +411,7 @@ export class RedisState implements SharedState {
       .exec()
       .catch(() => {});
     await this.sub?.quit().catch(() => {});
+    await this.adapterClient.quit().catch(() => {});
     await this.client.quit().catch(() => {});
   }
 }

@@ -10,7 +10,10 @@
  *   and pushed to the other nodes by the same Lua script that stores it, so they see the same
  *   members, epochs and leaders in the order they were made. Caps across nodes (connections per
  *   address, connections per identity) are Lua scripts over per-node counts, so a dead node's
- *   share stops counting once its heart-beat key has expired.
+ *   share stops counting once its heart-beat key has expired. Liveness is read inside the script
+ *   (the heart-beat keys themselves), never from a node's cached list of live nodes: a cache a beat
+ *   old does not know a node that just started, and the identity script would drop that node's
+ *   connections as a dead node's (the per-identity cap then never replaced anyone).
  */
 
 import type { ChannelSettings } from "@/lib/protocol";
@@ -69,15 +72,22 @@ export interface SharedState {
   reserveAddress(addr: string, max: number): Promise<boolean>;
   releaseAddress(addr: string): Promise<void>;
   /**
-   * An identity's connections across nodes, oldest first: adds this one and answers the socket ids
-   * beyond `max` (the oldest), which the caller replaces (session:replaced) and that are dropped here.
+   * An identity's connections across nodes, oldest first: adds this one and answers the connections
+   * beyond `max` (the oldest) with the node each is on; they are dropped here, and the caller has
+   * their node replace them (session:replaced, then close).
    */
-  addIdentitySocket(userId: string, socketId: string, max: number): Promise<string[]>;
+  addIdentitySocket(userId: string, socketId: string, max: number): Promise<SocketRef[]>;
   removeIdentitySocket(userId: string, socketId: string): Promise<void>;
   /** Admin sessions revoked (logout) until they expire, on every node. */
   revokeAdminSession(jti: string, expiresAtMs: number): Promise<void>;
   isAdminSessionRevoked(jti: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A connection somewhere in the cluster: its node and its Socket.IO id. */
+export interface SocketRef {
+  node: string;
+  socketId: string;
 }
 
 /** Held while a room's lock is: `load` reads the shared snapshot, `save` replaces it (fenced by the lock). */
@@ -120,11 +130,11 @@ export class MemoryState implements SharedState {
     if (n <= 0) this.addresses.delete(addr);
     else this.addresses.set(addr, n);
   }
-  async addIdentitySocket(userId: string, socketId: string, max: number): Promise<string[]> {
+  async addIdentitySocket(userId: string, socketId: string, max: number): Promise<SocketRef[]> {
     const list = this.identities.get(userId) ?? [];
     list.push(socketId);
     this.identities.set(userId, list);
-    return list.length > max ? list.splice(0, list.length - max) : [];
+    return (list.length > max ? list.splice(0, list.length - max) : []).map((sid) => ({ node: this.nodeId, socketId: sid }));
   }
   async removeIdentitySocket(userId: string, socketId: string): Promise<void> {
     const rest = (this.identities.get(userId) ?? []).filter((s) => s !== socketId);

@@ -4,6 +4,12 @@
  * most the rows of the last interval. Room counters (message count, last activity) ride along in
  * the same transaction. close() flushes what is queued (SIGTERM path).
  *
+ * A failed flush (the database restarting, unreachable, busy) puts its rows back and the next
+ * interval tries again, so nothing is lost while the queue has room. The queue is bounded
+ * (`maxQueue` rows, QSEC_LOG_QUEUE_MAX, default 100000, rows being written included): past it, new
+ * rows are dropped and counted (`dropped`, shown by /healthz), and `onDrop` is told once per outage
+ * (server/app.ts logs it as an error) so an operator knows rows are missing.
+ *
  * The flush is one INSERT … SELECT FROM json_each(?) (PostgreSQL: jsonb_array_elements) RETURNING through Prisma's raw API: a
  * model-API createManyAndReturn is compiled afresh for every batch size (a quarter of the relay's
  * CPU in bench:relay), and binding six parameters a row through the driver adapter cost most of
@@ -59,6 +65,9 @@ interface Queued {
   createdAt: string;
 }
 
+/** Rows the writer holds at most while the database can't take them (QSEC_LOG_QUEUE_MAX). */
+export const DEFAULT_MAX_QUEUE = 100_000;
+
 export class LogWriter {
   private queue: Queued[] = [];
   private coalesced = new Map<string, Queued>();
@@ -67,11 +76,18 @@ export class LogWriter {
   private flushing: Promise<void> | null = null;
   private listeners = new Set<LogListener>();
   private closed = false;
+  /** Rows of the flush in progress (they come back on failure, so they count against the bound). */
+  private inFlight = 0;
+  /** Rows dropped because the queue was full (since start). */
+  dropped = 0;
+  private dropping = false;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly flushMs = 50,
     private readonly onError: (e: unknown) => void = () => {},
+    private readonly maxQueue = DEFAULT_MAX_QUEUE,
+    private readonly onDrop: (dropped: number) => void = () => {},
   ) {
     this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
@@ -84,13 +100,21 @@ export class LogWriter {
 
   append(input: LogInput): void {
     if (this.closed) return;
-    if (input.coalesceKey !== undefined) {
-      const prev = this.coalesced.get(input.coalesceKey);
-      if (prev) {
-        prev.meta.count = (prev.meta.count as number) + 1;
-        if (typeof input.meta?.bytes === "number") prev.meta.bytes = (prev.meta.bytes as number) + input.meta.bytes;
-        return;
+    const prev = input.coalesceKey !== undefined ? this.coalesced.get(input.coalesceKey) : undefined;
+    if (prev) {
+      prev.meta.count = (prev.meta.count as number) + 1;
+      if (typeof input.meta?.bytes === "number") prev.meta.bytes = (prev.meta.bytes as number) + input.meta.bytes;
+      return;
+    }
+    if (this.queue.length + this.inFlight >= this.maxQueue) {
+      this.dropped += 1;
+      if (!this.dropping) {
+        this.dropping = true; // told once per outage; again after a flush has succeeded
+        this.onDrop(this.dropped);
       }
+      return;
+    }
+    if (input.coalesceKey !== undefined) {
       const row: Queued = {
         roomId: input.roomId,
         type: input.type,
@@ -123,8 +147,9 @@ export class LogWriter {
     } else this.activity.set(roomId, { messages, at });
   }
 
+  /** Rows not yet stored: queued, or in a flush that has not succeeded yet. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.inFlight;
   }
 
   async flush(): Promise<void> {
@@ -135,7 +160,9 @@ export class LogWriter {
     this.queue = [];
     this.coalesced = new Map();
     this.activity = new Map();
+    this.inFlight = batch.length;
     this.flushing = this.write(batch, activity).finally(() => {
+      this.inFlight = 0;
       this.flushing = null;
     });
     return this.flushing;
@@ -148,6 +175,7 @@ export class LogWriter {
       const inserts = batch.length === 0 ? [] : [this.prisma.$queryRawUnsafe<{ id: number | bigint }[]>(BULK_INSERT[dialect], rows)];
       const updates = [...activity].map(([id, a]) => this.prisma.$executeRawUnsafe(ROOM_ACTIVITY[dialect], a.messages, new Date(a.at).toISOString(), id));
       const results = await this.prisma.$transaction([...inserts, ...updates]);
+      this.dropping = false;
       // Rows are inserted in array order, so ascending ids match the batch order.
       const ids = results
         .slice(0, inserts.length)

@@ -97,47 +97,60 @@ export function logEpoch(deps: Deps, room: LiveRoom) {
 }
 
 /**
- * Several nodes: the connections of nodes that stopped heart-beating leave every room (their
- * members go offline when it was their last connection, as on a close); then those nodes are
- * forgotten. Any live node may do it, more than one at once: each room's lock makes it idempotent.
+ * Several nodes: the BB84 sessions of nodes that stopped heart-beating end (NODE_LOST), and their
+ * connections leave every room (their members go offline when it was their last connection, as on
+ * a close); then those nodes are forgotten. Any live node may do it, more than one at once: each
+ * session is ended by the node that takes it out of the dead node's set, each room under its lock.
+ *
+ * The sessions go first and each room on its own: a room that can't be had now (its lock is busy,
+ * the database is slow) neither holds up the sessions' end nor the other rooms; the dead nodes are
+ * forgotten only once every room is done, so a failed room is tried again on the next beat.
  */
 export async function reapDeadNodes(deps: Deps, shared: RedisState): Promise<number> {
   const dead = new Set(await shared.deadNodes());
   if (dead.size === 0) return 0;
-  let removed = 0;
-  for (const roomId of await shared.roomsWithPresence()) {
-    await deps.presence.withRoom(roomId, async () => {
-      const room = deps.presence.rooms.get(roomId);
-      if (!room) return;
-      const gone: string[] = [];
-      const at = new Date();
-      for (const m of room.members.values()) {
-        if (m.sockets.size === 0) continue;
-        let lost = 0;
-        for (const sid of [...m.sockets]) {
-          if (!dead.has(deps.presence.nodeOfSocket(sid))) continue;
-          m.sockets.delete(sid);
-          gone.push(sid);
-          lost += 1;
-        }
-        if (m.sockets.size > 0 || lost === 0) continue;
-        m.lastSeenAt = at;
-        deps.logs.append({ roomId, type: "MEMBER_OFFLINE", actorId: m.userId, meta: {} });
-        deps.bb84.memberLeft(roomId, m.userId);
-        await recordOffline(deps.prisma, roomId, m.userId, at);
-      }
-      if (gone.length === 0) return;
-      removed += gone.length;
-      deps.presence.forgetSockets(gone);
-      if (onlineSocketCount(room) === 0) deps.presence.rooms.delete(roomId);
-      else deps.io.to(roomId).emit("room:updated", deps.presence.state(room));
-    });
-  }
   let sessions = 0;
-  for (const node of dead) {
-    sessions += await deps.bb84.endSessionsOf(node);
-    await shared.forgetNode(node);
+  for (const node of dead) sessions += await deps.bb84.endSessionsOf(node);
+  let removed = 0;
+  let failed = 0;
+  for (const roomId of await shared.roomsWithPresence()) {
+    try {
+      removed += await reapRoom(deps, roomId, dead);
+    } catch (e) {
+      failed += 1;
+      deps.logger.warn("reaping a room of stopped nodes failed; retried on the next beat", { roomId, error: e instanceof Error ? e.message : String(e) });
+    }
   }
-  deps.logger.info("connections of stopped nodes removed", { nodes: [...dead], connections: removed, bb84Sessions: sessions });
+  if (failed === 0) for (const node of dead) await shared.forgetNode(node);
+  deps.logger.info("connections of stopped nodes removed", { nodes: [...dead], connections: removed, bb84Sessions: sessions, roomsLeft: failed });
   return removed;
+}
+
+function reapRoom(deps: Deps, roomId: string, dead: Set<string>): Promise<number> {
+  return deps.presence.withRoom(roomId, async () => {
+    const room = deps.presence.rooms.get(roomId);
+    if (!room) return 0;
+    const gone: string[] = [];
+    const at = new Date();
+    for (const m of room.members.values()) {
+      if (m.sockets.size === 0) continue;
+      let lost = 0;
+      for (const sid of [...m.sockets]) {
+        if (!dead.has(deps.presence.nodeOfSocket(sid))) continue;
+        m.sockets.delete(sid);
+        gone.push(sid);
+        lost += 1;
+      }
+      if (m.sockets.size > 0 || lost === 0) continue;
+      m.lastSeenAt = at;
+      deps.logs.append({ roomId, type: "MEMBER_OFFLINE", actorId: m.userId, meta: {} });
+      deps.bb84.memberLeft(roomId, m.userId);
+      await recordOffline(deps.prisma, roomId, m.userId, at);
+    }
+    if (gone.length === 0) return 0;
+    deps.presence.forgetSockets(gone);
+    if (onlineSocketCount(room) === 0) deps.presence.rooms.delete(roomId);
+    else deps.io.to(roomId).emit("room:updated", deps.presence.state(room));
+    return gone.length;
+  });
 }

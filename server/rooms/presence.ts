@@ -91,8 +91,12 @@ export class Presence {
       this.shared.withRoomLock(roomId, async (lock) => {
         const loaded = await lock.load();
         if (loaded === undefined) return fn(); // one process: this copy is the truth
-        this.apply(roomId, loaded.rev, loaded.room);
-        const before = JSON.stringify(loaded.room);
+        // No snapshot and no revision counter (kept after a room empties), while this node holds a
+        // copy: Redis lost its memory (a restart). This node's copy, current until then, is the best
+        // there is: it is kept and stored below, so members on other nodes stay in the room.
+        const lost = loaded.room === null && loaded.rev === 0 && this.rooms.has(roomId);
+        if (!lost) this.apply(roomId, loaded.rev, loaded.room);
+        const before = lost ? "lost" : JSON.stringify(loaded.room);
         try {
           return await fn();
         } finally {
