@@ -5,6 +5,7 @@
 import { io, type Socket } from "socket.io-client";
 import { generateIdentity, signAuth, type Identity } from "@/lib/crypto";
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from "@/lib/protocol";
+import { spreadUrl } from "./spread";
 
 export type RawSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -22,7 +23,7 @@ export interface RawClient {
 const ACK_TIMEOUT_MS = 10_000;
 
 export async function connectRaw(url: string, opts: { authenticate?: boolean; identity?: Identity } = {}): Promise<RawClient> {
-  const socket: RawSocket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false });
+  const socket: RawSocket = io(spreadUrl(url), { transports: ["websocket"], forceNew: true, reconnection: false });
   const received = new Map<string, unknown[]>();
   socket.onAny((event: string, payload: unknown) => {
     if (!received.has(event)) received.set(event, []);
