@@ -351,6 +351,9 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       stopLive();
       await deps.envelopes.close();
       await logs.close();
+      // Each namespace's streams adapter reads the Redis stream on connections of its own and
+      // heart-beats: close them (io.close() would, but it also waits for the HTTP server).
+      if (redis) for (const nsp of (io as unknown as { _nsps: Map<string, { adapter: { close(): unknown } }> })._nsps.values()) nsp.adapter.close();
       if ((await shared.liveNodes().catch(() => new Set<string>())).size <= 1) await markAllOffline(opts.prisma);
     },
   };

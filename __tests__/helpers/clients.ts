@@ -6,6 +6,7 @@
 import { ChatClient, MemoryStorage, type KeyValueStorage } from "@/lib/client";
 import type { QkdEngineFactory } from "@/lib/client/bb84-types";
 import { generateIdentity, type Identity } from "@/lib/crypto";
+import { spreadUrl } from "./spread";
 
 export interface HonestClientOptions {
   storage?: KeyValueStorage;
@@ -13,10 +14,10 @@ export interface HonestClientOptions {
   qkdEngine?: QkdEngineFactory;
 }
 
-/** One honest member of the server at `url`, not yet connected. */
+/** One honest member of the server at `url` (in the cluster project, of one of its nodes in turn), not yet connected. */
 export async function honestClient(url: string, identity?: Identity, opts: HonestClientOptions = {}): Promise<ChatClient> {
   return new ChatClient({
-    url,
+    url: spreadUrl(url),
     identity: identity ?? (await generateIdentity()),
     storage: opts.storage ?? new MemoryStorage(),
     requestTimeoutMs: 5000,

@@ -5,6 +5,7 @@
 import { io, type Socket } from "socket.io-client";
 import { generateIdentity, signAuth, type Identity } from "@/lib/crypto";
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from "@/lib/protocol";
+import { spreadUrl } from "./spread";
 
 export type RawSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -25,7 +26,12 @@ export async function connectRaw(
   url: string,
   opts: { authenticate?: boolean; identity?: Identity; /** e.g. X-Forwarded-For, as a load balancer sets it */ headers?: Record<string, string> } = {},
 ): Promise<RawClient> {
-  const socket: RawSocket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, ...(opts.headers && { extraHeaders: opts.headers }) });
+  const socket: RawSocket = io(spreadUrl(url), {
+    transports: ["websocket"],
+    forceNew: true,
+    reconnection: false,
+    ...(opts.headers && { extraHeaders: opts.headers }),
+  });
   const received = new Map<string, unknown[]>();
   socket.onAny((event: string, payload: unknown) => {
     if (!received.has(event)) received.set(event, []);

@@ -243,8 +243,7 @@ test("frames to or from non-members, or outside a running session, are refused b
   await outsider.call("room:join", { roomId: "elsewhere", displayName: "mallory" });
   const frame = Buffer.alloc(64, 7);
   // No session yet: even a member can't relay.
-  const rawA = srv.app.deps.sockets.get(a.userId)!;
-  expect(rawA).toBeTruthy();
+  expect(srv.socketsOf(a.userId)).toHaveLength(1);
   const fakeId = "ab".repeat(16);
   expect(await outsider.call("bb84:relay", { roomId: "qkd-members", to: b.userId, sessionId: fakeId, frame })).toMatchObject({
     ok: false,
@@ -370,7 +369,7 @@ test("a frame injected under another sender (a lying relay) aborts the session o
   await until(() => room(b, "qkd-inject").bb84.live.length === 1, 5000, "running at bob");
   const sid = room(b, "qkd-inject").bb84.live[0].sessionId;
   // The server itself delivers a frame for the session that claims to come from someone else.
-  srv.app.deps.sockets.get(b.userId)![0].emit("bb84:frame", { roomId: "qkd-inject", from: "c".repeat(32), sessionId: sid, frame: new Uint8Array(64) });
+  srv.socketsOf(b.userId)[0].emit("bb84:frame", { roomId: "qkd-inject", from: "c".repeat(32), sessionId: sid, frame: new Uint8Array(64) });
   const res = await started;
   expect(res.status).toBe("aborted");
   for (const c of [a, b]) {

@@ -31,6 +31,12 @@ export function serveChild(port: number, close: () => Promise<void>): void {
       });
       return;
     }
+    if (m?.type === "mem") {
+      (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: live objects only
+      const u = process.memoryUsage();
+      process.send!({ type: "mem", rss: u.rss, heapUsed: u.heapUsed, external: u.external });
+      return;
+    }
     if (m?.type === "cpu") {
       const u = process.cpuUsage();
       process.send!({ type: "cpu", ms: (u.user + u.system) / 1000 });
@@ -47,6 +53,8 @@ export function serveChild(port: number, close: () => Promise<void>): void {
 export interface ServerChild {
   url: string;
   pid: number;
+  /** The child's memory (bytes), after a full GC when it runs with --expose-gc (SpawnOptions.exposeGc). */
+  memory(): Promise<{ rss: number; heapUsed: number; external: number }>;
   /** CPU time (user + system) the child has used so far, ms. */
   cpuMs(): Promise<number>;
   /** Starts the V8 sampling profiler in the child (inspector), to profile just one phase. */
@@ -58,11 +66,12 @@ export interface ServerChild {
 
 export interface SpawnOptions {
   env?: Record<string, string>;
+  exposeGc?: boolean;
 }
 
 /** Starts bench/lib/<entry> under tsx in its own process and waits for its port. */
 export async function spawnServer(entry: "qsec-server.ts" | "bare-server.ts", opts: SpawnOptions = {}): Promise<ServerChild> {
-  const execArgv = ["--import", "tsx"];
+  const execArgv = ["--import", "tsx", ...(opts.exposeGc ? ["--expose-gc"] : [])];
   const child: ChildProcess = fork(path.join(__dirname, entry), [], {
     execArgv,
     env: { ...process.env, ...opts.env },
@@ -80,6 +89,7 @@ export async function spawnServer(entry: "qsec-server.ts" | "bare-server.ts", op
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
+    memory: () => request<{ rss: number; heapUsed: number; external: number }>(child, { type: "mem" }, "mem"),
     cpuMs: () => request<{ ms: number }>(child, { type: "cpu" }, "cpu").then((m) => m.ms),
     profileStart: () => request(child, { type: "profile-start" }, "profile-started").then(() => {}),
     profileStop: (file) => request(child, { type: "profile-stop", file }, "profile-stopped").then(() => {}),

@@ -89,10 +89,13 @@ export function registerAdminNamespace(
 
   // Names are looked up per flush; the chain keeps frames in flush order.
   let chain = Promise.resolve();
+  // Several nodes: an operator tailing a room may be on another node (the adapter carries the
+  // emit there), so this node's own subscribers can't tell whether anyone is listening.
+  const anywhere = deps.presence.shared.kind === "redis";
   const stop = deps.logs.onWritten((entries: LogEntry[]) => {
     const byRoom = new Map<string, LogEntry[]>();
     for (const e of entries) {
-      if ((nsp.adapter.rooms.get(tailRoom(e.roomId))?.size ?? 0) === 0) continue;
+      if (!anywhere && (nsp.adapter.rooms.get(tailRoom(e.roomId))?.size ?? 0) === 0) continue;
       const list = byRoom.get(e.roomId);
       if (list) list.push(e);
       else byRoom.set(e.roomId, [e]);

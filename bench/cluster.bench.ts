@@ -1,0 +1,282 @@
+/**
+ * npm run bench:cluster: QSEC as two nodes sharing Redis and PostgreSQL (issue 11), on this machine,
+ * one run. Prints ONE JSON document on stdout (progress on stderr) and writes it to
+ * bench/cluster.bench.result.json:
+ *   (a) 1→1 and fan-out to a room of 50, members spread over 2 node processes (the sender on one,
+ *       receivers alternating) vs everyone on one node of the same cluster, same run: messages/s and
+ *       p50/p99 send → receipt latency, and the ratios (targets: cross-node throughput ≥ 0.6× and
+ *       cross-node p99 ≤ 2× the one-node figures);
+ *   (b) recovery after kill -9 of a node: headless ChatClients (lib/client) through nginx
+ *       (deploy/nginx.conf.template, rendered as scripts/cluster.ts does) in one room; one node is
+ *       killed while a member on the surviving node keeps sending every 100 ms; for each member that
+ *       was on the dead node, the time until it is online in the room again and until it holds every
+ *       message sent since the kill, once each (target ≤ 5 s);
+ *   (c) memory per idle authenticated connection: 1,000 clients authenticated (signed nonce) on one
+ *       node without Redis, RSS and heap (after a full GC) delta / 1000 (target ≤ 20 KB).
+ * Nodes are bench/lib/qsec-server.ts children (createApplication with RedisState, command rate
+ * limit lifted for (a) only as in bench:relay); clients run in this process. The load average is
+ * reported: the machine is shared, so only the same-run ratios mean much.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createClient } from "redis";
+import type { ChatClient } from "@/lib/client";
+import { honestClient } from "@/__tests__/helpers/clients";
+import { connectRaw, type RawClient } from "@/__tests__/helpers/raw-client";
+import { registerNodes } from "@/__tests__/helpers/spread";
+import { pgAdmin, pgUrlFor } from "@/__tests__/helpers/test-db";
+import { spawnServer, type ServerChild } from "./lib/child";
+import { openQsecRoom } from "./lib/rooms";
+import { runPhase } from "./lib/driver";
+import { percentile, round } from "./lib/stats";
+
+const ROOT = path.resolve(__dirname, "..");
+const REDIS_URL = process.env.QSEC_REDIS_URL ?? "redis://127.0.0.1:6379";
+const log = (...a: unknown[]) => console.error("[bench:cluster]", ...a);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tag = randomBytes(6).toString("hex");
+const dbName = `qsec_bench_${tag}`;
+const prefixes: string[] = [];
+
+async function startNodes(count: number, opts: { lifted: boolean }): Promise<ServerChild[]> {
+  const prefix = `qsec_bench_${tag}_${prefixes.length}:`;
+  prefixes.push(prefix);
+  const nodes: ServerChild[] = [];
+  for (let i = 0; i < count; i++)
+    nodes.push(
+      await spawnServer("qsec-server.ts", {
+        env: {
+          BENCH_DATABASE_URL: pgUrlFor(dbName),
+          BENCH_RATE_LIMITS: opts.lifted ? "lifted" : "configured",
+          BENCH_REDIS_URL: REDIS_URL,
+          BENCH_REDIS_PREFIX: prefix,
+          BENCH_NODE_ID: `n${i + 1}`,
+          BENCH_MAX_PER_ADDRESS: "2000",
+        },
+      }),
+    );
+  return nodes;
+}
+
+// ---- (a) throughput and latency, cross-node vs one node ----------------------------------------
+
+async function relay(spread: boolean, receivers: number, count: number, window: number) {
+  const nodes = await startNodes(2, { lifted: true });
+  const unregister = registerNodes(spread ? nodes.map((n) => n.url) : [nodes[0].url]);
+  try {
+    const room = await openQsecRoom(nodes[0].url, `bench-${receivers}-${spread ? "spread" : "one"}`, receivers);
+    try {
+      await runPhase(room, { count: Math.ceil(count / 10), window, firstCounter: 0, stallMs: 15_000 });
+      await sleep(100);
+      const r = await runPhase(room, { count, window, firstCounter: Math.ceil(count / 10), stallMs: 15_000 });
+      return {
+        messagesPerSec: round(r.messagesPerSec, 0),
+        deliveriesPerSec: round(r.deliveriesPerSec, 0),
+        latencyMs: { p50: round(percentile(r.delivery, 50)), p99: round(percentile(r.delivery, 99)) },
+      };
+    } finally {
+      await room.close();
+    }
+  } finally {
+    unregister();
+    for (const n of nodes) await n.stop();
+  }
+}
+
+// ---- (b) kill -9 of a node behind nginx ---------------------------------------------------------
+
+function startNginx(dir: string, listen: number, upstreams: string[]): ChildProcess {
+  const conf = readFileSync(path.join(ROOT, "deploy", "nginx.conf.template"), "utf8")
+    .replaceAll("@PREFIX@", dir)
+    .replaceAll("@LISTEN@", `127.0.0.1:${listen}`)
+    .replace("@UPSTREAMS@", upstreams.map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5s;`).join("\n"));
+  writeFileSync(path.join(dir, "nginx.conf"), conf);
+  return spawn(process.env.NGINX ?? "/usr/sbin/nginx", ["-p", dir, "-c", path.join(dir, "nginx.conf")], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+const texts = (c: ChatClient, roomId: string) => (c.state.rooms[roomId]?.messages ?? []).filter((m) => m.status === "ok").map((m) => m.text);
+
+async function until(cond: () => boolean, ms: number, what: string) {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out: ${what}`);
+    await sleep(20);
+  }
+}
+
+async function recovery() {
+  const nodes = await startNodes(2, { lifted: false });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-bench-nginx-"));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const nginx = startNginx(
+    dir,
+    port,
+    nodes.map((n) => n.url),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const clients: ChatClient[] = [];
+  const roomId = "recover";
+  let killed: ServerChild | null = null;
+  try {
+    await until(() => false, 300, "").catch(() => {}); // nginx up
+    for (let i = 0; i < 6; i++) {
+      const c = await honestClient(url);
+      clients.push(c);
+      await c.connect();
+      await c.join(roomId, `m${i}`);
+    }
+    await until(
+      () =>
+        clients.every((c) => {
+          const r = c.state.rooms[roomId];
+          return !!r && r.keyEpoch === r.epoch && !r.waitingForKey && r.members.length === clients.length;
+        }),
+      15_000,
+      "everyone keyed",
+    );
+    const killedAt = Date.now();
+    process.kill(nodes[0].pid, "SIGKILL");
+    killed = nodes[0];
+    await sleep(300);
+    const hit = clients.filter((c) => c.state.connection !== "online");
+    const sender = clients.find((c) => c.state.connection === "online");
+    if (!sender || hit.length === 0) throw new Error(`nginx put ${hit.length} of ${clients.length} members on the killed node`);
+    const sent: string[] = [];
+    let sending = true;
+    const loop = (async () => {
+      for (let k = 0; sending; k++) {
+        const text = `after-kill-${k}`;
+        await sender.send(roomId, text);
+        sent.push(text);
+        await sleep(100);
+      }
+    })();
+    const online = hit.map(() => 0);
+    const caught = hit.map(() => 0);
+    await until(
+      () => {
+        hit.forEach((c, i) => {
+          const r = c.state.rooms[roomId];
+          if (!online[i] && c.state.connection === "online" && r?.present) online[i] = Date.now() - killedAt;
+          if (online[i] && !caught[i] && sent.length > 0 && sent.slice(0, Math.max(1, sent.length - 3)).every((t) => texts(c, roomId).includes(t)))
+            caught[i] = Date.now() - killedAt;
+        });
+        return caught.every((x) => x > 0);
+      },
+      30_000,
+      "members of the killed node back and caught up",
+    );
+    sending = false;
+    await loop;
+    await sleep(1000);
+    const duplicates = hit.map((c) => texts(c, roomId).length - new Set(texts(c, roomId)).size).reduce((a, b) => a + b, 0);
+    const missing = hit.map((c) => sent.filter((t) => !texts(c, roomId).includes(t)).length).reduce((a, b) => a + b, 0);
+    log("recovery", { online, caught, sent: sent.length, duplicates, missing });
+    return {
+      members: clients.length,
+      onKilledNode: hit.length,
+      reconnectMs: { max: Math.max(...online), each: online },
+      catchUpMs: { max: Math.max(...caught), each: caught },
+      messagesSentMeanwhile: sent.length,
+      duplicates,
+      missing,
+    };
+  } finally {
+    for (const c of clients) c.close();
+    nginx.kill("SIGQUIT");
+    await new Promise((r) => (nginx.exitCode === null ? nginx.once("exit", r) : r(null)));
+    rmSync(dir, { recursive: true, force: true });
+    for (const n of nodes) if (n !== killed) await n.stop();
+  }
+}
+
+// ---- (c) memory per idle authenticated connection ----------------------------------------------
+
+async function memory(n: number) {
+  const node = await spawnServer("qsec-server.ts", { exposeGc: true, env: { BENCH_DATABASE_URL: pgUrlFor(dbName), BENCH_MAX_PER_ADDRESS: String(n + 100) } });
+  const clients: RawClient[] = [];
+  try {
+    // A few connections first so that lazily built state (parsers, buffers) is not counted per client.
+    for (let i = 0; i < 10; i++) clients.push(await connectRaw(node.url));
+    await sleep(500);
+    const before = await node.memory();
+    for (let i = 0; i < n; i += 25) clients.push(...(await Promise.all(Array.from({ length: Math.min(25, n - i) }, () => connectRaw(node.url)))));
+    for (const c of clients) c.socket.offAny();
+    await sleep(2000);
+    const after = await node.memory();
+    return {
+      connections: n,
+      rssKBPerConnection: round((after.rss - before.rss) / 1024 / n, 1),
+      heapKBPerConnection: round((after.heapUsed - before.heapUsed) / 1024 / n, 1),
+      externalKBPerConnection: round((after.external - before.external) / 1024 / n, 1),
+    };
+  } finally {
+    for (const c of clients) c.close();
+    await node.stop();
+  }
+}
+
+async function main() {
+  log("database", dbName);
+  await pgAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
+  try {
+    execFileSync(process.execPath, ["--import", "tsx", path.join(ROOT, "server", "pg-migrate.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: pgUrlFor(dbName) },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const load0 = os.loadavg();
+    const scenarios = { oneToOne: { receivers: 1, count: 5000, window: 64 }, fanout50: { receivers: 49, count: 500, window: 16 } };
+    const relayResults: Record<string, unknown> = {};
+    for (const [key, sc] of Object.entries(scenarios)) {
+      log(key, "one node");
+      const one = await relay(false, sc.receivers, sc.count, sc.window);
+      log(key, "two nodes");
+      const two = await relay(true, sc.receivers, sc.count, sc.window);
+      relayResults[key] = {
+        oneNode: one,
+        crossNode: two,
+        throughputRatio: round(two.messagesPerSec / one.messagesPerSec),
+        p99Ratio: round(two.latencyMs.p99 / one.latencyMs.p99),
+      };
+    }
+    log("recovery after kill -9");
+    const rec = await recovery();
+    log("memory per idle connection");
+    const mem = await memory(1000);
+    const result = {
+      bench: "cluster",
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, loadAverageAtStart: load0.map((x) => round(x)), loadAverageAtEnd: os.loadavg().map((x) => round(x)) },
+      relay: relayResults,
+      recoveryAfterKill9: rec,
+      memoryPerIdleConnection: mem,
+      targets: {
+        crossNodeThroughputAtLeast: 0.6,
+        crossNodeP99AtMostTimes: 2,
+        kbPerIdleConnectionAtMost: 20,
+        reconnectAndCatchUpMsAtMost: 5000,
+      },
+    };
+    const json = JSON.stringify(result, null, 2);
+    console.log(json);
+    writeFileSync(path.join(__dirname, "cluster.bench.result.json"), json + "\n");
+  } finally {
+    await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+    const redis = createClient({ url: REDIS_URL });
+    await redis.connect();
+    for (const p of prefixes) for await (const keys of redis.scanIterator({ MATCH: `${p}*`, COUNT: 500 })) if (keys.length > 0) await redis.del(keys);
+    await redis.quit();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
