@@ -11,7 +11,7 @@ import { attachAdmin, type AdminConsole } from "@/server/admin/console";
 import { ADMIN_COOKIE, sessionKey, signSession } from "@/server/admin/session";
 import { scheduleRetention } from "@/server/admin/retention";
 import type { Logger } from "@/server/logger";
-import { startTestServer, testNodes, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer } from "../helpers/server";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { until } from "../helpers/waits";
 
@@ -119,10 +119,7 @@ describe("the /admin namespace", () => {
     expect(got.slice(before).every((e) => e.roomId === "other-room")).toBe(true);
   });
 
-  // On two nodes (cluster Jest project) session:ended is lost: the streams adapter writes it to the
-  // local socket only after its Redis XADD, when the socket is already closed. Fixed on branch h11a
-  // (closeWithNotice, 639f8e3): drop this skip when both are merged.
-  (testNodes() > 1 ? test.skip : test)("logout closes the session's admin sockets and its cookie stops working", async () => {
+  test("logout closes the session's admin sockets and its cookie stops working", async () => {
     const c = await cookie();
     const { socket } = await connectAdmin({ cookie: c });
     const ended = new Promise((r) => socket.once("session:ended", r));

@@ -134,12 +134,12 @@ test("a direct message reaches only its recipient, under the pair key", async ()
   await expect(a.send("dm-room", "nobody", "0".repeat(32))).rejects.toMatchObject({ code: "UNKNOWN_PEER" });
 });
 
-// Not yet on two nodes (cluster Jest project): a transport drop recovered on the same node
-// (connection-state recovery, same socket id) re-joins, but the room:join answer never reaches the
-// client and its next send is refused NOT_A_MEMBER (a product bug, see the h11b report).
-const unlessCluster = testNodes() > 1 ? test.skip : test;
-
-unlessCluster("a reconnect re-authenticates and resumes its membership: same epoch, same key, nobody re-keyed", async () => {
+// KNOWN BUG on two nodes (cluster Jest project), not yet fixed: after a transport drop that
+// connection-state recovery restores on the same node (same socket id), the client's re-join is
+// answered but its next send is refused NOT_A_MEMBER in about 4 runs of 5. A clean-up of the old
+// connection running after the re-join is not the (only) cause: guarding it changed nothing.
+// docs/deploy.md "Known limits" says so; the test runs on one node (sqlite, postgresql projects).
+(testNodes() > 1 ? test.skip : test)("a reconnect re-authenticates and resumes its membership: same epoch, same key, nobody re-keyed", async () => {
   const a = await makeClient();
   const b = await makeClient();
   await a.join("rejoin", "alice");
