@@ -7,7 +7,7 @@ import { MemoryStorage, type ChatClient, type ChatMessage, type RoomView } from 
 import { generateIdentity, type Identity } from "@/lib/crypto";
 import { leaderOf } from "@/lib/protocol";
 import { sleep, until } from "../helpers/waits";
-import { startTestServer, testNodes, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer } from "../helpers/server";
 import { honestClients } from "../helpers/clients";
 
 let srv: TestServer;
@@ -134,12 +134,9 @@ test("a direct message reaches only its recipient, under the pair key", async ()
   await expect(a.send("dm-room", "nobody", "0".repeat(32))).rejects.toMatchObject({ code: "UNKNOWN_PEER" });
 });
 
-// KNOWN BUG on two nodes (cluster Jest project), not yet fixed: after a transport drop that
-// connection-state recovery restores on the same node (same socket id), the client's re-join is
-// answered but its next send is refused NOT_A_MEMBER in about 4 runs of 5. A clean-up of the old
-// connection running after the re-join is not the (only) cause: guarding it changed nothing.
-// docs/deploy.md "Known limits" says so; the test runs on one node (sqlite, postgresql projects).
-(testNodes() > 1 ? test.skip : test)("a reconnect re-authenticates and resumes its membership: same epoch, same key, nobody re-keyed", async () => {
+// On two nodes (cluster project) connection-state recovery restores the socket with its id and
+// replays room:updated before the re-join is answered: that must not count as being back in the room.
+test("a reconnect re-authenticates and resumes its membership: same epoch, same key, nobody re-keyed", async () => {
   const a = await makeClient();
   const b = await makeClient();
   await a.join("rejoin", "alice");

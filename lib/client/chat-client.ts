@@ -466,8 +466,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   }
 
   /** Applies a RoomState for a new epoch (idempotent for one already applied). Runs on the queue. */
-  private async applyRoomState(state: RoomState, storedShares: RoomkeyShared[] = []) {
-    const applied = await this.roster.apply(state);
+  private async applyRoomState(state: RoomState, storedShares: RoomkeyShared[] = [], joined = false) {
+    const applied = await this.roster.apply(state, joined);
     if (!applied) return;
     await this.roomKeys.onEpoch(applied, storedShares);
     this.scheduler.checkWaiters();
@@ -479,7 +479,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
    * are acknowledged, so the server deletes their blobs; the current one is adopted as usual.
    */
   private async applyJoinResult(result: JoinResult) {
-    await this.applyRoomState(result, result.keyShares ?? []);
+    await this.applyRoomState(result, result.keyShares ?? [], true);
     this.store.patchHistory(result.roomId, { visibleFrom: result.visibleFrom });
     // Keys of epochs that started while we were away (key blobs): kept for history, and the current one adopted.
     await this.roomKeys.acceptStored(result.roomId, result.keyShares ?? []);

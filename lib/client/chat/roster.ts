@@ -143,7 +143,7 @@ export class Roster {
    * refreshes the view, and is returned only when the epoch's leader changed (the one named before
    * went offline before sharing), so a new leader can key it. Older epochs: null.
    */
-  async apply(state: RoomState): Promise<AppliedEpoch | null> {
+  async apply(state: RoomState, joined = false): Promise<AppliedEpoch | null> {
     const room = this.rooms.get(state.roomId);
     if (!room || state.epoch < room.appliedEpoch) return null;
     const capped = capRoomMembers(state, this.deps.userId);
@@ -175,7 +175,10 @@ export class Roster {
       leaderId,
       capacity: state.capacity,
       displayName: room.displayName,
-      present: true,
+      // Present only by a join's answer: a room:updated (one replayed by connection-state recovery,
+      // or broadcast while our re-join is on its way) must not let sends out before the server has
+      // us in the room again.
+      present: joined || v.present,
       members,
       waitingForKey: !room.keys.has(state.epoch),
       channel: { ...state.channel },
