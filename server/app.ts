@@ -343,9 +343,10 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       if (reaper) clearInterval(reaper);
       if (refreshSessions) clearInterval(refreshSessions);
       await reaping;
-      // Disconnect handlers run asynchronously; wait for their leaves before the final flush.
-      if (redis) await Promise.all([...closing]);
-      else for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // Disconnect handlers run asynchronously; wait for their leaves (and their database writes,
+      // e.g. a member's offline time) before the final flush and before the caller disconnects Prisma.
+      await Promise.all([...closing]);
+      if (!redis) for (let i = 0; i < 50 && deps.presence.rooms.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
       await stopSweep();
       await bb84.close();
       stopLive();

@@ -241,6 +241,13 @@ test("a member away longer than the TTL expires (new epoch, MEMBER_EXPIRED); ret
   const j = await ok(b, "room:join", { roomId: "ttl", displayName: "b" });
   b.socket.disconnect();
   await until(() => srv.app.deps.presence.member("ttl", b.userId)?.sockets.size === 0, 3000, "b offline");
+  // The offline time is written to the database after the live state changes: wait for it, or it
+  // lands after the back-dating below and b is not expired.
+  for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 20))) {
+    const m = await srv.prisma.membership.findUnique({ where: { roomId_userId: { roomId: "ttl", userId: b.userId } } });
+    if (m?.online === false) break;
+    if (Date.now() - t > 5000) throw new Error("timed out waiting for b's offline time to be stored");
+  }
   expect((await srv.app.sweep()).expiredMembers).toBe(0); // only just offline
   const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000);
   await srv.prisma.membership.update({ where: { roomId_userId: { roomId: "ttl", userId: b.userId } }, data: { lastSeenAt: eightDaysAgo } });
