@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
@@ -19,6 +18,7 @@ import { startAppServer, type AppServer } from "../e2e/helpers/app-server";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { pgAdmin, pgUrlFor } from "../helpers/test-db";
 import { until } from "../helpers/waits";
+import { freePort } from "../helpers/free-port";
 
 const REDIS_URL = process.env.QSEC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const tag = randomBytes(6).toString("hex");
@@ -172,17 +172,6 @@ test("members on two nodes chat in one room and see the same members, epochs and
   clients.push(extra!);
   await expect(connectRaw(a, { authenticate: false })).rejects.toThrow(/TOO_MANY_CONNECTIONS/);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** nginx (deploy/nginx.conf.template) in front of node A, with node B as its backup: who lands where is known. */
 async function startNginx(primary: string, backup: string): Promise<string> {

@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
@@ -17,6 +16,7 @@ import { startAppServer, type AppServer } from "../e2e/helpers/app-server";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { pgAdmin, pgUrlFor } from "../helpers/test-db";
 import { until } from "../helpers/waits";
+import { freePort } from "../helpers/free-port";
 
 const REDIS_BIN = "/usr/bin/redis-server";
 const dbName = `qsec_test_${randomBytes(6).toString("hex")}`;
@@ -25,17 +25,6 @@ let port = 0;
 let redis: ChildProcess | null = null;
 const nodes: AppServer[] = [];
 const clients: RawClient[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 async function pingRedis(): Promise<boolean> {
   const c = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 500 } });

@@ -6,7 +6,6 @@
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
@@ -14,6 +13,7 @@ import { createPrisma } from "@/server/db";
 import { migratePostgres } from "@/server/pg-migrate";
 import { LogWriter } from "@/server/logs/log-writer";
 import { until } from "../helpers/waits";
+import { freePort } from "../helpers/free-port";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-pg-"));
@@ -28,17 +28,6 @@ const asUser = (cmd: string, args: string[]) =>
 const pgCtl = (...args: string[]) => asUser(path.join(BIN, "pg_ctl"), ["-D", data, ...args]);
 const start = () => pgCtl("-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "-l", path.join(dir, "log"), "-w", "start");
 const stop = () => pgCtl("-m", "fast", "-w", "stop");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 beforeAll(async () => {
   for (const bin of ["initdb", "pg_ctl"])
