@@ -44,6 +44,7 @@ import { decryptMessage, encodeChatPayload, encryptMessage, generateIdentity, ty
 import { LIMITS, type HistoryMessage, type MessageReceived } from "@/lib/protocol";
 import { buildApp, startAppServer, type AppServer } from "@/__tests__/e2e/helpers/app-server";
 import { launchChromium, waitForRoom } from "@/__tests__/e2e/helpers/browser";
+import { cpuBetween, cpuSnapshot } from "./lib/proc-cpu";
 import { median, round } from "./lib/stats";
 
 const argv = process.argv.slice(2);
@@ -69,9 +70,19 @@ const textOf = (i: number) => `message ${String(i).padStart(5, "0")}: the quick 
 
 /** In the page, before any script: when the room is shown and when a given text first appears. */
 function instrument() {
-  const w = window as unknown as { __bench: { roomShown: number | null; found: Record<string, number>; watch: string[] } };
+  const w = window as unknown as {
+    __bench: { roomShown: number | null; found: Record<string, number>; watch: string[]; longTasks: [number, number][] };
+  };
   const watch = sessionStorage.getItem("__bench_watch");
-  w.__bench = { roomShown: null, found: {}, watch: watch ? [watch] : [] };
+  w.__bench = { roomShown: null, found: {}, watch: watch ? [watch] : [], longTasks: [] };
+  // The main thread's long tasks (over 50 ms): while one runs, nothing else on the page does (socket frames included).
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__bench.longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch {
+    /* no Long Tasks API */
+  }
   const check = () => {
     const b = w.__bench;
     if (b.roomShown === null && document.querySelector('[data-testid="room-page"]')) b.roomShown = performance.now();
@@ -95,6 +106,11 @@ interface Breakdown {
   openMs: number;
   commitMs: number;
   lastCommitEnd: number;
+  /** Each page's request and verify + decrypt, [start from t0, duration] ms. */
+  fetches: [number, number][];
+  opens: [number, number][];
+  /** The main thread's long tasks meanwhile: count, summed and longest duration. */
+  longTasks: { count: number; sumMs: number; maxMs: number };
 }
 
 /**
@@ -129,6 +145,9 @@ async function allInPage(page: Page, button: "load-all" | "load-older") {
       const commits = performance.getEntriesByName("qsec:history:commit", "measure");
       const lastCommitEnd = commits.length ? Math.max(...commits.map((e) => e.startTime + e.duration)) : t0;
       const texts = [...document.querySelectorAll('[data-testid="message-item"][data-status="ok"] [data-testid="message-text"]')].map((e) => e.textContent);
+      const spans = (name: string) =>
+        performance.getEntriesByName(name, "measure").map((e) => [Math.round(e.startTime - t0), Math.round(e.duration)] as [number, number]);
+      const long = (window as unknown as { __bench: { longTasks: [number, number][] } }).__bench.longTasks.filter(([s]) => s >= t0 && s <= end);
       return {
         ms,
         clicks,
@@ -141,6 +160,9 @@ async function allInPage(page: Page, button: "load-all" | "load-older") {
           openMs: sum("qsec:history:open"),
           commitMs: sum("qsec:history:commit"),
           lastCommitEnd: lastCommitEnd - t0,
+          fetches: spans("qsec:history:fetch"),
+          opens: spans("qsec:history:open"),
+          longTasks: { count: long.length, sumMs: long.reduce((a, [, d]) => a + d, 0), maxMs: long.reduce((a, [, d]) => Math.max(a, d), 0) },
         } satisfies Breakdown,
       };
     },
@@ -334,24 +356,39 @@ async function main() {
       return page.evaluate((t) => {
         const b = (window as unknown as { __bench: { roomShown: number | null; found: Record<string, number> } }).__bench;
         const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
-        return { roomShown: b.roomShown, newestShown: b.found[t] ?? null, domContentLoaded: nav?.domContentLoadedEventEnd ?? null };
+        // The newest page's request, verify + decrypt and merge, [start, end] from navigation start.
+        const first = (name: string) => {
+          const e = performance.getEntriesByName(name, "measure")[0];
+          return e ? [Math.round(e.startTime), Math.round(e.startTime + e.duration)] : null;
+        };
+        return {
+          roomShown: b.roomShown,
+          newestShown: b.found[t] ?? null,
+          domContentLoaded: nav?.domContentLoadedEventEnd ?? null,
+          steps: { fetch: first("qsec:history:fetch"), open: first("qsec:history:open"), merge: first("qsec:history:commit") },
+        };
       }, newest);
     })();
     log(`newest page: ${JSON.stringify(nav)}`);
 
     // All 10,000, two ways, each from the room just opened (newest page shown): "Show all history"
     // (the client's loadAll) and, as before, "Show older messages" clicked until nothing older is left.
+    let cpu0 = cpuSnapshot();
     const allRun = await allInPage(page, "load-all");
+    const allCpu = cpuBetween(cpu0, cpuSnapshot());
     log(`all (Show all history): ${JSON.stringify(allRun)}`);
+    log(`  CPU meanwhile: ${JSON.stringify(allCpu)}`);
     await sleep(6000); // the address's history budget refills
     await openRoomAgain(page, server.url, newest);
+    cpu0 = cpuSnapshot();
     const clickRun = await allInPage(page, "load-older");
+    const clickCpu = cpuBetween(cpu0, cpuSnapshot());
     log(`all (Show older messages, clicked): ${JSON.stringify(clickRun)}`);
 
     // The same run's floor in this page: WebCrypto alone (one Ed25519 verify and one AES-256-GCM
     // decrypt per envelope, all at once, base64url decoding included), no network, no rendering.
     const rawKey = (await keys.exportAll()).find((k) => k.roomId === ROOM && k.epoch === epoch)!.raw;
-    const cryptoFloor = await page.evaluate(
+    const runCryptoFloor = () => page.evaluate(
       async ({ envs, rawKeyB64, signingKeyB64 }) => {
         const dec = (s: string) => {
           const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
@@ -377,7 +414,15 @@ async function main() {
         signingKeyB64: signingKey,
       },
     );
+    const cryptoFloor = await runCryptoFloor();
     log(`in-page WebCrypto floor for ${all.length}: ${round(cryptoFloor, 1)} ms`);
+
+    // The server's answer to pages of 1,000 while the page's WebCrypto is busy (the same floor run
+    // again, the Node client's bare fetch beside it): what CPU contention alone does to a request,
+    // with no browser main thread between the socket and the answer.
+    await sleep(6000); // the address's history budget refills
+    const [, bareContended] = await Promise.all([runCryptoFloor(), sleep(200).then(() => bareFetch(LIMITS.maxHistoryFetch))]);
+    log(`bare fetch of pages of ${LIMITS.maxHistoryFetch} beside the page's WebCrypto: ${round(bareContended.requestMs, 1)} ms`);
 
     const breakdownOf = (r: { ms: number; breakdown: Breakdown }) => ({
       pages: r.breakdown.fetchCount,
@@ -386,6 +431,7 @@ async function main() {
       storeMergeSumMs: round(r.breakdown.commitMs, 1),
       lastMergeAtMs: round(r.breakdown.lastCommitEnd, 1),
       renderAfterLastMergeMs: round(r.ms - r.breakdown.lastCommitEnd, 1),
+      mainThreadLongTasks: { count: r.breakdown.longTasks.count, sumMs: round(r.breakdown.longTasks.sumMs, 0), maxMs: round(r.breakdown.longTasks.maxMs, 0) },
       note: "sums over pages; a page's fetch overlaps the verify + decrypt of the page before it",
     });
     const newestFromRoom = nav.newestShown !== null && nav.roomShown !== null ? nav.newestShown - nav.roomShown : null;
@@ -420,6 +466,8 @@ async function main() {
         bulkFetchRequestMs: round(bareBulk.requestMs, 1),
         bulkFetchWallMs: round(bareBulk.wallMs, 1),
         bulkFetchRateLimitedRetries: bareBulk.rateLimited,
+        bulkFetchBesidePageWebCryptoRequestMs: round(bareContended.requestMs, 1),
+        bulkFetchBesidePageWebCryptoRateLimitedRetries: bareContended.rateLimited,
       },
       node: {
         verifyDecrypt10kMs: round(nodeCryptoMs, 1),
@@ -434,6 +482,7 @@ async function main() {
         navigationToRoomShownMs: nav.roomShown !== null ? round(nav.roomShown, 1) : null,
         navigationToNewestReadableMs: nav.newestShown !== null ? round(nav.newestShown, 1) : null,
         roomShownToNewestReadableMs: newestFromRoom !== null ? round(newestFromRoom, 1) : null,
+        newestPageSteps: { ...nav.steps, note: "[start, end] ms from navigation start: the newest page's request, verify + decrypt, merge" },
         all10kMs: round(allRun.ms, 1),
         webCryptoFloor10kMs: round(cryptoFloor, 1),
         ratioAll10kToWebCryptoFloor: round(allRun.ms / cryptoFloor, 2),
@@ -442,12 +491,15 @@ async function main() {
         all10kOldestFirst: allRun.firstIsOldest,
         unavailable: allRun.unavailable,
         all10kBreakdown: breakdownOf(allRun),
+        all10kPages: { fetches: allRun.breakdown.fetches, opens: allRun.breakdown.opens, note: "[start, duration] ms from the click" },
+        all10kCpuMs: allCpu,
         clicked10kMs: round(clickRun.ms, 1),
         ratioClicked10kToWebCryptoFloor: round(clickRun.ms / cryptoFloor, 2),
         clicked10kClicks: clickRun.clicks,
         clicked10kRendered: clickRun.rendered,
         clicked10kOldestFirst: clickRun.firstIsOldest,
         clicked10kBreakdown: breakdownOf(clickRun),
+        clicked10kCpuMs: clickCpu,
       },
       targets: {
         newestPageReadableMs: {
