@@ -40,7 +40,18 @@ async function main() {
     const b64 = (n: number) => randomBytes(n).toString("base64url");
     db.transaction(() => {
       for (let i = 0; i < TOTAL; i++) {
-        const env = { id: b64(9), roomId: room, from: sender, to: null, epoch: 2, counter: i, iv: b64(12), ciphertext: b64(144), signature: b64(64), ts: new Date(Date.now() + i).toISOString() };
+        const env = {
+          id: b64(9),
+          roomId: room,
+          from: sender,
+          to: null,
+          epoch: 2,
+          counter: i,
+          iv: b64(12),
+          ciphertext: b64(144),
+          signature: b64(64),
+          ts: new Date(Date.now() + i).toISOString(),
+        };
         insert.run(room, sender, JSON.stringify(env), Date.now() + i);
       }
     })();

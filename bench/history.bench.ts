@@ -388,32 +388,33 @@ async function main() {
     // The same run's floor in this page: WebCrypto alone (one Ed25519 verify and one AES-256-GCM
     // decrypt per envelope, all at once, base64url decoding included), no network, no rendering.
     const rawKey = (await keys.exportAll()).find((k) => k.roomId === ROOM && k.epoch === epoch)!.raw;
-    const runCryptoFloor = () => page.evaluate(
-      async ({ envs, rawKeyB64, signingKeyB64 }) => {
-        const dec = (s: string) => {
-          const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
-          const out = new Uint8Array(b.length);
-          for (let i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
-          return out;
-        };
-        const aes = await crypto.subtle.importKey("raw", dec(rawKeyB64), { name: "AES-GCM" }, false, ["decrypt"]);
-        const ed = await crypto.subtle.importKey("raw", dec(signingKeyB64), { name: "Ed25519" }, false, ["verify"]);
-        const t0 = performance.now();
-        await Promise.all(
-          envs.map(async ([iv, ct, sig]) => {
-            const c = dec(ct);
-            await crypto.subtle.verify({ name: "Ed25519" }, ed, dec(sig), c);
-            await crypto.subtle.decrypt({ name: "AES-GCM", iv: dec(iv) }, aes, c).catch(() => undefined);
-          }),
-        );
-        return performance.now() - t0;
-      },
-      {
-        envs: all.map((e) => [e.iv, e.ciphertext, e.signature] as [string, string, string]),
-        rawKeyB64: Buffer.from(rawKey).toString("base64url"),
-        signingKeyB64: signingKey,
-      },
-    );
+    const runCryptoFloor = () =>
+      page.evaluate(
+        async ({ envs, rawKeyB64, signingKeyB64 }) => {
+          const dec = (s: string) => {
+            const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+            const out = new Uint8Array(b.length);
+            for (let i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+            return out;
+          };
+          const aes = await crypto.subtle.importKey("raw", dec(rawKeyB64), { name: "AES-GCM" }, false, ["decrypt"]);
+          const ed = await crypto.subtle.importKey("raw", dec(signingKeyB64), { name: "Ed25519" }, false, ["verify"]);
+          const t0 = performance.now();
+          await Promise.all(
+            envs.map(async ([iv, ct, sig]) => {
+              const c = dec(ct);
+              await crypto.subtle.verify({ name: "Ed25519" }, ed, dec(sig), c);
+              await crypto.subtle.decrypt({ name: "AES-GCM", iv: dec(iv) }, aes, c).catch(() => undefined);
+            }),
+          );
+          return performance.now() - t0;
+        },
+        {
+          envs: all.map((e) => [e.iv, e.ciphertext, e.signature] as [string, string, string]),
+          rawKeyB64: Buffer.from(rawKey).toString("base64url"),
+          signingKeyB64: signingKey,
+        },
+      );
     const cryptoFloor = await runCryptoFloor();
     log(`in-page WebCrypto floor for ${all.length}: ${round(cryptoFloor, 1)} ms`);
 

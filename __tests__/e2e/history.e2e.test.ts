@@ -7,12 +7,19 @@
  *   - a second tab of the same browser context is the same member (identity per browser profile)
  *     and reads the same history;
  *   - a late joiner in another browser gets the divider "messages before you joined are not
- *     available" and none of the earlier messages.
+ *     available" and none of the earlier messages;
+ *   - "Show all history" reads 1,200 stored envelopes, verified and decrypted in the page's history
+ *     Web Worker, and shows the one whose ciphertext was changed in the database as rejected.
  * HISTORY_E2E_PROD_DIST names an existing production build to reuse (e.g. the benchmark's).
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import type { Browser, Page } from "playwright-core";
+import { ChatClient, MemoryCounterStore, MemoryEpochKeyStore, MemoryStorage } from "@/lib/client";
+import { encodeChatPayload, encryptMessage, generateIdentity } from "@/lib/crypto";
+import type { MessageReceived } from "@/lib/protocol";
 import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, messageTexts, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
 import { warmUp } from "./helpers/warm-up";
@@ -76,21 +83,106 @@ async function scenario(base: string, room: string) {
   for (const p of [alice, bob, tab2]) await p.context().close();
 }
 
+/**
+ * A reader's page and a Node writer in one room; `total` envelopes the writer encrypted and signed
+ * go straight into the server's Envelope table (as the relay stores them: the command rate limit
+ * would make 1,200 sends take half a minute), the one numbered `tampered` with a changed ciphertext
+ * byte. The reader reloads, clicks "Show all history" and must see every one, that one rejected.
+ */
+async function bulkScenario(base: string, dbFile: string, room: string) {
+  const total = 1200;
+  const tampered = 600; // in the first page of 1,000 after the newest 100: opened in the worker
+  const reader = await openRoom(browser, base, room, "Reader");
+  const e1 = await waitForRoom(reader, { members: 1 });
+  const identity = await generateIdentity();
+  const keys = new MemoryEpochKeyStore();
+  const counters = new MemoryCounterStore();
+  const writer = new ChatClient({ url: base, identity, storage: new MemoryStorage(), epochKeys: keys, counters });
+  try {
+    await writer.connect();
+    await writer.join(room, "Writer");
+    const epoch = await waitForRoom(reader, { members: 2, minEpoch: e1 + 1 });
+    for (let i = 0; i < 500 && writer.state.rooms[room]?.keyEpoch !== epoch; i++) await new Promise((r) => setTimeout(r, 20));
+    const key = (await keys.get(room, epoch))!;
+    expect(key).toBeDefined();
+    const db = new Database(dbFile, { fileMustExist: true });
+    try {
+      const insert = db.prepare("INSERT INTO Envelope (roomId, epoch, senderId, kind, recipientId, body, createdAt) VALUES (?, ?, ?, 'room', NULL, ?, ?)");
+      const rows: [string, number][] = [];
+      const base0 = Date.now();
+      for (let i = 0; i < total; i++) {
+        const counter = await counters.reserve(writer.userId, 1);
+        const enc = await encryptMessage(
+          identity,
+          key,
+          { roomId: room, epoch, senderId: writer.userId, counter },
+          encodeChatPayload({ text: `bulk ${i}`, sentAt: base0 + i }),
+        );
+        if (i === tampered) enc.ciphertext = enc.ciphertext.slice(0, 5) + (enc.ciphertext[5] === "A" ? "B" : "A") + enc.ciphertext.slice(6);
+        const env: MessageReceived = {
+          id: `bulk-${room}-${i}`,
+          roomId: room,
+          from: writer.userId,
+          to: null,
+          epoch,
+          counter,
+          ...enc,
+          ts: new Date(base0 + i).toISOString(),
+        };
+        rows.push([JSON.stringify(env), base0 + i]);
+      }
+      db.transaction(() => {
+        for (const [body, at] of rows) insert.run(room, epoch, writer.userId, body, at);
+      })();
+    } finally {
+      db.close();
+    }
+    await reader.reload();
+    await reader.getByTestId("room-page").waitFor({ timeout: 60_000 });
+    await waitForMessage(reader, `bulk ${total - 1}`, 60_000);
+    await reader.getByTestId("load-all").click();
+    await reader.waitForFunction(
+      (n) => !!document.querySelector('[data-testid="history-start"]') && document.querySelectorAll('[data-testid="message-item"]').length >= n,
+      total,
+      { timeout: 120_000 },
+    );
+    // The pages after the newest went to the history worker.
+    expect(reader.workers().length).toBeGreaterThanOrEqual(1);
+    const statuses = await reader.locator('[data-testid="message-item"]').evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+    expect(statuses).toHaveLength(total);
+    expect(statuses.filter((s) => s !== "ok")).toEqual(["rejected"]);
+    const texts = await messageTexts(reader);
+    expect(texts[0]).toBe("bulk 0");
+    expect(texts).not.toContain(`bulk ${tampered}`);
+    await expect(reader.locator('[data-testid="message-item"][data-status="rejected"]').textContent()).resolves.toMatch(/signature/i);
+  } finally {
+    writer.close();
+    await reader.context().close();
+  }
+}
+
 describe.each([
   ["dev", false],
   ["production", true],
 ] as const)("%s server", (_mode, production) => {
   let server: AppServer;
+  const dbDir = mkdtempSync(path.join(os.tmpdir(), "qsec-history-e2e-"));
+  const dbFile = path.join(dbDir, "e2e.db");
   beforeAll(async () => {
     const dist = production ? PROD_DIST : DEV_DIST;
     if (production && !(process.env.HISTORY_E2E_PROD_DIST && existsSync(path.join(__dirname, "..", "..", dist, "BUILD_ID")))) await buildApp(dist);
-    server = await startAppServer({ distDir: dist, production, readyTimeoutMs: 120_000 });
+    server = await startAppServer({ distDir: dist, production, readyTimeoutMs: 120_000, env: { DATABASE_URL: `file:${dbFile}` } });
     // A dev server compiles each route on its first request: not part of what is tested.
     if (!production) await warmUp(browser, server.url, [{ path: "/room/warm-up?name=Warm", testId: "room-page" }]);
   }, 900_000);
   afterAll(async () => {
     await server?.stop();
+    rmSync(dbDir, { recursive: true, force: true });
   }, 30_000);
+
+  test("Show all history: 1,200 stored envelopes verified and decrypted in the page's worker; one tampered in the database is shown rejected", async () => {
+    await bulkScenario(server.url, dbFile, `bulk-${Date.now().toString(36)}`);
+  });
 
   test.each(["127.0.0.1", "localhost"])("on %s: a reload and a second tab keep the messages; a late joiner sees only what follows its join", async (host) => {
     const base = server.url.replace(/\/\/(localhost|127\.0\.0\.1):/, `//${host}:`);
