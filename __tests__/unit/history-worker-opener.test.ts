@@ -104,6 +104,19 @@ test("a page opened in the worker reads as in this thread: every envelope verifi
   opener.close!();
 });
 
+test("a large page is split across the workers, one message each, and reads back whole and in order", async () => {
+  const { key, jobs } = await page(120);
+  jobs[101] = tamper(jobs[101]);
+  const seen: HistoryWorkerRequest[] = [];
+  const opener = workerHistoryOpener(() => portWorker(seen), 2);
+  opener.warm!();
+  const results = await opener.open(jobs, [key]);
+  expect(seen.map((r) => r.jobs.length)).toEqual([60, 60]);
+  expect(results).toEqual(await openJobs(jobs, [key]));
+  expect(results.map((r, i) => (r.ok ? r.text : `x${i}`))).toEqual(jobs.map((_, i) => (i === 101 ? "x101" : `m${i}`)));
+  opener.close!();
+});
+
 test("before warm(), after the worker fails, and when it cannot start, pages open in this thread with the same results", async () => {
   const { key, jobs } = await page(12);
   jobs[3] = tamper(jobs[3]);

@@ -1,16 +1,17 @@
 /**
- * A HistoryOpener whose verify + decrypt runs in a Web Worker (lib/client/history-opener.worker.ts,
- * openJobs: the same code Node runs in-thread): one postMessage per page in, one out. The page's
+ * A HistoryOpener whose verify + decrypt runs in Web Workers (lib/client/history-opener.worker.ts,
+ * openJobs: the same code Node runs in-thread): a page is split in contiguous slices, one per
+ * worker, one postMessage per slice in and one out. The page's
  * main thread then only answers the socket, decides what needs no crypto, and merges, so the
  * reply to the next page's request is not kept waiting behind a page of WebCrypto completions.
  *
- * The worker starts when warm() is first called (History does after the newest page is shown, so
- * starting it never delays that page); every page after that goes to it (one sent while its script
- * still loads waits in its queue). Before that, and for good if the worker fails (cannot start, an
- * error, a message that cannot be cloned), pages are opened in this thread instead, pages it held
- * included: a page is never lost nor shown differently.
+ * The workers start when warm() is first called (History does after the newest page is shown, so
+ * starting them never delays that page); every page after that goes to them (one sent while a
+ * script still loads waits in its queue). Before that, and for good if a worker fails (cannot
+ * start, an error, a message that cannot be cloned), pages are opened in this thread instead,
+ * slices the workers held included: a page is never lost nor shown differently.
  */
-import { openJobs, type HistoryOpener, type Opened } from "./chat/history-opener";
+import { openJobs, type HistoryOpener, type OpenJob, type Opened } from "./chat/history-opener";
 import type { HistoryWorkerRequest, HistoryWorkerResponse } from "./history-opener.worker";
 
 /** The part of the Worker interface used here (tests pass a MessagePort-backed stand-in). */
@@ -26,66 +27,89 @@ function spawnHistoryWorker(): HistoryWorkerLike {
   return new Worker(new URL("./history-opener.worker.ts", import.meta.url), { type: "module", name: "qsec-history" });
 }
 
-export function workerHistoryOpener(spawn: () => HistoryWorkerLike = spawnHistoryWorker): HistoryOpener {
-  let worker: HistoryWorkerLike | null = null;
+/**
+ * Workers a page is split across. Verify + decrypt costs the calling thread about as much as the
+ * crypto itself (WebCrypto's bindings, promises, clones), so one worker became the bottleneck once
+ * the main thread was free; two share it on a 2-core machine.
+ */
+export function defaultWorkerCount(): number {
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
+  return Math.max(2, Math.min(4, Math.floor(cores / 2)));
+}
+
+/** A page smaller than this per worker is not split further. */
+const MIN_SLICE = 50;
+
+export function workerHistoryOpener(spawn: () => HistoryWorkerLike = spawnHistoryWorker, count = defaultWorkerCount()): HistoryOpener {
+  let workers: HistoryWorkerLike[] = [];
   let broken = false;
   let closed = false;
   let nextId = 1;
-  /** Requests the worker holds: each settles with its answer, or is opened here if the worker fails. */
+  /** Requests the workers hold: each settles with its answer, or is opened here if a worker fails. */
   const pending = new Map<number, { answer: (results: Opened[]) => void; instead: () => void }>();
 
-  /** The worker can't be used: what it held is opened here, and so is everything after. */
+  /** A worker can't be used: what the workers held is opened here, and so is everything after. */
   function fail() {
     broken = true;
-    worker?.terminate();
-    worker = null;
+    for (const w of workers) w.terminate();
+    workers = [];
     const held = [...pending.values()];
     pending.clear();
     for (const p of held) p.instead();
   }
 
   function warm() {
-    if (worker || broken || closed) return;
+    if (workers.length || broken || closed) return;
     if (typeof Worker === "undefined" && spawn === spawnHistoryWorker) {
       broken = true;
       return;
     }
     try {
-      worker = spawn();
+      for (let i = 0; i < count; i++) workers.push(spawn());
     } catch {
-      broken = true;
+      fail();
       return;
     }
-    worker.addEventListener("message", (ev) => {
-      const r = ev.data;
-      const p = pending.get(r.id);
-      if (!p) return;
-      pending.delete(r.id);
-      if (r.ok) p.answer(r.results);
-      else p.instead();
+    for (const w of workers) {
+      w.addEventListener("message", (ev) => {
+        const r = ev.data;
+        const p = pending.get(r.id);
+        if (!p) return;
+        pending.delete(r.id);
+        if (r.ok) p.answer(r.results);
+        else p.instead();
+      });
+      w.addEventListener("error", fail);
+      w.addEventListener("messageerror", fail);
+    }
+  }
+
+  /** One slice of a page to one worker (opened here instead if that fails). */
+  function send(w: HistoryWorkerLike, jobs: OpenJob[], keys: CryptoKey[]): Promise<Opened[]> {
+    return new Promise<Opened[]>((resolve) => {
+      const id = nextId++;
+      const instead = () => resolve(openJobs(jobs, keys));
+      pending.set(id, { answer: (results) => (results.length === jobs.length ? resolve(results) : instead()), instead });
+      try {
+        w.postMessage({ id, op: "open", jobs, keys });
+      } catch {
+        // Could not be cloned (a key from another realm?): this slice here, and the workers are not trusted again.
+        pending.delete(id);
+        fail();
+        instead();
+      }
     });
-    worker.addEventListener("error", fail);
-    worker.addEventListener("messageerror", fail);
   }
 
   return {
     warm,
-    open(jobs, keys) {
-      const w = worker;
-      if (!w || !jobs.length) return openJobs(jobs, keys);
-      return new Promise<Opened[]>((resolve) => {
-        const id = nextId++;
-        const instead = () => resolve(openJobs(jobs, keys));
-        pending.set(id, { answer: (results) => (results.length === jobs.length ? resolve(results) : instead()), instead });
-        try {
-          w.postMessage({ id, op: "open", jobs, keys });
-        } catch {
-          // Could not be cloned (a key from another realm?): this page here, and the worker is not trusted again.
-          pending.delete(id);
-          fail();
-          instead();
-        }
-      });
+    async open(jobs, keys) {
+      const ws = workers;
+      if (!ws.length || !jobs.length) return openJobs(jobs, keys);
+      const n = Math.max(1, Math.min(ws.length, Math.floor(jobs.length / MIN_SLICE)));
+      const size = Math.ceil(jobs.length / n);
+      const parts = await Promise.all(ws.slice(0, n).map((w, i) => send(w, jobs.slice(i * size, (i + 1) * size), keys)));
+      return parts.flat();
     },
     close() {
       closed = true;
