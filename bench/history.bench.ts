@@ -110,7 +110,7 @@ interface Breakdown {
   fetches: [number, number][];
   opens: [number, number][];
   /** The main thread's long tasks meanwhile: count, summed and longest duration. */
-  longTasks: { count: number; sumMs: number; maxMs: number };
+  longTasks: { count: number; sumMs: number; maxMs: number; over100: [number, number][] };
 }
 
 /**
@@ -162,7 +162,12 @@ async function allInPage(page: Page, button: "load-all" | "load-older") {
           lastCommitEnd: lastCommitEnd - t0,
           fetches: spans("qsec:history:fetch"),
           opens: spans("qsec:history:open"),
-          longTasks: { count: long.length, sumMs: long.reduce((a, [, d]) => a + d, 0), maxMs: long.reduce((a, [, d]) => Math.max(a, d), 0) },
+          longTasks: {
+            count: long.length,
+            sumMs: long.reduce((a, [, d]) => a + d, 0),
+            maxMs: long.reduce((a, [, d]) => Math.max(a, d), 0),
+            over100: long.filter(([, d]) => d >= 100).map(([s, d]) => [Math.round(s - t0), Math.round(d)] as [number, number]),
+          },
         } satisfies Breakdown,
       };
     },
@@ -432,7 +437,12 @@ async function main() {
       storeMergeSumMs: round(r.breakdown.commitMs, 1),
       lastMergeAtMs: round(r.breakdown.lastCommitEnd, 1),
       renderAfterLastMergeMs: round(r.ms - r.breakdown.lastCommitEnd, 1),
-      mainThreadLongTasks: { count: r.breakdown.longTasks.count, sumMs: round(r.breakdown.longTasks.sumMs, 0), maxMs: round(r.breakdown.longTasks.maxMs, 0) },
+      mainThreadLongTasks: {
+        count: r.breakdown.longTasks.count,
+        sumMs: round(r.breakdown.longTasks.sumMs, 0),
+        maxMs: round(r.breakdown.longTasks.maxMs, 0),
+        over100msAt: r.breakdown.longTasks.over100,
+      },
       note: "sums over pages; a page's fetch overlaps the verify + decrypt of the page before it",
     });
     const newestFromRoom = nav.newestShown !== null && nav.roomShown !== null ? nav.newestShown - nav.roomShown : null;

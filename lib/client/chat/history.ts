@@ -197,7 +197,10 @@ export class History {
         if (!opened) return count;
         batch.push({ page, opened });
         count += page.messages.length;
-        if (now() - merged >= MERGE_EVERY_MS) merge();
+        // Not while pages are still being fetched: a merge re-renders the timeline on the main
+        // thread, which also receives the pages (a render of a few thousand rows held the socket's
+        // replies for up to a second); the fetches end long before the opening does.
+        if (done && now() - merged >= MERGE_EVERY_MS) merge();
       }
       merge();
       if (fetchError) throw fetchError;
