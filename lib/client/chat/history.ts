@@ -60,8 +60,8 @@ interface PageKeys {
   pair(peer: MemberInfo): Promise<CryptoKey[]>;
 }
 
-/** loadAll merges the pages opened meanwhile at most this often (ms), and once at the end. */
-const MERGE_EVERY_MS = 1000;
+/** Once every page is fetched, loadAll merges the pages opened meanwhile at most this often (ms), and once at the end. */
+const MERGE_AFTER_FETCH_MS = 200;
 
 /** Older pages kept prepared ahead while the reader pages back through history. */
 const AHEAD_PAGES = 2;
@@ -138,9 +138,9 @@ export class History {
     const queue = this.ahead.get(roomId) ?? [];
     this.ahead.delete(roomId);
     let count = 0;
-    // Opened pages are merged together at most every MERGE_EVERY_MS (and at the end): each merge
-    // re-renders the timeline on the main thread, which also runs the crypto's continuations and
-    // receives the next page, so one render per page made every later page wait.
+    // Opened pages are merged together (see below, and at the end): each merge re-renders the
+    // timeline on the main thread, which also receives the next page, so one render per page while
+    // pages were still coming made every later page wait.
     const batch: { page: HistoryPage; opened: ChatMessage[] }[] = [];
     let merged = now();
     const merge = () => {
@@ -199,8 +199,10 @@ export class History {
         count += page.messages.length;
         // Not while pages are still being fetched: a merge re-renders the timeline on the main
         // thread, which also receives the pages (a render of a few thousand rows held the socket's
-        // replies for up to a second); the fetches end long before the opening does.
-        if (done && now() - merged >= MERGE_EVERY_MS) merge();
+        // replies for up to a second). The fetches end long before the opening does (it runs in
+        // workers in the browser); from then on pages are merged as they are opened, at most every
+        // MERGE_AFTER_FETCH_MS, so the timeline renders while the rest is still being opened.
+        if (done && now() - merged >= MERGE_AFTER_FETCH_MS) merge();
       }
       merge();
       if (fetchError) throw fetchError;
