@@ -28,7 +28,13 @@
  *     Both with a breakdown from the client's User Timing measures (HISTORY_MEASURES: request of
  *     each page, its verify + decrypt, its merge into the store, and the render after the last
  *     merge); and, as their baseline in the same run and page, WebCrypto alone on the same 10,000
- *     envelopes (one Ed25519 verify and one AES-GCM decrypt each, all at once).
+ *     envelopes (one Ed25519 verify and one AES-GCM decrypt each, all at once);
+ *   - where the time goes: each page's request and verify + decrypt as [start, duration], the page's
+ *     main-thread long tasks (PerformanceObserver "longtask"), the CPU each process and thread used
+ *     meanwhile (/proc, bench/lib/proc-cpu.ts: server, Chromium's renderer main thread, its
+ *     workers, its thread pool), and the Node client's bare fetch of pages of 1,000 while the page
+ *     runs the WebCrypto floor again (the server under the same CPU contention, without a browser
+ *     main thread between the socket and the answer).
  *
  * Prints one JSON document (progress on stderr) and saves it to bench/history.bench.result.json.
  * Flags: --no-build (reuse the build in .next-bench-hcli).
