@@ -92,7 +92,7 @@ test("a page opened in the worker reads as in this thread: every envelope verifi
   // Another room's epoch expected for one: the check runs in the worker too.
   jobs[23] = { ...jobs[23], expect: { roomId: ROOM, epoch: EPOCH + 1 } };
   const seen: HistoryWorkerRequest[] = [];
-  const opener = workerHistoryOpener(() => portWorker(seen));
+  const opener = workerHistoryOpener(() => portWorker(seen), 2, 1);
   opener.warm!();
   const results = await opener.open(jobs, [key]);
   expect(seen.filter((r) => r.op === "open")).toHaveLength(1); // one message for the whole page
@@ -108,12 +108,22 @@ test("a large page is split across the workers, one message each, and reads back
   const { key, jobs } = await page(120);
   jobs[101] = tamper(jobs[101]);
   const seen: HistoryWorkerRequest[] = [];
-  const opener = workerHistoryOpener(() => portWorker(seen), 2);
+  const opener = workerHistoryOpener(() => portWorker(seen), 2, 1);
   opener.warm!();
   const results = await opener.open(jobs, [key]);
   expect(seen.map((r) => r.jobs.length)).toEqual([60, 60]);
   expect(results).toEqual(await openJobs(jobs, [key]));
   expect(results.map((r, i) => (r.ok ? r.text : `x${i}`))).toEqual(jobs.map((_, i) => (i === 101 ? "x101" : `m${i}`)));
+  opener.close!();
+});
+
+test("a small page (the scroll path's 200) is opened in this thread even with workers running", async () => {
+  const { key, jobs } = await page(20);
+  const seen: HistoryWorkerRequest[] = [];
+  const opener = workerHistoryOpener(() => portWorker(seen), 2, 50);
+  opener.warm!();
+  expect(await opener.open(jobs, [key])).toEqual(await openJobs(jobs, [key]));
+  expect(seen).toEqual([]);
   opener.close!();
 });
 
@@ -124,22 +134,30 @@ test("before warm(), after the worker fails, and when it cannot start, pages ope
 
   // Not warmed: no worker at all.
   let spawned = 0;
-  const cold = workerHistoryOpener(() => {
-    spawned++;
-    return portWorker();
-  });
+  const cold = workerHistoryOpener(
+    () => {
+      spawned++;
+      return portWorker();
+    },
+    2,
+    1,
+  );
   expect(await cold.open(jobs, [key])).toEqual(expected);
   expect(spawned).toBe(0);
 
   // A worker that fails while it holds a page: the page is opened here instead, and so are later ones.
   const seen: HistoryWorkerRequest[] = [];
   let w: ReturnType<typeof portWorker> | null = null;
-  const failing = workerHistoryOpener(() => {
-    // The stand-in takes pages and never answers.
-    const inner = portWorker(seen);
-    w = inner;
-    return { ...inner, postMessage: (m) => void seen.push(m) };
-  });
+  const failing = workerHistoryOpener(
+    () => {
+      // The stand-in takes pages and never answers.
+      const inner = portWorker(seen);
+      w = inner;
+      return { ...inner, postMessage: (m) => void seen.push(m) };
+    },
+    2,
+    1,
+  );
   failing.warm!();
   const held = failing.open(jobs, [key]);
   await until(() => seen.some((r) => r.op === "open"));
@@ -149,9 +167,13 @@ test("before warm(), after the worker fails, and when it cannot start, pages ope
   expect(seen.filter((r) => r.op === "open")).toHaveLength(1);
 
   // A worker that cannot start at all.
-  const broken = workerHistoryOpener(() => {
-    throw new Error("no workers here");
-  });
+  const broken = workerHistoryOpener(
+    () => {
+      throw new Error("no workers here");
+    },
+    2,
+    1,
+  );
   broken.warm!();
   expect(await broken.open(jobs, [key])).toEqual(expected);
 });

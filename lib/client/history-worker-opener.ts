@@ -40,7 +40,18 @@ export function defaultWorkerCount(): number {
 /** A page smaller than this per worker is not split further. */
 const MIN_SLICE = 50;
 
-export function workerHistoryOpener(spawn: () => HistoryWorkerLike = spawnHistoryWorker, count = defaultWorkerCount()): HistoryOpener {
+/**
+ * Pages smaller than this are opened in this thread: the scroll path's pages of 200 are prepared
+ * ahead of being shown, so their crypto never keeps a reply waiting long, and through the workers
+ * (clones, thread hops) "Show older messages" clicked 50 times took longer (bench:history).
+ */
+export const MIN_WORKER_JOBS = 500;
+
+export function workerHistoryOpener(
+  spawn: () => HistoryWorkerLike = spawnHistoryWorker,
+  count = defaultWorkerCount(),
+  minJobs = MIN_WORKER_JOBS,
+): HistoryOpener {
   let workers: HistoryWorkerLike[] = [];
   let broken = false;
   let closed = false;
@@ -105,7 +116,7 @@ export function workerHistoryOpener(spawn: () => HistoryWorkerLike = spawnHistor
     warm,
     async open(jobs, keys) {
       const ws = workers;
-      if (!ws.length || !jobs.length) return openJobs(jobs, keys);
+      if (!ws.length || !jobs.length || jobs.length < minJobs) return openJobs(jobs, keys);
       const n = Math.max(1, Math.min(ws.length, Math.floor(jobs.length / MIN_SLICE)));
       const size = Math.ceil(jobs.length / n);
       const parts = await Promise.all(ws.slice(0, n).map((w, i) => send(w, jobs.slice(i * size, (i + 1) * size), keys)));
