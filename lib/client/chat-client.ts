@@ -47,7 +47,6 @@ import { createBb84Host } from "./chat/bb84-host-adapter";
 import { ClientStateStore, type WarnFn } from "./chat/client-state";
 import { Connection, type ClientSocket } from "./chat/connection";
 import { History } from "./chat/history";
-import type { HistoryOpener } from "./chat/history-opener";
 import type { EpochKeyStore } from "./persist";
 import { MemberTrust } from "./chat/member-trust";
 import { MessageInbox } from "./chat/message-inbox";
@@ -91,7 +90,6 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly sender: MessageSender;
   private readonly bb84: Bb84Manager;
   private readonly history: History;
-  private readonly historyOpener: HistoryOpener;
   /** Rooms whose log we hold back to its first row (a fetch returned fewer rows than asked). */
   private readonly logsComplete = new Set<string>();
   private readonly epochKeys: EpochKeyStore;
@@ -168,8 +166,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       keyWaitMs: opts.keyWaitMs,
     });
     this.epochKeys = opts.epochKeys;
-    this.historyOpener = opts.historyOpener;
-    this.history = new History({ userId, request, roster, pairs, replay, store, epochKeys: opts.epochKeys, opener: opts.historyOpener });
+    this.history = new History({ userId, request, roster, pairs, replay, store, epochKeys: opts.epochKeys });
     const host = createBb84Host({ identity, request, roster, trust, pairs, store, warn });
     this.bb84 = new Bb84Manager(host, opts.qkdEngine, opts.bb84IdleMs);
   }
@@ -432,7 +429,6 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (this.scheduler.closed) return;
     this.scheduler.close();
     this.connection.close();
-    this.historyOpener.close?.();
   }
 
   // ---- routing ------------------------------------------------------------------------------

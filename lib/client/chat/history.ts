@@ -8,6 +8,7 @@
  * with a reason when it fails a check. De-duplication and the replay rule for stored envelopes
  * are in replay-policy.ts (one message per id, one id per (sender, scope, counter)).
  */
+import { decodeChatPayload, decryptMessage } from "@/lib/crypto";
 import { LIMITS, type CommandPayload, type HistoryMessage, type HistoryPage, type MemberInfo } from "@/lib/protocol";
 import { ClientError } from "../errors";
 import type { EpochKeyStore } from "../persist";
@@ -18,7 +19,7 @@ import type { Requester } from "./connection";
 import type { PairKeyring } from "./pair-keys";
 import type { ReplayPolicy } from "./replay-policy";
 import type { RoomRecord, Roster } from "./roster";
-import type { HistoryOpener, OpenJob } from "./history-opener";
+import { tryEachKey } from "./try-keys";
 
 /** Envelopes asked for the newest page (small: it is what the room shows first)... */
 export const HISTORY_PAGE = 100;
@@ -51,8 +52,6 @@ export interface HistoryDeps {
   replay: Pick<ReplayPolicy, "check" | "record">;
   store: Pick<ClientStateStore, "view" | "addHistory" | "patchHistory">;
   epochKeys: Pick<EpochKeyStore, "get">;
-  /** Runs the verify + decrypt of a page (this thread, or a Web Worker in the browser). */
-  opener: HistoryOpener;
 }
 
 interface PageKeys {
@@ -60,8 +59,11 @@ interface PageKeys {
   pair(peer: MemberInfo): Promise<CryptoKey[]>;
 }
 
-/** Once every page is fetched, loadAll merges the pages opened meanwhile at most this often (ms), and once at the end. */
-const MERGE_AFTER_FETCH_MS = 200;
+/** Envelopes of one page being opened at once (openAll). */
+const OPEN_LANES = 32;
+
+/** loadAll merges the pages opened meanwhile at most this often (ms), and once at the end. */
+const MERGE_EVERY_MS = 1000;
 
 /** Older pages kept prepared ahead while the reader pages back through history. */
 const AHEAD_PAGES = 2;
@@ -132,15 +134,14 @@ export class History {
     let cursor = view.history.nextBefore;
     if (cursor === null) return 0;
     const started = now();
-    this.deps.opener.warm?.();
     store.patchHistory(roomId, { loading: true, error: null });
     // What was prepared ahead (pages of the scroll path) is taken as it is, then nothing more is.
     const queue = this.ahead.get(roomId) ?? [];
     this.ahead.delete(roomId);
     let count = 0;
-    // Opened pages are merged together (see below, and at the end): each merge re-renders the
-    // timeline on the main thread, which also receives the next page, so one render per page while
-    // pages were still coming made every later page wait.
+    // Opened pages are merged together at most every MERGE_EVERY_MS (and at the end): each merge
+    // re-renders the timeline on the main thread, which also runs the crypto's continuations and
+    // receives the next page, so one render per page made every later page wait.
     const batch: { page: HistoryPage; opened: ChatMessage[] }[] = [];
     let merged = now();
     const merge = () => {
@@ -197,12 +198,7 @@ export class History {
         if (!opened) return count;
         batch.push({ page, opened });
         count += page.messages.length;
-        // Not while pages are still being fetched: a merge re-renders the timeline on the main
-        // thread, which also receives the pages (a render of a few thousand rows held the socket's
-        // replies for up to a second). The fetches end long before the opening does (it runs in
-        // workers in the browser); from then on pages are merged as they are opened, at most every
-        // MERGE_AFTER_FETCH_MS, so the timeline renders while the rest is still being opened.
-        if (done && now() - merged >= MERGE_AFTER_FETCH_MS) merge();
+        if (now() - merged >= MERGE_EVERY_MS) merge();
       }
       merge();
       if (fetchError) throw fetchError;
@@ -290,8 +286,6 @@ export class History {
       const depth = before === undefined ? 1 : AHEAD_PAGES;
       this.refill(roomId, queue, page.nextBefore, pageLimit, depth);
       this.commit(roomId, [{ page, opened }]);
-      // The newest page is in: the opener gets ready for the larger ones to come (a worker starts).
-      this.deps.opener.warm?.();
       let count = page.messages.length;
       // Paging back, older pages already fetched and opened are shown at once too (one step, not one per page).
       let cursor = page.nextBefore;
@@ -314,42 +308,21 @@ export class History {
   }
 
   /**
-   * Opens a page's envelopes: what needs no crypto is decided here, the rest (verify + decrypt +
-   * decode) goes to the opener in one batch: in the browser a Web Worker, so this thread stays free
-   * to receive the next page and merge; elsewhere this thread, OPEN_LANES at a time.
+   * Opens a page's envelopes (verify + decrypt), OPEN_LANES at a time: enough to keep WebCrypto
+   * busy, few enough that the main thread's queue never holds thousands of crypto completions
+   * ahead of the reply to the next page's request (which starts the request after it).
    */
   private async openAll(room: RoomRecord, page: HistoryPage, keys: PageKeys): Promise<ChatMessage[]> {
     const t0 = now();
-    const opened = await this.openEnvelopes(room, page.messages, keys);
+    const envs = page.messages;
+    const opened: ChatMessage[] = new Array<ChatMessage>(envs.length);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < envs.length; i = next++) opened[i] = await this.open(room, envs[i], keys);
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_LANES, envs.length) }, lane));
     measure(HISTORY_MEASURES.open, t0, { envelopes: opened.length });
     return opened;
-  }
-
-  private async openEnvelopes(room: RoomRecord, envs: readonly HistoryMessage[], keys: PageKeys): Promise<ChatMessage[]> {
-    const out = new Array<ChatMessage>(envs.length);
-    const table = new KeyTable();
-    const jobs: OpenJob[] = [];
-    const bases: ChatMessage[] = [];
-    const slots: number[] = [];
-    for (let i = 0; i < envs.length; i++) {
-      const p = await this.plan(room, envs[i], keys, table);
-      if ("shown" in p) out[i] = p.shown;
-      else {
-        jobs.push(p.job);
-        bases.push(p.base);
-        slots.push(i);
-      }
-    }
-    if (!jobs.length) return out;
-    const results = await this.deps.opener.open(jobs, table.keys);
-    for (let j = 0; j < jobs.length; j++) {
-      const r = results[j];
-      const base = bases[j];
-      out[slots[j]] = r?.ok
-        ? { ...base, text: r.text, ...(r.attachment && { attachment: r.attachment }) }
-        : { ...base, status: "rejected", reason: r?.reason ?? "Could not be opened — message discarded" };
-    }
-    return out;
   }
 
   /** Opened ahead, a page may have missed a key that came since (a key blob, a new share): tries those again. Null: we left the room. */
@@ -358,15 +331,8 @@ export class History {
     if (!opened.some((m) => m.status === "unavailable")) return opened;
     const room = this.deps.roster.get(roomId);
     if (!room) return null;
-    const again = opened.flatMap((m, i) => (m.status === "unavailable" ? [i] : []));
-    const reopened = await this.openEnvelopes(
-      room,
-      again.map((i) => page.messages[i]),
-      this.pageKeys(room),
-    );
-    const out = opened.slice();
-    again.forEach((i, j) => (out[i] = reopened[j]));
-    return out;
+    const keys = this.pageKeys(room);
+    return Promise.all(opened.map((m, i) => (m.status === "unavailable" ? this.open(room, page.messages[i], keys) : Promise.resolve(m))));
   }
 
   /**
@@ -439,17 +405,8 @@ export class History {
     };
   }
 
-  /**
-   * One stored envelope → the message as shown when it needs no crypto (not available, or rejected
-   * for who sent it to whom), or the job that opens it (the sender's signing key, the candidate
-   * keys and what it must carry) with the message it completes.
-   */
-  private async plan(
-    room: RoomRecord,
-    env: HistoryMessage,
-    pageKeys: PageKeys,
-    table: KeyTable,
-  ): Promise<{ shown: ChatMessage } | { base: ChatMessage; job: OpenJob }> {
+  /** One stored envelope → the message as shown (ok, not available, or rejected with a reason). */
+  private async open(room: RoomRecord, env: HistoryMessage, pageKeys: PageKeys): Promise<ChatMessage> {
     const { roster, userId } = this.deps;
     const direct = env.to !== null;
     const base: ChatMessage = {
@@ -466,36 +423,28 @@ export class History {
       cursor: env.cursor,
     };
     const sender = roster.memberAt(room, env.from, undefined);
-    if (!sender) return { shown: { ...base, status: "unavailable", reason: "Sent by someone who is no longer a member — their signature can't be checked" } };
+    if (!sender) return { ...base, status: "unavailable", reason: "Sent by someone who is no longer a member — their signature can't be checked" };
     try {
+      let key: CryptoKey | undefined;
       let keys: CryptoKey[];
       if (direct) {
         const peerId = env.from === userId ? env.to! : env.from;
-        if (env.from !== userId && env.to !== userId)
-          return { shown: { ...base, status: "rejected", reason: "Direct message between two other members — discarded" } };
+        if (env.from !== userId && env.to !== userId) return { ...base, status: "rejected", reason: "Direct message between two other members — discarded" };
         const peer: MemberInfo | undefined = peerId === env.from ? sender : roster.memberAt(room, peerId, undefined);
-        if (!peer) return { shown: { ...base, status: "unavailable", reason: "A direct message with someone who is no longer a member" } };
+        if (!peer) return { ...base, status: "unavailable", reason: "A direct message with someone who is no longer a member" };
         keys = await pageKeys.pair(peer);
       } else {
-        const key = await pageKeys.epoch(env.epoch);
-        if (!key) return { shown: { ...base, status: "unavailable", reason: "Sent under a room key you never held — not available" } };
+        key = await pageKeys.epoch(env.epoch);
+        if (!key) return { ...base, status: "unavailable", reason: "Sent under a room key you never held — not available" };
         keys = [key];
       }
-      const expect = direct ? { roomId: room.roomId, recipientId: env.to! } : { roomId: room.roomId, epoch: env.epoch };
-      return { base, job: { env, keys: keys.map((k) => table.index(k)), signingKey: sender.signingKey, expect } };
+      const opened = await tryEachKey(keys, (k) =>
+        decryptMessage(k, sender.signingKey, env, direct ? { roomId: room.roomId, recipientId: env.to! } : { roomId: room.roomId, epoch: env.epoch }),
+      );
+      const payload = decodeChatPayload(opened.value);
+      return { ...base, text: payload.text, ...(payload.attachment && { attachment: payload.attachment }) };
     } catch (e) {
-      return { shown: { ...base, status: "rejected", reason: rejectionReason(e) } };
+      return { ...base, status: "rejected", reason: rejectionReason(e) };
     }
-  }
-}
-
-/** A page's distinct keys, each sent once with the page (jobs name them by index). */
-class KeyTable {
-  readonly keys: CryptoKey[] = [];
-  private readonly at = new Map<CryptoKey, number>();
-  index(k: CryptoKey): number {
-    let i = this.at.get(k);
-    if (i === undefined) this.at.set(k, (i = this.keys.push(k) - 1));
-    return i;
   }
 }

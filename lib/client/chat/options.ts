@@ -5,7 +5,6 @@ import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import type { Identity } from "@/lib/crypto";
 import type { QkdEngineFactory } from "../bb84-types";
 import { createLocalEngine } from "../qkd-engine";
-import { localOpener, type HistoryOpener } from "./history-opener";
 import { MemoryCounterStore, MemoryEpochKeyStore, type CounterStore, type EpochKeyStore } from "../persist";
 import { MemoryStorage, type KeyValueStorage } from "../storage";
 
@@ -29,8 +28,6 @@ export interface ChatClientOptions {
   waitingMessageTtlMs?: number;
   /** How long connect() waits for the first successful authentication. Default 10 s. */
   connectTimeoutMs?: number;
-  /** Verifies and decrypts pages of stored history (default: in this thread; the browser passes a Web Worker opener). */
-  historyOpener?: HistoryOpener;
   /** Runs one BB84 party (default: in this thread; the browser passes a Web Worker engine). */
   qkdEngine?: QkdEngineFactory;
   /** A running BB84 session with no frame from the peer for this long is aborted. Default 60 s (bb84-session.ts). */
@@ -52,7 +49,6 @@ export function resolveOptions(opts: ChatClientOptions): ResolvedOptions {
     keyWaitMs: opts.keyWaitMs ?? 10_000,
     waitingMessageTtlMs: opts.waitingMessageTtlMs ?? 30_000,
     connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-    historyOpener: opts.historyOpener ?? localOpener,
     qkdEngine: opts.qkdEngine ?? ((init) => createLocalEngine(init)),
     bb84IdleMs: opts.bb84IdleMs,
   };

@@ -1,13 +1,12 @@
 /**
  * The client a browser tab's store makes: this profile's identity from IndexedDB (or, after "Join as
  * someone else in this tab", the tab's own), the page's own origin, verified marks in localStorage,
- * BB84 parties and the verify + decrypt of stored history pages in Web Workers, and (issue 12) the epoch keys it held and its message counters in
+ * BB84 parties in Web Workers, and (issue 12) the epoch keys it held and its message counters in
  * IndexedDB (lib/ui/persist), shared by the profile's tabs; the epoch-key store is also the one a
  * key backup exports and a restore fills, and a new key in it updates the profile's backup (if set up).
  */
 import { ChatClient, webStorage } from "@/lib/client";
 import { registerBackupEpochKeyStore, watchEpochKeys } from "@/lib/client/key-backup";
-import { workerHistoryOpener } from "@/lib/client/history-worker-opener";
 import { workerEngineFactory } from "@/lib/client/qkd-worker-engine";
 import { loadOrCreateIdentity, loadOrCreateTabIdentity } from "@/lib/crypto";
 import { identityMode } from "../identity-mode";
@@ -28,14 +27,12 @@ export async function createBrowserClient(): Promise<ChatClient> {
   let client: ChatClient | null = null;
   const epochKeys = identityMode() === "tab" ? stored : watchEpochKeys(stored, () => keeper.changed());
   const keeper = profileBackupKeeper(() => client);
-  // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page; so
-  // does the verify + decrypt of stored history pages, so the page keeps answering its socket.
+  // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page.
   client = new ChatClient({
     url: window.location.origin,
     identity,
     storage: webStorage(window.localStorage),
     qkdEngine: workerEngineFactory,
-    historyOpener: workerHistoryOpener(),
     epochKeys,
     counters: browserCounterStore(),
   });
