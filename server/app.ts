@@ -12,7 +12,8 @@ import { DEFAULT_MAX_QUEUE, LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
-import { registerAuth, replaceHere } from "./auth/auth.handlers";
+import { authenticationEnded, registerAuth, replaceHere, watchAuthentication } from "./auth/auth.handlers";
+import { commandDispatcher, type CommandTable } from "./command";
 import { registerRooms } from "./rooms/rooms.handlers";
 import { connectionClosed } from "./rooms/membership";
 import { registerHistory } from "./history/history.handlers";
@@ -232,6 +233,21 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   // Another node's connection of an identity went past its cap: the oldest, on this node, is replaced.
   redis?.handle("session:replace", (sid) => void replaceHere(deps, String(sid)));
   const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
+  // Every command, once for the node; each connection reaches them through one dispatcher.
+  const commands: CommandTable = new Map();
+  registerAuth(deps, commands);
+  registerRooms(deps, commands);
+  registerKeys(deps, commands);
+  registerChannel(deps, commands);
+  registerMessaging(deps, commands);
+  registerBb84(deps, commands);
+  registerLogs(deps, commands);
+  registerHistory(deps, commands);
+  registerBackup(deps, commands, backupLookups);
+  registerAttachments(deps, commands, deps.attachments);
+  const unregistered = COMMAND_NAMES.filter((c) => !commands.has(c));
+  if (unregistered.length > 0) throw new Error(`commands without a handler: ${unregistered.join(", ")}`);
+  const dispatch = commandDispatcher(commands);
   // The first node up cleans what a previous run left; a node joining running ones must not (their
   // members are online, their BB84 sessions running).
   const alone = (await shared.liveNodes()).size <= 1;
@@ -280,32 +296,11 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     socket.data.frames = new TokenBucket(rl.bb84FramesPerSecond, rl.bb84FrameBurst);
     socket.data.frameBytes = new TokenBucket(rl.bb84BytesPerSecond, rl.bb84ByteBurst);
 
-    registerAuth(deps, socket);
-    registerRooms(deps, socket);
-    registerKeys(deps, socket);
-    registerChannel(deps, socket);
-    registerMessaging(deps, socket);
-    registerBb84(deps, socket);
-    registerLogs(deps, socket);
-    registerHistory(deps, socket);
-    registerBackup(deps, socket, backupLookups);
-    registerAttachments(deps, socket, deps.attachments);
-
-    // Events outside the protocol (the prototype's generic `relay`, typos, probes) get a clear
-    // refusal when they carry an ack, and are otherwise ignored.
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN.has(event)) return;
-      const ack = args[args.length - 1];
-      if (typeof ack === "function") {
-        try {
-          ack({ ok: false, error: { code: "INVALID_PAYLOAD", message: `unknown event "${String(event).slice(0, 40)}"` } });
-        } catch {
-          /* ignore */
-        }
-      }
-    });
+    watchAuthentication(socket);
+    socket.onAny(dispatch);
 
     socket.on("disconnect", () => {
+      authenticationEnded(socket);
       const userId = socket.data.userId;
       const list = userId ? deps.sockets.get(userId) : undefined;
       if (userId && list) {
@@ -389,4 +384,3 @@ function mountHttp(httpServer: HttpServer, service: AttachmentService | null): v
   });
 }
 
-const KNOWN: ReadonlySet<string> = new Set<string>(COMMAND_NAMES);

@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import path from "node:path";
+import { writeHeapSnapshot } from "node:v8";
 
 export function serveChild(port: number, close: () => Promise<void>): void {
   process.send!({ type: "ready", port });
@@ -37,6 +38,11 @@ export function serveChild(port: number, close: () => Promise<void>): void {
       process.send!({ type: "mem", rss: u.rss, heapUsed: u.heapUsed, external: u.external });
       return;
     }
+    if (m?.type === "heap-snapshot") {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!({ type: "heap-snapshot", file: writeHeapSnapshot(m.file) });
+      return;
+    }
     if (m?.type === "cpu") {
       const u = process.cpuUsage();
       process.send!({ type: "cpu", ms: (u.user + u.system) / 1000 });
@@ -61,6 +67,8 @@ export interface ServerChild {
   profileStart(): Promise<void>;
   /** Stops it and writes the .cpuprofile to `file`. */
   profileStop(file: string): Promise<void>;
+  /** Writes a V8 heap snapshot (after a full GC with --expose-gc) to `file`. */
+  heapSnapshot(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +101,7 @@ export async function spawnServer(entry: "qsec-server.ts" | "bare-server.ts", op
     cpuMs: () => request<{ ms: number }>(child, { type: "cpu" }, "cpu").then((m) => m.ms),
     profileStart: () => request(child, { type: "profile-start" }, "profile-started").then(() => {}),
     profileStop: (file) => request(child, { type: "profile-stop", file }, "profile-stopped").then(() => {}),
+    heapSnapshot: (file) => request(child, { type: "heap-snapshot", file }, "heap-snapshot").then(() => {}),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

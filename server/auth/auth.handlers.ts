@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { verifyAgreementBinding, verifyAuth, userIdFromSigningKey } from "@/lib/crypto";
 import { LIMITS } from "@/lib/protocol";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
@@ -17,21 +17,33 @@ import type { SocketRef } from "../cluster/shared-state";
 
 const NONCE_TTL_MS = 60_000;
 
-export function registerAuth(deps: Deps, socket: QsecSocket): void {
+/** A connection that has not authenticated within LIMITS.authTimeoutMs is closed. */
+export function watchAuthentication(socket: QsecSocket): void {
   const timer = setTimeout(() => {
+    authTimers.delete(socket);
     if (!socket.data.userId) socket.disconnect(true);
   }, LIMITS.authTimeoutMs);
   timer.unref();
-  socket.once("disconnect", () => clearTimeout(timer));
+  authTimers.set(socket, timer);
+}
 
-  registerCommand(deps, socket, "auth:hello", async () => {
+/** The timer of each connection still to authenticate; cleared on success or disconnect. */
+const authTimers = new WeakMap<QsecSocket, NodeJS.Timeout>();
+
+export function authenticationEnded(socket: QsecSocket): void {
+  clearTimeout(authTimers.get(socket));
+  authTimers.delete(socket);
+}
+
+export function registerAuth(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "auth:hello", async (socket) => {
     if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
     const nonce = randomBytes(32).toString("base64url");
     socket.data.nonce = { value: nonce, issuedAt: Date.now() };
     return { nonce };
   });
 
-  registerCommand(deps, socket, "auth:prove", async (_s, p) => {
+  registerCommand(deps, commands, "auth:prove", async (socket, p) => {
     if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
     const nonce = socket.data.nonce;
     socket.data.nonce = null; // one attempt per nonce
@@ -46,6 +58,7 @@ export function registerAuth(deps: Deps, socket: QsecSocket): void {
     // Up to maxSocketsPerIdentity connections per identity (the tabs of one browser profile share
     // it); one more closes the oldest. Closing a connection never leaves a room (membership.ts).
     socket.data.userId = userId;
+    authenticationEnded(socket);
     socket.data.keys = { signingKey: p.signingKey, agreementKey: p.agreementKey, agreementSig: p.agreementSig };
     const list = deps.sockets.get(userId) ?? [];
     list.push(socket);

@@ -7,18 +7,18 @@
  */
 import { LIMITS, type Bb84Frame } from "@/lib/protocol";
 import { DEFAULT_QBER_THRESHOLD } from "@/lib/qkd/finite-key";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { CommandInput, CommandResult, Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
 import { backedUp } from "../backpressure";
 import { findSession, listSessions } from "./bb84.repository";
 
-export function registerBb84(deps: Deps, socket: QsecSocket): void {
-  registerCommand(deps, socket, "bb84:start", (_s, p) => startSession(deps, socket, p));
-  registerCommand(deps, socket, "bb84:relay", (_s, p) => relayFrame(deps, socket, p));
-  registerCommand(deps, socket, "bb84:report", (_s, p) => reportOutcome(deps, socket, p));
-  registerCommand(deps, socket, "bb84:list", async (_s, p) => {
+export function registerBb84(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "bb84:start", (socket, p) => startSession(deps, socket, p));
+  registerCommand(deps, commands, "bb84:relay", (socket, p) => relayFrame(deps, socket, p));
+  registerCommand(deps, commands, "bb84:report", (socket, p) => reportOutcome(deps, socket, p));
+  registerCommand(deps, commands, "bb84:list", async (socket, p) => {
     deps.presence.requireMember(socket, p.roomId);
     return { sessions: await listSessions(deps.prisma, p.roomId, p.limit ?? 100) };
   });
