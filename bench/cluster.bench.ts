@@ -12,16 +12,24 @@
  *       was on the dead node, the time until it is online in the room again and until it holds every
  *       message sent since the kill, once each (target ≤ 5 s);
  *   (c) memory per idle authenticated connection: 1,000 clients authenticated (signed nonce) on one
- *       node without Redis, RSS and heap (after a full GC) delta / 1000 (target ≤ 20 KB).
+ *       node without Redis, RSS and heap delta / 1000, each the median of five readings a second apart
+ *       after a full GC (target ≤ 20 KB).
+ *   (d) what one Redis and one PostgreSQL spend per message, measured around each phase of (a): Redis
+ *       commands, network bytes and its process's CPU time (INFO; the machine's Redis is shared, so
+ *       other users' commands in the same seconds count too), PostgreSQL envelopes and log rows
+ *       stored in the bench's database and the CPU time of every postgres process (/proc),
+ *       per 1,000 messages and per 1,000 deliveries, and the message rate one core of each would
+ *       carry at that cost (an estimate for docs/deploy.md, not a target).
  * Nodes are bench/lib/qsec-server.ts children (createApplication with RedisState, command rate
  * limit lifted for (a) only as in bench:relay); clients run in this process. The load average is
  * reported: the machine is shared, so only the same-run ratios mean much.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Client as PgClient } from "pg";
 import { createClient } from "redis";
 import type { ChatClient } from "@/lib/client";
 import { honestClient } from "@/__tests__/helpers/clients";
@@ -61,6 +69,78 @@ async function startNodes(count: number, opts: { lifted: boolean }): Promise<Ser
   return nodes;
 }
 
+// ---- (d) what the shared services spend -----------------------------------------------------------
+
+interface ServiceStats {
+  redisCommands: number;
+  redisNetBytes: number;
+  redisCpuMs: number;
+  pgEnvelopes: number;
+  pgLogRows: number;
+  pgCpuMs: number;
+}
+
+/** CPU time (user + system, ms) of every process whose command is `postgres` (all of the cluster's). */
+function postgresCpuMs(): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      if (!stat.slice(stat.indexOf("(") + 1, close).startsWith("postgres")) continue;
+      const fields = stat.slice(close + 2).split(" ");
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / tick; // utime, stime
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return total;
+}
+
+async function serviceStats(): Promise<ServiceStats> {
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  const info = await redis.info();
+  await redis.quit();
+  const field = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
+  const db = new PgClient({ connectionString: pgUrlFor(dbName) });
+  await db.connect();
+  // Exact counts of the two tables a message adds to (pg_stat_database lags by up to a second).
+  const pg = await db.query<{ envelopes: string; logs: string }>(
+    'SELECT (SELECT count(*) FROM "Envelope") AS envelopes, (SELECT count(*) FROM "RoomLog") AS logs',
+  );
+  await db.end();
+  return {
+    redisCommands: field("total_commands_processed"),
+    redisNetBytes: field("total_net_input_bytes") + field("total_net_output_bytes"),
+    redisCpuMs: (field("used_cpu_user") + field("used_cpu_sys")) * 1000,
+    pgEnvelopes: Number(pg.rows[0].envelopes),
+    pgLogRows: Number(pg.rows[0].logs),
+    pgCpuMs: postgresCpuMs(),
+  };
+}
+
+function serviceCost(before: ServiceStats, after: ServiceStats, messages: number, deliveries: number) {
+  const d = (k: keyof ServiceStats) => after[k] - before[k];
+  const perK = (v: number, n: number) => round((v * 1000) / n, 1);
+  return {
+    perThousandMessages: {
+      redisCommands: perK(d("redisCommands"), messages),
+      redisKB: perK(d("redisNetBytes") / 1024, messages),
+      redisCpuMs: perK(d("redisCpuMs"), messages),
+      pgEnvelopesStored: perK(d("pgEnvelopes"), messages),
+      pgLogRowsStored: perK(d("pgLogRows"), messages),
+      pgCpuMs: perK(d("pgCpuMs"), messages),
+    },
+    perThousandDeliveries: { redisCpuMs: perK(d("redisCpuMs"), deliveries), pgCpuMs: perK(d("pgCpuMs"), deliveries) },
+    messagesPerSecOneCoreCouldCarry: {
+      redis: d("redisCpuMs") > 0 ? round((messages * 1000) / d("redisCpuMs"), 0) : null,
+      postgresql: d("pgCpuMs") > 0 ? round((messages * 1000) / d("pgCpuMs"), 0) : null,
+    },
+  };
+}
+
 // ---- (a) throughput and latency, cross-node vs one node ----------------------------------------
 
 async function relay(spread: boolean, receivers: number, count: number, window: number) {
@@ -70,9 +150,13 @@ async function relay(spread: boolean, receivers: number, count: number, window: 
     const room = await openQsecRoom(nodes[0].url, `bench-${receivers}-${spread ? "spread" : "one"}`, receivers);
     try {
       await runPhase(room, { count: Math.ceil(count / 10), window, firstCounter: 0, stallMs: 15_000 });
-      await sleep(100);
+      await sleep(1000);
+      const before = await serviceStats();
       const r = await runPhase(room, { count, window, firstCounter: Math.ceil(count / 10), stallMs: 15_000 });
+      await sleep(1000); // the nodes' log rows and envelopes flushed, the statistics reported
+      const after = await serviceStats();
       return {
+        services: serviceCost(before, after, count, count * receivers),
         messagesPerSec: round(r.messagesPerSec, 0),
         deliveriesPerSec: round(r.deliveriesPerSec, 0),
         latencyMs: { p50: round(percentile(r.delivery, 50)), p99: round(percentile(r.delivery, 99)) },
@@ -195,18 +279,28 @@ async function recovery() {
 
 // ---- (c) memory per idle authenticated connection ----------------------------------------------
 
+/** Median of five readings a second apart (each after a full GC): RSS moves by a few MB between readings. */
+async function settled(node: ServerChild) {
+  const samples: { rss: number; heapUsed: number; external: number }[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(1000);
+    samples.push(await node.memory());
+  }
+  const median = (k: "rss" | "heapUsed" | "external") => samples.map((x) => x[k]).sort((a, b) => a - b)[2];
+  return { rss: median("rss"), heapUsed: median("heapUsed"), external: median("external") };
+}
+
 async function memory(n: number) {
   const node = await spawnServer("qsec-server.ts", { exposeGc: true, env: { BENCH_DATABASE_URL: pgUrlFor(dbName), BENCH_MAX_PER_ADDRESS: String(n + 100) } });
   const clients: RawClient[] = [];
   try {
     // A few connections first so that lazily built state (parsers, buffers) is not counted per client.
     for (let i = 0; i < 10; i++) clients.push(await connectRaw(node.url));
-    await sleep(500);
-    const before = await node.memory();
+    const before = await settled(node);
     for (let i = 0; i < n; i += 25) clients.push(...(await Promise.all(Array.from({ length: Math.min(25, n - i) }, () => connectRaw(node.url)))));
     for (const c of clients) c.socket.offAny();
     await sleep(2000);
-    const after = await node.memory();
+    const after = await settled(node);
     return {
       connections: n,
       rssKBPerConnection: round((after.rss - before.rss) / 1024 / n, 1),

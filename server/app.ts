@@ -100,6 +100,8 @@ export interface AppOptions {
   shared?: SharedState;
   /** With Redis: how long a dropped connection may come back, on any node, and get what it missed (default 2 min). */
   recoveryMs?: number;
+  /** With Redis: events the shared stream keeps for recovery (QSEC_STREAM_MAXLEN, default 100,000). */
+  streamMaxLen?: number;
   /** Behind a load balancer: the client address is X-Forwarded-For's last entry (QSEC_TRUST_PROXY). */
   trustProxy?: boolean;
 }
@@ -147,6 +149,9 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       streamName: redis.key("sio"),
       channelPrefix: redis.key("sio"),
       sessionKeyPrefix: redis.key("sio", "session", ""),
+      // The adapter's default (10,000) is two seconds of a busy cluster's traffic: a connection
+      // away longer than that could not recover within QSEC_RECOVERY_MS.
+      maxLen: opts.streamMaxLen ?? 100_000,
     });
     // A recovered connection authenticates again (its socket.data is rebuilt on "connection"), so
     // the stored session carries no data: socket.data holds token buckets and Sets, which msgpack

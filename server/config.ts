@@ -80,6 +80,11 @@ const envSchema = z.object({
     .optional(),
   /** With Redis: how long a dropped connection may come back (on any node) and receive what it missed. */
   QSEC_RECOVERY_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
+  /**
+   * With Redis: events the shared stream keeps (approximately; older ones are trimmed). A dropped
+   * connection recovers only while what it missed is still in the stream.
+   */
+  QSEC_STREAM_MAXLEN: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
   /** Concurrent connections one client address may hold, across all nodes with Redis (default 128). */
   QSEC_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(128),
   /** Behind a load balancer (nginx): take the client address from the X-Forwarded-For header it sets (its last entry). */
