@@ -388,4 +388,3 @@ function mountHttp(httpServer: HttpServer, service: AttachmentService | null): v
     for (const l of others) l.call(httpServer, req, res);
   });
 }
-
