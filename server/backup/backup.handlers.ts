@@ -16,7 +16,7 @@ import type { BackupLookupLimiter } from "./lookup-limiter";
 export function registerBackup(deps: Deps, socket: QsecSocket, limiter: BackupLookupLimiter): void {
   registerCommand(deps, socket, "backup:fetch", async (_s, p) => {
     const address = socket.data.address;
-    const limited = limiter.take(address, p.backupId);
+    const limited = await limiter.take(address, p.backupId);
     if (limited === "address") refuse("RATE_LIMITED", "too many backup look-ups from this address; try again in a minute");
     if (limited === "id") refuse("RATE_LIMITED", "too many look-ups of this backup; try again in a minute");
     const row = await findBackup(deps.prisma, p.backupId);
