@@ -36,13 +36,23 @@ test("one session per pair in a room, 4 per member from any of its connections, 
     if (r.ok) ids.push(r.data.id);
   }
   expect(await start(m2, "busy", peers[4])).toMatchObject({ ok: false, error: { code: "BUSY", message: "at most 4 sessions at once" } });
-  expect(await start(peers[4], "busy", m)).toMatchObject({ ok: false, error: { code: "BUSY", message: "that member is running too many sessions; try later" } });
+  expect(await start(peers[4], "busy", m)).toMatchObject({
+    ok: false,
+    error: { code: "BUSY", message: "that member is running too many sessions; try later" },
+  });
   expect(await start(peers[0], "busy", m)).toMatchObject({ ok: false, error: { code: "BUSY", message: "a session with this member is already running" } });
   // Another pair is free meanwhile.
   expect(await start(peers[4], "busy", peers[3])).toMatchObject({ ok: true });
 
   // p1 ends the first session: the member has a place again, and the pair may start anew.
-  const report = await peers[0].call("bb84:report", { roomId: "busy", sessionId: ids[0], outcome: "aborted", abortCode: "CANCELLED", abortReason: "stop", abortBy: "self" });
+  const report = await peers[0].call("bb84:report", {
+    roomId: "busy",
+    sessionId: ids[0],
+    outcome: "aborted",
+    abortCode: "CANCELLED",
+    abortReason: "stop",
+    abortBy: "self",
+  });
   expect(report).toMatchObject({ ok: true, data: { outcome: "aborted" } });
   expect(await start(peers[0], "busy", m)).toMatchObject({ ok: true });
   expect(await start(m2, "busy", peers[4])).toMatchObject({ ok: false, error: { code: "BUSY", message: "at most 4 sessions at once" } });

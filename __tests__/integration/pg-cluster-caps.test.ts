@@ -65,13 +65,23 @@ test("BB84 BUSY caps count every node's sessions: 4 on node A, the 5th from node
   // Node B holds none of the four; it still refuses the member's fifth.
   expect(await start(mOnB, "busy", peers[4])).toMatchObject({ ok: false, error: { code: "BUSY", message: "at most 4 sessions at once" } });
   // The peer on node B can't start one with the member either (the member is at the cap).
-  expect(await start(peers[4], "busy", m)).toMatchObject({ ok: false, error: { code: "BUSY", message: "that member is running too many sessions; try later" } });
+  expect(await start(peers[4], "busy", m)).toMatchObject({
+    ok: false,
+    error: { code: "BUSY", message: "that member is running too many sessions; try later" },
+  });
   // One session per pair: p1 (node B) with the member, who runs one with p1 on node A.
   expect(await start(peers[0], "busy", m)).toMatchObject({ ok: false, error: { code: "BUSY", message: "a session with this member is already running" } });
 
   // p1 aborts the first session from node B (its report goes to node A, which ends it): the
   // member is below the cap again, and node B now starts the fifth.
-  const report = await peers[0].call("bb84:report", { roomId: "busy", sessionId: ids[0], outcome: "aborted", abortCode: "CANCELLED", abortReason: "stop", abortBy: "self" });
+  const report = await peers[0].call("bb84:report", {
+    roomId: "busy",
+    sessionId: ids[0],
+    outcome: "aborted",
+    abortCode: "CANCELLED",
+    abortReason: "stop",
+    abortBy: "self",
+  });
   expect(report).toMatchObject({ ok: true, data: { outcome: "aborted" } });
   expect(await start(mOnB, "busy", peers[4])).toMatchObject({ ok: true });
   // And node A sees the session node B holds: the pair is busy, and the member at the cap again.
@@ -99,7 +109,10 @@ test("row budgets and backup look-up limits are per client address (and backup i
   await join(onB, "reads", "r1");
   await join(elsewhere, "reads", "r2");
   expect(await onA.call("logs:fetch", { roomId: "reads", limit: 200 })).toMatchObject({ ok: true });
-  expect(await onB.call("logs:fetch", { roomId: "reads", limit: 200 })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED", message: "too many rows read; slow down" } });
+  expect(await onB.call("logs:fetch", { roomId: "reads", limit: 200 })).toMatchObject({
+    ok: false,
+    error: { code: "RATE_LIMITED", message: "too many rows read; slow down" },
+  });
   expect(await onB.call("bb84:list", { roomId: "reads", limit: 100 })).toMatchObject({ ok: true });
   expect(await onA.call("bb84:list", { roomId: "reads", limit: 100 })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED" } });
   // Another address has its own.
@@ -124,7 +137,10 @@ test("row budgets and backup look-up limits are per client address (and backup i
   // Per backup id, whoever asks: three addresses on alternate nodes, the fourth is refused.
   const id = "a".repeat(32);
   for (const [i, url] of [A, B, A].entries())
-    expect(await (await from(url, `198.51.100.${10 + i}`, false)).call("backup:fetch", { backupId: id })).toMatchObject({ ok: false, error: { code: "NO_BACKUP" } });
+    expect(await (await from(url, `198.51.100.${10 + i}`, false)).call("backup:fetch", { backupId: id })).toMatchObject({
+      ok: false,
+      error: { code: "NO_BACKUP" },
+    });
   expect(await (await from(B, "198.51.100.20", false)).call("backup:fetch", { backupId: id })).toMatchObject({
     ok: false,
     error: { code: "RATE_LIMITED", message: expect.stringMatching(/this backup/) },
@@ -143,7 +159,12 @@ test("after a Redis restart the nodes count their connections again, store their
   const y = await on(A);
   const z = await on(B);
   const w = await on(B); // 11 connections now
-  for (const [c, name] of [[y, "y"], [z, "z"], [w, "w"]] as const) await join(c, "restart", name);
+  for (const [c, name] of [
+    [y, "y"],
+    [z, "z"],
+    [w, "w"],
+  ] as const)
+    await join(c, "restart", name);
   const session = await start(y, "restart", w); // held by node A, Bob on node B
   expect(session).toMatchObject({ ok: true });
   const sessionId = session.ok ? session.data.id : "";
@@ -156,7 +177,10 @@ test("after a Redis restart the nodes count their connections again, store their
   // Node B stored the room again without z: y (node A) is told z went offline, although nobody reconnected.
   const zOnline = () => {
     const updates = (y.received.get("room:updated") ?? []) as { roomId: string; members: { userId: string; online: boolean }[] }[];
-    return updates.filter((u) => u.roomId === "restart").at(-1)?.members.find((m) => m.userId === z.userId)?.online;
+    return updates
+      .filter((u) => u.roomId === "restart")
+      .at(-1)
+      ?.members.find((m) => m.userId === z.userId)?.online;
   };
   await until(() => zOnline() === false, 20_000, "z offline at y");
   // Node A is back too (a command that needs Redis passes there).
