@@ -9,7 +9,7 @@
  *   per backup id) across nodes: what an address spent on one node is spent on the other.
  * - After a Redis restart, the nodes count their connections again at once (per identity, per
  *   address), store their rooms again with the connections that closed meanwhile taken out, and
- *   register their running BB84 sessions again.
+ *   register their running BB84 sessions again; while it is down, reads and look-ups go on.
  */
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { startTestServer, type TestServer } from "../helpers/server";
@@ -171,6 +171,10 @@ test("after a Redis restart the nodes count their connections again, store their
 
   await redis.stop();
   z.close(); // closes while Redis is away: its node can't take it out of the room now
+  // Reads and look-ups go on meanwhile, charged to each node's own budgets.
+  expect(await y.call("logs:fetch", { roomId: "restart", limit: 10 })).toMatchObject({ ok: true });
+  expect(await w.call("bb84:list", { roomId: "restart", limit: 10 })).toMatchObject({ ok: true });
+  expect(await w.call("backup:fetch", { backupId: "b".repeat(32) })).toMatchObject({ ok: false, error: { code: "NO_BACKUP" } });
   await new Promise((r) => setTimeout(r, 500));
   await redis.start(); // the same port, empty
 
