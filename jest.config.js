@@ -43,13 +43,16 @@ const POSTGRES_SUITES = [
   "pg-cluster",
   "pg-redis-restart",
   "pg-restart",
+  // Caps and budgets across two in-process nodes: BB84 BUSY, row budgets and backup look-ups per
+  // address, connections and presence counted again after a Redis restart (its own redis-server).
+  "pg-cluster-caps",
 ];
 
 // The same suites, unchanged, on a two-node cluster (issue 11): each test server is two application
 // instances sharing one fresh PostgreSQL database and one fresh Redis key prefix, and the test's
 // clients go to the two nodes in turn (__tests__/helpers/server.ts, spread.ts). Needs Redis on
 // 127.0.0.1:6379 (QSEC_TEST_REDIS_URL).
-const CLUSTER_SUITES = ["client-chat", "bb84-relay", "admin-console"];
+const CLUSTER_SUITES = ["client-chat", "bb84-relay", "bb84-busy", "admin-console"];
 
 module.exports = {
   testTimeout: 60000,

@@ -12,7 +12,7 @@ import { DEFAULT_MAX_QUEUE, LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
-import { authenticationEnded, registerAuth, replaceHere, watchAuthentication } from "./auth/auth.handlers";
+import { authenticationEnded, registerAuth, replaceHere, restoreIdentities, watchAuthentication } from "./auth/auth.handlers";
 import { commandDispatcher, type CommandTable } from "./command";
 import { registerRooms } from "./rooms/rooms.handlers";
 import { connectionClosed } from "./rooms/membership";
@@ -41,7 +41,7 @@ import { BackupLookupLimiter, DEFAULT_LOOKUP_LIMITS, type LookupLimits } from ".
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { MemoryState, type SharedState } from "./cluster/shared-state";
 import { RedisState } from "./cluster/redis-state";
-import { reapDeadNodes } from "./rooms/membership";
+import { reapDeadNodes, reassertPresence } from "./rooms/membership";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -212,8 +212,9 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger,
     sockets: new Map(),
     bb84,
-    reads: new ReadBudget(rl),
-    historyReads: new ReadBudget(historyReadLimits(rl)),
+    // Several nodes: each address's row budgets are shared by every node (Redis); a socket's stay here.
+    reads: new ReadBudget(rl, redis ? { buckets: redis, name: "read" } : undefined),
+    historyReads: new ReadBudget(historyReadLimits(rl), redis ? { buckets: redis, name: "history" } : undefined),
     envelopes: new EnvelopeWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
       logger.error("envelope flush failed", { error: e instanceof Error ? e.message : String(e) }),
     ),
@@ -237,7 +238,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   };
   // Another node's connection of an identity went past its cap: the oldest, on this node, is replaced.
   redis?.handle("session:replace", (sid) => void replaceHere(deps, String(sid)));
-  const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
+  const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups }, redis ?? undefined);
   // Every command, once for the node; each connection reaches them through one dispatcher.
   const commands: CommandTable = new Map();
   registerAuth(deps, commands);
@@ -253,6 +254,17 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   const unregistered = COMMAND_NAMES.filter((c) => !commands.has(c));
   if (unregistered.length > 0) throw new Error(`commands without a handler: ${unregistered.join(", ")}`);
   const dispatch = commandDispatcher(commands);
+  // Redis came back after an outage (a restart forgets every key): this node counts its live
+  // connections again in the per-address and per-identity caps (sent first on the new connection,
+  // right after the heart-beat), then stores its rooms again with its connections that closed
+  // meanwhile taken out. Its BB84 sessions register again by themselves (Bb84Sessions.attachCluster).
+  redis?.onReconnect(() => {
+    const warn = (what: string) => (e: unknown) => logger.warn(what, { error: e instanceof Error ? e.message : String(e) });
+    void guard.restoreShared().catch(warn("re-registering connections per address failed"));
+    void restoreIdentities(deps, redis)
+      .catch(warn("re-registering connections per identity failed"))
+      .then(() => reassertPresence(deps));
+  });
   // The first node up cleans what a previous run left; a node joining running ones must not (their
   // members are online, their BB84 sessions running).
   const alone = (await shared.liveNodes()).size <= 1;

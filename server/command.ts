@@ -42,24 +42,23 @@ export function registerCommand<K extends CommandName>(deps: Deps, commands: Com
       const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
       return reply(fail(tooLarge ? "TOO_LARGE" : "INVALID_PAYLOAD", `${where}${issue?.message ?? "invalid payload"}`));
     }
-    const rows = readRows(name, parsed.data);
-    if (rows > 0 && (!socket.data.commands.take(extraCommandTokens(rows)) || !deps.reads.take(socket, rows)))
-      return reply(fail("RATE_LIMITED", "too many rows read; slow down"));
-    const historyAsked = historyRows(name, parsed.data);
-    if (historyAsked > 0 && !deps.historyReads.take(socket, historyAsked)) return reply(fail("RATE_LIMITED", "too much history read; slow down"));
-    handler(socket, parsed.data as never).then(
-      (data) => reply(ok(data)),
-      (err: unknown) => {
-        if (err instanceof ProtocolError) {
-          if (REJECTIONS_WORTH_LOGGING.has(err.code)) logRejection(deps, socket, name, err.code, args[0]);
-          return reply(fail(err.code, err.message));
-        }
-        // Several nodes, Redis away: a clear refusal to retry, not an internal error.
-        if (isRedisUnreachable(err)) return reply(fail("UNAVAILABLE", "the shared state (Redis) is unreachable; retry shortly"));
-        deps.logger.error("handler failed", { event: name, user: socket.data.userId, error: err instanceof Error ? err.message : String(err) });
-        reply(fail("INTERNAL", "internal error"));
-      },
-    );
+    const failed = (err: unknown) => {
+      if (err instanceof ProtocolError) {
+        if (REJECTIONS_WORTH_LOGGING.has(err.code)) logRejection(deps, socket, name, err.code, args[0]);
+        return reply(fail(err.code, err.message));
+      }
+      // Several nodes, Redis away: a clear refusal to retry, not an internal error.
+      if (isRedisUnreachable(err)) return reply(fail("UNAVAILABLE", "the shared state (Redis) is unreachable; retry shortly"));
+      deps.logger.error("handler failed", { event: name, user: socket.data.userId, error: err instanceof Error ? err.message : String(err) });
+      reply(fail("INTERNAL", "internal error"));
+    };
+    const run = () => handler(socket, parsed.data as never).then((data) => reply(ok(data)), failed);
+    // The row budgets: answered at once on one node; several nodes share each address's budget in
+    // Redis, so the answer is a promise there (the handler runs once it is known).
+    const refusal = chargeRows(deps, socket, name, parsed.data);
+    if (refusal instanceof Promise) return void refusal.then((m) => (m ? reply(fail("RATE_LIMITED", m)) : run()), failed);
+    if (refusal) return reply(fail("RATE_LIMITED", refusal));
+    void run();
   });
 }
 
@@ -82,6 +81,24 @@ export function commandDispatcher(commands: CommandTable): (this: QsecSocket, ev
       }
     }
   };
+}
+
+/** Charges an expensive read or a history page to its row budget: the refusal's message, or null when charged. */
+function chargeRows(deps: Deps, socket: QsecSocket, name: CommandName, data: unknown): string | null | Promise<string | null> {
+  const rows = readRows(name, data);
+  if (rows > 0) {
+    const tooMany = "too many rows read; slow down";
+    if (!socket.data.commands.take(extraCommandTokens(rows))) return tooMany;
+    const r = deps.reads.take(socket, rows);
+    return r instanceof Promise ? r.then((ok) => (ok ? null : tooMany)) : r ? null : tooMany;
+  }
+  const historyAsked = historyRows(name, data);
+  if (historyAsked > 0) {
+    const tooMuch = "too much history read; slow down";
+    const r = deps.historyReads.take(socket, historyAsked);
+    return r instanceof Promise ? r.then((ok) => (ok ? null : tooMuch)) : r ? null : tooMuch;
+  }
+  return null;
 }
 
 const REJECTIONS_WORTH_LOGGING: ReadonlySet<ErrorCode> = new Set(["NOT_A_MEMBER", "NOT_LEADER", "UNKNOWN_PEER", "UNKNOWN_SESSION"]);

@@ -11,6 +11,8 @@ export interface SocketData {
   /** The client's address: the peer, or behind a trusted load balancer (QSEC_TRUST_PROXY) the one it forwarded. */
   address: string;
   userId: string | null;
+  /** When it authenticated (ms): its place among its identity's connections (re-registered after a Redis restart). */
+  authAt?: number;
   keys: { signingKey: string; agreementKey: string; agreementSig: string } | null;
   nonce: { value: string; issuedAt: number } | null;
   rooms: Set<string>;

@@ -59,6 +59,7 @@ export function registerAuth(deps: Deps, commands: CommandTable): void {
     // it); one more closes the oldest. Closing a connection never leaves a room (membership.ts).
     socket.data.userId = userId;
     authenticationEnded(socket);
+    socket.data.authAt = Date.now();
     socket.data.keys = { signingKey: p.signingKey, agreementKey: p.agreementKey, agreementSig: p.agreementSig };
     const list = deps.sockets.get(userId) ?? [];
     list.push(socket);
@@ -80,7 +81,7 @@ export function registerAuth(deps: Deps, commands: CommandTable): void {
  * "session:replace" with replaceHere), whose answer is not waited for (a node that died meanwhile
  * has closed it anyway).
  */
-function replaceConnection(deps: Deps, old: SocketRef): void {
+export function replaceConnection(deps: Deps, old: SocketRef): void {
   const shared = deps.presence.shared;
   if (old.node === shared.nodeId) return void replaceHere(deps, old.socketId);
   if (!(shared instanceof RedisState)) return;
@@ -89,6 +90,25 @@ function replaceConnection(deps: Deps, old: SocketRef): void {
     .catch((e: unknown) =>
       deps.logger.warn("could not replace a connection on another node", { node: old.node, error: e instanceof Error ? e.message : String(e) }),
     );
+}
+
+/**
+ * Several nodes, Redis back after an outage (a restart forgets every key): this node's
+ * authenticated connections are registered again under their identities, with the time each
+ * authenticated, so the per-identity cap counts them at once; connections beyond the cap (when
+ * several nodes' lists add up past it) are replaced as after a connect. Sent synchronously
+ * (RedisState.onReconnect), before any new connection of this node is registered.
+ */
+export function restoreIdentities(deps: Deps, shared: RedisState): Promise<void> {
+  const identities = new Map<string, { socketId: string; at: number }[]>();
+  for (const [userId, list] of deps.sockets)
+    identities.set(
+      userId,
+      list.filter((s) => s.connected).map((s) => ({ socketId: s.id, at: s.data.authAt ?? Date.now() })),
+    );
+  return shared.restoreIdentitySockets(identities, LIMITS.maxSocketsPerIdentity).then((over) => {
+    for (const old of over) replaceConnection(deps, old);
+  });
 }
 
 /** Tells this node's connection `socketId` that its identity connected elsewhere, then closes it. */

@@ -15,7 +15,7 @@ import type { BackupLookupLimiter } from "./lookup-limiter";
 export function registerBackup(deps: Deps, commands: CommandTable, limiter: BackupLookupLimiter): void {
   registerCommand(deps, commands, "backup:fetch", async (socket, p) => {
     const address = socket.data.address;
-    const limited = limiter.take(address, p.backupId);
+    const limited = await limiter.take(address, p.backupId);
     if (limited === "address") refuse("RATE_LIMITED", "too many backup look-ups from this address; try again in a minute");
     if (limited === "id") refuse("RATE_LIMITED", "too many look-ups of this backup; try again in a minute");
     const row = await findBackup(deps.prisma, p.backupId);

@@ -5,7 +5,7 @@
  * encrypted and authenticated by the pair, so the relay sees neither the simulated photons nor the
  * classical discussion, only their sizes.
  */
-import { LIMITS, type Bb84Frame } from "@/lib/protocol";
+import type { Bb84Frame } from "@/lib/protocol";
 import { DEFAULT_QBER_THRESHOLD } from "@/lib/qkd/finite-key";
 import { registerCommand, type CommandTable } from "../command";
 import type { CommandInput, CommandResult, Deps } from "../context";
@@ -30,12 +30,8 @@ async function startSession(deps: Deps, socket: QsecSocket, p: CommandInput<"bb8
   const peer = room.members.get(p.peerId);
   if (p.peerId === me || !peer) refuse("UNKNOWN_PEER", "the peer is not another member of this room");
   if (peer.sockets.size === 0) refuse("PEER_OFFLINE", "the peer is offline; BB84 needs both parties connected");
-  const mine = deps.bb84.runningFor(me),
-    theirs = deps.bb84.runningFor(p.peerId);
-  if (mine.some((s) => s.roomId === p.roomId && (s.aliceId === p.peerId || s.bobId === p.peerId)))
-    refuse("BUSY", "a session with this member is already running");
-  if (mine.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", `at most ${LIMITS.maxBb84SessionsPerMember} sessions at once`);
-  if (theirs.length >= LIMITS.maxBb84SessionsPerMember) refuse("BUSY", "that member is running too many sessions; try later");
+  // The BUSY caps (one session per pair in a room, LIMITS.maxBb84SessionsPerMember per member) are
+  // checked by start(), over every node's sessions, in the same step that registers this one.
   return deps.bb84.start({
     roomId: p.roomId,
     aliceId: me,
