@@ -156,6 +156,8 @@ function pathSummary(runs: Run[], who: "alice" | "bob") {
     peerWaitMsPerRt: per((d, rt) => n(d, "peerWaitMs") / rt),
     relayAckMsPerFrame: per((d) => (n(d, "relayed") ? n(d, "relayAckMs") / n(d, "relayed") : NaN)),
     framesReceived: per((d) => n(d, "frames")),
+    /** Frames that came over the party's own connection (its Web Worker's BB84 worker connection). */
+    framesOverLink: per((d) => n(d, "linked")),
   };
 }
 
@@ -349,7 +351,8 @@ async function main() {
         noise: NOISE,
         cascadeVariant: VARIANT,
         build: `next build (production) into ${DIST}`,
-        browser: "Debian chromium, headless, two contexts (pages) in one room; BB84 parties in Web Workers",
+        browser:
+          "Debian chromium, headless, two contexts (pages) in one room; BB84 parties in Web Workers, each carrying its frames over a connection of its own (bb84:route) when the server allows it",
         pageVisibility: visibility,
         node: "two ChatClients in this process (engines in-thread) through the same server",
       },

@@ -22,6 +22,7 @@ import { registerKeys } from "./keys/keys.handlers";
 import { registerChannel } from "./channel/channel.handlers";
 import { registerMessaging } from "./messaging/messaging.handlers";
 import { registerBb84 } from "./bb84/bb84.handlers";
+import { Bb84Links, linksOnDisconnect, registerBb84Links } from "./bb84/links";
 import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
 import { markAllOffline } from "./rooms/rooms.repository";
 import { Bb84Sessions } from "./bb84/sessions";
@@ -206,6 +207,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger,
     sockets: new Map(),
     bb84,
+    bb84Links: new Bb84Links(),
     reads: new ReadBudget(rl),
     historyReads: new ReadBudget(historyReadLimits(rl)),
     envelopes: new EnvelopeWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
@@ -279,6 +281,9 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     socket.data.commands = new TokenBucket(rl.commandsPerSecond, rl.commandBurst);
     socket.data.frames = new TokenBucket(rl.bb84FramesPerSecond, rl.bb84FrameBurst);
     socket.data.frameBytes = new TokenBucket(rl.bb84BytesPerSecond, rl.bb84ByteBurst);
+    socket.data.kind = "member";
+    socket.data.owner = null;
+    socket.data.links = new Map();
 
     registerAuth(deps, socket);
     registerRooms(deps, socket);
@@ -286,6 +291,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     registerChannel(deps, socket);
     registerMessaging(deps, socket);
     registerBb84(deps, socket);
+    registerBb84Links(deps, socket);
     registerLogs(deps, socket);
     registerHistory(deps, socket);
     registerBackup(deps, socket, backupLookups);
@@ -306,6 +312,9 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     });
 
     socket.on("disconnect", () => {
+      linksOnDisconnect(deps, socket);
+      // A BB84 worker connection is in no room and not among its identity's connections.
+      if (socket.data.kind === "bb84") return;
       const userId = socket.data.userId;
       const list = userId ? deps.sockets.get(userId) : undefined;
       if (userId && list) {

@@ -187,6 +187,15 @@ export const bb84ReportSchema = z
   })
   .strict();
 export const bb84ListSchema = z.object({ roomId: roomIdSchema, limit: z.number().int().min(1).max(200).optional() }).strict();
+/**
+ * BB84 worker connections (docs/protocol.md): a member connection asks for a one-time ticket, a
+ * second connection (the page's BB84 Web Worker) attaches with it and becomes that member's
+ * BB84-only connection, and the member connection routes one session's frames to it.
+ */
+export const bb84TicketSchema = z.object({}).strict();
+export const bb84TicketValueSchema = b64url(32, 32);
+export const bb84AttachSchema = z.object({ ticket: bb84TicketValueSchema }).strict();
+export const bb84RouteSchema = z.object({ roomId: roomIdSchema, sessionId: bb84SessionIdSchema, ticket: bb84TicketValueSchema }).strict();
 
 export const logsFetchSchema = z
   .object({
@@ -353,6 +362,9 @@ export interface ClientToServerEvents {
   "bb84:start": (p: z.input<typeof bb84StartSchema>, ack: AckFn<Bb84SessionSummary>) => void;
   "bb84:report": (p: z.input<typeof bb84ReportSchema>, ack: AckFn<Bb84SessionSummary>) => void;
   "bb84:list": (p: z.input<typeof bb84ListSchema>, ack: AckFn<{ sessions: Bb84SessionSummary[] }>) => void;
+  "bb84:ticket": (p: z.input<typeof bb84TicketSchema>, ack: AckFn<{ ticket: string }>) => void;
+  "bb84:attach": (p: z.input<typeof bb84AttachSchema>, ack: AckFn<{ userId: string }>) => void;
+  "bb84:route": (p: z.input<typeof bb84RouteSchema>, ack: AckFn<Record<string, never>>) => void;
   "backup:fetch": (p: z.input<typeof backupFetchSchema>, ack: AckFn<BackupBlob>) => void;
   "backup:put": (p: z.input<typeof backupPutSchema>, ack: AckFn<{ version: number }>) => void;
   "attachment:create": (p: z.input<typeof attachmentCreateSchema>, ack: AckFn<AttachmentCapability>) => void;
@@ -393,6 +405,9 @@ export const COMMAND_SCHEMAS = {
   "bb84:start": bb84StartSchema,
   "bb84:report": bb84ReportSchema,
   "bb84:list": bb84ListSchema,
+  "bb84:ticket": bb84TicketSchema,
+  "bb84:attach": bb84AttachSchema,
+  "bb84:route": bb84RouteSchema,
   "backup:fetch": backupFetchSchema,
   "backup:put": backupPutSchema,
   "attachment:create": attachmentCreateSchema,

@@ -48,7 +48,9 @@ async function startSession(deps: Deps, socket: QsecSocket, p: CommandInput<"bb8
 }
 
 async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:relay">): Promise<CommandResult<"bb84:relay">> {
-  const room = deps.presence.requireMember(socket, p.roomId);
+  const link = socket.data.kind === "bb84";
+  // A BB84 worker connection (server/bb84/links.ts) is in no room: its member connection must be.
+  const room = link ? linkRoom(deps, socket, p.roomId) : deps.presence.requireMember(socket, p.roomId);
   const from = socket.data.userId!;
   const target = room.members.get(p.to);
   if (!target || p.to === from) refuse("UNKNOWN_PEER", "the peer is not another member of this room");
@@ -56,10 +58,16 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
   const s = deps.bb84.get(p.sessionId) ?? (await deps.bb84.elsewhere(p.sessionId).then((r) => (r && !r.ended ? r : undefined)));
   const between = s && s.roomId === p.roomId && ((s.aliceId === from && s.bobId === p.to) || (s.bobId === from && s.aliceId === p.to));
   if (!between) refuse("UNKNOWN_SESSION", "no running BB84 session between you and that member in this room");
+  // A party that routed its session to a worker connection relays through that connection only.
+  const mine = deps.bb84.routeOf(p.sessionId, from);
+  if (link ? mine !== socket.id : mine !== undefined) refuse("UNKNOWN_SESSION", "this session's frames go through another connection of yours");
   const frame = p.frame instanceof ArrayBuffer ? new Uint8Array(p.frame) : p.frame;
   if (!socket.data.frameBytes.take(frame.byteLength)) refuse("RATE_LIMITED", "too many BB84 bytes per second; slow down");
-  for (const sid of target.sockets) if (backedUp(deps, sid)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
-  deliverFrame(deps, p.to, [...target.sockets], { roomId: p.roomId, from, sessionId: p.sessionId, frame });
+  // The peer's worker connection when it routed the session there, else its connections in the room.
+  const routed = deps.bb84.routeOf(p.sessionId, p.to);
+  const to = routed ? [routed] : [...target.sockets];
+  for (const sid of to) if (backedUp(deps, sid)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
+  deliverFrame(deps, p.to, to, { roomId: p.roomId, from, sessionId: p.sessionId, frame });
   deps.logs.append({
     roomId: p.roomId,
     type: "BB84_RELAYED",
@@ -69,6 +77,13 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
     coalesceKey: `bb84|${p.roomId}|${from}|${p.to}|${p.sessionId}`,
   });
   return {};
+}
+
+/** A BB84 worker connection's room: its member connection must be in it, online. */
+function linkRoom(deps: Deps, socket: QsecSocket, roomId: string) {
+  const owner = socket.data.owner ? deps.io.sockets.sockets.get(socket.data.owner) : undefined;
+  if (!owner) refuse("NOT_A_MEMBER", "you are not in this room");
+  return deps.presence.requireMember(owner, roomId);
 }
 
 /** Sends the frame to the recipient's connections in the room (through the test seam's tap when one is set). */
