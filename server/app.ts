@@ -102,6 +102,8 @@ export interface AppOptions {
   recoveryMs?: number;
   /** Behind a load balancer: the client address is X-Forwarded-For's last entry (QSEC_TRUST_PROXY). */
   trustProxy?: boolean;
+  /** BB84 worker connections (bb84:ticket, server/bb84/links.ts); default on (QSEC_BB84_WORKER_LINKS=0: off). */
+  bb84WorkerLinks?: boolean;
 }
 
 export interface QsecApp {
@@ -207,7 +209,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger,
     sockets: new Map(),
     bb84,
-    bb84Links: new Bb84Links(),
+    bb84Links: new Bb84Links(opts.bb84WorkerLinks ?? true),
     reads: new ReadBudget(rl),
     historyReads: new ReadBudget(historyReadLimits(rl)),
     envelopes: new EnvelopeWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
@@ -284,6 +286,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     socket.data.kind = "member";
     socket.data.owner = null;
     socket.data.links = new Map();
+    socket.data.textFrames = false;
 
     registerAuth(deps, socket);
     registerRooms(deps, socket);

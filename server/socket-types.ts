@@ -21,6 +21,8 @@ export interface SocketData {
   kind: "member" | "bb84";
   /** A BB84 worker connection: the id of the member connection whose ticket it attached with. */
   owner: string | null;
+  /** A BB84 worker connection that asked for small frames as base64url text (bb84:attach textFrames). */
+  textFrames: boolean;
   /** A member connection: its BB84 tickets → the worker connection that attached with each (null: not yet). */
   links: Map<string, string | null>;
 }

@@ -86,10 +86,10 @@ async function raw(): Promise<RawClient> {
 }
 
 /** A fresh connection that attaches as a link with `ticket` (or tries to). */
-async function attach(ticket: string) {
+async function attach(ticket: string, textFrames?: boolean) {
   const link = await connectRaw(srv.url, { authenticate: false });
   raws.push(link);
-  return { link, res: await link.call("bb84:attach", { ticket }) };
+  return { link, res: await link.call("bb84:attach", { ticket, ...(textFrames !== undefined && { textFrames }) }) };
 }
 
 const count = (r: RawClient, event: string) => r.received.get(event)?.length ?? 0;
@@ -159,7 +159,7 @@ test("a member's connection closing closes its links; a link closing ends the se
   const sessionId = started.data.id as string;
   const t = await a.call("bb84:ticket", {});
   if (t === "no-ack" || !t.ok) throw new Error(JSON.stringify(t));
-  const { link, res } = await attach(t.data.ticket);
+  const { link, res } = await attach(t.data.ticket, true);
   expect(res).toMatchObject({ ok: true, data: { userId: a.userId } });
   expect(await a.call("bb84:route", { roomId: "qkd-close", sessionId, ticket: t.data.ticket })).toMatchObject({ ok: true });
   // Bob's frame goes to Alice's link only; Alice's member connection may no longer relay, her link may.
@@ -167,9 +167,18 @@ test("a member's connection closing closes its links; a link closing ends the se
   expect(await b.call("bb84:relay", { roomId: "qkd-close", to: a.userId, sessionId, frame })).toMatchObject({ ok: true });
   await until(() => count(link, "bb84:frame") === 1, 3000, "frame at the link");
   expect(count(a, "bb84:frame")).toBe(0);
+  // The link asked for text frames: a small frame arrives as base64url (one WebSocket message).
+  expect((link.received.get("bb84:frame")![0] as { frame: unknown }).frame).toBe(frame.toString("base64url"));
   expect(await a.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame })).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
-  expect(await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame })).toMatchObject({ ok: true });
+  // A link may relay text frames; Bob's member connection gets the same bytes as binary. Bad text is refused.
+  expect(await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: frame.toString("base64url") })).toMatchObject({ ok: true });
   await until(() => count(b, "bb84:frame") === 1, 3000, "frame at bob");
+  expect(Buffer.from((b.received.get("bb84:frame")![0] as { frame: Uint8Array }).frame).equals(frame)).toBe(true);
+  for (const bad of ["A", "AB", "not base64!"])
+    expect(await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: bad })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+  expect(
+    await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: "A".repeat(Math.ceil((LIMITS.maxBb84TextFrameBytes * 4) / 3) + 4) }),
+  ).toMatchObject({ ok: false, error: { code: "TOO_LARGE" } });
   // Routing is once per party.
   expect(await a.call("bb84:route", { roomId: "qkd-close", sessionId, ticket: t.data.ticket })).toMatchObject({ ok: false, error: { code: "BUSY" } });
 

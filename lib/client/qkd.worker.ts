@@ -15,11 +15,12 @@
  * one's ack (RelaySender). The page hears of each step as an event.
  */
 import { io, type Socket } from "socket.io-client";
-import type { Ack, Bb84Frame } from "@/lib/protocol";
+import { LIMITS, type Ack, type Bb84Frame } from "@/lib/protocol";
 import { createLocalEngine } from "./qkd-engine";
 import { framedParty, RelaySender, type FramedParty } from "./bb84-transport";
 import type { FramedStep, FrameSetup, LinkEvent, QkdEngine, QkdEngineInit } from "./bb84-types";
 import { ClientError } from "./errors";
+import { fromB64url, toB64url } from "@/lib/crypto/encoding";
 import type { QkdWorkerRequest, QkdWorkerResponse } from "./qkd-worker-engine";
 
 /** Frames (bytes) the link may hold while the page hands over those it got before the switch. */
@@ -47,7 +48,21 @@ interface Direct {
 }
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
-const bytesOf = (b: Uint8Array | ArrayBuffer) => (b instanceof Uint8Array ? b : new Uint8Array(b));
+/** A frame's bytes (text frames are base64url; a malformed one fails the codec's authentication as garbage would). */
+const bytesOf = (b: Uint8Array | ArrayBuffer | string): Uint8Array => {
+  if (typeof b !== "string") return b instanceof Uint8Array ? b : new Uint8Array(b);
+  try {
+    return fromB64url(b);
+  } catch {
+    return new Uint8Array(0);
+  }
+};
+/**
+ * Frames up to this size go out as base64url text, and the link asks for the peer's as text too
+ * (bb84:attach textFrames): one WebSocket message per frame instead of Socket.IO's two (header +
+ * binary attachment). Photon batches (128 KiB chunks) stay binary.
+ */
+const TEXT_FRAME_BYTES = LIMITS.maxBb84TextFrameBytes;
 
 function emitAck<T>(socket: Socket, event: string, payload: unknown, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -160,7 +175,7 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
         });
         socket.connect();
       });
-      await emitAck(socket, "bb84:attach", { ticket }, LINK_TIMEOUT_MS);
+      await emitAck(socket, "bb84:attach", { ticket, textFrames: true }, LINK_TIMEOUT_MS);
     } catch (e) {
       socket.disconnect();
       throw e;
@@ -183,7 +198,10 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
       lastSentAt: null,
       ended: false,
       sender: new RelaySender(
-        { relay: (p) => emitAck(l.socket, "bb84:relay", p, RELAY_TIMEOUT_MS).then(() => undefined) },
+        {
+          relay: (p) =>
+            emitAck(l.socket, "bb84:relay", p.frame.length <= TEXT_FRAME_BYTES ? { ...p, frame: toB64url(p.frame) } : p, RELAY_TIMEOUT_MS).then(() => undefined),
+        },
         tx,
         () => d.ended || direct !== d,
         (bytes, ackMs, many) => {

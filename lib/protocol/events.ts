@@ -46,10 +46,19 @@ export const displayNameSchema = z
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const historyModeSchema = z.union([z.object({ days: z.number().int().min(1).max(LIMITS.maxHistoryDays) }).strict(), z.literal("ephemeral")]);
 export type HistoryMode = z.infer<typeof historyModeSchema>;
-const binary = (max: number) =>
-  z
-    .custom<Uint8Array>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, "expected binary")
-    .refine((v) => (v as Uint8Array).byteLength <= max, "too large");
+/**
+ * A BB84 frame: binary (at most LIMITS.maxBb84FrameBytes), or base64url text (at most
+ * LIMITS.maxBb84TextFrameBytes decoded), which a small frame saves a WebSocket message with.
+ */
+const bb84FrameField = z
+  .custom<Uint8Array | ArrayBuffer | string>(
+    (v) => v instanceof Uint8Array || v instanceof ArrayBuffer || (typeof v === "string" && /^[A-Za-z0-9_-]*$/.test(v)),
+    "expected binary or base64url",
+  )
+  .refine(
+    (v) => (typeof v === "string" ? v.length <= Math.ceil((LIMITS.maxBb84TextFrameBytes * 4) / 3) : v.byteLength <= LIMITS.maxBb84FrameBytes),
+    "too large",
+  );
 
 // ---- client → server commands -------------------------------------------------------------
 
@@ -131,7 +140,7 @@ export const bb84RelaySchema = z
     roomId: roomIdSchema,
     to: userIdSchema,
     sessionId: z.string().regex(/^[0-9a-f]{32}$/, "session id: 32 hex characters"), // from bb84:start
-    frame: binary(LIMITS.maxBb84FrameBytes), // opaque, encrypted and authenticated by the pair
+    frame: bb84FrameField, // opaque, encrypted and authenticated by the pair
   })
   .strict();
 /** Simulation channel settings of a room (not secrets): applied at Bob's detector in each BB84 session. */
@@ -194,7 +203,13 @@ export const bb84ListSchema = z.object({ roomId: roomIdSchema, limit: z.number()
  */
 export const bb84TicketSchema = z.object({}).strict();
 export const bb84TicketValueSchema = b64url(32, 32);
-export const bb84AttachSchema = z.object({ ticket: bb84TicketValueSchema }).strict();
+export const bb84AttachSchema = z
+  .object({
+    ticket: bb84TicketValueSchema,
+    // Frames up to LIMITS.maxBb84TextFrameBytes reach this link as base64url text (one WebSocket message each).
+    textFrames: z.boolean().optional(),
+  })
+  .strict();
 export const bb84RouteSchema = z.object({ roomId: roomIdSchema, sessionId: bb84SessionIdSchema, ticket: bb84TicketValueSchema }).strict();
 
 export const logsFetchSchema = z
@@ -340,7 +355,8 @@ export interface Bb84Frame {
   roomId: string;
   from: string;
   sessionId: string;
-  frame: Uint8Array | ArrayBuffer;
+  /** Binary; base64url text only to a BB84 worker connection that asked for text frames (bb84:attach). */
+  frame: Uint8Array | ArrayBuffer | string;
 }
 
 // ---- the two directions, for Socket.IO's typed Server / Socket ----------------------------

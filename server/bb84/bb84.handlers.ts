@@ -6,6 +6,7 @@
  * classical discussion, only their sizes.
  */
 import { LIMITS, type Bb84Frame } from "@/lib/protocol";
+import { fromB64url } from "@/lib/crypto/encoding";
 import { DEFAULT_QBER_THRESHOLD } from "@/lib/qkd/finite-key";
 import { registerCommand } from "../command";
 import type { CommandInput, CommandResult, Deps } from "../context";
@@ -61,13 +62,15 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
   // A party that routed its session to a worker connection relays through that connection only.
   const mine = deps.bb84.routeOf(p.sessionId, from);
   if (link ? mine !== socket.id : mine !== undefined) refuse("UNKNOWN_SESSION", "this session's frames go through another connection of yours");
-  const frame = p.frame instanceof ArrayBuffer ? new Uint8Array(p.frame) : p.frame;
+  const frame = frameBytes(p.frame);
   if (!socket.data.frameBytes.take(frame.byteLength)) refuse("RATE_LIMITED", "too many BB84 bytes per second; slow down");
   // The peer's worker connection when it routed the session there, else its connections in the room.
   const routed = deps.bb84.routeOf(p.sessionId, p.to);
   const to = routed ? [routed] : [...target.sockets];
   for (const sid of to) if (backedUp(deps, sid)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
-  deliverFrame(deps, p.to, to, { roomId: p.roomId, from, sessionId: p.sessionId, frame });
+  // A worker connection that asked for text frames gets the small ones as base64url (one WebSocket message).
+  const text = routed !== undefined && frame.byteLength <= LIMITS.maxBb84TextFrameBytes && deps.io.sockets.sockets.get(routed)?.data.textFrames === true;
+  deliverFrame(deps, p.to, to, { roomId: p.roomId, from, sessionId: p.sessionId, frame }, text);
   deps.logs.append({
     roomId: p.roomId,
     type: "BB84_RELAYED",
@@ -86,9 +89,27 @@ function linkRoom(deps: Deps, socket: QsecSocket, roomId: string) {
   return deps.presence.requireMember(owner, roomId);
 }
 
+/** The frame's bytes: binary as sent, or base64url text decoded (strictly: one encoding per byte string). */
+function frameBytes(frame: Uint8Array | ArrayBuffer | string): Uint8Array {
+  if (frame instanceof ArrayBuffer) return new Uint8Array(frame);
+  if (typeof frame !== "string") return frame;
+  try {
+    return fromB64url(frame);
+  } catch {
+    refuse("INVALID_PAYLOAD", "frame: not canonical base64url");
+  }
+}
+
+/** Base64url text of a binary frame (for a worker connection that asked for text frames). */
+function asText(f: Bb84Frame): Bb84Frame {
+  if (typeof f.frame === "string") return f;
+  const b = f.frame instanceof ArrayBuffer ? new Uint8Array(f.frame) : f.frame;
+  return { ...f, frame: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64url") };
+}
+
 /** Sends the frame to the recipient's connections in the room (through the test seam's tap when one is set). */
-function deliverFrame(deps: Deps, to: string, socketIds: string[], frame: Bb84Frame): void {
-  const deliver = (f: Bb84Frame) => void deps.io.to(socketIds).emit("bb84:frame", f);
+function deliverFrame(deps: Deps, to: string, socketIds: string[], frame: Bb84Frame, text = false): void {
+  const deliver = (f: Bb84Frame) => void deps.io.to(socketIds).emit("bb84:frame", text ? asText(f) : f);
   if (deps.relayTap) deps.relayTap(to, frame, deliver);
   else deliver(frame);
 }

@@ -18,8 +18,8 @@
  *   session. The ack comes after every frame relayed to the member connection before the switch,
  *   so the client knows which frames came which way.
  *
- * A link closing ends the sessions routed to it. Several nodes: refused (UNAVAILABLE) for now; the
- * client keeps the session on its member connection.
+ * A link closing ends the sessions routed to it. Several nodes, or QSEC_BB84_WORKER_LINKS=0:
+ * bb84:ticket answers UNAVAILABLE and the client keeps the session on its member connection.
  */
 import { randomBytes } from "node:crypto";
 import { LIMITS } from "@/lib/protocol";
@@ -36,6 +36,9 @@ interface Ticket {
 
 export class Bb84Links {
   private tickets = new Map<string, Ticket>();
+
+  /** `enabled` false (QSEC_BB84_WORKER_LINKS=0): bb84:ticket answers UNAVAILABLE. */
+  constructor(readonly enabled = true) {}
 
   /** A new ticket for `owner` (an authenticated member connection). */
   issue(owner: QsecSocket): string {
@@ -72,6 +75,7 @@ export class Bb84Links {
 
 export function registerBb84Links(deps: Deps, socket: QsecSocket): void {
   registerCommand(deps, socket, "bb84:ticket", async () => {
+    if (!deps.bb84Links.enabled) refuse("UNAVAILABLE", "BB84 worker connections are turned off on this server");
     if (deps.bb84.clustered) refuse("UNAVAILABLE", "BB84 worker connections are not available with several server nodes");
     return { ticket: deps.bb84Links.issue(socket) };
   });
@@ -86,6 +90,7 @@ export function registerBb84Links(deps: Deps, socket: QsecSocket): void {
     socket.data.userId = t.userId;
     socket.data.kind = "bb84";
     socket.data.owner = owner.id;
+    socket.data.textFrames = p.textFrames === true;
     // One budget for the member's frames, whichever of its connections relays them.
     socket.data.frames = owner.data.frames;
     socket.data.frameBytes = owner.data.frameBytes;
