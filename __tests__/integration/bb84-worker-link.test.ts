@@ -95,7 +95,7 @@ async function attach(ticket: string, textFrames?: boolean) {
 const count = (r: RawClient, event: string) => r.received.get(event)?.length ?? 0;
 const linkSockets = () => [...srv.app.io.sockets.sockets.values()].filter((s) => s.data.kind === "bb84");
 
-test("parties in workers carry the session over their own connections: same keys, no frame through the page's connection", async () => {
+test("parties in workers carry the session over their own connections: same keys, no frame through Alice's page, Bob's only before his route", async () => {
   const keysA: Uint8Array[] = [],
     keysB: Uint8Array[] = [];
   const a = await makeClient(undefined, { qkdEngine: workerEngines(keysA) });
@@ -103,16 +103,22 @@ test("parties in workers carry the session over their own connections: same keys
   await a.join("qkd-link", "alice");
   await b.join("qkd-link", "bob");
   await until(() => room(a, "qkd-link").members.length === 2 && !room(a, "qkd-link").waitingForKey && !room(b, "qkd-link").waitingForKey, 5000, "keyed");
-  let pageFrames = 0;
-  for (const c of [a, b]) c.socket!.on("bb84:frame", () => pageFrames++);
+  const pageFrames = { a: 0, b: 0 };
+  a.socket!.on("bb84:frame", () => pageFrames.a++);
+  b.socket!.on("bb84:frame", () => pageFrames.b++);
 
   const v = await a.startBb84("qkd-link", b.userId, { qubits: 16384 });
   expect(v.status).toBe("success");
   await until(() => room(b, "qkd-link").bb84.live[0]?.status === "success", 5000, "bob's verdict");
   expect(keysA).toHaveLength(1);
   expect(Buffer.from(keysA[0]).equals(Buffer.from(keysB[0]))).toBe(true);
-  expect(pageFrames).toBe(0);
+  // Alice routes before her first frame: every frame of Bob's reaches her worker. Bob may get
+  // Alice's first frames on his page before his route (the next test forces that): no more.
+  expect(pageFrames.a).toBe(0);
   expect(v.path?.linked).toBe(v.path?.frames);
+  const bobPath = room(b, "qkd-link").bb84.live[0].path!;
+  expect(bobPath.frames - bobPath.linked).toBe(pageFrames.b);
+  expect(bobPath.linked).toBeGreaterThan(0);
   expect(v.transport.framesSent).toBeGreaterThan(0);
   expect(v.transport.framesReceived).toBeGreaterThan(0);
   // The two links: authenticated as their members, in no room, not among the identity's connections.
@@ -124,7 +130,7 @@ test("parties in workers carry the session over their own connections: same keys
   // A second session (new workers here: no pool with a test spawn) succeeds the same way; the pair is hardened.
   const again = await a.startBb84("qkd-link", b.userId, { qubits: 16384 });
   expect(again.status).toBe("success");
-  expect(pageFrames).toBe(0);
+  expect(pageFrames.a).toBe(0);
   await until(() => room(a, "qkd-link").members.find((m) => m.userId === b.userId)?.qkd?.hardened === true, 5000, "hardened");
 });
 
@@ -270,6 +276,29 @@ test("an attacker cannot attach to, route or relay for another member's session,
   }
   // Mallory left: her link relays nothing anywhere (its member connection is in no room).
   expect(await evil.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+});
+
+test("a server with worker connections off (QSEC_BB84_WORKER_LINKS=0): no ticket, and worker parties run the session over the page's connection", async () => {
+  await srv.close();
+  srv = await startTestServer({ app: { bb84WorkerLinks: false } });
+  const r = await raw();
+  expect(await r.call("bb84:ticket", {})).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
+  const keysA: Uint8Array[] = [],
+    keysB: Uint8Array[] = [];
+  const a = await makeClient(undefined, { qkdEngine: workerEngines(keysA) });
+  const b = await makeClient(undefined, { qkdEngine: workerEngines(keysB) });
+  await a.join("qkd-off", "alice");
+  await b.join("qkd-off", "bob");
+  await until(() => room(a, "qkd-off").members.length === 2 && !room(a, "qkd-off").waitingForKey && !room(b, "qkd-off").waitingForKey, 5000, "keyed");
+  let pageFrames = 0;
+  for (const c of [a, b]) c.socket!.on("bb84:frame", () => pageFrames++);
+  const v = await a.startBb84("qkd-off", b.userId, { qubits: 16384 });
+  expect(v.status).toBe("success");
+  await until(() => keysB.length === 1, 5000, "bob's key");
+  expect(Buffer.from(keysA[0]).equals(Buffer.from(keysB[0]))).toBe(true);
+  expect(pageFrames).toBeGreaterThan(0);
+  expect(v.path?.linked).toBe(0);
+  expect(linkSockets()).toHaveLength(0);
 });
 
 test("tickets are capped per connection", async () => {
