@@ -8,7 +8,7 @@ import type { LogWriter } from "./logs/log-writer";
 import type { Presence } from "./rooms/presence";
 import type { Logger } from "./logger";
 import type { Bb84Sessions } from "./bb84/sessions";
-import type { Bb84Links } from "./bb84/links";
+import type { Bb84Links } from "./bb84/tickets";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 import type { ReadBudget } from "./cost";
 import type { EnvelopeWriter } from "./history/history.repository";

@@ -142,7 +142,11 @@ test("frames that reached the page before the session was routed to the worker a
   const b = await makeClient(undefined, { qkdEngine: workerEngines(keysB, 300) });
   await a.join("qkd-handover", "alice");
   await b.join("qkd-handover", "bob");
-  await until(() => !room(a, "qkd-handover").waitingForKey && !room(b, "qkd-handover").waitingForKey && room(a, "qkd-handover").members.length === 2, 5000, "keyed");
+  await until(
+    () => !room(a, "qkd-handover").waitingForKey && !room(b, "qkd-handover").waitingForKey && room(a, "qkd-handover").members.length === 2,
+    5000,
+    "keyed",
+  );
   let bobPageFrames = 0;
   b.socket!.on("bb84:frame", () => bobPageFrames++);
   const v = await a.startBb84("qkd-handover", b.userId, { qubits: 65536 });
@@ -181,7 +185,10 @@ test("a member's connection closing closes its links; a link closing ends the se
   await until(() => count(b, "bb84:frame") === 1, 3000, "frame at bob");
   expect(Buffer.from((b.received.get("bb84:frame")![0] as { frame: Uint8Array }).frame).equals(frame)).toBe(true);
   for (const bad of ["A", "AB", "not base64!"])
-    expect(await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: bad })).toMatchObject({ ok: false, error: { code: "INVALID_PAYLOAD" } });
+    expect(await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: bad })).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_PAYLOAD" },
+    });
   expect(
     await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: "A".repeat(Math.ceil((LIMITS.maxBb84TextFrameBytes * 4) / 3) + 4) }),
   ).toMatchObject({ ok: false, error: { code: "TOO_LARGE" } });
@@ -241,7 +248,10 @@ test("an attacker cannot attach to, route or relay for another member's session,
     ok: false,
     error: { code: "UNKNOWN_SESSION" },
   });
-  expect(await evil.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
+  expect(await evil.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_SESSION" },
+  });
   // Alice cannot route her session to Mallory's link (the ticket is not one of her connection's)...
   expect(await a.call("bb84:route", { roomId: "qkd-hostile", sessionId, ticket: mt.data.ticket })).toMatchObject({
     ok: false,
@@ -254,7 +264,10 @@ test("an attacker cannot attach to, route or relay for another member's session,
   // Mallory, holding Alice's ticket value (it leaked), cannot route with it from her connection.
   expect(await mallory.call("bb84:route", { roomId: "qkd-hostile", sessionId, ticket: at.data.ticket })).toMatchObject({ ok: false });
   expect(await a.call("bb84:route", { roomId: "qkd-hostile", sessionId, ticket: at.data.ticket })).toMatchObject({ ok: true });
-  expect(await evil.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({ ok: false, error: { code: "UNKNOWN_SESSION" } });
+  expect(await evil.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({
+    ok: false,
+    error: { code: "UNKNOWN_SESSION" },
+  });
   expect(await good.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({ ok: true });
 
   // A link does nothing else, and hears no room traffic.
@@ -275,7 +288,10 @@ test("an attacker cannot attach to, route or relay for another member's session,
     expect(count(l, "log:appended")).toBe(0);
   }
   // Mallory left: her link relays nothing anywhere (its member connection is in no room).
-  expect(await evil.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({ ok: false, error: { code: "NOT_A_MEMBER" } });
+  expect(await evil.call("bb84:relay", { roomId: "qkd-hostile", to: b.userId, sessionId, frame })).toMatchObject({
+    ok: false,
+    error: { code: "NOT_A_MEMBER" },
+  });
 });
 
 test("a server with worker connections off (QSEC_BB84_WORKER_LINKS=0): no ticket, and worker parties run the session over the page's connection", async () => {

@@ -116,7 +116,12 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
     const bytes = bytesOf(f.frame);
     let step: FramedStep;
     if (f.roomId !== d.setup.rx.roomId || f.from !== d.setup.rx.from) {
-      step = { kind: "invalid", reason: `a frame for this session came from ${f.from.slice(0, 8)}, who is not its peer`, frames: [], t: { open: 0, engine: 0, seal: 0 } };
+      step = {
+        kind: "invalid",
+        reason: `a frame for this session came from ${f.from.slice(0, 8)}, who is not its peer`,
+        frames: [],
+        t: { open: 0, engine: 0, seal: 0 },
+      };
     } else {
       try {
         step = sendOut(await party.receiveFrame(bytes));
@@ -200,7 +205,9 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
       sender: new RelaySender(
         {
           relay: (p) =>
-            emitAck(l.socket, "bb84:relay", p.frame.length <= TEXT_FRAME_BYTES ? { ...p, frame: toB64url(p.frame) } : p, RELAY_TIMEOUT_MS).then(() => undefined),
+            emitAck(l.socket, "bb84:relay", p.frame.length <= TEXT_FRAME_BYTES ? { ...p, frame: toB64url(p.frame) } : p, RELAY_TIMEOUT_MS).then(
+              () => undefined,
+            ),
         },
         tx,
         () => d.ended || direct !== d,
