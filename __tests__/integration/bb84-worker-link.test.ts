@@ -9,11 +9,14 @@
  */
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import type { ChatClient, RoomView } from "@/lib/client";
-import type { QkdEngine, QkdEngineFactory, QkdEngineInit } from "@/lib/client/bb84-types";
+import type { LinkEvent, QkdEngine, QkdEngineFactory, QkdEngineInit } from "@/lib/client/bb84-types";
+import { framedParty } from "@/lib/client/bb84-transport";
+import { deriveBb84FrameKey } from "@/lib/crypto";
+import { fromHex } from "@/lib/crypto/encoding";
 import { createLocalEngine } from "@/lib/client/qkd-engine";
 import { createWorkerEngine, type QkdWorkerRequest, type WorkerLike } from "@/lib/client/qkd-worker-engine";
 import { serveQkdEngine, type WorkerScopeLike } from "@/lib/client/qkd.worker";
-import { LIMITS } from "@/lib/protocol";
+import { LIMITS, type Bb84SessionSummary } from "@/lib/protocol";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
@@ -157,6 +160,59 @@ test("frames that reached the page before the session was routed to the worker a
   expect(bobPageFrames).toBeGreaterThan(0);
   expect(bob.frames - bob.linked).toBe(bobPageFrames); // the page's ones went to the party too
   expect(bob.linked).toBeGreaterThan(0);
+});
+
+test("the worker holds frames that come over its connection until the page has handed over those it got before the route switched", async () => {
+  const alice = await raw();
+  const bob = await raw();
+  await alice.call("room:join", { roomId: "qkd-hold", displayName: "alice" });
+  await bob.call("room:join", { roomId: "qkd-hold", displayName: "bob" });
+  const started = await alice.call("bb84:start", { roomId: "qkd-hold", peerId: bob.userId, qubits: 1 << 20, cascadeVariant: "yanetal-tuned" });
+  if (started === "no-ack" || !started.ok) throw new Error(JSON.stringify(started));
+  const s = started.data as Bb84SessionSummary;
+  const ab = { roomId: "qkd-hold", sessionId: s.id, from: alice.userId, to: bob.userId };
+  const ba = { roomId: "qkd-hold", sessionId: s.id, from: bob.userId, to: alice.userId };
+  const params = { qubits: s.qubits, cascadeVariant: s.cascadeVariant as never, qberThreshold: s.qberThreshold };
+  // Alice in this thread; Bob in a worker with its own connection.
+  const aliceKey = await deriveBb84FrameKey(alice.identity, { userId: bob.userId, agreementKey: bob.identity.agreementKey }, "qkd-hold", s.id);
+  const bobKey = await deriveBb84FrameKey(bob.identity, { userId: alice.userId, agreementKey: alice.identity.agreementKey }, "qkd-hold", s.id);
+  const aliceParty = framedParty(createLocalEngine({ role: "alice", sessionId: fromHex(s.id), params }), { key: aliceKey, tx: ab, rx: ba });
+  const engine = createWorkerEngine(
+    { role: "bob", sessionId: fromHex(s.id), params, channel: { ...s.channel } },
+    { spawn: () => portWorker(createLocalEngine) },
+  );
+  const bobParty = engine.framed!({ key: bobKey, tx: ba, rx: ab });
+  const events: LinkEvent[] = [];
+  const t = await bob.call("bb84:ticket", {});
+  if (t === "no-ack" || !t.ok) throw new Error(JSON.stringify(t));
+  expect(await bobParty.link!.connect(srv.url, t.data.ticket)).toBe(t.data.ticket);
+  await bobParty.link!.direct((e) => events.push(e));
+  await bobParty.start();
+
+  const first = await aliceParty.start();
+  if (first.kind !== "step") throw new Error(first.kind);
+  expect(first.frames.length).toBeGreaterThanOrEqual(2); // Hello and a photon batch of several chunks
+  const relay = (frame: Uint8Array) => alice.call("bb84:relay", { roomId: "qkd-hold", to: bob.userId, sessionId: s.id, frame: Buffer.from(frame) });
+  // Alice's first frame reaches Bob's page; then Bob routes; the rest reach Bob's worker, which holds them.
+  expect(await relay(first.frames[0])).toMatchObject({ ok: true });
+  await until(() => count(bob, "bb84:frame") === 1, 3000, "first frame at bob's page");
+  expect(await bob.call("bb84:route", { roomId: "qkd-hold", sessionId: s.id, ticket: t.data.ticket })).toMatchObject({ ok: true });
+  for (const f of first.frames.slice(1)) expect(await relay(f)).toMatchObject({ ok: true });
+  await new Promise((r) => setTimeout(r, 300));
+  expect(events).toHaveLength(0);
+  expect(count(bob, "bb84:frame")).toBe(1);
+  // The page hands over its frame, then releases the held ones: Bob takes the whole message, answers over his link.
+  const handed = await bobParty.receiveFrame(Buffer.from((bob.received.get("bb84:frame")![0] as { frame: Uint8Array }).frame));
+  expect(handed.kind).not.toBe("invalid");
+  await bobParty.link!.endMainPath();
+  const steps = events.filter((e): e is Extract<LinkEvent, { kind: "step" }> => e.kind === "step");
+  expect(steps).toHaveLength(first.frames.length - 1);
+  expect(steps.every((e) => e.step.kind !== "invalid")).toBe(true);
+  expect(steps.at(-1)!.step.kind).toBe("step");
+  await until(() => count(alice, "bb84:frame") > 0, 3000, "bob's answer at alice");
+  const answer = (alice.received.get("bb84:frame")![0] as { frame: Uint8Array }).frame;
+  expect((await aliceParty.receiveFrame(Buffer.from(answer))).kind).not.toBe("invalid");
+  engine.dispose();
 });
 
 test("a member's connection closing closes its links; a link closing ends the session routed to it", async () => {
