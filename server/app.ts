@@ -23,6 +23,8 @@ import { registerKeys } from "./keys/keys.handlers";
 import { registerChannel } from "./channel/channel.handlers";
 import { registerMessaging } from "./messaging/messaging.handlers";
 import { registerBb84 } from "./bb84/bb84.handlers";
+import { linksOnDisconnect, registerBb84Links } from "./bb84/links";
+import { Bb84Links } from "./bb84/tickets";
 import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
 import { markAllOffline } from "./rooms/rooms.repository";
 import { Bb84Sessions } from "./bb84/sessions";
@@ -104,6 +106,8 @@ export interface AppOptions {
   streamMaxLen?: number;
   /** Behind a load balancer: the client address is X-Forwarded-For's last entry (QSEC_TRUST_PROXY). */
   trustProxy?: boolean;
+  /** BB84 worker connections (bb84:ticket, server/bb84/links.ts); default on (QSEC_BB84_WORKER_LINKS=0: off). */
+  bb84WorkerLinks?: boolean;
 }
 
 export interface QsecApp {
@@ -212,6 +216,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger,
     sockets: new Map(),
     bb84,
+    bb84Links: new Bb84Links(opts.bb84WorkerLinks ?? true),
     // Several nodes: each address's row budgets are shared by every node (Redis); a socket's stay here.
     reads: new ReadBudget(rl, redis ? { buckets: redis, name: "read" } : undefined),
     historyReads: new ReadBudget(historyReadLimits(rl), redis ? { buckets: redis, name: "history" } : undefined),
@@ -247,6 +252,7 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   registerChannel(deps, commands);
   registerMessaging(deps, commands);
   registerBb84(deps, commands);
+  registerBb84Links(deps, commands);
   registerLogs(deps, commands);
   registerHistory(deps, commands);
   registerBackup(deps, commands, backupLookups);
@@ -312,12 +318,19 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     socket.data.commands = new TokenBucket(rl.commandsPerSecond, rl.commandBurst);
     socket.data.frames = new TokenBucket(rl.bb84FramesPerSecond, rl.bb84FrameBurst);
     socket.data.frameBytes = new TokenBucket(rl.bb84BytesPerSecond, rl.bb84ByteBurst);
+    socket.data.kind = "member";
+    socket.data.owner = null;
+    socket.data.links = new Map();
+    socket.data.textFrames = false;
 
     watchAuthentication(socket);
     socket.onAny(dispatch);
 
     socket.on("disconnect", () => {
       authenticationEnded(socket);
+      linksOnDisconnect(deps, socket);
+      // A BB84 worker connection is in no room and not among its identity's connections.
+      if (socket.data.kind === "bb84") return;
       const userId = socket.data.userId;
       const list = userId ? deps.sockets.get(userId) : undefined;
       if (userId && list) {

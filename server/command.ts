@@ -10,7 +10,8 @@ import { extraCommandTokens, historyRows, readRows } from "./cost";
 import { isRedisUnreachable } from "./cluster/redis-state";
 
 // backup:fetch is public: a fresh browser restoring a key backup has no identity to prove yet.
-const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove", "backup:fetch"]);
+// bb84:attach authenticates a BB84 worker connection with a ticket (server/bb84/links.ts).
+const PUBLIC_COMMANDS: ReadonlySet<CommandName> = new Set(["auth:hello", "auth:prove", "backup:fetch", "bb84:attach"]);
 const noop = () => {};
 
 /**
@@ -34,6 +35,8 @@ export function registerCommand<K extends CommandName>(deps: Deps, commands: Com
     const bucket = name === "bb84:relay" ? socket.data.frames : socket.data.commands;
     if (!bucket.take()) return reply(fail("RATE_LIMITED", "too many requests; slow down"));
     if (!PUBLIC_COMMANDS.has(name) && !socket.data.userId) return reply(fail("NOT_AUTHENTICATED", "authenticate first (auth:hello, auth:prove)"));
+    // A BB84 worker connection relays its session's frames and does nothing else.
+    if (socket.data.kind === "bb84" && name !== "bb84:relay") return reply(fail("FORBIDDEN", "a BB84 worker connection only relays BB84 frames"));
     if (args.length !== 1) return reply(fail("INVALID_PAYLOAD", `${name} takes exactly one payload object`));
     const parsed = schema.safeParse(args[0]);
     if (!parsed.success) {

@@ -89,6 +89,11 @@ const envSchema = z.object({
   QSEC_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(128),
   /** Behind a load balancer (nginx): take the client address from the X-Forwarded-For header it sets (its last entry). */
   QSEC_TRUST_PROXY: bool,
+  /** BB84 parties in browsers carry their frames over a Web Worker's own connection (bb84:ticket); "0" turns that off (default on). */
+  QSEC_BB84_WORKER_LINKS: z
+    .enum(["1", "0", "true", "false", "yes", "no", ""])
+    .optional()
+    .transform((v) => !(v === "0" || v === "false" || v === "no")),
 });
 export type ServerEnv = z.infer<typeof envSchema>;
 

@@ -108,6 +108,7 @@ async function main() {
     },
     ...(shared && { shared, recoveryMs: env.QSEC_RECOVERY_MS, streamMaxLen: env.QSEC_STREAM_MAXLEN }),
     trustProxy: env.QSEC_TRUST_PROXY,
+    bb84WorkerLinks: env.QSEC_BB84_WORKER_LINKS,
     maxConnectionsPerAddress: env.QSEC_MAX_CONNECTIONS_PER_ADDRESS,
   }));
   const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });

@@ -53,7 +53,7 @@ export async function startTestServer(
   opts: {
     logFlushMs?: number;
     relayTap?: AppOptions["relayTap"];
-    app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs">;
+    app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs" | "bb84WorkerLinks">;
     backupLookups?: AppOptions["backupLookups"];
     attachments?: AppOptions["attachments"];
     /** Take the client address from X-Forwarded-For (QSEC_TRUST_PROXY, behind a load balancer). */

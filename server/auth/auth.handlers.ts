@@ -54,6 +54,8 @@ export function registerAuth(deps: Deps, commands: CommandTable): void {
     if (!valid) refuse("AUTH_FAILED", "signature does not verify");
     if (!socket.connected) refuse("AUTH_FAILED", "connection closed");
     const userId = await userIdFromSigningKey(p.signingKey);
+    // Attached as a BB84 worker connection (bb84:attach) while the signature was being checked.
+    if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
 
     // Up to maxSocketsPerIdentity connections per identity (the tabs of one browser profile share
     // it); one more closes the oldest. Closing a connection never leaves a room (membership.ts).

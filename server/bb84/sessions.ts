@@ -30,6 +30,11 @@ export type Bb84Report = z.output<typeof bb84ReportSchema>;
 
 interface LiveSession {
   summary: Bb84SessionSummary;
+  /**
+   * A party's BB84 worker connection (bb84:route), by user id: the session's frames to that party
+   * go there instead of to its member connections, and only that connection relays its frames.
+   */
+  routes: Map<string, string>;
   reports: { alice?: Bb84Report; bob?: Bb84Report };
   timer: NodeJS.Timeout;
   /** An abort reported by the party that only received it: waiting briefly for the detector's figures. */
@@ -203,6 +208,40 @@ export class Bb84Sessions {
     return n;
   }
 
+  /** Sessions held by this node only (one process, or a cluster node): BB84 worker connections need one node. */
+  get clustered(): boolean {
+    return this.cluster !== null;
+  }
+
+  /**
+   * Routes a running session's frames to `userId` (one of its parties) to the worker connection
+   * `socketId` from now on (bb84:route). Once per party: false when the session is not running
+   * here, the user is not a party, or the party is already routed.
+   */
+  route(id: string, userId: string, socketId: string): boolean {
+    const l = this.live.get(id);
+    if (!l || roleOf(l.summary, userId) === null || l.routes.has(userId)) return false;
+    l.routes.set(userId, socketId);
+    return true;
+  }
+
+  /** The worker connection a session's frames to `userId` go to, if that party routed them (bb84:route). */
+  routeOf(id: string, userId: string): string | undefined {
+    return this.live.get(id)?.routes.get(userId);
+  }
+
+  /** A BB84 worker connection closed: the sessions routed to it cannot go on (their frames would be lost). */
+  linkClosed(socketId: string): void {
+    for (const l of [...this.live.values()]) {
+      for (const [userId, sid] of l.routes) {
+        if (sid !== socketId) continue;
+        const s = l.summary;
+        this.end(s.id, "PEER_LEFT", `${s.aliceId === userId ? "Alice" : "Bob"}'s BB84 worker connection closed during the session`, "server");
+        break;
+      }
+    }
+  }
+
   /** Running sessions a member takes part in (any room) on this node, those being started included. */
   runningFor(userId: string): Pick<Bb84SessionSummary, "roomId" | "aliceId" | "bobId">[] {
     return [...[...this.live.values()].map((l) => l.summary), ...this.starting.values()].filter((s) => s.aliceId === userId || s.bobId === userId);
@@ -262,7 +301,7 @@ export class Bb84Sessions {
     }
     const timer = setTimeout(() => this.end(summary.id, "TIMEOUT", `no result within ${Math.round(this.timeoutMs / 1000)} s`, "server"), this.timeoutMs);
     timer.unref();
-    this.live.set(summary.id, { summary, reports: {}, timer, hold: null });
+    this.live.set(summary.id, { summary, reports: {}, timer, hold: null, routes: new Map() });
     this.logs.append({
       roomId: summary.roomId,
       type: "BB84_SESSION_STARTED",
