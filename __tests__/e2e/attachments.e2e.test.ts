@@ -2,7 +2,8 @@
  * Encrypted attachments in Debian's Chromium on a dev server and on a production build, each at
  * http://127.0.0.1 and http://localhost: Alice attaches a small image and a small file (the file picker; the same path as
  * drag and drop and paste); both upload with progress, Bob sees the image's encrypted thumbnail
- * inline and a card for the file, downloads both and gets the same bytes.
+ * inline and a card for the file, downloads both and gets the same bytes; a short video (a WebM
+ * recorded in the page) shows its poster frame and plays inline.
  */
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
@@ -113,4 +114,61 @@ describe.each([
       for (const p of [alice, bob]) await p.context().close();
     },
   );
+
+  test("a short video: its poster frame inline, and Play shows it inline once downloaded and checked", async () => {
+    const room = `vid-${Date.now().toString(36)}`;
+    const alice = await openRoom(browser, server.url, room, "Alice");
+    await waitForRoom(alice, { members: 1 });
+    const bob = await openRoom(browser, server.url, room, "Bob");
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    // A one-second 64×48 WebM made in the page (MediaRecorder over a painted canvas): no fixture,
+    // and no MP4 codec needed (Debian's Chromium may have none).
+    const webm = Buffer.from(await alice.evaluate(recordWebm), "base64");
+    expect(webm.length).toBeGreaterThan(100);
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "clip.webm", mimeType: "video/webm", buffer: webm }]);
+
+    const poster = bob.getByRole("img", { name: "Preview of clip.webm" });
+    await poster.waitFor({ timeout: 30_000 });
+    expect(await poster.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await bob.getByRole("button", { name: "Play clip.webm" }).click();
+    const video = bob.getByTestId("attachment-video");
+    await video.waitFor({ timeout: 30_000 });
+    expect(await video.getAttribute("aria-label")).toBe("Video clip.webm");
+    // The decrypted, checked file plays: the element has its frames.
+    await bob.waitForFunction(
+      () => {
+        const v = document.querySelector<HTMLVideoElement>('[data-testid="attachment-video"]');
+        return !!v && v.readyState >= 2 && v.videoWidth === 64 && v.videoHeight === 48;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await bob.getByTestId("attachment-error").count()).toBe(0);
+    for (const p of [alice, bob]) await p.context().close();
+  });
 });
+
+/** Runs in the page: a WebM of 15 painted frames, base64. */
+async function recordWebm(): Promise<string> {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64;
+  canvas.height = 48;
+  const ctx = canvas.getContext("2d")!;
+  const rec = new MediaRecorder(canvas.captureStream(15), { mimeType: "video/webm" });
+  const parts: Blob[] = [];
+  rec.ondataavailable = (e) => parts.push(e.data);
+  const stopped = new Promise((r) => (rec.onstop = r));
+  rec.start(100);
+  for (let i = 0; i < 15; i++) {
+    ctx.fillStyle = `hsl(${i * 24}, 80%, 50%)`;
+    ctx.fillRect(0, 0, 64, 48);
+    await new Promise((r) => setTimeout(r, 66));
+  }
+  rec.stop();
+  await stopped;
+  const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+  let bin = "";
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  return btoa(bin);
+}
