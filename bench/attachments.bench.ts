@@ -17,7 +17,8 @@
  *     /proc) of the renderers, of the browser process (where Blob bytes live) and of every Chromium
  *     process, at peak (sampled every 50 ms; the processes are found once a second, so a sample is
  *     a few reads, light next to the server sharing this event loop) and after a forced GC at the
- *     end (what of the peak was garbage). Downloads are measured staged in OPFS (the default) and as an in-memory Blob.
+ *     end (what of the peak was garbage); CPU time of the renderers, the browser process, the other
+ *     Chromium processes and this Node process (server and bench) during the phase. Downloads are measured staged in OPFS (the default) and as an in-memory Blob.
  *     Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
  * Prints one JSON document (progress on stderr) and saves it to bench/attachments.bench.result.json.
  * Flags: --mb N (file size, default 100).
@@ -179,6 +180,7 @@ async function main() {
       await cdp.send("HeapProfiler.collectGarbage");
       const baseline = await heapUsed(cdp);
       scanChromium();
+      const cpuBefore = { chromium: chromiumCpuMs(), node: process.cpuUsage() };
       const rssBaseline = chromiumRss();
       const buffersBaseline = await backingStores(cdp);
       let peak = baseline;
@@ -201,6 +203,8 @@ async function main() {
         sampling = false;
         await sampler.catch(() => undefined); // a failed phase's error is the one to report
       }
+      const cpuAfter = chromiumCpuMs();
+      const nodeCpu = process.cpuUsage(cpuBefore.node);
       // What of the peak was garbage: the renderer's resident memory once a full GC ran, the file still held.
       await cdp.send("HeapProfiler.collectGarbage");
       await new Promise((r) => setTimeout(r, 300));
@@ -218,6 +222,11 @@ async function main() {
         browserProcessRssPeakAboveBaselineMB: mb(rssPeak.browser - rssBaseline.browser),
         browserProcessRssAfterGcAboveBaselineMB: mb(after.browser - rssBaseline.browser),
         allChromiumRssPeakAboveBaselineMB: mb(rssPeak.total - rssBaseline.total),
+        // CPU time spent during the phase (where the time goes on a machine whose cores are shared).
+        cpuMsRenderer: cpuAfter.renderer - cpuBefore.chromium.renderer,
+        cpuMsBrowserProcess: cpuAfter.browser - cpuBefore.chromium.browser,
+        cpuMsOtherChromium: cpuAfter.other - cpuBefore.chromium.other,
+        cpuMsNodeServerAndBench: round((nodeCpu.user + nodeCpu.system) / 1000, 0),
       };
       log(`${phase}: ${JSON.stringify(phases[phase])}`);
     }
@@ -294,6 +303,22 @@ function scanChromium(): void {
   }
   chromiumPids = found;
   chromiumScannedAt = Date.now();
+}
+
+/** CPU time (user + system, ms, /proc/<pid>/stat) of this process's Chromium processes, by kind. */
+function chromiumCpuMs(): Record<ChromiumKind, number> {
+  const out = { renderer: 0, browser: 0, other: 0 };
+  const tick = 1000 / 100; // USER_HZ
+  for (const [pid, kind] of chromiumPids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[kind] += (Number(f[11]) + Number(f[12])) * tick;
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
 /** Resident memory (VmRSS, /proc) of this process's Chromium: its renderers, the browser process, and every process. */
