@@ -1,9 +1,10 @@
 /**
  * Encrypted attachments in Debian's Chromium on a dev server and on a production build, each at
- * http://127.0.0.1 and http://localhost: Alice attaches a small image and a small file (the file picker; the same path as
- * drag and drop and paste); both upload with progress, Bob sees the image's encrypted thumbnail
- * inline and a card for the file, downloads both and gets the same bytes; a short video (a WebM
- * recorded in the page) shows its poster frame and plays inline.
+ * http://127.0.0.1 and http://localhost: Alice attaches a small image, a small file and a 3 MB one
+ * (the file picker; the same path as drag and drop and paste); they upload with progress (the 3 MB
+ * one in several tus chunks, each staged in the origin-private file system), Bob sees the image's
+ * encrypted thumbnail inline and cards for the files, downloads them and gets the same bytes; a
+ * short video (a WebM recorded in the page) shows its poster frame and plays inline.
  */
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
@@ -92,25 +93,34 @@ describe.each([
       const file = Buffer.alloc(65_537, 0);
       for (let i = 0; i < file.length; i++) file[i] = (i * 31 + 7) & 0xff;
       await expect(alice.getByRole("button", { name: /Attach files/ }).isEnabled()).resolves.toBe(true);
+      // Over 3 MB: sealed and sent in several tus chunks (1, 2, then the rest), each staged in the
+      // browser's origin-private file system.
+      const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 131 + (i >>> 12)) & 0xff;
       await alice.getByTestId("attach-input").setInputFiles([
         { name: "gradient.png", mimeType: "image/png", buffer: image },
         { name: "notes.bin", mimeType: "application/octet-stream", buffer: file },
+        { name: "big.bin", mimeType: "application/octet-stream", buffer: big },
       ]);
 
-      // Bob: the image's preview inline, the file as a card with its name and size.
-      await bob.locator('[data-testid="attachment-card"]').nth(1).waitFor({ timeout: 30_000 });
+      // Bob: the image's preview inline, the files as cards with their names and sizes.
+      await bob.locator('[data-testid="attachment-card"]').nth(2).waitFor({ timeout: 30_000 });
       const thumb = bob.getByRole("img", { name: "Preview of gradient.png" });
       await thumb.waitFor();
       expect(await thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
       await expect(bob.locator('[data-testid="attachment-card"]', { hasText: "notes.bin" }).getByTestId("attachment-size").textContent()).resolves.toMatch(
         /^64 KB/,
       );
+      await expect(bob.locator('[data-testid="attachment-card"]', { hasText: "big.bin" }).getByTestId("attachment-size").textContent()).resolves.toMatch(
+        /^3\.0 MB/,
+      );
       // Alice's uploads finished and left the list.
-      await alice.locator('[data-testid="attachment-card"]').nth(1).waitFor();
+      await alice.locator('[data-testid="attachment-card"]').nth(2).waitFor();
       expect(await alice.getByTestId("upload-error").count()).toBe(0);
 
       expect((await downloadBytes(bob, "gradient.png")).equals(image)).toBe(true);
       expect((await downloadBytes(bob, "notes.bin")).equals(file)).toBe(true);
+      expect((await downloadBytes(bob, "big.bin")).equals(big)).toBe(true);
       for (const p of [alice, bob]) await p.context().close();
     },
   );
