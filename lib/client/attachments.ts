@@ -132,7 +132,10 @@ export class AttachmentUpload {
     if (staging) void purgeStaleStaging(staging).catch(() => undefined);
     const chunkBytes = staging ? UPLOAD_CHUNK_BYTES : UPLOAD_MEMORY_CHUNK_BYTES;
     const id = this.ref.id;
-    const makeStore = async () => (staging ? opfsStore(id, staging) : memoryStore(Math.min(chunkBytes, total), inBrowser));
+    const makeStore = async () =>
+      staging
+        ? withFallback(await opfsStore(id, staging), () => memoryStore(Math.min(chunkBytes, total), inBrowser))
+        : memoryStore(Math.min(chunkBytes, total), inBrowser);
     if (this.cancelled) return;
     this.upload = new Upload(new Uint8Array(0) as never, {
       endpoint: `${o.baseUrl}${ATTACHMENT_HTTP_PATH}`,
@@ -292,6 +295,28 @@ async function opfsStore(id: string, dir: StagingDir): Promise<ChunkStore> {
     close: () => {
       for (const name of names) void dir.removeEntry(name).catch(() => undefined);
       names.clear();
+    },
+  };
+}
+
+/** A store that turns to `fallback` for good once `primary` cannot open a chunk (an origin-private file system that refuses writes: full, or a private window's). */
+function withFallback(primary: ChunkStore, fallback: () => ChunkStore): ChunkStore {
+  let store = primary;
+  return {
+    open: async (slot, bytes) => {
+      if (store === primary) {
+        try {
+          return await primary.open(slot, bytes);
+        } catch {
+          primary.close();
+          store = fallback();
+        }
+      }
+      return store.open(slot, bytes);
+    },
+    close: () => {
+      primary.close();
+      if (store !== primary) store.close();
     },
   };
 }
@@ -643,8 +668,16 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   if (!dir) return downloadToMemory(o);
   void purgeStaleStaging(dir).catch(() => undefined);
   const name = `${o.ref.id}-${toB64url(randomBytes(6))}`;
-  const handle = await dir.getFileHandle(name, { create: true });
-  const writer = (await handle.createWritable()).getWriter();
+  let handle: FileSystemFileHandle;
+  let writer: WritableStreamDefaultWriter<BufferSource>;
+  try {
+    handle = await dir.getFileHandle(name, { create: true });
+    writer = (await handle.createWritable()).getWriter();
+  } catch {
+    // A file system that refuses writes (full, or a private window's): the in-memory Blob instead.
+    await dir.removeEntry(name).catch(() => undefined);
+    return downloadToMemory(o);
+  }
   try {
     const batches = await openBatches(o);
     // Opened segments are gathered into 1 MiB writes (each write is a round trip to the browser
