@@ -31,7 +31,13 @@ interface Node {
 const nodes: Node[] = [];
 const clients: ClientSocket[] = [];
 
-async function startNode(admitRecoveredAfterMs: number): Promise<Node> {
+/**
+ * A node; the two windows a broadcast could fall into, stretched: `admitMs`, how long its middleware
+ * holds a recovered connection (as QSEC's Redis round trip for the per-address slot does), and
+ * `afterRestoreMs`, a pause between the adapter's restore (the stream read) and the socket being made
+ * (as when a local emit's XADD answer runs its continuation first); `restored` is called at its start.
+ */
+async function startNode(opts: { admitMs?: number; afterRestoreMs?: number; restored?: () => void } = {}): Promise<Node> {
   const redis = createClient({ url: REDIS_URL }) as RedisClientType;
   await redis.connect();
   const http = createServer();
@@ -45,8 +51,18 @@ async function startNode(admitRecoveredAfterMs: number): Promise<Node> {
       blockTimeInMs: 200,
     }) as unknown as Parameters<Server["adapter"]>[0],
   );
+  if (opts.afterRestoreMs) {
+    const adapter = io.of("/").adapter as unknown as { restoreSession(pid: string, offset: string): Promise<unknown> };
+    const restore = adapter.restoreSession.bind(adapter);
+    adapter.restoreSession = async (pid, offset) => {
+      const session = await restore(pid, offset);
+      opts.restored?.();
+      await new Promise((r) => setTimeout(r, opts.afterRestoreMs));
+      return session;
+    };
+  }
   io.use((socket, next) => {
-    if (socket.recovered) setTimeout(next, admitRecoveredAfterMs);
+    if (socket.recovered && opts.admitMs) setTimeout(next, opts.admitMs);
     else next();
   });
   io.on("connection", (socket) => {
@@ -77,10 +93,12 @@ function client(url: string, session?: { pid: string; offset: string }) {
   return { c, got };
 }
 
-test("a connection recovered on another node gets the room broadcasts dispatched while it was being admitted, once each, in order", async () => {
-  const a = await startNode(0);
-  const b = await startNode(600);
-
+/**
+ * A member of node A's room drops away and comes back on node B (recovered); while B restores and
+ * admits it (`inWindow` resolves), B and A broadcast to the room: it gets what it missed while away,
+ * those two, then a live one, once each.
+ */
+async function comeBackOnB(a: Node, b: Node, inWindow: (sid: string) => Promise<void>) {
   const first = client(a.url);
   await until(() => first.c.connected, 10_000, "connected to A");
   const sid = first.c.id!;
@@ -105,14 +123,12 @@ test("a connection recovered on another node gets the room broadcasts dispatched
 
   // Back, on node B.
   const back = client(b.url, { pid, offset });
-  const admitting = (b.io.of("/") as unknown as { _preConnectSockets: Map<string, unknown> })._preConnectSockets;
-  await until(() => admitting.has(sid), 10_000, "restored on B, being admitted");
+  await inWindow(sid);
   b.io.to("room").emit("m", 2); // from B itself (dispatched once XADD answers)
   a.io.to("room").emit("m", 3); // from A (dispatched by B's stream reader)
   await until(() => back.c.connected, 10_000, "admitted on B");
   expect(back.c.recovered).toBe(true);
   expect(back.c.id).toBe(sid);
-  expect(admitting.has(sid)).toBe(false);
 
   b.io.to("room").emit("m", 4); // live
   await until(() => back.got.length >= 4, 10_000, "four broadcasts");
@@ -122,4 +138,18 @@ test("a connection recovered on another node gets the room broadcasts dispatched
   expect(back.got[0]).toBe(1);
   expect(back.got[3]).toBe(4);
   expect([...back.got].sort()).toEqual([1, 2, 3, 4]);
+}
+
+test("a connection recovered on another node gets the room broadcasts dispatched while it was being admitted, once each, in order", async () => {
+  const a = await startNode();
+  const b = await startNode({ admitMs: 600 });
+  const admitting = (b.io.of("/") as unknown as { _preConnectSockets: Map<string, unknown> })._preConnectSockets;
+  await comeBackOnB(a, b, (sid) => until(() => admitting.has(sid), 10_000, "restored on B, being admitted"));
+});
+
+test("…and those dispatched after the restore read the stream but before the socket was made", async () => {
+  let restored = false;
+  const a = await startNode();
+  const b = await startNode({ afterRestoreMs: 600, restored: () => (restored = true) });
+  await comeBackOnB(a, b, () => until(() => restored, 10_000, "restored on B, socket not made yet"));
 });
