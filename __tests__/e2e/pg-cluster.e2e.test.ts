@@ -127,14 +127,14 @@ async function join(name: string, room: string): Promise<{ page: Page; userId: s
  * identity, same room) until it lands on the other; before every other reload one request to
  * nginx's /healthz shifts the rotation by one, in case a page load is an even number of requests.
  */
-async function reloadOffNode(page: Page, userId: string, node: string) {
+async function reloadOffNode(page: Page, userId: string, node: string): Promise<number> {
   for (let i = 1; i <= 8; i++) {
     if (i % 2 === 1) await fetch(`${lb}/healthz`);
     await page.reload();
     await page.getByTestId("room-page").waitFor();
     await page.locator('[data-testid="connection-state"][data-state="online"]').waitFor();
     await waitForRoom(page, { members: 2 });
-    if ((await nodeOf(userId)) !== node) return;
+    if ((await nodeOf(userId)) !== node) return i;
   }
   throw new Error(`the page stayed on node ${node}`);
 }
@@ -147,7 +147,7 @@ test("members on both nodes behind nginx chat; one node is killed: its member's 
   await waitForRoom(bob, { members: 2, minEpoch: first + 1 });
   await waitForRoom(alice, { members: 2 });
   const aliceNode = await nodeOf(aliceId);
-  if ((await nodeOf(bobId)) === aliceNode) await reloadOffNode(bob, bobId, aliceNode);
+  const reloads = (await nodeOf(bobId)) === aliceNode ? await reloadOffNode(bob, bobId, aliceNode) : 0;
   const bobNode = await nodeOf(bobId);
   expect(NODE_IDS).toContain(aliceNode);
   expect(NODE_IDS).toContain(bobNode);
@@ -221,6 +221,6 @@ test("members on both nodes behind nginx chat; one node is killed: its member's 
   expect(await bob.getByTestId("connection-state").getAttribute("data-state")).toBe("online");
   expect(await bob.getByTestId("client-error").count()).toBe(0);
   console.log(
-    `[pg-cluster.e2e] kill -9 of node ${bobNode}: Bob's page online again after ${reconnectMs} ms (${shown.map((s) => s.state).join(" → ")}), showing what he missed after ${caughtUpMs} ms`,
+    `[pg-cluster.e2e] Bob on node ${bobNode} after ${reloads} reload(s); kill -9 of node ${bobNode}: Bob's page online again after ${reconnectMs} ms (${shown.map((s) => s.state).join(" → ")}), showing what he missed after ${caughtUpMs} ms`,
   );
 });
