@@ -46,7 +46,13 @@ const POSTGRES_SUITES = [
   // Caps and budgets across two in-process nodes: BB84 BUSY, row budgets and backup look-ups per
   // address, connections and presence counted again after a Redis restart (its own redis-server).
   "pg-cluster-caps",
+  // Connection-state recovery on another node: broadcasts dispatched while a recovered connection
+  // is admitted reach it (server/cluster/streams-adapter.ts; Redis only).
+  "pg-stream-recovery",
 ];
+
+// Browser suites that need PostgreSQL and Redis: the cluster behind nginx in Chromium (issue 11).
+const POSTGRES_E2E = ["pg-cluster"];
 
 // The same suites, unchanged, on a two-node cluster (issue 11): each test server is two application
 // instances sharing one fresh PostgreSQL database and one fresh Redis key prefix, and the test's
@@ -61,13 +67,16 @@ module.exports = {
       ...common,
       displayName: "sqlite",
       testMatch: ["**/*.test.ts", "**/*.test.tsx"],
-      testPathIgnorePatterns: ["/node_modules/", "/__tests__/integration/pg-"],
+      testPathIgnorePatterns: ["/node_modules/", "/__tests__/integration/pg-", "/__tests__/e2e/pg-"],
       globalSetup: "<rootDir>/__tests__/helpers/global-setup.js",
     },
     {
       ...common,
       displayName: "postgresql",
-      testMatch: POSTGRES_SUITES.map((s) => `<rootDir>/__tests__/integration/${s}.test.ts`),
+      testMatch: [
+        ...POSTGRES_SUITES.map((s) => `<rootDir>/__tests__/integration/${s}.test.ts`),
+        ...POSTGRES_E2E.map((s) => `<rootDir>/__tests__/e2e/${s}.e2e.test.ts`),
+      ],
       setupFiles: ["<rootDir>/__tests__/helpers/pg-env.js"],
       globalSetup: "<rootDir>/__tests__/helpers/global-setup-pg.js",
       globalTeardown: "<rootDir>/__tests__/helpers/global-teardown-pg.js",

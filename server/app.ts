@@ -40,9 +40,9 @@ import { ATTACHMENT_DEFAULTS } from "@/lib/protocol";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BackupLookupLimiter, DEFAULT_LOOKUP_LIMITS, type LookupLimits } from "./backup/lookup-limiter";
-import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { MemoryState, type SharedState } from "./cluster/shared-state";
 import { RedisState } from "./cluster/redis-state";
+import { qsecStreamsAdapter } from "./cluster/streams-adapter";
 import { reapDeadNodes, reassertPresence } from "./rooms/membership";
 
 export interface AppOptions {
@@ -149,7 +149,9 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
   if (redis) {
-    const make = createAdapter(redis.adapterClient, {
+    // The streams adapter; stored sessions carry no data, and a recovered connection also gets the
+    // broadcasts dispatched while it was being admitted (server/cluster/streams-adapter.ts).
+    const adapter = qsecStreamsAdapter(redis.adapterClient, {
       streamName: redis.key("sio"),
       channelPrefix: redis.key("sio"),
       sessionKeyPrefix: redis.key("sio", "session", ""),
@@ -157,15 +159,6 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       // away longer than that could not recover within QSEC_RECOVERY_MS.
       maxLen: opts.streamMaxLen ?? 100_000,
     });
-    // A recovered connection authenticates again (its socket.data is rebuilt on "connection"), so
-    // the stored session carries no data: socket.data holds token buckets and Sets, which msgpack
-    // cannot encode (it would throw inside Socket.IO's close handler).
-    const adapter = function (nsp: unknown) {
-      const a = make(nsp) as ReturnType<typeof make> & { persistSession(s: { data?: unknown }): void };
-      const persist = a.persistSession.bind(a);
-      a.persistSession = (session) => persist({ ...session, data: {} });
-      return a;
-    };
     io.adapter(adapter as unknown as Parameters<QsecServer["adapter"]>[0]);
   }
   // Socket.IO stores a session only when its node closes the connection; a node killed outright

@@ -8,7 +8,13 @@ import { Session } from "node:inspector";
 import path from "node:path";
 import { writeHeapSnapshot } from "node:v8";
 
-export function serveChild(port: number, close: () => Promise<void>): void {
+/** Figures a child gathers itself (e.g. qsec-server.ts's stream hop times), read and reset over IPC. */
+export interface ChildStats {
+  read(): object;
+  reset(): void;
+}
+
+export function serveChild(port: number, close: () => Promise<void>, stats?: ChildStats): void {
   process.send!({ type: "ready", port });
   let session: Session | null = null;
   const post = (method: string, params?: object) =>
@@ -48,6 +54,15 @@ export function serveChild(port: number, close: () => Promise<void>): void {
       process.send!({ type: "cpu", ms: (u.user + u.system) / 1000 });
       return;
     }
+    if (m?.type === "stats") {
+      process.send!({ type: "stats", stats: stats?.read() ?? null });
+      return;
+    }
+    if (m?.type === "stats-reset") {
+      stats?.reset();
+      process.send!({ type: "stats-reset-done" });
+      return;
+    }
     if (m?.type !== "close") return;
     close()
       .catch((e) => console.error("close failed", e))
@@ -63,6 +78,9 @@ export interface ServerChild {
   memory(): Promise<{ rss: number; heapUsed: number; external: number }>;
   /** CPU time (user + system) the child has used so far, ms. */
   cpuMs(): Promise<number>;
+  /** What the child gathered itself since the last statsReset() (null when it gathers nothing). */
+  stats(): Promise<unknown>;
+  statsReset(): Promise<void>;
   /** Starts the V8 sampling profiler in the child (inspector), to profile just one phase. */
   profileStart(): Promise<void>;
   /** Stops it and writes the .cpuprofile to `file`. */
@@ -99,6 +117,8 @@ export async function spawnServer(entry: "qsec-server.ts" | "bare-server.ts", op
     pid: child.pid!,
     memory: () => request<{ rss: number; heapUsed: number; external: number }>(child, { type: "mem" }, "mem"),
     cpuMs: () => request<{ ms: number }>(child, { type: "cpu" }, "cpu").then((m) => m.ms),
+    stats: () => request<{ stats: unknown }>(child, { type: "stats" }, "stats").then((m) => m.stats),
+    statsReset: () => request(child, { type: "stats-reset" }, "stats-reset-done").then(() => {}),
     profileStart: () => request(child, { type: "profile-start" }, "profile-started").then(() => {}),
     profileStop: (file) => request(child, { type: "profile-stop", file }, "profile-stopped").then(() => {}),
     heapSnapshot: (file) => request(child, { type: "heap-snapshot", file }, "heap-snapshot").then(() => {}),
