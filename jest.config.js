@@ -43,13 +43,22 @@ const POSTGRES_SUITES = [
   "pg-cluster",
   "pg-redis-restart",
   "pg-restart",
+  // Caps and budgets across two in-process nodes: BB84 BUSY, row budgets and backup look-ups per
+  // address, connections and presence counted again after a Redis restart (its own redis-server).
+  "pg-cluster-caps",
+  // Connection-state recovery on another node: broadcasts dispatched while a recovered connection
+  // is admitted reach it (server/cluster/streams-adapter.ts; Redis only).
+  "pg-stream-recovery",
 ];
+
+// Browser suites that need PostgreSQL and Redis: the cluster behind nginx in Chromium (issue 11).
+const POSTGRES_E2E = ["pg-cluster"];
 
 // The same suites, unchanged, on a two-node cluster (issue 11): each test server is two application
 // instances sharing one fresh PostgreSQL database and one fresh Redis key prefix, and the test's
 // clients go to the two nodes in turn (__tests__/helpers/server.ts, spread.ts). Needs Redis on
 // 127.0.0.1:6379 (QSEC_TEST_REDIS_URL).
-const CLUSTER_SUITES = ["client-chat", "bb84-relay", "admin-console"];
+const CLUSTER_SUITES = ["client-chat", "bb84-relay", "bb84-busy", "admin-console"];
 
 module.exports = {
   testTimeout: 60000,
@@ -58,13 +67,16 @@ module.exports = {
       ...common,
       displayName: "sqlite",
       testMatch: ["**/*.test.ts", "**/*.test.tsx"],
-      testPathIgnorePatterns: ["/node_modules/", "/__tests__/integration/pg-"],
+      testPathIgnorePatterns: ["/node_modules/", "/__tests__/integration/pg-", "/__tests__/e2e/pg-"],
       globalSetup: "<rootDir>/__tests__/helpers/global-setup.js",
     },
     {
       ...common,
       displayName: "postgresql",
-      testMatch: POSTGRES_SUITES.map((s) => `<rootDir>/__tests__/integration/${s}.test.ts`),
+      testMatch: [
+        ...POSTGRES_SUITES.map((s) => `<rootDir>/__tests__/integration/${s}.test.ts`),
+        ...POSTGRES_E2E.map((s) => `<rootDir>/__tests__/e2e/${s}.e2e.test.ts`),
+      ],
       setupFiles: ["<rootDir>/__tests__/helpers/pg-env.js"],
       globalSetup: "<rootDir>/__tests__/helpers/global-setup-pg.js",
       globalTeardown: "<rootDir>/__tests__/helpers/global-teardown-pg.js",

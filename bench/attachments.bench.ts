@@ -10,12 +10,15 @@
  *     and download+decrypt (ranged GET, streamed opening, SHA-256 check) vs plain PUT / GET;
  *   - Chromium (Debian's, headless, with an ordinary on-disk profile: playwright's own contexts are
  *     off-the-record, where Blobs and the origin-private file system live in memory): the same client
- *     code bundled by esbuild into a page; the file is a 100 MiB Blob (as a picked File). Per phase:
+ *     code bundled by esbuild into a page (uploads stage sealed chunks in OPFS, as the app does); the
+ *     file is a 100 MiB Blob (as a picked File). Per phase:
  *     throughput; the JS heap (CDP JSHeapUsedSize) and V8's ArrayBuffer backing stores (CDP
  *     Runtime.getHeapUsage) above the baseline taken after a forced GC; resident memory (VmRSS,
  *     /proc) of the renderers, of the browser process (where Blob bytes live) and of every Chromium
- *     process, at peak (sampled every 50 ms) and after a forced GC at the end (what of the peak was
- *     garbage). Downloads are measured staged in OPFS (the default) and as an in-memory Blob.
+ *     process, at peak (sampled every 50 ms; the processes are found once a second, so a sample is
+ *     a few reads, light next to the server sharing this event loop) and after a forced GC at the
+ *     end (what of the peak was garbage); CPU time of the renderers, the browser process, the other
+ *     Chromium processes and this Node process (server and bench) during the phase. Downloads are measured staged in OPFS (the default) and as an in-memory Blob.
  *     Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
  * Prints one JSON document (progress on stderr) and saves it to bench/attachments.bench.result.json.
  * Flags: --mb N (file size, default 100).
@@ -176,6 +179,8 @@ async function main() {
       await page.evaluate(() => (globalThis as any).qsecBench.drop());
       await cdp.send("HeapProfiler.collectGarbage");
       const baseline = await heapUsed(cdp);
+      scanChromium();
+      const cpuBefore = { chromium: chromiumCpuMs(), node: process.cpuUsage() };
       const rssBaseline = chromiumRss();
       const buffersBaseline = await backingStores(cdp);
       let peak = baseline;
@@ -191,9 +196,15 @@ async function main() {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
-      const ms: number = await page.evaluate((p) => (globalThis as any).qsecBench[p](), phase);
-      sampling = false;
-      await sampler;
+      let ms: number;
+      try {
+        ms = await page.evaluate((p) => (globalThis as any).qsecBench[p](), phase);
+      } finally {
+        sampling = false;
+        await sampler.catch(() => undefined); // a failed phase's error is the one to report
+      }
+      const cpuAfter = chromiumCpuMs();
+      const nodeCpu = process.cpuUsage(cpuBefore.node);
       // What of the peak was garbage: the renderer's resident memory once a full GC ran, the file still held.
       await cdp.send("HeapProfiler.collectGarbage");
       await new Promise((r) => setTimeout(r, 300));
@@ -211,6 +222,11 @@ async function main() {
         browserProcessRssPeakAboveBaselineMB: mb(rssPeak.browser - rssBaseline.browser),
         browserProcessRssAfterGcAboveBaselineMB: mb(after.browser - rssBaseline.browser),
         allChromiumRssPeakAboveBaselineMB: mb(rssPeak.total - rssBaseline.total),
+        // CPU time spent during the phase (where the time goes on a machine whose cores are shared).
+        cpuMsRenderer: cpuAfter.renderer - cpuBefore.chromium.renderer,
+        cpuMsBrowserProcess: cpuAfter.browser - cpuBefore.chromium.browser,
+        cpuMsOtherChromium: cpuAfter.other - cpuBefore.chromium.other,
+        cpuMsNodeServerAndBench: round((nodeCpu.user + nodeCpu.system) / 1000, 0),
       };
       log(`${phase}: ${JSON.stringify(phases[phase])}`);
     }
@@ -255,11 +271,13 @@ async function main() {
   writeFileSync(path.join(__dirname, "attachments.bench.result.json"), `${json}\n`);
 }
 
-/**
- * Resident memory (VmRSS, /proc) of this process's Chromium: its renderers (--type=renderer), the
- * browser process (no --type: where Blob bytes and file-system writes are held), and every process.
- */
-function chromiumRss(): { renderer: number; browser: number; total: number } {
+/** This process's Chromium processes by kind: renderers (--type=renderer), the browser process (no --type: where Blob bytes and file-system writes are held), and the rest. */
+type ChromiumKind = "renderer" | "browser" | "other";
+let chromiumPids: Map<number, ChromiumKind> = new Map();
+let chromiumScannedAt = 0;
+
+/** Finds this process's Chromium processes (a walk of /proc: done once a second at most, not per sample, so the sampler stays light next to the server it shares this event loop with). */
+function scanChromium(): void {
   const parent = new Map<number, number>();
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
@@ -270,7 +288,7 @@ function chromiumRss(): { renderer: number; browser: number; total: number } {
       /* gone */
     }
   }
-  const out = { renderer: 0, browser: 0, total: 0 };
+  const found = new Map<number, ChromiumKind>();
   for (const pid of parent.keys()) {
     let p: number | undefined = pid;
     while (p && p !== process.pid && p > 1) p = parent.get(p);
@@ -278,12 +296,42 @@ function chromiumRss(): { renderer: number; browser: number; total: number } {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       if (!cmd.includes("chromium")) continue;
+      found.set(pid, cmd.includes("--type=renderer") ? "renderer" : cmd.includes("--type=") ? "other" : "browser");
+    } catch {
+      /* gone */
+    }
+  }
+  chromiumPids = found;
+  chromiumScannedAt = Date.now();
+}
+
+/** CPU time (user + system, ms, /proc/<pid>/stat) of this process's Chromium processes, by kind. */
+function chromiumCpuMs(): Record<ChromiumKind, number> {
+  const out = { renderer: 0, browser: 0, other: 0 };
+  const tick = 1000 / 100; // USER_HZ
+  for (const [pid, kind] of chromiumPids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[kind] += (Number(f[11]) + Number(f[12])) * tick;
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Resident memory (VmRSS, /proc) of this process's Chromium: its renderers, the browser process, and every process. */
+function chromiumRss(): { renderer: number; browser: number; total: number } {
+  if (Date.now() - chromiumScannedAt > 1000) scanChromium();
+  const out = { renderer: 0, browser: 0, total: 0 };
+  for (const [pid, kind] of chromiumPids) {
+    try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
       if (!m) continue;
       const rss = Number(m[1]) * 1024;
       out.total += rss;
-      if (cmd.includes("--type=renderer")) out.renderer += rss;
-      else if (!cmd.includes("--type=")) out.browser += rss;
+      if (kind !== "other") out[kind] += rss;
     } catch {
       /* gone */
     }

@@ -12,7 +12,11 @@
  *       startBb84 to the server's verdict;
  *   (3) browser: Alice's page sets the qubits in the BB84 panel and clicks "start" on Bob's member
  *       row; the time runs from the click until both pages show the session as successful (each
- *       party's engine runs in its page's Web Worker).
+ *       party's engine runs in its page's Web Worker, which carries the frames over a connection of
+ *       its own: a BB84 worker connection);
+ *   (3') browserPageConnection: the same on a second server of the same build started with
+ *       QSEC_BB84_WORKER_LINKS=0 (two more pages): the frames go through each page's main thread
+ *       and its connection, the path before worker connections, interleaved with (3) in the same run.
  * For (2) and (3) the figures of the session come from the server's stored summary (the
  * benchmark owns the server's SQLite file and reads the Bb84Session row): Cascade round trips,
  * the engines' compute per stage (both parties added up) and the server's own start → verdict
@@ -29,6 +33,7 @@
  *
  * Production builds expose no dev hooks, so the pages are driven through their UI only.
  * Flags: --no-build (reuse an existing .next-bench build)  --quick (16,384 and 10^5 only, 2 reps)
+ *        --reps=N (N repetitions of each size; a loaded machine needs more)
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -49,7 +54,8 @@ const noBuild = argv.includes("--no-build");
 const DIST = ".next-bench";
 const ROOT = path.resolve(__dirname, "..");
 const SIZES = quick ? [16_384, 100_000] : [16_384, 100_000, 1_000_000];
-const repsFor = (n: number) => (quick ? 2 : n >= 1e6 ? 2 : 3);
+const repsArg = argv.find((a) => a.startsWith("--reps="));
+const repsFor = (n: number) => (repsArg ? Math.max(1, Number(repsArg.slice(7)) || 1) : quick ? 2 : n >= 1e6 ? 2 : 3);
 const NOISE = 0.02;
 const VARIANT = DEFAULT_CASCADE_VARIANT;
 const ROOM_BROWSER = "bench-browser";
@@ -156,6 +162,8 @@ function pathSummary(runs: Run[], who: "alice" | "bob") {
     peerWaitMsPerRt: per((d, rt) => n(d, "peerWaitMs") / rt),
     relayAckMsPerFrame: per((d) => (n(d, "relayed") ? n(d, "relayAckMs") / n(d, "relayed") : NaN)),
     framesReceived: per((d) => n(d, "frames")),
+    /** Frames that came over the party's own connection (its Web Worker's BB84 worker connection). */
+    framesOverLink: per((d) => n(d, "linked")),
   };
 }
 
@@ -180,6 +188,9 @@ async function main() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "qsec-bench-browser-"));
   const dbFile = path.join(tmp, "bench.db");
   let server: AppServer | null = null;
+  /** The same build with BB84 worker connections off (QSEC_BB84_WORKER_LINKS=0): the page-connection path, same run. */
+  let server2: AppServer | null = null;
+  let db2: Database.Database | null = null;
   let browser: Browser | null = null;
   let db: Database.Database | null = null;
   const clients: ChatClient[] = [];
@@ -193,10 +204,14 @@ async function main() {
     server = await startAppServer({ distDir: DIST, production: true, env: { DATABASE_URL: `file:${dbFile}` } });
     log(`server at ${server.url}`);
     db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    const dbFile2 = path.join(tmp, "bench-page.db");
+    server2 = await startAppServer({ distDir: DIST, production: true, env: { DATABASE_URL: `file:${dbFile2}`, QSEC_BB84_WORKER_LINKS: "0" } });
+    log(`server without BB84 worker connections at ${server2.url}`);
+    db2 = new Database(dbFile2, { readonly: true, fileMustExist: true });
 
     // Node pair, and a helper that sets the browser room's channel.
-    const makeClient = async () => {
-      const c = new ChatClient({ url: server!.url, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 60_000 });
+    const makeClient = async (url = server!.url) => {
+      const c = new ChatClient({ url, identity: await generateIdentity(), storage: new MemoryStorage(), requestTimeoutMs: 60_000 });
       clients.push(c);
       await c.connect();
       return c;
@@ -209,20 +224,25 @@ async function main() {
     await until(() => bob.state.rooms[ROOM_NODE]?.channel.noise === NOISE, 5000, "channel settings");
 
     browser = await launchChromium();
-    const pa: Page = await openRoom(browser, server.url, ROOM_BROWSER, "Alice");
-    const first = await waitForRoom(pa, { members: 1 });
-    const pb: Page = await openRoom(browser, server.url, ROOM_BROWSER, "Bob");
-    const e = await waitForRoom(pb, { members: 2, minEpoch: first + 1 });
-    await waitForRoom(pa, { members: 2, minEpoch: e });
-    // The channel is set by a third member that then leaves (the panel's drawer does the same through the UI).
-    const setter = await makeClient();
-    await setter.join(ROOM_BROWSER, "setter");
-    await setter.setChannel(ROOM_BROWSER, { noise: NOISE, loss: 0, eve: 0 });
-    await setter.leave(ROOM_BROWSER);
-    for (const p of [pa, pb]) {
-      await p.waitForFunction((noise) => Number(document.querySelector('[data-testid="bb84-channel"]')?.getAttribute("data-noise")) === noise, NOISE);
-      await waitForRoom(p, { members: 2 });
-    }
+    const pagePair = async (url: string) => {
+      const pa: Page = await openRoom(browser!, url, ROOM_BROWSER, "Alice");
+      const first = await waitForRoom(pa, { members: 1 });
+      const pb: Page = await openRoom(browser!, url, ROOM_BROWSER, "Bob");
+      const e = await waitForRoom(pb, { members: 2, minEpoch: first + 1 });
+      await waitForRoom(pa, { members: 2, minEpoch: e });
+      // The channel is set by a third member that then leaves (the panel's drawer does the same through the UI).
+      const setter = await makeClient(url);
+      await setter.join(ROOM_BROWSER, "setter");
+      await setter.setChannel(ROOM_BROWSER, { noise: NOISE, loss: 0, eve: 0 });
+      await setter.leave(ROOM_BROWSER);
+      for (const p of [pa, pb]) {
+        await p.waitForFunction((noise) => Number(document.querySelector('[data-testid="bb84-channel"]')?.getAttribute("data-noise")) === noise, NOISE);
+        await waitForRoom(p, { members: 2 });
+      }
+      return { pa, pb };
+    };
+    const { pa, pb } = await pagePair(server.url);
+    const pages2 = await pagePair(server2.url);
 
     // Two users on two machines each see their own page: both pages must be visible (a hidden tab's
     // timers and animation frames are throttled). Each page is its own browser context, and
@@ -231,6 +251,7 @@ async function main() {
     const visibility = { alice: await pageState(pa), bob: await pageState(pb) };
     if (visibility.alice.startsWith("hidden") || visibility.bob.startsWith("hidden")) throw new Error(`a page is hidden: ${JSON.stringify(visibility)}`);
 
+    const [pa1, pb1, db1] = [pa, pb, db];
     const inProcess = (n: number) => {
       const t0 = performance.now();
       const r = runLocal({ qubits: n, noise: NOISE, cascade: VARIANT, eveFinalKeyGuess: false });
@@ -249,8 +270,10 @@ async function main() {
       const asDetail = (p: object | undefined) => (p ? ({ ...p } as PathDetail) : null);
       return { ...figures(row, ms), path: { alice: asDetail(v.path), bob: asDetail(bobView()?.path) } };
     };
-    const overBrowser = async (n: number): Promise<Run> => {
-      const before = new Set(((db!.prepare("SELECT id FROM Bb84Session WHERE roomId = ?").all(ROOM_BROWSER) as { id: string }[]) ?? []).map((r) => r.id));
+    const overBrowser = async (n: number, withLinks = true): Promise<Run> => {
+      const { pa, pb } = withLinks ? { pa: pa1, pb: pb1 } : pages2;
+      const db = withLinks ? db1 : db2!;
+      const before = new Set(((db.prepare("SELECT id FROM Bb84Session WHERE roomId = ?").all(ROOM_BROWSER) as { id: string }[]) ?? []).map((r) => r.id));
       const shown = async (p: Page) => p.locator('[data-testid="bb84-live"]').evaluateAll((els) => els.map((el) => el.getAttribute("data-session-id")));
       const seen = new Set([...(await shown(pa)), ...(await shown(pb))]);
       await pa.getByTestId("bb84-qubits").fill(String(n));
@@ -283,7 +306,7 @@ async function main() {
       await pa.locator(sel).click();
       await Promise.all([done(pa), done(pb)]);
       const ms = performance.now() - t0;
-      const row = await sessionRow(db!, { roomId: ROOM_BROWSER, after: before });
+      const row = await sessionRow(db, { roomId: ROOM_BROWSER, after: before });
       const pathOf = (p: Page) =>
         p.evaluate(
           (id) =>
@@ -299,6 +322,7 @@ async function main() {
     inProcess(16_384);
     await overNode(16_384);
     await overBrowser(16_384);
+    await overBrowser(16_384, false);
 
     const results: Record<string, unknown> = {};
     for (const n of SIZES) {
@@ -306,15 +330,18 @@ async function main() {
       const local: ReturnType<typeof inProcess>[] = [];
       const node: Run[] = [];
       const web: Run[] = [];
+      const webPage: Run[] = [];
       for (let rep = 0; rep < reps; rep++) {
-        const order = rep % 2 === 0 ? ["local", "node", "browser"] : ["browser", "node", "local"];
+        const order = rep % 2 === 0 ? ["local", "node", "browser", "browserPage"] : ["browserPage", "browser", "node", "local"];
         for (const kind of order) {
           log(`n=${n} rep ${rep + 1}/${reps}: ${kind}`);
           if (kind === "local") local.push(inProcess(n));
           else if (kind === "node") node.push(await overNode(n));
-          else web.push(await overBrowser(n));
+          else if (kind === "browser") web.push(await overBrowser(n));
+          else webPage.push(await overBrowser(n, false));
         }
       }
+      const bp = summarize(webPage);
       const lm = median(local.map((r) => r.ms));
       const b = summarize(web);
       const nd = summarize(node);
@@ -329,6 +356,13 @@ async function main() {
           ...b,
           ratioToInProcess: round(b.endToEndMs.median / lm, 2),
           path: { alice: pathSummary(web, "alice"), bob: pathSummary(web, "bob") },
+        },
+        // The same pages' path without BB84 worker connections (a server with QSEC_BB84_WORKER_LINKS=0):
+        // frames through each page's main thread and its connection, as before issue 14's last step.
+        browserPageConnection: {
+          ...bp,
+          ratioToInProcess: round(bp.endToEndMs.median / lm, 2),
+          path: { alice: pathSummary(webPage, "alice"), bob: pathSummary(webPage, "bob") },
         },
         node: {
           ...nd,
@@ -349,7 +383,8 @@ async function main() {
         noise: NOISE,
         cascadeVariant: VARIANT,
         build: `next build (production) into ${DIST}`,
-        browser: "Debian chromium, headless, two contexts (pages) in one room; BB84 parties in Web Workers",
+        browser:
+          "Debian chromium, headless, two contexts (pages) in one room; BB84 parties in Web Workers, each carrying its frames over a connection of its own (bb84:route) when the server allows it",
         pageVisibility: visibility,
         node: "two ChatClients in this process (engines in-thread) through the same server",
       },
@@ -366,6 +401,19 @@ async function main() {
             }
           : null,
       },
+      // Same run, same pages' code: frames over each worker's own connection vs through the page.
+      workerConnections: Object.fromEntries(
+        Object.entries(results).map(([n, r]) => {
+          const x = r as { browser: ReturnType<typeof summarize>; browserPageConnection: ReturnType<typeof summarize> };
+          return [
+            n,
+            {
+              msPerRoundTrip: { workerConnection: x.browser.msPerRoundTrip, pageConnection: x.browserPageConnection.msPerRoundTrip },
+              endToEndMs: { workerConnection: x.browser.endToEndMs.median, pageConnection: x.browserPageConnection.endToEndMs.median },
+            },
+          ];
+        }),
+      ),
       results,
       wallSeconds: round((Date.now() - started) / 1000, 1),
     };
@@ -376,7 +424,9 @@ async function main() {
     for (const c of clients) c.close();
     await browser?.close().catch(() => undefined);
     db?.close();
+    db2?.close();
     if (server) await server.stop();
+    if (server2) await server2.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -12,7 +12,8 @@ import { DEFAULT_MAX_QUEUE, LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
 import { TokenBucket } from "./rate-limit";
 import { type Logger, silentLogger } from "./logger";
-import { registerAuth, replaceHere } from "./auth/auth.handlers";
+import { authenticationEnded, registerAuth, replaceHere, restoreIdentities, watchAuthentication } from "./auth/auth.handlers";
+import { commandDispatcher, type CommandTable } from "./command";
 import { registerRooms } from "./rooms/rooms.handlers";
 import { connectionClosed } from "./rooms/membership";
 import { registerHistory } from "./history/history.handlers";
@@ -22,6 +23,8 @@ import { registerKeys } from "./keys/keys.handlers";
 import { registerChannel } from "./channel/channel.handlers";
 import { registerMessaging } from "./messaging/messaging.handlers";
 import { registerBb84 } from "./bb84/bb84.handlers";
+import { linksOnDisconnect, registerBb84Links } from "./bb84/links";
+import { Bb84Links } from "./bb84/tickets";
 import { registerLogs, pushLogsLive } from "./logs/logs.handlers";
 import { markAllOffline } from "./rooms/rooms.repository";
 import { Bb84Sessions } from "./bb84/sessions";
@@ -37,10 +40,10 @@ import { ATTACHMENT_DEFAULTS } from "@/lib/protocol";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BackupLookupLimiter, DEFAULT_LOOKUP_LIMITS, type LookupLimits } from "./backup/lookup-limiter";
-import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { MemoryState, type SharedState } from "./cluster/shared-state";
 import { RedisState } from "./cluster/redis-state";
-import { reapDeadNodes } from "./rooms/membership";
+import { qsecStreamsAdapter } from "./cluster/streams-adapter";
+import { reapDeadNodes, reassertPresence } from "./rooms/membership";
 
 export interface AppOptions {
   prisma: PrismaClient;
@@ -99,8 +102,12 @@ export interface AppOptions {
   shared?: SharedState;
   /** With Redis: how long a dropped connection may come back, on any node, and get what it missed (default 2 min). */
   recoveryMs?: number;
+  /** With Redis: events the shared stream keeps for recovery (QSEC_STREAM_MAXLEN, default 100,000). */
+  streamMaxLen?: number;
   /** Behind a load balancer: the client address is X-Forwarded-For's last entry (QSEC_TRUST_PROXY). */
   trustProxy?: boolean;
+  /** BB84 worker connections (bb84:ticket, server/bb84/links.ts); default on (QSEC_BB84_WORKER_LINKS=0: off). */
+  bb84WorkerLinks?: boolean;
 }
 
 export interface QsecApp {
@@ -142,20 +149,16 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     allowRequest: guard.allowRequest(opts.serverOptions?.allowRequest),
   });
   if (redis) {
-    const make = createAdapter(redis.adapterClient, {
+    // The streams adapter; stored sessions carry no data, and a recovered connection also gets the
+    // broadcasts dispatched while it was being admitted (server/cluster/streams-adapter.ts).
+    const adapter = qsecStreamsAdapter(redis.adapterClient, {
       streamName: redis.key("sio"),
       channelPrefix: redis.key("sio"),
       sessionKeyPrefix: redis.key("sio", "session", ""),
+      // The adapter's default (10,000) is two seconds of a busy cluster's traffic: a connection
+      // away longer than that could not recover within QSEC_RECOVERY_MS.
+      maxLen: opts.streamMaxLen ?? 100_000,
     });
-    // A recovered connection authenticates again (its socket.data is rebuilt on "connection"), so
-    // the stored session carries no data: socket.data holds token buckets and Sets, which msgpack
-    // cannot encode (it would throw inside Socket.IO's close handler).
-    const adapter = function (nsp: unknown) {
-      const a = make(nsp) as ReturnType<typeof make> & { persistSession(s: { data?: unknown }): void };
-      const persist = a.persistSession.bind(a);
-      a.persistSession = (session) => persist({ ...session, data: {} });
-      return a;
-    };
     io.adapter(adapter as unknown as Parameters<QsecServer["adapter"]>[0]);
   }
   // Socket.IO stores a session only when its node closes the connection; a node killed outright
@@ -206,8 +209,10 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     logger,
     sockets: new Map(),
     bb84,
-    reads: new ReadBudget(rl),
-    historyReads: new ReadBudget(historyReadLimits(rl)),
+    bb84Links: new Bb84Links(opts.bb84WorkerLinks ?? true),
+    // Several nodes: each address's row budgets are shared by every node (Redis); a socket's stay here.
+    reads: new ReadBudget(rl, redis ? { buckets: redis, name: "read" } : undefined),
+    historyReads: new ReadBudget(historyReadLimits(rl), redis ? { buckets: redis, name: "history" } : undefined),
     envelopes: new EnvelopeWriter(opts.prisma, opts.logFlushMs ?? 50, (e) =>
       logger.error("envelope flush failed", { error: e instanceof Error ? e.message : String(e) }),
     ),
@@ -231,7 +236,34 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
   };
   // Another node's connection of an identity went past its cap: the oldest, on this node, is replaced.
   redis?.handle("session:replace", (sid) => void replaceHere(deps, String(sid)));
-  const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups });
+  const backupLookups = new BackupLookupLimiter({ ...DEFAULT_LOOKUP_LIMITS, ...opts.backupLookups }, redis ?? undefined);
+  // Every command, once for the node; each connection reaches them through one dispatcher.
+  const commands: CommandTable = new Map();
+  registerAuth(deps, commands);
+  registerRooms(deps, commands);
+  registerKeys(deps, commands);
+  registerChannel(deps, commands);
+  registerMessaging(deps, commands);
+  registerBb84(deps, commands);
+  registerBb84Links(deps, commands);
+  registerLogs(deps, commands);
+  registerHistory(deps, commands);
+  registerBackup(deps, commands, backupLookups);
+  registerAttachments(deps, commands, deps.attachments);
+  const unregistered = COMMAND_NAMES.filter((c) => !commands.has(c));
+  if (unregistered.length > 0) throw new Error(`commands without a handler: ${unregistered.join(", ")}`);
+  const dispatch = commandDispatcher(commands);
+  // Redis came back after an outage (a restart forgets every key): this node counts its live
+  // connections again in the per-address and per-identity caps (sent first on the new connection,
+  // right after the heart-beat), then stores its rooms again with its connections that closed
+  // meanwhile taken out. Its BB84 sessions register again by themselves (Bb84Sessions.attachCluster).
+  redis?.onReconnect(() => {
+    const warn = (what: string) => (e: unknown) => logger.warn(what, { error: e instanceof Error ? e.message : String(e) });
+    void guard.restoreShared().catch(warn("re-registering connections per address failed"));
+    void restoreIdentities(deps, redis)
+      .catch(warn("re-registering connections per identity failed"))
+      .then(() => reassertPresence(deps));
+  });
   // The first node up cleans what a previous run left; a node joining running ones must not (their
   // members are online, their BB84 sessions running).
   const alone = (await shared.liveNodes()).size <= 1;
@@ -279,33 +311,19 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
     socket.data.commands = new TokenBucket(rl.commandsPerSecond, rl.commandBurst);
     socket.data.frames = new TokenBucket(rl.bb84FramesPerSecond, rl.bb84FrameBurst);
     socket.data.frameBytes = new TokenBucket(rl.bb84BytesPerSecond, rl.bb84ByteBurst);
+    socket.data.kind = "member";
+    socket.data.owner = null;
+    socket.data.links = new Map();
+    socket.data.textFrames = false;
 
-    registerAuth(deps, socket);
-    registerRooms(deps, socket);
-    registerKeys(deps, socket);
-    registerChannel(deps, socket);
-    registerMessaging(deps, socket);
-    registerBb84(deps, socket);
-    registerLogs(deps, socket);
-    registerHistory(deps, socket);
-    registerBackup(deps, socket, backupLookups);
-    registerAttachments(deps, socket, deps.attachments);
-
-    // Events outside the protocol (the prototype's generic `relay`, typos, probes) get a clear
-    // refusal when they carry an ack, and are otherwise ignored.
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN.has(event)) return;
-      const ack = args[args.length - 1];
-      if (typeof ack === "function") {
-        try {
-          ack({ ok: false, error: { code: "INVALID_PAYLOAD", message: `unknown event "${String(event).slice(0, 40)}"` } });
-        } catch {
-          /* ignore */
-        }
-      }
-    });
+    watchAuthentication(socket);
+    socket.onAny(dispatch);
 
     socket.on("disconnect", () => {
+      authenticationEnded(socket);
+      linksOnDisconnect(deps, socket);
+      // A BB84 worker connection is in no room and not among its identity's connections.
+      if (socket.data.kind === "bb84") return;
       const userId = socket.data.userId;
       const list = userId ? deps.sockets.get(userId) : undefined;
       if (userId && list) {
@@ -388,5 +406,3 @@ function mountHttp(httpServer: HttpServer, service: AttachmentService | null): v
     for (const l of others) l.call(httpServer, req, res);
   });
 }
-
-const KNOWN: ReadonlySet<string> = new Set<string>(COMMAND_NAMES);

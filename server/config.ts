@@ -80,10 +80,20 @@ const envSchema = z.object({
     .optional(),
   /** With Redis: how long a dropped connection may come back (on any node) and receive what it missed. */
   QSEC_RECOVERY_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
+  /**
+   * With Redis: events the shared stream keeps (approximately; older ones are trimmed). A dropped
+   * connection recovers only while what it missed is still in the stream.
+   */
+  QSEC_STREAM_MAXLEN: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
   /** Concurrent connections one client address may hold, across all nodes with Redis (default 128). */
   QSEC_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(128),
   /** Behind a load balancer (nginx): take the client address from the X-Forwarded-For header it sets (its last entry). */
   QSEC_TRUST_PROXY: bool,
+  /** BB84 parties in browsers carry their frames over a Web Worker's own connection (bb84:ticket); "0" turns that off (default on). */
+  QSEC_BB84_WORKER_LINKS: z
+    .enum(["1", "0", "true", "false", "yes", "no", ""])
+    .optional()
+    .transform((v) => !(v === "0" || v === "false" || v === "no")),
 });
 export type ServerEnv = z.infer<typeof envSchema>;
 

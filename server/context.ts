@@ -8,6 +8,7 @@ import type { LogWriter } from "./logs/log-writer";
 import type { Presence } from "./rooms/presence";
 import type { Logger } from "./logger";
 import type { Bb84Sessions } from "./bb84/sessions";
+import type { Bb84Links } from "./bb84/tickets";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 import type { ReadBudget } from "./cost";
 import type { EnvelopeWriter } from "./history/history.repository";
@@ -34,6 +35,8 @@ export interface Deps {
   config: RoomPolicy;
   /** Running BB84 sessions (who may relay frames to whom) and their summaries. */
   bb84: Bb84Sessions;
+  /** BB84 worker connections' tickets (server/bb84/links.ts). */
+  bb84Links: Bb84Links;
   /** The read budget expensive reads (logs:fetch, bb84:list) are charged to (cost.ts). */
   reads: ReadBudget;
   /** Encrypted attachments (null when the app was built without an attachment store). */

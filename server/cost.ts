@@ -11,6 +11,8 @@ import type { CommandName } from "@/lib/protocol";
 import { LIMITS } from "@/lib/protocol";
 import { TokenBucket } from "./rate-limit";
 import type { QsecSocket } from "./socket-types";
+import type { BucketTake } from "./cluster/shared-state";
+import { isRedisUnreachable } from "./cluster/redis-state";
 
 export interface ReadLimits {
   readRowsPerSecond: number;
@@ -61,14 +63,26 @@ export function extraCommandTokens(rows: number): number {
   return Math.floor(rows / 100);
 }
 
-/** Rows an expensive read may make the server read, per socket and per remote address (Deps.reads). */
+/**
+ * Rows an expensive read may make the server read, per socket and per remote address (Deps.reads).
+ *
+ * One process: both buckets live here, and take() answers at once. Several nodes (`cluster`): a
+ * socket lives on one node, so its bucket stays here; the address's bucket is shared by every
+ * node (a Lua token bucket in Redis, `<prefix>rl:<name>:<address>`), so an address that spread
+ * its sockets over the nodes still has one budget, and take() answers a promise. While Redis can't
+ * be reached the address is charged to this node's own bucket instead (each node then limits it
+ * alone, as before), so reads go on during an outage.
+ */
 export class ReadBudget {
   private readonly perSocket = new WeakMap<QsecSocket, TokenBucket>();
   private readonly perAddress = new Map<string, { bucket: TokenBucket; sockets: number }>();
-  constructor(private readonly limits: ReadLimits) {}
+  constructor(
+    private readonly limits: ReadLimits,
+    private readonly cluster?: { buckets: SharedBuckets; name: string },
+  ) {}
 
   /** Charges an expensive read to the socket and its address; false when either budget is spent. */
-  take(socket: QsecSocket, rows: number): boolean {
+  take(socket: QsecSocket, rows: number): boolean | Promise<boolean> {
     let mine = this.perSocket.get(socket);
     const addr = socket.data.address;
     let shared = this.perAddress.get(addr);
@@ -83,10 +97,44 @@ export class ReadBudget {
         if (--entry.sockets <= 0 && this.perAddress.get(addr) === entry) this.perAddress.delete(addr);
       });
     }
+    const local = shared!.bucket;
+    if (this.cluster && this.limits.addressReadRowsPerSecond !== Infinity) {
+      // The socket's rows are taken now and given back when the address's shared budget refuses:
+      // as below, the address is charged only when the socket has the rows, the socket only when both do.
+      if (!mine.take(rows)) return false;
+      const socketBucket = mine;
+      const bucket: BucketTake = {
+        key: `${this.cluster.name}:${addr}`,
+        ratePerSecond: this.limits.addressReadRowsPerSecond,
+        burst: this.limits.addressReadRowBurst,
+        cost: rows,
+      };
+      return this.cluster.buckets.takeTokens([bucket]).then(
+        (refused) => {
+          if (refused === -1) return true;
+          socketBucket.give(rows);
+          return false;
+        },
+        (e: unknown) => {
+          if (!isRedisUnreachable(e)) {
+            socketBucket.give(rows);
+            throw e;
+          }
+          if (local.take(rows)) return true;
+          socketBucket.give(rows);
+          return false;
+        },
+      );
+    }
     // Both must have the rows; the address bucket is only charged when the socket's has them.
-    if (!mine.peek(rows) || !shared!.bucket.peek(rows)) return false;
+    if (!mine.peek(rows) || !local.peek(rows)) return false;
     mine.take(rows);
-    shared!.bucket.take(rows);
+    local.take(rows);
     return true;
   }
+}
+
+/** Token buckets every node shares (RedisState.takeTokens). */
+export interface SharedBuckets {
+  takeTokens(buckets: BucketTake[]): Promise<number>;
 }

@@ -106,8 +106,9 @@ async function main() {
       memberQuotaBytes: Math.floor(env.QSEC_MEMBER_ATTACHMENT_QUOTA_MB * 1024 * 1024),
       ...(env.QSEC_ATTACHMENT_SECRET && { secret: Buffer.from(env.QSEC_ATTACHMENT_SECRET, "hex") }),
     },
-    ...(shared && { shared, recoveryMs: env.QSEC_RECOVERY_MS }),
+    ...(shared && { shared, recoveryMs: env.QSEC_RECOVERY_MS, streamMaxLen: env.QSEC_STREAM_MAXLEN }),
     trustProxy: env.QSEC_TRUST_PROXY,
+    bb84WorkerLinks: env.QSEC_BB84_WORKER_LINKS,
     maxConnectionsPerAddress: env.QSEC_MAX_CONNECTIONS_PER_ADDRESS,
   }));
   const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });

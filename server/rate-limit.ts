@@ -18,6 +18,11 @@ export class TokenBucket {
     this.last = t;
     return this.tokens >= n;
   }
+  /** Gives back `n` tokens taken by a step that was then refused elsewhere (never above the burst). */
+  give(n = 1): void {
+    if (this.rate === Infinity) return;
+    this.tokens = Math.min(this.burst, this.tokens + n);
+  }
   take(n = 1): boolean {
     if (this.rate === Infinity) return true; // limits lifted (benchmarks); avoids 0 × ∞ = NaN below
     const t = this.now();

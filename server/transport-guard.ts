@@ -16,6 +16,7 @@
 import type { IncomingMessage } from "node:http";
 import type { QsecServer } from "./socket-types";
 import type { SharedState } from "./cluster/shared-state";
+import type { RedisState } from "./cluster/redis-state";
 
 /**
  * The client's address: the peer's, or behind a trusted load balancer (QSEC_TRUST_PROXY) the last
@@ -66,6 +67,10 @@ export class TransportGuard {
   private readonly conns = new Map<EngineConn, Entry>();
   private readonly byAddress = new Map<string, AddressCount>();
   private pendingTotal = 0;
+  /** Several nodes: slots this node holds in the shared per-address count (Redis), per address. */
+  private readonly sharedSlots = new Map<string, number>();
+  /** Addresses whose release Redis missed (it was away): their field is set again on the next restoreShared(). */
+  private readonly unsynced = new Set<string>();
 
   constructor(
     private readonly limits: TransportLimits,
@@ -83,6 +88,31 @@ export class TransportGuard {
   sameAddress(conn: object): Iterable<object> {
     const entry = this.conns.get(conn as EngineConn);
     return entry ? (this.byAddress.get(entry.addr)?.conns ?? []) : [];
+  }
+
+  /**
+   * Several nodes, Redis back after an outage (a restart forgets the counts): this node's field of
+   * each address's shared count is set again to the slots it holds, so the cap counts the
+   * connections opened before the restart at once, not when they reconnect. Sent synchronously
+   * (RedisState.onReconnect), before any new connection of this node can take a slot.
+   */
+  restoreShared(): Promise<void> {
+    const shared = this.cluster.shared;
+    if (!shared || shared.kind !== "redis") return Promise.resolve();
+    const counts = new Map(this.sharedSlots);
+    for (const addr of this.unsynced) if (!counts.has(addr)) counts.set(addr, 0); // its field goes
+    this.unsynced.clear();
+    return (shared as RedisState).restoreAddresses(counts);
+  }
+
+  private release(shared: SharedState, addr: string) {
+    shared.releaseAddress(addr).catch(() => this.unsynced.add(addr));
+  }
+
+  private slot(addr: string, delta: 1 | -1) {
+    const n = (this.sharedSlots.get(addr) ?? 0) + delta;
+    if (n > 0) this.sharedSlots.set(addr, n);
+    else this.sharedSlots.delete(addr);
   }
 
   /** engine.io's allowRequest, run for every new handshake (never for requests of an open session). */
@@ -148,7 +178,11 @@ export class TransportGuard {
       this.pendingTotal -= 1;
       let sharedSlot = false;
       socket.once("disconnect", () => {
-        if (sharedSlot) void shared!.releaseAddress(entry.addr).catch(() => {});
+        if (sharedSlot) {
+          // Counted here at once; if Redis misses the release, the next restoreShared() corrects it.
+          this.slot(entry.addr, -1);
+          this.release(shared!, entry.addr);
+        }
         sharedSlot = false;
         if (!entry.admitted || !this.conns.has(conn)) return; // the transport's close already counted it
         entry.admitted = false;
@@ -162,9 +196,10 @@ export class TransportGuard {
         (ok) => {
           if (ok && conn.readyState === "open") {
             sharedSlot = true;
+            this.slot(entry.addr, 1);
             return next();
           }
-          if (ok) void shared.releaseAddress(entry.addr).catch(() => {});
+          if (ok) this.release(shared, entry.addr);
           next(new Error(ok ? "connection closed" : "TOO_MANY_CONNECTIONS"));
           setImmediate(() => conn.close());
         },

@@ -1,8 +1,10 @@
 /**
  * Encrypted attachments in Debian's Chromium on a dev server and on a production build, each at
- * http://127.0.0.1 and http://localhost: Alice attaches a small image and a small file (the file picker; the same path as
- * drag and drop and paste); both upload with progress, Bob sees the image's encrypted thumbnail
- * inline and a card for the file, downloads both and gets the same bytes.
+ * http://127.0.0.1 and http://localhost: Alice attaches a small image, a small file and a 3 MB one
+ * (the file picker; the same path as drag and drop and paste); they upload with progress (the 3 MB
+ * one in several tus chunks, each staged in the origin-private file system), Bob sees the image's
+ * encrypted thumbnail inline and cards for the files, downloads them and gets the same bytes; a
+ * short video (a WebM recorded in the page) shows its poster frame and plays inline.
  */
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
@@ -91,26 +93,92 @@ describe.each([
       const file = Buffer.alloc(65_537, 0);
       for (let i = 0; i < file.length; i++) file[i] = (i * 31 + 7) & 0xff;
       await expect(alice.getByRole("button", { name: /Attach files/ }).isEnabled()).resolves.toBe(true);
+      // Over 3 MB: sealed and sent in several tus chunks (1, 2, then the rest), each staged in the
+      // browser's origin-private file system.
+      const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 131 + (i >>> 12)) & 0xff;
       await alice.getByTestId("attach-input").setInputFiles([
         { name: "gradient.png", mimeType: "image/png", buffer: image },
         { name: "notes.bin", mimeType: "application/octet-stream", buffer: file },
+        { name: "big.bin", mimeType: "application/octet-stream", buffer: big },
       ]);
 
-      // Bob: the image's preview inline, the file as a card with its name and size.
-      await bob.locator('[data-testid="attachment-card"]').nth(1).waitFor({ timeout: 30_000 });
+      // Bob: the image's preview inline, the files as cards with their names and sizes.
+      await bob.locator('[data-testid="attachment-card"]').nth(2).waitFor({ timeout: 30_000 });
       const thumb = bob.getByRole("img", { name: "Preview of gradient.png" });
       await thumb.waitFor();
       expect(await thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
       await expect(bob.locator('[data-testid="attachment-card"]', { hasText: "notes.bin" }).getByTestId("attachment-size").textContent()).resolves.toMatch(
         /^64 KB/,
       );
+      await expect(bob.locator('[data-testid="attachment-card"]', { hasText: "big.bin" }).getByTestId("attachment-size").textContent()).resolves.toMatch(
+        /^3\.0 MB/,
+      );
       // Alice's uploads finished and left the list.
-      await alice.locator('[data-testid="attachment-card"]').nth(1).waitFor();
+      await alice.locator('[data-testid="attachment-card"]').nth(2).waitFor();
       expect(await alice.getByTestId("upload-error").count()).toBe(0);
 
       expect((await downloadBytes(bob, "gradient.png")).equals(image)).toBe(true);
       expect((await downloadBytes(bob, "notes.bin")).equals(file)).toBe(true);
+      expect((await downloadBytes(bob, "big.bin")).equals(big)).toBe(true);
       for (const p of [alice, bob]) await p.context().close();
     },
   );
+
+  test("a short video: its poster frame inline, and Play shows it inline once downloaded and checked", async () => {
+    const room = `vid-${Date.now().toString(36)}`;
+    const alice = await openRoom(browser, server.url, room, "Alice");
+    await waitForRoom(alice, { members: 1 });
+    const bob = await openRoom(browser, server.url, room, "Bob");
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    // A one-second 64×48 WebM made in the page (MediaRecorder over a painted canvas): no fixture,
+    // and no MP4 codec needed (Debian's Chromium may have none).
+    const webm = Buffer.from(await alice.evaluate(recordWebm), "base64");
+    expect(webm.length).toBeGreaterThan(100);
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "clip.webm", mimeType: "video/webm", buffer: webm }]);
+
+    const poster = bob.getByRole("img", { name: "Preview of clip.webm" });
+    await poster.waitFor({ timeout: 30_000 });
+    expect(await poster.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await bob.getByRole("button", { name: "Play clip.webm" }).click();
+    const video = bob.getByTestId("attachment-video");
+    await video.waitFor({ timeout: 30_000 });
+    expect(await video.getAttribute("aria-label")).toBe("Video clip.webm");
+    // The decrypted, checked file plays: the element has its frames.
+    await bob.waitForFunction(
+      () => {
+        const v = document.querySelector<HTMLVideoElement>('[data-testid="attachment-video"]');
+        return !!v && v.readyState >= 2 && v.videoWidth === 64 && v.videoHeight === 48;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await bob.getByTestId("attachment-error").count()).toBe(0);
+    for (const p of [alice, bob]) await p.context().close();
+  });
 });
+
+/** Runs in the page: a WebM of 15 painted frames, base64. */
+async function recordWebm(): Promise<string> {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64;
+  canvas.height = 48;
+  const ctx = canvas.getContext("2d")!;
+  const rec = new MediaRecorder(canvas.captureStream(15), { mimeType: "video/webm" });
+  const parts: Blob[] = [];
+  rec.ondataavailable = (e) => parts.push(e.data);
+  const stopped = new Promise((r) => (rec.onstop = r));
+  rec.start(100);
+  for (let i = 0; i < 15; i++) {
+    ctx.fillStyle = `hsl(${i * 24}, 80%, 50%)`;
+    ctx.fillRect(0, 0, 64, 48);
+    await new Promise((r) => setTimeout(r, 66));
+  }
+  rec.stop();
+  await stopped;
+  const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+  let bin = "";
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  return btoa(bin);
+}

@@ -244,7 +244,7 @@ describe("BB84 between two members in the browser", () => {
 });
 
 describe("BB84 between a page on http://127.0.0.1 and one on http://localhost", () => {
-  test("the session succeeds on both (each party's Web Worker seals and opens its frames), twice in the same pages, and each page records where its time went", async () => {
+  test("the session succeeds on both (each party's Web Worker seals, opens and relays its frames over its own connection), twice in the same pages, and each page records where its time went", async () => {
     const loopRoom = `bb84-hosts-${Date.now().toString(36)}`;
     const loopback = server.url.replace("//localhost:", "//127.0.0.1:");
     const a = await openRoom(browser, loopback, loopRoom, "Ana");
@@ -280,12 +280,14 @@ describe("BB84 between a page on http://127.0.0.1 and one on http://localhost", 
     ] as const) {
       const entries = await p.evaluate(() =>
         (performance.getEntriesByName("qsec:bb84", "measure") as PerformanceMeasure[]).map(
-          (m) => m.detail as { role: string; status: string; frames: number; steps: number },
+          (m) => m.detail as { role: string; status: string; frames: number; steps: number; linked: number },
         ),
       );
       expect(entries).toHaveLength(2);
       for (const d of entries) expect(d).toEqual(expect.objectContaining({ role, status: "success", frames: expect.any(Number), steps: expect.any(Number) }));
       expect(entries.every((d) => d.frames > 0 && d.steps > 0)).toBe(true);
+      // The frames came over each worker's own connection (bb84:route), not through the page.
+      expect(entries.every((d) => d.linked > 0)).toBe(true);
     }
     await a.context().close();
     await b.context().close();

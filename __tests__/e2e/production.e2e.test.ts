@@ -6,7 +6,7 @@
  * (bundling of shared lib/ code, server/client boundaries, hydration of prerendered pages).
  */
 import type { Browser } from "playwright-core";
-import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
+import { buildAppOnce, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
 
 jest.setTimeout(120_000);
@@ -16,7 +16,7 @@ let server: AppServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  await buildApp(DIST);
+  await buildAppOnce(DIST); // shared with pg-cluster.e2e (the same build, made once per run)
   server = await startAppServer({ distDir: DIST, production: true, readyTimeoutMs: 60_000 });
   browser = await launchChromium();
 }, 900_000);

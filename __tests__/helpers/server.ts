@@ -53,21 +53,31 @@ export async function startTestServer(
   opts: {
     logFlushMs?: number;
     relayTap?: AppOptions["relayTap"];
-    app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs">;
+    app?: Pick<AppOptions, "historyDaysCap" | "memberTtlDays" | "sweepIntervalMs" | "bb84WorkerLinks">;
     backupLookups?: AppOptions["backupLookups"];
     attachments?: AppOptions["attachments"];
     /** Take the client address from X-Forwarded-For (QSEC_TRUST_PROXY, behind a load balancer). */
     trustProxy?: boolean;
+    /** Per-socket and per-address rate limits (AppOptions.rateLimits). */
+    rateLimits?: AppOptions["rateLimits"];
+    maxConnectionsPerAddress?: number;
+    /** How many nodes (default: QSEC_TEST_NODES, 1 outside the cluster project); 2 or more share Redis and the database. */
+    nodes?: number;
+    /** The Redis several nodes share (default QSEC_TEST_REDIS_URL, else the machine's on 6379). */
+    redisUrl?: string;
+    /** false: clients opened on `url` all go to the first node (a test that places each client on a node itself). */
+    spread?: boolean;
   } = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase();
-  const count = testNodes();
+  const count = opts.nodes ?? testNodes();
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
   // Several nodes: a Redis key prefix of this server's own, deleted in close().
   const prefix = count > 1 ? `qsec_test_${randomBytes(8).toString("hex")}:` : "";
   const nodes: (TestNode & { httpServer: HttpServer; shared?: RedisState })[] = [];
   for (let i = 0; i < count; i++) {
     const prisma = await createPrisma(db.url);
-    const shared = count > 1 ? await RedisState.connect({ url: REDIS_URL, prefix, nodeId: `n${i + 1}` }) : undefined;
+    const shared = count > 1 ? await RedisState.connect({ url: redisUrl, prefix, nodeId: `n${i + 1}` }) : undefined;
     const httpServer = createServer();
     const app = await createApplication(httpServer, {
       prisma,
@@ -77,13 +87,15 @@ export async function startTestServer(
       ...(opts.backupLookups && { backupLookups: opts.backupLookups }),
       ...(opts.attachments && { attachments: opts.attachments }),
       ...(opts.trustProxy && { trustProxy: true }),
+      ...(opts.rateLimits && { rateLimits: opts.rateLimits }),
+      ...(opts.maxConnectionsPerAddress && { maxConnectionsPerAddress: opts.maxConnectionsPerAddress }),
       ...(shared && { shared }),
     });
     await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
     const port = (httpServer.address() as AddressInfo).port;
     nodes.push({ url: `http://127.0.0.1:${port}`, prisma, app, httpServer, shared });
   }
-  const unregister = registerNodes(nodes.map((n) => n.url));
+  const unregister = opts.spread === false ? () => {} : registerNodes(nodes.map((n) => n.url));
   return {
     url: nodes[0].url,
     port: Number(new URL(nodes[0].url).port),
@@ -102,13 +114,13 @@ export async function startTestServer(
         await n.prisma.$disconnect();
       }
       await db.drop();
-      if (prefix) await deleteRedisPrefix(prefix);
+      if (prefix) await deleteRedisPrefix(prefix, redisUrl);
     },
   };
 }
 
-async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = createClient({ url: REDIS_URL });
+async function deleteRedisPrefix(prefix: string, url: string): Promise<void> {
+  const redis = createClient({ url });
   await redis.connect();
   try {
     for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length > 0) await redis.del(keys);

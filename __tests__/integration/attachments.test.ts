@@ -3,15 +3,16 @@
  * SQLite or PostgreSQL): a 16 MB file uploaded, interrupted at half way and resumed by a fresh
  * upload object (as after a reload), announced inside an encrypted message, downloaded and opened
  * byte for byte by another member; refusals for outsiders, later members, missing and expired
- * capabilities; neither the file's bytes nor its name in the database or the store; quotas,
- * retention and orphan purging.
+ * capabilities; neither the file's bytes nor its name in the database or the store; a stored file
+ * that was tampered with, truncated or extended is refused with its reason; quotas, retention and
+ * orphan purging.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ChatClient } from "@/lib/client";
 import { downloadAttachment, uploadAttachment, type AttachmentTransport } from "@/lib/client/attachments";
-import { bytesSource, ciphertextSize, type AttachmentRef } from "@/lib/crypto";
+import { AttachmentIntegrityError, HEADER_BYTES, SEGMENT_BYTES, TAG_BYTES, blobSource, bytesSource, ciphertextSize, type AttachmentRef } from "@/lib/crypto";
 import { ClientError } from "@/lib/client";
 import { until } from "../helpers/waits";
 import { databaseBytes, startTestServer, type TestServer } from "../helpers/server";
@@ -278,4 +279,43 @@ test("quotas hold under simultaneous reservations: of several that each fit alon
   const rows = await srv.prisma.attachment.findMany({ where: { roomId: "race" }, select: { uploaderId: true, size: true } });
   expect(rows.reduce((n, r) => n + r.size, 0)).toBe(2 * size);
   expect(new Set(rows.map((r) => r.uploaderId)).size).toBe(2); // no member over their own quota either
+});
+
+test("a stored file tampered with, reordered, truncated or extended is refused with the reason, and only the intact one opens", async () => {
+  await start();
+  const alice = await makeClient();
+  await alice.join("tamper", "alice");
+  const plain = fileBytes(3 * SEGMENT_BYTES + 10, "tamper");
+  // A Blob source (as a browser's picked File): read with a BYOB stream reader where Node has one.
+  const ref = await uploadAttachment({ ...transport(alice), roomId: "tamper", source: blobSource(new Blob([plain as BlobPart])), name: "t.bin", mime: "" })
+    .done;
+  expect(ref.sha256).toBe((await upload(alice, "tamper", plain, "same.bin")).sha256);
+  const file = path.join(dir, ref.id);
+  const good = readFileSync(file);
+  const SEALED = SEGMENT_BYTES + TAG_BYTES;
+  const attempt = async (stored: Buffer) => {
+    writeFileSync(file, stored);
+    try {
+      await downloadAttachment({ ...transport(alice), roomId: "tamper", ref });
+    } catch (e) {
+      expect(e).toBeInstanceOf(AttachmentIntegrityError);
+      return `${(e as AttachmentIntegrityError).reason}: ${(e as Error).message}`;
+    }
+    return "opened";
+  };
+  const flipped = Buffer.from(good);
+  flipped[HEADER_BYTES + 2 * SEALED + 100]! ^= 1;
+  expect(await attempt(flipped)).toMatch(/^segment-failed: .*segment 2 /);
+  const swapped = Buffer.concat([
+    good.subarray(0, HEADER_BYTES),
+    good.subarray(HEADER_BYTES + SEALED, HEADER_BYTES + 2 * SEALED),
+    good.subarray(HEADER_BYTES, HEADER_BYTES + SEALED),
+    good.subarray(HEADER_BYTES + 2 * SEALED),
+  ]);
+  expect(await attempt(swapped)).toMatch(/^segment-failed: .*segment 0 /);
+  expect(await attempt(good.subarray(0, good.length - 20))).toMatch(/^truncated: /);
+  expect(await attempt(Buffer.concat([good, Buffer.from([0])]))).toMatch(/^too-long: /);
+  expect(await attempt(good)).toBe("opened");
+  const blob = await downloadAttachment({ ...transport(alice), roomId: "tamper", ref });
+  expect(Buffer.from(await blob.arrayBuffer()).equals(Buffer.from(plain))).toBe(true);
 });

@@ -344,6 +344,11 @@ test("SIGKILL of a node behind nginx while a BB84 session runs across nodes: the
     await until(() => frank.messages().length >= 3, 10_000, "the message after the move");
     await new Promise((r) => setTimeout(r, 300));
     expect(frank.messages()).toEqual(ids);
+    // The dead node's session no longer counts toward the BUSY caps: the pair starts anew, on node B.
+    expect(await erin.call("bb84:start", { roomId: "kill", peerId: frank.userId, qubits: 4096, cascadeVariant: "yanetal-tuned" })).toMatchObject({
+      ok: true,
+      data: { outcome: "running" },
+    });
     // Erin's node answers her report from the stored row; the epoch never moved.
     expect(await erin.call("bb84:report", { roomId: "kill", sessionId, outcome: "aborted", abortCode: "X", abortReason: "x", abortBy: "peer" })).toMatchObject({
       ok: true,

@@ -6,8 +6,15 @@ import { fork, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import path from "node:path";
+import { writeHeapSnapshot } from "node:v8";
 
-export function serveChild(port: number, close: () => Promise<void>): void {
+/** Figures a child gathers itself (e.g. qsec-server.ts's stream hop times), read and reset over IPC. */
+export interface ChildStats {
+  read(): object;
+  reset(): void;
+}
+
+export function serveChild(port: number, close: () => Promise<void>, stats?: ChildStats): void {
   process.send!({ type: "ready", port });
   let session: Session | null = null;
   const post = (method: string, params?: object) =>
@@ -37,9 +44,23 @@ export function serveChild(port: number, close: () => Promise<void>): void {
       process.send!({ type: "mem", rss: u.rss, heapUsed: u.heapUsed, external: u.external });
       return;
     }
+    if (m?.type === "heap-snapshot") {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!({ type: "heap-snapshot", file: writeHeapSnapshot(m.file) });
+      return;
+    }
     if (m?.type === "cpu") {
       const u = process.cpuUsage();
       process.send!({ type: "cpu", ms: (u.user + u.system) / 1000 });
+      return;
+    }
+    if (m?.type === "stats") {
+      process.send!({ type: "stats", stats: stats?.read() ?? null });
+      return;
+    }
+    if (m?.type === "stats-reset") {
+      stats?.reset();
+      process.send!({ type: "stats-reset-done" });
       return;
     }
     if (m?.type !== "close") return;
@@ -57,10 +78,15 @@ export interface ServerChild {
   memory(): Promise<{ rss: number; heapUsed: number; external: number }>;
   /** CPU time (user + system) the child has used so far, ms. */
   cpuMs(): Promise<number>;
+  /** What the child gathered itself since the last statsReset() (null when it gathers nothing). */
+  stats(): Promise<unknown>;
+  statsReset(): Promise<void>;
   /** Starts the V8 sampling profiler in the child (inspector), to profile just one phase. */
   profileStart(): Promise<void>;
   /** Stops it and writes the .cpuprofile to `file`. */
   profileStop(file: string): Promise<void>;
+  /** Writes a V8 heap snapshot (after a full GC with --expose-gc) to `file`. */
+  heapSnapshot(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,8 +117,11 @@ export async function spawnServer(entry: "qsec-server.ts" | "bare-server.ts", op
     pid: child.pid!,
     memory: () => request<{ rss: number; heapUsed: number; external: number }>(child, { type: "mem" }, "mem"),
     cpuMs: () => request<{ ms: number }>(child, { type: "cpu" }, "cpu").then((m) => m.ms),
+    stats: () => request<{ stats: unknown }>(child, { type: "stats" }, "stats").then((m) => m.stats),
+    statsReset: () => request(child, { type: "stats-reset" }, "stats-reset-done").then(() => {}),
     profileStart: () => request(child, { type: "profile-start" }, "profile-started").then(() => {}),
     profileStop: (file) => request(child, { type: "profile-stop", file }, "profile-stopped").then(() => {}),
+    heapSnapshot: (file) => request(child, { type: "heap-snapshot", file }, "heap-snapshot").then(() => {}),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

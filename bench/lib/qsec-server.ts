@@ -9,14 +9,18 @@
  * app's historyDaysCap; 0: every room ephemeral, nothing stored; default: rooms keep 30 days),
  * BENCH_REDIS_URL + BENCH_REDIS_PREFIX (+ BENCH_NODE_ID): a node of a cluster sharing state through
  * Redis (RedisState, as server/main.ts does with QSEC_REDIS_URL), BENCH_MAX_PER_ADDRESS (the
- * per-address connection cap; the clients all come from 127.0.0.1).
+ * per-address connection cap; the clients all come from 127.0.0.1), BENCH_STREAM_HOP=1 (with Redis:
+ * for every room broadcast this node dispatches, the time from its XADD, read from the stream
+ * entry's id, to the dispatch: "local" after this node's own XADD answered, "remote" when its stream
+ * reader got another node's entry; read over IPC as the child's stats).
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPrisma } from "@/server/db";
 import { createApplication } from "@/server/app";
 import { RedisState } from "@/server/cluster/redis-state";
-import { serveChild } from "./child";
+import { serveChild, type ChildStats } from "./child";
+import { percentile, round, Sample } from "./stats";
 
 async function main() {
   const url = process.env.BENCH_DATABASE_URL;
@@ -38,12 +42,48 @@ async function main() {
     ...(shared && { shared }),
   });
   await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
-  serveChild((httpServer.address() as AddressInfo).port, async () => {
-    await app.close();
-    await new Promise<void>((r) => httpServer.close(() => r()));
-    await shared?.close();
-    await prisma.$disconnect();
-  });
+  const stats = shared && process.env.BENCH_STREAM_HOP === "1" ? streamHops(app.io.of("/").adapter) : undefined;
+  serveChild(
+    (httpServer.address() as AddressInfo).port,
+    async () => {
+      await app.close();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+      await shared?.close();
+      await prisma.$disconnect();
+    },
+    stats,
+  );
+}
+
+/** XADD → dispatch times of the broadcasts this node dispatches (see BENCH_STREAM_HOP above). */
+function streamHops(adapterObj: unknown): ChildStats {
+  const adapter = adapterObj as { onMessage(m: unknown, offset?: string): void; addOffsetIfNecessary(p: unknown, o: unknown, offset: string): void };
+  let local = new Sample();
+  let remote = new Sample();
+  let inRemote = false;
+  const onMessage = adapter.onMessage.bind(adapter);
+  adapter.onMessage = (m, offset) => {
+    inRemote = true;
+    try {
+      onMessage(m, offset);
+    } finally {
+      inRemote = false;
+    }
+  };
+  const addOffset = adapter.addOffsetIfNecessary.bind(adapter);
+  adapter.addOffsetIfNecessary = (p, o, offset) => {
+    const ms = Number(String(offset).split("-")[0]);
+    if (ms > 0) (inRemote ? remote : local).push(Date.now() - ms);
+    addOffset(p, o, offset);
+  };
+  const summary = (s: Sample) => ({ n: s.length, p50: round(percentile(s.values(), 50)), p99: round(percentile(s.values(), 99)) });
+  return {
+    read: () => ({ local: summary(local), remote: summary(remote) }),
+    reset: () => {
+      local = new Sample();
+      remote = new Sample();
+    },
+  };
 }
 
 main().catch((e) => {

@@ -25,4 +25,14 @@ export interface Bb84Host {
   /** The server's verdict on a session whose key was staged. */
   commitQkdKey(peerId: string, sessionId: string, success: boolean): Promise<void>;
   warn(roomId: string, message: string): void;
+  /**
+   * Optional: BB84 worker connections (server/bb84/links.ts). `url` is the server the worker
+   * connects to; ticket() asks this connection for a one-time ticket; route() sends the session's
+   * frames to the worker connection that attached with `ticket`.
+   */
+  links?: {
+    url: string;
+    ticket(): Promise<string>;
+    route(roomId: string, sessionId: string, ticket: string): Promise<void>;
+  };
 }

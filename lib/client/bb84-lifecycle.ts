@@ -14,7 +14,7 @@ import type { Bb84Host } from "./bb84-host";
 import { reportPayload, type ReportedAbort } from "./bb84-report";
 import { emptySnapshot, LiveViewPublisher, withAlarm } from "./bb84-room-view";
 import { framedParty, RelaySender, type FramedParty, type FramedStep, type FrameSetup } from "./bb84-transport";
-import type { Bb84LiveView, Bb84Role, QkdEngine, QkdEngineFactory, QkdSnapshot } from "./bb84-types";
+import type { Bb84LiveView, Bb84Role, LinkEvent, PartyLink, QkdEngine, QkdEngineFactory, QkdSnapshot } from "./bb84-types";
 import { emptyPathStats, publishPathStats, type Bb84PathStats } from "./bb84-path-stats";
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
@@ -44,6 +44,8 @@ export class SessionLifecycle {
   private readonly key: Promise<CryptoKey>;
   /** The engine behind the frame codec, once the key is there (in the engine's thread: the worker in a browser). */
   private party: FramedParty | null = null;
+  /** Set once the session is routed to the party's own connection (bb84:route): the frame loop runs there. */
+  private link: PartyLink | null = null;
   private readonly sender: RelaySender;
   private readonly stats: Bb84LiveView["transport"] = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 };
   /** Where this session's time went on this client (see bb84-path-stats.ts). */
@@ -139,9 +141,72 @@ export class SessionLifecycle {
         rx: { roomId: this.roomId, sessionId: this.id, from: this.peerId, to: this.me },
       };
       this.party = this.engine.framed?.(setup) ?? framedParty(this.engine, setup);
+      if (this.party.link && this.host.links) await this.goDirect(this.party.link, this.host.links);
       await this.applyStep(await this.party.start());
       this.armIdle();
     });
+  }
+
+  /**
+   * Moves the frame loop to the party's own connection (a Web Worker's, PartyLink), before the
+   * party's first step: connect and attach it with a ticket (once per pooled worker), have it hold
+   * the peer's frames, route the session to it. Frames the page's connection got before the route
+   * switched are already queued behind this step; they go to the party first (receiveFrame), then
+   * endMainPath releases the held ones. Anything failing before the route keeps the session on the
+   * page's connection, as without a worker.
+   */
+  private async goDirect(link: PartyLink, links: NonNullable<Bb84Host["links"]>): Promise<void> {
+    let handle: string | null;
+    try {
+      handle = (await link.connect(links.url, null)) ?? (await link.connect(links.url, await links.ticket()));
+    } catch {
+      return;
+    }
+    if (!handle) return;
+    await link.direct((e) => this.onLinkEvent(e));
+    try {
+      await links.route(this.roomId, this.id, handle);
+    } catch {
+      await link.undirect();
+      return;
+    }
+    this.link = link;
+    void this.enqueue(() => link.endMainPath());
+  }
+
+  /** What the party's own connection did (direct mode): steps are taken in order on the queue. */
+  private onLinkEvent(e: LinkEvent): void {
+    switch (e.kind) {
+      case "step":
+        void this.enqueue(() => this.onLinkStep(e));
+        return;
+      case "sent":
+        this.stats.framesSent++;
+        this.stats.bytesSent += e.bytes;
+        this.path.relayed++;
+        this.path.relayAckMs += e.ackMs;
+        if (e.many) this.publisher.publish(false);
+        return;
+      case "refused":
+        void this.enqueue(async () => {
+          if (!this.localEnd) await this.applyStep(await this.stepAbort("PROTOCOL_ERROR", `the relay refused a frame (${e.reason})`));
+        });
+        return;
+      case "closed":
+        void this.enqueue(() => this.localAbort("CANCELLED", e.reason));
+        return;
+    }
+  }
+
+  private async onLinkStep(e: Extract<LinkEvent, { kind: "step" }>) {
+    if (this.ended || this.snapshot.status === "aborted") return;
+    const p = this.path;
+    p.linked++;
+    p.queueMs += e.queueMs;
+    p.peerWaitMs += e.waitMs;
+    this.armIdle();
+    p.partyMs += e.partyMs;
+    await this.received(e.step, e.size);
   }
 
   /** A newer server summary; a final one is the verdict. */
@@ -231,8 +296,14 @@ export class SessionLifecycle {
     this.armIdle();
     const size = bytes.length;
     const got = await this.party.receiveFrame(bytes);
-    p.frames++;
     p.partyMs += now() - t0;
+    await this.received(got, size);
+  }
+
+  /** A frame's step, wherever the party took it. */
+  private async received(got: FramedStep, size: number) {
+    const p = this.path;
+    p.frames++;
     p.openMs += got.t.open;
     p.engineMs += got.t.engine;
     p.sealMs += got.t.seal;
@@ -310,6 +381,7 @@ export class SessionLifecycle {
   private async report(outcome: "success" | "aborted", abort?: ReportedAbort) {
     // Our last frames (the final message, or the Abort) reach the relay before the report.
     await this.sender.idle();
+    if (this.link) await this.link.idle().catch(() => undefined);
     const payload = reportPayload({ roomId: this.roomId, sessionId: this.id, snapshot: this.snapshot, elapsedMs: Date.now() - this.t0 }, outcome, abort);
     try {
       this.onSummary(await this.host.report(payload));

@@ -2,7 +2,7 @@
  * Where one BB84 session's time went on this client, summed over the session: how long arriving
  * frames waited for the session's queue, how long the party took per frame (open, engine step,
  * seal: measured where the party runs, the Web Worker in a browser; the rest of partyMs is the hop
- * to it and back), how long relayed frames took to be acknowledged (off the protocol's path), and
+ * to it and back, none for a frame that came over the worker's own connection), how long relayed frames took to be acknowledged (off the protocol's path), and
  * how long we waited for the peer's answer after handing our frames to the relay (the network,
  * the server and the peer's own step).
  *
@@ -13,6 +13,8 @@
 export interface Bb84PathStats {
   /** Frames received and handed to the party. */
   frames: number;
+  /** Of those, frames the party took over its own connection (a Web Worker's BB84 worker connection: no page hop at all). */
+  linked: number;
   /** Frames that completed a message (engine steps). */
   steps: number;
   /** Arrival → the session's queue takes the frame. */
@@ -30,7 +32,7 @@ export interface Bb84PathStats {
 }
 
 export function emptyPathStats(): Bb84PathStats {
-  return { frames: 0, steps: 0, queueMs: 0, partyMs: 0, openMs: 0, engineMs: 0, sealMs: 0, relayed: 0, relayAckMs: 0, peerWaitMs: 0 };
+  return { frames: 0, linked: 0, steps: 0, queueMs: 0, partyMs: 0, openMs: 0, engineMs: 0, sealMs: 0, relayed: 0, relayAckMs: 0, peerWaitMs: 0 };
 }
 
 /** Publishes the figures as a User Timing entry in a browser page (no-op elsewhere). */

@@ -11,7 +11,8 @@
  * then the candidate hybrid keys are accepted for decryption only (so nothing in flight is lost
  * across the switch); on success they become the pair's keys, on abort they are dropped.
  */
-import type { Bb84SessionSummary } from "@/lib/protocol";
+import { fromB64url } from "@/lib/crypto/encoding";
+import type { Bb84Frame, Bb84SessionSummary } from "@/lib/protocol";
 import { DEFAULT_CASCADE_VARIANT } from "@/lib/qkd/cascade";
 import type { Bb84Host } from "./bb84-host";
 import { BB84_IDLE_MS, SessionLifecycle } from "./bb84-lifecycle";
@@ -113,10 +114,16 @@ export class Bb84Manager {
   }
 
   /** bb84:frame: one sealed frame from the peer. */
-  onFrame(f: { roomId: string; from: string; sessionId: string; frame: Uint8Array | ArrayBuffer }): void {
+  onFrame(f: Bb84Frame): void {
     const s = this.sessions.get(f.sessionId);
     if (!s || s.ended) return;
-    const bytes = f.frame instanceof Uint8Array ? f.frame : new Uint8Array(f.frame);
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof f.frame === "string" ? fromB64url(f.frame) : f.frame instanceof Uint8Array ? f.frame : new Uint8Array(f.frame);
+    } catch {
+      void s.abort("PROTOCOL_ERROR", "a relay frame was not valid base64url");
+      return;
+    }
     if (f.roomId !== s.roomId || f.from !== s.peerId) {
       void s.abort("PROTOCOL_ERROR", `a frame for this session came from ${f.from.slice(0, 8)}, who is not its peer`);
       return;

@@ -170,4 +170,44 @@ export interface FramedParty {
   abort(code: AbortCode, message: string): Promise<FramedStep>;
   /** Drops a half-reassembled message (the session ended). */
   clear(): void;
+  /** Optional: the party can carry its frames over a connection of its own (the Web Worker's; PartyLink). */
+  link?: PartyLink;
 }
+
+/**
+ * A party (in its Web Worker) with a Socket.IO connection of its own to the server, attached to
+ * this member's connection with a one-time ticket (bb84:ticket / bb84:attach). Once the member
+ * connection has routed the session to it (bb84:route), the frame loop runs in the worker: a frame
+ * from the peer is opened, stepped, sealed and the answer relayed there, and the page only hears
+ * of it (LinkEvent), off the protocol's path.
+ */
+export interface PartyLink {
+  /**
+   * The link's handle (its ticket) when its connection is up and attached; with `ticket` null and no
+   * live connection, null (ask the server for a ticket and call again with it). Throws when the
+   * connection or the attach fails.
+   */
+  connect(url: string, ticket: string | null): Promise<string | null>;
+  /**
+   * Before bb84:route: from now on our frames go out over the link, and the peer's frames arriving
+   * on it are held until endMainPath. Events come to onEvent.
+   */
+  direct(onEvent: (e: LinkEvent) => void): Promise<void>;
+  /** bb84:route failed: back to the page's connection (nothing went over the link). */
+  undirect(): Promise<void>;
+  /** Every frame the page's connection got before the route switched has been handed over (receiveFrame): the held frames follow. */
+  endMainPath(): Promise<void>;
+  /** Resolves once every frame handed to the link went out (or could not). */
+  idle(): Promise<void>;
+}
+
+/** What the link did, told to the page (structured-clone safe; frames already relayed). */
+export type LinkEvent =
+  /** A frame from the peer, taken where the party runs: waitMs since our last frames went out, queueMs before it was taken, partyMs to answer it. */
+  | { kind: "step"; step: FramedStep; size: number; waitMs: number; queueMs: number; partyMs: number }
+  /** One of our frames went through the relay (ackMs: emit → ack). */
+  | { kind: "sent"; bytes: number; ackMs: number; many: boolean }
+  /** The relay refused one of our frames for good (nothing more is sent). */
+  | { kind: "refused"; reason: string }
+  /** The link's connection closed during the session. */
+  | { kind: "closed"; reason: string };

@@ -167,7 +167,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     });
     this.epochKeys = opts.epochKeys;
     this.history = new History({ userId, request, roster, pairs, replay, store, epochKeys: opts.epochKeys });
-    const host = createBb84Host({ identity, request, roster, trust, pairs, store, warn });
+    const host = createBb84Host({ identity, url: opts.url, request, roster, trust, pairs, store, warn });
     this.bb84 = new Bb84Manager(host, opts.qkdEngine, opts.bb84IdleMs);
   }
 

@@ -12,7 +12,7 @@
  */
 import type { AbortCode } from "@/lib/qkd/messages";
 import type { FramedParty, FramedStep, FrameSetup } from "./bb84-transport";
-import type { QkdEngine, QkdEngineFactory, QkdEngineInit, QkdStep } from "./bb84-types";
+import type { LinkEvent, QkdEngine, QkdEngineFactory, QkdEngineInit, QkdStep } from "./bb84-types";
 
 /** Main thread → worker. */
 export type QkdWorkerRequest =
@@ -27,6 +27,12 @@ export type QkdWorkerRequest =
   | { id: number; op: "frame"; frame: Uint8Array }
   | { id: number; op: "fabort"; code: AbortCode; message: string }
   | { id: number; op: "fclear" }
+  /** The link (PartyLink): its connection, attached with `ticket` when it has none (url: the server). */
+  | { id: number; op: "link"; url: string; ticket: string | null }
+  | { id: number; op: "direct" }
+  | { id: number; op: "undirect" }
+  | { id: number; op: "mainDone" }
+  | { id: number; op: "fidle" }
   /** Forget the session (engine, codec, key): the worker goes back to the pool for the next one. */
   | { id: number; op: "reset" };
 
@@ -40,6 +46,10 @@ export type QkdWorkerResponse =
   | { id: number; ok: true; op: "framed" }
   | { id: number; ok: true; op: "reset" }
   | { id: number; ok: true; op: "fstep"; step: FramedStep }
+  | { id: number; ok: true; op: "link"; handle: string | null }
+  | { id: number; ok: true; op: "done" }
+  /** Unasked (id 0): what the link did (direct mode). */
+  | { id: 0; ok: true; op: "event"; event: LinkEvent }
   | { id: number; ok: false; error: string };
 
 /** The part of the Worker interface used here (tests pass a MessagePort-backed stand-in). */
@@ -101,8 +111,14 @@ export function createWorkerEngine(init: QkdEngineInit, opts: WorkerEngineOption
     pending.clear();
   }
 
+  /** Where the link's events go (set by PartyLink.direct). */
+  let onLinkEvent: ((e: LinkEvent) => void) | null = null;
   const onMessage = (ev: MessageEvent<QkdWorkerResponse>) => {
     const res = ev.data;
+    if (res.ok && res.op === "event") {
+      onLinkEvent?.(res.event);
+      return;
+    }
     const p = pending.get(res.id);
     if (!p) return;
     pending.delete(res.id);
@@ -173,6 +189,7 @@ export function createWorkerEngine(init: QkdEngineInit, opts: WorkerEngineOption
     dispose() {
       if (disposed) return;
       disposed = true;
+      onLinkEvent = null;
       failAll(new Error("QKD engine disposed"));
       if (!release || broken || !worker.removeEventListener) {
         worker.terminate();
@@ -210,7 +227,30 @@ export function createWorkerEngine(init: QkdEngineInit, opts: WorkerEngineOption
         if (res.op !== "fstep") throw new Error(`QKD worker answered ${res.op} to a frame request`);
         return res.step;
       };
+      const done = async (req: WithoutId<QkdWorkerRequest>): Promise<void> => {
+        await configured;
+        const res = await call(req);
+        if (res.op !== "done") throw new Error(`QKD worker answered ${res.op} to ${req.op}`);
+      };
       return {
+        link: {
+          async connect(url: string, ticket: string | null) {
+            await configured;
+            const res = await call({ op: "link", url, ticket });
+            if (res.op !== "link") throw new Error(`QKD worker answered ${res.op} to a link request`);
+            return res.handle;
+          },
+          async direct(onEvent: (e: LinkEvent) => void) {
+            onLinkEvent = onEvent;
+            await done({ op: "direct" });
+          },
+          async undirect() {
+            await done({ op: "undirect" });
+            onLinkEvent = null;
+          },
+          endMainPath: () => done({ op: "mainDone" }),
+          idle: () => done({ op: "fidle" }),
+        },
         start: () => fstep({ op: "fstart" }),
         abort: (code, message) => fstep({ op: "fabort", code, message }),
         receiveFrame(frame: Uint8Array) {

@@ -135,55 +135,163 @@ export async function openSegment(key: CryptoKey, fileId: Uint8Array, index: num
 export interface PlainSource {
   readonly size: number;
   read(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Optional: bytes [start, end) read into `into` (at least end − start long), for callers that
+   * reuse their buffers. Returns the filled view, which may be over a new ArrayBuffer object (a BYOB
+   * stream read transfers the one it was given): use its buffer next time, not `into`'s.
+   */
+  readInto?(start: number, end: number, into: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>;
+  /** Releases what the source holds open (a file stream): called when an upload ends. */
+  close?(): void;
 }
 
+/** Whether this environment's Blob streams take BYOB readers (reads into a caller's buffer). */
+function blobStreamsTakeByob(): boolean {
+  try {
+    const r = new Blob([]).stream().getReader({ mode: "byob" });
+    void r.cancel().catch(() => undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A File or Blob as a source. Sequential readInto calls (an upload's chunks in order) read one
+ * stream of the file with a BYOB reader into the caller's buffer: no new buffer per chunk, so no
+ * garbage for the JS heap to collect (a slice's arrayBuffer() allocates a fresh one every time). A
+ * read elsewhere than where the last one ended (a retry, a resume) opens the stream there; reads
+ * run one at a time, in the order they were asked for.
+ */
 export function blobSource(blob: Blob): PlainSource {
-  return { size: blob.size, read: async (s, e) => new Uint8Array(await blob.slice(s, e).arrayBuffer()) };
+  let byob: boolean | null = null;
+  let reader: ReadableStreamBYOBReader | null = null;
+  let at = -1;
+  let queue: Promise<unknown> = Promise.resolve();
+  const close = () => {
+    void reader?.cancel().catch(() => undefined);
+    reader = null;
+    at = -1;
+  };
+  const readInto = async (s: number, e: number, into: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> => {
+    byob ??= blobStreamsTakeByob();
+    const n = e - s;
+    if (!byob || n === 0) {
+      into.set(new Uint8Array(await blob.slice(s, e).arrayBuffer()));
+      return into.subarray(0, n);
+    }
+    if (!reader || at !== s) {
+      close();
+      reader = blob.slice(s).stream().getReader({ mode: "byob" });
+    }
+    let buffer = into.buffer;
+    const offset = into.byteOffset;
+    let filled = 0;
+    try {
+      while (filled < n) {
+        const { value, done } = await reader.read(new Uint8Array(buffer, offset + filled, n - filled));
+        if (done || !value) throw new Error(`the file ended after ${s + filled} of ${blob.size} bytes`);
+        buffer = value.buffer as ArrayBuffer;
+        filled += value.length;
+      }
+    } catch (err) {
+      close();
+      throw err;
+    }
+    at = e;
+    return new Uint8Array(buffer, offset, n);
+  };
+  return {
+    size: blob.size,
+    read: async (s, e) => new Uint8Array(await blob.slice(s, e).arrayBuffer()),
+    readInto: (s, e, into) => {
+      const run = queue.then(() => readInto(s, e, into));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    close,
+  };
 }
 
 export function bytesSource(bytes: Uint8Array): PlainSource {
-  return { size: bytes.length, read: async (s, e) => bytes.subarray(s, e) };
+  return {
+    size: bytes.length,
+    read: async (s, e) => bytes.subarray(s, e),
+    readInto: async (s, e, into) => {
+      into.set(bytes.subarray(s, e));
+      return into.subarray(0, e - s);
+    },
+  };
+}
+
+/** The segments, and the plaintext bytes, that ciphertext bytes [start, end) of a `size`-byte file need (null: the header only). */
+export function segmentsOf(size: number, start: number, end: number): { first: number; last: number; plainStart: number; plainEnd: number } | null {
+  const total = ciphertextSize(size);
+  end = Math.min(end, total);
+  if (start < 0 || start > end) throw new RangeError("bad ciphertext range");
+  const pos = Math.max(start, HEADER_BYTES);
+  if (pos >= end) return null;
+  const first = Math.floor((pos - HEADER_BYTES) / SEALED_SEGMENT);
+  const last = Math.min(segmentCount(size) - 1, Math.floor((end - 1 - HEADER_BYTES) / SEALED_SEGMENT));
+  return { first, last, plainStart: first * SEGMENT_BYTES, plainEnd: Math.min(size, (last + 1) * SEGMENT_BYTES) };
+}
+
+/**
+ * Bytes [start, end) of the ciphertext of a `size`-byte file, written into `out` from `plain`, the
+ * plaintext of the segments segmentsOf(size, start, end) names (empty for a header-only range).
+ * The segments are sealed concurrently (WebCrypto works off the main thread), and every
+ * encryption is started before this returns its promise: WebCrypto copies its input when called
+ * (WebCrypto spec: "get a copy of the bytes held by the data parameter"), so the caller may reuse
+ * `plain` as soon as this returns. Returns out.subarray(0, end − start).
+ */
+export function sealRangeInto(
+  key: CryptoKey,
+  fileId: Uint8Array,
+  size: number,
+  plain: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  end = Math.min(end, ciphertextSize(size));
+  const range = segmentsOf(size, start, end);
+  if (out.length < end - start) throw new RangeError("output buffer too small");
+  const view = out.subarray(0, end - start);
+  if (start < HEADER_BYTES) view.set(encodeHeader(fileId).subarray(start, Math.min(end, HEADER_BYTES)), 0);
+  if (!range) return Promise.resolve(view);
+  const { first, last, plainStart } = range;
+  if (plain.length !== range.plainEnd - plainStart) throw new RangeError("plaintext does not cover the range's segments");
+  const segs = segmentCount(size);
+  const pos = Math.max(start, HEADER_BYTES);
+  const sealing = Array.from({ length: last - first + 1 }, (_, k) => {
+    const i = first + k;
+    const from = i * SEGMENT_BYTES - plainStart;
+    return sealSegment(key, fileId, i, i === segs - 1, plain.subarray(from, Math.min(plain.length, from + SEGMENT_BYTES)));
+  });
+  return Promise.all(sealing).then((sealed) => {
+    for (let k = 0; k < sealed.length; k++) {
+      const segStart = HEADER_BYTES + (first + k) * SEALED_SEGMENT;
+      const from = Math.max(0, pos - segStart);
+      const to = Math.min(sealed[k]!.length, end - segStart);
+      view.set(sealed[k]!.subarray(from, to), segStart + from - start);
+    }
+    return view;
+  });
 }
 
 /**
  * Bytes [start, end) of the ciphertext of `source`, computed on demand: only the segments that
  * cover the range are read (in one read) and sealed (concurrently: WebCrypto works off the main
  * thread). Sealing is deterministic for a given (key, file id, plaintext), so an upload resumed at
- * any offset re-derives exactly the bytes the server is missing, and memory holds one chunk at a
- * time. (A source whose bytes change mid-upload would reuse nonces on different plaintext;
- * browsers refuse to read a File that changed on disk after it was picked.)
+ * any offset re-derives exactly the bytes the server is missing. (A source whose bytes change
+ * mid-upload would reuse nonces on different plaintext; browsers refuse to read a File that
+ * changed on disk after it was picked.)
  */
 export async function encryptRange(key: CryptoKey, fileId: Uint8Array, source: PlainSource, start: number, end: number): Promise<Uint8Array<ArrayBuffer>> {
-  const total = ciphertextSize(source.size);
-  end = Math.min(end, total);
-  if (start < 0 || start > end) throw new RangeError("bad ciphertext range");
-  const out = new Uint8Array(end - start);
-  let pos = start;
-  if (pos < HEADER_BYTES) {
-    const head = encodeHeader(fileId).subarray(pos, Math.min(end, HEADER_BYTES));
-    out.set(head, 0);
-    pos += head.length;
-  }
-  if (pos >= end) return out;
-  const segs = segmentCount(source.size);
-  const first = Math.floor((pos - HEADER_BYTES) / SEALED_SEGMENT);
-  const last = Math.min(segs - 1, Math.floor((end - 1 - HEADER_BYTES) / SEALED_SEGMENT));
-  const plainStart = first * SEGMENT_BYTES;
-  const plain = await source.read(plainStart, Math.min(source.size, (last + 1) * SEGMENT_BYTES));
-  const sealed = await Promise.all(
-    Array.from({ length: last - first + 1 }, (_, k) => {
-      const i = first + k;
-      const from = i * SEGMENT_BYTES - plainStart;
-      return sealSegment(key, fileId, i, i === segs - 1, plain.subarray(from, Math.min(plain.length, from + SEGMENT_BYTES)));
-    }),
-  );
-  for (let k = 0; k < sealed.length; k++) {
-    const segStart = HEADER_BYTES + (first + k) * SEALED_SEGMENT;
-    const from = Math.max(0, pos - segStart);
-    const to = Math.min(sealed[k]!.length, end - segStart);
-    out.set(sealed[k]!.subarray(from, to), segStart + from - start);
-  }
-  return out;
+  end = Math.min(end, ciphertextSize(source.size));
+  const range = segmentsOf(source.size, start, end);
+  const plain = range ? await source.read(range.plainStart, range.plainEnd) : new Uint8Array(0);
+  return sealRangeInto(key, fileId, source.size, plain, start, end, new Uint8Array(end - start));
 }
 
 /** Segments opened at once (concurrently) by decryptStream: 1 MiB of ciphertext per batch. */

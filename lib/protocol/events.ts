@@ -46,10 +46,19 @@ export const displayNameSchema = z
 const epochSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const historyModeSchema = z.union([z.object({ days: z.number().int().min(1).max(LIMITS.maxHistoryDays) }).strict(), z.literal("ephemeral")]);
 export type HistoryMode = z.infer<typeof historyModeSchema>;
-const binary = (max: number) =>
-  z
-    .custom<Uint8Array>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, "expected binary")
-    .refine((v) => (v as Uint8Array).byteLength <= max, "too large");
+/**
+ * A BB84 frame: binary (at most LIMITS.maxBb84FrameBytes), or base64url text (at most
+ * LIMITS.maxBb84TextFrameBytes decoded), which a small frame saves a WebSocket message with.
+ */
+const bb84FrameField = z
+  .custom<Uint8Array | ArrayBuffer | string>(
+    (v) => v instanceof Uint8Array || v instanceof ArrayBuffer || (typeof v === "string" && /^[A-Za-z0-9_-]*$/.test(v)),
+    "expected binary or base64url",
+  )
+  .refine(
+    (v) => (typeof v === "string" ? v.length <= Math.ceil((LIMITS.maxBb84TextFrameBytes * 4) / 3) : v.byteLength <= LIMITS.maxBb84FrameBytes),
+    "too large",
+  );
 
 // ---- client → server commands -------------------------------------------------------------
 
@@ -131,7 +140,7 @@ export const bb84RelaySchema = z
     roomId: roomIdSchema,
     to: userIdSchema,
     sessionId: z.string().regex(/^[0-9a-f]{32}$/, "session id: 32 hex characters"), // from bb84:start
-    frame: binary(LIMITS.maxBb84FrameBytes), // opaque, encrypted and authenticated by the pair
+    frame: bb84FrameField, // opaque, encrypted and authenticated by the pair
   })
   .strict();
 /** Simulation channel settings of a room (not secrets): applied at Bob's detector in each BB84 session. */
@@ -187,6 +196,21 @@ export const bb84ReportSchema = z
   })
   .strict();
 export const bb84ListSchema = z.object({ roomId: roomIdSchema, limit: z.number().int().min(1).max(200).optional() }).strict();
+/**
+ * BB84 worker connections (docs/protocol.md): a member connection asks for a one-time ticket, a
+ * second connection (the page's BB84 Web Worker) attaches with it and becomes that member's
+ * BB84-only connection, and the member connection routes one session's frames to it.
+ */
+export const bb84TicketSchema = z.object({}).strict();
+export const bb84TicketValueSchema = b64url(32, 32);
+export const bb84AttachSchema = z
+  .object({
+    ticket: bb84TicketValueSchema,
+    // Frames up to LIMITS.maxBb84TextFrameBytes reach this link as base64url text (one WebSocket message each).
+    textFrames: z.boolean().optional(),
+  })
+  .strict();
+export const bb84RouteSchema = z.object({ roomId: roomIdSchema, sessionId: bb84SessionIdSchema, ticket: bb84TicketValueSchema }).strict();
 
 export const logsFetchSchema = z
   .object({
@@ -331,7 +355,8 @@ export interface Bb84Frame {
   roomId: string;
   from: string;
   sessionId: string;
-  frame: Uint8Array | ArrayBuffer;
+  /** Binary; base64url text only to a BB84 worker connection that asked for text frames (bb84:attach). */
+  frame: Uint8Array | ArrayBuffer | string;
 }
 
 // ---- the two directions, for Socket.IO's typed Server / Socket ----------------------------
@@ -353,6 +378,9 @@ export interface ClientToServerEvents {
   "bb84:start": (p: z.input<typeof bb84StartSchema>, ack: AckFn<Bb84SessionSummary>) => void;
   "bb84:report": (p: z.input<typeof bb84ReportSchema>, ack: AckFn<Bb84SessionSummary>) => void;
   "bb84:list": (p: z.input<typeof bb84ListSchema>, ack: AckFn<{ sessions: Bb84SessionSummary[] }>) => void;
+  "bb84:ticket": (p: z.input<typeof bb84TicketSchema>, ack: AckFn<{ ticket: string }>) => void;
+  "bb84:attach": (p: z.input<typeof bb84AttachSchema>, ack: AckFn<{ userId: string }>) => void;
+  "bb84:route": (p: z.input<typeof bb84RouteSchema>, ack: AckFn<Record<string, never>>) => void;
   "backup:fetch": (p: z.input<typeof backupFetchSchema>, ack: AckFn<BackupBlob>) => void;
   "backup:put": (p: z.input<typeof backupPutSchema>, ack: AckFn<{ version: number }>) => void;
   "attachment:create": (p: z.input<typeof attachmentCreateSchema>, ack: AckFn<AttachmentCapability>) => void;
@@ -393,6 +421,9 @@ export const COMMAND_SCHEMAS = {
   "bb84:start": bb84StartSchema,
   "bb84:report": bb84ReportSchema,
   "bb84:list": bb84ListSchema,
+  "bb84:ticket": bb84TicketSchema,
+  "bb84:attach": bb84AttachSchema,
+  "bb84:route": bb84RouteSchema,
   "backup:fetch": backupFetchSchema,
   "backup:put": backupPutSchema,
   "attachment:create": attachmentCreateSchema,

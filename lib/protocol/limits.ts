@@ -36,6 +36,15 @@ export const LIMITS = {
   bb84MaxQubits: 1 << 22,
   /** BB84 sessions one member may be running at once (as Alice or Bob). */
   maxBb84SessionsPerMember: 4,
+  /** BB84 worker connections (bb84:ticket / bb84:attach) one member connection may have, tickets not yet used included. */
+  maxBb84LinksPerConnection: 4,
+  /**
+   * A BB84 frame may also travel as base64url text up to this many bytes (decoded): one WebSocket
+   * message instead of Socket.IO's two (header + binary attachment) per frame and direction.
+   */
+  maxBb84TextFrameBytes: 16_384,
+  /** A bb84:ticket not used by a bb84:attach within this long is void. */
+  bb84TicketTtlMs: 30_000,
   /** A session neither party finished within this long is ended by the server as timed out. */
   bb84SessionTimeoutMs: 10 * 60_000,
   /** Log rows returned by one logs:fetch. */

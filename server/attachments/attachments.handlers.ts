@@ -6,17 +6,16 @@
  */
 import { randomBytes } from "node:crypto";
 import { ciphertextSize } from "@/lib/crypto/attachment-stream";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
-import type { QsecSocket } from "../socket-types";
 import type { AttachmentService } from "./attachment-service";
 import { findAttachment, mayRead, mayUpload, reserveAttachment } from "./attachments.repository";
 
 const MB = 1024 * 1024;
 
-export function registerAttachments(deps: Deps, socket: QsecSocket, service: AttachmentService | null): void {
-  registerCommand(deps, socket, "attachment:create", async (_s, p) => {
+export function registerAttachments(deps: Deps, commands: CommandTable, service: AttachmentService | null): void {
+  registerCommand(deps, commands, "attachment:create", async (socket, p) => {
     const room = deps.presence.requireMember(socket, p.roomId);
     if (!service) refuse("FORBIDDEN", "attachments are not enabled on this server");
     const userId = socket.data.userId!;
@@ -36,7 +35,7 @@ export function registerAttachments(deps: Deps, socket: QsecSocket, service: Att
     return { id, size: p.size, ...service.issue("upload", userId, p.roomId, id) };
   });
 
-  registerCommand(deps, socket, "attachment:grant", async (_s, p) => {
+  registerCommand(deps, commands, "attachment:grant", async (socket, p) => {
     deps.presence.requireMember(socket, p.roomId);
     if (!service) refuse("FORBIDDEN", "attachments are not enabled on this server");
     const userId = socket.data.userId!;

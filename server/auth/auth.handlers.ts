@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { verifyAgreementBinding, verifyAuth, userIdFromSigningKey } from "@/lib/crypto";
 import { LIMITS } from "@/lib/protocol";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
@@ -17,21 +17,33 @@ import type { SocketRef } from "../cluster/shared-state";
 
 const NONCE_TTL_MS = 60_000;
 
-export function registerAuth(deps: Deps, socket: QsecSocket): void {
+/** A connection that has not authenticated within LIMITS.authTimeoutMs is closed. */
+export function watchAuthentication(socket: QsecSocket): void {
   const timer = setTimeout(() => {
+    authTimers.delete(socket);
     if (!socket.data.userId) socket.disconnect(true);
   }, LIMITS.authTimeoutMs);
   timer.unref();
-  socket.once("disconnect", () => clearTimeout(timer));
+  authTimers.set(socket, timer);
+}
 
-  registerCommand(deps, socket, "auth:hello", async () => {
+/** The timer of each connection still to authenticate; cleared on success or disconnect. */
+const authTimers = new WeakMap<QsecSocket, NodeJS.Timeout>();
+
+export function authenticationEnded(socket: QsecSocket): void {
+  clearTimeout(authTimers.get(socket));
+  authTimers.delete(socket);
+}
+
+export function registerAuth(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "auth:hello", async (socket) => {
     if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
     const nonce = randomBytes(32).toString("base64url");
     socket.data.nonce = { value: nonce, issuedAt: Date.now() };
     return { nonce };
   });
 
-  registerCommand(deps, socket, "auth:prove", async (_s, p) => {
+  registerCommand(deps, commands, "auth:prove", async (socket, p) => {
     if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
     const nonce = socket.data.nonce;
     socket.data.nonce = null; // one attempt per nonce
@@ -42,10 +54,14 @@ export function registerAuth(deps: Deps, socket: QsecSocket): void {
     if (!valid) refuse("AUTH_FAILED", "signature does not verify");
     if (!socket.connected) refuse("AUTH_FAILED", "connection closed");
     const userId = await userIdFromSigningKey(p.signingKey);
+    // Attached as a BB84 worker connection (bb84:attach) while the signature was being checked.
+    if (socket.data.userId) refuse("ALREADY_AUTHENTICATED", "this connection is already authenticated");
 
     // Up to maxSocketsPerIdentity connections per identity (the tabs of one browser profile share
     // it); one more closes the oldest. Closing a connection never leaves a room (membership.ts).
     socket.data.userId = userId;
+    authenticationEnded(socket);
+    socket.data.authAt = Date.now();
     socket.data.keys = { signingKey: p.signingKey, agreementKey: p.agreementKey, agreementSig: p.agreementSig };
     const list = deps.sockets.get(userId) ?? [];
     list.push(socket);
@@ -67,7 +83,7 @@ export function registerAuth(deps: Deps, socket: QsecSocket): void {
  * "session:replace" with replaceHere), whose answer is not waited for (a node that died meanwhile
  * has closed it anyway).
  */
-function replaceConnection(deps: Deps, old: SocketRef): void {
+export function replaceConnection(deps: Deps, old: SocketRef): void {
   const shared = deps.presence.shared;
   if (old.node === shared.nodeId) return void replaceHere(deps, old.socketId);
   if (!(shared instanceof RedisState)) return;
@@ -76,6 +92,25 @@ function replaceConnection(deps: Deps, old: SocketRef): void {
     .catch((e: unknown) =>
       deps.logger.warn("could not replace a connection on another node", { node: old.node, error: e instanceof Error ? e.message : String(e) }),
     );
+}
+
+/**
+ * Several nodes, Redis back after an outage (a restart forgets every key): this node's
+ * authenticated connections are registered again under their identities, with the time each
+ * authenticated, so the per-identity cap counts them at once; connections beyond the cap (when
+ * several nodes' lists add up past it) are replaced as after a connect. Sent synchronously
+ * (RedisState.onReconnect), before any new connection of this node is registered.
+ */
+export function restoreIdentities(deps: Deps, shared: RedisState): Promise<void> {
+  const identities = new Map<string, { socketId: string; at: number }[]>();
+  for (const [userId, list] of deps.sockets)
+    identities.set(
+      userId,
+      list.filter((s) => s.connected).map((s) => ({ socketId: s.id, at: s.data.authAt ?? Date.now() })),
+    );
+  return shared.restoreIdentitySockets(identities, LIMITS.maxSocketsPerIdentity).then((over) => {
+    for (const old of over) replaceConnection(deps, old);
+  });
 }
 
 /** Tells this node's connection `socketId` that its identity connected elsewhere, then closes it. */

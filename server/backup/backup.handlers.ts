@@ -6,17 +6,16 @@
  *                  replace it, and only from the version it last saw (compare-and-swap).
  */
 import { fromB64url, toB64url } from "@/lib/crypto";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
-import type { QsecSocket } from "../socket-types";
 import { findBackup, putBackup } from "./backup.repository";
 import type { BackupLookupLimiter } from "./lookup-limiter";
 
-export function registerBackup(deps: Deps, socket: QsecSocket, limiter: BackupLookupLimiter): void {
-  registerCommand(deps, socket, "backup:fetch", async (_s, p) => {
+export function registerBackup(deps: Deps, commands: CommandTable, limiter: BackupLookupLimiter): void {
+  registerCommand(deps, commands, "backup:fetch", async (socket, p) => {
     const address = socket.data.address;
-    const limited = limiter.take(address, p.backupId);
+    const limited = await limiter.take(address, p.backupId);
     if (limited === "address") refuse("RATE_LIMITED", "too many backup look-ups from this address; try again in a minute");
     if (limited === "id") refuse("RATE_LIMITED", "too many look-ups of this backup; try again in a minute");
     const row = await findBackup(deps.prisma, p.backupId);
@@ -24,7 +23,7 @@ export function registerBackup(deps: Deps, socket: QsecSocket, limiter: BackupLo
     return { backupId: row.id, version: row.version, blob: toB64url(row.blob), updatedAt: row.updatedAt.toISOString() };
   });
 
-  registerCommand(deps, socket, "backup:put", async (_s, p) => {
+  registerCommand(deps, commands, "backup:put", async (socket, p) => {
     const userId = socket.data.userId!;
     const blob = fromB64url(p.blob);
     const res = await putBackup(deps.prisma, p.backupId, userId, p.expectedVersion, blob);

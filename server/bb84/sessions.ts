@@ -14,6 +14,7 @@ import type { PrismaClient } from "@prisma/client";
 import type { QsecServer } from "../socket-types";
 import { createSession, findSession, saveSession } from "./bb84.repository";
 import type { RedisState } from "../cluster/redis-state";
+import { refuse } from "../refuse";
 
 /** Several nodes: where a running session is held (its Alice's node), in Redis as <prefix>bb84:<id>. */
 export interface RemoteSession {
@@ -29,6 +30,11 @@ export type Bb84Report = z.output<typeof bb84ReportSchema>;
 
 interface LiveSession {
   summary: Bb84SessionSummary;
+  /**
+   * A party's BB84 worker connection (bb84:route), by user id: the session's frames to that party
+   * go there instead of to its member connections, and only that connection relays its frames.
+   */
+  routes: Map<string, string>;
   reports: { alice?: Bb84Report; bob?: Bb84Report };
   timer: NodeJS.Timeout;
   /** An abort reported by the party that only received it: waiting briefly for the detector's figures. */
@@ -43,6 +49,18 @@ interface LiveSession {
 const ABORT_HOLD_MS = 2000;
 /** Reports that arrive after the end still fill in missing figures for this long. */
 const LATE_REPORT_MS = 60_000;
+/**
+ * Several nodes: a party's entry in the cross-node BUSY count outlives the session's timeout by
+ * this much, in case its node could not take it out when the session ended (Redis away then).
+ */
+const ENTRY_MARGIN_MS = 30_000;
+
+/** The BUSY refusals of bb84:start (docs/protocol.md), the same on one node and on several. */
+function refuseBusy(why: "pair" | "alice" | "bob"): never {
+  if (why === "pair") refuse("BUSY", "a session with this member is already running");
+  if (why === "alice") refuse("BUSY", `at most ${LIMITS.maxBb84SessionsPerMember} sessions at once`);
+  refuse("BUSY", "that member is running too many sessions; try later");
+}
 
 /** What bb84:start fixes before any frame moves; the rest of the summary comes from the parties. */
 export type StartInput = Pick<Bb84SessionSummary, "roomId" | "aliceId" | "bobId" | "qubits" | "cascadeVariant" | "qberThreshold" | "channel">;
@@ -57,6 +75,10 @@ export class Bb84Sessions {
   private saving = new Set<Promise<unknown>>();
   private saveChain = new Map<string, Promise<unknown>>();
   private cluster: RedisState | null = null;
+  /** One process: sessions past the BUSY check whose row is being created (they count toward the caps). */
+  private starting = new Map<string, Pick<Bb84SessionSummary, "roomId" | "aliceId" | "bobId">>();
+  /** Several nodes: ended sessions whose entries could not be taken out of Redis (retried when it is back). */
+  private unreleased = new Map<string, Bb84SessionSummary>();
   /** Other nodes' sessions looked up lately (frames come in bursts): id → record, for a second. */
   private remoteCache = new Map<string, { rec: RemoteSession | undefined; at: number }>();
 
@@ -79,6 +101,9 @@ export class Bb84Sessions {
    */
   attachCluster(cluster: RedisState) {
     this.cluster = cluster;
+    // Redis came back (a restart forgets every key): register this node's running sessions again
+    // (frames between nodes, reports, the BUSY caps) and take out the ones that ended meanwhile.
+    cluster.onReconnect(() => void this.reregister().catch(() => {}));
     cluster.handle("bb84:report", (args) => {
       const { userId, report } = args as { userId: string; report: Bb84Report };
       return this.report(userId, report);
@@ -110,14 +135,43 @@ export class Bb84Sessions {
     return (await this.cluster.call(rec.node, "bb84:report", { userId, report: r })) as Bb84SessionSummary | null;
   }
 
-  private register(s: Bb84SessionSummary, ended: boolean) {
+  private record(s: Bb84SessionSummary, ended: boolean): string {
+    const rec: RemoteSession = { roomId: s.roomId, aliceId: s.aliceId, bobId: s.bobId, node: this.cluster!.nodeId, ...(ended && { ended }) };
+    return JSON.stringify(rec);
+  }
+
+  /**
+   * Several nodes: checks the BUSY caps over every node's sessions and registers this one, in one
+   * Lua script (server/cluster/redis-state.ts START_BB84). check false: registers only.
+   */
+  private reserve(s: Bb84SessionSummary, check: boolean) {
+    return this.cluster!.startBb84(s, {
+      max: LIMITS.maxBb84SessionsPerMember,
+      entryMs: this.timeoutMs + ENTRY_MARGIN_MS,
+      record: this.record(s, false),
+      recordMs: this.timeoutMs + LATE_REPORT_MS,
+      check,
+    });
+  }
+
+  /** Several nodes: an ended session leaves the BUSY count (kept for retry when Redis is away). */
+  private release(s: Bb84SessionSummary) {
     const c = this.cluster;
-    if (!c) return Promise.resolve();
-    const rec: RemoteSession = { roomId: s.roomId, aliceId: s.aliceId, bobId: s.bobId, node: c.nodeId, ...(ended && { ended }) };
-    const m = c.client.multi().set(c.key("bb84", s.id), JSON.stringify(rec), { PX: ended ? LATE_REPORT_MS : this.timeoutMs + LATE_REPORT_MS });
-    if (ended) m.sRem(c.key("bb84node", c.nodeId), s.id);
-    else m.sAdd(c.key("bb84node", c.nodeId), s.id);
-    return m.exec().then(() => undefined);
+    if (!c) return;
+    this.unreleased.delete(s.id);
+    c.endBb84(s, c.nodeId, this.record(s, true), LATE_REPORT_MS).catch(() => this.unreleased.set(s.id, s));
+  }
+
+  /** Several nodes, Redis back: running sessions registered again, ended ones taken out (sent at once, in order). */
+  private async reregister() {
+    const c = this.cluster!;
+    const calls: Promise<unknown>[] = [];
+    for (const l of this.live.values()) calls.push(this.reserve(l.summary, false));
+    for (const s of [...this.unreleased.values()]) {
+      this.unreleased.delete(s.id);
+      calls.push(c.endBb84(s, c.nodeId, this.record(s, true), LATE_REPORT_MS).catch(() => this.unreleased.set(s.id, s)));
+    }
+    await Promise.all(calls);
   }
 
   /**
@@ -146,7 +200,7 @@ export class Bb84Sessions {
       const { id: sessionId, roomId, aliceId, bobId, ...rest } = s;
       this.logs.append({ roomId, type: "BB84_SESSION_SUMMARY", actorId: aliceId, targetId: bobId, meta: { sessionId, ...rest } });
       this.io.to(roomId).emit("bb84:updated", { ...s });
-      await c.client.del(c.key("bb84", id));
+      await c.endBb84(s, node, null);
       this.save(s);
       n += 1;
     }
@@ -154,11 +208,52 @@ export class Bb84Sessions {
     return n;
   }
 
-  /** Running sessions a member takes part in (any room). */
-  runningFor(userId: string): Bb84SessionSummary[] {
-    return [...this.live.values()].map((l) => l.summary).filter((s) => s.aliceId === userId || s.bobId === userId);
+  /** Sessions held by this node only (one process, or a cluster node): BB84 worker connections need one node. */
+  get clustered(): boolean {
+    return this.cluster !== null;
   }
 
+  /**
+   * Routes a running session's frames to `userId` (one of its parties) to the worker connection
+   * `socketId` from now on (bb84:route). Once per party: false when the session is not running
+   * here, the user is not a party, or the party is already routed.
+   */
+  route(id: string, userId: string, socketId: string): boolean {
+    const l = this.live.get(id);
+    if (!l || roleOf(l.summary, userId) === null || l.routes.has(userId)) return false;
+    l.routes.set(userId, socketId);
+    return true;
+  }
+
+  /** The worker connection a session's frames to `userId` go to, if that party routed them (bb84:route). */
+  routeOf(id: string, userId: string): string | undefined {
+    return this.live.get(id)?.routes.get(userId);
+  }
+
+  /** A BB84 worker connection closed: the sessions routed to it cannot go on (their frames would be lost). */
+  linkClosed(socketId: string): void {
+    for (const l of [...this.live.values()]) {
+      for (const [userId, sid] of l.routes) {
+        if (sid !== socketId) continue;
+        const s = l.summary;
+        this.end(s.id, "PEER_LEFT", `${s.aliceId === userId ? "Alice" : "Bob"}'s BB84 worker connection closed during the session`, "server");
+        break;
+      }
+    }
+  }
+
+  /** Running sessions a member takes part in (any room) on this node, those being started included. */
+  runningFor(userId: string): Pick<Bb84SessionSummary, "roomId" | "aliceId" | "bobId">[] {
+    return [...[...this.live.values()].map((l) => l.summary), ...this.starting.values()].filter((s) => s.aliceId === userId || s.bobId === userId);
+  }
+
+  /**
+   * Starts a session after the BUSY caps: one session per pair in a room, and
+   * LIMITS.maxBb84SessionsPerMember per member (as Alice or Bob, any room). One process: this
+   * node's sessions, checked and counted in one synchronous step (sessions whose row is being
+   * written count). Several nodes: every node's, checked and registered by one Lua script in
+   * Redis, so two nodes can't both let the same member past the cap.
+   */
   async start(input: StartInput): Promise<Bb84SessionSummary> {
     const summary: Bb84SessionSummary = {
       id: randomBytes(16).toString("hex"),
@@ -186,11 +281,27 @@ export class Bb84Sessions {
       startedAt: new Date().toISOString(),
       finishedAt: null,
     };
-    await createSession(this.prisma, summary);
-    await this.register(summary, false);
+    if (this.cluster) {
+      const verdict = await this.reserve(summary, true);
+      if (verdict !== "ok") refuseBusy(verdict);
+    } else {
+      const mine = this.runningFor(summary.aliceId);
+      if (mine.some((s) => s.roomId === summary.roomId && (s.aliceId === summary.bobId || s.bobId === summary.bobId))) refuseBusy("pair");
+      if (mine.length >= LIMITS.maxBb84SessionsPerMember) refuseBusy("alice");
+      if (this.runningFor(summary.bobId).length >= LIMITS.maxBb84SessionsPerMember) refuseBusy("bob");
+      this.starting.set(summary.id, summary);
+    }
+    try {
+      await createSession(this.prisma, summary);
+    } catch (e) {
+      if (this.cluster) await this.cluster.endBb84(summary, this.cluster.nodeId, null).catch(() => this.unreleased.set(summary.id, summary));
+      throw e;
+    } finally {
+      this.starting.delete(summary.id);
+    }
     const timer = setTimeout(() => this.end(summary.id, "TIMEOUT", `no result within ${Math.round(this.timeoutMs / 1000)} s`, "server"), this.timeoutMs);
     timer.unref();
-    this.live.set(summary.id, { summary, reports: {}, timer, hold: null });
+    this.live.set(summary.id, { summary, reports: {}, timer, hold: null, routes: new Map() });
     this.logs.append({
       roomId: summary.roomId,
       type: "BB84_SESSION_STARTED",
@@ -337,7 +448,7 @@ export class Bb84Sessions {
     this.logs.append({ roomId, type: "BB84_SESSION_SUMMARY", actorId: aliceId, targetId: bobId, meta: { sessionId, ...rest } });
     this.io.to(roomId).emit("bb84:updated", { ...s });
     this.save(s);
-    void this.register(s, true).catch(() => {});
+    this.release(s);
   }
 
   private save(s: Bb84SessionSummary) {

@@ -9,7 +9,14 @@
  *   <p>rev:room:<id>        the snapshot's revision, incremented by the same script
  *   <p>rooms                set of rooms with a snapshot (someone connected on some node)
  *   <p>addr:<address>       hash node id → connections of that address on that node
- *   <p>ident:<user id>      sorted set "<node> <socket id>" by connect order: an identity's connections
+ *   <p>ident:<user id>      sorted set "<node> <socket id>" by connect time (µs): an identity's connections
+ *   <p>identseq:<user id>   the last score given in it (scores only grow, also within one µs)
+ *   <p>bb84:<id>            a BB84 session's record (room, parties, node), while it runs and a minute after
+ *   <p>bb84node:<node>      ids of the running BB84 sessions a node holds (ended with NODE_LOST if it dies)
+ *   <p>bb84m:<user id>      sorted set "<node> <session> <room> <peer>" by expiry (ms): a member's running
+ *                           BB84 sessions on every node (the BUSY caps)
+ *   <p>rl:<kind>:<key>      a token bucket (hash t: tokens, ts: ms of the last refill) shared by every node:
+ *                           read and history row budgets per address, backup look-ups per address and id
  *   <p>revoked:<jti>        an admin session logged out, until it would have expired
  *   <p>sync                 pub/sub channel: "<rev> <room id> <snapshot JSON | null>" from the save script
  *
@@ -28,7 +35,7 @@ import {
 } from "redis";
 import { ProtocolError, type ErrorCode } from "@/lib/protocol";
 import { refuse } from "../refuse";
-import type { RoomLock, RoomSnapshot, RoomSync, SharedState, SocketRef } from "./shared-state";
+import type { BucketTake, RoomLock, RoomSnapshot, RoomSync, SharedState, SocketRef } from "./shared-state";
 
 const SAVE_ROOM = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -95,27 +102,118 @@ local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return n`;
 
-// KEYS[1] ident zset, KEYS[2] its counter; ARGV[3] "<node> <sid>", ARGV[4] max
-// Entries of dead nodes are dropped first; then the oldest beyond max are removed and answered.
-const ADD_IDENTITY = `${LIVE}
+// An identity's connections are scored by connect time in microseconds (Redis's clock for a new
+// one; the node's for one re-registered after a Redis restart, so it keeps its place among the
+// others), and KEYS[2] holds the highest score given, so a newer connection always sorts after.
+// Entries of dead nodes are dropped first; after adding, the oldest beyond max are removed and
+// answered (their nodes replace them).
+const IDENTITY_CAP = `
 for _, e in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local node = string.match(e, '^(%S+) ')
   if not node or not alive(node) then redis.call('ZREM', KEYS[1], e) end
 end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], seq, ARGV[3])
-local n = redis.call('ZCARD', KEYS[1])
-local over = {}
-if n > tonumber(ARGV[4]) then
-  over = redis.call('ZRANGE', KEYS[1], 0, n - tonumber(ARGV[4]) - 1)
-  for _, e in ipairs(over) do redis.call('ZREM', KEYS[1], e) end
+local function cap(max)
+  local n = redis.call('ZCARD', KEYS[1])
+  local over = {}
+  if n > max then
+    over = redis.call('ZRANGE', KEYS[1], 0, n - max - 1)
+    for _, e in ipairs(over) do redis.call('ZREM', KEYS[1], e) end
+  end
+  if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+  return over
+end`;
+
+// KEYS[1] ident zset, KEYS[2] its highest score; ARGV[3] "<node> <sid>", ARGV[4] max
+const ADD_IDENTITY = `${LIVE}${IDENTITY_CAP}
+local t = redis.call('TIME')
+local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if us <= last then us = last + 1 end
+local score = string.format('%d', us)
+redis.call('SET', KEYS[2], score)
+redis.call('ZADD', KEYS[1], score, ARGV[3])
+return cap(tonumber(ARGV[4]))`;
+
+// Re-registration after Redis came back (a restart forgets every key): KEYS and ARGV[1..2] as
+// above, ARGV[3] max, then (score, "<node> <sid>") pairs; entries already there keep their score.
+const RESTORE_IDENTITY = `${LIVE}${IDENTITY_CAP}
+for i = 4, #ARGV, 2 do redis.call('ZADD', KEYS[1], 'NX', ARGV[i], ARGV[i + 1]) end
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] and tonumber(top[2]) > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], string.format('%d', tonumber(top[2])))
 end
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
-return over`;
+return cap(tonumber(ARGV[3]))`;
 
 const REMOVE_IDENTITY = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+return 0`;
+
+// A member's running BB84 sessions on every node, checked and registered in one step (the BUSY
+// caps: one session per pair in a room, LIMITS.maxBb84SessionsPerMember per member).
+// KEYS[1] Alice's sessions, KEYS[2] Bob's (sorted sets "<node> <session> <room> <peer>" scored by
+// the ms they expire at), KEYS[3] the session's record, KEYS[4] its node's set of sessions.
+// ARGV[3] session id, ARGV[4] room, ARGV[5] Alice, ARGV[6] Bob, ARGV[7] max per member, ARGV[8] ms
+// the entries last, ARGV[9] the record (JSON), ARGV[10] its PX, ARGV[11] '1' to check the caps
+// (bb84:start), '0' to register only (re-registration of a running session after a Redis restart).
+// Entries past their expiry and entries of dead nodes (heart-beat key gone: their sessions end
+// NODE_LOST) are dropped first. Answers 0 (registered), 1 (the pair runs one), 2 (Alice is at the
+// cap), 3 (Bob is).
+const START_BB84 = `${LIVE}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function prune(key)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%d', now))
+  for _, e in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    local node = string.match(e, '^(%S+) ')
+    if not node or not alive(node) then redis.call('ZREM', key, e) end
+  end
+end
+prune(KEYS[1])
+prune(KEYS[2])
+if ARGV[11] == '1' then
+  for _, e in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local room, peer = string.match(e, '^%S+ %S+ (%S+) (%S+)$')
+    if room == ARGV[4] and peer == ARGV[6] then return 1 end
+  end
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[7]) then return 2 end
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then return 3 end
+end
+local ttl = tonumber(ARGV[8])
+local exp = string.format('%d', now + ttl)
+redis.call('ZADD', KEYS[1], exp, ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[6])
+redis.call('ZADD', KEYS[2], exp, ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[5])
+for _, k in ipairs({ KEYS[1], KEYS[2] }) do
+  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+end
+redis.call('SET', KEYS[3], ARGV[9], 'PX', ARGV[10])
+redis.call('SADD', KEYS[4], ARGV[3])
+return 0`;
+
+// Token buckets shared by every node, all taken or none: KEYS the buckets (hash t: tokens, ts: ms
+// of the last refill; a missing one is full), ARGV (rate per second, burst, cost) for each in turn.
+// Redis's clock, so nodes with skewed clocks refill alike. A bucket is kept until it would be full
+// again (at most a day). Answers 0 (taken from every bucket) or the 1-based index of the first
+// bucket that lacks the tokens (nothing taken).
+const TAKE_TOKENS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local left = {}
+for i, k in ipairs(KEYS) do
+  local rate, burst, cost = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  local v = redis.call('HMGET', k, 't', 'ts')
+  local tokens = burst
+  if v[1] and v[2] then tokens = math.min(burst, tonumber(v[1]) + math.max(0, now - tonumber(v[2])) * rate / 1000) end
+  if tokens < cost then return i end
+  left[i] = tokens - cost
+end
+for i, k in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
+  redis.call('HSET', k, 't', string.format('%.6f', left[i]), 'ts', string.format('%d', now))
+  local keep = 86400000
+  if rate > 0 then keep = math.min(keep, math.ceil((burst - left[i]) * 1000 / rate) + 1000) end
+  redis.call('PEXPIRE', k, keep)
+end
 return 0`;
 
 /** Whether an error means Redis can't be reached now (commands answer UNAVAILABLE, never INTERNAL). */
@@ -153,6 +251,7 @@ export class RedisState implements SharedState {
   adapterClient!: RedisClientType;
   private beat: NodeJS.Timeout | null = null;
   private readonly syncListeners: ((s: RoomSync) => void)[] = [];
+  private readonly reconnectHooks: (() => void)[] = [];
   private readonly handlers = new Map<string, (args: unknown, from: string) => unknown>();
   private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private seq = 0;
@@ -188,8 +287,19 @@ export class RedisState implements SharedState {
     await adapterClient.connect();
     state.adapterClient = adapterClient;
     // Back after an outage (a Redis restart forgets every key): beat at once, so the other nodes
-    // see this node alive again before they would take its room locks as a dead node's.
-    client.on("ready", () => void state.heartbeat().catch(onError));
+    // see this node alive again before they would take its room locks as a dead node's, then
+    // re-register what this node holds (onReconnect). Both are sent here, synchronously, so they
+    // are the first commands on the new connection: no cap check of this node runs before them.
+    client.on("ready", () => {
+      void state.heartbeat().catch(onError);
+      for (const fn of state.reconnectHooks) {
+        try {
+          fn();
+        } catch (e) {
+          onError(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    });
     const sub = client.duplicate() as RedisClientType;
     sub.on("error", onError);
     await sub.connect();
@@ -301,6 +411,15 @@ export class RedisState implements SharedState {
     }
   }
 
+  /**
+   * Runs fn each time the command client is connected again after losing Redis (not at the first
+   * connect), right after the heart-beat: fn must send its commands before it awaits anything, so
+   * they go out first on the new connection.
+   */
+  onReconnect(fn: () => void): void {
+    this.reconnectHooks.push(fn);
+  }
+
   onRoomSync(fn: (sync: RoomSync) => void): void {
     this.syncListeners.push(fn);
   }
@@ -380,6 +499,96 @@ export class RedisState implements SharedState {
       arguments: [this.key("node", ""), this.nodeId, `${this.nodeId} ${socketId}`, String(max)],
     })) as string[];
     return over.map((e) => ({ node: e.slice(0, e.indexOf(" ")), socketId: e.slice(e.indexOf(" ") + 1) }));
+  }
+
+  /**
+   * After Redis came back: this node's authenticated connections of each identity, with their
+   * connect times (ms). Entries already there are kept; answers the connections now beyond `max`
+   * (the oldest, on any node), which their nodes replace as after a connect.
+   */
+  restoreIdentitySockets(identities: Map<string, { socketId: string; at: number }[]>, max: number): Promise<SocketRef[]> {
+    const calls: Promise<unknown>[] = [];
+    for (const [userId, list] of identities) {
+      if (list.length === 0) continue;
+      const args = [this.key("node", ""), this.nodeId, String(max)];
+      for (const { socketId, at } of list) args.push(String(Math.floor(at) * 1000), `${this.nodeId} ${socketId}`);
+      calls.push(this.client.eval(RESTORE_IDENTITY, { keys: [this.key("ident", userId), this.key("identseq", userId)], arguments: args }));
+    }
+    return Promise.all(calls).then((all) =>
+      (all as string[][]).flat().map((e) => ({ node: e.slice(0, e.indexOf(" ")), socketId: e.slice(e.indexOf(" ") + 1) })),
+    );
+  }
+
+  /** After Redis came back: this node's connection count of each address (its field of <p>addr:<address>, set, not added to). */
+  async restoreAddresses(counts: Map<string, number>): Promise<void> {
+    if (counts.size === 0) return;
+    const m = this.client.multi();
+    for (const [addr, n] of counts) {
+      if (n > 0) m.hSet(this.key("addr", addr), this.nodeId, String(n));
+      else m.hDel(this.key("addr", addr), this.nodeId);
+    }
+    await m.exec();
+  }
+
+  /**
+   * Takes `cost` tokens from every bucket or from none (a Lua script: no read-modify-write race
+   * between nodes). Answers -1 when taken, else the index of the first bucket short of tokens.
+   */
+  async takeTokens(buckets: BucketTake[]): Promise<number> {
+    // A bucket with no rate limit (benchmarks lift the limits with Infinity) always has the tokens.
+    const limited = buckets.map((b, i) => ({ b, i })).filter(({ b }) => b.ratePerSecond !== Infinity);
+    if (limited.length === 0) return -1;
+    const r = Number(
+      await this.client.eval(TAKE_TOKENS, {
+        keys: limited.map(({ b }) => this.key("rl", b.key)),
+        arguments: limited.flatMap(({ b }) => [String(b.ratePerSecond), String(b.burst), String(b.cost)]),
+      }),
+    );
+    return r === 0 ? -1 : limited[r - 1].i;
+  }
+
+  /**
+   * Registers a BB84 session held by this node (its record, its node's set, and both parties'
+   * running sessions) after checking the BUSY caps across nodes, in one step. `check` false:
+   * registers only (a running session re-registered after a Redis restart).
+   */
+  async startBb84(
+    s: { id: string; roomId: string; aliceId: string; bobId: string },
+    opts: { max: number; entryMs: number; record: string; recordMs: number; check: boolean },
+  ): Promise<"ok" | "pair" | "alice" | "bob"> {
+    const r = await this.client.eval(START_BB84, {
+      keys: [this.key("bb84m", s.aliceId), this.key("bb84m", s.bobId), this.key("bb84", s.id), this.key("bb84node", this.nodeId)],
+      arguments: [
+        this.key("node", ""),
+        this.nodeId,
+        s.id,
+        s.roomId,
+        s.aliceId,
+        s.bobId,
+        String(opts.max),
+        String(opts.entryMs),
+        opts.record,
+        String(opts.recordMs),
+        opts.check ? "1" : "0",
+      ],
+    });
+    return (["ok", "pair", "alice", "bob"] as const)[Number(r)] ?? "ok";
+  }
+
+  /**
+   * A BB84 session ended (held by `node`: this one, or a dead one being reaped): both parties'
+   * entries go, its node's set forgets it, and its record is replaced (`record`: kept `recordMs`
+   * for late reports) or deleted (null).
+   */
+  async endBb84(s: { id: string; roomId: string; aliceId: string; bobId: string }, node: string, record: string | null, recordMs = 0): Promise<void> {
+    const m = this.client
+      .multi()
+      .zRem(this.key("bb84m", s.aliceId), `${node} ${s.id} ${s.roomId} ${s.bobId}`)
+      .zRem(this.key("bb84m", s.bobId), `${node} ${s.id} ${s.roomId} ${s.aliceId}`)
+      .sRem(this.key("bb84node", node), s.id);
+    if (record === null) m.del(this.key("bb84", s.id));
+    else m.set(this.key("bb84", s.id), record, { PX: recordMs });
+    await m.exec();
   }
 
   async removeIdentitySocket(userId: string, socketId: string): Promise<void> {

@@ -9,8 +9,11 @@
  *   under the room's lock (SET NX PX, released and fenced by Lua compare-and-delete/compare-and-set)
  *   and pushed to the other nodes by the same Lua script that stores it, so they see the same
  *   members, epochs and leaders in the order they were made. Caps across nodes (connections per
- *   address, connections per identity) are Lua scripts over per-node counts, so a dead node's
- *   share stops counting once its heart-beat key has expired. Liveness is read inside the script
+ *   address, connections per identity, BB84's running sessions per member and per pair) are Lua
+ *   scripts over entries tagged with their node, so a dead node's share stops counting once its
+ *   heart-beat key has expired; per-address row budgets and backup look-up limits are Lua token
+ *   buckets. After Redis comes back from an outage each node counts what it holds again
+ *   (RedisState.onReconnect). Liveness is read inside the script
  *   (the heart-beat keys themselves), never from a node's cached list of live nodes: a cache a beat
  *   old does not know a node that just started, and the identity script would drop that node's
  *   connections as a dead node's (the per-identity cap then never replaced anyone).
@@ -82,6 +85,15 @@ export interface SharedState {
   revokeAdminSession(jti: string, expiresAtMs: number): Promise<void>;
   isAdminSessionRevoked(jti: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A token bucket shared by every node (RedisState.takeTokens): `cost` tokens, refilled at `ratePerSecond` up to `burst`. */
+export interface BucketTake {
+  /** Its name under <prefix>rl: (e.g. "read:<address>"). */
+  key: string;
+  ratePerSecond: number;
+  burst: number;
+  cost: number;
 }
 
 /** A connection somewhere in the cluster: its node and its Socket.IO id. */

@@ -4,14 +4,13 @@
  * the caller's membership periods, and direct messages the caller sent or received.
  */
 import { LIMITS } from "@/lib/protocol";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
-import type { QsecSocket } from "../socket-types";
 import { membershipPeriods } from "../rooms/rooms.repository";
 import { fetchHistoryPage } from "./history.repository";
 
-export function registerHistory(deps: Deps, socket: QsecSocket): void {
-  registerCommand(deps, socket, "history:fetch", async (_s, p) => {
+export function registerHistory(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "history:fetch", async (socket, p) => {
     const room = deps.presence.requireMember(socket, p.roomId);
     const userId = socket.data.userId!;
     const member = room.members.get(userId)!;

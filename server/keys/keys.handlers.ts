@@ -7,7 +7,7 @@
  * it refuses shares for a stale epoch, from a non-leader, or to someone not a member.
  */
 import { leaderOf } from "@/lib/protocol";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { CommandInput, CommandResult, Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
@@ -15,10 +15,10 @@ import { onlineIds } from "../rooms/presence";
 import { setEpochLeader } from "../rooms/rooms.repository";
 import { ackShares, storeShares } from "./keyblob.repository";
 
-export function registerKeys(deps: Deps, socket: QsecSocket): void {
-  registerCommand(deps, socket, "keys:list", (_s, p) => listKeys(deps, socket, p));
-  registerCommand(deps, socket, "roomkey:share", (_s, p) => shareRoomKey(deps, socket, p));
-  registerCommand(deps, socket, "roomkey:ack", async (_s, p) => {
+export function registerKeys(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "keys:list", (socket, p) => listKeys(deps, socket, p));
+  registerCommand(deps, commands, "roomkey:share", (socket, p) => shareRoomKey(deps, socket, p));
+  registerCommand(deps, commands, "roomkey:ack", async (socket, p) => {
     deps.presence.requireMember(socket, p.roomId);
     return { deleted: await ackShares(deps.prisma, p.roomId, socket.data.userId!, p.epochs) };
   });

@@ -1,12 +1,11 @@
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
-import type { QsecSocket } from "../socket-types";
 import type { LogEntry } from "@/lib/protocol";
 import { PRIVATE_LOG_TYPES, visibleTo } from "./logs.repository";
 import { fetchMemberLogsPaged } from "./paged-fetch";
 
-export function registerLogs(deps: Deps, socket: QsecSocket): void {
-  registerCommand(deps, socket, "logs:fetch", async (_s, p) => {
+export function registerLogs(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "logs:fetch", async (socket, p) => {
     deps.presence.requireMember(socket, p.roomId);
     const logs = await fetchMemberLogsPaged(deps.prisma, p.roomId, socket.data.userId!, p.sinceId, p.limit ?? 200, { beforeId: p.beforeId, events: p.events });
     return { logs };

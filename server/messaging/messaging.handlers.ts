@@ -8,10 +8,9 @@
  */
 import { randomBytes } from "node:crypto";
 import type { MessageReceived } from "@/lib/protocol";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
-import type { QsecSocket } from "../socket-types";
 import { backedUp } from "../backpressure";
 import { announceAttachment } from "../attachments/attachments.repository";
 
@@ -22,8 +21,8 @@ function nextMessageId(): string {
   return `${idPrefix}${(idCounter++).toString(36)}`;
 }
 
-export function registerMessaging(deps: Deps, socket: QsecSocket): void {
-  registerCommand(deps, socket, "message:send", async (_s, p) => {
+export function registerMessaging(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "message:send", async (socket, p) => {
     const room = deps.presence.requireMember(socket, p.roomId);
     const from = socket.data.userId!;
     const id = nextMessageId();

@@ -78,14 +78,52 @@ export async function connectionClosed(deps: Deps, socket: QsecSocket): Promise<
         const member = room?.members.get(userId);
         if (!room || !member || !member.sockets.delete(socket.id)) return;
         if (member.sockets.size > 0) return; // another tab of the member is still here
-        const at = new Date();
-        member.lastSeenAt = at;
-        deps.logs.append({ roomId, type: "MEMBER_OFFLINE", actorId: userId, meta: {} });
-        deps.bb84.memberLeft(roomId, userId);
-        if (onlineSocketCount(room) === 0) deps.presence.rooms.delete(roomId);
-        else deps.io.to(roomId).emit("room:updated", deps.presence.state(room));
-        await recordOffline(deps.prisma, roomId, userId, at);
+        await wentOffline(deps, room, userId);
       }),
+    ),
+  );
+}
+
+/** A member's last connection in the room is gone: offline (lastSeenAt), logged, told to the room. Inside withRoom. */
+async function wentOffline(deps: Deps, room: LiveRoom, userId: string) {
+  const member = room.members.get(userId)!;
+  const at = new Date();
+  member.lastSeenAt = at;
+  deps.logs.append({ roomId: room.id, type: "MEMBER_OFFLINE", actorId: userId, meta: {} });
+  deps.bb84.memberLeft(room.id, userId);
+  if (onlineSocketCount(room) === 0) deps.presence.rooms.delete(room.id);
+  else deps.io.to(room.id).emit("room:updated", deps.presence.state(room));
+  await recordOffline(deps.prisma, room.id, userId, at);
+}
+
+/**
+ * Several nodes, Redis back after an outage: every room this node holds a copy of is stored again
+ * under its lock (a restart lost the snapshot: this node's copy is stored, as on any touch, and the
+ * room is listed again for the reaper), and this node's connections that closed meanwhile (their
+ * going offline was refused while Redis was away) are taken out: members left with no connection
+ * go offline, which the room is told. Each room on its own; a failure is logged.
+ */
+export async function reassertPresence(deps: Deps): Promise<void> {
+  const self = deps.presence.shared.nodeId;
+  await Promise.all(
+    [...deps.presence.rooms.keys()].map((roomId) =>
+      deps.presence
+        .withRoom(roomId, async () => {
+          const room = deps.presence.rooms.get(roomId);
+          if (!room) return;
+          const offline: string[] = [];
+          for (const m of room.members.values()) {
+            let lost = 0;
+            for (const sid of [...m.sockets]) {
+              if (deps.presence.hooks.isLocal(sid) || deps.presence.nodeOfSocket(sid) !== self) continue;
+              m.sockets.delete(sid);
+              lost += 1;
+            }
+            if (lost > 0 && m.sockets.size === 0) offline.push(m.userId);
+          }
+          for (const userId of offline) await wentOffline(deps, room, userId);
+        })
+        .catch((e: unknown) => deps.logger.warn("re-asserting a room's presence failed", { roomId, error: e instanceof Error ? e.message : String(e) })),
     ),
   );
 }

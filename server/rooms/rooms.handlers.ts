@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { LIMITS } from "@/lib/protocol";
-import { registerCommand } from "../command";
+import { registerCommand, type CommandTable } from "../command";
 import type { CommandInput, CommandResult, Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
@@ -18,14 +18,14 @@ import { pendingShares } from "../keys/keyblob.repository";
 import { withJoinCleanup } from "./join-cleanup";
 import { reserveRoomSlot } from "./room-budget";
 
-export function registerRooms(deps: Deps, socket: QsecSocket): void {
-  registerCommand(deps, socket, "room:join", (_s, p) => joinRoom(deps, socket, p));
-  registerCommand(deps, socket, "room:leave", async (_s, p) => {
+export function registerRooms(deps: Deps, commands: CommandTable): void {
+  registerCommand(deps, commands, "room:join", (socket, p) => joinRoom(deps, socket, p));
+  registerCommand(deps, commands, "room:leave", async (socket, p) => {
     deps.presence.requireMember(socket, p.roomId);
     await deps.presence.withRoom(p.roomId, () => endMembership(deps, p.roomId, socket.data.userId!, "leave", null));
     return {};
   });
-  registerCommand(deps, socket, "room:remove", async (_s, p) => {
+  registerCommand(deps, commands, "room:remove", async (socket, p) => {
     const room = deps.presence.requireMember(socket, p.roomId);
     const me = socket.data.userId!;
     if (room.createdBy !== me) refuse("FORBIDDEN", "only the room's creator may remove members");

@@ -4,7 +4,8 @@
  * it, also when a test fails.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -42,6 +43,69 @@ export function buildApp(distDir: string): Promise<void> {
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build exited with ${code}:\n${log}`))));
   });
+}
+
+/** What a production build is made from: every file's path, size and modification time under these (node_modules aside). */
+const BUILD_INPUTS = ["app", "lib", "server", "prisma", "next.config.mjs", "postcss.config.mjs", "tsconfig.json", "package-lock.json"];
+
+function sourceStamp(): string {
+  const h = createHash("sha256");
+  const walk = (rel: string) => {
+    const abs = path.join(ROOT, rel);
+    if (!existsSync(abs)) return;
+    const st = statSync(abs);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(abs).sort()) if (name !== "node_modules") walk(path.join(rel, name));
+    } else h.update(`${rel}\0${st.size}\0${st.mtimeMs}\n`);
+  };
+  for (const r of BUILD_INPUTS) walk(r);
+  return h.digest("hex");
+}
+
+/**
+ * buildApp, unless `distDir` already holds a build of the sources as they are now (a stamp of their
+ * paths, sizes and modification times, written after a successful build): suites that serve the
+ * same production build (production.e2e, pg-cluster.e2e) share one `next build` per run. A lock
+ * folder keeps two Jest workers from building into one folder at once.
+ */
+export async function buildAppOnce(distDir: string): Promise<void> {
+  const stampFile = path.join(ROOT, distDir, "qsec-source-stamp");
+  const lock = path.join(ROOT, `${distDir}.lock`);
+  const current = () => existsSync(path.join(ROOT, distDir, "BUILD_ID")) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === sourceStamp();
+  for (;;) {
+    if (current()) return;
+    try {
+      mkdirSync(lock);
+      writeFileSync(path.join(lock, "pid"), String(process.pid));
+      break;
+    } catch {
+      // Another worker builds; wait for it, or take over a lock its dead process left.
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(path.join(lock, "pid"), "utf8"));
+      } catch {
+        /* being written or removed */
+      }
+      let alive = true;
+      if (Number.isInteger(holder) && holder > 0) {
+        try {
+          process.kill(holder, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      if (!alive) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    if (current()) return;
+    const stamp = sourceStamp();
+    await buildApp(distDir);
+    writeFileSync(stampFile, stamp);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export async function startAppServer(opts: AppServerOptions = {}): Promise<AppServer> {

@@ -9,6 +9,9 @@ import {
   encryptBytes,
   encryptRange,
   bytesSource,
+  blobSource,
+  sealRangeInto,
+  segmentsOf,
   ContentHasher,
   decryptStream,
   importFileKey,
@@ -64,6 +67,31 @@ describe("attachment stream encryption (AES-256-GCM STREAM, 64 KiB segments)", (
     ] as const) {
       expect(Buffer.from(await encryptRange(key, fileId, bytesSource(plain), s, e)).equals(Buffer.from(ct.subarray(s, e)))).toBe(true);
     }
+  });
+
+  it("seals any range into a reused buffer, and reads a Blob's ranges into the caller's buffer in order or not", async () => {
+    const plain = pattern(5 * SEGMENT_BYTES + 7);
+    const { key, fileId, ct } = await sealed(plain);
+    const source = blobSource(new Blob([plain as BlobPart]));
+    let into = new Uint8Array(3 * SEGMENT_BYTES);
+    const out = new Uint8Array(3 * SEALED);
+    for (const [s, e] of [
+      [0, 2 * SEALED],
+      [2 * SEALED, 4 * SEALED - 100],
+      [4 * SEALED - 100, ct.length],
+      [10, 30],
+      [HEADER_BYTES + SEALED - 3, HEADER_BYTES + SEALED + 3],
+    ] as const) {
+      const range = segmentsOf(plain.length, s, e)!;
+      const got = await source.readInto!(range.plainStart, range.plainEnd, into);
+      expect(Buffer.from(got).equals(Buffer.from(plain.subarray(range.plainStart, range.plainEnd)))).toBe(true);
+      into = new Uint8Array(got.buffer);
+      const sealedRange = await sealRangeInto(key, fileId, plain.length, got, s, e, out);
+      expect(Buffer.from(sealedRange).equals(Buffer.from(ct.subarray(s, e)))).toBe(true);
+    }
+    expect(segmentsOf(plain.length, 0, HEADER_BYTES)).toBeNull();
+    await expect(sealRangeInto(key, fileId, plain.length, new Uint8Array(0), 0, HEADER_BYTES, out)).resolves.toEqual(ct.subarray(0, HEADER_BYTES));
+    source.close?.();
   });
 
   it("opens a file of many batches (several in flight at once) in order, hashing each segment as it is emitted, and names the first bad segment", async () => {

@@ -17,6 +17,8 @@ import type { Roster } from "./roster";
 
 export interface Bb84HostDeps {
   identity: Identity;
+  /** The server's URL (a BB84 Web Worker connects there with a ticket of ours). */
+  url: string;
   request: Requester;
   roster: Pick<Roster, "has" | "currentMember" | "requirePeer">;
   trust: Pick<MemberTrust, "bindingOk">;
@@ -26,7 +28,7 @@ export interface Bb84HostDeps {
 }
 
 /** Builds the Bb84Host (bb84-session.ts) over this client's modules. */
-export function createBb84Host({ identity, request, roster, trust, pairs, store, warn }: Bb84HostDeps): Bb84Host {
+export function createBb84Host({ identity, url, request, roster, trust, pairs, store, warn }: Bb84HostDeps): Bb84Host {
   return {
     userId: identity.userId,
     relay: async (p: { roomId: string; to: string; sessionId: string; frame: Uint8Array }) => {
@@ -51,5 +53,12 @@ export function createBb84Host({ identity, request, roster, trust, pairs, store,
     },
     commitQkdKey: (peerId: string, sessionId: string, success: boolean) => pairs.commit(peerId, sessionId, success),
     warn: (roomId: string, message: string) => warn(roomId, "BB84_FAILED", message),
+    links: {
+      url,
+      ticket: async () => (await request("bb84:ticket", {})).ticket,
+      route: async (roomId: string, sessionId: string, ticket: string) => {
+        await request("bb84:route", { roomId, sessionId, ticket });
+      },
+    },
   };
 }
