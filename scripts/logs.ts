@@ -154,6 +154,7 @@ async function main() {
   });
 
   let lastId: number | undefined;
+  let noRowsSaid = false;
   try {
     do {
       for await (const page of iterateLogs(prisma, cli.filter, { afterId: lastId })) {
@@ -162,6 +163,16 @@ async function main() {
         await writeOut(page.map((e) => formatEntry(e, cli.json) + "\n").join(""));
         lastId = page[page.length - 1].id;
         if (stopping) break;
+      }
+      if (lastId === undefined && !noRowsSaid) {
+        // Nothing printed: say why on stderr (stdout stays clean for pipes), so a mistyped room id
+        // is not mistaken for a quiet room.
+        noRowsSaid = true;
+        const room = cli.filter.roomId;
+        const exists = (await prisma.room.count({ where: { id: room } })) > 0;
+        // The SQLite file's path, never a PostgreSQL URL (it may hold a password).
+        const where = url.startsWith("file:") ? path.resolve(url.slice("file:".length)) : "DATABASE_URL";
+        console.error(exists ? `logs: no rows of room "${room}" match` : `logs: no room "${room}" in this database (${where})`);
       }
       if (!cli.follow || stopping) break;
       await new Promise<void>((resolve) => {

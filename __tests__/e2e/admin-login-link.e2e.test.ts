@@ -75,3 +75,23 @@ test("a link with a wrong token says so, drops the fragment and leaves the form"
   await page.getByTestId("admin-token").waitFor();
   await page.context().close();
 });
+
+test("the link pasted into a tab already on the login page (only the fragment changes, no reload) still logs in", async () => {
+  const { link, token } = printedLink();
+  const page = await newPage(browser);
+  // Where a newcomer lands first: /admin sends a browser without a session to the login form.
+  await page.goto(`${server.url}/admin`, { timeout: 150_000 });
+  await page.getByTestId("admin-login-form").waitFor({ timeout: 150_000 });
+  expect(new URL(page.url()).pathname).toBe("/admin/login");
+  // Hydrated (React enables the button for a typed token), so the fragment below arrives after the
+  // page has read its own address: the case of a link pasted into the address bar later.
+  await page.getByTestId("admin-token").fill("x");
+  await page.waitForFunction(() => !(document.querySelector('[data-testid="admin-login-submit"]') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
+  await page.getByTestId("admin-token").fill("");
+  // Same path, new fragment: the browser does not load the page again.
+  await page.goto(link, { timeout: 150_000 });
+  await page.getByTestId("admin-rooms").waitFor({ timeout: 60_000 });
+  expect(new URL(page.url()).pathname).toBe("/admin");
+  expect(page.url()).not.toContain(token);
+  await page.context().close();
+});

@@ -168,3 +168,15 @@ test("a large room prints every row through a pipe (nothing lost at exit, slow r
   expect(last).toBe("");
   expect(lines).toBe(N);
 }, 60_000);
+
+test("a room with no rows says so on stderr (stdout stays empty, exit 0): a mistyped room id is not silence", () => {
+  const missing = run(["--room", "cli-rom"]);
+  expect(missing.code).toBe(0);
+  expect(missing.stdout).toBe("");
+  expect(missing.stderr).toMatch(/no room "cli-rom" in this database/);
+  const filtered = run(["--room", "cli-room", "--type", "SECURITY_REJECTED", "--json"]);
+  expect(filtered.code).toBe(0);
+  expect(filtered.stdout).toBe("");
+  expect(filtered.stderr).toMatch(/no rows of room "cli-room" match/);
+  expect(run(["--room", "cli-room"]).stderr).toBe("");
+});

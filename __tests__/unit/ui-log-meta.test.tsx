@@ -53,3 +53,9 @@ test("empty values are left out; metadata with none left shows a dash", () => {
   expect(text(renderToStaticMarkup(<LogMeta meta={{}} names={{}} />))).toBe("—");
   expect(text(renderToStaticMarkup(<LogMeta meta={{ capacity: null }} names={{}} />))).toBe("—");
 });
+
+test("f_EC reads as the BB84 panel shows it (two decimals), not a raw double; the exact value stays in the title", () => {
+  const html = renderToStaticMarkup(<LogMeta meta={{ fEC: 1.088212397806692, roundTrips: 66 }} names={{}} />);
+  expect(text(html)).toBe("f_EC: 1.09round trips: 66");
+  expect(html).toContain("1.088212397806692"); // in the title attribute, for the "Text in metadata" filter
+});

@@ -6,7 +6,7 @@
  * Everything is React text: the metadata is data (a display name can be anything) and never becomes
  * markup.
  */
-import { formatBytes } from "@/lib/ui/bb84-view";
+import { formatBytes, formatRatio } from "@/lib/ui/bb84-view";
 import { pctText } from "@/lib/ui/percent";
 import { LocalTime } from "./local-time";
 
@@ -53,6 +53,7 @@ function Value({ k, v, names, parent }: { k: string; v: unknown; names: Names; p
   if (typeof v === "number") {
     if (RATES.has(k)) return <>{pctText(v)}</>;
     if (k === "bytes") return <>{formatBytes(v)}</>;
+    if (k === "fEC") return <>{formatRatio(v)}</>;
     if (parent === "durations") return <>{Math.round(v)} ms</>;
     return <>{Number.isInteger(v) ? v.toLocaleString("en-US") : String(v)}</>;
   }

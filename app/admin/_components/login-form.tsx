@@ -36,18 +36,26 @@ export function LoginForm() {
 
   useEffect(() => {
     // A login link: take the token out of the address bar and the history entry first (whatever
-    // the outcome), then log in with it as if it had been typed. Once per page (the ref also covers
-    // React's development double mount).
-    if (linkRead.current) return;
-    linkRead.current = true;
-    const fromLink = tokenFromFragment();
-    if (fromLink === null) return;
-    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
-    void postLogin(fromLink).then((failure) => {
-      // Replace, not push: Back does not return to the login page.
-      if (failure === null) router.replace("/admin");
-      else setError(`The login link did not work: ${failure}`);
-    });
+    // the outcome), then log in with it as if it had been typed.
+    const readLink = () => {
+      const fromLink = tokenFromFragment();
+      if (fromLink === null) return;
+      window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+      void postLogin(fromLink).then((failure) => {
+        // Replace, not push: Back does not return to the login page.
+        if (failure === null) router.replace("/admin");
+        else setError(`The login link did not work: ${failure}`);
+      });
+    };
+    // The link pasted into a tab already on this page changes only the fragment: no reload, so
+    // the page hears of it by hashchange.
+    window.addEventListener("hashchange", readLink);
+    // Once per page load (the ref also covers React's development double mount).
+    if (!linkRead.current) {
+      linkRead.current = true;
+      readLink();
+    }
+    return () => window.removeEventListener("hashchange", readLink);
   }, [router]);
 
   async function submit(e: React.FormEvent) {

@@ -230,7 +230,8 @@ export function RoomConsole({
           </span>
         </h1>
         <p className="text-sm text-muted">
-          created <LocalTime iso={room.createdAt} /> (<ZoneName />) · capacity {room.capacity ?? "—"} · {room.messageCount} messages · {room.logCount} log rows
+          created <LocalTime iso={room.createdAt} /> (<ZoneName />) · capacity {room.capacity ?? "—"} · {room.messageCount}{" "}
+          {room.messageCount === 1 ? "message" : "messages"} · {room.logCount} {room.logCount === 1 ? "log row" : "log rows"}
           at load
         </p>
       </div>

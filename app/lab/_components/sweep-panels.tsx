@@ -45,7 +45,7 @@ function Outside({ n, total }: { n: number; total: number }) {
     <span data-testid="outside-count" data-count={n}>
       {n === 0
         ? `All ${total} measured points' 95% intervals contain the theory.`
-        : `${n} of ${total} runs land outside their 95% interval (marked red, ✕): about 1 in 20 is expected by chance.`}
+        : `${n} of ${total} runs land outside their 95% interval (marked with a red +): about 1 in 20 is expected by chance.`}
     </span>
   );
 }
@@ -83,7 +83,7 @@ export function EveSweep({ spec, onSpec }: { spec: LabState["eve"]; onSpec: (s: 
       <ChartFigure
         id="eve"
         title="QBER vs fraction f of photons Eve intercepts"
-        caption="Line: theory e + f/4 − e·f/2. Points: the engine's QBER on its test sample with a 95% Clopper–Pearson interval; red ✕ when the theory is outside it."
+        caption="Line: theory e + f/4 − e·f/2. Points: the engine's QBER on its test sample with a 95% Clopper–Pearson interval; a red + when the theory is outside it."
         table={tableOf(d)}
         summary={pts.length > 0 && <Outside n={outside.length} total={pts.length} />}
       >

@@ -200,7 +200,8 @@ function SessionList({
 function NoSession() {
   return (
     <p className="rounded-md border border-dashed border-line px-3 py-4 text-center text-xs leading-5 text-muted" data-testid="bb84-idle">
-      No BB84 session in this tab yet. Both members&apos; Alice and Bob run in Web Workers; the relay carries their frames end-to-end encrypted.
+      No BB84 session in this tab yet. Each member&apos;s side of a session (the protocol&apos;s sender Alice or receiver Bob) runs in a Web Worker; the relay
+      carries their frames end-to-end encrypted.
     </p>
   );
 }
