@@ -172,7 +172,7 @@ describe("admin console in the browser", () => {
     const row = page.locator('[data-testid="bb84-row"]');
     await row.waitFor({ timeout: 20_000 });
     expect(await row.count()).toBe(1);
-    expect(await row.first().textContent()).toContain("7.25 %");
+    expect(await row.first().textContent()).toContain("7.25%");
     await page.locator('[data-testid="qber-chart"] svg').first().waitFor();
     await page.screenshot({ path: "/tmp/qsec-e2e-admin-room.png", fullPage: true });
     await expectNoInjectedMarkup(page);

@@ -98,7 +98,7 @@ function Pairs({ meta, names, parent, nested = false }: { meta: Record<string, u
             {nested && i > 0 ? ", " : ""}
             {metaLabel(k)}:{" "}
           </dt>
-          <dd className="inline break-all">
+          <dd className="inline [overflow-wrap:anywhere]">
             <Value k={k} v={meta[k]} names={names} parent={parent} />
           </dd>
         </div>

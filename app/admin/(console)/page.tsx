@@ -113,7 +113,7 @@ export default async function AdminRoomsPage({ searchParams }: { searchParams: P
                   </td>
                   <td className="px-4 py-2 text-right tabular-nums">{r.messageCount}</td>
                   <td className="px-4 py-2 text-right tabular-nums">{r.bb84Sessions}</td>
-                  <td className="px-4 py-2 text-right tabular-nums">{r.lastQber === null ? "—" : `${(r.lastQber * 100).toFixed(2)} %`}</td>
+                  <td className="px-4 py-2 text-right tabular-nums">{r.lastQber === null ? "—" : `${(r.lastQber * 100).toFixed(2)}%`}</td>
                 </tr>
               ))}
             </tbody>

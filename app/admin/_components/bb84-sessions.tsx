@@ -52,7 +52,7 @@ export function Bb84Sessions({ sessions, names = {} }: { sessions: Bb84SessionSu
                     <span className={s.outcome === "success" ? "text-ok" : "font-medium text-danger"}>{s.outcome}</span>
                     {s.abortCode ? ` (${s.abortCode})` : ""}
                   </td>
-                  <td className="px-4 py-1.5 text-right tabular-nums">{s.qberEstimate === null ? "—" : `${(s.qberEstimate * 100).toFixed(2)} %`}</td>
+                  <td className="px-4 py-1.5 text-right tabular-nums">{s.qberEstimate === null ? "—" : `${(s.qberEstimate * 100).toFixed(2)}%`}</td>
                   <td className="px-4 py-1.5 text-right tabular-nums">{(s.qberThreshold * 100).toFixed(1)} %</td>
                   <td className="px-4 py-1.5 text-right tabular-nums">{s.finalLength ?? "—"}</td>
                   <td className="px-4 py-1.5 tabular-nums">
