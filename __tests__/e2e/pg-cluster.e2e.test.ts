@@ -11,16 +11,12 @@
  * Needs PostgreSQL, Redis, /usr/sbin/nginx and Chromium: it runs in the postgresql Jest project
  * (jest.config.js), and shares its production build with production.e2e (buildAppOnce).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { createClient } from "redis";
 import { buildAppOnce, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, messageTexts, openRoom, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
-import { freePort } from "../helpers/free-port";
+import { startNginx, type TestNginx } from "../helpers/nginx";
 import { pgAdmin, pgUrlFor } from "../helpers/test-db";
 
 jest.setTimeout(120_000);
@@ -33,34 +29,15 @@ const dbName = `qsec_test_${tag}`;
 const NODE_IDS = ["a", "b"];
 
 const nodes: AppServer[] = [];
-let nginx: { proc: ChildProcess; dir: string } | null = null;
+let nginx: TestNginx | null = null;
 let lb = "";
 let browser: Browser;
 const redis = createClient({ url: REDIS_URL });
 
 /** nginx from the repository's template, round robin over the nodes (no stickiness, as deployed). */
-async function startNginx(urls: string[]): Promise<string> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-nginx-"));
-  const conf = readFileSync(path.join(__dirname, "..", "..", "deploy", "nginx.conf.template"), "utf8")
-    .replaceAll("@PREFIX@", dir)
-    .replaceAll("@LISTEN@", `127.0.0.1:${port}`)
-    .replace("@UPSTREAMS@", urls.map((u) => `    server 127.0.0.1:${new URL(u).port} max_fails=1 fail_timeout=5s;`).join("\n"));
-  writeFileSync(path.join(dir, "nginx.conf"), conf);
-  nginx = { proc: spawn("/usr/sbin/nginx", ["-p", dir, "-c", path.join(dir, "nginx.conf")], { stdio: "ignore" }), dir };
-  // 127.0.0.1 is a secure context (WebCrypto), like localhost.
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return url;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("nginx did not answer");
+async function startBalancer(urls: string[]): Promise<string> {
+  nginx = await startNginx(urls.map((u) => `server 127.0.0.1:${new URL(u).port} max_fails=1 fail_timeout=5s;`));
+  return nginx.url;
 }
 
 beforeAll(async () => {
@@ -75,22 +52,14 @@ beforeAll(async () => {
   };
   // One after the other: the first one up migrates the database.
   for (const id of NODE_IDS) nodes.push(await startAppServer({ distDir: DIST, production: true, readyTimeoutMs: 60_000, env: { ...env, QSEC_NODE_ID: id } }));
-  lb = await startNginx(nodes.map((n) => n.url));
+  lb = await startBalancer(nodes.map((n) => n.url));
   await redis.connect();
   browser = await launchChromium();
 }, 900_000);
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  if (nginx) {
-    const { proc, dir } = nginx;
-    if (proc.pid && proc.exitCode === null) {
-      const gone = new Promise((r) => proc.once("exit", r));
-      process.kill(proc.pid, "SIGQUIT");
-      await gone;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await nginx?.stop();
   for (const n of nodes) await n.stop();
   await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
   if (redis.isOpen) {

@@ -5,13 +5,12 @@
  * from non-members — each ending the session with a reason on both sides.
  */
 import { ChatClient, MemoryStorage, type RoomView } from "@/lib/client";
-import { createLocalEngine } from "@/lib/client/qkd-engine";
-import type { QkdEngineFactory } from "@/lib/client/bb84-types";
 import { generateIdentity } from "@/lib/crypto";
 import { connectRaw } from "../helpers/raw-client";
 import { until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { honestClients } from "../helpers/clients";
+import { recordingEngine } from "../helpers/qkd-workers";
 import type { RelayTap } from "@/server/socket-types";
 
 /**
@@ -40,21 +39,6 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await srv.close();
 });
-
-/** Records the final key bytes each engine produced (test-only view into the party's result). */
-function recordingEngine(keys: Uint8Array[]): QkdEngineFactory {
-  return (init) => {
-    const e = createLocalEngine(init);
-    return {
-      ...e,
-      async key() {
-        const k = await e.key();
-        if (k) keys.push(k.slice());
-        return k;
-      },
-    };
-  };
-}
 
 const room = (c: ChatClient, roomId: string): RoomView => c.state.rooms[roomId]!;
 

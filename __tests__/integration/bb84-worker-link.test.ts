@@ -7,20 +7,20 @@
  * session that is not theirs, a link does nothing but relay and hears no room traffic, and a
  * link's closing ends the session routed to it.
  */
-import { MessageChannel, type MessagePort } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 import type { ChatClient, RoomView } from "@/lib/client";
-import type { LinkEvent, QkdEngine, QkdEngineFactory, QkdEngineInit } from "@/lib/client/bb84-types";
+import type { LinkEvent, QkdEngineFactory } from "@/lib/client/bb84-types";
 import { framedParty } from "@/lib/client/bb84-transport";
 import { deriveBb84FrameKey } from "@/lib/crypto";
 import { fromHex } from "@/lib/crypto/encoding";
 import { createLocalEngine } from "@/lib/client/qkd-engine";
-import { createWorkerEngine, type QkdWorkerRequest, type WorkerLike } from "@/lib/client/qkd-worker-engine";
-import { serveQkdEngine, type WorkerScopeLike } from "@/lib/client/qkd.worker";
+import { createWorkerEngine } from "@/lib/client/qkd-worker-engine";
 import { LIMITS, type Bb84SessionSummary } from "@/lib/protocol";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { honestClients } from "../helpers/clients";
+import { portWorker, recordingEngine } from "../helpers/qkd-workers";
 
 let srv: TestServer;
 const { clients, makeClient } = honestClients(() => srv.url);
@@ -37,47 +37,9 @@ afterEach(async () => {
   await srv.close();
 });
 
-/**
- * A Worker stand-in: serveQkdEngine on the other side of a MessageChannel, in this thread.
- * `slowLinkMs` delays the page's "link" request (a worker whose connection opens late).
- */
-function portWorker(factory: (init: QkdEngineInit) => QkdEngine, slowLinkMs = 0): WorkerLike {
-  const { port1, port2 } = new MessageChannel();
-  ports.push(port1, port2);
-  const scope: WorkerScopeLike = {
-    postMessage: (m, t) => port2.postMessage(m, t as never),
-    addEventListener: (_type, fn) => port2.on("message", (data: QkdWorkerRequest) => fn({ data } as MessageEvent<QkdWorkerRequest>)),
-  };
-  serveQkdEngine(scope, factory);
-  return {
-    postMessage: (m, t) => {
-      if (slowLinkMs > 0 && m.op === "link") setTimeout(() => port1.postMessage(m, t as never), slowLinkMs);
-      else port1.postMessage(m, t as never);
-    },
-    addEventListener: ((type: string, fn: (ev: { data: unknown }) => void) => {
-      if (type === "message") port1.on("message", (data) => fn({ data }));
-    }) as WorkerLike["addEventListener"],
-    terminate: () => {
-      port1.close();
-      port2.close();
-    },
-  };
-}
-
 /** Worker engines whose parties record their final keys (test-only view into the result). */
 function workerEngines(keys: Uint8Array[], slowLinkMs = 0): QkdEngineFactory {
-  const recording = (init: QkdEngineInit): QkdEngine => {
-    const e = createLocalEngine(init);
-    return {
-      ...e,
-      async key() {
-        const k = await e.key();
-        if (k) keys.push(k.slice());
-        return k;
-      },
-    };
-  };
-  return (init) => createWorkerEngine(init, { spawn: () => portWorker(recording, slowLinkMs) });
+  return (init) => createWorkerEngine(init, { spawn: () => portWorker(ports, recordingEngine(keys), { slowLinkMs }) });
 }
 
 const room = (c: ChatClient, roomId: string): RoomView => c.state.rooms[roomId]!;
@@ -179,7 +141,7 @@ test("the worker holds frames that come over its connection until the page has h
   const aliceParty = framedParty(createLocalEngine({ role: "alice", sessionId: fromHex(s.id), params }), { key: aliceKey, tx: ab, rx: ba });
   const engine = createWorkerEngine(
     { role: "bob", sessionId: fromHex(s.id), params, channel: { ...s.channel } },
-    { spawn: () => portWorker(createLocalEngine) },
+    { spawn: () => portWorker(ports, createLocalEngine) },
   );
   const bobParty = engine.framed!({ key: bobKey, tx: ba, rx: ab });
   const events: LinkEvent[] = [];

@@ -6,11 +6,7 @@
  * the nodes; a BB84 session between parties on different nodes relays frames both ways, and a
  * node killed with SIGKILL has its members go offline on the other node and its session end.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createClient } from "redis";
 import { io as ioClient } from "socket.io-client";
 import { generateIdentity, signAuth } from "@/lib/crypto";
@@ -18,7 +14,7 @@ import { startAppServer, type AppServer } from "../e2e/helpers/app-server";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { pgAdmin, pgUrlFor } from "../helpers/test-db";
 import { until } from "../helpers/waits";
-import { freePort } from "../helpers/free-port";
+import { startNginx, type TestNginx } from "../helpers/nginx";
 
 const REDIS_URL = process.env.QSEC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const tag = randomBytes(6).toString("hex");
@@ -34,7 +30,7 @@ async function connect(url: string): Promise<RawClient> {
 }
 
 let env: Record<string, string>;
-const balancers: { proc: ChildProcess; dir: string }[] = [];
+const balancers: TestNginx[] = [];
 
 beforeAll(async () => {
   await pgAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
@@ -53,14 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  for (const { proc, dir } of balancers) {
-    if (proc.pid && proc.exitCode === null) {
-      const gone = new Promise((r) => proc.once("exit", r));
-      process.kill(proc.pid, "SIGQUIT");
-      await gone;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
+  for (const lb of balancers) await lb.stop();
   for (const n of nodes) await n.stop();
   await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
   const redis = createClient({ url: REDIS_URL });
@@ -174,28 +163,11 @@ test("members on two nodes chat in one room and see the same members, epochs and
 });
 
 /** nginx (deploy/nginx.conf.template) in front of node A, with node B as its backup: who lands where is known. */
-async function startNginx(primary: string, backup: string): Promise<string> {
-  const port = await freePort();
-  const nginxDir = mkdtempSync(path.join(os.tmpdir(), "qsec-nginx-"));
+async function startBalancer(primary: string, backup: string): Promise<string> {
   const portOf = (u: string) => new URL(u).port;
-  const conf = readFileSync(path.join(__dirname, "..", "..", "deploy", "nginx.conf.template"), "utf8")
-    .replaceAll("@PREFIX@", nginxDir)
-    .replaceAll("@LISTEN@", `127.0.0.1:${port}`)
-    .replace("@UPSTREAMS@", `    server 127.0.0.1:${portOf(primary)} max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:${portOf(backup)} backup;`);
-  writeFileSync(path.join(nginxDir, "nginx.conf"), conf);
-  balancers.push({ proc: spawn("/usr/sbin/nginx", ["-p", nginxDir, "-c", path.join(nginxDir, "nginx.conf")], { stdio: "ignore" }), dir: nginxDir });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return url;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("nginx did not answer");
+  const lb = await startNginx([`server 127.0.0.1:${portOf(primary)} max_fails=1 fail_timeout=5s;`, `server 127.0.0.1:${portOf(backup)} backup;`]);
+  balancers.push(lb);
+  return lb.url;
 }
 
 /** Closes the earlier tests' clients and waits until both nodes have released their connection slots (Redis). */
@@ -253,7 +225,7 @@ const roomMessage = (roomId: string, epoch: number, counter: number) => ({
 test("SIGTERM of a node behind nginx: its member reconnects to the other node, recovers its session and gets every message sent meanwhile, once", async () => {
   const [a, b] = nodes.map((n) => n.url);
   await closeClients();
-  const lb = await startNginx(a, b);
+  const lb = await startBalancer(a, b);
   const bob = await connect(b);
   const alice = await reconnectingMember(lb); // through nginx: node A
   try {
@@ -296,7 +268,7 @@ test("SIGTERM of a node behind nginx: its member reconnects to the other node, r
 test("SIGKILL of a node behind nginx while a BB84 session runs across nodes: the session ends (NODE_LOST) on both sides, the member recovers on the other node with what it missed, once, and no new epoch", async () => {
   const [a, b] = nodes.map((n) => n.url);
   await closeClients();
-  const lb = await startNginx(a, b);
+  const lb = await startBalancer(a, b);
   const erin = await connect(b);
   const frank = await reconnectingMember(lb); // node A (nginx's primary)
   try {

@@ -6,58 +6,17 @@
  * members chat across nodes again and a new member joins and is seen by everyone, with the members
  * who were online on both nodes still in the room.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { createClient } from "redis";
 import { startAppServer, type AppServer } from "../e2e/helpers/app-server";
 import { connectRaw, type RawClient } from "../helpers/raw-client";
 import { pgAdmin, pgUrlFor } from "../helpers/test-db";
 import { until } from "../helpers/waits";
-import { freePort } from "../helpers/free-port";
+import { ownRedis, type OwnRedis } from "../helpers/own-redis";
 
-const REDIS_BIN = "/usr/bin/redis-server";
 const dbName = `qsec_test_${randomBytes(6).toString("hex")}`;
-const dir = mkdtempSync(path.join(os.tmpdir(), "qsec-redis-"));
-let port = 0;
-let redis: ChildProcess | null = null;
+let redis: OwnRedis;
 const nodes: AppServer[] = [];
 const clients: RawClient[] = [];
-
-async function pingRedis(): Promise<boolean> {
-  const c = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 500 } });
-  c.on("error", () => {});
-  try {
-    await c.connect();
-    return (await c.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    if (c.isOpen) await c.quit().catch(() => {});
-  }
-}
-
-async function startRedis() {
-  redis = spawn(REDIS_BIN, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir], {
-    stdio: "ignore",
-  });
-  for (let i = 0; i < 100; i++) {
-    if (await pingRedis()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server did not answer on port ${port}`);
-}
-
-async function stopRedis() {
-  const r = redis;
-  redis = null;
-  if (!r || r.exitCode !== null) return;
-  const gone = new Promise((res) => r.once("exit", res));
-  r.kill("SIGKILL"); // a crash: nothing saved (and nothing would be: --save "")
-  await gone;
-}
 
 const last = (c: RawClient, ev: string) => (c.received.get(ev) ?? []).at(-1) as { epoch: number; members: { userId: string; online: boolean }[] } | undefined;
 const message = (roomId: string, epoch: number, counter: number) => ({
@@ -70,15 +29,14 @@ const message = (roomId: string, epoch: number, counter: number) => ({
 });
 
 beforeAll(async () => {
-  if (!existsSync(REDIS_BIN)) throw new Error(`${REDIS_BIN} is missing: this test runs its own Redis (Debian: apt-get install redis-server)`);
-  port = await freePort();
-  await startRedis();
+  redis = await ownRedis();
+  await redis.start();
   await pgAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
   const env = {
     QSEC_PAGES: "0",
     DATABASE_URL: pgUrlFor(dbName),
     ADMIN_TOKEN: "x".repeat(32),
-    QSEC_REDIS_URL: `redis://127.0.0.1:${port}`,
+    QSEC_REDIS_URL: redis.url,
     QSEC_REDIS_PREFIX: "qsec_restart:",
   };
   nodes.push(await startAppServer({ env: { ...env, QSEC_NODE_ID: "a" } }));
@@ -88,8 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   for (const n of nodes) await n.stop();
-  await stopRedis();
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.dispose();
   await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
 });
 
@@ -111,7 +68,7 @@ test("Redis restarted under two nodes: UNAVAILABLE while it is down, no node cra
   expect(await bob.call("message:send", message("outage", epoch, 0))).toMatchObject({ ok: true });
   await until(() => (alice.received.get("message:received") ?? []).length === 1, 10_000, "a message before the outage");
 
-  await stopRedis();
+  await redis.stop();
   // Commands that need the shared state: a clear UNAVAILABLE, soon (no 10 s lock wait).
   const t0 = Date.now();
   expect(await carol.call("room:join", { roomId: "outage", displayName: "carol" })).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
@@ -126,7 +83,7 @@ test("Redis restarted under two nodes: UNAVAILABLE while it is down, no node cra
   await new Promise((r) => setTimeout(r, 1500));
   for (const n of nodes) expect(n.output()).not.toMatch(/uncaught|unhandled/i);
 
-  await startRedis(); // same port, empty
+  await redis.start(); // same port, empty
   // The members chat again, across nodes, without any restart: bob (node B) → alice (node A).
   const after = Date.now() + 20_000;
   for (let counter = 1; (alice.received.get("message:received") ?? []).length < 2; counter++) {

@@ -5,41 +5,17 @@
  * reach the caller as rejected promises instead of hanging.
  */
 import { MessageChannel, type MessagePort } from "node:worker_threads";
-import type { QkdEngine, QkdEngineInit, QkdSnapshot } from "@/lib/client/bb84-types";
+import type { QkdEngine, QkdSnapshot } from "@/lib/client/bb84-types";
 import { createLocalEngine } from "@/lib/client/qkd-engine";
 import { createWorkerEngine, type QkdWorkerRequest, type WorkerLike } from "@/lib/client/qkd-worker-engine";
-import { serveQkdEngine, type WorkerScopeLike } from "@/lib/client/qkd.worker";
 import { framedParty, type FramedParty, type FramedStep, type FrameSetup } from "@/lib/client/bb84-transport";
+import { serveQkdEngine } from "@/lib/client/qkd.worker";
+import { portWorker } from "../helpers/qkd-workers";
 
 const ports: MessagePort[] = [];
 afterEach(() => {
   for (const p of ports.splice(0)) p.close();
 });
-
-/** A Worker stand-in: the engine's side of a MessageChannel, served in this thread on the other side. */
-function portWorker(factory: (init: QkdEngineInit) => QkdEngine = createLocalEngine, seen?: QkdWorkerRequest[]): WorkerLike {
-  const { port1, port2 } = new MessageChannel();
-  ports.push(port1, port2);
-  const scope: WorkerScopeLike = {
-    postMessage: (m, t) => port2.postMessage(m, t as never),
-    addEventListener: (_type, fn) =>
-      port2.on("message", (data: QkdWorkerRequest) => {
-        seen?.push(data);
-        fn({ data } as MessageEvent<QkdWorkerRequest>);
-      }),
-  };
-  serveQkdEngine(scope, factory);
-  return {
-    postMessage: (m, t) => port1.postMessage(m, t as never),
-    addEventListener: ((type: string, fn: (ev: { data: unknown }) => void) => {
-      if (type === "message") port1.on("message", (data) => fn({ data }));
-    }) as WorkerLike["addEventListener"],
-    terminate: () => {
-      port1.close();
-      port2.close();
-    },
-  };
-}
 
 const sessionId = () => crypto.getRandomValues(new Uint8Array(16));
 
@@ -69,8 +45,8 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
   test("a session with no eavesdropper ends with the same key on both sides", async () => {
     const id = sessionId();
     const params = { qubits: 16_384 };
-    const alice = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker() });
-    const bob = createWorkerEngine({ role: "bob", sessionId: id, params, channel: { noise: 0.02, loss: 0, eve: 0 } }, { spawn: () => portWorker() });
+    const alice = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker(ports) });
+    const bob = createWorkerEngine({ role: "bob", sessionId: id, params, channel: { noise: 0.02, loss: 0, eve: 0 } }, { spawn: () => portWorker(ports) });
     const { a, b } = await run(alice, bob);
     expect(a.status).toBe("done");
     expect(b.status).toBe("done");
@@ -89,8 +65,8 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
   test("an intercept-resend eavesdropper on every qubit aborts the session with QBER_TOO_HIGH", async () => {
     const id = sessionId();
     const params = { qubits: 16_384 };
-    const alice = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker() });
-    const bob = createWorkerEngine({ role: "bob", sessionId: id, params, channel: { noise: 0, loss: 0, eve: 1 } }, { spawn: () => portWorker() });
+    const alice = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker(ports) });
+    const bob = createWorkerEngine({ role: "bob", sessionId: id, params, channel: { noise: 0, loss: 0, eve: 1 } }, { spawn: () => portWorker(ports) });
     const { a, b } = await run(alice, bob);
     expect(a.status).toBe("aborted");
     expect(b.status).toBe("aborted");
@@ -108,7 +84,7 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
     const alice = createLocalEngine({ role: "alice", sessionId: id, params: { qubits: 4096 } });
     const bob = createWorkerEngine(
       { role: "bob", sessionId: id, params: { qubits: 4096 }, channel: { noise: 0, loss: 0, eve: 0 } },
-      { spawn: () => portWorker(createLocalEngine, seen) },
+      { spawn: () => portWorker(ports, createLocalEngine, { seen }) },
     );
     const hello = (await alice.start()).out[0];
     // A view into a larger buffer, as a decrypted frame may be.
@@ -124,7 +100,7 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
   });
 
   test("bad parameters, engine errors and dispose reject the caller's promise (no hang)", async () => {
-    const bad = createWorkerEngine({ role: "alice", sessionId: sessionId(), params: { qubits: 3 } }, { spawn: () => portWorker() });
+    const bad = createWorkerEngine({ role: "alice", sessionId: sessionId(), params: { qubits: 3 } }, { spawn: () => portWorker(ports) });
     await expect(bad.start()).rejects.toThrow(/qubits/);
     bad.dispose();
 
@@ -132,7 +108,7 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
       { role: "alice", sessionId: sessionId(), params: {} },
       {
         spawn: () =>
-          portWorker(() => ({
+          portWorker(ports, () => ({
             start: async () => {
               throw new Error("boom");
             },
@@ -157,7 +133,7 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
       { role: "alice", sessionId: sessionId(), params: {} },
       {
         spawn: () =>
-          portWorker(() => ({
+          portWorker(ports, () => ({
             ...createLocalEngine({ role: "alice", sessionId: sessionId(), params: { qubits: 4096 } }),
             start: () => new Promise(() => undefined),
           })),
@@ -201,7 +177,7 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
       const params = { qubits: 16_384 };
       const setupA: FrameSetup = { key, tx: ctx("a", "b"), rx: ctx("b", "a") };
       const setupB: FrameSetup = { key, tx: ctx("b", "a"), rx: ctx("a", "b") };
-      const aliceEngine = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker() });
+      const aliceEngine = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker(ports) });
       const bobEngine = createLocalEngine({ role: "bob", sessionId: id, params, channel: { noise: 0.02, loss: 0, eve: 0 } });
       const alice = aliceEngine.framed!(setupA);
       const bob = framedParty(bobEngine, setupB);
@@ -213,7 +189,7 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
       aliceEngine.dispose();
 
       // A fresh pair: one flipped bit in the worker's inbound frame, and a frame sealed for another direction.
-      const a2 = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker() }).framed!(setupA);
+      const a2 = createWorkerEngine({ role: "alice", sessionId: id, params }, { spawn: () => portWorker(ports) }).framed!(setupA);
       const bobEngine2 = createLocalEngine({ role: "bob", sessionId: id, params, channel: { noise: 0, loss: 0, eve: 0 } });
       const b2 = framedParty(bobEngine2, setupB);
       const hello = (await a2.start()).frames[0];
@@ -235,7 +211,7 @@ describe("Web Worker QKD engine (over MessagePorts)", () => {
       const sender = framedParty(createLocalEngine({ role: "alice", sessionId: id, params: { qubits: 4096 } }), { key, tx: ctx("a", "b"), rx: ctx("b", "a") });
       const bob = createWorkerEngine(
         { role: "bob", sessionId: id, params: { qubits: 4096 }, channel: { noise: 0, loss: 0, eve: 0 } },
-        { spawn: () => portWorker(createLocalEngine, seen) },
+        { spawn: () => portWorker(ports, createLocalEngine, { seen }) },
       ).framed!({ key, tx: ctx("b", "a"), rx: ctx("a", "b") });
       const frame = (await sender.start()).frames[0];
       const len = frame.byteLength;
