@@ -53,7 +53,7 @@ export function Bb84Sessions({ sessions, names = {} }: { sessions: Bb84SessionSu
                     {s.abortCode ? ` (${s.abortCode})` : ""}
                   </td>
                   <td className="px-4 py-1.5 text-right tabular-nums">{s.qberEstimate === null ? "—" : `${(s.qberEstimate * 100).toFixed(2)}%`}</td>
-                  <td className="px-4 py-1.5 text-right tabular-nums">{(s.qberThreshold * 100).toFixed(1)} %</td>
+                  <td className="px-4 py-1.5 text-right tabular-nums">{(s.qberThreshold * 100).toFixed(1)}%</td>
                   <td className="px-4 py-1.5 text-right tabular-nums">{s.finalLength ?? "—"}</td>
                   <td className="px-4 py-1.5 tabular-nums">
                     {formatPercent(s.channel.noise, 1)} / {formatPercent(s.channel.loss, 0)} / {formatPercent(s.channel.eve, 0)}

@@ -231,8 +231,7 @@ export function RoomConsole({
         </h1>
         <p className="text-sm text-muted">
           created <LocalTime iso={room.createdAt} /> (<ZoneName />) · capacity {room.capacity ?? "—"} · {room.messageCount}{" "}
-          {room.messageCount === 1 ? "message" : "messages"} · {room.logCount} {room.logCount === 1 ? "log row" : "log rows"}
-          at load
+          {room.messageCount === 1 ? "message" : "messages"} · {room.logCount} {room.logCount === 1 ? "log row" : "log rows"} at load
         </p>
       </div>
 
