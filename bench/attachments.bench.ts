@@ -72,11 +72,24 @@ async function main() {
     logLevel: "error",
   });
   const js = bundle.outputFiles[0]!.text;
+  const sealWorker = await build({
+    entryPoints: [path.join(ROOT, "lib", "client", "attachment-seal.worker.ts")],
+    bundle: true,
+    write: false,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    minify: true,
+    tsconfig: path.join(ROOT, "tsconfig.json"),
+    logLevel: "error",
+  });
+  const sealWorkerJs = sealWorker.outputFiles[0]!.text;
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>bench</title></head><body><script>${js.replace(/<\/script/g, "<\\/script")}</script></body></html>`;
 
   const plainFile = path.join(tmp, "plain.bin");
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === "/bench.html") return void res.writeHead(200, { "content-type": "text/html" }).end(html);
+    if (req.url === "/seal-worker.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(sealWorkerJs);
     if (req.url === "/plain/bench" && req.method === "PUT") {
       pipeline(req, createWriteStream(plainFile)).then(
         () => res.writeHead(204).end(),

@@ -6,6 +6,10 @@
 import { ChatClient, MemoryStorage } from "@/lib/client";
 import { blobSource, generateIdentity, type AttachmentRef } from "@/lib/crypto";
 import { discardDownload, downloadAttachment, uploadAttachment } from "@/lib/client/attachments";
+import { setSealWorkerFactory } from "@/lib/client/attachment-stager";
+
+// The upload's staging worker, bundled by the bench next to this page (the app's bundler does this for Next.js).
+setSealWorkerFactory(() => new Worker("/seal-worker.js", { name: "qsec-attachment-seal" }));
 
 let client: ChatClient;
 let roomId = "";

@@ -36,6 +36,8 @@ import {
   type PlainSource,
 } from "@/lib/crypto";
 import type { Requester } from "./chat/connection";
+import { openStagingWriter, type StagingFileWriter } from "./opfs-writer";
+import { WorkerStager } from "./attachment-stager";
 import { ClientError } from "./errors";
 
 /**
@@ -46,6 +48,11 @@ import { ClientError } from "./errors";
  */
 export const UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024;
 export const UPLOAD_MEMORY_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * A request's body at most where a worker stages the upload (it sends what is staged, so requests
+ * grow past the first ones); deploy/nginx.conf.template lets 16 MiB and its headers through.
+ */
+export const UPLOAD_REQUEST_MAX_BYTES = 16 * 1024 * 1024;
 /** The first chunk of an upload (or of a resumed one); each next one twice the last, up to UPLOAD_CHUNK_BYTES. */
 const UPLOAD_FIRST_CHUNK_BYTES = 1024 * 1024;
 /** Chunks read and sealed ahead of the one being sent (tus sends one at a time, each after the previous one's answer). */
@@ -82,7 +89,7 @@ export class AttachmentUpload {
   url: string | null = null;
   ref!: AttachmentRef;
   private upload: Upload | null = null;
-  private sealer: ChunkSealer | null = null;
+  private sealer: { close(): void } | null = null;
   private cap!: AttachmentCapability;
   private settle!: { resolve: (r: AttachmentRef) => void; reject: (e: unknown) => void };
   private cancelled = false;
@@ -141,7 +148,9 @@ export class AttachmentUpload {
       endpoint: `${o.baseUrl}${ATTACHMENT_HTTP_PATH}`,
       ...(this.url && { uploadUrl: this.url }),
       uploadSize: total,
-      chunkSize: chunkBytes,
+      // The most one request carries: staged by a worker, a request takes what is staged (up to
+      // 16 MiB); sealed on this thread, a chunk is at most chunkBytes.
+      chunkSize: staging ? UPLOAD_REQUEST_MAX_BYTES : chunkBytes,
       retryDelays: [0, 500, 1500, 3000],
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: false,
@@ -150,6 +159,22 @@ export class AttachmentUpload {
       // the wire the next one is read and sealed.
       fileReader: {
         openFile: async () => {
+          // In a browser: staged by a Web Worker (attachment-stager.ts) where it can; else sealed on this thread.
+          const stager =
+            staging && o.source.blob
+              ? await WorkerStager.open({ file: o.source.blob, rawKey, fileId, hasher, id, dirName: UPLOAD_STAGING_DIR, dir: staging })
+              : null;
+          if (stager) {
+            this.sealer = stager;
+            return {
+              size: total,
+              slice: async (start: number, end: number) => {
+                const value = await stager.slice(start, end);
+                return { value, done: start + value.size >= total };
+              },
+              close: () => stager.close(),
+            };
+          }
           const sealer = (this.sealer = new ChunkSealer(key, fileId, o.source, hasher, chunkBytes, UPLOAD_CHUNKS_AHEAD, makeStore));
           return {
             size: total,
@@ -172,7 +197,11 @@ export class AttachmentUpload {
       },
       onProgress: (sent, t) => o.onProgress?.({ sent, total: t }),
       onSuccess: () => void finish().catch((e) => this.settle.reject(e)),
-      onError: (e) => this.settle.reject(new ClientError("UPLOAD_FAILED", `upload failed: ${httpReason(e)}`)),
+      onError: (e) => {
+        // Nothing resumes a failed upload object (a new one resumes by its ref and url): its staging goes.
+        this.sealer?.close();
+        this.settle.reject(new ClientError("UPLOAD_FAILED", `upload failed: ${httpReason(e)}`));
+      },
     });
     this.upload.start();
   }
@@ -249,19 +278,27 @@ function memoryStore(chunkBytes: number, asBlob: boolean): ChunkStore {
   };
 }
 
-/** Staging files for upload chunks: `<attachment id>-<random>-<slot>` under qsec-uploads, rewritten for each chunk, removed by close(). */
+/**
+ * Staging files for upload chunks: `<attachment id>-<random>-<slot>` under qsec-uploads, rewritten
+ * for each chunk (through the staging worker's sync access handles where the browser has them:
+ * opfs-writer.ts), removed by close().
+ */
 async function opfsStore(id: string, dir: StagingDir): Promise<ChunkStore> {
   const prefix = `${id}-${toB64url(randomBytes(6))}`;
-  // Pieces are sealed into a few buffers in turn; a buffer is sealed into again once its write finished.
-  const pool = Array.from({ length: 3 }, () => ({ buf: new Uint8Array(HEADER_BYTES + SEAL_PIECE_SEGMENTS * SEALED_SEGMENT_BYTES), free: Promise.resolve() }));
+  // Pieces are sealed into a few buffers in turn; a buffer is sealed into again once its write
+  // finished (a write hands the buffer to the staging worker and gets it back).
+  const pieceBytes = HEADER_BYTES + SEAL_PIECE_SEGMENTS * SEALED_SEGMENT_BYTES;
+  const pool = Array.from({ length: 3 }, () => ({ buf: new Uint8Array(pieceBytes), free: Promise.resolve() }));
   let turn = 0;
   const names = new Set<string>();
+  const writers = new Set<StagingFileWriter>();
   return {
     open: async (slot) => {
       const name = `${prefix}-${slot}`;
       names.add(name);
       const handle = await dir.getFileHandle(name, { create: true });
-      const writer = (await handle.createWritable({ keepExistingData: false })).getWriter();
+      const writer = await openStagingWriter(UPLOAD_STAGING_DIR, name, handle);
+      writers.add(writer);
       let writes: Promise<unknown> = Promise.resolve();
       return {
         piece: async (_at, n) => {
@@ -272,10 +309,14 @@ async function opfsStore(id: string, dir: StagingDir): Promise<ChunkStore> {
             target: p.buf.subarray(0, n),
             put: (sealed) => {
               // Written in order, each once sealed; the buffer is free again once its write finished.
-              writes = writes.then(() => sealed).then((view) => writer.write(view));
+              writes = writes
+                .then(() => sealed)
+                .then((view) => writer.write(view))
+                .then((back) => void (p.buf = new Uint8Array(back)));
               p.free = writes.then(
                 () => undefined,
-                () => undefined,
+                // A failed write may keep the buffer (handed over and not returned): a new one.
+                () => void (p.buf.byteLength === 0 && (p.buf = new Uint8Array(pieceBytes))),
               );
             },
           };
@@ -288,13 +329,20 @@ async function opfsStore(id: string, dir: StagingDir): Promise<ChunkStore> {
             throw e;
           }
           await writer.close();
+          writers.delete(writer);
           return handle.getFile();
         },
       };
     },
     close: () => {
-      for (const name of names) void dir.removeEntry(name).catch(() => undefined);
+      // A file still open for writing (a cancelled upload) cannot be removed: closed first.
+      const open = [...writers].map((w) => w.abort().catch(() => undefined));
+      writers.clear();
+      const gone = [...names];
       names.clear();
+      void Promise.all(open).then(() => {
+        for (const name of gone) void dir.removeEntry(name).catch(() => undefined);
+      });
     },
   };
 }
@@ -669,10 +717,10 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   void purgeStaleStaging(dir).catch(() => undefined);
   const name = `${o.ref.id}-${toB64url(randomBytes(6))}`;
   let handle: FileSystemFileHandle;
-  let writer: WritableStreamDefaultWriter<BufferSource>;
+  let writer: StagingFileWriter;
   try {
     handle = await dir.getFileHandle(name, { create: true });
-    writer = (await handle.createWritable()).getWriter();
+    writer = await openStagingWriter(STAGING_DIR, name, handle);
   } catch {
     // A file system that refuses writes (full, or a private window's): the in-memory Blob instead.
     await dir.removeEntry(name).catch(() => undefined);
@@ -680,18 +728,18 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   }
   try {
     const batches = await openBatches(o);
-    // Opened segments are gathered into 1 MiB writes (each write is a round trip to the browser
-    // process: 64 KiB writes made the staging twice as slow as an in-memory Blob), in a few
-    // buffers reused in turn: a buffer is filled again once its write finished, which also bounds
-    // the writes queued whatever the disk's speed.
+    // Opened segments are gathered into 1 MiB writes (each write is a round trip to the staging
+    // worker or the browser process: 64 KiB writes made the staging twice as slow as an in-memory
+    // Blob), in a few buffers reused in turn: a buffer is filled again once its write finished
+    // (and came back from the worker), which also bounds the writes queued whatever the disk's speed.
     const pool = Array.from({ length: STAGING_BUFFERS }, () => ({ buf: new Uint8Array(STAGING_WRITE_BYTES), written: Promise.resolve() }));
     let turn = 0;
     let fill = 0;
     const flush = async () => {
       if (fill === 0) return;
       const slot = pool[turn]!;
-      slot.written = writer.write(slot.buf.subarray(0, fill));
-      slot.written.catch(() => undefined); // awaited before the buffer is reused, and by close()
+      slot.written = writer.write(slot.buf.subarray(0, fill)).then((back) => void (slot.buf = new Uint8Array(back)));
+      slot.written.catch(() => undefined); // awaited before the buffer is reused, and before close()
       turn = (turn + 1) % pool.length;
       fill = 0;
       await pool[turn]!.written;
@@ -709,6 +757,8 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
       }
     }
     await flush();
+    // Every write has landed (a failed one fails the download) before the file is closed.
+    await Promise.all(pool.map((p) => p.written));
     await writer.close();
   } catch (e) {
     await writer.abort(e).catch(() => undefined);

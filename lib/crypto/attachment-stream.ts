@@ -143,6 +143,8 @@ export interface PlainSource {
   readInto?(start: number, end: number, into: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>;
   /** Releases what the source holds open (a file stream): called when an upload ends. */
   close?(): void;
+  /** The Blob or File behind a browser source (a Web Worker can read it: the upload's staging worker). */
+  readonly blob?: Blob;
 }
 
 /** Whether this environment's Blob streams take BYOB readers (reads into a caller's buffer). */
@@ -203,6 +205,7 @@ export function blobSource(blob: Blob): PlainSource {
   };
   return {
     size: blob.size,
+    blob,
     read: async (s, e) => new Uint8Array(await blob.slice(s, e).arrayBuffer()),
     readInto: (s, e, into) => {
       const run = queue.then(() => readInto(s, e, into));
@@ -426,6 +429,20 @@ export class ContentHasher {
       if (i < this.digests.length) continue;
       if (i > this.digests.length) throw new RangeError("segments must be hashed in order");
       this.digests.push(subtle().digest("SHA-256", plain.subarray(k * SEGMENT_BYTES, (k + 1) * SEGMENT_BYTES) as Uint8Array<ArrayBuffer>));
+    }
+  }
+
+  /**
+   * Adds segments' SHA-256 digests computed elsewhere (the upload's staging worker), the first for
+   * segment `first`: those already added are skipped, and the rest is dropped at a gap (a segment
+   * still missing), so the hash only ever sees segments in order.
+   */
+  addDigests(first: number, digests: ArrayBuffer[]): void {
+    for (let k = 0; k < digests.length; k++) {
+      const i = first + k;
+      if (i < this.digests.length) continue;
+      if (i > this.digests.length) return;
+      this.digests.push(Promise.resolve(digests[k]!));
     }
   }
 

@@ -1,0 +1,274 @@
+/**
+ * An upload's ciphertext, staged ahead of tus in the browser: a Web Worker
+ * (attachment-seal.worker.ts) reads the picked file, hashes and seals it and writes it into 4 MiB
+ * staging files in the origin-private file system; each tus request's body is the staged files
+ * from the requested offset on, as one disk-backed Blob. So:
+ *   - nothing of the file's reading, hashing or sealing runs on the page's main thread;
+ *   - memory stays at a few MiB whatever the file's size: the worker is retired every 16 MiB it
+ *     sealed, which drops the garbage WebCrypto leaves (a fresh ArrayBuffer per call) at once,
+ *     instead of letting it grow to the ~64 MB after which V8 collects;
+ *   - requests grow with what is staged (up to 16 MiB), rather than one request per fixed chunk:
+ *     staging outruns the network, so after the first the requests are large and few.
+ * Staging stays at most 32 MiB ahead of what the server acknowledged (disk, not memory), and a
+ * staged file is removed once the server acknowledged its bytes (tus asks for the next range only
+ * then). A resumed or retried range that is not staged is staged again: sealing is deterministic, so
+ * the bytes are the same.
+ *
+ * Where the browser cannot (no module workers, no sync access handles: an older browser, a private
+ * window without a file system), WorkerStager.open returns null and attachments.ts seals on the
+ * page (ChunkSealer).
+ */
+import { HEADER_BYTES, SEGMENT_BYTES, TAG_BYTES, ciphertextSize, segmentCount, toB64url, randomBytes, type ContentHasher } from "@/lib/crypto";
+import type { SealWorkerRequest, SealWorkerResponse } from "./attachment-seal.worker";
+
+/** Staged unit: 4 MiB of ciphertext per staging file. */
+export const STAGE_UNIT_BYTES = 8 * 1024 * 1024;
+/** Staged ahead of the server's offset at most (on disk). */
+const STAGE_AHEAD_BYTES = 32 * 1024 * 1024;
+/** A staging worker is retired (terminated, taking its garbage with it) once it sealed this much. */
+const WORKER_RETIRE_BYTES = 16 * 1024 * 1024;
+const SEALED_SEGMENT = SEGMENT_BYTES + TAG_BYTES;
+/** The first unit must be staged within this (else the page seals: a worker that never started). */
+const OPEN_TIMEOUT_MS = 15_000;
+
+type WorkerFactory = () => Worker;
+let factory: WorkerFactory | null = null;
+
+/** For bundles other than the app's (the attachments benchmark's esbuild page): how to start the staging worker. */
+export function setSealWorkerFactory(f: WorkerFactory | null): void {
+  factory = f;
+}
+
+function startWorker(): Worker {
+  return factory ? factory() : new Worker(new URL("./attachment-seal.worker.ts", import.meta.url), { type: "module", name: "qsec-attachment-seal" });
+}
+
+type Request = SealWorkerRequest extends infer R ? (R extends { re: number } ? Omit<R, "re"> : never) : never;
+
+/** One staging worker: requests answered in order; a worker that fails to start fails every call. */
+class SealWorker {
+  private readonly worker: Worker;
+  private next = 1;
+  private readonly waiting = new Map<number, (r: SealWorkerResponse) => void>();
+  private failed: string | null = null;
+  /** Ciphertext bytes this worker was asked to stage. */
+  sealed = 0;
+
+  constructor() {
+    this.worker = startWorker();
+    this.worker.onmessage = (e: MessageEvent<SealWorkerResponse>) => {
+      const done = this.waiting.get(e.data.re);
+      this.waiting.delete(e.data.re);
+      done?.(e.data);
+    };
+    this.worker.onerror = (e) => {
+      e.preventDefault?.();
+      this.fail(e.message || "the staging worker failed to start");
+    };
+  }
+
+  call(msg: Request, transfer: Transferable[] = []): Promise<SealWorkerResponse> {
+    const re = this.next++;
+    if (this.failed) return Promise.resolve({ re, ok: false, error: this.failed });
+    return new Promise((resolve) => {
+      this.waiting.set(re, resolve);
+      this.worker.postMessage({ ...msg, re } as SealWorkerRequest, transfer);
+    });
+  }
+
+  private fail(error: string): void {
+    this.failed = error;
+    for (const [re, done] of this.waiting) done({ re, ok: false, error });
+    this.waiting.clear();
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+    this.fail("the staging worker was stopped");
+  }
+}
+
+interface Unit {
+  name: string;
+  start: number;
+  end: number;
+  ready: Promise<File>;
+  file: File | null;
+}
+
+export interface StagerOptions {
+  file: Blob;
+  rawKey: Uint8Array;
+  fileId: Uint8Array;
+  hasher: ContentHasher;
+  /** The attachment's id (staging files are named after it). */
+  id: string;
+  /** The OPFS directory of upload staging files (at the root). */
+  dirName: string;
+  dir: { getFileHandle(name: string, o?: { create?: boolean }): Promise<FileSystemFileHandle>; removeEntry(name: string): Promise<void> };
+}
+
+export class WorkerStager {
+  private readonly total: number;
+  private readonly size: number;
+  private readonly prefix: string;
+  private worker: SealWorker | null = null;
+  private spare: SealWorker | null = null;
+  private readonly units = new Map<number, Unit>();
+  /** The next unit to stage, and the segment whose digest the next stage starts at. */
+  private nextUnit = 0;
+  private hashNext = 0;
+  /** The server's offset as of the last slice (staging stays within STAGE_AHEAD_BYTES of it). */
+  private acked = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Bumped by restart(): a unit staged again gets a new file name (the old one may still be removed late). */
+  private generation = 0;
+
+  private constructor(private readonly o: StagerOptions) {
+    this.size = o.file.size;
+    this.total = ciphertextSize(this.size);
+    this.prefix = `${o.id}-${toB64url(randomBytes(6))}`;
+  }
+
+  /** A stager whose first unit staged (null where this browser cannot stage in a worker: seal on the page instead). */
+  static async open(o: StagerOptions): Promise<WorkerStager | null> {
+    if (typeof Worker === "undefined") return null;
+    const s = new WorkerStager(o);
+    try {
+      s.pump();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        s.units.get(0)!.ready,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the staging worker did not answer")), OPEN_TIMEOUT_MS))),
+      ]).finally(() => clearTimeout(timer));
+      return s;
+    } catch {
+      s.close();
+      return null;
+    }
+  }
+
+  /** The staged ciphertext from `start`, at most `end − start` bytes (at least one staged unit's worth; tus continues from the offset the server answers). */
+  async slice(start: number, end: number): Promise<Blob> {
+    if (this.closed) throw new Error("the upload was closed");
+    end = Math.min(end, this.total);
+    this.acknowledge(start);
+    const u = Math.floor(start / STAGE_UNIT_BYTES);
+    if (!this.units.has(u)) this.restart(u);
+    this.pump();
+    let first: File;
+    try {
+      first = await this.units.get(u)!.ready;
+    } catch (e) {
+      // A retry asks for this range again: staged afresh then, in a new worker.
+      this.restart(u);
+      throw e;
+    }
+    const files: Blob[] = [first];
+    let stagedEnd = this.units.get(u)!.end;
+    for (let v = u + 1; stagedEnd < end; v++) {
+      const next = this.units.get(v);
+      if (!next?.file) break;
+      files.push(next.file);
+      stagedEnd = next.end;
+    }
+    const from = start - u * STAGE_UNIT_BYTES;
+    return new Blob(files).slice(from, Math.min(end, stagedEnd) - u * STAGE_UNIT_BYTES);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.worker?.terminate();
+    this.spare?.terminate();
+    this.worker = this.spare = null;
+    // Files are removed once the worker's last stage stopped writing them.
+    const names = [...this.units.values()].map((x) => x.name);
+    this.units.clear();
+    void this.chain.then(() => Promise.all(names.map((n) => this.o.dir.removeEntry(n).catch(() => undefined))));
+  }
+
+  /** The server holds everything before `offset`: units that end there or before are removed. */
+  private acknowledge(offset: number): void {
+    this.acked = offset;
+    for (const [u, x] of this.units) {
+      if (x.end <= offset) {
+        this.units.delete(u);
+        void x.ready.then(
+          () => this.o.dir.removeEntry(x.name).catch(() => undefined),
+          () => undefined,
+        );
+      }
+    }
+  }
+
+  /** Drops what was staged from unit `u` on (a failed stage, an offset not staged) and stages from there again. */
+  private restart(u: number): void {
+    this.worker?.terminate();
+    this.spare?.terminate();
+    this.worker = this.spare = null;
+    for (const [v, x] of this.units) {
+      if (v < u) continue;
+      this.units.delete(v);
+      void x.ready.then(
+        () => this.o.dir.removeEntry(x.name).catch(() => undefined),
+        () => undefined,
+      );
+    }
+    this.nextUnit = u;
+    this.generation += 1;
+    this.hashNext = this.o.hasher.next;
+    this.chain = Promise.resolve();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.nextUnit * STAGE_UNIT_BYTES < this.total && this.nextUnit * STAGE_UNIT_BYTES < this.acked + STAGE_AHEAD_BYTES) {
+      this.stage(this.nextUnit++);
+    }
+  }
+
+  private stage(u: number): void {
+    const start = u * STAGE_UNIT_BYTES;
+    const end = Math.min(this.total, start + STAGE_UNIT_BYTES);
+    const name = `${this.prefix}-${u}-${this.generation}`;
+    const hashFrom = this.hashNext;
+    // The digests of this unit's segments are asked for here, once: a later unit starts after them.
+    if (end > HEADER_BYTES)
+      this.hashNext = Math.max(this.hashNext, Math.min(segmentCount(this.size), Math.floor((end - 1 - HEADER_BYTES) / SEALED_SEGMENT) + 1));
+    const unit: Unit = { name, start, end, file: null, ready: null as unknown as Promise<File> };
+    const gen = this.chain;
+    unit.ready = gen.then(async () => {
+      const w = this.takeWorker();
+      w.sealed += end - start;
+      const r = await w.call({ op: "stage", start, end, name, hashFrom });
+      if (!r.ok) throw new Error(`staging failed: ${r.error}`);
+      if (r.digests && r.hashFirst !== undefined) this.o.hasher.addDigests(r.hashFirst, r.digests);
+      // Retired once it sealed enough: its garbage goes with it (the next unit starts a fresh one).
+      if (w.sealed >= WORKER_RETIRE_BYTES && this.worker === w) {
+        w.terminate();
+        this.worker = null;
+      }
+      const file = await (await this.o.dir.getFileHandle(name)).getFile();
+      unit.file = file;
+      return file;
+    });
+    unit.ready.catch(() => undefined); // awaited by slice(); a unit staged ahead and dropped is not an unhandled rejection
+    this.chain = unit.ready.catch(() => undefined);
+    this.units.set(u, unit);
+  }
+
+  /** The worker for the next unit; its successor is started (and initialised) while it stages its last unit, so no unit waits for a worker to start. */
+  private takeWorker(): SealWorker {
+    const w = (this.worker ??= this.spare ?? this.newWorker());
+    if (this.spare === w) this.spare = null;
+    if (!this.spare && w.sealed + STAGE_UNIT_BYTES >= WORKER_RETIRE_BYTES) this.spare = this.newWorker();
+    return w;
+  }
+
+  private newWorker(): SealWorker {
+    const w = new SealWorker();
+    void w.call({ op: "init", file: this.o.file, rawKey: this.o.rawKey, fileId: this.o.fileId, size: this.size, dir: this.o.dirName });
+    return w;
+  }
+}
