@@ -73,7 +73,7 @@ async function main() {
   });
   const js = bundle.outputFiles[0]!.text;
   const sealWorker = await build({
-    entryPoints: [path.join(ROOT, "lib", "client", "attachment-seal.worker.ts")],
+    entryPoints: [path.join(ROOT, "lib", "client", "attachment.worker.ts")],
     bundle: true,
     write: false,
     platform: "browser",
@@ -89,7 +89,7 @@ async function main() {
   const plainFile = path.join(tmp, "plain.bin");
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === "/bench.html") return void res.writeHead(200, { "content-type": "text/html" }).end(html);
-    if (req.url === "/seal-worker.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(sealWorkerJs);
+    if (req.url === "/attachment-worker.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(sealWorkerJs);
     if (req.url === "/plain/bench" && req.method === "PUT") {
       pipeline(req, createWriteStream(plainFile)).then(
         () => res.writeHead(204).end(),

@@ -6,10 +6,10 @@
 import { ChatClient, MemoryStorage } from "@/lib/client";
 import { blobSource, generateIdentity, type AttachmentRef } from "@/lib/crypto";
 import { discardDownload, downloadAttachment, uploadAttachment } from "@/lib/client/attachments";
-import { setSealWorkerFactory } from "@/lib/client/attachment-stager";
+import { setAttachmentWorkerFactory } from "@/lib/client/attachment-workers";
 
 // The upload's staging worker, bundled by the bench next to this page (the app's bundler does this for Next.js).
-setSealWorkerFactory(() => new Worker("/seal-worker.js", { name: "qsec-attachment-seal" }));
+setAttachmentWorkerFactory(() => new Worker("/attachment-worker.js", { name: "qsec-attachment" }));
 
 let client: ChatClient;
 let roomId = "";

@@ -37,7 +37,7 @@ import {
 } from "@/lib/crypto";
 import type { Requester } from "./chat/connection";
 import { openStagingWriter, type StagingFileWriter } from "./opfs-writer";
-import { WorkerStager } from "./attachment-stager";
+import { WorkerStager } from "./attachment-workers";
 import { ClientError } from "./errors";
 
 /**
@@ -53,6 +53,11 @@ export const UPLOAD_MEMORY_CHUNK_BYTES = 4 * 1024 * 1024;
  * grow past the first ones); deploy/nginx.conf.template lets 16 MiB and its headers through.
  */
 export const UPLOAD_REQUEST_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * Uploads from this size on are sealed in Web Workers in a browser (attachment-workers.ts); smaller
+ * ones on the page, where a worker's start would cost more than the crypto and its garbage.
+ */
+export const WORKER_MIN_BYTES = 2 * 1024 * 1024;
 /** The first chunk of an upload (or of a resumed one); each next one twice the last, up to UPLOAD_CHUNK_BYTES. */
 const UPLOAD_FIRST_CHUNK_BYTES = 1024 * 1024;
 /** Chunks read and sealed ahead of the one being sent (tus sends one at a time, each after the previous one's answer). */
@@ -161,7 +166,7 @@ export class AttachmentUpload {
         openFile: async () => {
           // In a browser: staged by a Web Worker (attachment-stager.ts) where it can; else sealed on this thread.
           const stager =
-            staging && o.source.blob
+            staging && o.source.blob && o.source.size >= WORKER_MIN_BYTES
               ? await WorkerStager.open({ file: o.source.blob, rawKey, fileId, hasher, id, dirName: UPLOAD_STAGING_DIR, dir: staging })
               : null;
           if (stager) {
@@ -670,7 +675,7 @@ const STAGING_DIR = "qsec-downloads";
 const UPLOAD_STAGING_DIR = "qsec-uploads";
 /** Staged files older than this are someone's leftovers (a closed tab): the next download removes them. */
 const STAGING_STALE_MS = 60 * 60 * 1000;
-const staged = new WeakMap<Blob, string>();
+const staged = new WeakMap<Blob, string[]>();
 const STAGING_WRITE_BYTES = 1024 * 1024;
 /** Staging buffers: one being filled while the others' writes finish. */
 const STAGING_BUFFERS = 3;
@@ -767,17 +772,17 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   }
   const file = await handle.getFile();
   const blob = o.ref.mime && file.type !== o.ref.mime ? file.slice(0, file.size, o.ref.mime) : file;
-  staged.set(blob, name);
+  staged.set(blob, [name]);
   return blob;
 }
 
 /** Removes a downloaded file's staging copy (after it was saved or shown); a no-op for in-memory Blobs. */
 export async function discardDownload(blob: Blob): Promise<void> {
-  const name = staged.get(blob);
-  if (!name) return;
+  const names = staged.get(blob);
+  if (!names) return;
   staged.delete(blob);
   const dir = await stagingDir();
-  await dir?.removeEntry(name).catch(() => undefined);
+  for (const name of names) await dir?.removeEntry(name).catch(() => undefined);
 }
 
 /** The whole file as an in-memory Blob (Node, browsers without OPFS writable streams). */

@@ -19,7 +19,7 @@
  * page (ChunkSealer).
  */
 import { HEADER_BYTES, SEGMENT_BYTES, TAG_BYTES, ciphertextSize, segmentCount, toB64url, randomBytes, type ContentHasher } from "@/lib/crypto";
-import type { SealWorkerRequest, SealWorkerResponse } from "./attachment-seal.worker";
+import type { AttachmentWorkerFailure, AttachmentWorkerRequest, AttachmentWorkerResponse } from "./attachment.worker";
 
 /** Staged unit: 4 MiB of ciphertext per staging file. */
 export const STAGE_UNIT_BYTES = 8 * 1024 * 1024;
@@ -35,31 +35,34 @@ type WorkerFactory = () => Worker;
 let factory: WorkerFactory | null = null;
 
 /** For bundles other than the app's (the attachments benchmark's esbuild page): how to start the staging worker. */
-export function setSealWorkerFactory(f: WorkerFactory | null): void {
+export function setAttachmentWorkerFactory(f: WorkerFactory | null): void {
   factory = f;
 }
 
 function startWorker(): Worker {
-  return factory ? factory() : new Worker(new URL("./attachment-seal.worker.ts", import.meta.url), { type: "module", name: "qsec-attachment-seal" });
+  return factory ? factory() : new Worker(new URL("./attachment.worker.ts", import.meta.url), { type: "module", name: "qsec-attachment" });
 }
 
-type Request = SealWorkerRequest extends infer R ? (R extends { re: number } ? Omit<R, "re"> : never) : never;
+type Request = AttachmentWorkerRequest extends infer R ? (R extends { re: number } ? Omit<R, "re"> : never) : never;
 
-/** One staging worker: requests answered in order; a worker that fails to start fails every call. */
-class SealWorker {
+type Answer = AttachmentWorkerResponse;
+
+/** One attachment worker: requests answered in order; a worker that fails to start fails every call. */
+class AttachmentWorker {
   private readonly worker: Worker;
   private next = 1;
-  private readonly waiting = new Map<number, (r: SealWorkerResponse) => void>();
+  private readonly waiting = new Map<number, { done: (r: Answer) => void }>();
   private failed: string | null = null;
   /** Ciphertext bytes this worker was asked to stage. */
   sealed = 0;
 
   constructor() {
     this.worker = startWorker();
-    this.worker.onmessage = (e: MessageEvent<SealWorkerResponse>) => {
-      const done = this.waiting.get(e.data.re);
-      this.waiting.delete(e.data.re);
-      done?.(e.data);
+    this.worker.onmessage = (e: MessageEvent<AttachmentWorkerResponse>) => {
+      const r = e.data;
+      const w = this.waiting.get(r.re);
+      this.waiting.delete(r.re);
+      w?.done(r);
     };
     this.worker.onerror = (e) => {
       e.preventDefault?.();
@@ -67,24 +70,24 @@ class SealWorker {
     };
   }
 
-  call(msg: Request, transfer: Transferable[] = []): Promise<SealWorkerResponse> {
+  call(msg: Request): Promise<Answer> {
     const re = this.next++;
-    if (this.failed) return Promise.resolve({ re, ok: false, error: this.failed });
-    return new Promise((resolve) => {
-      this.waiting.set(re, resolve);
-      this.worker.postMessage({ ...msg, re } as SealWorkerRequest, transfer);
+    if (this.failed) return Promise.resolve({ re, ok: false, kind: "setup", error: this.failed });
+    return new Promise((done) => {
+      this.waiting.set(re, { done });
+      this.worker.postMessage({ ...msg, re } as AttachmentWorkerRequest);
     });
   }
 
-  private fail(error: string): void {
+  private fail(error: string, kind: AttachmentWorkerFailure = "setup"): void {
     this.failed = error;
-    for (const [re, done] of this.waiting) done({ re, ok: false, error });
+    for (const [re, w] of this.waiting) w.done({ re, ok: false, kind, error });
     this.waiting.clear();
   }
 
   terminate(): void {
     this.worker.terminate();
-    this.fail("the staging worker was stopped");
+    this.fail("the attachment worker was stopped", "network");
   }
 }
 
@@ -112,8 +115,8 @@ export class WorkerStager {
   private readonly total: number;
   private readonly size: number;
   private readonly prefix: string;
-  private worker: SealWorker | null = null;
-  private spare: SealWorker | null = null;
+  private worker: AttachmentWorker | null = null;
+  private spare: AttachmentWorker | null = null;
   private readonly units = new Map<number, Unit>();
   /** The next unit to stage, and the segment whose digest the next stage starts at. */
   private nextUnit = 0;
@@ -259,15 +262,15 @@ export class WorkerStager {
   }
 
   /** The worker for the next unit; its successor is started (and initialised) while it stages its last unit, so no unit waits for a worker to start. */
-  private takeWorker(): SealWorker {
+  private takeWorker(): AttachmentWorker {
     const w = (this.worker ??= this.spare ?? this.newWorker());
     if (this.spare === w) this.spare = null;
     if (!this.spare && w.sealed + STAGE_UNIT_BYTES >= WORKER_RETIRE_BYTES) this.spare = this.newWorker();
     return w;
   }
 
-  private newWorker(): SealWorker {
-    const w = new SealWorker();
+  private newWorker(): AttachmentWorker {
+    const w = new AttachmentWorker();
     void w.call({ op: "init", file: this.o.file, rawKey: this.o.rawKey, fileId: this.o.fileId, size: this.size, dir: this.o.dirName });
     return w;
   }
