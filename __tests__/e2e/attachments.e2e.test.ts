@@ -125,6 +125,74 @@ describe.each([
     },
   );
 
+  test("a 20 MB upload is staged by a Web Worker, resumes after a request fails midway, arrives byte-identical and leaves no staging files", async () => {
+    const room = `stage-${Date.now().toString(36)}`;
+    const alice = await openRoom(browser, server.url, room, "Alice");
+    await waitForRoom(alice, { members: 1 });
+    const bob = await openRoom(browser, server.url, room, "Bob");
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    // Workers are known by name (their scripts are the bundler's: Turbopack starts every worker from one bootstrap).
+    const workers: Promise<string>[] = [];
+    alice.on("worker", (w) => workers.push(w.evaluate(() => (globalThis as unknown as { name: string }).name).catch(() => "")));
+    // The second upload request (a request carries at most 16 MiB) is cut before it reaches the server.
+    let patches = 0;
+    let cut = false;
+    await alice.route("**/attachments/**", async (route) => {
+      if (route.request().method() === "PATCH" && ++patches === 2) {
+        cut = true;
+        return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    const big = Buffer.alloc(20 * 1024 * 1024 + 5);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 197 + (i >>> 16)) & 0xff;
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "staged.bin", mimeType: "application/octet-stream", buffer: big }]);
+    await bob.locator('[data-testid="attachment-card"]', { hasText: "staged.bin" }).waitFor({ timeout: 60_000 });
+    expect(cut).toBe(true);
+    expect(patches).toBeGreaterThanOrEqual(3);
+    expect(await alice.getByTestId("upload-error").count()).toBe(0);
+    // Read, hashed and sealed by the attachment worker, not on the page.
+    expect(await Promise.all(workers)).toContain("qsec-attachment");
+    expect((await downloadBytes(bob, "staged.bin")).equals(big)).toBe(true);
+    // The sealed chunks staged in the origin-private file system are gone once the upload is done.
+    await alice.waitForFunction(
+      async () => {
+        const root = await navigator.storage.getDirectory();
+        const dir = await root.getDirectoryHandle("qsec-uploads", { create: true });
+        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
+        return true;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    for (const p of [alice, bob]) await p.context().close();
+  });
+
+  test("where the staging worker cannot start, the page seals the upload itself", async () => {
+    const room = `nowk-${Date.now().toString(36)}`;
+    const alice = await openRoom(browser, server.url, room, "Alice");
+    await waitForRoom(alice, { members: 1 });
+    const bob = await openRoom(browser, server.url, room, "Bob");
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    // Every worker script is refused (Next.js's Turbopack starts each worker from a
+    // turbopack-worker-… bootstrap, in development and production builds).
+    let refused = 0;
+    await alice.route(/turbopack-worker-/, (route) => {
+      refused += 1;
+      return route.fulfill({ status: 404, body: "no worker here" });
+    });
+    const file = Buffer.alloc(3 * 1024 * 1024 + 1);
+    for (let i = 0; i < file.length; i++) file[i] = (i * 13 + 1) & 0xff;
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "fallback.bin", mimeType: "application/octet-stream", buffer: file }]);
+    await bob.locator('[data-testid="attachment-card"]', { hasText: "fallback.bin" }).waitFor({ timeout: 60_000 });
+    expect(refused).toBeGreaterThan(0);
+    expect(await alice.getByTestId("upload-error").count()).toBe(0);
+    expect((await downloadBytes(bob, "fallback.bin")).equals(file)).toBe(true);
+    for (const p of [alice, bob]) await p.context().close();
+  });
+
   test("a short video: its poster frame inline, and Play shows it inline once downloaded and checked", async () => {
     const room = `vid-${Date.now().toString(36)}`;
     const alice = await openRoom(browser, server.url, room, "Alice");

@@ -155,4 +155,23 @@ describe("attachment stream encryption (AES-256-GCM STREAM, 64 KiB segments)", (
     const wrongKey = await importFileKey(newFileSecret().rawKey);
     expect((await failure(decryptBytes(wrongKey, a.fileId, a.ct))).message).toMatch(/segment 0 failed/);
   });
+
+  it("takes digests computed elsewhere (the upload's staging worker) in order only: repeats are skipped, and nothing is taken past a gap", async () => {
+    const plain = pattern(5 * SEGMENT_BYTES + 7); // 6 segments
+    const whole = new ContentHasher();
+    whole.add(0, plain);
+    const seg = async (i: number) => crypto.subtle.digest("SHA-256", plain.slice(i * SEGMENT_BYTES, (i + 1) * SEGMENT_BYTES));
+    const h = new ContentHasher();
+    h.addDigests(0, [await seg(0), await seg(1)]);
+    h.addDigests(1, [await seg(1), await seg(2)]); // segment 1 again (a unit staged twice): skipped
+    h.addDigests(4, [await seg(4)]); // a gap (3 missing): not taken
+    expect(h.next).toBe(3);
+    h.addDigests(3, [await seg(3), await seg(4), await seg(5)]);
+    expect(h.next).toBe(6);
+    expect(Buffer.from(await h.digest()).equals(Buffer.from(await whole.digest()))).toBe(true);
+    // A wrong digest changes the content hash.
+    const wrong = new ContentHasher();
+    wrong.addDigests(0, [await seg(0), await seg(0), await seg(2), await seg(3), await seg(4), await seg(5)]);
+    expect(Buffer.from(await wrong.digest()).equals(Buffer.from(await whole.digest()))).toBe(false);
+  });
 });
