@@ -3,8 +3,11 @@
  * http://127.0.0.1 and http://localhost: Alice attaches a small image, a small file and a 3 MB one
  * (the file picker; the same path as drag and drop and paste); they upload with progress (the 3 MB
  * one in several tus chunks, each staged in the origin-private file system), Bob sees the image's
- * encrypted thumbnail inline and cards for the files, downloads them and gets the same bytes; a
- * short video (a WebM recorded in the page) shows its poster frame and plays inline.
+ * encrypted thumbnail inline and cards for the files, downloads them and gets the same bytes; files
+ * at the segment boundaries (0 B, 1 B, 64 KiB − 1, 64 KiB, 64 KiB + 1) round-trip byte for byte; a
+ * 20 MB upload is staged by the attachment worker and resumes after one of its requests is cut; with
+ * no worker script, the page seals the upload itself; a short video (a WebM recorded in the page)
+ * shows its poster frame and plays inline.
  */
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
@@ -124,6 +127,25 @@ describe.each([
       for (const p of [alice, bob]) await p.context().close();
     },
   );
+
+  test("files of 0 B, 1 B, 64 KiB − 1, 64 KiB and 64 KiB + 1 (the segment boundaries) arrive byte-identical", async () => {
+    const room = `edge-${Date.now().toString(36)}`;
+    const alice = await openRoom(browser, server.url, room, "Alice");
+    await waitForRoom(alice, { members: 1 });
+    const bob = await openRoom(browser, server.url, room, "Bob");
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    const files = [0, 1, 65_535, 65_536, 65_537].map((n) => {
+      const buffer = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) buffer[i] = (i * 7 + n) & 0xff;
+      return { name: `edge-${n}.bin`, mimeType: "application/octet-stream", buffer };
+    });
+    await alice.getByTestId("attach-input").setInputFiles(files);
+    for (const f of files) await bob.locator('[data-testid="attachment-card"]', { hasText: f.name }).waitFor({ timeout: 30_000 });
+    expect(await alice.getByTestId("upload-error").count()).toBe(0);
+    for (const f of files) expect((await downloadBytes(bob, f.name)).equals(f.buffer)).toBe(true);
+    for (const p of [alice, bob]) await p.context().close();
+  });
 
   test("a 20 MB upload is staged by a Web Worker, resumes after a request fails midway, arrives byte-identical and leaves no staging files", async () => {
     const room = `stage-${Date.now().toString(36)}`;

@@ -1,6 +1,6 @@
 /**
  * End-to-end encrypted attachments against the real server (tus over HTTP, Socket.IO capabilities,
- * SQLite or PostgreSQL): a 16 MB file uploaded, interrupted at half way and resumed by a fresh
+ * SQLite or PostgreSQL): a 100 MiB file up and back byte for byte; a 16 MB file uploaded, interrupted at half way and resumed by a fresh
  * upload object (as after a reload), announced inside an encrypted message, downloaded and opened
  * byte for byte by another member; refusals for outsiders, later members, missing and expired
  * capabilities; neither the file's bytes nor its name in the database or the store; a stored file
@@ -157,6 +157,26 @@ test("a 16 MB file: upload interrupted at half way resumes, is announced encrypt
   expect(logs).toHaveLength(1);
   expect(JSON.parse(logs[0]!.meta)).toEqual({ attachmentId: ref.id, bytes: total });
 });
+
+test("a 100 MiB file goes up and comes back byte for byte through a headless client (sealed and opened streaming, the content hash checked)", async () => {
+  await start({ maxBytes: 128 * MB, roomQuotaBytes: 256 * MB, memberQuotaBytes: 256 * MB });
+  const alice = await makeClient();
+  const bob = await makeClient();
+  await alice.join("big", "alice");
+  await bob.join("big", "bob");
+  const plain = fileBytes(100 * MB, "QSEC-100MB-MARKER");
+  const ref = await upload(alice, "big", plain, "hundred.bin");
+  expect(ref.size).toBe(100 * MB);
+  const stored = readdirSync(dir).filter((f) => !f.endsWith(".json"));
+  expect(stored).toEqual([ref.id]);
+  expect(readFileSync(path.join(dir, ref.id)).length).toBe(ciphertextSize(100 * MB));
+  await alice.send("big", "the big one", undefined, ref);
+  await until(() => bob.state.rooms.big?.messages.some((m) => m.attachment?.id === ref.id) ?? false, 5000, "bob to get the announcement");
+  const got = bob.state.rooms.big!.messages.find((m) => m.attachment?.id === ref.id)!.attachment!;
+  const blob = await downloadAttachment({ ...transport(bob), roomId: "big", ref: got });
+  expect(blob.size).toBe(plain.length);
+  expect(Buffer.from(await blob.arrayBuffer()).equals(Buffer.from(plain))).toBe(true);
+}, 120_000);
 
 test("refusals: a non-member, a member of a later epoch, a DM outsider, a departed member, and requests without, with a forged or with an expired capability", async () => {
   await start();
