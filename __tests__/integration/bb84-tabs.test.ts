@@ -147,11 +147,7 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
   await a2.join(roomId, "alice");
   await b1.join(roomId, "bob");
   await b2.join(roomId, "bob");
-  await until(
-    () => [a, a2, b1, b2].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey),
-    5000,
-    "everyone keyed",
-  );
+  await until(() => [a, a2, b1, b2].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 5000, "everyone keyed");
 
   const result = await a.startBb84(roomId, bobId.userId, { qubits: 8192 });
   expect(result.status).toBe("success");

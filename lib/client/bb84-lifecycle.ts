@@ -443,7 +443,10 @@ export class SessionLifecycle {
     if (this.ended) return;
     if (this.following) {
       if (summary.outcome === "success" && !(await this.host.adoptQkdKey(this.peerId, this.id).catch(() => false)))
-        this.host.warn(this.roomId, "the BB84 session succeeded in another tab of yours, but its key did not reach this tab: direct messages sent here keep the previous keys");
+        this.host.warn(
+          this.roomId,
+          "the BB84 session succeeded in another tab of yours, but its key did not reach this tab: direct messages sent here keep the previous keys",
+        );
       this.finish(summary.outcome === "success" ? "success" : "aborted", null);
       return;
     }

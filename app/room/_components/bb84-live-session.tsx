@@ -62,9 +62,7 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
           )}
           {l.elsewhere && (
             <p className="text-xs text-muted" data-testid="bb84-elsewhere">
-              {l.status === "running"
-                ? "Runs in another tab of yours; this tab shows its outcome."
-                : "Ran in another tab of yours; this tab took its outcome."}
+              {l.status === "running" ? "Runs in another tab of yours; this tab shows its outcome." : "Ran in another tab of yours; this tab took its outcome."}
             </p>
           )}
           <p className="text-[11px] text-muted">

@@ -137,7 +137,14 @@ export class PairKeyring {
     }
     // The identity's other tabs may open with them too from now on (decryption only, as here).
     await this.deps.shared
-      .stage({ peerId: peer.userId, signingKey: peer.signingKey, agreementKey: peer.agreementKey, wrapKey: derived.wrapKey, dmKey: derived.dmKey, info: pendingInfo })
+      .stage({
+        peerId: peer.userId,
+        signingKey: peer.signingKey,
+        agreementKey: peer.agreementKey,
+        wrapKey: derived.wrapKey,
+        dmKey: derived.dmKey,
+        info: pendingInfo,
+      })
       .catch(() => undefined);
   }
 
@@ -205,15 +212,17 @@ export class PairKeyring {
 
   /** A peer's keys changed in the shared store (this or another client): take committed keys of another session, note staged ones. */
   private refresh(peerId: string) {
-    this.refreshing = this.refreshing.then(async () => {
-      const got = await this.deps.shared.get(peerId).catch(() => ({}) as { current?: SharedPairKey; pending?: SharedPairKey });
-      const entry = this.pairs.get(peerId);
-      if (got.pending && (!entry || entry.pending?.sessionId !== got.pending.info.sessionId)) this.sharedPending.set(peerId, got.pending);
-      else this.sharedPending.delete(peerId);
-      if (!entry) return; // keysFor reads the store when the pair is first needed
-      await entry.keys.catch(() => undefined);
-      if (got.current && boundTo(got.current, entry)) this.install(peerId, got.current);
-    }).catch(() => undefined);
+    this.refreshing = this.refreshing
+      .then(async () => {
+        const got = await this.deps.shared.get(peerId).catch(() => ({}) as { current?: SharedPairKey; pending?: SharedPairKey });
+        const entry = this.pairs.get(peerId);
+        if (got.pending && (!entry || entry.pending?.sessionId !== got.pending.info.sessionId)) this.sharedPending.set(peerId, got.pending);
+        else this.sharedPending.delete(peerId);
+        if (!entry) return; // keysFor reads the store when the pair is first needed
+        await entry.keys.catch(() => undefined);
+        if (got.current && boundTo(got.current, entry)) this.install(peerId, got.current);
+      })
+      .catch(() => undefined);
     for (const w of [...this.waiters]) w();
   }
 
