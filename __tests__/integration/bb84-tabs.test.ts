@@ -208,3 +208,44 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
   await until(() => room(b3, roomId).messages.some((m) => m.text === "to a new tab" && m.hybrid === true), 5000, "the new tab reads it");
   expect(b3.pairInfo(a.userId)).toEqual({ hybrid: true });
 });
+
+test("an aborted session: the tab that follows it shows the same abort and alarm, and no tab takes its keys", async () => {
+  const roomId = "tabs-abort";
+  const bobId = await generateIdentity();
+  const shared = new MemoryPairKeyStore();
+  const make = async (identity?: Awaited<ReturnType<typeof generateIdentity>>, pairKeys?: MemoryPairKeyStore) => {
+    const c = await honestClient(t.srv.url, identity, pairKeys ? { pairKeys } : {});
+    honest.push(c);
+    await c.connect();
+    return c;
+  };
+  const a = await make();
+  const b1 = await make(bobId, shared);
+  const b2 = await make(bobId, shared);
+  await a.join(roomId, "alice");
+  await b1.join(roomId, "bob");
+  await b2.join(roomId, "bob");
+  await until(() => [a, b1, b2].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 5000, "everyone keyed");
+  // An eavesdropper on every photon: the QBER check aborts the session.
+  await a.setChannel(roomId, { noise: 0.02, loss: 0, eve: 1 });
+  await until(() => [b1, b2].every((b) => room(b, roomId).channel.eve === 1), 3000, "the channel at Bob's tabs");
+
+  const result = await a.startBb84(roomId, bobId.userId, { qubits: 8192 });
+  expect(result.status).toBe("aborted");
+  const live = (c: ChatClient) => room(c, roomId).bb84.live.find((l) => l.sessionId === result.sessionId);
+  await until(() => live(b1)?.status === "aborted" && live(b2)?.status === "aborted", 10_000, "both of Bob's tabs to show the abort");
+  expect([live(b1)!, live(b2)!].filter((v) => v.elsewhere === true)).toHaveLength(1);
+  for (const b of [b1, b2]) {
+    const alarm = room(b, roomId).bb84.alarms.find((x) => x.sessionId === result.sessionId);
+    expect(alarm).toMatchObject({ code: "QBER_TOO_HIGH", suspectedEve: true });
+  }
+  const row = await t.srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
+  expect(row).toMatchObject({ outcome: "aborted", abortCode: "QBER_TOO_HIGH" });
+  // Nothing staged or committed for the identity: both tabs keep X25519 with Alice.
+  expect(await shared.get(a.userId)).toEqual({});
+  expect([b1, b2].map((b) => b.pairInfo(a.userId)?.hybrid)).toEqual([false, false]);
+  const sent = await a.send(roomId, "still X25519", bobId.userId);
+  expect(sent.hybrid).toBe(false);
+  for (const b of [b1, b2])
+    await until(() => room(b, roomId).messages.some((m) => m.text === "still X25519" && m.hybrid === false), 3000, "the DM in each tab");
+});
