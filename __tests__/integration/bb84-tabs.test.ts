@@ -249,3 +249,37 @@ test("an aborted session: the tab that follows it shows the same abort and alarm
   for (const b of [b1, b2])
     await until(() => room(b, roomId).messages.some((m) => m.text === "still X25519" && m.hybrid === false), 3000, "the DM in each tab");
 });
+
+test("two tabs of Alice start a session with Bob at the same moment: one runs, the other is refused BUSY and follows it, with no alarm", async () => {
+  const roomId = "tabs-race";
+  const aliceId = await generateIdentity();
+  const shared = new MemoryPairKeyStore();
+  const make = async (identity?: Awaited<ReturnType<typeof generateIdentity>>, pairKeys?: MemoryPairKeyStore) => {
+    const c = await honestClient(t.srv.url, identity, pairKeys ? { pairKeys } : {});
+    honest.push(c);
+    await c.connect();
+    return c;
+  };
+  const a1 = await make(aliceId, shared);
+  const a2 = await make(aliceId, shared);
+  const b = await make();
+  await a1.join(roomId, "alice");
+  await a2.join(roomId, "alice");
+  await b.join(roomId, "bob");
+  await until(() => [a1, a2, b].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 5000, "everyone keyed");
+  const [r1, r2] = await Promise.allSettled([a1.startBb84(roomId, b.userId, { qubits: 8192 }), a2.startBb84(roomId, b.userId, { qubits: 8192 })]);
+  const won = [r1, r2].filter((r) => r.status === "fulfilled");
+  const lost = [r1, r2].filter((r) => r.status === "rejected");
+  expect(won).toHaveLength(1);
+  expect(lost).toHaveLength(1);
+  expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ code: "BUSY" });
+  const result = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<ChatClient["startBb84"]>>>).value;
+  expect(result.status).toBe("success");
+  const [runner, other] = r1.status === "fulfilled" ? [a1, a2] : [a2, a1];
+  const live = (c: ChatClient) => room(c, roomId).bb84.live.find((l) => l.sessionId === result.sessionId);
+  await until(() => live(other)?.status === "success", 10_000, "the other tab to take the outcome");
+  expect(live(other)).toMatchObject({ elsewhere: true, role: "alice" });
+  expect(live(runner)!.elsewhere).toBeFalsy();
+  expect(room(other, roomId).bb84.alarms).toEqual([]);
+  await until(() => other.pairInfo(b.userId)?.hybrid === true, 5000, "the hybrid keys in the other tab");
+});

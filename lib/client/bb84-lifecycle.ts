@@ -74,6 +74,8 @@ export class SessionLifecycle {
     private readonly onSummary: (summary: Bb84SessionSummary) => void,
     /** Known from the start to run in another tab of this identity (Alice's tabs that did not start it). */
     private readonly startsElsewhere = false,
+    /** Ask bb84:claim before running (Bob; Alice when the start's answer did not confirm the session is ours). */
+    private readonly mustClaim = true,
   ) {
     const me = host.userId;
     this.me = me;
@@ -138,7 +140,7 @@ export class SessionLifecycle {
         await this.follow();
         return;
       }
-      if (this.role === "bob") {
+      if (this.mustClaim) {
         let claimed: boolean;
         try {
           claimed = await this.host.claim(this.roomId, this.id);

@@ -116,7 +116,10 @@ export class Bb84Manager {
     // We run Alice only in a session we asked for (the notification may precede the ack); one that
     // another tab of ours started runs there, and this tab follows it.
     const elsewhere = summary.aliceId === me && !ours && !this.pendingStarts.has(`${summary.roomId}|${summary.bobId}`);
-    this.open(summary, elsewhere);
+    // A start of ours in flight does not prove the session is the one we asked for (another tab of
+    // ours may have started one with the same peer at the same moment, and ours is refused): such a
+    // session claims before it runs, as Bob's tabs do, and follows if the claim is another tab's.
+    this.open(summary, elsewhere, summary.bobId === me || !ours);
   }
 
   /** bb84:frame: one sealed frame from the peer. */
@@ -150,8 +153,8 @@ export class Bb84Manager {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private open(summary: Bb84SessionSummary, elsewhere = false) {
-    const s = new SessionLifecycle(this.host, this.engineFactory, summary, this.idleMs, (answer) => this.onSummary(answer), elsewhere);
+  private open(summary: Bb84SessionSummary, elsewhere: boolean, claim: boolean) {
+    const s = new SessionLifecycle(this.host, this.engineFactory, summary, this.idleMs, (answer) => this.onSummary(answer), elsewhere, claim);
     this.sessions.set(s.id, s);
     this.pruneSessions();
     s.begin();
