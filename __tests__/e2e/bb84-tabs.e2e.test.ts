@@ -19,7 +19,7 @@ let browser: Browser;
 const room = `tabs-${Date.now().toString(36)}`;
 
 beforeAll(async () => {
-  server = await startAppServer({ readyTimeoutMs: 120_000, distDir: ".next-e2e-tabs" });
+  server = await startAppServer({ readyTimeoutMs: 120_000 });
   browser = await launchChromium();
   await warmUp(browser, server.url, [{ path: "/room/warm-up-tabs?name=Warm", testId: "room-page" }]);
 }, 240_000);
