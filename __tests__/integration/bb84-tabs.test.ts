@@ -67,7 +67,11 @@ test("the first of a party's connections to claim a session runs it; the other t
   // Frames go between the two claimed connections only.
   expect(await relay(a1, "tabs-claim", b1.userId, sessionId, 7)).toMatchObject({ ok: true });
   expect(await relay(runner, "tabs-claim", a1.userId, sessionId, 8)).toMatchObject({ ok: true });
-  await until(() => framesOf(runner).some((f) => firstByte(f) === 7) && framesOf(a1).some((f) => firstByte(f) === 8), 3000, "frames between the claimed tabs");
+  await until(
+    () => framesOf(runner).some((f) => firstByte(f) === 7) && framesOf(a1).some((f) => firstByte(f) === 8),
+    10_000,
+    "frames between the claimed tabs",
+  );
   // The other tabs: refused, whatever they send, and they get none of the frames.
   expect(await relay(other, "tabs-claim", a1.userId, sessionId, 9)).toMatchObject(ELSEWHERE);
   expect(await relay(a2, "tabs-claim", b1.userId, sessionId, 9)).toMatchObject(ELSEWHERE);
@@ -77,7 +81,7 @@ test("the first of a party's connections to claim a session runs it; the other t
   // The session still runs: the claimed tabs go on.
   expect(await relay(a1, "tabs-claim", b1.userId, sessionId, 10)).toMatchObject({ ok: true });
   expect(await relay(runner, "tabs-claim", a1.userId, sessionId, 11)).toMatchObject({ ok: true });
-  await until(() => framesOf(a1).some((f) => firstByte(f) === 11) && framesOf(runner).some((f) => firstByte(f) === 10), 3000, "later frames");
+  await until(() => framesOf(a1).some((f) => firstByte(f) === 11) && framesOf(runner).some((f) => firstByte(f) === 10), 10_000, "later frames");
   expect(framesOf(other).filter((f) => f.sessionId === sessionId)).toEqual([]);
   expect(framesOf(a2).filter((f) => f.sessionId === sessionId)).toEqual([]);
   expect(framesOf(a1).map(firstByte)).toEqual([8, 11]);
@@ -87,13 +91,13 @@ test("the first of a party's connections to claim a session runs it; the other t
 test("before Bob claims, Alice's frames reach all his tabs; his first relay claims the session for that tab", async () => {
   const { a1, b1, b2, sessionId } = await rawSetup("tabs-implicit");
   expect(await relay(a1, "tabs-implicit", b1.userId, sessionId, 1)).toMatchObject({ ok: true });
-  await until(() => framesOf(b1).length === 1 && framesOf(b2).length === 1, 3000, "the first frame in both tabs");
+  await until(() => framesOf(b1).length === 1 && framesOf(b2).length === 1, 10_000, "the first frame in both tabs");
   // A client that does not claim first (an older one) still runs a session: its first frame claims it.
   expect(await relay(b2, "tabs-implicit", a1.userId, sessionId, 2)).toMatchObject({ ok: true });
   expect(await claim(b1, "tabs-implicit", sessionId)).toMatchObject({ ok: true, data: { claimed: false } });
   expect(await relay(b1, "tabs-implicit", a1.userId, sessionId, 3)).toMatchObject(ELSEWHERE);
   expect(await relay(a1, "tabs-implicit", b1.userId, sessionId, 4)).toMatchObject({ ok: true });
-  await until(() => framesOf(b2).length === 2, 3000, "the next frame in the claimed tab");
+  await until(() => framesOf(b2).length === 2, 10_000, "the next frame in the claimed tab");
   expect(framesOf(b1).map(firstByte)).toEqual([1]);
   expect(framesOf(b2).map(firstByte)).toEqual([1, 4]);
 });
@@ -147,7 +151,7 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
   await a2.join(roomId, "alice");
   await b1.join(roomId, "bob");
   await b2.join(roomId, "bob");
-  await until(() => [a, a2, b1, b2].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 5000, "everyone keyed");
+  await until(() => [a, a2, b1, b2].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 10_000, "everyone keyed");
 
   const result = await a.startBb84(roomId, bobId.userId, { qubits: 8192 });
   expect(result.status).toBe("success");
@@ -175,15 +179,15 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
     5000,
     "hybrid keys in every tab",
   );
-  await until(() => room(a2, roomId).members.find((m) => m.userId === bobId.userId)?.qkd?.sessionId === result.sessionId, 3000, "alice's other tab's mark");
+  await until(() => room(a2, roomId).members.find((m) => m.userId === bobId.userId)?.qkd?.sessionId === result.sessionId, 10_000, "alice's other tab's mark");
   for (const b of [b1, b2]) {
-    await until(() => room(b, roomId).members.find((m) => m.userId === a.userId)?.qkd?.sessionId === result.sessionId, 3000, "the hardened mark");
+    await until(() => room(b, roomId).members.find((m) => m.userId === a.userId)?.qkd?.sessionId === result.sessionId, 10_000, "the hardened mark");
   }
   // Alice's direct message under the hybrid key opens in both tabs; each tab's reply uses it too.
   const sent = await a.send(roomId, "to both tabs", bobId.userId);
   expect(sent.hybrid).toBe(true);
   for (const b of [b1, b2]) {
-    await until(() => room(b, roomId).messages.some((m) => m.text === "to both tabs" && m.hybrid === true), 3000, "the hybrid DM in each tab");
+    await until(() => room(b, roomId).messages.some((m) => m.text === "to both tabs" && m.hybrid === true), 10_000, "the hybrid DM in each tab");
   }
   for (const [b, text] of [
     [b1, "from tab 1"],
@@ -191,12 +195,12 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
   ] as const) {
     const reply = await b.send(roomId, text, a.userId);
     expect(reply.hybrid).toBe(true);
-    for (const x of [a, a2]) await until(() => room(x, roomId).messages.some((m) => m.text === text && m.hybrid === true), 3000, `alice reads "${text}"`);
+    for (const x of [a, a2]) await until(() => room(x, roomId).messages.some((m) => m.text === text && m.hybrid === true), 10_000, `alice reads "${text}"`);
   }
   // Alice's other tab sends under the hybrid key too.
   const fromA2 = await a2.send(roomId, "from alice's other tab", bobId.userId);
   expect(fromA2.hybrid).toBe(true);
-  await until(() => room(b2, roomId).messages.some((m) => m.text === "from alice's other tab" && m.hybrid === true), 3000, "bob reads it");
+  await until(() => room(b2, roomId).messages.some((m) => m.text === "from alice's other tab" && m.hybrid === true), 10_000, "bob reads it");
   const row = await t.srv.prisma.bb84Session.findUniqueOrThrow({ where: { id: result.sessionId } });
   expect(row.outcome).toBe("success");
 
@@ -205,7 +209,7 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
   await b3.join(roomId, "bob");
   const again = await a.send(roomId, "to a new tab", bobId.userId);
   expect(again.hybrid).toBe(true);
-  await until(() => room(b3, roomId).messages.some((m) => m.text === "to a new tab" && m.hybrid === true), 5000, "the new tab reads it");
+  await until(() => room(b3, roomId).messages.some((m) => m.text === "to a new tab" && m.hybrid === true), 10_000, "the new tab reads it");
   expect(b3.pairInfo(a.userId)).toEqual({ hybrid: true });
 });
 
@@ -225,10 +229,10 @@ test("an aborted session: the tab that follows it shows the same abort and alarm
   await a.join(roomId, "alice");
   await b1.join(roomId, "bob");
   await b2.join(roomId, "bob");
-  await until(() => [a, b1, b2].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 5000, "everyone keyed");
+  await until(() => [a, b1, b2].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 10_000, "everyone keyed");
   // An eavesdropper on every photon: the QBER check aborts the session.
   await a.setChannel(roomId, { noise: 0.02, loss: 0, eve: 1 });
-  await until(() => [b1, b2].every((b) => room(b, roomId).channel.eve === 1), 3000, "the channel at Bob's tabs");
+  await until(() => [b1, b2].every((b) => room(b, roomId).channel.eve === 1), 10_000, "the channel at Bob's tabs");
 
   const result = await a.startBb84(roomId, bobId.userId, { qubits: 8192 });
   expect(result.status).toBe("aborted");
@@ -247,7 +251,7 @@ test("an aborted session: the tab that follows it shows the same abort and alarm
   const sent = await a.send(roomId, "still X25519", bobId.userId);
   expect(sent.hybrid).toBe(false);
   for (const b of [b1, b2])
-    await until(() => room(b, roomId).messages.some((m) => m.text === "still X25519" && m.hybrid === false), 3000, "the DM in each tab");
+    await until(() => room(b, roomId).messages.some((m) => m.text === "still X25519" && m.hybrid === false), 10_000, "the DM in each tab");
 });
 
 test("two tabs of Alice start a session with Bob at the same moment: one runs, the other is refused BUSY and follows it, with no alarm", async () => {
@@ -266,7 +270,7 @@ test("two tabs of Alice start a session with Bob at the same moment: one runs, t
   await a1.join(roomId, "alice");
   await a2.join(roomId, "alice");
   await b.join(roomId, "bob");
-  await until(() => [a1, a2, b].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 5000, "everyone keyed");
+  await until(() => [a1, a2, b].every((c) => room(c, roomId).members.length === 2 && !room(c, roomId).waitingForKey), 10_000, "everyone keyed");
   const [r1, r2] = await Promise.allSettled([a1.startBb84(roomId, b.userId, { qubits: 8192 }), a2.startBb84(roomId, b.userId, { qubits: 8192 })]);
   const won = [r1, r2].filter((r) => r.status === "fulfilled");
   const lost = [r1, r2].filter((r) => r.status === "rejected");
@@ -281,5 +285,5 @@ test("two tabs of Alice start a session with Bob at the same moment: one runs, t
   expect(live(other)).toMatchObject({ elsewhere: true, role: "alice" });
   expect(live(runner)!.elsewhere).toBeFalsy();
   expect(room(other, roomId).bb84.alarms).toEqual([]);
-  await until(() => other.pairInfo(b.userId)?.hybrid === true, 5000, "the hybrid keys in the other tab");
+  await until(() => other.pairInfo(b.userId)?.hybrid === true, 10_000, "the hybrid keys in the other tab");
 });
