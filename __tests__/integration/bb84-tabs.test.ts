@@ -108,7 +108,7 @@ test("the tab that runs the session closing ends it, though another tab of the m
   b1.close();
   await until(
     () => ((a1.received.get("bb84:updated") ?? []) as { id: string; outcome: string }[]).some((s) => s.id === sessionId && s.outcome === "aborted"),
-    5000,
+    10_000,
     "the session to end",
   );
   const end = ((a1.received.get("bb84:updated") ?? []) as any[]).find((s) => s.id === sessionId && s.outcome === "aborted");
@@ -176,7 +176,7 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
   // Every tab of Bob's holds the hybrid keys with Alice and shows her as QKD-hardened.
   await until(
     () => [b1, b2].every((b) => b.pairInfo(a.userId)?.hybrid === true) && a2.pairInfo(bobId.userId)?.hybrid === true,
-    5000,
+    10_000,
     "hybrid keys in every tab",
   );
   await until(() => room(a2, roomId).members.find((m) => m.userId === bobId.userId)?.qkd?.sessionId === result.sessionId, 10_000, "alice's other tab's mark");
