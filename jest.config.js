@@ -58,7 +58,7 @@ const POSTGRES_E2E = ["pg-cluster"];
 // instances sharing one fresh PostgreSQL database and one fresh Redis key prefix, and the test's
 // clients go to the two nodes in turn (__tests__/helpers/server.ts, spread.ts). Needs Redis on
 // 127.0.0.1:6379 (QSEC_TEST_REDIS_URL).
-const CLUSTER_SUITES = ["client-chat", "bb84-relay", "bb84-busy", "admin-console"];
+const CLUSTER_SUITES = ["client-chat", "bb84-relay", "bb84-busy", "bb84-tabs", "admin-console"];
 
 module.exports = {
   testTimeout: 60000,

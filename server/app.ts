@@ -334,7 +334,12 @@ export async function createApplication(httpServer: HttpServer, opts: AppOptions
       if (userId) void shared.removeIdentitySocket(userId, socket.id).catch(() => {});
       const done = connectionClosed(deps, socket)
         .catch((e) => logger.error("going offline failed", { error: String(e) }))
-        .finally(() => closing.delete(done));
+        .finally(() => {
+          // After going offline (its last connection: the sessions ended as PEER_LEFT, "left the
+          // room"): a session this connection ran for its party ends too, though another tab stays.
+          deps.bb84.connectionClosed(socket.id);
+          closing.delete(done);
+        });
       closing.add(done);
     });
   });

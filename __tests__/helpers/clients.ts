@@ -3,7 +3,7 @@
  * timeouts so a failing test fails fast, and in-memory storage. The hostile counterpart, which
  * speaks the protocol by hand, is raw-client.ts.
  */
-import { ChatClient, MemoryStorage, type KeyValueStorage } from "@/lib/client";
+import { ChatClient, MemoryStorage, type KeyValueStorage, type PairKeyStore } from "@/lib/client";
 import type { QkdEngineFactory } from "@/lib/client/bb84-types";
 import { generateIdentity, type Identity } from "@/lib/crypto";
 import { spreadUrl } from "./spread";
@@ -12,6 +12,8 @@ export interface HonestClientOptions {
   storage?: KeyValueStorage;
   /** How this member runs its BB84 party (default: lib/client's in-thread engine). */
   qkdEngine?: QkdEngineFactory;
+  /** Where QKD-hardened pair keys are shared (give one identity's clients the same store: its tabs). */
+  pairKeys?: PairKeyStore;
 }
 
 /** One honest member of the server at `url` (in the cluster project, of one of its nodes in turn), not yet connected. */
@@ -23,6 +25,7 @@ export async function honestClient(url: string, identity?: Identity, opts: Hones
     requestTimeoutMs: 5000,
     keyWaitMs: 5000,
     ...(opts.qkdEngine && { qkdEngine: opts.qkdEngine }),
+    ...(opts.pairKeys && { pairKeys: opts.pairKeys }),
   });
 }
 

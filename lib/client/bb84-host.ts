@@ -14,6 +14,11 @@ export interface Bb84Host {
   relay(payload: { roomId: string; to: string; sessionId: string; frame: Uint8Array }): Promise<void>;
   start(payload: { roomId: string; peerId: string; qubits: number; cascadeVariant: string }): Promise<Bb84SessionSummary>;
   report(payload: Bb84ReportPayload): Promise<Bb84SessionSummary>;
+  /**
+   * bb84:claim: whether this connection runs the session for us (true), or another connection of
+   * this identity, another tab, already does (false).
+   */
+  claim(roomId: string, sessionId: string): Promise<boolean>;
   list(roomId: string): Promise<Bb84SessionSummary[]>;
   /** The session's frame key with a present, correctly bound peer (throws ClientError otherwise). */
   frameKey(roomId: string, peerId: string, sessionId: string): Promise<CryptoKey>;
@@ -24,6 +29,11 @@ export interface Bb84Host {
   stageQkdKey(peerId: string, sessionId: string, key: Uint8Array, info: { qber: number | null; keyBits: number }): Promise<void>;
   /** The server's verdict on a session whose key was staged. */
   commitQkdKey(peerId: string, sessionId: string, success: boolean): Promise<void>;
+  /**
+   * The server's success verdict on a session another tab of this identity ran: its hybrid keys,
+   * shared by that tab, become the pair's keys here too. False when they did not arrive in time.
+   */
+  adoptQkdKey(peerId: string, sessionId: string): Promise<boolean>;
   warn(roomId: string, message: string): void;
   /**
    * Optional: BB84 worker connections (server/bb84/links.ts). `url` is the server the worker

@@ -36,6 +36,8 @@ export class SessionLifecycle {
   localEnd = false;
   /** Finished here: view final, alarm raised, engine disposed. */
   ended = false;
+  /** Another tab of this identity claimed the session first: this one only follows its outcome. */
+  following = false;
   /** Resolves with the final view when the session ends. */
   readonly done: Promise<Bb84LiveView>;
   private resolve!: (v: Bb84LiveView) => void;
@@ -70,6 +72,10 @@ export class SessionLifecycle {
     private readonly idleMs: number,
     /** A summary the server answered our report with (the manager routes it back here). */
     private readonly onSummary: (summary: Bb84SessionSummary) => void,
+    /** Known from the start to run in another tab of this identity (Alice's tabs that did not start it). */
+    private readonly startsElsewhere = false,
+    /** Ask bb84:claim before running (Bob; Alice when the start's answer did not confirm the session is ours). */
+    private readonly mustClaim = true,
   ) {
     const me = host.userId;
     this.me = me;
@@ -128,6 +134,25 @@ export class SessionLifecycle {
   begin(): void {
     this.publisher.publish(true);
     void this.enqueue(async () => {
+      // Every tab of Bob's sees the session start: the first to claim it runs it, the others
+      // follow it. Alice's tab is the one that started it; her other tabs follow it.
+      if (this.startsElsewhere) {
+        await this.follow();
+        return;
+      }
+      if (this.mustClaim) {
+        let claimed: boolean;
+        try {
+          claimed = await this.host.claim(this.roomId, this.id);
+        } catch (e) {
+          await this.localAbort("PROTOCOL_ERROR", `could not claim the session: ${e instanceof Error ? e.message : String(e)}`);
+          return;
+        }
+        if (!claimed) {
+          await this.follow();
+          return;
+        }
+      }
       let key: CryptoKey;
       try {
         key = await this.key;
@@ -172,6 +197,19 @@ export class SessionLifecycle {
     }
     this.link = link;
     void this.enqueue(() => link.endMainPath());
+  }
+
+  /**
+   * Another tab of this identity runs the session: no engine here, nothing sent or reported; the
+   * view says where it runs and ends with the server's verdict.
+   */
+  private async follow() {
+    this.following = true;
+    this.localEnd = true;
+    this.view.elsewhere = true;
+    this.engine.dispose();
+    this.publisher.publish(true);
+    if (this.summary.outcome !== "running") await this.verdict(this.summary);
   }
 
   /** What the party's own connection did (direct mode): steps are taken in order on the queue. */
@@ -237,8 +275,9 @@ export class SessionLifecycle {
     });
   }
 
-  /** The connection dropped: the server ends the session; end it here too. */
+  /** The connection dropped: the server ends the session; end it here too (one that runs in another tab goes on). */
   disconnected(): void {
+    if (this.following) return;
     void this.enqueue(async () => {
       if (!this.localEnd) await this.applyStep(await this.stepAbort("CANCELLED", "the connection to the server was lost"), false);
       this.finish("aborted", null);
@@ -404,6 +443,15 @@ export class SessionLifecycle {
   /** The server's final summary: use the key on success, drop it and raise an alarm otherwise. */
   private async verdict(summary: Bb84SessionSummary) {
     if (this.ended) return;
+    if (this.following) {
+      if (summary.outcome === "success" && !(await this.host.adoptQkdKey(this.peerId, this.id).catch(() => false)))
+        this.host.warn(
+          this.roomId,
+          "the BB84 session succeeded in another tab of yours, but its key did not reach this tab: direct messages sent here keep the previous keys",
+        );
+      this.finish(summary.outcome === "success" ? "success" : "aborted", null);
+      return;
+    }
     if (!this.localEnd) {
       // Ended by the server or the peer before our engine finished (peer left, timeout, peer's abort).
       this.localEnd = true;

@@ -87,9 +87,14 @@ export class Bb84Manager {
     const sessions = await this.host.list(roomId);
     this.host.patchBb84(roomId, (v) => {
       const byId = new Map(v.sessions.map((x) => [x.id, x]));
-      for (const x of sessions) if (!byId.has(x.id)) byId.set(x.id, x);
+      for (const x of sessions) if (!byId.has(x.id) || (x.outcome !== "running" && byId.get(x.id)!.outcome === "running")) byId.set(x.id, x);
       return { ...v, sessions: sortSessions([...byId.values()]) };
     });
+    // A session another tab ran that ended while this tab's connection was away: its verdict.
+    for (const x of sessions) {
+      const s = this.sessions.get(x.id);
+      if (s?.following && !s.ended && x.outcome !== "running") s.updateSummary(x);
+    }
   }
 
   // ---- notifications -----------------------------------------------------------------------
@@ -108,15 +113,20 @@ export class Bb84Manager {
       return;
     }
     if (summary.outcome !== "running" || (summary.aliceId !== me && summary.bobId !== me)) return;
-    // We are Alice only in a session we asked for (the notification may precede the ack).
-    if (summary.aliceId === me && !ours && !this.pendingStarts.has(`${summary.roomId}|${summary.bobId}`)) return;
-    this.open(summary);
+    // We run Alice only in a session we asked for (the notification may precede the ack); one that
+    // another tab of ours started runs there, and this tab follows it.
+    const elsewhere = summary.aliceId === me && !ours && !this.pendingStarts.has(`${summary.roomId}|${summary.bobId}`);
+    // A start of ours in flight does not prove the session is the one we asked for (another tab of
+    // ours may have started one with the same peer at the same moment, and ours is refused): such a
+    // session claims before it runs, as Bob's tabs do, and follows if the claim is another tab's.
+    this.open(summary, elsewhere, summary.bobId === me || !ours);
   }
 
   /** bb84:frame: one sealed frame from the peer. */
   onFrame(f: Bb84Frame): void {
     const s = this.sessions.get(f.sessionId);
-    if (!s || s.ended) return;
+    // A session another tab of ours runs: its frames reached this connection before it was claimed.
+    if (!s || s.ended || s.following) return;
     let bytes: Uint8Array;
     try {
       bytes = typeof f.frame === "string" ? fromB64url(f.frame) : f.frame instanceof Uint8Array ? f.frame : new Uint8Array(f.frame);
@@ -143,8 +153,8 @@ export class Bb84Manager {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private open(summary: Bb84SessionSummary) {
-    const s = new SessionLifecycle(this.host, this.engineFactory, summary, this.idleMs, (answer) => this.onSummary(answer));
+  private open(summary: Bb84SessionSummary, elsewhere: boolean, claim: boolean) {
+    const s = new SessionLifecycle(this.host, this.engineFactory, summary, this.idleMs, (answer) => this.onSummary(answer), elsewhere, claim);
     this.sessions.set(s.id, s);
     this.pruneSessions();
     s.begin();

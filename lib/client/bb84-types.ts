@@ -91,6 +91,12 @@ export interface Bb84LiveView {
   cascadeVariant: CascadeVariant | string;
   channel: ChannelSettings;
   status: "running" | "success" | "aborted";
+  /**
+   * Another tab of this identity runs the session (it claimed it first, bb84:claim): this tab runs
+   * no engine and sends nothing; it shows the session, follows its outcome, and on success takes
+   * the hybrid keys that tab shares (PairKeyStore).
+   */
+  elsewhere?: boolean;
   snapshot: QkdSnapshot;
   /** Encrypted transport progress: frames and bytes through the relay so far. */
   transport: { framesSent: number; framesReceived: number; bytesSent: number; bytesReceived: number };

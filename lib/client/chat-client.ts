@@ -106,7 +106,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     const fail = (e: unknown) => this.fail(e);
     const scheduler = (this.scheduler = new Scheduler(fail));
     const store = (this.store = new ClientStateStore(userId, { changed: (s) => this.emit("change", s), connectionChanged: () => scheduler.checkWaiters() }));
-    const pairs = (this.pairs = new PairKeyring({ identity, store }));
+    const pairs = (this.pairs = new PairKeyring({ identity, store, shared: opts.pairKeys }));
     const trust = (this.trust = new MemberTrust({ identity, storage: opts.storage, store, qkdView: (m) => pairs.qkdView(m), warn }));
     const roster = (this.roster = new Roster({
       userId,
@@ -133,6 +133,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
           if (roster.has(state.roomId)) await this.applyJoinResult(state);
         });
         await this.fetchLatestLogs(state.roomId);
+        // Sessions that ended while we were away (one another tab ran and this one follows, say).
+        await this.bb84.load(state.roomId).catch(() => undefined);
       },
       warn,
       fail,
@@ -429,6 +431,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (this.scheduler.closed) return;
     this.scheduler.close();
     this.connection.close();
+    this.pairs.close();
   }
 
   // ---- routing ------------------------------------------------------------------------------

@@ -13,4 +13,15 @@ export { TypedEmitter, type Listener } from "./emitter";
 export { rejectionReason } from "./reasons";
 export type { ChatMessage, ClientState, ConnectionState, HistoryView, MemberView, MessageStatus, RoomView } from "./types";
 export type { ChatState } from "./chat-client";
-export { MemoryCounterStore, MemoryEpochKeyStore, type CounterStore, type EpochKeyStore, type EpochKeyExport, type ExportableEpochKeyStore } from "./persist";
+export {
+  MemoryCounterStore,
+  MemoryEpochKeyStore,
+  MemoryPairKeyStore,
+  type CounterStore,
+  type EpochKeyStore,
+  type EpochKeyExport,
+  type ExportableEpochKeyStore,
+  type PairKeyStore,
+  type SharedPairKey,
+  type SharedPairKeys,
+} from "./persist";

@@ -5,8 +5,12 @@
  *     CryptoKeys (and an at-rest wrapped copy for key backup); Node and tests use the memory one.
  *   - CounterStore: message counters reserved atomically, so several tabs of one identity never
  *     stamp the same (sender, scope, counter).
- * Both default to memory; lib/client never touches IndexedDB itself (the browser layer injects).
+ *   - PairKeyStore (issue 14): the QKD-hardened pair keys of a BB84 session, so every tab of the
+ *     identity uses them, not only the tab that ran the session (and a reload keeps them). The
+ *     browser implements it over IndexedDB (non-extractable CryptoKeys) and a BroadcastChannel.
+ * All default to memory; lib/client never touches IndexedDB itself (the browser layer injects).
  */
+import type { QkdPairView } from "./bb84-types";
 
 export interface EpochKeyStore {
   /** Stores the 32-byte AES-256-GCM key of (roomId, epoch); a second put of the same pair is a no-op. */
@@ -74,5 +78,68 @@ export class MemoryCounterStore implements CounterStore {
     const start = Math.max(this.next.get(userId) ?? 0, Date.now() * 1000);
     this.next.set(userId, start + n);
     return start;
+  }
+}
+
+/**
+ * The hybrid pair keys of one successful (or staged) BB84 session with a peer: the two AES-256-GCM
+ * keys HKDF(X25519 secret ‖ QKD key) gave, as non-extractable CryptoKeys (never their bytes, nor
+ * the QKD key's), bound to the peer's public keys they were derived with.
+ */
+export interface SharedPairKey {
+  peerId: string;
+  signingKey: string;
+  agreementKey: string;
+  wrapKey: CryptoKey;
+  dmKey: CryptoKey;
+  /** The session, its QBER and final key length. */
+  info: QkdPairView;
+}
+
+/** A peer's shared keys: the committed ones, and those of a session awaiting its verdict. */
+export interface SharedPairKeys {
+  current?: SharedPairKey;
+  pending?: SharedPairKey;
+}
+
+/**
+ * Where the tab that ran a BB84 session leaves its hybrid pair keys for the identity's other
+ * clients (tabs): staged on the session's local success (the others may open with them at once,
+ * decryption only), committed or dropped on the server's verdict. Another tab that saw the same
+ * verdict takes them from here.
+ */
+export interface PairKeyStore {
+  /** A session's candidate keys (replaces any pending ones for that peer). */
+  stage(key: SharedPairKey): Promise<void>;
+  /** The verdict on a staged session: its keys become the peer's current ones (success) or are dropped; a no-op for another session. */
+  commit(peerId: string, sessionId: string, success: boolean): Promise<void>;
+  get(peerId: string): Promise<SharedPairKeys>;
+  /** Calls fn with the peer's id whenever its keys here change (by any client sharing the store); returns a stop function. */
+  watch(fn: (peerId: string) => void): () => void;
+}
+
+/** The keys of one store in memory, shared by the clients given the same object (tests: one identity's tabs). */
+export class MemoryPairKeyStore implements PairKeyStore {
+  private keys = new Map<string, SharedPairKeys>();
+  private watchers = new Set<(peerId: string) => void>();
+  async stage(key: SharedPairKey): Promise<void> {
+    this.keys.set(key.peerId, { ...this.keys.get(key.peerId), pending: { ...key, info: { ...key.info } } });
+    this.changed(key.peerId);
+  }
+  async commit(peerId: string, sessionId: string, success: boolean): Promise<void> {
+    const k = this.keys.get(peerId);
+    if (!k?.pending || k.pending.info.sessionId !== sessionId) return;
+    this.keys.set(peerId, success ? { current: k.pending } : { current: k.current });
+    this.changed(peerId);
+  }
+  async get(peerId: string): Promise<SharedPairKeys> {
+    return { ...this.keys.get(peerId) };
+  }
+  watch(fn: (peerId: string) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+  private changed(peerId: string) {
+    for (const fn of [...this.watchers]) queueMicrotask(() => fn(peerId));
   }
 }

@@ -211,6 +211,8 @@ export const bb84AttachSchema = z
   })
   .strict();
 export const bb84RouteSchema = z.object({ roomId: roomIdSchema, sessionId: bb84SessionIdSchema, ticket: bb84TicketValueSchema }).strict();
+/** A party's claim to run a session on this connection (one of the identity's tabs; first claim wins). */
+export const bb84ClaimSchema = z.object({ roomId: roomIdSchema, sessionId: bb84SessionIdSchema }).strict();
 
 export const logsFetchSchema = z
   .object({
@@ -381,6 +383,7 @@ export interface ClientToServerEvents {
   "bb84:ticket": (p: z.input<typeof bb84TicketSchema>, ack: AckFn<{ ticket: string }>) => void;
   "bb84:attach": (p: z.input<typeof bb84AttachSchema>, ack: AckFn<{ userId: string }>) => void;
   "bb84:route": (p: z.input<typeof bb84RouteSchema>, ack: AckFn<Record<string, never>>) => void;
+  "bb84:claim": (p: z.input<typeof bb84ClaimSchema>, ack: AckFn<{ claimed: boolean }>) => void;
   "backup:fetch": (p: z.input<typeof backupFetchSchema>, ack: AckFn<BackupBlob>) => void;
   "backup:put": (p: z.input<typeof backupPutSchema>, ack: AckFn<{ version: number }>) => void;
   "attachment:create": (p: z.input<typeof attachmentCreateSchema>, ack: AckFn<AttachmentCapability>) => void;
@@ -424,6 +427,7 @@ export const COMMAND_SCHEMAS = {
   "bb84:ticket": bb84TicketSchema,
   "bb84:attach": bb84AttachSchema,
   "bb84:route": bb84RouteSchema,
+  "bb84:claim": bb84ClaimSchema,
   "backup:fetch": backupFetchSchema,
   "backup:put": backupPutSchema,
   "attachment:create": attachmentCreateSchema,

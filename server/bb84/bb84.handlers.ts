@@ -14,11 +14,18 @@ import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
 import { backedUp } from "../backpressure";
 import { findSession, listSessions } from "./bb84.repository";
+import { refuseElsewhere } from "./sessions";
 
 export function registerBb84(deps: Deps, commands: CommandTable): void {
   registerCommand(deps, commands, "bb84:start", (socket, p) => startSession(deps, socket, p));
   registerCommand(deps, commands, "bb84:relay", (socket, p) => relayFrame(deps, socket, p));
   registerCommand(deps, commands, "bb84:report", (socket, p) => reportOutcome(deps, socket, p));
+  registerCommand(deps, commands, "bb84:claim", async (socket, p) => {
+    deps.presence.requireMember(socket, p.roomId);
+    const claimed = await deps.bb84.claim(p.sessionId, socket.data.userId!, p.roomId, socket.id);
+    if (claimed === null) refuse("UNKNOWN_SESSION", "no running BB84 session of yours with that id in this room");
+    return { claimed };
+  });
   registerCommand(deps, commands, "bb84:list", async (socket, p) => {
     deps.presence.requireMember(socket, p.roomId);
     return { sessions: await listSessions(deps.prisma, p.roomId, p.limit ?? 100) };
@@ -33,15 +40,19 @@ async function startSession(deps: Deps, socket: QsecSocket, p: CommandInput<"bb8
   if (peer.sockets.size === 0) refuse("PEER_OFFLINE", "the peer is offline; BB84 needs both parties connected");
   // The BUSY caps (one session per pair in a room, LIMITS.maxBb84SessionsPerMember per member) are
   // checked by start(), over every node's sessions, in the same step that registers this one.
-  return deps.bb84.start({
-    roomId: p.roomId,
-    aliceId: me,
-    bobId: p.peerId,
-    qubits: p.qubits,
-    cascadeVariant: p.cascadeVariant,
-    qberThreshold: DEFAULT_QBER_THRESHOLD,
-    channel: room.channel,
-  });
+  // This connection runs the session for Alice (her claim); her other tabs follow it.
+  return deps.bb84.start(
+    {
+      roomId: p.roomId,
+      aliceId: me,
+      bobId: p.peerId,
+      qubits: p.qubits,
+      cascadeVariant: p.cascadeVariant,
+      qberThreshold: DEFAULT_QBER_THRESHOLD,
+      channel: room.channel,
+    },
+    socket.id,
+  );
 }
 
 async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:relay">): Promise<CommandResult<"bb84:relay">> {
@@ -55,14 +66,19 @@ async function relayFrame(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:
   const s = deps.bb84.get(p.sessionId) ?? (await deps.bb84.elsewhere(p.sessionId).then((r) => (r && !r.ended ? r : undefined)));
   const between = s && s.roomId === p.roomId && ((s.aliceId === from && s.bobId === p.to) || (s.bobId === from && s.aliceId === p.to));
   if (!between) refuse("UNKNOWN_SESSION", "no running BB84 session between you and that member in this room");
-  // A party that routed its session to a worker connection relays through that connection only.
+  // Of a party's connections only the one that runs the session for it (its claim: Alice's is the
+  // one that started it, Bob's the first to claim it; a first relay claims it) relays its frames...
+  if (!link && !(await deps.bb84.claim(p.sessionId, from, p.roomId, socket.id))) refuseElsewhere();
+  // ...and once it routed the session to a worker connection, through that connection only.
   const mine = deps.bb84.routeOf(p.sessionId, from);
   if (link ? mine !== socket.id : mine !== undefined) refuse("UNKNOWN_SESSION", "this session's frames go through another connection of yours");
   const frame = frameBytes(p.frame);
   if (!socket.data.frameBytes.take(frame.byteLength)) refuse("RATE_LIMITED", "too many BB84 bytes per second; slow down");
-  // The peer's worker connection when it routed the session there, else its connections in the room.
+  // The peer's worker connection when it routed the session there, else the connection that runs the
+  // session for it (its claim), else (Bob before he claimed it) all its connections in the room.
   const routed = deps.bb84.routeOf(p.sessionId, p.to);
-  const to = routed ? [routed] : [...target.sockets];
+  const holder = routed ? undefined : deps.bb84.holderOf(p.sessionId, p.to);
+  const to = routed ? [routed] : holder ? [holder.socket] : [...target.sockets];
   for (const sid of to) if (backedUp(deps, sid)) refuse("RATE_LIMITED", "the peer is not keeping up; retry shortly");
   // A worker connection that asked for text frames gets the small ones as base64url (one WebSocket message).
   const text = routed !== undefined && frame.byteLength <= LIMITS.maxBb84TextFrameBytes && deps.io.sockets.sockets.get(routed)?.data.textFrames === true;
@@ -112,7 +128,8 @@ function deliverFrame(deps: Deps, to: string, socketIds: string[], frame: Bb84Fr
 
 async function reportOutcome(deps: Deps, socket: QsecSocket, p: CommandInput<"bb84:report">): Promise<CommandResult<"bb84:report">> {
   deps.presence.requireMember(socket, p.roomId);
-  const summary = deps.bb84.report(socket.data.userId!, p) ?? (await deps.bb84.reportElsewhere(socket.data.userId!, p));
+  const conn = { node: deps.bb84.nodeName, socket: socket.id };
+  const summary = deps.bb84.report(socket.data.userId!, p, conn) ?? (await deps.bb84.reportElsewhere(socket.data.userId!, p, socket.id));
   if (summary) return { ...summary };
   // Already ended (e.g. the peer aborted first): answer with the stored summary if it is ours.
   await deps.bb84.settled();

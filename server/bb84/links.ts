@@ -25,6 +25,7 @@ import { registerCommand, type CommandTable } from "../command";
 import type { Deps } from "../context";
 import { refuse } from "../refuse";
 import type { QsecSocket } from "../socket-types";
+import { refuseElsewhere } from "./sessions";
 
 export function registerBb84Links(deps: Deps, commands: CommandTable): void {
   registerCommand(deps, commands, "bb84:ticket", async (socket) => {
@@ -60,7 +61,9 @@ export function registerBb84Links(deps: Deps, commands: CommandTable): void {
     const s = deps.bb84.get(p.sessionId);
     if (!s || s.roomId !== p.roomId || (s.aliceId !== me && s.bobId !== me))
       refuse("UNKNOWN_SESSION", "no running BB84 session of yours with that id in this room (on this server node)");
-    if (!deps.bb84.route(p.sessionId, me, link.id)) refuse("BUSY", "this session's frames are already routed");
+    const routed = deps.bb84.route(p.sessionId, me, link.id, socket.id);
+    if (routed === "elsewhere") refuseElsewhere();
+    if (routed !== "ok") refuse("BUSY", "this session's frames are already routed");
     return {};
   });
 }

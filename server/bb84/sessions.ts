@@ -22,11 +22,31 @@ export interface RemoteSession {
   aliceId: string;
   bobId: string;
   node: string;
+  /** Alice's connection (the one that started the session): her frames come from it and go to it only. */
+  aliceSocket?: string;
   /** Ended: only late reports still go to its node. */
   ended?: boolean;
 }
 
 export type Bb84Report = z.output<typeof bb84ReportSchema>;
+
+/**
+ * The connection that runs a session for one of its parties (its claim): the server node it is on
+ * and its socket id. Alice's is the connection that started the session; Bob's is the first of his
+ * connections (tabs) that claims it (bb84:claim, or implicitly by relaying, routing or reporting).
+ */
+export interface Bb84Conn {
+  node: string;
+  socket: string;
+}
+
+/** What a claim came to: granted to this connection, or held by `holder` (another connection of the party). */
+interface ClaimVerdict {
+  granted: boolean;
+  holder: Bb84Conn;
+}
+
+const sameConn = (a: Bb84Conn, b: Bb84Conn) => a.node === b.node && a.socket === b.socket;
 
 interface LiveSession {
   summary: Bb84SessionSummary;
@@ -35,6 +55,8 @@ interface LiveSession {
    * go there instead of to its member connections, and only that connection relays its frames.
    */
   routes: Map<string, string>;
+  /** Each party's claim, by user id: the one connection of theirs that runs the session (first claim wins). */
+  claims: Map<string, Bb84Conn>;
   reports: { alice?: Bb84Report; bob?: Bb84Report };
   timer: NodeJS.Timeout;
   /** An abort reported by the party that only received it: waiting briefly for the detector's figures. */
@@ -62,6 +84,11 @@ function refuseBusy(why: "pair" | "alice" | "bob"): never {
   refuse("BUSY", "that member is running too many sessions; try later");
 }
 
+/** A party's relay, route or report from a connection that does not run the session for it. */
+export function refuseElsewhere(): never {
+  refuse("UNKNOWN_SESSION", "this session runs on another connection of yours (another tab)");
+}
+
 /** What bb84:start fixes before any frame moves; the rest of the summary comes from the parties. */
 export type StartInput = Pick<Bb84SessionSummary, "roomId" | "aliceId" | "bobId" | "qubits" | "cascadeVariant" | "qberThreshold" | "channel">;
 
@@ -81,6 +108,12 @@ export class Bb84Sessions {
   private unreleased = new Map<string, Bb84SessionSummary>();
   /** Other nodes' sessions looked up lately (frames come in bursts): id → record, for a second. */
   private remoteCache = new Map<string, { rec: RemoteSession | undefined; at: number }>();
+  /**
+   * Several nodes: claims of sessions other nodes hold, as their node answered them ("<id>|<user id>"
+   * → holder). A claim never changes while its session runs, so an answer is kept until the session
+   * could no longer be running.
+   */
+  private remoteClaims = new Map<string, { holder: Bb84Conn; at: number }>();
 
   constructor(
     private readonly io: QsecServer,
@@ -105,8 +138,16 @@ export class Bb84Sessions {
     // (frames between nodes, reports, the BUSY caps) and take out the ones that ended meanwhile.
     cluster.onReconnect(() => void this.reregister().catch(() => {}));
     cluster.handle("bb84:report", (args) => {
-      const { userId, report } = args as { userId: string; report: Bb84Report };
-      return this.report(userId, report);
+      const { userId, report, conn } = args as { userId: string; report: Bb84Report; conn?: Bb84Conn };
+      return this.report(userId, report, conn);
+    });
+    cluster.handle("bb84:claim", (args) => {
+      const { id, userId, roomId, conn } = args as { id: string; userId: string; roomId: string; conn: Bb84Conn };
+      return this.claimHere(id, userId, roomId, conn);
+    });
+    cluster.handle("bb84:connClosed", (args) => {
+      const conn = args as Bb84Conn;
+      this.endClaimedBy(conn);
     });
     cluster.handle("bb84:memberLeft", (args) => {
       const { roomId, userId } = args as { roomId: string; userId: string };
@@ -129,14 +170,31 @@ export class Bb84Sessions {
   }
 
   /** A report for a session another node holds: answered by that node (null: not its session). */
-  async reportElsewhere(userId: string, r: Bb84Report): Promise<Bb84SessionSummary | null> {
+  async reportElsewhere(userId: string, r: Bb84Report, socketId?: string): Promise<Bb84SessionSummary | null> {
     const rec = await this.elsewhere(r.sessionId);
     if (!rec || !this.cluster) return null;
-    return (await this.cluster.call(rec.node, "bb84:report", { userId, report: r })) as Bb84SessionSummary | null;
+    const conn = socketId === undefined ? undefined : { node: this.node, socket: socketId };
+    return (await this.cluster.call(rec.node, "bb84:report", { userId, report: r, conn })) as Bb84SessionSummary | null;
   }
 
-  private record(s: Bb84SessionSummary, ended: boolean): string {
-    const rec: RemoteSession = { roomId: s.roomId, aliceId: s.aliceId, bobId: s.bobId, node: this.cluster!.nodeId, ...(ended && { ended }) };
+  /** This node's name in claims ("local" on one node). */
+  get nodeName(): string {
+    return this.cluster?.nodeId ?? "local";
+  }
+
+  private get node(): string {
+    return this.nodeName;
+  }
+
+  private record(s: Bb84SessionSummary, ended: boolean, aliceSocket?: string): string {
+    const rec: RemoteSession = {
+      roomId: s.roomId,
+      aliceId: s.aliceId,
+      bobId: s.bobId,
+      node: this.cluster!.nodeId,
+      ...(aliceSocket !== undefined && { aliceSocket }),
+      ...(ended && { ended }),
+    };
     return JSON.stringify(rec);
   }
 
@@ -144,11 +202,11 @@ export class Bb84Sessions {
    * Several nodes: checks the BUSY caps over every node's sessions and registers this one, in one
    * Lua script (server/cluster/redis-state.ts START_BB84). check false: registers only.
    */
-  private reserve(s: Bb84SessionSummary, check: boolean) {
+  private reserve(s: Bb84SessionSummary, check: boolean, aliceSocket: string | undefined) {
     return this.cluster!.startBb84(s, {
       max: LIMITS.maxBb84SessionsPerMember,
       entryMs: this.timeoutMs + ENTRY_MARGIN_MS,
-      record: this.record(s, false),
+      record: this.record(s, false, aliceSocket),
       recordMs: this.timeoutMs + LATE_REPORT_MS,
       check,
     });
@@ -166,7 +224,7 @@ export class Bb84Sessions {
   private async reregister() {
     const c = this.cluster!;
     const calls: Promise<unknown>[] = [];
-    for (const l of this.live.values()) calls.push(this.reserve(l.summary, false));
+    for (const l of this.live.values()) calls.push(this.reserve(l.summary, false, l.claims.get(l.summary.aliceId)?.socket));
     for (const s of [...this.unreleased.values()]) {
       this.unreleased.delete(s.id);
       calls.push(c.endBb84(s, c.nodeId, this.record(s, true), LATE_REPORT_MS).catch(() => this.unreleased.set(s.id, s)));
@@ -218,11 +276,100 @@ export class Bb84Sessions {
    * `socketId` from now on (bb84:route). Once per party: false when the session is not running
    * here, the user is not a party, or the party is already routed.
    */
-  route(id: string, userId: string, socketId: string): boolean {
+  route(id: string, userId: string, socketId: string, ownerSocket: string): "ok" | "routed" | "elsewhere" | "none" {
     const l = this.live.get(id);
-    if (!l || roleOf(l.summary, userId) === null || l.routes.has(userId)) return false;
+    if (!l || roleOf(l.summary, userId) === null) return "none";
+    // Only the connection that runs the session for this party (its claim; claimed now if nobody has) may route it.
+    if (!this.claimHere(id, userId, l.summary.roomId, { node: this.node, socket: ownerSocket })?.granted) return "elsewhere";
+    if (l.routes.has(userId)) return "routed";
     l.routes.set(userId, socketId);
-    return true;
+    return "ok";
+  }
+
+  /**
+   * A party's connection claims the session, on the node that holds it: that node alone decides,
+   * one step in one thread, so the first claim wins on one node and on several. Null: no such
+   * running session of that party in that room here.
+   */
+  private claimHere(id: string, userId: string, roomId: string, conn: Bb84Conn): ClaimVerdict | null {
+    const l = this.live.get(id);
+    if (!l || l.summary.roomId !== roomId || roleOf(l.summary, userId) === null) return null;
+    const holder = l.claims.get(userId);
+    if (!holder) {
+      l.claims.set(userId, { ...conn });
+      return { granted: true, holder: { ...conn } };
+    }
+    return { granted: sameConn(holder, conn), holder: { ...holder } };
+  }
+
+  /**
+   * bb84:claim, and the implicit claim of a party's relay, route or report: whether the connection
+   * `socketId` (on this node) runs the session for `userId`. The first connection of the party to
+   * claim gets it; any other connection of the same identity (another tab) gets false. Several
+   * nodes: the node holding the session decides (a call to it), and its answer is kept here.
+   * Null: no running session of that party in that room.
+   */
+  async claim(id: string, userId: string, roomId: string, socketId: string): Promise<boolean | null> {
+    const conn: Bb84Conn = { node: this.node, socket: socketId };
+    if (!this.cluster || this.live.has(id)) {
+      const v = this.claimHere(id, userId, roomId, conn);
+      return v && v.granted;
+    }
+    const k = `${id}|${userId}`;
+    const known = this.remoteClaims.get(k);
+    if (known) return sameConn(known.holder, conn);
+    const rec = await this.elsewhere(id);
+    if (!rec || rec.ended || rec.roomId !== roomId || (rec.aliceId !== userId && rec.bobId !== userId)) return null;
+    const v = (await this.cluster.call(rec.node, "bb84:claim", { id, userId, roomId, conn })) as ClaimVerdict | null;
+    if (!v) return null;
+    const now = Date.now();
+    const keep = this.timeoutMs + LATE_REPORT_MS;
+    if (this.remoteClaims.size > 1000) for (const [key, e] of this.remoteClaims) if (now - e.at > keep) this.remoteClaims.delete(key);
+    this.remoteClaims.set(k, { holder: v.holder, at: now });
+    return v.granted;
+  }
+
+  /**
+   * The connection that runs the session for `userId`, if this node knows it: the session's own
+   * claims when it is held here; otherwise the holding node's answer to a claim made here, or for
+   * Alice the connection in the session's record.
+   */
+  holderOf(id: string, userId: string): Bb84Conn | undefined {
+    const l = this.live.get(id);
+    if (l) return l.claims.get(userId);
+    const known = this.remoteClaims.get(`${id}|${userId}`)?.holder;
+    if (known) return known;
+    const rec = this.remoteCache.get(id)?.rec;
+    return rec && rec.aliceId === userId && rec.aliceSocket ? { node: rec.node, socket: rec.aliceSocket } : undefined;
+  }
+
+  /**
+   * A member connection closed: the sessions it ran for its party cannot go on (its frames and
+   * its report would be lost), even while another tab of the same member stays in the room.
+   * Several nodes: the nodes holding sessions it claimed there are told.
+   */
+  connectionClosed(socketId: string): void {
+    const conn: Bb84Conn = { node: this.node, socket: socketId };
+    this.endClaimedBy(conn);
+    if (!this.cluster) return;
+    let elsewhere = false;
+    for (const [k, e] of this.remoteClaims) {
+      if (!sameConn(e.holder, conn)) continue;
+      elsewhere = true;
+      this.remoteClaims.delete(k);
+    }
+    if (elsewhere) void this.cluster.broadcast("bb84:connClosed", conn).catch(() => {});
+  }
+
+  private endClaimedBy(conn: Bb84Conn): void {
+    for (const l of [...this.live.values()]) {
+      for (const [userId, c] of l.claims) {
+        if (!sameConn(c, conn)) continue;
+        const s = l.summary;
+        this.end(s.id, "PEER_LEFT", `the connection that ran the session for ${s.aliceId === userId ? "Alice" : "Bob"} closed`, "server");
+        break;
+      }
+    }
   }
 
   /** The worker connection a session's frames to `userId` go to, if that party routed them (bb84:route). */
@@ -254,7 +401,7 @@ export class Bb84Sessions {
    * written count). Several nodes: every node's, checked and registered by one Lua script in
    * Redis, so two nodes can't both let the same member past the cap.
    */
-  async start(input: StartInput): Promise<Bb84SessionSummary> {
+  async start(input: StartInput, aliceSocket: string): Promise<Bb84SessionSummary> {
     const summary: Bb84SessionSummary = {
       id: randomBytes(16).toString("hex"),
       roomId: input.roomId,
@@ -282,7 +429,7 @@ export class Bb84Sessions {
       finishedAt: null,
     };
     if (this.cluster) {
-      const verdict = await this.reserve(summary, true);
+      const verdict = await this.reserve(summary, true, aliceSocket);
       if (verdict !== "ok") refuseBusy(verdict);
     } else {
       const mine = this.runningFor(summary.aliceId);
@@ -301,7 +448,9 @@ export class Bb84Sessions {
     }
     const timer = setTimeout(() => this.end(summary.id, "TIMEOUT", `no result within ${Math.round(this.timeoutMs / 1000)} s`, "server"), this.timeoutMs);
     timer.unref();
-    this.live.set(summary.id, { summary, reports: {}, timer, hold: null, routes: new Map() });
+    // Alice's connection is the one that asked: it runs the session for her (her other tabs follow it).
+    const claims = new Map<string, Bb84Conn>([[summary.aliceId, { node: this.node, socket: aliceSocket }]]);
+    this.live.set(summary.id, { summary, reports: {}, timer, hold: null, routes: new Map(), claims });
     this.logs.append({
       roomId: summary.roomId,
       type: "BB84_SESSION_STARTED",
@@ -319,12 +468,14 @@ export class Bb84Sessions {
    * detector's figures and reason are what is stored. Success ends it when both parties have
    * reported success and agree on the final length. Returns the summary as it now stands.
    */
-  report(userId: string, r: Bb84Report): Bb84SessionSummary | null {
+  report(userId: string, r: Bb84Report, conn?: Bb84Conn): Bb84SessionSummary | null {
     const l = this.live.get(r.sessionId);
-    if (!l) return this.lateReport(userId, r);
+    if (!l) return this.lateReport(userId, r, conn);
     const s = l.summary;
     const role = roleOf(s, userId);
     if (!role || s.roomId !== r.roomId) return null;
+    // Only the connection that runs the session for this party reports for it (claimed now if nobody has).
+    if (conn && !this.claimHere(s.id, userId, s.roomId, conn)?.granted) refuseElsewhere();
     if (l.reports[role]) return s; // one report per party
     l.reports[role] = r;
     this.merge(l);
@@ -353,12 +504,14 @@ export class Bb84Sessions {
   }
 
   /** A report after the end: fills in figures the summary lacks (never the outcome), saves and tells the room. */
-  private lateReport(userId: string, r: Bb84Report): Bb84SessionSummary | null {
+  private lateReport(userId: string, r: Bb84Report, conn?: Bb84Conn): Bb84SessionSummary | null {
     const hit = this.recent.get(r.sessionId);
     if (!hit || hit.until < Date.now()) return null;
     const { l } = hit;
     const s = l.summary;
     const role = roleOf(s, userId);
+    const holder = role ? l.claims.get(userId) : undefined;
+    if (conn && holder && !sameConn(holder, conn) && s.roomId === r.roomId) refuseElsewhere();
     if (!role || s.roomId !== r.roomId || l.reports[role]) return role && s.roomId === r.roomId ? { ...s } : null;
     l.reports[role] = r;
     const before = JSON.stringify(s);

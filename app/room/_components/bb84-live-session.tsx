@@ -46,6 +46,7 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
       data-session-id={l.sessionId}
       data-status={l.status}
       data-role={l.role}
+      data-elsewhere={l.elsewhere ? "true" : undefined}
       data-peer-id={l.peerId}
       aria-label={`BB84 session with ${peerName}`}
     >
@@ -57,6 +58,11 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
           {l.role === "bob" && (
             <p className="text-xs" data-testid="bb84-started-by">
               {startedWithYouText(peerName)}
+            </p>
+          )}
+          {l.elsewhere && (
+            <p className="text-xs text-muted" data-testid="bb84-elsewhere">
+              {l.status === "running" ? "Runs in another tab of yours; this tab shows its outcome." : "Ran in another tab of yours; this tab took its outcome."}
             </p>
           )}
           <p className="text-[11px] text-muted">
@@ -139,7 +145,7 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
           Keys with {peerName} are now hybrid: HKDF(X25519 secret ‖ QKD key). Direct messages and the next room key share use it.
         </p>
       )}
-      {l.status === "running" && (
+      {l.status === "running" && !l.elsewhere && (
         <Button variant="ghost" className="px-2 py-1 text-xs" onClick={() => void cancel(l.sessionId)} data-testid="bb84-cancel">
           Cancel session
         </Button>

@@ -15,6 +15,9 @@ import type { MemberTrust } from "./member-trust";
 import { peerKeys, type PairKeyring } from "./pair-keys";
 import type { Roster } from "./roster";
 
+/** How long a tab that followed a session waits for the keys the tab that ran it shares. */
+const SHARED_KEY_WAIT_MS = 10_000;
+
 export interface Bb84HostDeps {
   identity: Identity;
   /** The server's URL (a BB84 Web Worker connects there with a ticket of ours). */
@@ -22,7 +25,7 @@ export interface Bb84HostDeps {
   request: Requester;
   roster: Pick<Roster, "has" | "currentMember" | "requirePeer">;
   trust: Pick<MemberTrust, "bindingOk">;
-  pairs: Pick<PairKeyring, "stage" | "commit">;
+  pairs: Pick<PairKeyring, "stage" | "commit" | "adoptShared">;
   store: Pick<ClientStateStore, "view" | "patchRoom">;
   warn: WarnFn;
 }
@@ -36,6 +39,7 @@ export function createBb84Host({ identity, url, request, roster, trust, pairs, s
     },
     start: (p: CommandPayload<"bb84:start">) => request("bb84:start", p),
     report: (p: Bb84ReportPayload) => request("bb84:report", p),
+    claim: async (roomId: string, sessionId: string) => (await request("bb84:claim", { roomId, sessionId })).claimed,
     list: async (roomId: string) => (await request("bb84:list", { roomId })).sessions,
     frameKey: async (roomId: string, peerId: string, sessionId: string) => {
       const peer = roster.currentMember(roomId, peerId);
@@ -52,6 +56,7 @@ export function createBb84Host({ identity, url, request, roster, trust, pairs, s
       await pairs.stage(roster.requirePeer(peerId), sessionId, key, info);
     },
     commitQkdKey: (peerId: string, sessionId: string, success: boolean) => pairs.commit(peerId, sessionId, success),
+    adoptQkdKey: (peerId: string, sessionId: string) => pairs.adoptShared(roster.requirePeer(peerId), sessionId, SHARED_KEY_WAIT_MS),
     warn: (roomId: string, message: string) => warn(roomId, "BB84_FAILED", message),
     links: {
       url,

@@ -5,7 +5,7 @@ import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import type { Identity } from "@/lib/crypto";
 import type { QkdEngineFactory } from "../bb84-types";
 import { createLocalEngine } from "../qkd-engine";
-import { MemoryCounterStore, MemoryEpochKeyStore, type CounterStore, type EpochKeyStore } from "../persist";
+import { MemoryCounterStore, MemoryEpochKeyStore, MemoryPairKeyStore, type CounterStore, type EpochKeyStore, type PairKeyStore } from "../persist";
 import { MemoryStorage, type KeyValueStorage } from "../storage";
 
 export interface ChatClientOptions {
@@ -18,6 +18,11 @@ export interface ChatClientOptions {
   epochKeys?: EpochKeyStore;
   /** Where message counters are reserved (shared by the tabs of one identity in a browser). Default: in memory. */
   counters?: CounterStore;
+  /**
+   * Where QKD-hardened pair keys are shared with this identity's other clients (its tabs) and kept
+   * (issue 14). Default: in memory, this client's own.
+   */
+  pairKeys?: PairKeyStore;
   /** Extra socket.io-client options (transports is always ["websocket"]). */
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
   /** How long a command waits for its ack (and for the connection, if offline). Default 10 s. */
@@ -44,6 +49,7 @@ export function resolveOptions(opts: ChatClientOptions): ResolvedOptions {
     storage: opts.storage ?? new MemoryStorage(),
     epochKeys: opts.epochKeys ?? new MemoryEpochKeyStore(),
     counters: opts.counters ?? new MemoryCounterStore(),
+    pairKeys: opts.pairKeys ?? new MemoryPairKeyStore(),
     socketOptions: opts.socketOptions ?? {},
     requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
     keyWaitMs: opts.keyWaitMs ?? 10_000,

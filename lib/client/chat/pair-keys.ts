@@ -6,10 +6,17 @@
  * The switch to hybrid keys takes two steps: stage() on local success (the candidate keys open
  * things at once, the peer may switch first), commit() on the server's verdict. The keys before the
  * switch stay usable for opening, so nothing in flight across it is lost (candidates()).
+ *
+ * The identity's other clients (its other tabs) share the hybrid keys through a PairKeyStore
+ * (issue 14): the client that ran the session stages and commits them there too; another tab that
+ * follows the session takes them on the same verdict (adoptShared), and any tab takes committed
+ * keys it finds there, now (a store notification) or later (a reload, a tab opened afterwards).
+ * Only non-extractable CryptoKeys go there, never the QKD key's bytes.
  */
 import { derivePairKeys, type Identity } from "@/lib/crypto";
 import type { MemberInfo } from "@/lib/protocol";
 import type { QkdPairView } from "../bb84-types";
+import type { PairKeyStore, SharedPairKey } from "../persist";
 import type { RoomView } from "../types";
 import type { ClientStateStore } from "./client-state";
 
@@ -37,6 +44,13 @@ interface PairEntry {
 export interface PairKeyringDeps {
   identity: Identity;
   store: Pick<ClientStateStore, "rooms" | "setRooms">;
+  /** The hybrid keys shared with this identity's other clients (tabs). */
+  shared: PairKeyStore;
+}
+
+/** Whether shared keys were derived with the peer's current public keys. */
+function boundTo(k: SharedPairKey, peer: { signingKey: string; agreementKey: string }): boolean {
+  return k.signingKey === peer.signingKey && k.agreementKey === peer.agreementKey;
 }
 
 /** The public keys of a member that pair keys are derived from. */
@@ -46,8 +60,26 @@ export function peerKeys(m: MemberInfo) {
 
 export class PairKeyring {
   private pairs = new Map<string, PairEntry>();
+  /** Another client's staged keys per peer (a session awaiting its verdict there): decryption only. */
+  private sharedPending = new Map<string, SharedPairKey>();
+  /** Store notifications are applied in order; opening something waits for those already notified. */
+  private refreshing: Promise<void> = Promise.resolve();
+  /** Waiters for the next store notification (adoptShared). */
+  private waiters = new Set<() => void>();
+  private readonly unwatch: () => void;
 
-  constructor(private readonly deps: PairKeyringDeps) {}
+  constructor(private readonly deps: PairKeyringDeps) {
+    this.unwatch = deps.shared.watch((peerId) => this.refresh(peerId));
+  }
+
+  private closed = false;
+
+  /** Stops listening to the shared store (the client closed); a wait for shared keys gives up. */
+  close(): void {
+    this.closed = true;
+    this.unwatch();
+    for (const w of [...this.waiters]) w();
+  }
 
   /** The pair's keys (cached per peer; re-derived when the peer's keys differ). */
   keysFor(peer: MemberInfo): Promise<PairKeys> {
@@ -66,9 +98,13 @@ export class PairKeyring {
    */
   async candidates(peer: MemberInfo): Promise<PairCandidate[]> {
     const current = await this.keysFor(peer);
+    await this.refreshing;
     const entry = this.pairs.get(peer.userId);
-    const out = [{ keys: current, hybrid: current.hybrid }];
-    for (const p of [entry?.pending?.keys, entry?.previous ?? undefined]) {
+    const now = (await entry?.keys.catch(() => undefined)) ?? current;
+    const out = [{ keys: now, hybrid: now.hybrid }];
+    const other = this.sharedPending.get(peer.userId);
+    const fromOther = other && boundTo(other, peer) ? Promise.resolve<PairKeys>({ wrapKey: other.wrapKey, dmKey: other.dmKey, hybrid: true }) : undefined;
+    for (const p of [entry?.pending?.keys, fromOther, entry?.previous ?? undefined]) {
       if (!p) continue;
       try {
         const k = await p;
@@ -91,12 +127,25 @@ export class PairKeyring {
     const entry = this.pairs.get(peer.userId)!;
     const copy = qkdKey.slice();
     const keys = Promise.resolve().then(() => derivePairKeys(this.deps.identity, peerKeys(peer), copy));
-    entry.pending = { sessionId, keys, info: { hardened: true, sessionId, qber: info.qber, keyBits: info.keyBits, at: new Date().toISOString() } };
+    const pendingInfo: QkdPairView = { hardened: true, sessionId, qber: info.qber, keyBits: info.keyBits, at: new Date().toISOString() };
+    entry.pending = { sessionId, keys, info: pendingInfo };
+    let derived: PairKeys;
     try {
-      await keys;
+      derived = await keys;
     } finally {
       copy.fill(0); // the derived AES keys live inside WebCrypto; the raw bytes need not
     }
+    // The identity's other tabs may open with them too from now on (decryption only, as here).
+    await this.deps.shared
+      .stage({
+        peerId: peer.userId,
+        signingKey: peer.signingKey,
+        agreementKey: peer.agreementKey,
+        wrapKey: derived.wrapKey,
+        dmKey: derived.dmKey,
+        info: pendingInfo,
+      })
+      .catch(() => undefined);
   }
 
   /** The server's verdict: the candidate keys become the pair's keys (success) or are dropped. */
@@ -105,17 +154,88 @@ export class PairKeyring {
     if (!entry || entry.pending?.sessionId !== sessionId) return;
     const pending = entry.pending;
     entry.pending = null;
-    if (!success) return;
-    let keys: PairKeys;
-    try {
-      keys = await pending.keys;
-    } catch {
-      return;
+    let keys: PairKeys | null = null;
+    if (success) keys = await pending.keys.catch(() => null);
+    if (keys) {
+      entry.previous = entry.keys;
+      entry.keys = Promise.resolve(keys);
+      entry.hybrid = true;
+      entry.qkd = { ...pending.info, at: new Date().toISOString() };
+      this.refreshQkdViews(peerId);
     }
+    // Then for the identity's other tabs (after the switch here, so ours is not taken twice).
+    await this.deps.shared.commit(peerId, sessionId, success).catch(() => undefined);
+  }
+
+  /**
+   * The server's success verdict on a session another client of this identity ran (another tab):
+   * the keys it shared for that session become the pair's keys here as well. Waits up to `waitMs`
+   * for them to be shared; false when they never were (they stay in the other tab only).
+   */
+  async adoptShared(peer: MemberInfo, sessionId: string, waitMs: number): Promise<boolean> {
+    await this.keysFor(peer).catch(() => undefined);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      // Listening before reading, so a change between the two is not missed.
+      const next = this.nextChange(Math.max(0, deadline - Date.now()));
+      const got = await this.deps.shared.get(peer.userId).catch(() => ({}) as { current?: SharedPairKey; pending?: SharedPairKey });
+      const k = [got.current, got.pending].find((x) => x && x.info.sessionId === sessionId && boundTo(x, peer));
+      if (k || Date.now() >= deadline) next.cancel();
+      if (k) {
+        this.install(peer.userId, k);
+        // The tab that ran it commits too; whichever comes first makes them the store's current keys.
+        await this.deps.shared.commit(peer.userId, sessionId, true).catch(() => undefined);
+        return true;
+      }
+      if (Date.now() >= deadline || this.closed) {
+        next.cancel();
+        return false;
+      }
+      await next.changed;
+    }
+  }
+
+  /** Resolves at the next store notification, or after ms (cancel: now). */
+  private nextChange(ms: number): { changed: Promise<void>; cancel: () => void } {
+    let done!: () => void;
+    const changed = new Promise<void>((resolve) => {
+      done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+    });
+    const timer = setTimeout(done, ms);
+    this.waiters.add(done);
+    return { changed, cancel: done };
+  }
+
+  /** A peer's keys changed in the shared store (this or another client): take committed keys of another session, note staged ones. */
+  private refresh(peerId: string) {
+    this.refreshing = this.refreshing
+      .then(async () => {
+        const got = await this.deps.shared.get(peerId).catch(() => ({}) as { current?: SharedPairKey; pending?: SharedPairKey });
+        const entry = this.pairs.get(peerId);
+        if (got.pending && (!entry || entry.pending?.sessionId !== got.pending.info.sessionId)) this.sharedPending.set(peerId, got.pending);
+        else this.sharedPending.delete(peerId);
+        if (!entry) return; // keysFor reads the store when the pair is first needed
+        await entry.keys.catch(() => undefined);
+        if (got.current && boundTo(got.current, entry)) this.install(peerId, got.current);
+      })
+      .catch(() => undefined);
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Makes shared keys the pair's keys (the previous ones stay usable for opening). */
+  private install(peerId: string, k: SharedPairKey) {
+    const entry = this.pairs.get(peerId);
+    if (!entry || !boundTo(k, entry) || entry.qkd?.sessionId === k.info.sessionId) return;
+    if (entry.pending?.sessionId === k.info.sessionId) entry.pending = null;
+    if (this.sharedPending.get(peerId)?.info.sessionId === k.info.sessionId) this.sharedPending.delete(peerId);
     entry.previous = entry.keys;
-    entry.keys = Promise.resolve(keys);
+    entry.keys = Promise.resolve({ wrapKey: k.wrapKey, dmKey: k.dmKey, hybrid: true });
     entry.hybrid = true;
-    entry.qkd = { ...pending.info, at: new Date().toISOString() };
+    entry.qkd = { ...k.info };
     this.refreshQkdViews(peerId);
   }
 
@@ -137,12 +257,28 @@ export class PairKeyring {
       previous: null,
       qkd: null,
     };
-    entry.keys = Promise.resolve()
-      .then(() => derivePairKeys(this.deps.identity, peerKeys(peer), qkdKey))
-      .then((k) => {
-        entry.hybrid = !!k.hybrid;
-        return k;
-      });
+    // Hybrid keys this identity committed with this peer's current keys (in this or another tab,
+    // now or before a reload) are the pair's keys; the X25519 ones stay usable for opening.
+    const shared =
+      qkdKey === undefined
+        ? this.deps.shared.get(peer.userId).then(
+            (got) => (got.current && boundTo(got.current, peer) ? got.current : undefined),
+            () => undefined,
+          )
+        : Promise.resolve(undefined);
+    entry.keys = shared.then(async (k) => {
+      if (k && this.pairs.get(peer.userId) === entry) {
+        entry.previous = Promise.resolve().then(() => derivePairKeys(this.deps.identity, peerKeys(peer)));
+        entry.previous.catch(() => undefined);
+        entry.hybrid = true;
+        entry.qkd = { ...k.info };
+        queueMicrotask(() => this.refreshQkdViews(peer.userId));
+        return { wrapKey: k.wrapKey, dmKey: k.dmKey, hybrid: true };
+      }
+      const derived = await derivePairKeys(this.deps.identity, peerKeys(peer), qkdKey);
+      entry.hybrid = !!derived.hybrid;
+      return derived;
+    });
     entry.keys.catch(() => {
       if (this.pairs.get(peer.userId) === entry) this.pairs.delete(peer.userId); // retry next time
     });

@@ -2,7 +2,7 @@
  * The client a browser tab's store makes: this profile's identity from IndexedDB (or, after "Join as
  * someone else in this tab", the tab's own), the page's own origin, verified marks in localStorage,
  * BB84 parties in Web Workers, and (issue 12) the epoch keys it held and its message counters in
- * IndexedDB (lib/ui/persist), shared by the profile's tabs; the epoch-key store is also the one a
+ * IndexedDB (lib/ui/persist), shared by the profile's tabs, as are (issue 14) the QKD-hardened pair keys; the epoch-key store is also the one a
  * key backup exports and a restore fills, and a new key in it updates the profile's backup (if set up).
  */
 import { ChatClient, webStorage } from "@/lib/client";
@@ -12,6 +12,7 @@ import { loadOrCreateIdentity, loadOrCreateTabIdentity } from "@/lib/crypto";
 import { identityMode } from "../identity-mode";
 import { browserCounterStore } from "../persist/counters";
 import { browserEpochKeyStore } from "../persist/epoch-keys";
+import { browserPairKeyStore } from "../persist/pair-keys";
 import { profileBackupKeeper } from "../key-backup";
 
 export async function createBrowserClient(): Promise<ChatClient> {
@@ -35,6 +36,8 @@ export async function createBrowserClient(): Promise<ChatClient> {
     qkdEngine: workerEngineFactory,
     epochKeys,
     counters: browserCounterStore(),
+    // QKD-hardened pair keys, shared by the identity's tabs (the tab that ran a session leaves them there).
+    pairKeys: browserPairKeyStore(identity.userId),
   });
   return client;
 }
