@@ -9,7 +9,8 @@
  * no worker script, the page seals the upload itself; a short video (a WebM recorded in the page)
  * shows its poster frame and plays inline.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { deflateSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
 import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
@@ -182,6 +183,51 @@ describe.each([
       async () => {
         const root = await navigator.storage.getDirectory();
         const dir = await root.getDirectoryHandle("qsec-uploads", { create: true });
+        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
+        return true;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    for (const p of [alice, bob]) await p.context().close();
+  });
+
+  test("a stored file tampered with is refused in the browser with its reason, and nothing is offered or left staged", async () => {
+    const room = `tamper-${Date.now().toString(36)}`;
+    const alice = await openRoom(browser, server.url, room, "Alice");
+    await waitForRoom(alice, { members: 1 });
+    const bob = await openRoom(browser, server.url, room, "Bob");
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    // 3 MB: opened by the download worker (files from 2 MiB on).
+    const file = Buffer.alloc(3 * 1024 * 1024 + 3);
+    for (let i = 0; i < file.length; i++) file[i] = (i * 29 + 5) & 0xff;
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "tampered.bin", mimeType: "application/octet-stream", buffer: file }]);
+    const card = bob.locator('[data-testid="attachment-card"]', { hasText: "tampered.bin" });
+    await card.waitFor({ timeout: 30_000 });
+    // One bit of segment 20's ciphertext flipped in the server's store.
+    const store = path.join(server.dataDir, "attachments");
+    // This file's ciphertext: header, plaintext and a 16-byte tag per 64 KiB segment.
+    const sealedSize = 24 + file.length + 16 * Math.ceil(file.length / 65_536);
+    const stored = readdirSync(store).filter((f) => !f.endsWith(".json") && statSync(path.join(store, f)).size === sealedSize);
+    expect(stored).toHaveLength(1);
+    const bytes = readFileSync(path.join(store, stored[0]!));
+    bytes[24 + 20 * (65_536 + 16) + 100]! ^= 1;
+    writeFileSync(path.join(store, stored[0]!), bytes);
+    let offered = false;
+    bob.on("download", () => (offered = true));
+    const workers: Promise<string>[] = [];
+    bob.on("worker", (w) => workers.push(w.evaluate(() => (globalThis as unknown as { name: string }).name).catch(() => "")));
+    await card.getByRole("button", { name: "Download tampered.bin" }).click();
+    await expect(card.getByTestId("attachment-error").textContent({ timeout: 30_000 })).resolves.toMatch(/segment 20/);
+    expect(offered).toBe(false);
+    // Opened by the attachment worker, not on the page.
+    expect(await Promise.all(workers)).toContain("qsec-attachment");
+    // No opened part of it stays in the origin-private file system.
+    await bob.waitForFunction(
+      async () => {
+        const root = await navigator.storage.getDirectory();
+        const dir = await root.getDirectoryHandle("qsec-downloads", { create: true });
         for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
         return true;
       },

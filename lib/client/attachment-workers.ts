@@ -70,12 +70,12 @@ class AttachmentWorker {
     };
   }
 
-  call(msg: Request): Promise<Answer> {
+  call(msg: Request, transfer: Transferable[] = []): Promise<Answer> {
     const re = this.next++;
     if (this.failed) return Promise.resolve({ re, ok: false, kind: "setup", error: this.failed });
     return new Promise((done) => {
       this.waiting.set(re, { done });
-      this.worker.postMessage({ ...msg, re } as AttachmentWorkerRequest);
+      this.worker.postMessage({ ...msg, re } as AttachmentWorkerRequest, transfer);
     });
   }
 
@@ -273,5 +273,169 @@ export class WorkerStager {
     const w = new AttachmentWorker();
     void w.call({ op: "init", file: this.o.file, rawKey: this.o.rawKey, fileId: this.o.fileId, size: this.size, dir: this.o.dirName });
     return w;
+  }
+}
+
+/** A worker that opened this much plaintext into its part file is retired (its garbage goes with it). */
+const PART_RETIRE_BYTES = 16 * 1024 * 1024;
+
+/** A failure the download's worker reported: AttachmentIntegrityError's reason, or another kind. */
+export class PartWorkerError extends Error {
+  constructor(
+    readonly kind: AttachmentWorkerFailure,
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Where a download's sealed segments are opened in the browser: the page reads the ciphertext
+ * (attachments.ts) and hands each batch's buffer to a Web Worker (transferred, and back once done),
+ * which opens the segments, hashes the plaintext and writes it into a part file in OPFS through a
+ * sync access handle. A worker is retired after 16 MiB (its successor writes the next part file,
+ * and is started while it works), so WebCrypto's garbage never builds up on the page or in a
+ * worker. The result is the part files, in order, as one disk-backed Blob.
+ */
+export class PartOpener {
+  private worker: AttachmentWorker | null = null;
+  private spare: { worker: AttachmentWorker; ready: Promise<Answer> } | null = null;
+  private opened = 0;
+  private readonly names: string[] = [];
+  /** Batches handed to the current worker, answered in order. */
+  private pending: Promise<void> = Promise.resolve();
+  private gate: Promise<void> = Promise.resolve();
+  private failed: unknown = null;
+  private closed = false;
+
+  private constructor(
+    private readonly o: {
+      rawKey: Uint8Array;
+      fileId: Uint8Array;
+      size: number;
+      hasher: ContentHasher;
+      dirName: string;
+      dir: StagerOptions["dir"];
+      prefix: string;
+    },
+  ) {}
+
+  /** An opener whose first part file is open; null where this browser cannot (no module workers, no sync access handles). */
+  static async open(o: PartOpener["o"]): Promise<PartOpener | null> {
+    if (typeof Worker === "undefined") return null;
+    const p = new PartOpener(o);
+    const w = p.newWorker();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const r = await Promise.race([
+      w.ready,
+      new Promise<Answer>((resolve) => (timer = setTimeout(() => resolve({ re: 0, ok: false, kind: "setup", error: "no answer" }), OPEN_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (!r.ok) {
+      w.worker.terminate();
+      p.removeParts();
+      return null;
+    }
+    p.worker = w.worker;
+    return p;
+  }
+
+  /** Removes one part file (the caller's, after finish()). */
+  dirRemove(name: string): Promise<void> {
+    return this.o.dir.removeEntry(name).catch(() => undefined);
+  }
+
+  /**
+   * Opens `count` segments from buf[0, len) (the first is segment `first`) in the worker. The
+   * buffer is handed over: `ready` resolves to it (back from the worker) once it may be filled
+   * again; `done` once these segments are written. Rejects (PartWorkerError) on a segment that fails
+   * authentication or a write that fails.
+   */
+  openBatch(buf: ArrayBuffer, len: number, first: number, count: number): Promise<ArrayBuffer> {
+    // Handed over one at a time, in order (a retirement in between waits for the batches before it).
+    const dispatched = this.gate.then(() => this.dispatch(buf, len, first, count));
+    this.gate = dispatched.then(
+      () => undefined,
+      () => undefined,
+    );
+    return dispatched.then((d) => d.settled);
+  }
+
+  private async dispatch(buf: ArrayBuffer, len: number, first: number, count: number): Promise<{ settled: Promise<ArrayBuffer> }> {
+    if (this.failed) throw this.failed;
+    if (this.opened >= PART_RETIRE_BYTES) await this.retire();
+    const w = this.worker!;
+    this.opened += len;
+    if (!this.spare && this.opened + len >= PART_RETIRE_BYTES) this.spare = this.newWorker();
+    const answer = w.call({ op: "open", buf, len, first, count }, [buf]);
+    const settled = answer.then((r) => {
+      if (!r.ok) throw new PartWorkerError(r.kind, r.error, r.reason);
+      if (r.digests && r.hashFirst !== undefined) this.o.hasher.addDigests(r.hashFirst, r.digests);
+      return r.buf!;
+    });
+    this.pending = this.pending.then(() => settled.then(() => undefined));
+    this.pending.catch((e: unknown) => (this.failed ??= e));
+    settled.catch((e: unknown) => (this.failed ??= e));
+    return { settled };
+  }
+
+  /** Waits for every batch, closes the last part file and gives the parts as one Blob. */
+  async finish(type: string): Promise<{ blob: Blob; names: string[] }> {
+    await this.gate;
+    if (this.failed) throw this.failed;
+    await this.pending;
+    await this.closePart(this.worker!);
+    this.worker!.terminate();
+    this.worker = null;
+    this.spare?.worker.terminate();
+    this.spare = null;
+    this.closed = true;
+    const files = await Promise.all(this.names.map(async (n) => (await this.o.dir.getFileHandle(n)).getFile()));
+    return { blob: new Blob(files, { type }), names: [...this.names] };
+  }
+
+  /** Stops the workers and removes the part files (a failed or cancelled download: nothing is offered). */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.worker?.terminate();
+    this.spare?.worker.terminate();
+    this.worker = null;
+    this.spare = null;
+    this.removeParts();
+  }
+
+  private removeParts(): void {
+    const names = [...this.names];
+    // A terminated worker's handle is released a moment later: try again then.
+    const remove = () => Promise.all(names.map((n) => this.o.dir.removeEntry(n).catch(() => undefined)));
+    void remove().then(() => setTimeout(() => void remove(), 1000));
+  }
+
+  private async retire(): Promise<void> {
+    const old = this.worker!;
+    await this.pending;
+    await this.closePart(old);
+    old.terminate();
+    const next = this.spare ?? this.newWorker();
+    this.spare = null;
+    const r = await next.ready;
+    if (!r.ok) throw new PartWorkerError(r.kind, r.error);
+    this.worker = next.worker;
+    this.opened = 0;
+  }
+
+  private async closePart(w: AttachmentWorker): Promise<void> {
+    const r = await w.call({ op: "close" });
+    if (!r.ok) throw new PartWorkerError(r.kind, r.error);
+  }
+
+  /** A worker with its part file open (`ready`). */
+  private newWorker(): { worker: AttachmentWorker; ready: Promise<Answer> } {
+    const worker = new AttachmentWorker();
+    const name = `${this.o.prefix}-${this.names.length}`;
+    this.names.push(name);
+    const ready = worker.call({ op: "part", rawKey: this.o.rawKey, fileId: this.o.fileId, size: this.o.size, dir: this.o.dirName, name });
+    return { worker, ready };
   }
 }

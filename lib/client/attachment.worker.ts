@@ -5,7 +5,11 @@
  * ciphertext bytes [start, end) (lib/crypto/attachment-stream.ts, the code Node runs) into a
  * staging file in the origin-private file system (OPFS), written through a sync access handle; the
  * SHA-256 of each plaintext segment from `hashFrom` on comes back with the answer, for the content
- * hash. Requests are handled one at a time, in order.
+ * hash. Downloads (a page reads the ciphertext): `part` (the file's key and id, a part file to
+ * write), then `open` for each batch of sealed segments, whose buffer is handed over and back
+ * (transferred): each segment is opened (its index and last flag in the nonce), its plaintext's
+ * SHA-256 taken and written to the part file; `close` flushes it. Requests are handled one at a
+ * time, in order.
  * Why workers that are retired (terminated) after about 16 MiB: every WebCrypto call returns a fresh
  * ArrayBuffer, and V8 lets such garbage grow to about 64 MB before it collects. A terminated worker
  * takes its garbage with it (measured in Chromium: sealing 100 MiB in one worker peaked at +113 MB
@@ -18,7 +22,9 @@ import {
   TAG_BYTES,
   blobSource,
   importFileKey,
+  openSegment,
   sealRangeInto,
+  segmentCount,
   segmentsOf,
   type PlainSource,
 } from "@/lib/crypto/attachment-stream";
@@ -26,7 +32,10 @@ import { subtle } from "@/lib/crypto/subtle";
 
 export type AttachmentWorkerRequest =
   | { op: "init"; re: number; file: Blob; rawKey: Uint8Array; fileId: Uint8Array; size: number; dir: string }
-  | { op: "stage"; re: number; start: number; end: number; name: string; hashFrom: number };
+  | { op: "stage"; re: number; start: number; end: number; name: string; hashFrom: number }
+  | { op: "part"; re: number; rawKey: Uint8Array; fileId: Uint8Array; size: number; dir: string; name: string }
+  | { op: "open"; re: number; buf: ArrayBuffer; len: number; first: number; count: number }
+  | { op: "close"; re: number };
 
 /**
  * What went wrong: "integrity" (AttachmentIntegrityError: its reason in `reason`), "network" (a
@@ -36,7 +45,7 @@ export type AttachmentWorkerRequest =
 export type AttachmentWorkerFailure = "integrity" | "network" | "setup";
 
 export type AttachmentWorkerResponse =
-  | { re: number; ok: true; hashFirst?: number; digests?: ArrayBuffer[] }
+  | { re: number; ok: true; hashFirst?: number; digests?: ArrayBuffer[]; buf?: ArrayBuffer }
   | { re: number; ok: false; error: string; kind: AttachmentWorkerFailure; reason?: string };
 
 /** Pieces sealed at once: 16 segments, 1 MiB of ciphertext. */
@@ -104,7 +113,42 @@ function writeAll(h: SyncAccessHandle, view: Uint8Array<ArrayBuffer>, at: number
   }
 }
 
+let part: { key: CryptoKey; fileId: Uint8Array; segs: number; h: SyncAccessHandle; at: number } | null = null;
+
 async function handle(m: AttachmentWorkerRequest): Promise<[AttachmentWorkerResponse, Transferable[]]> {
+  if (m.op === "part") {
+    const root = await navigator.storage.getDirectory();
+    const dir = await root.getDirectoryHandle(m.dir, { create: true });
+    part = { key: await importFileKey(m.rawKey), fileId: m.fileId, segs: segmentCount(m.size), h: await syncHandle(dir, m.name), at: 0 };
+    return [{ re: m.re, ok: true }, []];
+  }
+  if (m.op === "open") {
+    if (!part) throw new Error("no part file is open");
+    const p = part;
+    const view = new Uint8Array(m.buf, 0, m.len);
+    // allSettled, then the first failure in file order.
+    const opened = await Promise.allSettled(
+      Array.from({ length: m.count }, (_, k) =>
+        openSegment(p.key, p.fileId, m.first + k, m.first + k === p.segs - 1, view.subarray(k * SEALED_SEGMENT, Math.min(m.len, (k + 1) * SEALED_SEGMENT))),
+      ),
+    );
+    for (const r of opened) if (r.status === "rejected") throw r.reason;
+    const plains = opened.map((r) => (r as PromiseFulfilledResult<Uint8Array<ArrayBuffer>>).value);
+    const digests = await Promise.all(plains.map((x) => subtle().digest("SHA-256", x)));
+    for (const x of plains) {
+      writeAll(p.h, x, p.at);
+      p.at += x.length;
+    }
+    return [{ re: m.re, ok: true, hashFirst: m.first, digests, buf: m.buf }, [m.buf, ...digests]];
+  }
+  if (m.op === "close") {
+    if (part) {
+      part.h.flush();
+      part.h.close();
+      part = null;
+    }
+    return [{ re: m.re, ok: true }, []];
+  }
   if (m.op === "init") {
     const root = await navigator.storage.getDirectory();
     state = {

@@ -37,7 +37,7 @@ import {
 } from "@/lib/crypto";
 import type { Requester } from "./chat/connection";
 import { openStagingWriter, type StagingFileWriter } from "./opfs-writer";
-import { WorkerStager } from "./attachment-workers";
+import { PartOpener, PartWorkerError, WorkerStager } from "./attachment-workers";
 import { ClientError } from "./errors";
 
 /**
@@ -542,20 +542,23 @@ function bodyReader(body: ReadableStream<Uint8Array>): BodyReader {
   }
 }
 
-/**
- * Fetches and opens an attachment: resolves once the first response is in (a refusal rejects
- * here), to the opened segments, batch by batch and in order. The ciphertext is read into one
- * reused 1 MiB buffer (segment-aligned: the file's size, so every segment's length and which one is
- * last, is known from the announcement); each batch's 16 segments are opened concurrently (the
- * decryptions copy their input when started, so the buffer is free for the next batch at once),
- * with up to 3 batches in flight. The iterator throws (AttachmentIntegrityError, ClientError) if
- * a segment fails authentication, the stream ends early or runs long, or the SHA-256 of the opened
- * segments differs from the announcement (checked after the last batch): consume it to the end
- * before offering the file. A dropped connection resumes with a Range request.
- */
-async function openBatches(o: StartDownload): Promise<AsyncGenerator<Uint8Array<ArrayBuffer>[], void, undefined>> {
+/** An attachment's stored ciphertext as it is read: the file's shape, and reads that resume a dropped connection. */
+interface CiphertextReader {
+  fileId: Uint8Array<ArrayBuffer>;
+  total: number;
+  segs: number;
+  /** Bytes of the last sealed segment. */
+  lastBytes: number;
+  /** The next n bytes into buf[0, n) (the buffer back, maybe a new ArrayBuffer object: BYOB reads transfer it). */
+  fill(buf: ArrayBuffer, n: number): Promise<ArrayBuffer>;
+  /** Throws if the stored file runs past its end (reads one byte more). */
+  checkEnd(): Promise<void>;
+  cancel(): void;
+}
+
+/** Grants a download, checks the stored size against the announcement and opens the response (a refusal rejects here). */
+async function ciphertextReader(o: StartDownload): Promise<CiphertextReader> {
   let cap = await o.request("attachment:grant", { roomId: o.roomId, id: o.ref.id, op: "download" });
-  const key = await importFileKey(fromB64url(o.ref.key));
   const fileId = fromB64url(o.ref.fileId);
   const total = ciphertextSize(o.ref.size);
   if (cap.size !== total) throw new AttachmentIntegrityError("wrong-file", `the server holds ${cap.size} bytes; the announced file needs ${total}`);
@@ -605,6 +608,34 @@ async function openBatches(o: StartDownload): Promise<AsyncGenerator<Uint8Array<
     }
     return buf;
   };
+  return {
+    fileId,
+    total,
+    segs,
+    lastBytes,
+    fill,
+    checkEnd: async () => {
+      const extra = await reader!.read(new Uint8Array(1)).catch(() => ({ view: new Uint8Array(0), done: true }));
+      if (!extra.done && extra.view.length > 0) throw new AttachmentIntegrityError("too-long", `the stored file runs past its ${total} bytes`);
+    },
+    cancel: () => void reader?.cancel().catch(() => undefined),
+  };
+}
+
+/**
+ * Fetches and opens an attachment: resolves once the first response is in (a refusal rejects
+ * here), to the opened segments, batch by batch and in order. The ciphertext is read into one
+ * reused 1 MiB buffer (segment-aligned: the file's size, so every segment's length and which one is
+ * last, is known from the announcement); each batch's 16 segments are opened concurrently (the
+ * decryptions copy their input when started, so the buffer is free for the next batch at once),
+ * with up to 3 batches in flight. The iterator throws (AttachmentIntegrityError, ClientError) if
+ * a segment fails authentication, the stream ends early or runs long, or the SHA-256 of the opened
+ * segments differs from the announcement (checked after the last batch): consume it to the end
+ * before offering the file. A dropped connection resumes with a Range request.
+ */
+async function openBatches(o: StartDownload): Promise<AsyncGenerator<Uint8Array<ArrayBuffer>[], void, undefined>> {
+  const key = await importFileKey(fromB64url(o.ref.key));
+  const { fileId, total, segs, lastBytes, fill, checkEnd, cancel } = await ciphertextReader(o);
   async function* batches(): AsyncGenerator<Uint8Array<ArrayBuffer>[], void, undefined> {
     const hasher = new ContentHasher();
     let emitted = 0;
@@ -638,13 +669,12 @@ async function openBatches(o: StartDownload): Promise<AsyncGenerator<Uint8Array<
         while (inFlight.length >= OPEN_AHEAD) yield emit(await inFlight.shift()!);
       }
       // The stream must end where the file does: a byte more is a file run long.
-      const extra = await reader!.read(new Uint8Array(1)).catch(() => ({ view: new Uint8Array(0), done: true }));
-      if (!extra.done && extra.view.length > 0) throw new AttachmentIntegrityError("too-long", `the stored file runs past its ${total} bytes`);
+      await checkEnd();
       while (inFlight.length > 0) yield emit(await inFlight.shift()!);
       if (toB64url(await hasher.digest()) !== o.ref.sha256)
         throw new AttachmentIntegrityError("segment-failed", "the opened file's SHA-256 differs from the one announced");
     } finally {
-      void reader?.cancel().catch(() => undefined);
+      cancel();
     }
   }
   return batches();
@@ -720,6 +750,19 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   const dir = o.staging === "memory" ? null : await stagingDir();
   if (!dir) return downloadToMemory(o);
   void purgeStaleStaging(dir).catch(() => undefined);
+  if (o.ref.size >= WORKER_MIN_BYTES) {
+    const hasher = new ContentHasher();
+    const opener = await PartOpener.open({
+      rawKey: fromB64url(o.ref.key),
+      fileId: fromB64url(o.ref.fileId),
+      size: o.ref.size,
+      hasher,
+      dirName: STAGING_DIR,
+      dir,
+      prefix: `${o.ref.id}-${toB64url(randomBytes(6))}`,
+    });
+    if (opener) return downloadIntoParts(o, opener, hasher);
+  }
   const name = `${o.ref.id}-${toB64url(randomBytes(6))}`;
   let handle: FileSystemFileHandle;
   let writer: StagingFileWriter;
@@ -774,6 +817,57 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   const blob = o.ref.mime && file.type !== o.ref.mime ? file.slice(0, file.size, o.ref.mime) : file;
   staged.set(blob, [name]);
   return blob;
+}
+
+/**
+ * The worker path of downloadAttachment (files from WORKER_MIN_BYTES on, in a browser that can):
+ * the page reads the ciphertext into a few reused 1 MiB buffers, each handed to PartOpener's worker
+ * (attachment-workers.ts) which opens, hashes and writes its segments into OPFS part files; the
+ * result is the parts as one disk-backed Blob, offered only once every segment, the end of the
+ * stored file and the content hash checked out. Any failure removes the parts.
+ */
+async function downloadIntoParts(o: StartDownload, opener: PartOpener, hasher: ContentHasher): Promise<Blob> {
+  let r: CiphertextReader | null = null;
+  try {
+    r = await ciphertextReader(o);
+    checkHeader(new Uint8Array(await r.fill(new ArrayBuffer(HEADER_BYTES), HEADER_BYTES)), r.fileId);
+    const size = Math.min(OPEN_BATCH * SEALED_SEGMENT, r.total - HEADER_BYTES);
+    // OPEN_AHEAD buffers in turn: one is filled while the others are opened in the worker.
+    const pool = Array.from({ length: OPEN_AHEAD }, () => Promise.resolve(new ArrayBuffer(size)));
+    let turn = 0;
+    for (let index = 0; index < r.segs;) {
+      const count = Math.min(OPEN_BATCH, r.segs - index);
+      const bytes = (count - 1) * SEALED_SEGMENT + (index + count === r.segs ? r.lastBytes : SEALED_SEGMENT);
+      const buf = await r.fill(await pool[turn]!, bytes);
+      const back = opener.openBatch(buf, bytes, index, count);
+      back.catch(() => undefined); // awaited when its buffer's turn comes, or by finish()
+      pool[turn] = back;
+      turn = (turn + 1) % pool.length;
+      index += count;
+    }
+    // The stream must end where the file does: a byte more is a file run long.
+    await r.checkEnd();
+    const { blob, names } = await opener.finish(o.ref.mime || "application/octet-stream");
+    if (toB64url(await hasher.digest()) !== o.ref.sha256) {
+      for (const n of names) await opener.dirRemove(n);
+      throw new AttachmentIntegrityError("segment-failed", "the opened file's SHA-256 differs from the one announced");
+    }
+    staged.set(blob, names);
+    return blob;
+  } catch (e) {
+    opener.abort();
+    if (e instanceof PartWorkerError) {
+      if (e.kind === "integrity")
+        throw new AttachmentIntegrityError(
+          (e.reason ?? "segment-failed") as AttachmentIntegrityError["reason"],
+          e.message.replace(/^attachment [a-z-]+: /, ""),
+        );
+      throw new ClientError("DOWNLOAD_FAILED", `download failed: ${e.message}`);
+    }
+    throw e;
+  } finally {
+    r?.cancel();
+  }
 }
 
 /** Removes a downloaded file's staging copy (after it was saved or shown); a no-op for in-memory Blobs. */

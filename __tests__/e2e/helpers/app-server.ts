@@ -11,6 +11,8 @@ import path from "node:path";
 
 export interface AppServer {
   url: string;
+  /** The server's data directory (QSEC_DATA_DIR: the database, attachments/), removed by stop(). */
+  dataDir: string;
   output(): string;
   stop(): Promise<void>;
   /** SIGKILL of the server's process group (a crash: no shutdown, no flush), then the same clean-up as stop(). */
@@ -191,7 +193,7 @@ export async function startAppServer(opts: AppServerOptions = {}): Promise<AppSe
       }
       await stop();
     };
-    return { url, output: () => log, stop, kill };
+    return { url, dataDir: dir, output: () => log, stop, kill };
   } catch (e) {
     await stop();
     throw e;
