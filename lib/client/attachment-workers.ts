@@ -186,10 +186,12 @@ export class WorkerStager {
     this.worker?.terminate();
     this.spare?.terminate();
     this.worker = this.spare = null;
-    // Files are removed once the worker's last stage stopped writing them.
+    // Files are removed once the worker's last stage stopped writing them; a terminated worker's
+    // file lock goes a moment later, so once more after a second.
     const names = [...this.units.values()].map((x) => x.name);
     this.units.clear();
-    void this.chain.then(() => Promise.all(names.map((n) => this.o.dir.removeEntry(n).catch(() => undefined))));
+    const remove = () => Promise.all(names.map((n) => this.o.dir.removeEntry(n).catch(() => undefined)));
+    void this.chain.then(remove).then(() => setTimeout(() => void remove(), 1000));
   }
 
   /** The server holds everything before `offset`: units that end there or before are removed. */
