@@ -6,7 +6,9 @@
  * encrypted thumbnail inline and cards for the files, downloads them and gets the same bytes; files
  * at the segment boundaries (0 B, 1 B, 64 KiB − 1, 64 KiB, 64 KiB + 1) round-trip byte for byte; a
  * 20 MB upload is staged by the attachment worker and resumes after one of its requests is cut; with
- * no worker script, the page seals the upload itself; a short video (a WebM recorded in the page)
+ * no worker script, the page seals the upload itself; a stored file tampered with is refused in the
+ * browser (the download worker names the segment), with nothing offered or left staged; Cancel stops
+ * an upload (deleted on the server) and a download; a short video (a WebM recorded in the page)
  * shows its poster frame and plays inline.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -16,6 +18,7 @@ import type { Browser, Page } from "playwright-core";
 import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, openRoom, waitForRoom } from "./helpers/browser";
 import { warmUp } from "./helpers/warm-up";
+import { until } from "../helpers/waits";
 
 jest.setTimeout(180_000);
 
@@ -224,6 +227,69 @@ describe.each([
     // Opened by the attachment worker, not on the page.
     expect(await Promise.all(workers)).toContain("qsec-attachment");
     // No opened part of it stays in the origin-private file system.
+    await bob.waitForFunction(
+      async () => {
+        const root = await navigator.storage.getDirectory();
+        const dir = await root.getDirectoryHandle("qsec-downloads", { create: true });
+        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
+        return true;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    for (const p of [alice, bob]) await p.context().close();
+  });
+
+  test("Cancel stops an upload (nothing announced, nothing kept on the server or staged) and a download (nothing offered, nothing staged)", async () => {
+    const room = `cancel-${Date.now().toString(36)}`;
+    const alice = await openRoom(browser, server.url, room, "Alice");
+    await waitForRoom(alice, { members: 1 });
+    const bob = await openRoom(browser, server.url, room, "Bob");
+    await waitForRoom(bob, { members: 2 });
+    await waitForRoom(alice, { members: 2 });
+    const store = path.join(server.dataDir, "attachments");
+    const storedNow = () => new Set(readdirSync(store).filter((f) => !f.endsWith(".json")));
+    const before = storedNow();
+    // Upload requests are held for a while (a slow network), so Cancel comes mid-upload.
+    await alice.route("**/attachments/**", async (route) => {
+      if (route.request().method() === "PATCH") await new Promise((r) => setTimeout(r, 1500));
+      return route.continue().catch(() => undefined);
+    });
+    const file = Buffer.alloc(6 * 1024 * 1024, 9);
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "cancelled.bin", mimeType: "application/octet-stream", buffer: file }]);
+    await alice.getByRole("button", { name: "Cancel upload of cancelled.bin" }).click({ timeout: 30_000 });
+    await alice.getByTestId("upload-item").waitFor({ state: "detached", timeout: 30_000 });
+    expect(await alice.getByTestId("upload-error").count()).toBe(0);
+    await alice.unroute("**/attachments/**");
+    // The server deleted what it had received; no staging file is left in the browser.
+    await until(() => [...storedNow()].every((f) => before.has(f)), 10_000, "the cancelled upload's file to go");
+    await alice.waitForFunction(
+      async () => {
+        const root = await navigator.storage.getDirectory();
+        const dir = await root.getDirectoryHandle("qsec-uploads", { create: true });
+        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
+        return true;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await bob.locator('[data-testid="attachment-card"]', { hasText: "cancelled.bin" }).count()).toBe(0);
+
+    // A download held by a slow network, cancelled: no file offered, nothing staged.
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "kept.bin", mimeType: "application/octet-stream", buffer: file }]);
+    const card = bob.locator('[data-testid="attachment-card"]', { hasText: "kept.bin" });
+    await card.waitFor({ timeout: 30_000 });
+    await bob.route("**/attachments/**", async (route) => {
+      if (route.request().method() === "GET") await new Promise((r) => setTimeout(r, 1500));
+      return route.continue().catch(() => undefined);
+    });
+    let offered = false;
+    bob.on("download", () => (offered = true));
+    await card.getByRole("button", { name: "Download kept.bin" }).click();
+    await card.getByRole("button", { name: "Cancel download of kept.bin" }).click({ timeout: 30_000 });
+    await card.getByRole("button", { name: "Download kept.bin" }).waitFor({ timeout: 30_000 });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(offered).toBe(false);
     await bob.waitForFunction(
       async () => {
         const root = await navigator.storage.getDirectory();
