@@ -19,8 +19,10 @@ function tokenFromFragment(): string | null {
 async function postLogin(token: string): Promise<string | null> {
   try {
     const res = await fetch("/admin/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
-    if (res.ok) return null;
+    // Read the body also on success: left unread, the browser cancels the request once the page
+    // moves on to /admin, and the network panel lists the login as a failed (aborted) request.
     const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+    if (res.ok) return null;
     return body?.error?.message ?? `login failed (${res.status})`;
   } catch {
     return "the server could not be reached";
