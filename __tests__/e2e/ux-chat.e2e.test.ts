@@ -20,8 +20,16 @@ let browser: Browser;
 let alice: Page;
 let bob: Page;
 
+/** Each opened page's console warnings and errors, from before its first load. */
+const consoleOf = new WeakMap<Page, string[]>();
+
 async function open(base: string, name: string, width: number, height: number): Promise<Page> {
   const page = await sizedPage(browser, width, height);
+  const lines: string[] = [];
+  consoleOf.set(page, lines);
+  page.on("console", (m) => {
+    if (m.type() === "warning" || m.type() === "error") lines.push(`${m.type()}: ${m.text()}`);
+  });
   await page.goto(`${base}/room/${ROOM}?name=${name}`, { timeout: 150_000 });
   await page.getByTestId("room-page").waitFor({ timeout: 150_000 });
   return page;
@@ -246,6 +254,17 @@ describe("on a phone", () => {
     await phone.getByTestId("room-tab-chat").click();
     await waitForMessage(phone, "while on the log tab");
     expect(await phone.getByTestId("tab-unread").count()).toBe(0);
+    // Back on the Chat tab the conversation is scrolled to that newest message (it arrived while
+    // the list was hidden, 0 px tall), with no "Jump to latest" to press first.
+    await phone.waitForFunction(() => {
+      const box = document.querySelector('[data-testid="message-scroller"]')!;
+      const items = box.querySelectorAll('[data-testid="message-item"]');
+      return items[items.length - 1].getBoundingClientRect().bottom <= box.getBoundingClientRect().bottom + 1;
+    });
+    expect(await phone.getByTestId("jump-to-latest").count()).toBe(0);
+    // Nothing in the developer console all along: no chart warning about the BB84 tab's chart,
+    // mounted at 0×0 while another tab is shown.
+    expect(consoleOf.get(phone)).toEqual([]);
   });
 
   test.each([320, 430])("%i px wide: no sideways scroll, one-row header, composer in view", async (width) => {
