@@ -29,6 +29,21 @@ async function postLogin(token: string): Promise<string | null> {
   }
 }
 
+/**
+ * A login link's token that arrived before the form's effect listens: read when this module loads
+ * and on every hashchange from then on. A link pasted into the tab while the page still hydrates
+ * (seconds in development, with the server-rendered form already on screen) fires its hashchange
+ * before the effect below exists, and the router's first commit then rewrites the address without
+ * the fragment: the token was gone and the login form simply stayed.
+ */
+let earlyToken: string | null = null;
+if (typeof window !== "undefined") {
+  earlyToken = tokenFromFragment();
+  window.addEventListener("hashchange", () => {
+    earlyToken = tokenFromFragment() ?? earlyToken;
+  });
+}
+
 export function LoginForm() {
   const router = useRouter();
   const [token, setToken] = useState("");
@@ -40,9 +55,10 @@ export function LoginForm() {
     // A login link: take the token out of the address bar and the history entry first (whatever
     // the outcome), then log in with it as if it had been typed.
     const readLink = () => {
-      const fromLink = tokenFromFragment();
+      const fromLink = tokenFromFragment() ?? earlyToken;
+      earlyToken = null;
       if (fromLink === null) return;
-      window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+      if (window.location.hash) window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
       void postLogin(fromLink).then((failure) => {
         // Replace, not push: Back does not return to the login page.
         if (failure === null) router.replace("/admin");
