@@ -1,7 +1,8 @@
 /**
  * Issue 13 in Debian's Chromium: the timeline reads like a chat (groups, times, safe links, long
  * words wrapped, joins and leaves in line, no epoch tag), the direct-message target is shown and
- * goes back to the room after sending, unread count in the tab title, "jump to latest", Leave
+ * goes back to the room after sending, unread count in the tab title, "jump to latest", a list at
+ * the bottom stays there when an image's preview decodes, Leave
  * asks first; and on a phone (390×844, 320 and 430 wide) the chat comes first with the other
  * sections behind tabs, a one-row header, no sideways scroll, and the composer in view. Pages are
  * opened on http://localhost and http://127.0.0.1. Screenshots go to /tmp/qsec-ux for review.
@@ -10,6 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
 import { contentPastRightEdge, horizontalOverflow, sizedPage, SHOTS } from "./helpers/ux";
+import { gradientPng } from "./helpers/png";
 
 jest.setTimeout(180_000);
 
@@ -132,6 +134,31 @@ describe("the timeline on a desktop", () => {
     await bob.getByTestId("jump-to-latest").click();
     await bob.getByTestId("jump-to-latest").waitFor({ state: "detached" });
     expect(await scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 48)).toBe(true);
+  });
+
+  test("at the bottom, an image arriving stays in view once its preview has decoded (it grows the row after it is shown)", async () => {
+    const scroller = bob.getByTestId("message-scroller");
+    expect(await scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 2)).toBe(true);
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "gradient.png", mimeType: "image/png", buffer: gradientPng() }]);
+    const thumb = bob.getByRole("img", { name: "Preview of gradient.png" });
+    await thumb.waitFor({ timeout: 30_000 });
+    await bob.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('img[alt="Preview of gradient.png"]');
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
+    // Followed to the very bottom, preview included, with nothing to press.
+    await bob.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="message-scroller"]')!;
+      return el.scrollHeight - el.scrollTop - el.clientHeight < 2;
+    });
+    expect(await bob.getByTestId("jump-to-latest").count()).toBe(0);
+    // The sender's own list too: the upload list opened and closed above her composer meanwhile.
+    await alice.locator('img[alt="Preview of gradient.png"]').waitFor();
+    await alice.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="message-scroller"]')!;
+      return el.scrollHeight - el.scrollTop - el.clientHeight < 2;
+    });
+    expect(await alice.getByTestId("jump-to-latest").count()).toBe(0);
   });
 
   test("opted-in desktop notifications: a mention and a direct message while hidden, naming the sender without the text", async () => {
