@@ -2,8 +2,7 @@
  * Issue 13 in Debian's Chromium: the timeline reads like a chat (groups, times, safe links, long
  * words wrapped, joins and leaves in line, no epoch tag), the direct-message target is shown and
  * goes back to the room after sending, unread count in the tab title, "jump to latest", a list at
- * the bottom stays there when an image's preview decodes, Leave
- * asks first; and on a phone (390×844, 320 and 430 wide) the chat comes first with the other
+ * the bottom stays there when an image's preview decodes, Leave asks first; and on a phone (390×844, 320 and 430 wide) the chat comes first with the other
  * sections behind tabs, a one-row header, no sideways scroll, and the composer in view. Pages are
  * opened on http://localhost and http://127.0.0.1. Screenshots go to /tmp/qsec-ux for review.
  */
