@@ -22,6 +22,8 @@ let server: AppServer;
 let browser: Browser;
 let page: Page;
 const dialogs: string[] = [];
+/** The console page's warnings and errors, as its developer console shows them. */
+const consoleLines: string[] = [];
 const members: RawClient[] = [];
 
 async function join(name: string): Promise<RawClient> {
@@ -42,6 +44,9 @@ beforeAll(async () => {
   server = await startAppServer({ distDir: ".next-e2e-admin", env: { ADMIN_TOKEN: TOKEN }, readyTimeoutMs: 120_000 });
   browser = await launchChromium();
   page = await newPage(browser);
+  page.on("console", (m) => {
+    if (m.type() === "warning" || m.type() === "error") consoleLines.push(`${m.type()}: ${m.text()}`);
+  });
   page.on("dialog", (d) => {
     dialogs.push(d.message());
     void d.dismiss();
@@ -85,9 +90,13 @@ describe("admin console in the browser", () => {
   });
 
   test("the room page shows the log and members as text, and filters the log", async () => {
+    consoleLines.length = 0;
     await page.locator(`[data-testid="room-row"][data-room="${ROOM}"] a`).click();
     await page.getByTestId("admin-room").waitFor({ timeout: 150_000 });
     await page.locator('[data-testid="tail-status"][data-state="live"]').waitFor({ timeout: 30_000 });
+    // A clean console: the live tail's WebSocket is not opened and closed again by React's
+    // development double mount ("WebSocket is closed before the connection is established").
+    expect(consoleLines).toEqual([]);
     expect(await page.getByTestId("admin-member-name").allTextContents()).toEqual([EVIL]);
     const types = await page.locator('[data-testid="log-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute("data-type")));
     expect(types).toEqual(expect.arrayContaining(["ROOM_CREATED", "MEMBER_JOINED", "KEY_EPOCH_STARTED"]));

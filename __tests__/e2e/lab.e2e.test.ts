@@ -110,6 +110,25 @@ describe.each(MODES)("the lab, $name build", (mode) => {
     await page.context().close();
   });
 
+  test("a Qubits value out of range says why under its field and leaves the row's other fields where they were", async () => {
+    const page = await sizedPage(browser, 1280, 900);
+    await page.goto(`${hosts[0].base}/lab`, { timeout: 150_000 });
+    await page.getByTestId("walk-table").waitFor();
+    const tops = () =>
+      page.evaluate(() =>
+        ["in-wq", "in-wseed", "in-wnoise", "in-weve"].map((id) => document.querySelector(`[data-testid="${id}"]`)!.getBoundingClientRect().top),
+      );
+    const before = await tops();
+    await page.getByTestId("in-wq").fill("100");
+    await page.locator('[data-testid="in-wq"][aria-invalid="true"]').waitFor();
+    const why = await page.getByTestId("in-wq").getAttribute("aria-describedby");
+    expect(await page.locator(`[id="${why}"]`).textContent()).toBe("8–64, whole");
+    // The four inputs stay on one line (the error line used to lift Qubits above the others).
+    expect(await tops()).toEqual(before);
+    expect(new Set(before).size).toBe(1);
+    await page.context().close();
+  });
+
   test("an eavesdropper sweep runs to the end with its progress bar, and its CSV is the run's points", async () => {
     const page = await sizedPage(browser, 1280, 900);
     await page.goto(`${hosts[0].base}/lab?eq=20000&epts=6&seed=77`, { timeout: 150_000 });

@@ -1,8 +1,8 @@
 /**
  * Issue 13 in Debian's Chromium: the timeline reads like a chat (groups, times, safe links, long
  * words wrapped, joins and leaves in line, no epoch tag), the direct-message target is shown and
- * goes back to the room after sending, unread count in the tab title, "jump to latest", Leave
- * asks first; and on a phone (390×844, 320 and 430 wide) the chat comes first with the other
+ * goes back to the room after sending, unread count in the tab title, "jump to latest", a list at
+ * the bottom stays there when an image's preview decodes, Leave asks first; and on a phone (390×844, 320 and 430 wide) the chat comes first with the other
  * sections behind tabs, a one-row header, no sideways scroll, and the composer in view. Pages are
  * opened on http://localhost and http://127.0.0.1. Screenshots go to /tmp/qsec-ux for review.
  */
@@ -10,6 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, sendMessage, waitForMessage, waitForRoom } from "./helpers/browser";
 import { contentPastRightEdge, horizontalOverflow, sizedPage, SHOTS } from "./helpers/ux";
+import { gradientPng } from "./helpers/png";
 
 jest.setTimeout(180_000);
 
@@ -20,8 +21,16 @@ let browser: Browser;
 let alice: Page;
 let bob: Page;
 
+/** Each opened page's console warnings and errors, from before its first load. */
+const consoleOf = new WeakMap<Page, string[]>();
+
 async function open(base: string, name: string, width: number, height: number): Promise<Page> {
   const page = await sizedPage(browser, width, height);
+  const lines: string[] = [];
+  consoleOf.set(page, lines);
+  page.on("console", (m) => {
+    if (m.type() === "warning" || m.type() === "error") lines.push(`${m.type()}: ${m.text()}`);
+  });
   await page.goto(`${base}/room/${ROOM}?name=${name}`, { timeout: 150_000 });
   await page.getByTestId("room-page").waitFor({ timeout: 150_000 });
   return page;
@@ -124,6 +133,31 @@ describe("the timeline on a desktop", () => {
     await bob.getByTestId("jump-to-latest").click();
     await bob.getByTestId("jump-to-latest").waitFor({ state: "detached" });
     expect(await scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 48)).toBe(true);
+  });
+
+  test("at the bottom, an image arriving stays in view once its preview has decoded (it grows the row after it is shown)", async () => {
+    const scroller = bob.getByTestId("message-scroller");
+    expect(await scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 2)).toBe(true);
+    await alice.getByTestId("attach-input").setInputFiles([{ name: "gradient.png", mimeType: "image/png", buffer: gradientPng() }]);
+    const thumb = bob.getByRole("img", { name: "Preview of gradient.png" });
+    await thumb.waitFor({ timeout: 30_000 });
+    await bob.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('img[alt="Preview of gradient.png"]');
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
+    // Followed to the very bottom, preview included, with nothing to press.
+    await bob.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="message-scroller"]')!;
+      return el.scrollHeight - el.scrollTop - el.clientHeight < 2;
+    });
+    expect(await bob.getByTestId("jump-to-latest").count()).toBe(0);
+    // The sender's own list too: the upload list opened and closed above her composer meanwhile.
+    await alice.locator('img[alt="Preview of gradient.png"]').waitFor();
+    await alice.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="message-scroller"]')!;
+      return el.scrollHeight - el.scrollTop - el.clientHeight < 2;
+    });
+    expect(await alice.getByTestId("jump-to-latest").count()).toBe(0);
   });
 
   test("opted-in desktop notifications: a mention and a direct message while hidden, naming the sender without the text", async () => {
@@ -246,6 +280,17 @@ describe("on a phone", () => {
     await phone.getByTestId("room-tab-chat").click();
     await waitForMessage(phone, "while on the log tab");
     expect(await phone.getByTestId("tab-unread").count()).toBe(0);
+    // Back on the Chat tab the conversation is scrolled to that newest message (it arrived while
+    // the list was hidden, 0 px tall), with no "Jump to latest" to press first.
+    await phone.waitForFunction(() => {
+      const box = document.querySelector('[data-testid="message-scroller"]')!;
+      const items = box.querySelectorAll('[data-testid="message-item"]');
+      return items[items.length - 1].getBoundingClientRect().bottom <= box.getBoundingClientRect().bottom + 1;
+    });
+    expect(await phone.getByTestId("jump-to-latest").count()).toBe(0);
+    // Nothing in the developer console all along: no chart warning about the BB84 tab's chart,
+    // mounted at 0×0 while another tab is shown.
+    expect(consoleOf.get(phone)).toEqual([]);
   });
 
   test.each([320, 430])("%i px wide: no sideways scroll, one-row header, composer in view", async (width) => {

@@ -57,6 +57,11 @@ describe("buildTimeline", () => {
     ).toEqual(["m:start:end", "joined:Carol", "m:start:end", "left:c"]);
   });
 
+  test("a BB84 session's line writes its key length as the member list does (1,324-bit key)", () => {
+    const t = buildTimeline([], [log("BB84_SESSION_SUMMARY", "a", 20, { outcome: "success", qberEstimate: 0.0209, finalLength: 1324 })], at(5));
+    expect(t.map((i) => i.kind === "event" && i.detail)).toEqual(["QBER 2.1%, 1,324-bit key"]);
+  });
+
   test("a rejected message stands alone", () => {
     const t = buildTimeline([msg("a", 0), msg("a", 1, { status: "rejected" }), msg("a", 2)], []);
     expect(t.map((i) => i.kind === "message" && i.groupStart)).toEqual([true, true, true]);

@@ -58,7 +58,9 @@ function eventDetail(l: LogEntry): string | undefined {
     case "KEY_EPOCH_STARTED":
       return typeof m.epoch === "number" ? `epoch ${m.epoch}` : undefined;
     case "BB84_SESSION_SUMMARY":
-      if (m.outcome === "success") return `QBER ${pct(m.qberEstimate)}, ${typeof m.finalLength === "number" ? `${m.finalLength}-bit key` : "key made"}`;
+      // The key length with a thousands separator, as the member list and the BB84 panel write it ("1,324-bit key").
+      if (m.outcome === "success")
+        return `QBER ${pct(m.qberEstimate)}, ${typeof m.finalLength === "number" ? `${m.finalLength.toLocaleString("en-US")}-bit key` : "key made"}`;
       return `aborted${typeof m.abortReason === "string" && m.abortReason ? `: ${m.abortReason}` : ""}`;
     case "CHANNEL_SETTINGS_CHANGED":
       return `noise ${pct(m.noise)}, loss ${pct(m.loss)}, Eve ${pct(m.eve)}${m.by === "admin" ? " (by the operator)" : ""}`;

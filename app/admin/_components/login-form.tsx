@@ -19,12 +19,29 @@ function tokenFromFragment(): string | null {
 async function postLogin(token: string): Promise<string | null> {
   try {
     const res = await fetch("/admin/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
-    if (res.ok) return null;
+    // Read the body also on success: left unread, the browser cancels the request once the page
+    // moves on to /admin, and the network panel lists the login as a failed (aborted) request.
     const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+    if (res.ok) return null;
     return body?.error?.message ?? `login failed (${res.status})`;
   } catch {
     return "the server could not be reached";
   }
+}
+
+/**
+ * A login link's token that arrived before the form's effect listens: read when this module loads
+ * and on every hashchange from then on. A link pasted into the tab while the page still hydrates
+ * (seconds in development, with the server-rendered form already on screen) fires its hashchange
+ * before the effect below exists, and the router's first commit then rewrites the address without
+ * the fragment: the token was gone and the login form simply stayed.
+ */
+let earlyToken: string | null = null;
+if (typeof window !== "undefined") {
+  earlyToken = tokenFromFragment();
+  window.addEventListener("hashchange", () => {
+    earlyToken = tokenFromFragment() ?? earlyToken;
+  });
 }
 
 export function LoginForm() {
@@ -38,9 +55,10 @@ export function LoginForm() {
     // A login link: take the token out of the address bar and the history entry first (whatever
     // the outcome), then log in with it as if it had been typed.
     const readLink = () => {
-      const fromLink = tokenFromFragment();
+      const fromLink = tokenFromFragment() ?? earlyToken;
+      earlyToken = null;
       if (fromLink === null) return;
-      window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+      if (window.location.hash) window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
       void postLogin(fromLink).then((failure) => {
         // Replace, not push: Back does not return to the login page.
         if (failure === null) router.replace("/admin");

@@ -8,7 +8,10 @@ export function LogoutButton() {
       variant="ghost"
       data-testid="admin-logout"
       onClick={async () => {
-        await fetch("/admin/api/logout", { method: "POST" }).catch(() => undefined);
+        // The body is read before leaving, so the request completes instead of being cancelled by the navigation.
+        await fetch("/admin/api/logout", { method: "POST" })
+          .then((res) => res.text())
+          .catch(() => undefined);
         leaveConsole();
       }}
     >

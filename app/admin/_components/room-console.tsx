@@ -107,7 +107,14 @@ export function RoomConsole({
 
   // The live tail: rows arrive from the same flush that stores them; those matching the applied filter are prepended.
   useEffect(() => {
-    const socket: Socket<AdminServerToClientEvents, AdminClientToServerEvents> = io(ADMIN_NAMESPACE, { transports: ["websocket"], withCredentials: true });
+    // Created without connecting; the connection opens a task later. React's development double
+    // mount runs this effect, its cleanup and the effect again in one go: connecting at once gave
+    // the first mount a WebSocket closed while still connecting (a console warning on every load).
+    const socket: Socket<AdminServerToClientEvents, AdminClientToServerEvents> = io(ADMIN_NAMESPACE, {
+      transports: ["websocket"],
+      withCredentials: true,
+      autoConnect: false,
+    });
     const onConnect = () => {
       socket.emit("tail:subscribe", { roomId }, (res) => setTail(res.ok ? "live" : "offline"));
     };
@@ -141,7 +148,9 @@ export function RoomConsole({
     socket.on("connect_error", onError);
     socket.on("tail:appended", onAppended);
     socket.on("session:ended", onEnded);
+    const opening = setTimeout(() => socket.connect(), 0);
     return () => {
+      clearTimeout(opening);
       socket.off("connect", onConnect);
       socket.off("disconnect", onDisconnect);
       socket.off("connect_error", onError);

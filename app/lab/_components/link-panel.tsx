@@ -61,7 +61,8 @@ export function LinkPanel({ spec, onSpec }: { spec: LinkSpec; onSpec: (s: LinkSp
           (2014), optimising the intensities and their probabilities at every point. The defaults are the paper&apos;s.
         </p>
       </div>
-      <div className="flex flex-wrap items-end gap-3">
+      {/* Fields top-aligned (an error line under one grows it downwards, see walkthrough-view); the button keeps to the inputs' bottom edge. */}
+      <div className="flex flex-wrap items-start gap-3">
         {FIELDS.map((f) => (
           <NumberInput
             key={f.key}
@@ -75,11 +76,11 @@ export function LinkPanel({ spec, onSpec }: { spec: LinkSpec; onSpec: (s: LinkSp
             onValue={(v) => onSpec({ ...spec, params: { ...spec.params, [f.key]: v } })}
           />
         ))}
-        <Button onClick={() => onSpec({ ...spec, params: { ...DEFAULT_LINK } })} disabled={running || isPaper} data-testid="link-preset">
+        <Button onClick={() => onSpec({ ...spec, params: { ...DEFAULT_LINK } })} disabled={running || isPaper} className="self-end" data-testid="link-preset">
           Paper&apos;s values
         </Button>
       </div>
-      <div className="flex flex-wrap items-end gap-3">
+      <div className="flex flex-wrap items-start gap-3">
         <SpecNumbers
           spec={spec}
           onSpec={onSpec}

@@ -146,7 +146,8 @@ export function WalkthroughView({ state, onChange }: { state: WalkState; onChang
       <h2 id="walk-title" className="text-lg font-semibold">
         Step by step
       </h2>
-      <div className="flex flex-wrap items-end gap-3">
+      {/* Top-aligned, like the sweeps' fields: a field's error line grows it downwards and leaves its row where it was (items-end lifted the field with the error above the others). */}
+      <div className="flex flex-wrap items-start gap-3">
         <NumberInput
           label="Qubits"
           id="wq"

@@ -1,6 +1,6 @@
 "use client";
 import { memo } from "react";
-import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, Tooltip, XAxis, YAxis } from "recharts";
 import type { Bb84SessionSummary } from "@/lib/protocol";
 import { chartThreshold, formatCount, sessionChartData, type SessionChartPoint } from "@/lib/ui/bb84-view";
 
@@ -57,34 +57,41 @@ function SessionChartView({ sessions, names }: ChartProps) {
       {/* Mounted even while empty, so the chart's first (costly) render happens with the page, not at a session's end. */}
       <div className="relative">
         <div className="h-36 w-full" aria-hidden="true">
-          <ResponsiveContainer width="100%" height="100%">
-            <BarChart data={data} margin={{ top: 6, right: 6, bottom: 0, left: 0 }} accessibilityLayer={false}>
-              <defs>
-                <pattern id="bb84-aborted" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                  <rect width="5" height="5" fill={DANGER} fillOpacity={0.35} />
-                  <line x1="0" y1="0" x2="0" y2="5" stroke={DANGER} strokeWidth="3" />
-                </pattern>
-              </defs>
-              <CartesianGrid strokeDasharray="2 4" stroke="var(--qs-line)" vertical={false} />
-              <XAxis dataKey="n" interval="preserveStartEnd" tick={<SessionTick data={data} />} stroke="var(--qs-line)" />
-              <YAxis
-                domain={[0, top]}
-                ticks={ticks}
-                interval={0}
-                tickFormatter={(v: number) => `${v}%`}
-                tick={{ fontSize: 10, fill: "var(--qs-muted)" }}
-                stroke="var(--qs-line)"
-                width={40}
-              />
-              <Tooltip content={<ChartTooltip />} cursor={{ fill: "var(--qs-panel-2)" }} />
-              <ReferenceLine y={threshold} stroke={DANGER} strokeDasharray="4 3" ifOverflow="extendDomain" />
-              <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28} minPointSize={2}>
-                {data.map((d) => (
-                  <Cell key={d.sessionId} fill={d.aborted ? "url(#bb84-aborted)" : OK} stroke={d.aborted ? DANGER : OK} />
-                ))}
-              </Bar>
-            </BarChart>
-          </ResponsiveContainer>
+          {/* `responsive` sizes the chart to this box and follows it. Not ResponsiveContainer: on a phone
+              this box sits in a hidden tab (0×0) until the BB84 tab is chosen, and ResponsiveContainer
+              warned about the zero size on every render there. */}
+          <BarChart
+            responsive
+            style={{ width: "100%", height: "100%" }}
+            data={data}
+            margin={{ top: 6, right: 6, bottom: 0, left: 0 }}
+            accessibilityLayer={false}
+          >
+            <defs>
+              <pattern id="bb84-aborted" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                <rect width="5" height="5" fill={DANGER} fillOpacity={0.35} />
+                <line x1="0" y1="0" x2="0" y2="5" stroke={DANGER} strokeWidth="3" />
+              </pattern>
+            </defs>
+            <CartesianGrid strokeDasharray="2 4" stroke="var(--qs-line)" vertical={false} />
+            <XAxis dataKey="n" interval="preserveStartEnd" tick={<SessionTick data={data} />} stroke="var(--qs-line)" />
+            <YAxis
+              domain={[0, top]}
+              ticks={ticks}
+              interval={0}
+              tickFormatter={(v: number) => `${v}%`}
+              tick={{ fontSize: 10, fill: "var(--qs-muted)" }}
+              stroke="var(--qs-line)"
+              width={40}
+            />
+            <Tooltip content={<ChartTooltip />} cursor={{ fill: "var(--qs-panel-2)" }} />
+            <ReferenceLine y={threshold} stroke={DANGER} strokeDasharray="4 3" ifOverflow="extendDomain" />
+            <Bar dataKey="qber" isAnimationActive={false} radius={[3, 3, 0, 0]} maxBarSize={28} minPointSize={2}>
+              {data.map((d) => (
+                <Cell key={d.sessionId} fill={d.aborted ? "url(#bb84-aborted)" : OK} stroke={d.aborted ? DANGER : OK} />
+              ))}
+            </Bar>
+          </BarChart>
         </div>
         {data.length === 0 && (
           <p

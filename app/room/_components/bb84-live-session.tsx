@@ -50,33 +50,37 @@ export function LiveSession({ l, peerName, summary }: { l: Bb84LiveView; peerNam
       data-peer-id={l.peerId}
       aria-label={`BB84 session with ${peerName}`}
     >
-      <header className="flex items-start justify-between gap-2">
-        <div className="min-w-0">
-          <p className="truncate text-sm font-medium">
+      {/* The badge shares its row with the peer's name only: the lines below take the card's full
+          width (beside the badge they wrapped at 1280 px, e.g. "…session with / you."). */}
+      <header>
+        <div className="flex items-start justify-between gap-2">
+          <p className="min-w-0 truncate text-sm font-medium">
             with <span data-testid="bb84-peer">{peerName}</span>
           </p>
-          {l.role === "bob" && (
-            <p className="text-xs" data-testid="bb84-started-by">
-              {startedWithYouText(peerName)}
-            </p>
-          )}
-          {l.elsewhere && (
-            <p className="text-xs text-muted" data-testid="bb84-elsewhere">
-              {l.status === "running" ? "Runs in another tab of yours; this tab shows its outcome." : "Ran in another tab of yours; this tab took its outcome."}
-            </p>
-          )}
-          <p className="text-[11px] text-muted">
-            you are {l.role === "alice" ? "Alice (sender)" : "Bob (receiver)"} · {formatCount(s.qubits)} qubits ·{" "}
-            <span title={cascadeHint(l.cascadeVariant)} data-testid="bb84-variant-shown" data-variant={l.cascadeVariant}>
-              {cascadeLabel(l.cascadeVariant)}
-            </span>
-          </p>
+          <span role="status" aria-live="polite">
+            <Badge tone={st.tone} data-testid="bb84-status">
+              {st.label}
+            </Badge>
+          </span>
         </div>
-        <span role="status" aria-live="polite">
-          <Badge tone={st.tone} data-testid="bb84-status">
-            {st.label}
-          </Badge>
-        </span>
+        {l.role === "bob" && (
+          <p className="text-xs" data-testid="bb84-started-by">
+            {startedWithYouText(peerName)}
+          </p>
+        )}
+        {l.elsewhere && (
+          <p className="text-xs text-muted" data-testid="bb84-elsewhere">
+            {l.status === "running" ? "Runs in another tab of yours; this tab shows its outcome." : "Ran in another tab of yours; this tab took its outcome."}
+          </p>
+        )}
+        {/* Wraps only between its parts, never inside one. */}
+        <p className="text-[11px] text-muted">
+          <span className="whitespace-nowrap">you are {l.role === "alice" ? "Alice (sender)" : "Bob (receiver)"}</span> ·{" "}
+          <span className="whitespace-nowrap">{formatCount(s.qubits)} qubits</span> ·{" "}
+          <span title={cascadeHint(l.cascadeVariant)} data-testid="bb84-variant-shown" data-variant={l.cascadeVariant} className="whitespace-nowrap">
+            {cascadeLabel(l.cascadeVariant)}
+          </span>
+        </p>
       </header>
 
       <div>
@@ -205,21 +209,24 @@ function QberGauge({
   const tone = verdict === "over" ? "text-danger" : verdict === "near" ? "text-warn" : verdict === "ok" ? "text-ok" : "text-muted";
   return (
     <div data-testid="bb84-qber-gauge" data-verdict={verdict}>
-      <div className="flex items-baseline justify-between gap-2 text-xs">
-        <span className="text-muted">QBER</span>
-        <span>
+      {/* The estimate on the left, bound and threshold on the right; when both do not fit on one
+          line (an estimate like 25.33% at 1280 px), bound and threshold move down together
+          instead of "abort above" losing its number to the next line. */}
+      <div className="flex flex-wrap items-baseline justify-between gap-x-2 text-xs">
+        <span className="whitespace-nowrap">
+          <span className="text-muted">QBER</span>{" "}
           <span className={`font-mono text-base font-semibold ${tone}`} data-testid="bb84-qber">
             {formatPercent(estimate)}
+          </span>
+        </span>
+        <span className="whitespace-nowrap text-[11px] text-muted">
+          bound{" "}
+          <span className="font-mono" data-testid="bb84-qber-bound">
+            {formatPercent(bound)}
           </span>{" "}
-          <span className="text-[11px] text-muted">
-            bound{" "}
-            <span className="font-mono" data-testid="bb84-qber-bound">
-              {formatPercent(bound)}
-            </span>{" "}
-            · abort above{" "}
-            <span className="font-mono" data-testid="bb84-threshold">
-              {formatPercent(threshold, 1)}
-            </span>
+          · abort above{" "}
+          <span className="font-mono" data-testid="bb84-threshold">
+            {formatPercent(threshold, 1)}
           </span>
         </span>
       </div>

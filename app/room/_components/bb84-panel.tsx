@@ -156,10 +156,20 @@ function ChannelLine() {
       data-loss={c.loss}
       data-eve={c.eve}
     >
+      {/* A setting and its value never break apart (at 1280 px "Eve" ended one line and "100%" began the next). */}
       <span className="text-muted">
-        <span className="font-semibold uppercase tracking-wider">Channel</span> noise <span className="font-mono text-fg">{formatPercent(c.noise, 1)}</span> ·
-        loss <span className="font-mono text-fg">{formatPercent(c.loss, 0)}</span> · Eve{" "}
-        <span className={`font-mono ${c.eve > 0 ? "font-semibold text-danger" : "text-fg"}`}>{formatPercent(c.eve, 0)}</span>
+        <span className="font-semibold uppercase tracking-wider">Channel</span>{" "}
+        <span className="whitespace-nowrap">
+          noise <span className="font-mono text-fg">{formatPercent(c.noise, 1)}</span>
+        </span>{" "}
+        ·{" "}
+        <span className="whitespace-nowrap">
+          loss <span className="font-mono text-fg">{formatPercent(c.loss, 0)}</span>
+        </span>{" "}
+        ·{" "}
+        <span className="whitespace-nowrap">
+          Eve <span className={`font-mono ${c.eve > 0 ? "font-semibold text-danger" : "text-fg"}`}>{formatPercent(c.eve, 0)}</span>
+        </span>
       </span>
       <button type="button" onClick={() => setOpen(true)} className="shrink-0 font-medium text-accent hover:underline" data-testid="bb84-open-simulation">
         Simulate…

@@ -100,6 +100,22 @@ export function MessageList() {
     }
   }, [items.length, messages.length, last?.status]);
 
+  // Also when the timeline or its box changes size without a new row: an image's preview decoding,
+  // the upload list opening above the composer, a phone's Chat tab shown again after another tab
+  // (the box was 0 px tall). None of these fires a scroll event, so the newest row stayed cut off.
+  const empty = items.length === 0;
+  const mounted = room !== null;
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const follow = new ResizeObserver(() => {
+      if (stick.current) el.scrollTop = el.scrollHeight;
+    });
+    follow.observe(el);
+    if (el.firstElementChild) follow.observe(el.firstElementChild);
+    return () => follow.disconnect();
+  }, [empty, mounted]);
+
   if (!room) return null;
   const newBelow = away ? messages.slice(seenCount).filter((m) => !m.mine).length : 0;
   return (
@@ -185,7 +201,7 @@ export function MessageList() {
             if (el) el.scrollTop = el.scrollHeight;
           }}
           data-testid="jump-to-latest"
-          className="absolute bottom-3 left-1/2 -translate-x-1/2 rounded-full border border-line bg-panel px-3 py-1.5 text-xs font-medium text-fg shadow-lg hover:border-accent"
+          className="absolute bottom-3 left-1/2 -translate-x-1/2 whitespace-nowrap rounded-full border border-line bg-panel px-3 py-1.5 text-xs font-medium text-fg shadow-lg hover:border-accent"
         >
           {newBelow > 0 ? `${newBelow} new message${newBelow === 1 ? "" : "s"} · Jump to latest ↓` : "Jump to latest ↓"}
         </button>

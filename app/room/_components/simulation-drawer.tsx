@@ -123,17 +123,26 @@ export function SimulationDrawer() {
           <p>Saved on the server for this room and pushed to every member at once; the room log records who changed it.</p>
         </div>
 
-        <div className="flex items-center gap-3">
-          <Button type="submit" variant="primary" disabled={!dirty || state.kind === "saving" || phase !== "joined"} data-testid="simulation-save">
+        {/* Buttons keep their labels on one line; when the row is full, the next button or the status moves down whole
+            (squeezed, they read "Save for / this room" and "Reset / channel"). */}
+        <div className="flex flex-wrap items-center gap-3">
+          <Button
+            type="submit"
+            variant="primary"
+            className="whitespace-nowrap"
+            disabled={!dirty || state.kind === "saving" || phase !== "joined"}
+            data-testid="simulation-save"
+          >
             {state.kind === "saving" ? "Saving…" : "Save for this room"}
           </Button>
           {dirty && (
-            <Button variant="ghost" onClick={() => setDraft(null)} data-testid="simulation-reset">
+            <Button variant="ghost" className="whitespace-nowrap" onClick={() => setDraft(null)} data-testid="simulation-reset">
               Discard changes
             </Button>
           )}
           <Button
             variant="ghost"
+            className="whitespace-nowrap"
             onClick={() => void submit(DEFAULT_ROOM_CHANNEL)}
             disabled={(sameChannel(current, DEFAULT_ROOM_CHANNEL) && !dirty) || state.kind === "saving" || phase !== "joined"}
             title={`Save the default channel for this room: noise ${formatPercent(DEFAULT_ROOM_CHANNEL.noise, 1)}, loss ${formatPercent(DEFAULT_ROOM_CHANNEL.loss, 0)}, Eve ${formatPercent(DEFAULT_ROOM_CHANNEL.eve, 0)}`}
