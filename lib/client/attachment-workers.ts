@@ -242,8 +242,10 @@ export class WorkerStager {
     if (end > HEADER_BYTES)
       this.hashNext = Math.max(this.hashNext, Math.min(segmentCount(this.size), Math.floor((end - 1 - HEADER_BYTES) / SEALED_SEGMENT) + 1));
     const unit: Unit = { name, start, end, file: null, ready: null as unknown as Promise<File> };
-    const gen = this.chain;
-    unit.ready = gen.then(async () => {
+    const generation = this.generation;
+    unit.ready = this.chain.then(async () => {
+      // Closed, or restarted from an earlier unit while this one waited: not staged (no worker is started for it).
+      if (this.closed || generation !== this.generation) throw new Error("staging was stopped");
       const w = this.takeWorker();
       w.sealed += end - start;
       const r = await w.call({ op: "stage", start, end, name, hashFrom });
@@ -365,6 +367,7 @@ export class PartOpener {
 
   private async dispatch(buf: ArrayBuffer, len: number, first: number, count: number): Promise<{ settled: Promise<ArrayBuffer> }> {
     if (this.failed) throw this.failed;
+    if (this.closed) throw new Error("the download was stopped");
     if (this.opened >= PART_RETIRE_BYTES) await this.retire();
     const w = this.worker!;
     this.opened += len;
