@@ -59,37 +59,30 @@ async function main() {
   if (mig.status !== 0) throw new Error("prisma-setup.mjs deploy failed");
 
   log("bundling the browser client (esbuild)");
-  const bundle = await build({
-    entryPoints: [path.join(__dirname, "attachments", "page.ts")],
-    bundle: true,
-    write: false,
-    platform: "browser",
-    format: "iife",
-    target: "es2022",
-    minify: true,
-    tsconfig: path.join(ROOT, "tsconfig.json"),
-    define: { "process.env.NODE_ENV": '"production"' },
-    logLevel: "error",
-  });
-  const js = bundle.outputFiles[0]!.text;
-  const sealWorker = await build({
-    entryPoints: [path.join(ROOT, "lib", "client", "attachment.worker.ts")],
-    bundle: true,
-    write: false,
-    platform: "browser",
-    format: "iife",
-    target: "es2022",
-    minify: true,
-    tsconfig: path.join(ROOT, "tsconfig.json"),
-    logLevel: "error",
-  });
-  const sealWorkerJs = sealWorker.outputFiles[0]!.text;
+  // The page and the attachment worker it starts (setAttachmentWorkerFactory in page.ts), each one script.
+  const bundled = async (entry: string, define?: Record<string, string>) =>
+    (
+      await build({
+        entryPoints: [entry],
+        bundle: true,
+        write: false,
+        platform: "browser",
+        format: "iife",
+        target: "es2022",
+        minify: true,
+        tsconfig: path.join(ROOT, "tsconfig.json"),
+        ...(define && { define }),
+        logLevel: "error",
+      })
+    ).outputFiles[0]!.text;
+  const js = await bundled(path.join(__dirname, "attachments", "page.ts"), { "process.env.NODE_ENV": '"production"' });
+  const workerJs = await bundled(path.join(ROOT, "lib", "client", "attachment.worker.ts"));
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>bench</title></head><body><script>${js.replace(/<\/script/g, "<\\/script")}</script></body></html>`;
 
   const plainFile = path.join(tmp, "plain.bin");
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === "/bench.html") return void res.writeHead(200, { "content-type": "text/html" }).end(html);
-    if (req.url === "/attachment-worker.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(sealWorkerJs);
+    if (req.url === "/attachment-worker.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(workerJs);
     if (req.url === "/plain/bench" && req.method === "PUT") {
       pipeline(req, createWriteStream(plainFile)).then(
         () => res.writeHead(204).end(),

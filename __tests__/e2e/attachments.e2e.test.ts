@@ -13,11 +13,11 @@
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { deflateSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
 import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
 import { launchChromium, openRoom, waitForRoom } from "./helpers/browser";
 import { warmUp } from "./helpers/warm-up";
+import { gradientPng } from "./helpers/png";
 import { until } from "../helpers/waits";
 
 jest.setTimeout(180_000);
@@ -30,36 +30,28 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
 }, 30_000);
 
-/** A valid 48×32 RGB PNG (a gradient), made here: no fixture file. */
-function png(): Buffer {
-  const w = 48;
-  const h = 32;
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const raw = Buffer.alloc((w * 3 + 1) * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([x * 5, y * 8, 128], y * (w * 3 + 1) + 1 + x * 3);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+/** Alice, then Bob, in `room`, each seeing both members. */
+async function aliceAndBob(base: string, room: string): Promise<{ alice: Page; bob: Page }> {
+  const alice = await openRoom(browser, base, room, "Alice");
+  await waitForRoom(alice, { members: 1 });
+  const bob = await openRoom(browser, base, room, "Bob");
+  await waitForRoom(bob, { members: 2 });
+  await waitForRoom(alice, { members: 2 });
+  return { alice, bob };
+}
+
+/** Waits until the page's staging directory in the origin-private file system holds no file. */
+async function stagingEmpty(page: Page, dir: "qsec-uploads" | "qsec-downloads"): Promise<void> {
+  await page.waitForFunction(
+    async (name) => {
+      const root = await navigator.storage.getDirectory();
+      const d = await root.getDirectoryHandle(name, { create: true });
+      for await (const _ of (d as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
+      return true;
+    },
+    dir,
+    { timeout: 10_000 },
+  );
 }
 
 async function downloadBytes(page: Page, name: string): Promise<Buffer> {
@@ -90,13 +82,9 @@ describe.each([
     async (host) => {
       const base = server.url.replace(/\/\/(localhost|127\.0\.0\.1):/, `//${host}:`);
       const room = `att-${host.replace(/\./g, "")}-${Date.now().toString(36)}`;
-      const alice = await openRoom(browser, base, room, "Alice");
-      await waitForRoom(alice, { members: 1 });
-      const bob = await openRoom(browser, base, room, "Bob");
-      await waitForRoom(bob, { members: 2 });
-      await waitForRoom(alice, { members: 2 });
+      const { alice, bob } = await aliceAndBob(base, room);
 
-      const image = png();
+      const image = gradientPng();
       const file = Buffer.alloc(65_537, 0);
       for (let i = 0; i < file.length; i++) file[i] = (i * 31 + 7) & 0xff;
       await expect(alice.getByRole("button", { name: /Attach files/ }).isEnabled()).resolves.toBe(true);
@@ -134,11 +122,7 @@ describe.each([
 
   test("files of 0 B, 1 B, 64 KiB − 1, 64 KiB and 64 KiB + 1 (the segment boundaries) arrive byte-identical", async () => {
     const room = `edge-${Date.now().toString(36)}`;
-    const alice = await openRoom(browser, server.url, room, "Alice");
-    await waitForRoom(alice, { members: 1 });
-    const bob = await openRoom(browser, server.url, room, "Bob");
-    await waitForRoom(bob, { members: 2 });
-    await waitForRoom(alice, { members: 2 });
+    const { alice, bob } = await aliceAndBob(server.url, room);
     const files = [0, 1, 65_535, 65_536, 65_537].map((n) => {
       const buffer = Buffer.alloc(n);
       for (let i = 0; i < n; i++) buffer[i] = (i * 7 + n) & 0xff;
@@ -153,11 +137,7 @@ describe.each([
 
   test("a 20 MB upload is staged by a Web Worker, resumes after a request fails midway, arrives byte-identical and leaves no staging files", async () => {
     const room = `stage-${Date.now().toString(36)}`;
-    const alice = await openRoom(browser, server.url, room, "Alice");
-    await waitForRoom(alice, { members: 1 });
-    const bob = await openRoom(browser, server.url, room, "Bob");
-    await waitForRoom(bob, { members: 2 });
-    await waitForRoom(alice, { members: 2 });
+    const { alice, bob } = await aliceAndBob(server.url, room);
     // Workers are known by name (their scripts are the bundler's: Turbopack starts every worker from one bootstrap).
     const workers: Promise<string>[] = [];
     alice.on("worker", (w) => workers.push(w.evaluate(() => (globalThis as unknown as { name: string }).name).catch(() => "")));
@@ -182,26 +162,13 @@ describe.each([
     expect(await Promise.all(workers)).toContain("qsec-attachment");
     expect((await downloadBytes(bob, "staged.bin")).equals(big)).toBe(true);
     // The sealed chunks staged in the origin-private file system are gone once the upload is done.
-    await alice.waitForFunction(
-      async () => {
-        const root = await navigator.storage.getDirectory();
-        const dir = await root.getDirectoryHandle("qsec-uploads", { create: true });
-        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
-        return true;
-      },
-      undefined,
-      { timeout: 10_000 },
-    );
+    await stagingEmpty(alice, "qsec-uploads");
     for (const p of [alice, bob]) await p.context().close();
   });
 
   test("a stored file tampered with is refused in the browser with its reason, and nothing is offered or left staged", async () => {
     const room = `tamper-${Date.now().toString(36)}`;
-    const alice = await openRoom(browser, server.url, room, "Alice");
-    await waitForRoom(alice, { members: 1 });
-    const bob = await openRoom(browser, server.url, room, "Bob");
-    await waitForRoom(bob, { members: 2 });
-    await waitForRoom(alice, { members: 2 });
+    const { alice, bob } = await aliceAndBob(server.url, room);
     // 3 MB: opened by the download worker (files from 2 MiB on).
     const file = Buffer.alloc(3 * 1024 * 1024 + 3);
     for (let i = 0; i < file.length; i++) file[i] = (i * 29 + 5) & 0xff;
@@ -227,26 +194,13 @@ describe.each([
     // Opened by the attachment worker, not on the page.
     expect(await Promise.all(workers)).toContain("qsec-attachment");
     // No opened part of it stays in the origin-private file system.
-    await bob.waitForFunction(
-      async () => {
-        const root = await navigator.storage.getDirectory();
-        const dir = await root.getDirectoryHandle("qsec-downloads", { create: true });
-        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
-        return true;
-      },
-      undefined,
-      { timeout: 10_000 },
-    );
+    await stagingEmpty(bob, "qsec-downloads");
     for (const p of [alice, bob]) await p.context().close();
   });
 
   test("Cancel stops an upload (nothing announced, nothing kept on the server or staged) and a download (nothing offered, nothing staged)", async () => {
     const room = `cancel-${Date.now().toString(36)}`;
-    const alice = await openRoom(browser, server.url, room, "Alice");
-    await waitForRoom(alice, { members: 1 });
-    const bob = await openRoom(browser, server.url, room, "Bob");
-    await waitForRoom(bob, { members: 2 });
-    await waitForRoom(alice, { members: 2 });
+    const { alice, bob } = await aliceAndBob(server.url, room);
     const store = path.join(server.dataDir, "attachments");
     const storedNow = () => new Set(readdirSync(store).filter((f) => !f.endsWith(".json")));
     const before = storedNow();
@@ -263,16 +217,7 @@ describe.each([
     await alice.unroute("**/attachments/**");
     // The server deleted what it had received; no staging file is left in the browser.
     await until(() => [...storedNow()].every((f) => before.has(f)), 10_000, "the cancelled upload's file to go");
-    await alice.waitForFunction(
-      async () => {
-        const root = await navigator.storage.getDirectory();
-        const dir = await root.getDirectoryHandle("qsec-uploads", { create: true });
-        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
-        return true;
-      },
-      undefined,
-      { timeout: 10_000 },
-    );
+    await stagingEmpty(alice, "qsec-uploads");
     expect(await bob.locator('[data-testid="attachment-card"]', { hasText: "cancelled.bin" }).count()).toBe(0);
 
     // A download held by a slow network, cancelled: no file offered, nothing staged.
@@ -290,26 +235,13 @@ describe.each([
     await card.getByRole("button", { name: "Download kept.bin" }).waitFor({ timeout: 30_000 });
     await new Promise((r) => setTimeout(r, 2000));
     expect(offered).toBe(false);
-    await bob.waitForFunction(
-      async () => {
-        const root = await navigator.storage.getDirectory();
-        const dir = await root.getDirectoryHandle("qsec-downloads", { create: true });
-        for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
-        return true;
-      },
-      undefined,
-      { timeout: 10_000 },
-    );
+    await stagingEmpty(bob, "qsec-downloads");
     for (const p of [alice, bob]) await p.context().close();
   });
 
   test("where the staging worker cannot start, the page seals the upload itself", async () => {
     const room = `nowk-${Date.now().toString(36)}`;
-    const alice = await openRoom(browser, server.url, room, "Alice");
-    await waitForRoom(alice, { members: 1 });
-    const bob = await openRoom(browser, server.url, room, "Bob");
-    await waitForRoom(bob, { members: 2 });
-    await waitForRoom(alice, { members: 2 });
+    const { alice, bob } = await aliceAndBob(server.url, room);
     // Every worker script is refused (Next.js's Turbopack starts each worker from a
     // turbopack-worker-… bootstrap, in development and production builds).
     let refused = 0;
@@ -329,11 +261,7 @@ describe.each([
 
   test("a short video: its poster frame inline, and Play shows it inline once downloaded and checked", async () => {
     const room = `vid-${Date.now().toString(36)}`;
-    const alice = await openRoom(browser, server.url, room, "Alice");
-    await waitForRoom(alice, { members: 1 });
-    const bob = await openRoom(browser, server.url, room, "Bob");
-    await waitForRoom(bob, { members: 2 });
-    await waitForRoom(alice, { members: 2 });
+    const { alice, bob } = await aliceAndBob(server.url, room);
     // A one-second 64×48 WebM made in the page (MediaRecorder over a painted canvas): no fixture,
     // and no MP4 codec needed (Debian's Chromium may have none).
     const webm = Buffer.from(await alice.evaluate(recordWebm), "base64");

@@ -36,7 +36,6 @@ import {
   type PlainSource,
 } from "@/lib/crypto";
 import type { Requester } from "./chat/connection";
-import { openStagingWriter, type StagingFileWriter } from "./opfs-writer";
 import { PartOpener, PartWorkerError, WorkerStager } from "./attachment-workers";
 import { ClientError } from "./errors";
 
@@ -283,27 +282,19 @@ function memoryStore(chunkBytes: number, asBlob: boolean): ChunkStore {
   };
 }
 
-/**
- * Staging files for upload chunks: `<attachment id>-<random>-<slot>` under qsec-uploads, rewritten
- * for each chunk (through the staging worker's sync access handles where the browser has them:
- * opfs-writer.ts), removed by close().
- */
+/** Staging files for upload chunks: `<attachment id>-<random>-<slot>` under qsec-uploads, rewritten for each chunk, removed by close(). */
 async function opfsStore(id: string, dir: StagingDir): Promise<ChunkStore> {
   const prefix = `${id}-${toB64url(randomBytes(6))}`;
-  // Pieces are sealed into a few buffers in turn; a buffer is sealed into again once its write
-  // finished (a write hands the buffer to the staging worker and gets it back).
-  const pieceBytes = HEADER_BYTES + SEAL_PIECE_SEGMENTS * SEALED_SEGMENT_BYTES;
-  const pool = Array.from({ length: 3 }, () => ({ buf: new Uint8Array(pieceBytes), free: Promise.resolve() }));
+  // Pieces are sealed into a few buffers in turn; a buffer is sealed into again once its write finished.
+  const pool = Array.from({ length: 3 }, () => ({ buf: new Uint8Array(HEADER_BYTES + SEAL_PIECE_SEGMENTS * SEALED_SEGMENT_BYTES), free: Promise.resolve() }));
   let turn = 0;
   const names = new Set<string>();
-  const writers = new Set<StagingFileWriter>();
   return {
     open: async (slot) => {
       const name = `${prefix}-${slot}`;
       names.add(name);
       const handle = await dir.getFileHandle(name, { create: true });
-      const writer = await openStagingWriter(UPLOAD_STAGING_DIR, name, handle);
-      writers.add(writer);
+      const writer = (await handle.createWritable({ keepExistingData: false })).getWriter();
       let writes: Promise<unknown> = Promise.resolve();
       return {
         piece: async (_at, n) => {
@@ -314,14 +305,10 @@ async function opfsStore(id: string, dir: StagingDir): Promise<ChunkStore> {
             target: p.buf.subarray(0, n),
             put: (sealed) => {
               // Written in order, each once sealed; the buffer is free again once its write finished.
-              writes = writes
-                .then(() => sealed)
-                .then((view) => writer.write(view))
-                .then((back) => void (p.buf = new Uint8Array(back)));
+              writes = writes.then(() => sealed).then((view) => writer.write(view));
               p.free = writes.then(
                 () => undefined,
-                // A failed write may keep the buffer (handed over and not returned): a new one.
-                () => void (p.buf.byteLength === 0 && (p.buf = new Uint8Array(pieceBytes))),
+                () => undefined,
               );
             },
           };
@@ -334,20 +321,13 @@ async function opfsStore(id: string, dir: StagingDir): Promise<ChunkStore> {
             throw e;
           }
           await writer.close();
-          writers.delete(writer);
           return handle.getFile();
         },
       };
     },
     close: () => {
-      // A file still open for writing (a cancelled upload) cannot be removed: closed first.
-      const open = [...writers].map((w) => w.abort().catch(() => undefined));
-      writers.clear();
-      const gone = [...names];
+      for (const name of names) void dir.removeEntry(name).catch(() => undefined);
       names.clear();
-      void Promise.all(open).then(() => {
-        for (const name of gone) void dir.removeEntry(name).catch(() => undefined);
-      });
     },
   };
 }
@@ -765,10 +745,10 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   }
   const name = `${o.ref.id}-${toB64url(randomBytes(6))}`;
   let handle: FileSystemFileHandle;
-  let writer: StagingFileWriter;
+  let writer: WritableStreamDefaultWriter<BufferSource>;
   try {
     handle = await dir.getFileHandle(name, { create: true });
-    writer = await openStagingWriter(STAGING_DIR, name, handle);
+    writer = (await handle.createWritable()).getWriter();
   } catch {
     // A file system that refuses writes (full, or a private window's): the in-memory Blob instead.
     await dir.removeEntry(name).catch(() => undefined);
@@ -776,18 +756,18 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
   }
   try {
     const batches = await openBatches(o);
-    // Opened segments are gathered into 1 MiB writes (each write is a round trip to the staging
-    // worker or the browser process: 64 KiB writes made the staging twice as slow as an in-memory
-    // Blob), in a few buffers reused in turn: a buffer is filled again once its write finished
-    // (and came back from the worker), which also bounds the writes queued whatever the disk's speed.
+    // Opened segments are gathered into 1 MiB writes (each write is a round trip to the browser
+    // process: 64 KiB writes made the staging twice as slow as an in-memory Blob), in a few
+    // buffers reused in turn: a buffer is filled again once its write finished, which also bounds
+    // the writes queued whatever the disk's speed.
     const pool = Array.from({ length: STAGING_BUFFERS }, () => ({ buf: new Uint8Array(STAGING_WRITE_BYTES), written: Promise.resolve() }));
     let turn = 0;
     let fill = 0;
     const flush = async () => {
       if (fill === 0) return;
       const slot = pool[turn]!;
-      slot.written = writer.write(slot.buf.subarray(0, fill)).then((back) => void (slot.buf = new Uint8Array(back)));
-      slot.written.catch(() => undefined); // awaited before the buffer is reused, and before close()
+      slot.written = writer.write(slot.buf.subarray(0, fill));
+      slot.written.catch(() => undefined); // awaited before the buffer is reused, and by close()
       turn = (turn + 1) % pool.length;
       fill = 0;
       await pool[turn]!.written;
@@ -805,8 +785,6 @@ export async function downloadAttachment(o: StartDownload & { staging?: Download
       }
     }
     await flush();
-    // Every write has landed (a failed one fails the download) before the file is closed.
-    await Promise.all(pool.map((p) => p.written));
     await writer.close();
   } catch (e) {
     await writer.abort(e).catch(() => undefined);
