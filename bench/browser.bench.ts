@@ -31,6 +31,11 @@
  * own step), relayAck per frame (emit → the server's ack, a client ↔ server round trip; off the
  * protocol's path since the session no longer waits for it).
  *
+ * The floor (bench/lib/relay-floor.ts), before and after the sessions: a bare Socket.IO server
+ * forwarding a 512-byte frame between two Chromium Web Workers (each in its own browser context,
+ * each with its own websocket), and between two Node sockets; nothing of QSEC on the path. What a
+ * session's round trip costs above it is QSEC's (the parties' compute, sealing, the server's checks).
+ *
  * Production builds expose no dev hooks, so the pages are driven through their UI only.
  * Flags: --no-build (reuse an existing .next-bench build)  --quick (16,384 and 10^5 only, 2 reps)
  *        --reps=N (N repetitions of each size; a loaded machine needs more)
@@ -46,6 +51,7 @@ import { DEFAULT_CASCADE_VARIANT } from "@/lib/qkd/cascade";
 import { runLocal } from "@/lib/qkd/run";
 import { buildApp, startAppServer, type AppServer } from "@/__tests__/e2e/helpers/app-server";
 import { launchChromium, openRoom, waitForRoom } from "@/__tests__/e2e/helpers/browser";
+import { measureRelayFloor, type RelayFloor } from "./lib/relay-floor";
 import { median, round } from "./lib/stats";
 
 const argv = process.argv.slice(2);
@@ -78,6 +84,9 @@ interface Run {
 interface Row {
   id: string;
   outcome: string;
+  abortCode: string | null;
+  abortReason: string | null;
+  abortedBy: string | null;
   roundTrips: number | null;
   finalLength: number | null;
   durations: string;
@@ -113,7 +122,7 @@ async function sessionRow(db: Database.Database, where: { id?: string; roomId?: 
 const time = (v: number | string) => (typeof v === "number" ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v));
 
 function figures(row: Row, ms: number): Run {
-  if (row.outcome !== "success") throw new Error(`session ${row.id} ended ${row.outcome}`);
+  if (row.outcome !== "success") throw new Error(`session ${row.id} ended ${row.outcome}: ${row.abortCode} (${row.abortReason}) by ${row.abortedBy}`);
   let durations: Record<string, number> = {};
   try {
     durations = JSON.parse(row.durations) as Record<string, number>;
@@ -324,6 +333,11 @@ async function main() {
     await overBrowser(16_384);
     await overBrowser(16_384, false);
 
+    // The floor under a round trip (bench/lib/relay-floor.ts: a bare Socket.IO forwarder, Chromium
+    // workers and Node sockets), before and after the sessions: the machine's load moves it.
+    log("relay floor (bare Socket.IO forwarder): before");
+    const floors: RelayFloor[] = [await measureRelayFloor(browser)];
+
     const results: Record<string, unknown> = {};
     for (const n of SIZES) {
       const reps = repsFor(n);
@@ -371,6 +385,9 @@ async function main() {
         },
       };
     }
+    log("relay floor (bare Socket.IO forwarder): after");
+    floors.push(await measureRelayFloor(browser));
+    const floorMedian = (k: "chromiumWorkers" | "node") => round(median(floors.map((f) => f[k].msPerRoundTrip.median)), 3);
     const r16 = results["16384"] as { browser: ReturnType<typeof summarize> } | undefined;
     const r5 = results["100000"] as { browser: { ratioToInProcess: number }; node: { ratioToInProcess: number } } | undefined;
     const r6 = results["1000000"] as { browser: { ratioToInProcess: number } } | undefined;
@@ -389,7 +406,13 @@ async function main() {
         node: "two ChatClients in this process (engines in-thread) through the same server",
       },
       targets: {
-        browserMsPerRoundTrip: { target: 3, worst: round(Math.max(...allBrowser), 2), met: Math.max(...allBrowser) <= 3 },
+        browserMsPerRoundTrip: {
+          target: 3,
+          worst: round(Math.max(...allBrowser), 2),
+          met: Math.max(...allBrowser) <= 3,
+          // A bare relay's round trip between two Chromium workers, same run: no session can go under it.
+          bareRelayFloorMedian: floorMedian("chromiumWorkers"),
+        },
         browser16384EndToEndMs: r16 ? { target: 500, got: r16.browser.endToEndMs.median, met: r16.browser.endToEndMs.median <= 500 } : null,
         browser1e6RatioToInProcess: r6 ? { target: 2, got: r6.browser.ratioToInProcess, met: r6.browser.ratioToInProcess <= 2 } : null,
         relay1e5RatioToInProcess: r5
@@ -400,6 +423,13 @@ async function main() {
               met: Math.max(r5.browser.ratioToInProcess, r5.node.ratioToInProcess) <= 3,
             }
           : null,
+      },
+      // Bare Socket.IO forwarder, before and after the sessions (bench/lib/relay-floor.ts).
+      relayFloor: {
+        what: "a bare Socket.IO server forwarding a 512-byte frame between two parties, no QSEC on the path; ms per round trip (A → server → B → server → A)",
+        chromiumWorkersMedian: floorMedian("chromiumWorkers"),
+        nodeMedian: floorMedian("node"),
+        runs: floors,
       },
       // Same run, same pages' code: frames over each worker's own connection vs through the page.
       workerConnections: Object.fromEntries(
