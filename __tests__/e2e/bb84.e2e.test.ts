@@ -102,6 +102,8 @@ describe("BB84 between two members in the browser", () => {
   test("no eavesdropper: success on both pages, Bob marked QKD-hardened, a direct message uses the hybrid key", async () => {
     // The channel starts clean.
     expect(await alice.getByTestId("bb84-channel").getAttribute("data-eve")).toBe("0");
+    // With one other member, the panel's button names them.
+    expect(await alice.getByTestId("bb84-start-each").textContent()).toBe("Run BB84 with Bob");
     await startWith(alice, "Bob");
 
     const mine = await waitForSession(alice, "success", "alice");
@@ -169,6 +171,8 @@ describe("BB84 between two members in the browser", () => {
     const aborted = await waitForSession(alice, "aborted", "alice");
     const bobs = await waitForSession(bob, "aborted", "bob");
     expect(await aborted.getByTestId("bb84-abort-reason").getAttribute("data-code")).toBe("QBER_TOO_HIGH");
+    // Its reason in the panel's unit: one decimal, as the gauge and the threshold show.
+    expect(await aborted.getByTestId("bb84-abort-reason").textContent()).toMatch(/QBER \d+\.\d% \(\d+\/\d+\) exceeds the 11\.0% threshold/);
     // Bob measured the QBER (about 25%, far above the threshold) and saw Eve's interceptions.
     expect(await bobs.getByTestId("bb84-qber-gauge").getAttribute("data-verdict")).toBe("over");
     expect(Number((await bobs.getByTestId("bb84-eve-intercepted").textContent())!.replace(/,/g, ""))).toBeGreaterThan(0);

@@ -42,11 +42,15 @@ export function evaluateSample(keyBits: number, sampleSize: number, sampleErrors
   const fk = finiteKeyLength({ n, k, qber, leakEC: n * binaryEntropy(Math.min(qber, 0.5)) + t, epsSec: p.epsSec, epsCor: p.epsCor });
   const interval95 = k > 0 ? clopperPearson(sampleErrors, k, 0.95) : ([0, 1] as [number, number]);
   let abort: Estimate["abort"] = null;
-  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  // One decimal, as the panel shows percentages; more where one decimal would show an estimate just
+  // above the threshold as equal to it.
+  const pct = (x: number, digits = 1) => `${(100 * x).toFixed(digits)}%`;
   if (qber > p.qberThreshold) {
+    let digits = 1;
+    while (digits < 4 && pct(qber, digits) === pct(p.qberThreshold, digits)) digits++;
     abort = {
       code: "QBER_TOO_HIGH",
-      message: `QBER ${pct(qber)} (${sampleErrors}/${k}) exceeds the ${pct(p.qberThreshold)} threshold: suspected eavesdropping`,
+      message: `QBER ${pct(qber, digits)} (${sampleErrors}/${k}) exceeds the ${pct(p.qberThreshold)} threshold: suspected eavesdropping`,
     };
   } else if (!(fk.ell > 0)) {
     abort = {

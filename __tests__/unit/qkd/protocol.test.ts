@@ -2,6 +2,7 @@ import { Alice } from "@/lib/qkd/alice";
 import { Bob } from "@/lib/qkd/bob";
 import { QuantumChannel } from "@/lib/qkd/channel";
 import { binaryEntropy } from "@/lib/qkd/entropy";
+import { evaluateSample } from "@/lib/qkd/estimate";
 import { finiteKeyLength } from "@/lib/qkd/finite-key";
 import { cascadeResponseParityCount, decodeMessage, MsgType } from "@/lib/qkd/messages";
 import { runLocal } from "@/lib/qkd/run";
@@ -82,6 +83,14 @@ describe("runLocal (both parties in one process)", () => {
     expect(r.cascade!.roundTrips).toBe(requests);
     expect(packedBits * 8).toBeGreaterThanOrEqual(parities);
     expect(r.cascade!.fEC).toBeCloseTo(parities / (r.keyBits * binaryEntropy(r.qber!.actual!)), 12);
+  });
+
+  it("the abort reason shows percentages as the panel does (one decimal), with more only where one would read as the threshold", () => {
+    const p = { epsSec: 1e-10, epsCor: 1e-15, qberThreshold: 0.11 };
+    expect(evaluateSample(100_000, 10_000, 2_500, p).abort!.message).toBe("QBER 25.0% (2500/10000) exceeds the 11.0% threshold: suspected eavesdropping");
+    // 11.04% is 11.0% at one decimal: shown with two.
+    expect(evaluateSample(100_000, 10_000, 1_104, p).abort!.message).toMatch(/^QBER 11\.04% \(1104\/10000\) exceeds the 11\.0% threshold/);
+    expect(evaluateSample(100_000, 10_000, 1_100, p).abort?.code).not.toBe("QBER_TOO_HIGH"); // at the threshold, not above
   });
 
   it("with f = 1 the QBER is ≈ 25% and the run aborts as suspected eavesdropping", () => {

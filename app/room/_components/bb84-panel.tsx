@@ -121,7 +121,13 @@ function StartControls() {
         onClick={() => void startWithEach()}
         data-testid="bb84-start-each"
       >
-        {starting > 0 ? "Starting…" : others.length > 1 ? `Run BB84 with each member in turn (${others.length})` : "Run BB84 with every member"}
+        {starting > 0
+          ? "Starting…"
+          : others.length > 1
+            ? `Run BB84 with each member in turn (${others.length})`
+            : others.length === 1
+              ? `Run BB84 with ${others[0]!.displayName}`
+              : "Run BB84 with every member"}
       </Button>
       {error && (
         <div

@@ -23,16 +23,16 @@ export const DEFAULT_CASCADE_VARIANT: CascadeVariant = "yanetal-tuned";
  * option8 188–439 / 1.07–1.10 (the lowest f_EC at n = 10^5, 1.04–1.08).
  */
 export const CASCADE_VARIANT_NAMES: Readonly<Record<CascadeVariant, { readonly label: string; readonly hint: string }>> = {
-  "yanetal-tuned": { label: "Efficient", hint: "The default. Yan et al. (2008) block sizes, tuned for QSEC: yanetal-tuned" },
+  "yanetal-tuned": { label: "Efficient", hint: "The default. Yan et al. (2008) block sizes, tuned for QSEC (id: yanetal-tuned)" },
   original: {
     label: "Original (1994)",
-    hint: "Brassard & Salvail, EUROCRYPT '93 (published 1994): 4 passes, fewest round trips, most disclosed bits: original",
+    hint: "Brassard & Salvail, EUROCRYPT '93 (published 1994): 4 passes, fewest round trips, most disclosed bits (id: original)",
   },
-  option3: { label: "Balanced", hint: "Martinez-Mateo et al. (2015), Cascade option 3: option3" },
-  "yanetal-rt": { label: "Fewer round trips", hint: "The default's block sizes plus a round-trip policy, slightly more disclosed bits: yanetal-rt" },
-  yanetal: { label: "Classic optimised", hint: "Yan et al. (2008): yanetal" },
-  option7: { label: "Very efficient, many round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 7: option7" },
-  option8: { label: "Most efficient, most round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 8: option8" },
+  option3: { label: "Balanced", hint: "Martinez-Mateo et al. (2015), Cascade option 3 (id: option3)" },
+  "yanetal-rt": { label: "Fewer round trips", hint: "The default's block sizes plus a round-trip policy, slightly more disclosed bits (id: yanetal-rt)" },
+  yanetal: { label: "Classic optimised", hint: "Yan et al. (2008) (id: yanetal)" },
+  option7: { label: "Very efficient, many round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 7 (id: option7)" },
+  option8: { label: "Most efficient, most round trips", hint: "Martinez-Mateo et al. (2015), Cascade option 8 (id: option8)" },
 };
 
 export interface CascadeVariantSpec {
