@@ -105,7 +105,10 @@ async function main() {
       const v = await alice.startBb84("bench", bob.userId, { qubits: n, cascadeVariant: VARIANT });
       const ms = performance.now() - t0;
       if (v.status !== "success") throw new Error(`relay run aborted: ${v.snapshot.abort?.message}`);
-      const bobView = bob.state.rooms.bench!.bb84.live.find((l) => l.sessionId === v.sessionId)!;
+      // Bob's end of the session (his final view may land a moment after Alice's verdict).
+      const bobLive = () => bob.state.rooms.bench!.bb84.live.find((l) => l.sessionId === v.sessionId);
+      await until(() => bobLive()?.status === "success" && bobLive()!.snapshot.roundTrips !== null, 10_000, "Bob's end of the session");
+      const bobView = bobLive()!;
       const compute = Object.values(v.snapshot.timings).reduce((a, b) => a + b, 0) + Object.values(bobView.snapshot.timings).reduce((a, b) => a + b, 0);
       return {
         ms,
