@@ -1,9 +1,10 @@
 /**
  * Key backup carries the QKD-hardened pair keys, in Debian's Chromium against the real server, in a
- * dev build and a production build: Alice and Bob run a BB84 session, Alice sends Bob a direct
- * message under the hybrid keys, Bob makes a recovery-code backup and restores it in a fresh browser
- * context (no IndexedDB, no localStorage). The restored Bob reads that message from history, shows
- * Alice as QKD-hardened, and the two keep using the hybrid keys both ways.
+ * dev build and a production build: Bob sets up a recovery-code backup, then Alice and Bob run a
+ * BB84 session and Alice sends Bob a direct message under the hybrid keys; the session's keys update
+ * Bob's backup by themselves (the next version). Bob restores it in a fresh browser context (no IndexedDB,
+ * no localStorage): the restored Bob reads that message from history, shows Alice as QKD-hardened,
+ * and the two keep using the hybrid keys both ways.
  */
 import type { Browser, Page } from "playwright-core";
 import { buildApp, startAppServer, type AppServer } from "./helpers/app-server";
@@ -17,6 +18,25 @@ const MODES = (process.env.QSEC_E2E_PAIRS_MODES ?? "dev,production").split(",") 
 /** The direct message with this text as `page` shows it: its data-hybrid attribute. */
 function dm(page: Page, text: string) {
   return page.locator('[data-testid="message-item"][data-direct="true"][data-status="ok"]').filter({ hasText: text });
+}
+
+/** The backup version the key backup dialog shows (it reads the status when it opens). */
+async function backupVersion(page: Page): Promise<number> {
+  await page.getByRole("button", { name: "Key backup" }).click();
+  const dialog = page.getByTestId("key-backup-dialog");
+  const version = Number(await dialog.getByTestId("backup-status").getAttribute("data-version"));
+  await dialog.getByTestId("backup-close").click();
+  await dialog.waitFor({ state: "hidden" });
+  return version;
+}
+
+/** Waits until the dialog, opened anew each time, shows this version. */
+async function expectBackupVersion(page: Page, version: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let got = await backupVersion(page); got !== version; got = await backupVersion(page)) {
+    if (Date.now() > deadline) throw new Error(`the backup stayed at version ${got}, not ${version}`);
+    await page.waitForTimeout(500);
+  }
 }
 
 describe.each(MODES)("%s build", (mode) => {
@@ -49,6 +69,19 @@ describe.each(MODES)("%s build", (mode) => {
     await waitForRoom(bob, { members: 2, minEpoch: first + 1 });
     await waitForRoom(alice, { members: 2, minEpoch: first + 1 });
 
+    // Bob sets up a recovery-code backup (version 1: his identity and room keys, no pair keys yet).
+    await bob.getByRole("button", { name: "Key backup" }).click();
+    const dialog = bob.getByTestId("key-backup-dialog");
+    await dialog.getByTestId("backup-create").click();
+    const code = (await dialog.getByTestId("recovery-code").textContent({ timeout: 30_000 }))!.trim();
+    await dialog.getByRole("button", { name: "I wrote it down" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    // A reload ends any update the joins' room keys left pending; from here only the session's keys change the backup.
+    await bob.reload();
+    await waitForRoom(bob, { members: 2 });
+    const before = await backupVersion(bob);
+    expect(before).toBeGreaterThanOrEqual(1);
+
     // BB84 between Alice and Bob: both switch to the hybrid keys.
     await alice.getByTestId("bb84-qubits").fill("16384");
     await alice.waitForFunction(() => {
@@ -64,12 +97,8 @@ describe.each(MODES)("%s build", (mode) => {
     await waitForMessage(bob, "sealed under the hybrid keys");
     expect(await dm(bob, "sealed under the hybrid keys").getAttribute("data-hybrid")).toBe("true");
 
-    // Bob backs up with a recovery code, then his browser is gone.
-    await bob.getByRole("button", { name: "Key backup" }).click();
-    const dialog = bob.getByTestId("key-backup-dialog");
-    await dialog.getByTestId("backup-create").click();
-    const code = (await dialog.getByTestId("recovery-code").textContent({ timeout: 30_000 }))!.trim();
-    await dialog.getByRole("button", { name: "I wrote it down" }).click();
+    // The committed session updated Bob's backup by itself (the next version); then his browser is gone.
+    await expectBackupVersion(bob, before + 1);
     await bob.context().close();
 
     // A fresh browser context: restore, then open the room from "Your rooms".

@@ -5,7 +5,7 @@
  * an old payload without pair keys still restores, and the store drops keys that can open nothing
  * any more (the peer's keys changed, or no stored history can need them) and nothing else.
  */
-import { applyPayload, buildPayload, mergePayloads, registerBackupEpochKeyStore, registerBackupPairKeyStore } from "@/lib/client/key-backup";
+import { applyPayload, buildPayload, mergePayloads, registerBackupEpochKeyStore, registerBackupPairKeyStore, watchPairKeys } from "@/lib/client/key-backup";
 import { MemoryEpochKeyStore, MemoryPairKeyStore, PAST_PAIR_KEY_MS, prunedPairKeys, type SharedPairKey } from "@/lib/client/persist";
 import {
   decodePairKeys,
@@ -180,4 +180,30 @@ test("pruning drops keys the peer's public keys no longer bind and past keys old
   await store.prune({ userId: alice.userId, signingKey: alice.signingKey, agreementKey: other.agreementKey });
   expect(await store.get(alice.userId)).toEqual({});
   expect(await store.exportAll()).toEqual([]);
+});
+
+test("the backup keeper hears of a session committed here, not of staged or dropped keys", async () => {
+  const alice = await generateIdentity();
+  const bob = await generateIdentity();
+  let changes = 0;
+  const store = watchPairKeys(new MemoryPairKeyStore(), () => changes++);
+  const k = await derivePairKeys(bob, alice, qkd(9), true);
+  const key = (sessionId: string): SharedPairKey => ({
+    peerId: alice.userId,
+    signingKey: alice.signingKey,
+    agreementKey: alice.agreementKey,
+    wrapKey: k.wrapKey,
+    dmKey: k.dmKey,
+    info: { hardened: true, sessionId, qber: 0, keyBits: 256, at: new Date().toISOString() },
+  });
+  await store.stage(key("s1"), k.bytes);
+  expect(changes).toBe(0);
+  await store.commit(alice.userId, "s1", false); // an aborted verdict
+  expect(changes).toBe(0);
+  await store.stage(key("s2"), k.bytes);
+  await store.commit(alice.userId, "s2", true);
+  expect(changes).toBe(1);
+  await store.commit(alice.userId, "s2", true); // another tab's commit of the same session: nothing new
+  expect(changes).toBe(1);
+  expect((await store.exportAll()).map((e) => e.info.sessionId)).toEqual(["s2"]);
 });

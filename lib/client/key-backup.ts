@@ -188,6 +188,27 @@ export function watchEpochKeys(store: ExportableEpochKeyStore, changed: () => vo
   };
 }
 
+/**
+ * Wraps a pair-key store so `changed` is called when a BB84 session's keys are committed in it (the
+ * verdict reached this client). Staged keys are not backed up, and restores (importAll) come from
+ * the backup itself.
+ */
+export function watchPairKeys(store: PairKeyStore, changed: () => void): PairKeyStore {
+  return {
+    stage: (key, bytes) => store.stage(key, bytes),
+    async commit(peerId, sessionId, success) {
+      const before = (await store.get(peerId)).pending?.info.sessionId === sessionId;
+      await store.commit(peerId, sessionId, success);
+      if (before && success) changed();
+    },
+    get: (peerId) => store.get(peerId),
+    prune: (peer) => store.prune(peer),
+    watch: (fn) => store.watch(fn),
+    exportAll: () => store.exportAll(),
+    importAll: (keys) => store.importAll(keys),
+  };
+}
+
 /** Ours, plus what the other version holds that ours lacks (epoch keys by (room, epoch), pair keys by (peer, session), rooms by id). */
 export function mergePayloads(ours: BackupPayload, theirs: BackupPayload): BackupPayload {
   const have = new Set(ours.epochKeys.map((k) => `${k.roomId}\u0000${k.epoch}`));

@@ -6,8 +6,9 @@
  *   - CounterStore: message counters reserved atomically, so several tabs of one identity never
  *     stamp the same (sender, scope, counter).
  *   - PairKeyStore (issue 14): the QKD-hardened pair keys of a BB84 session, so every tab of the
- *     identity uses them, not only the tab that ran the session (and a reload keeps them). The
- *     browser implements it over IndexedDB (non-extractable CryptoKeys) and a BroadcastChannel.
+ *     identity uses them, not only the tab that ran the session (and a reload keeps them), and a
+ *     key backup carries them. The browser implements it over IndexedDB (non-extractable
+ *     CryptoKeys, and an at-rest wrapped copy for key backup) and a BroadcastChannel.
  * All default to memory; lib/client never touches IndexedDB itself (the browser layer injects).
  */
 import { importPairKeys, type PairKeyBytes } from "@/lib/crypto";
@@ -131,7 +132,7 @@ export interface PairKeyStore {
   get(peerId: string): Promise<SharedPairKeys>;
   /**
    * Drops the peer's keys that can open nothing any more: those bound to other public keys than
-   * the peer's (its keys changed), and past keys older than any history still stored (pastUseful).
+   * the peer's (its keys changed), and past keys older than any history still stored (PAST_PAIR_KEY_MS).
    */
   prune(peer: { userId: string; signingKey: string; agreementKey: string }): Promise<void>;
   /** Calls fn with the peer's id whenever its keys here change (by any client sharing the store); returns a stop function. */

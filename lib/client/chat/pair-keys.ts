@@ -22,8 +22,6 @@ import { pairKeyBoundTo as boundTo, type PairKeyStore, type SharedPairKey, type 
 import type { RoomView } from "../types";
 import type { ClientStateStore } from "./client-state";
 
-export type { PairKeys };
-
 /** A key set to try when opening something from a peer, and whether it is the hybrid one. */
 export interface PairCandidate {
   keys: PairKeys;

@@ -6,7 +6,7 @@
  * ones a key backup exports and a restore fills, and a new key in them updates the profile's backup (if set up).
  */
 import { ChatClient, webStorage } from "@/lib/client";
-import { registerBackupEpochKeyStore, registerBackupPairKeyStore, watchEpochKeys } from "@/lib/client/key-backup";
+import { registerBackupEpochKeyStore, registerBackupPairKeyStore, watchEpochKeys, watchPairKeys } from "@/lib/client/key-backup";
 import { workerEngineFactory } from "@/lib/client/qkd-worker-engine";
 import { loadOrCreateIdentity, loadOrCreateTabIdentity } from "@/lib/crypto";
 import { identityMode } from "../identity-mode";
@@ -24,14 +24,14 @@ export async function createBrowserClient(): Promise<ChatClient> {
   }
   const stored = browserEpochKeyStore(identity.userId);
   registerBackupEpochKeyStore(stored);
-  const pairKeys = browserPairKeyStore(identity.userId);
-  registerBackupPairKeyStore(pairKeys);
+  const storedPairs = browserPairKeyStore(identity.userId);
+  registerBackupPairKeyStore(storedPairs);
   // The profile's key backup follows its keys (a tab-scoped identity is not the one backed up).
   let client: ChatClient | null = null;
   const epochKeys = identityMode() === "tab" ? stored : watchEpochKeys(stored, () => keeper.changed());
   const keeper = profileBackupKeeper(() => client);
-  // A BB84 session's keys committed here or in another tab (a store change) count as a change too.
-  if (identityMode() !== "tab") pairKeys.watch(() => keeper.changed());
+  // So do a BB84 session's keys committed by this tab (each tab of the profile keeps the backup of its own changes).
+  const pairKeys = identityMode() === "tab" ? storedPairs : watchPairKeys(storedPairs, () => keeper.changed());
   // BB84 parties run in Web Workers, so a session of a million qubits never blocks the page.
   client = new ChatClient({
     url: window.location.origin,
