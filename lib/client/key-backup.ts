@@ -1,9 +1,10 @@
 /**
  * Key backup, client side (issue 12, item 5): builds the payload (identity secret, epoch keys,
- * QKD-hardened pair keys, room list), seals it with lib/crypto/backup.ts, stores it with backup:put (compare-and-swap), and finds,
- * opens and applies it on restore. Browser- and Node-neutral: the Argon2id function, the transport
- * and where a restored identity goes are passed in, so integration tests run it with the memory
- * epoch-key and pair-key stores and Argon2id in-thread, and the browser with IndexedDB and a Web Worker.
+ * QKD-hardened pair keys, room list), seals it with lib/crypto/backup.ts, stores it with backup:put
+ * (compare-and-swap), and finds, opens and applies it on restore. Browser- and Node-neutral: the
+ * Argon2id function, the transport and where a restored identity goes are passed in, so
+ * integration tests run it with the memory epoch-key and pair-key stores and Argon2id in-thread,
+ * and the browser with IndexedDB and a Web Worker.
  */
 import {
   BackupError,
@@ -29,7 +30,7 @@ import {
 import type { CommandData, CommandPayload } from "@/lib/protocol";
 import type { ExportableEpochKeyStore, PairKeyStore } from "./persist";
 
-// ---- the epoch-key store a backup reads and a restore fills (registered by the browser layer) ----
+// ---- the key stores a backup reads and a restore fills (registered by the browser layer) ---------
 
 let epochKeyStore: ExportableEpochKeyStore | null = null;
 
