@@ -6,7 +6,11 @@
  *     counters only grow after a reload;
  *   - epoch-keys.ts: a key stored in one tab decrypts in another and after a reload, is a
  *     non-extractable CryptoKey, a second put keeps the first key, export returns the bytes
- *     (for key backup) and the database holds no raw key bytes.
+ *     (for key backup) and the database holds no raw key bytes;
+ *   - pair-keys.ts: a database of version 1 (before key backup carried pair keys) upgrades with its
+ *     records still read (and left out of exports); a staged and committed session's keys export
+ *     with their bytes, which the database holds only wrapped; a fresh owner imports them and opens
+ *     what they sealed; keys bound to the peer's old public keys are pruned.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,7 +30,7 @@ beforeAll(async () => {
   const out = await build({
     stdin: {
       contents:
-        'import { browserCounterStore } from "@/lib/ui/persist/counters"; import { browserEpochKeyStore } from "@/lib/ui/persist/epoch-keys"; globalThis.qsecPersist = { browserCounterStore, browserEpochKeyStore };',
+        'import { browserCounterStore } from "@/lib/ui/persist/counters"; import { browserEpochKeyStore } from "@/lib/ui/persist/epoch-keys"; import { browserPairKeyStore } from "@/lib/ui/persist/pair-keys"; import { importPairKeys } from "@/lib/crypto/pairwise"; globalThis.qsecPersist = { browserCounterStore, browserEpochKeyStore, browserPairKeyStore, importPairKeys };',
       resolveDir: ROOT,
       loader: "ts",
     },
@@ -141,5 +145,115 @@ test("an epoch key kept in one tab decrypts in another and after a reload, stays
   await a.reload();
   await a.waitForFunction(() => "qsecPersist" in globalThis);
   expect(await open(a, "owner-a")).toBeNull();
+  await context.close();
+});
+
+test("pair keys: a version-1 database keeps working; committed keys export with their bytes, stored only wrapped, and import into a fresh owner; a peer's key change prunes them", async () => {
+  const context = await browser.newContext();
+  const a = await tab(context);
+  const result = await a.evaluate(async () => {
+    const { browserPairKeyStore, importPairKeys } = (globalThis as any).qsecPersist;
+    const bytes = (n: number) => Uint8Array.from({ length: 32 }, (_, i) => (i * n + 5) & 0xff);
+    const iv = new Uint8Array(12);
+    const seal = async (k: CryptoKey) => new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, k, new TextEncoder().encode("hi")));
+    const opens = (k: CryptoKey, ct: Uint8Array<ArrayBuffer>) =>
+      crypto.subtle.decrypt({ name: "AES-GCM", iv }, k, ct).then(
+        () => true,
+        () => false,
+      );
+    const info = (sessionId: string, at: string) => ({ hardened: true, sessionId, qber: 0.01, keyBits: 256, at });
+    const peer = { peerId: "alice", signingKey: "sk-a", agreementKey: "ak-a" };
+
+    // A database as version 1 wrote it: a committed session, CryptoKeys only.
+    const old = await importPairKeys({ wrapKey: bytes(3), dmKey: bytes(5) }, true);
+    await new Promise<void>((res, rej) => {
+      const r = indexedDB.open("qsec-pair-keys", 1);
+      r.onupgradeneeded = () => r.result.createObjectStore("pairs", { keyPath: ["owner", "peerId"] });
+      r.onsuccess = () => {
+        const tx = r.result.transaction("pairs", "readwrite");
+        tx.objectStore("pairs").put({
+          owner: "bob",
+          ...peer,
+          current: { ...peer, wrapKey: old.wrapKey, dmKey: old.dmKey, info: info("s1", "2026-01-01T00:00:00.000Z") },
+        });
+        tx.oncomplete = () => {
+          r.result.close();
+          res();
+        };
+      };
+      r.onerror = () => rej(r.error);
+    });
+    const store = browserPairKeyStore("bob");
+    const v1 = await store.get("alice");
+    const v1Opens = await opens(v1.current.dmKey, await seal(old.dmKey));
+    const v1Exported = (await store.exportAll()).length;
+
+    // A new session staged with its bytes and committed: the version-1 keys become past ones.
+    const fresh = await importPairKeys({ wrapKey: bytes(7), dmKey: bytes(11) }, true);
+    await store.stage(
+      { ...peer, wrapKey: fresh.wrapKey, dmKey: fresh.dmKey, info: info("s2", "2026-02-01T00:00:00.000Z") },
+      { wrapKey: bytes(7), dmKey: bytes(11) },
+    );
+    await store.commit("alice", "s2", true);
+    const after = await store.get("alice");
+    const exported = await store.exportAll();
+
+    // What IndexedDB holds: CryptoKeys and ciphertext, never the bytes of either key.
+    const db: IDBDatabase = await new Promise((res, rej) => {
+      const r = indexedDB.open("qsec-pair-keys");
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const rows: any[] = await new Promise((res) => {
+      const r = db.transaction("pairs").objectStore("pairs").getAll();
+      r.onsuccess = () => res(r.result);
+    });
+    const version = db.version;
+    db.close();
+    const hex = (u: ArrayLike<number>) => Array.from(u, (x) => x.toString(16).padStart(2, "0")).join("");
+    const arrays = (v: unknown): Uint8Array[] =>
+      v instanceof Uint8Array ? [v] : v && typeof v === "object" && !(v instanceof CryptoKey) ? Object.values(v).flatMap(arrays) : [];
+    const stored = rows.flatMap(arrays).map(hex).join(" ");
+    const bytesInDb = [bytes(7), bytes(11)].some((b) => stored.includes(hex(b)));
+
+    // A restore into a fresh profile (another owner here): the keys open what the originals sealed.
+    const restored = browserPairKeyStore("bob-restored");
+    await restored.importAll(exported);
+    const back = await restored.get("alice");
+    const restoredOpens = await opens(back.current.dmKey, await seal(fresh.dmKey));
+
+    // Alice's agreement key changed: every key bound to the old one goes.
+    await restored.prune({ userId: "alice", signingKey: "sk-a", agreementKey: "ak-new" });
+    const pruned = await restored.get("alice");
+    return {
+      v1Opens,
+      v1Exported,
+      current: after.current.info.sessionId,
+      past: after.past.map((k: any) => k.info.sessionId),
+      exported: exported.map((k: any) => ({
+        sessionId: k.info.sessionId,
+        wrapKey: hex(k.wrapKey),
+        dmKey: hex(k.dmKey),
+        peerId: k.peerId,
+        agreementKey: k.agreementKey,
+      })),
+      want: { wrapKey: hex(bytes(7)), dmKey: hex(bytes(11)) },
+      version,
+      bytesInDb,
+      restoredCurrent: back.current.info.sessionId,
+      restoredOpens,
+      pruned,
+    };
+  });
+  expect(result.v1Opens).toBe(true);
+  expect(result.v1Exported).toBe(0); // a version-1 record has no wrapped copy: used, not backed up
+  expect(result.version).toBe(2);
+  expect(result.current).toBe("s2");
+  expect(result.past).toEqual(["s1"]);
+  expect(result.exported).toEqual([{ sessionId: "s2", ...result.want, peerId: "alice", agreementKey: "ak-a" }]);
+  expect(result.bytesInDb).toBe(false);
+  expect(result.restoredCurrent).toBe("s2");
+  expect(result.restoredOpens).toBe(true);
+  expect(result.pruned).toEqual({});
   await context.close();
 });

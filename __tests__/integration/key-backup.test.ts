@@ -82,7 +82,7 @@ test("passphrase backup → a fresh client restores the same member and its epoc
     },
     (r) => (rooms = r),
   );
-  expect(counts).toEqual({ epochKeys: 2, rooms: 1 });
+  expect(counts).toEqual({ epochKeys: 2, pairKeys: 0, rooms: 1 });
   expect(await fresh.epochs("room-a")).toEqual([1, 2]);
   expect(rooms).toEqual([{ roomId: "room-a", name: "Ann", lastJoined: 5 }]);
   expect(restoredTarget.version).toBe(1);

@@ -34,7 +34,8 @@ export function BackupEntry() {
       window.dispatchEvent(new StorageEvent("storage", { key: "qsec:rooms" }));
       setPass("");
       setDone(
-        `Restored. This browser is again member ${r.userId.slice(0, 8)}…, with ${r.rooms} room${r.rooms === 1 ? "" : "s"} and ${r.epochKeys} room key${r.epochKeys === 1 ? "" : "s"}.`,
+        `Restored. This browser is again member ${r.userId.slice(0, 8)}…, with ${r.rooms} room${r.rooms === 1 ? "" : "s"} and ${r.epochKeys} room key${r.epochKeys === 1 ? "" : "s"}` +
+          (r.pairKeys ? `, and ${r.pairKeys} QKD-hardened pair key${r.pairKeys === 1 ? "" : "s"}.` : "."),
       );
     } catch (err) {
       setError(backupErrorMessage(err));

@@ -1,14 +1,17 @@
 /**
- * Key backup, client side (issue 12, item 5): builds the payload (identity secret, epoch keys, room
- * list), seals it with lib/crypto/backup.ts, stores it with backup:put (compare-and-swap), and finds,
- * opens and applies it on restore. Browser- and Node-neutral: the Argon2id function, the transport
- * and where a restored identity goes are passed in, so integration tests run it with the memory
- * epoch-key store and Argon2id in-thread, and the browser with IndexedDB and a Web Worker.
+ * Key backup, client side (issue 12, item 5): builds the payload (identity secret, epoch keys,
+ * QKD-hardened pair keys, room list), seals it with lib/crypto/backup.ts, stores it with backup:put
+ * (compare-and-swap), and finds, opens and applies it on restore. Browser- and Node-neutral: the
+ * Argon2id function, the transport and where a restored identity goes are passed in, so
+ * integration tests run it with the memory epoch-key and pair-key stores and Argon2id in-thread,
+ * and the browser with IndexedDB and a Web Worker.
  */
 import {
   BackupError,
   decodeEpochKeys,
+  decodePairKeys,
   encodeEpochKeys,
+  encodePairKeys,
   fromB64url,
   importKek,
   kekFromRecoveryKey,
@@ -25,9 +28,9 @@ import {
   type IdentitySecret,
 } from "@/lib/crypto";
 import type { CommandData, CommandPayload } from "@/lib/protocol";
-import type { ExportableEpochKeyStore } from "./persist";
+import type { ExportableEpochKeyStore, PairKeyStore } from "./persist";
 
-// ---- the epoch-key store a backup reads and a restore fills (registered by the browser layer) ----
+// ---- the key stores a backup reads and a restore fills (registered by the browser layer) ---------
 
 let epochKeyStore: ExportableEpochKeyStore | null = null;
 
@@ -42,6 +45,17 @@ export function registerBackupEpochKeyStore(store: ExportableEpochKeyStore | nul
 
 export function backupEpochKeyStore(): ExportableEpochKeyStore | null {
   return epochKeyStore;
+}
+
+let pairKeyStore: PairKeyStore | null = null;
+
+/**
+ * Registers the store whose QKD-hardened pair keys go into backups and which a restore fills (the
+ * IndexedDB store in the browser). Until one is registered, a backup holds no pair keys and a
+ * restore's are only counted.
+ */
+export function registerBackupPairKeyStore(store: PairKeyStore | null): void {
+  pairKeyStore = store;
 }
 
 // ---- types ---------------------------------------------------------------------------------------
@@ -77,10 +91,13 @@ export async function passphraseTarget(name: string, passphrase: string, argon2:
   return { backupId: await passphraseBackupId(name), kek: await importKek(raw), kdf, version: 0 };
 }
 
-/** The payload: this identity's secret, every epoch key of the registered store, the room list. */
+/** The payload: this identity's secret, every epoch key and committed pair key of the registered stores, the room list. */
 export async function buildPayload(identity: IdentitySecret, rooms: unknown[], now = Date.now()): Promise<BackupPayload> {
   const keys = epochKeyStore ? await epochKeyStore.exportAll() : [];
-  return { v: 1, identity, epochKeys: encodeEpochKeys(keys), rooms, createdAt: now };
+  const pairs = pairKeyStore ? await pairKeyStore.exportAll() : [];
+  const pairKeys = encodePairKeys(pairs);
+  for (const k of pairs) for (const b of [k.wrapKey, k.dmKey]) b.fill(0);
+  return { v: 1, identity, epochKeys: encodeEpochKeys(keys), pairKeys, rooms, createdAt: now };
 }
 
 /**
@@ -123,19 +140,27 @@ export async function fetchAndOpen(
 }
 
 /**
- * Applies an opened backup: installs the identity (the caller's installer checks the key pairs),
- * puts the epoch keys into the registered store and hands the room list on. Returns counts.
+ * Applies an opened backup: installs the identity (the caller's installer checks the key pairs and
+ * registers the stores of the restored identity), puts the epoch keys and pair keys into the
+ * registered stores and hands the room list on. Returns counts. A backup made before pair keys
+ * were carried has none: that pair is back to X25519 until a new BB84 session.
  */
 export async function applyPayload(
   payload: BackupPayload,
   installIdentity: (s: IdentitySecret) => Promise<unknown>,
   mergeRooms: (rooms: unknown[]) => void,
-): Promise<{ epochKeys: number; rooms: number }> {
+): Promise<{ epochKeys: number; pairKeys: number; rooms: number }> {
   await installIdentity(payload.identity);
   const keys = decodeEpochKeys(payload.epochKeys);
   if (epochKeyStore && keys.length) await epochKeyStore.importAll(keys);
+  const pairs = decodePairKeys(payload.pairKeys);
+  try {
+    if (pairKeyStore && pairs.length) await pairKeyStore.importAll(pairs);
+  } finally {
+    for (const k of pairs) for (const b of [k.wrapKey, k.dmKey]) b.fill(0);
+  }
   mergeRooms(payload.rooms);
-  return { epochKeys: keys.length, rooms: payload.rooms.length };
+  return { epochKeys: keys.length, pairKeys: pairs.length, rooms: payload.rooms.length };
 }
 
 // ---- keeping a backup fresh ----------------------------------------------------------------------
@@ -164,15 +189,40 @@ export function watchEpochKeys(store: ExportableEpochKeyStore, changed: () => vo
   };
 }
 
-/** Ours, plus what the other version holds that ours lacks (epoch keys by (room, epoch), rooms by id). */
+/**
+ * Wraps a pair-key store so `changed` is called when a BB84 session's keys are committed in it (the
+ * verdict reached this client). Staged keys are not backed up, and restores (importAll) come from
+ * the backup itself.
+ */
+export function watchPairKeys(store: PairKeyStore, changed: () => void): PairKeyStore {
+  return {
+    stage: (key, bytes) => store.stage(key, bytes),
+    async commit(peerId, sessionId, success) {
+      const before = (await store.get(peerId)).pending?.info.sessionId === sessionId;
+      await store.commit(peerId, sessionId, success);
+      if (before && success) changed();
+    },
+    get: (peerId) => store.get(peerId),
+    prune: (peer) => store.prune(peer),
+    watch: (fn) => store.watch(fn),
+    exportAll: () => store.exportAll(),
+    importAll: (keys) => store.importAll(keys),
+  };
+}
+
+/** Ours, plus what the other version holds that ours lacks (epoch keys by (room, epoch), pair keys by (peer, session), rooms by id). */
 export function mergePayloads(ours: BackupPayload, theirs: BackupPayload): BackupPayload {
   const have = new Set(ours.epochKeys.map((k) => `${k.roomId}\u0000${k.epoch}`));
   const epochKeys = [...ours.epochKeys, ...theirs.epochKeys.filter((k) => k && !have.has(`${k.roomId}\u0000${k.epoch}`))];
+  const pairId = (k: { peerId?: unknown; info?: { sessionId?: unknown } } | null) => `${k?.peerId}\u0000${k?.info?.sessionId}`;
+  const havePairs = new Set((ours.pairKeys ?? []).map(pairId));
+  const theirPairs = Array.isArray(theirs.pairKeys) ? theirs.pairKeys : [];
+  const pairKeys = [...(ours.pairKeys ?? []), ...theirPairs.filter((k) => k && !havePairs.has(pairId(k)))];
   const roomId = (r: unknown) =>
     r && typeof r === "object" && typeof (r as { roomId?: unknown }).roomId === "string" ? (r as { roomId: string }).roomId : null;
   const known = new Set(ours.rooms.map(roomId).filter((r) => r !== null));
   const rooms = [...ours.rooms, ...theirs.rooms.filter((r) => roomId(r) !== null && !known.has(roomId(r)!))];
-  return { ...ours, epochKeys, rooms };
+  return { ...ours, epochKeys, pairKeys, rooms };
 }
 
 export interface BackupKeeperOptions {

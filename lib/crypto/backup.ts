@@ -1,6 +1,7 @@
 /**
- * Key backup blobs (issue 12, item 5): a profile's identity, the epoch keys it holds and its room
- * list, sealed client-side so the server stores bytes it cannot read.
+ * Key backup blobs (issue 12, item 5): a profile's identity, the epoch keys it holds, its
+ * QKD-hardened pair keys and its room list, sealed client-side so the server stores bytes it cannot
+ * read.
  *
  * Blob, version 1 (all integers big-endian):
  *   "QSB1" ‖ kind (1 = recovery key, 2 = Argon2id passphrase)
@@ -38,9 +39,25 @@ export interface BackupPayload {
   identity: IdentitySecret;
   /** Epoch keys (lib/client/persist.ts ExportableEpochKeyStore), raw bytes base64url. */
   epochKeys: { roomId: string; epoch: number; raw: string }[];
+  /**
+   * The QKD-hardened pair keys of committed BB84 sessions (lib/client/persist.ts PairKeyStore),
+   * each bound to the peer's public keys, the two 32-byte keys base64url. Absent in backups made
+   * before they were carried.
+   */
+  pairKeys?: BackupPairKey[];
   /** "Your rooms" (lib/ui/your-rooms.ts entries); checked again when merged. */
   rooms: unknown[];
   createdAt: number;
+}
+
+/** One session's hybrid pair keys in a payload (the session's summary as lib/client's QkdPairView). */
+export interface BackupPairKey {
+  peerId: string;
+  signingKey: string;
+  agreementKey: string;
+  info: { hardened: boolean; sessionId: string; qber: number | null; keyBits: number; at: string };
+  wrapKey: string;
+  dmKey: string;
 }
 
 export type BackupKdf = { kind: "recovery" } | { kind: "passphrase"; params: Argon2Params; salt: Uint8Array };
@@ -175,6 +192,43 @@ export function decodeEpochKeys(keys: BackupPayload["epochKeys"]): { roomId: str
       continue;
     }
     if (raw.length === 32) out.push({ roomId: k.roomId, epoch: k.epoch, raw });
+  }
+  return out;
+}
+
+type PairKeyWithBytes = Omit<BackupPairKey, "wrapKey" | "dmKey"> & { wrapKey: Uint8Array; dmKey: Uint8Array };
+
+/** Pair keys to and from the payload's base64url form (each key 32 bytes; malformed entries are skipped). */
+export function encodePairKeys(keys: PairKeyWithBytes[]): BackupPairKey[] {
+  return keys.map((k) => ({
+    peerId: k.peerId,
+    signingKey: k.signingKey,
+    agreementKey: k.agreementKey,
+    info: { hardened: true, sessionId: k.info.sessionId, qber: k.info.qber, keyBits: k.info.keyBits, at: k.info.at },
+    wrapKey: toB64url(k.wrapKey),
+    dmKey: toB64url(k.dmKey),
+  }));
+}
+
+export function decodePairKeys(keys: unknown): PairKeyWithBytes[] {
+  if (!Array.isArray(keys)) return [];
+  const out: PairKeyWithBytes[] = [];
+  const str = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 256;
+  for (const k of keys as Partial<BackupPairKey>[]) {
+    const info = k?.info;
+    if (!k || !str(k.peerId) || !str(k.signingKey) || !str(k.agreementKey) || !str(k.wrapKey) || !str(k.dmKey)) continue;
+    if (!info || !str(info.sessionId) || !str(info.at) || Number.isNaN(Date.parse(info.at))) continue;
+    if (!Number.isSafeInteger(info.keyBits) || (info.qber !== null && typeof info.qber !== "number")) continue;
+    let wrapKey: Uint8Array, dmKey: Uint8Array;
+    try {
+      wrapKey = fromB64url(k.wrapKey);
+      dmKey = fromB64url(k.dmKey);
+    } catch {
+      continue;
+    }
+    if (wrapKey.length !== 32 || dmKey.length !== 32) continue;
+    const view = { hardened: true, sessionId: info.sessionId, qber: info.qber, keyBits: info.keyBits, at: info.at };
+    out.push({ peerId: k.peerId, signingKey: k.signingKey, agreementKey: k.agreementKey, info: view, wrapKey, dmKey });
   }
   return out;
 }

@@ -3,6 +3,7 @@
  * stores), and run one transaction as a promise that settles when the transaction commits (not
  * when its last request succeeds: a readwrite transaction is only durable at "complete").
  */
+import { subtle } from "./subtle";
 
 export function idbAvailable(): boolean {
   return typeof indexedDB !== "undefined";
@@ -66,4 +67,20 @@ export function transact<T>(db: IDBDatabase, stores: string[], mode: IDBTransact
 /** One request on one object store, in its own transaction; resolves once that has committed. */
 export function storeRequest<T>(db: IDBDatabase, store: string, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
   return transact(db, [store], mode, (t) => request(op(t.objectStore(store))));
+}
+
+/**
+ * An owner's at-rest key in `store` (key path "owner", records { owner, atRest }): a
+ * non-extractable AES-256-GCM CryptoKey made on first use; two tabs racing keep whichever
+ * committed first. The persistent key stores wrap key bytes under it (lib/ui/persist).
+ */
+export async function ownerAtRestKey(db: IDBDatabase, store: string, owner: string): Promise<CryptoKey> {
+  const fresh = await subtle().generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  return transact(db, [store], "readwrite", async (tx) => {
+    const s = tx.objectStore(store);
+    const existing = (await request(s.get(owner))) as { owner: string; atRest: CryptoKey } | undefined;
+    if (existing) return existing.atRest;
+    await request(s.add({ owner, atRest: fresh }));
+    return fresh;
+  });
 }

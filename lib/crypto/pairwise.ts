@@ -78,7 +78,45 @@ export async function deriveBb84FrameKey(
   }
 }
 
-export async function derivePairKeys(identity: Identity, peer: { userId: string; agreementKey: string }, qkdKey?: Uint8Array): Promise<PairKeys> {
+/**
+ * The hybrid keys' bytes, for the identity's key backup only (lib/client/persist.ts keeps them
+ * wrapped at rest): 32 bytes each, the caller wipes them once wrapped or sealed.
+ */
+export interface PairKeyBytes {
+  wrapKey: Uint8Array;
+  dmKey: Uint8Array;
+}
+
+/** Pair keys from their bytes (a restored key backup): the same non-extractable keys derivePairKeys gives. */
+export async function importPairKeys(bytes: PairKeyBytes, hybrid: boolean): Promise<PairKeys> {
+  if (bytes.wrapKey.length !== 32 || bytes.dmKey.length !== 32) throw new CryptoError("bad-key", "a pair key is 32 bytes");
+  const s = subtle();
+  const aes = (raw: Uint8Array, usages: KeyUsage[]) => s.importKey("raw", buf(raw), { name: "AES-GCM" }, false, usages);
+  return { wrapKey: await aes(bytes.wrapKey, ["encrypt", "unwrapKey"]), dmKey: await aes(bytes.dmKey, ["encrypt", "decrypt"]), hybrid };
+}
+
+/**
+ * With `withBytes` (hybrid keys only, for the key backup) the HKDF output is also returned as bytes;
+ * otherwise HKDF goes straight into non-extractable AES keys and the key bytes never reach JavaScript.
+ */
+export async function derivePairKeys(
+  identity: Identity,
+  peer: { userId: string; agreementKey: string },
+  qkdKey?: Uint8Array,
+  withBytes?: false,
+): Promise<PairKeys>;
+export async function derivePairKeys(
+  identity: Identity,
+  peer: { userId: string; agreementKey: string },
+  qkdKey: Uint8Array,
+  withBytes: true,
+): Promise<PairKeys & { bytes: PairKeyBytes }>;
+export async function derivePairKeys(
+  identity: Identity,
+  peer: { userId: string; agreementKey: string },
+  qkdKey?: Uint8Array,
+  withBytes = false,
+): Promise<PairKeys & { bytes?: PairKeyBytes }> {
   const s = subtle();
   const secret = await x25519Secret(identity, peer.agreementKey);
   if (qkdKey !== undefined && qkdKey.length < 16) throw new CryptoError("bad-key", "QKD key shorter than 128 bits");
@@ -91,13 +129,25 @@ export async function derivePairKeys(identity: Identity, peer: { userId: string;
   const ikm = hybrid ? concatBytes(secret, qkdKey!) : secret;
   const salt = transcript(LABEL_PAIR, lo.id, hi.id);
   const info = (purpose: string) => transcript(LABEL_PAIR, purpose, mode, lo.id, lo.ak, hi.id, hi.ak);
-  // HKDF straight into non-extractable AES keys: the derived key bytes never reach JavaScript.
-  const base = await s.importKey("raw", buf(ikm), "HKDF", false, ["deriveKey"]);
-  const derive = (purpose: string, usages: KeyUsage[]) =>
-    s.deriveKey({ name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info(purpose)) }, base, { name: "AES-GCM", length: 256 }, false, usages);
-  const wrapKey = await derive("roomkey-wrap", ["encrypt", "unwrapKey"]);
-  const dmKey = await derive("direct-message", ["encrypt", "decrypt"]);
-  secret.fill(0);
-  if (ikm !== secret) ikm.fill(0);
-  return { wrapKey, dmKey, hybrid };
+  const params = (purpose: string) => ({ name: "HKDF", hash: "SHA-256", salt: buf(salt), info: buf(info(purpose)) });
+  try {
+    if (withBytes && hybrid) {
+      // The same 256 HKDF bits deriveKey would import (WebCrypto's deriveKey is deriveBits + importKey).
+      const base = await s.importKey("raw", buf(ikm), "HKDF", false, ["deriveBits"]);
+      const bytes = {
+        wrapKey: new Uint8Array(await s.deriveBits(params("roomkey-wrap"), base, 256)),
+        dmKey: new Uint8Array(await s.deriveBits(params("direct-message"), base, 256)),
+      };
+      return { ...(await importPairKeys(bytes, true)), bytes };
+    }
+    // HKDF straight into non-extractable AES keys: the derived key bytes never reach JavaScript.
+    const base = await s.importKey("raw", buf(ikm), "HKDF", false, ["deriveKey"]);
+    const derive = (purpose: string, usages: KeyUsage[]) => s.deriveKey(params(purpose), base, { name: "AES-GCM", length: 256 }, false, usages);
+    const wrapKey = await derive("roomkey-wrap", ["encrypt", "unwrapKey"]);
+    const dmKey = await derive("direct-message", ["encrypt", "decrypt"]);
+    return { wrapKey, dmKey, hybrid };
+  } finally {
+    secret.fill(0);
+    if (ikm !== secret) ikm.fill(0);
+  }
 }

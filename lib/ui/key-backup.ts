@@ -8,6 +8,7 @@ import { ClientError, type CommandData, type CommandPayload } from "@/lib/client
 import { fetchBackupPublic } from "@/lib/client/backup-transport";
 import { workerArgon2 } from "@/lib/client/argon2-worker";
 import { browserEpochKeyStore } from "./persist/epoch-keys";
+import { browserPairKeyStore } from "./persist/pair-keys";
 import {
   applyPayload,
   BackupKeeper,
@@ -16,6 +17,7 @@ import {
   passphraseTarget,
   recoveryTarget,
   registerBackupEpochKeyStore,
+  registerBackupPairKeyStore,
   storeBackup,
   type BackupCommand,
   type BackupRequester,
@@ -79,7 +81,7 @@ export async function setUpPassphraseBackup(client: CommandSender, name: string,
   return seal(client, await passphraseTarget(name, passphrase, workerArgon2));
 }
 
-/** Stores the current identity, epoch keys and rooms as the next version of this profile's backup. */
+/** Stores the current identity, epoch keys, pair keys and rooms as the next version of this profile's backup. */
 export async function updateBackup(client: CommandSender): Promise<BackupStatus> {
   const t = await loadProfileValue<SavedTarget>("backup");
   if (!t) throw new ClientError("NO_BACKUP", "this browser has no key backup set up");
@@ -111,11 +113,11 @@ export function profileBackupKeeper(client: () => CommandSender | null): BackupK
   });
 }
 
-/** Restores into this browser: identity (replacing this profile's), epoch keys, rooms. */
+/** Restores into this browser: identity (replacing this profile's), epoch keys, QKD-hardened pair keys, rooms. */
 export async function restoreBackup(
   url: string,
   secret: { kind: "recovery"; code: string } | { kind: "passphrase"; name: string; passphrase: string },
-): Promise<{ userId: string; epochKeys: number; rooms: number }> {
+): Promise<{ userId: string; epochKeys: number; pairKeys: number; rooms: number }> {
   const s: BackupSecret = secret.kind === "recovery" ? { kind: "recovery", key: await decodeRecoveryCode(secret.code) } : secret;
   // No identity yet: the only command a restore sends is the public backup:fetch.
   const fetchOnly: BackupRequester = async (event, p) => {
@@ -128,8 +130,10 @@ export async function restoreBackup(
     payload,
     async (idSecret) => {
       userId = (await installIdentity(idSecret)).userId;
-      // The restored identity's epoch-key store (IndexedDB) takes the backup's keys, so history decrypts.
+      // The restored identity's stores (IndexedDB) take the backup's keys, so history decrypts,
+      // direct messages sealed under QKD-hardened pair keys included.
       registerBackupEpochKeyStore(browserEpochKeyStore(userId));
+      registerBackupPairKeyStore(browserPairKeyStore(userId));
     },
     (rooms) => mergeRooms(rooms),
   );

@@ -105,8 +105,8 @@ export function KeyBackupDialog({ onClose }: { onClose: () => void }) {
           Key backup
         </h2>
         <p className="mt-1 text-sm text-muted">
-          Saves this browser&apos;s identity, the room keys it holds and your rooms, encrypted here before upload: the server stores a blob it cannot open. With
-          it, a new browser comes back as the same member and can read your history.
+          Saves this browser&apos;s identity, the room keys and QKD-hardened keys it holds and your rooms, encrypted here before upload: the server stores a
+          blob it cannot open. With it, a new browser comes back as the same member and can read your history.
         </p>
 
         {status && (

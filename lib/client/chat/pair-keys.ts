@@ -11,16 +11,16 @@
  * (issue 14): the client that ran the session stages and commits them there too; another tab that
  * follows the session takes them on the same verdict (adoptShared), and any tab takes committed
  * keys it finds there, now (a store notification) or later (a reload, a tab opened afterwards).
- * Only non-extractable CryptoKeys go there, never the QKD key's bytes.
+ * Only non-extractable CryptoKeys go there, and the keys' bytes for the identity's key backup,
+ * which the store keeps wrapped at rest; never the QKD key's bytes. The store also keeps the keys
+ * of earlier sessions a later one replaced (`past`), tried last, so history sealed under them opens.
  */
-import { derivePairKeys, type Identity } from "@/lib/crypto";
+import { derivePairKeys, verifyMember, type Identity, type PairKeys } from "@/lib/crypto";
 import type { MemberInfo } from "@/lib/protocol";
 import type { QkdPairView } from "../bb84-types";
-import type { PairKeyStore, SharedPairKey } from "../persist";
+import { pairKeyBoundTo as boundTo, type PairKeyStore, type SharedPairKey, type SharedPairKeys } from "../persist";
 import type { RoomView } from "../types";
 import type { ClientStateStore } from "./client-state";
-
-export type PairKeys = Awaited<ReturnType<typeof derivePairKeys>>;
 
 /** A key set to try when opening something from a peer, and whether it is the hybrid one. */
 export interface PairCandidate {
@@ -38,6 +38,8 @@ interface PairEntry {
   pending: { sessionId: string; keys: Promise<PairKeys>; info: QkdPairView } | null;
   /** The keys before the last switch (decrypt only), so messages in flight across it still open. */
   previous: Promise<PairKeys> | null;
+  /** Earlier sessions' hybrid keys from the store, bound to the peer's current keys (decrypt only). */
+  past: PairKeys[];
   qkd: QkdPairView | null;
 }
 
@@ -48,9 +50,9 @@ export interface PairKeyringDeps {
   shared: PairKeyStore;
 }
 
-/** Whether shared keys were derived with the peer's current public keys. */
-function boundTo(k: SharedPairKey, peer: { signingKey: string; agreementKey: string }): boolean {
-  return k.signingKey === peer.signingKey && k.agreementKey === peer.agreementKey;
+/** The store's past keys with a peer that its current public keys still bind. */
+function pastKeys(got: SharedPairKeys, peer: { signingKey: string; agreementKey: string }): PairKeys[] {
+  return (got.past ?? []).filter((k) => boundTo(k, peer)).map((k) => ({ wrapKey: k.wrapKey, dmKey: k.dmKey, hybrid: true }));
 }
 
 /** The public keys of a member that pair keys are derived from. */
@@ -93,8 +95,9 @@ export class PairKeyring {
 
   /**
    * Keys to try when opening something from a peer: the pair's current keys, then the candidate
-   * hybrid keys of a session awaiting its verdict, then the keys before the last switch. The peer
-   * may switch a moment before or after us; nothing in flight across the switch is lost.
+   * hybrid keys of a session awaiting its verdict, then the keys before the last switch, then those
+   * of earlier sessions (newest first). The peer may switch a moment before or after us; nothing in
+   * flight across the switch is lost, nor history sealed before it.
    */
   async candidates(peer: MemberInfo): Promise<PairCandidate[]> {
     const current = await this.keysFor(peer);
@@ -113,6 +116,7 @@ export class PairKeyring {
         /* a failed derivation is simply not a candidate */
       }
     }
+    for (const k of [...(entry?.past ?? [])].reverse()) out.push({ keys: k, hybrid: true });
     return out;
   }
 
@@ -126,26 +130,36 @@ export class PairKeyring {
     await this.keysFor(peer); // the entry for the peer's current keys
     const entry = this.pairs.get(peer.userId)!;
     const copy = qkdKey.slice();
-    const keys = Promise.resolve().then(() => derivePairKeys(this.deps.identity, peerKeys(peer), copy));
+    const withBytes = Promise.resolve().then(() => derivePairKeys(this.deps.identity, peerKeys(peer), copy, true));
+    const keys = withBytes.then(({ wrapKey, dmKey, hybrid }): PairKeys => ({ wrapKey, dmKey, hybrid }));
     const pendingInfo: QkdPairView = { hardened: true, sessionId, qber: info.qber, keyBits: info.keyBits, at: new Date().toISOString() };
     entry.pending = { sessionId, keys, info: pendingInfo };
-    let derived: PairKeys;
+    let derived: Awaited<typeof withBytes>;
     try {
-      derived = await keys;
+      derived = await withBytes;
     } finally {
       copy.fill(0); // the derived AES keys live inside WebCrypto; the raw bytes need not
     }
-    // The identity's other tabs may open with them too from now on (decryption only, as here).
-    await this.deps.shared
-      .stage({
-        peerId: peer.userId,
-        signingKey: peer.signingKey,
-        agreementKey: peer.agreementKey,
-        wrapKey: derived.wrapKey,
-        dmKey: derived.dmKey,
-        info: pendingInfo,
-      })
-      .catch(() => undefined);
+    // The identity's other tabs may open with them too from now on (decryption only, as here); the
+    // store keeps the keys' bytes only wrapped at rest, for the key backup.
+    try {
+      await this.deps.shared
+        .stage(
+          {
+            peerId: peer.userId,
+            signingKey: peer.signingKey,
+            agreementKey: peer.agreementKey,
+            wrapKey: derived.wrapKey,
+            dmKey: derived.dmKey,
+            info: pendingInfo,
+          },
+          derived.bytes,
+        )
+        .catch(() => undefined);
+    } finally {
+      derived.bytes.wrapKey.fill(0);
+      derived.bytes.dmKey.fill(0);
+    }
   }
 
   /** The server's verdict: the candidate keys become the pair's keys (success) or are dropped. */
@@ -220,6 +234,7 @@ export class PairKeyring {
         else this.sharedPending.delete(peerId);
         if (!entry) return; // keysFor reads the store when the pair is first needed
         await entry.keys.catch(() => undefined);
+        entry.past = pastKeys(got, entry);
         if (got.current && boundTo(got.current, entry)) this.install(peerId, got.current);
       })
       .catch(() => undefined);
@@ -255,16 +270,28 @@ export class PairKeyring {
       keys: undefined as unknown as Promise<PairKeys>,
       pending: null,
       previous: null,
+      past: [],
       qkd: null,
     };
     // Hybrid keys this identity committed with this peer's current keys (in this or another tab,
-    // now or before a reload) are the pair's keys; the X25519 ones stay usable for opening.
+    // now or before a reload, or restored from a key backup) are the pair's keys; the X25519 ones
+    // stay usable for opening, and so do earlier sessions' keys. Keys the peer's current public
+    // keys no longer bind (and past keys older than any stored history) are dropped from the store
+    // first: nothing can open with them any more. Only for keys that are the peer's own (user id
+    // and signed agreement key), so a server listing forged keys cannot make us drop real ones.
     const shared =
       qkdKey === undefined
-        ? this.deps.shared.get(peer.userId).then(
-            (got) => (got.current && boundTo(got.current, peer) ? got.current : undefined),
-            () => undefined,
-          )
+        ? verifyMember(peerKeys(peer))
+            .then((own) => (own ? this.deps.shared.prune(peerKeys(peer)) : undefined))
+            .catch(() => undefined)
+            .then(() => this.deps.shared.get(peer.userId))
+            .then(
+              (got) => {
+                entry.past = pastKeys(got, peer);
+                return got.current && boundTo(got.current, peer) ? got.current : undefined;
+              },
+              () => undefined,
+            )
         : Promise.resolve(undefined);
     entry.keys = shared.then(async (k) => {
       if (k && this.pairs.get(peer.userId) === entry) {

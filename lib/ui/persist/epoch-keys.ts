@@ -17,7 +17,7 @@
  */
 import type { EpochKeyExport, ExportableEpochKeyStore } from "@/lib/client/persist";
 import { MemoryEpochKeyStore } from "@/lib/client/persist";
-import { idbAvailable, openDb, request, transact } from "@/lib/crypto/idb";
+import { idbAvailable, openDb, ownerAtRestKey, request, transact } from "@/lib/crypto/idb";
 
 const DB_NAME = "qsec-epoch-keys";
 const DB_VERSION = 1;
@@ -33,11 +33,6 @@ interface KeyRecord {
   key: CryptoKey;
   iv: Uint8Array<ArrayBuffer>;
   wrapped: Uint8Array<ArrayBuffer>;
-}
-
-interface MetaRecord {
-  owner: string;
-  atRest: CryptoKey;
 }
 
 function aad(owner: string, roomId: string, epoch: number): Uint8Array<ArrayBuffer> {
@@ -145,23 +140,15 @@ export class IndexedDbEpochKeyStore implements ExportableEpochKeyStore {
     return this.db;
   }
 
-  /** This owner's at-rest key: made once (two tabs racing keep whichever committed first). */
+  /** This owner's at-rest key (made once per owner and database). */
   private atRestKey(): Promise<CryptoKey> {
     if (!this.atRest) {
-      this.atRest = (async () => {
-        const db = await this.open();
-        const fresh = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-        return transact(db, [META], "readwrite", async (tx) => {
-          const store = tx.objectStore(META);
-          const existing = (await request(store.get(this.owner))) as MetaRecord | undefined;
-          if (existing) return existing.atRest;
-          await request(store.add({ owner: this.owner, atRest: fresh } satisfies MetaRecord));
-          return fresh;
+      this.atRest = this.open()
+        .then((db) => ownerAtRestKey(db, META, this.owner))
+        .catch((e) => {
+          this.atRest = null;
+          throw e;
         });
-      })().catch((e) => {
-        this.atRest = null;
-        throw e;
-      });
     }
     return this.atRest;
   }
