@@ -11,7 +11,10 @@
  *   (2) node: two ChatClients in this process (engines in-thread) over the relay, from
  *       startBb84 to the server's verdict;
  *   (3) browser: Alice's page sets the qubits in the BB84 panel and clicks "start" on Bob's member
- *       row; the time runs from the click until both pages show the session as successful (each
+ *       row; the time runs from the click until both pages show the session as successful, on the
+ *       pages' own clocks (the click event in Alice's page, each page's MutationObserver seeing the
+ *       outcome; harnessEndToEndMs is the same timed around playwright's click, actionability checks
+ *       and CDP answers included) (each
  *       party's engine runs in its page's Web Worker, which carries the frames over a connection of
  *       its own: a BB84 worker connection);
  *   (3') browserPageConnection: the same on a second server of the same build started with
@@ -75,6 +78,8 @@ interface Run {
   /** Browser runs: each page's breakdown of where its session's time went. */
   path?: { alice: PathDetail | null; bob: PathDetail | null };
   ms: number;
+  /** Browser runs: the same, timed by this process around playwright's click and the pages' answers (actionability checks and CDP hops included). */
+  harnessMs?: number;
   serverMs: number | null;
   roundTrips: number | null;
   engineMs: number | null;
@@ -184,6 +189,7 @@ function summarize(runs: Run[]) {
   const waitPerRt = median(runs.map((r) => (r.roundTrips ? (r.ms - (r.engineMs ?? 0)) / r.roundTrips : NaN)));
   return {
     endToEndMs: { median: round(ms, 1), runs: runs.map((r) => round(r.ms, 1)) },
+    ...(runs[0]?.harnessMs !== undefined && { harnessEndToEndMs: round(median(runs.map((r) => r.harnessMs ?? NaN)), 1) }),
     serverWindowMs: round(median(runs.map((r) => r.serverMs ?? NaN)), 1),
     engineMs: round(engine, 1),
     roundTrips: { median: rts, runs: runs.map((r) => r.roundTrips) },
@@ -301,20 +307,41 @@ async function main() {
             const old = ${JSON.stringify([...seen])};
             const finished = () => [...document.querySelectorAll('[data-testid="bb84-live"]')].some(
               (el) => !old.includes(el.getAttribute("data-session-id") ?? "") && el.getAttribute("data-status") !== "running");
-            if (finished()) return resolve();
+            // The moment the page shows it (its clock: performance.timeOrigin + now, shared by both pages).
+            const at = () => performance.timeOrigin + performance.now();
+            if (finished()) return resolve(at());
             const mo = new MutationObserver(() => {
               if (!finished()) return;
               mo.disconnect();
-              resolve();
+              resolve(at());
             });
             mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status", "data-session-id"] });
           })`),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the session did not end within 180 s")), 180_000).unref()),
         ]);
+      // End to end as a user sees it: from the click's event in Alice's page to the later of the two
+      // pages showing the outcome, on the pages' own clocks (playwright's actionability checks before
+      // the click and the CDP hops after are the harness's, not the product's: reported apart).
+      // A string, for the same reason as done()'s.
+      await pa.evaluate(`(() => {
+        delete window.__qsecClickAt;
+        const onClick = (e) => {
+          if (!(e.target instanceof Element) || !e.target.closest(${JSON.stringify(sel)})) return;
+          window.__qsecClickAt = performance.timeOrigin + performance.now();
+          document.removeEventListener("click", onClick, true);
+        };
+        document.addEventListener("click", onClick, true);
+      })()`);
+      // Observing before the click: an outcome shown at once is not missed.
+      const shownA = done(pa);
+      const shownB = done(pb);
       const t0 = performance.now();
       await pa.locator(sel).click();
-      await Promise.all([done(pa), done(pb)]);
-      const ms = performance.now() - t0;
+      const shownAt = (await Promise.all([shownA, shownB])) as number[];
+      const harnessMs = performance.now() - t0;
+      const clickAt = await pa.evaluate(() => (window as unknown as { __qsecClickAt?: number }).__qsecClickAt);
+      if (clickAt === undefined) throw new Error("the click did not reach Alice's page");
+      const ms = Math.max(...shownAt) - clickAt;
       const row = await sessionRow(db, { roomId: ROOM_BROWSER, after: before });
       const pathOf = (p: Page) =>
         p.evaluate(
@@ -324,7 +351,7 @@ async function main() {
               .find((d) => d?.sessionId === id) ?? null,
           row.id,
         ) as Promise<PathDetail | null>;
-      return { ...figures(row, ms), path: { alice: await pathOf(pa), bob: await pathOf(pb) } };
+      return { ...figures(row, ms), harnessMs, path: { alice: await pathOf(pa), bob: await pathOf(pb) } };
     };
 
     log("warm-up (JIT, workers, WebCrypto): not recorded");
