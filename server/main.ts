@@ -19,6 +19,7 @@ import { publishAdminConsole } from "./admin/registry";
 import { loadAdminToken } from "./admin/token";
 import { RedisState } from "./cluster/redis-state";
 import { clientAddress } from "./transport-guard";
+import { applySecurityHeaders } from "./security-headers";
 
 async function main() {
   const env = loadEnv();
@@ -58,6 +59,9 @@ async function main() {
   let appRef: Awaited<ReturnType<typeof createApplication>> | undefined;
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // nosniff, no Referer, no framing, …; and each page's Content-Security-Policy with a fresh
+    // nonce that Next.js puts on its scripts (server/security-headers.ts, docs/security.md).
+    applySecurityHeaders(req, res, dev);
     // The load balancer's health check (deploy/nginx.conf): 200 once this node serves, 503 while it
     // starts or stops.
     if (req.url === "/healthz") {
