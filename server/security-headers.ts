@@ -84,13 +84,18 @@ export function newNonce(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
 }
 
+/** The headers every response carries (SECURITY_HEADERS); idempotent. */
+export function setSecurityHeaders(res: ServerResponse): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+}
+
 /**
  * Sets the security headers on `res` and, for anything Next.js may render (every path but its
  * build output under /_next/static/, which is script and style files, and /_next/image), a fresh
  * nonce and the policy: on the response, and on the request for Next.js and the root layout.
  */
 export function applySecurityHeaders(req: IncomingMessage, res: ServerResponse, dev: boolean): void {
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+  setSecurityHeaders(res);
   // Whatever a client sent under these names is never what the page renders with.
   delete req.headers["content-security-policy"];
   delete req.headers["content-security-policy-report-only"];

@@ -40,8 +40,12 @@ test("every response carries the security headers, directly and through nginx; t
     const { host } = new URL(base);
     expect(connectSrc(policy)).toEqual(["'self'", `ws://${host}`, `wss://${host}`]);
 
-    const health = await fetch(`${base}/healthz`);
-    await health.arrayBuffer();
-    expect(health.headers.get("x-content-type-options")).toBe("nosniff");
+    // The health check, the attachment routes and Socket.IO's polling transport (each answered
+    // before or without Next.js) carry the same headers.
+    for (const path of ["/healthz", "/attachments/no-such-upload", "/socket.io/?EIO=4&transport=polling"]) {
+      const r = await fetch(`${base}${path}`);
+      await r.arrayBuffer();
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect([path, name, r.headers.get(name)]).toEqual([path, name, value]);
+    }
   }
 });
