@@ -19,6 +19,7 @@ import { publishAdminConsole } from "./admin/registry";
 import { loadAdminToken } from "./admin/token";
 import { RedisState } from "./cluster/redis-state";
 import { clientAddress } from "./transport-guard";
+import { applySecurityHeaders, setSecurityHeaders } from "./security-headers";
 
 async function main() {
   const env = loadEnv();
@@ -58,6 +59,9 @@ async function main() {
   let appRef: Awaited<ReturnType<typeof createApplication>> | undefined;
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // nosniff, no Referer, no framing, …; and each page's Content-Security-Policy with a fresh
+    // nonce that Next.js puts on its scripts (server/security-headers.ts, docs/security.md).
+    applySecurityHeaders(req, res, dev);
     // The load balancer's health check (deploy/nginx.conf): 200 once this node serves, 503 while it
     // starts or stops.
     if (req.url === "/healthz") {
@@ -111,6 +115,9 @@ async function main() {
     bb84WorkerLinks: env.QSEC_BB84_WORKER_LINKS,
     maxConnectionsPerAddress: env.QSEC_MAX_CONNECTIONS_PER_ADDRESS,
   }));
+  // The attachment routes and Socket.IO's polling transport answer before onRequest does: the same
+  // headers for them, set by a listener ahead of every other (it only sets headers).
+  httpServer.prependListener("request", (_req: IncomingMessage, res: ServerResponse) => setSecurityHeaders(res));
   const adminToken = loadAdminToken({ envToken: env.ADMIN_TOKEN, dataDir, dev });
   const admin = attachAdmin(app, { token: adminToken.token, secureCookies: env.QSEC_HTTPS, retentionDays: env.QSEC_LOG_RETENTION_DAYS });
   publishAdminConsole(admin);

@@ -3,7 +3,7 @@
  * console's live tail. Only a socket whose handshake carries a valid admin session cookie gets in.
  * docs/admin.md documents each event.
  */
-import { z } from "zod";
+import { z } from "@/lib/protocol/zod";
 import type { Ack, AckFn } from "@/lib/protocol/errors";
 import type { LogEntry } from "@/lib/protocol/log-events";
 import { roomIdSchema } from "@/lib/protocol/events";

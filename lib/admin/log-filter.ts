@@ -3,7 +3,7 @@
  * (scripts/logs.ts): one schema, so "type", "actor", "from", "to" and "text" mean the same thing
  * everywhere. Pure (no I/O): the query itself is built in server/admin/logs.query.ts.
  */
-import { z } from "zod";
+import { z } from "@/lib/protocol/zod";
 import { LOG_EVENT_TYPES, type LogEventType } from "@/lib/protocol/log-events";
 import { roomIdSchema } from "@/lib/protocol/events";
 import { wellFormedText } from "@/lib/protocol/text";

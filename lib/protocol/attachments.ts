@@ -5,7 +5,7 @@
  * server learns a ciphertext size and who may read it; name, type, key and hash travel only inside
  * the end-to-end encrypted message that announces the attachment (AttachmentRef, lib/crypto).
  */
-import { z } from "zod";
+import { z } from "./zod";
 import { ROOM_ID_RE } from "./limits";
 
 /** Where the HTTP side lives: POST here creates an upload; /attachments/<id> is one attachment. */

@@ -2,7 +2,7 @@
  * Key backup commands (issue 12, item 5). The server files an opaque, client-sealed blob under a
  * backup id the client derives (lib/crypto/backup.ts) and never sees inside it.
  */
-import { z } from "zod";
+import { z } from "./zod";
 
 export const BACKUP_LIMITS = {
   /** Largest sealed blob (identity + a few thousand epoch keys + the room list fit easily). */

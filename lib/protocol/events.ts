@@ -6,7 +6,7 @@
  * set by the server; schemas are strict, so a client that sends `from` is refused.
  * docs/protocol.md documents each event; a test fails when one is missing there.
  */
-import { z } from "zod";
+import { z } from "./zod";
 import type { AckFn } from "./errors";
 import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";

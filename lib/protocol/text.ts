@@ -7,7 +7,7 @@
  * parameter), so on that engine it would fail inside a write; refusing it on both engines keeps
  * SQLite and PostgreSQL deployments accepting the same input.
  */
-import { z } from "zod";
+import { z } from "./zod";
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
