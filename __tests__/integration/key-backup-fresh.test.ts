@@ -6,7 +6,7 @@
  * message sent under the newer epoch, and keeps the other device's key too. Real server, real SQLite.
  */
 import { ChatClient, MemoryEpochKeyStore, MemoryStorage } from "@/lib/client";
-import { fetchBackupPublic } from "@/lib/client/backup-transport";
+import { asRequester, publicRequester as publicRequesterAt } from "../helpers/backup-requesters";
 import {
   applyPayload,
   BackupKeeper,
@@ -16,7 +16,6 @@ import {
   registerBackupEpochKeyStore,
   storeBackup,
   watchEpochKeys,
-  type BackupRequester,
   type BackupTarget,
 } from "@/lib/client/key-backup";
 import { generateIdentity, generateIdentityWithSecret, identityFromSecret, newRecoveryKey, toB64url, type Identity } from "@/lib/crypto";
@@ -46,11 +45,7 @@ async function open(identity: Identity, epochKeys?: EpochKeyStore): Promise<Chat
   await c.connect();
   return c;
 }
-const asRequester =
-  (c: ChatClient): BackupRequester =>
-  (event, payload) =>
-    c.request(event, payload);
-const publicRequester = (): BackupRequester => (_event, payload) => fetchBackupPublic(t.srv.url, payload as { backupId: string }) as never;
+const publicRequester = () => publicRequesterAt(t.srv.url);
 const texts = (c: ChatClient, roomId: string) => c.state.rooms[roomId]!.messages.filter((m) => m.status === "ok").map((m) => m.text);
 async function keyed(roomId: string, ...cs: ChatClient[]) {
   await until(() => cs.every((c) => c.state.rooms[roomId] && c.state.rooms[roomId]!.keyEpoch === c.state.rooms[roomId]!.epoch), 5000, "room keyed");

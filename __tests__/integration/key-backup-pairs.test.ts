@@ -7,16 +7,8 @@
  * The database holds none of the pair keys' bytes.
  */
 import { MemoryPairKeyStore, type ChatClient, type PairKeyStore } from "@/lib/client";
-import { fetchBackupPublic } from "@/lib/client/backup-transport";
-import {
-  applyPayload,
-  buildPayload,
-  fetchAndOpen,
-  recoveryTarget,
-  registerBackupPairKeyStore,
-  storeBackup,
-  type BackupRequester,
-} from "@/lib/client/key-backup";
+import { asRequester, publicRequester as publicRequesterAt } from "../helpers/backup-requesters";
+import { applyPayload, buildPayload, fetchAndOpen, recoveryTarget, registerBackupPairKeyStore, storeBackup } from "@/lib/client/key-backup";
 import { generateIdentity, generateIdentityWithSecret, identityFromSecret, newRecoveryKey, type BackupPayload, type Identity } from "@/lib/crypto";
 import { honestClient } from "../helpers/clients";
 import { serverPerTest } from "../helpers/per-test";
@@ -37,11 +29,7 @@ async function make(identity: Identity, pairKeys?: PairKeyStore): Promise<ChatCl
   await c.connect();
   return c;
 }
-const asRequester =
-  (c: ChatClient): BackupRequester =>
-  (event, payload) =>
-    c.request(event, payload);
-const publicRequester = (): BackupRequester => (_event, payload) => fetchBackupPublic(t.srv.url, payload as { backupId: string }) as never;
+const publicRequester = () => publicRequesterAt(t.srv.url);
 const noArgon2 = () => Promise.reject(new Error("a recovery-code backup needs no passphrase"));
 const okTexts = (c: ChatClient, roomId: string) => c.state.rooms[roomId]!.messages.filter((m) => m.status === "ok").map((m) => m.text);
 

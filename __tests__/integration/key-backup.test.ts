@@ -6,7 +6,7 @@
  */
 import { databaseBytes } from "../helpers/server";
 import type { ChatClient } from "@/lib/client";
-import { fetchBackupPublic } from "@/lib/client/backup-transport";
+import { asRequester, publicRequester as publicRequesterAt } from "../helpers/backup-requesters";
 import {
   applyPayload,
   buildPayload,
@@ -16,7 +16,6 @@ import {
   registerBackupEpochKeyStore,
   storeBackup,
   type Argon2Fn,
-  type BackupRequester,
 } from "@/lib/client/key-backup";
 import { MemoryEpochKeyStore } from "@/lib/client/persist";
 import { BackupError, fromB64url, generateIdentityWithSecret, identityFromSecret, newRecoveryKey, toB64url, type IdentitySecret } from "@/lib/crypto";
@@ -36,11 +35,7 @@ afterEach(() => {
   registerBackupEpochKeyStore(null);
 });
 
-const asRequester =
-  (c: ChatClient): BackupRequester =>
-  (event, payload) =>
-    c.request(event, payload);
-const publicRequester = (): BackupRequester => (_event, payload) => fetchBackupPublic(t.srv.url, payload as { backupId: string }) as never;
+const publicRequester = () => publicRequesterAt(t.srv.url);
 
 async function member(): Promise<{ client: ChatClient; secret: IdentitySecret }> {
   const { identity, secret } = await generateIdentityWithSecret();
