@@ -130,6 +130,14 @@ test("claims are for a running session of the caller's in that room", async () =
 
 const room = (c: ChatClient, roomId: string): RoomView => c.state.rooms[roomId]!;
 
+/** A connected tab of `identity` (a fresh one if none), sharing `pairKeys` with that identity's other tabs. */
+async function make(identity?: Awaited<ReturnType<typeof generateIdentity>>, pairKeys?: MemoryPairKeyStore): Promise<ChatClient> {
+  const c = await honestClient(t.srv.url, identity, pairKeys ? { pairKeys } : {});
+  honest.push(c);
+  await c.connect();
+  return c;
+}
+
 test("Alice and Bob each in two tabs: one tab of each runs the session, the other shows it running elsewhere, and every tab uses the hybrid keys afterwards", async () => {
   const roomId = "tabs-chat";
   const aliceId = await generateIdentity();
@@ -137,12 +145,6 @@ test("Alice and Bob each in two tabs: one tab of each runs the session, the othe
   // The tabs of one browser profile share its pair key store (IndexedDB + BroadcastChannel in a browser).
   const shared = new MemoryPairKeyStore();
   const aliceShared = new MemoryPairKeyStore();
-  const make = async (identity?: Awaited<ReturnType<typeof generateIdentity>>, pairKeys?: MemoryPairKeyStore) => {
-    const c = await honestClient(t.srv.url, identity, pairKeys ? { pairKeys } : {});
-    honest.push(c);
-    await c.connect();
-    return c;
-  };
   const a = await make(aliceId, aliceShared);
   const a2 = await make(aliceId, aliceShared);
   const b1 = await make(bobId, shared);
@@ -217,12 +219,6 @@ test("an aborted session: the tab that follows it shows the same abort and alarm
   const roomId = "tabs-abort";
   const bobId = await generateIdentity();
   const shared = new MemoryPairKeyStore();
-  const make = async (identity?: Awaited<ReturnType<typeof generateIdentity>>, pairKeys?: MemoryPairKeyStore) => {
-    const c = await honestClient(t.srv.url, identity, pairKeys ? { pairKeys } : {});
-    honest.push(c);
-    await c.connect();
-    return c;
-  };
   const a = await make();
   const b1 = await make(bobId, shared);
   const b2 = await make(bobId, shared);
@@ -258,12 +254,6 @@ test("two tabs of Alice start a session with Bob at the same moment: one runs, t
   const roomId = "tabs-race";
   const aliceId = await generateIdentity();
   const shared = new MemoryPairKeyStore();
-  const make = async (identity?: Awaited<ReturnType<typeof generateIdentity>>, pairKeys?: MemoryPairKeyStore) => {
-    const c = await honestClient(t.srv.url, identity, pairKeys ? { pairKeys } : {});
-    honest.push(c);
-    await c.connect();
-    return c;
-  };
   const a1 = await make(aliceId, shared);
   const a2 = await make(aliceId, shared);
   const b = await make();

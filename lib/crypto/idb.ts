@@ -9,6 +9,19 @@ export function idbAvailable(): boolean {
   return typeof indexedDB !== "undefined";
 }
 
+/**
+ * `make()` run once and its promise shared by every caller (a database handle, an at-rest key); a
+ * failure is forgotten, so the next call tries again.
+ */
+export function sharedUntilFailure<T>(make: () => Promise<T>): () => Promise<T> {
+  let shared: Promise<T> | null = null;
+  return () =>
+    (shared ??= make().catch((e: unknown) => {
+      shared = null;
+      throw e;
+    }));
+}
+
 export function openDb(name: string, version: number, upgrade: (db: IDBDatabase) => void): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     const req = indexedDB.open(name, version);

@@ -11,7 +11,7 @@
  */
 import type { CounterStore } from "@/lib/client/persist";
 import { MemoryCounterStore } from "@/lib/client/persist";
-import { idbAvailable, openDb, request, transact } from "@/lib/crypto/idb";
+import { idbAvailable, openDb, request, sharedUntilFailure, transact } from "@/lib/crypto/idb";
 
 const DB_NAME = "qsec-counters";
 const DB_VERSION = 1;
@@ -23,7 +23,7 @@ interface CounterRecord {
 }
 
 export class IndexedDbCounterStore implements CounterStore {
-  private db: Promise<IDBDatabase> | null = null;
+  private readonly open = sharedUntilFailure(() => openDb(DB_NAME, DB_VERSION, (db) => db.createObjectStore(STORE, { keyPath: "userId" })));
 
   async reserve(userId: string, n: number): Promise<number> {
     if (!Number.isSafeInteger(n) || n < 1) throw new Error("reserve at least one counter");
@@ -35,16 +35,6 @@ export class IndexedDbCounterStore implements CounterStore {
       await request(store.put({ userId, next: start + n } satisfies CounterRecord));
       return start;
     });
-  }
-
-  private open(): Promise<IDBDatabase> {
-    if (!this.db) {
-      this.db = openDb(DB_NAME, DB_VERSION, (db) => db.createObjectStore(STORE, { keyPath: "userId" })).catch((e) => {
-        this.db = null;
-        throw e;
-      });
-    }
-    return this.db;
   }
 }
 

@@ -17,7 +17,7 @@
  */
 import type { EpochKeyExport, ExportableEpochKeyStore } from "@/lib/client/persist";
 import { MemoryEpochKeyStore } from "@/lib/client/persist";
-import { idbAvailable, openDb, ownerAtRestKey, request, transact } from "@/lib/crypto/idb";
+import { idbAvailable, openDb, ownerAtRestKey, request, sharedUntilFailure, transact } from "@/lib/crypto/idb";
 
 const DB_NAME = "qsec-epoch-keys";
 const DB_VERSION = 1;
@@ -44,8 +44,15 @@ function importAes(raw: Uint8Array): Promise<CryptoKey> {
 }
 
 export class IndexedDbEpochKeyStore implements ExportableEpochKeyStore {
-  private db: Promise<IDBDatabase> | null = null;
-  private atRest: Promise<CryptoKey> | null = null;
+  private readonly open = sharedUntilFailure(() =>
+    openDb(DB_NAME, DB_VERSION, (db) => {
+      const keys = db.createObjectStore(KEYS, { keyPath: ["owner", "roomId", "epoch"] });
+      keys.createIndex(BY_ROOM, ["owner", "roomId"]);
+      db.createObjectStore(META, { keyPath: "owner" });
+    }),
+  );
+  /** This owner's at-rest key (made once per owner and database). */
+  private readonly atRestKey = sharedUntilFailure(() => this.open().then((db) => ownerAtRestKey(db, META, this.owner)));
   /** Keys already read, so decrypting 10,000 history messages reads each epoch's key once. */
   private readonly cache = new Map<string, CryptoKey>();
 
@@ -124,33 +131,6 @@ export class IndexedDbEpochKeyStore implements ExportableEpochKeyStore {
 
   async importAll(keys: EpochKeyExport[]): Promise<void> {
     for (const k of keys) await this.put(k.roomId, k.epoch, k.raw);
-  }
-
-  private open(): Promise<IDBDatabase> {
-    if (!this.db) {
-      this.db = openDb(DB_NAME, DB_VERSION, (db) => {
-        const keys = db.createObjectStore(KEYS, { keyPath: ["owner", "roomId", "epoch"] });
-        keys.createIndex(BY_ROOM, ["owner", "roomId"]);
-        db.createObjectStore(META, { keyPath: "owner" });
-      }).catch((e) => {
-        this.db = null;
-        throw e;
-      });
-    }
-    return this.db;
-  }
-
-  /** This owner's at-rest key (made once per owner and database). */
-  private atRestKey(): Promise<CryptoKey> {
-    if (!this.atRest) {
-      this.atRest = this.open()
-        .then((db) => ownerAtRestKey(db, META, this.owner))
-        .catch((e) => {
-          this.atRest = null;
-          throw e;
-        });
-    }
-    return this.atRest;
   }
 }
 

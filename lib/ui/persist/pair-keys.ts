@@ -32,7 +32,7 @@ import {
   type SharedPairKeys,
 } from "@/lib/client/persist";
 import { importPairKeys, type PairKeyBytes } from "@/lib/crypto";
-import { idbAvailable, openDb, ownerAtRestKey, request, transact } from "@/lib/crypto/idb";
+import { idbAvailable, openDb, ownerAtRestKey, request, sharedUntilFailure, transact } from "@/lib/crypto/idb";
 
 const DB_NAME = "qsec-pair-keys";
 const DB_VERSION = 2; // 2: the META store (at-rest keys) and `wrapped` copies for key backup
@@ -67,8 +67,15 @@ function aad(owner: string, k: SharedPairKey): Uint8Array<ArrayBuffer> {
 }
 
 export class IndexedDbPairKeyStore implements PairKeyStore {
-  private db: Promise<IDBDatabase> | null = null;
-  private atRest: Promise<CryptoKey> | null = null;
+  private readonly open = sharedUntilFailure(() =>
+    openDb(DB_NAME, DB_VERSION, (db) => {
+      // From nothing, or from version 1 (its records are kept as they are).
+      if (!db.objectStoreNames.contains(PAIRS)) db.createObjectStore(PAIRS, { keyPath: ["owner", "peerId"] });
+      if (!db.objectStoreNames.contains(META)) db.createObjectStore(META, { keyPath: "owner" });
+    }),
+  );
+  /** This owner's at-rest key (made once per owner and database). */
+  private readonly atRestKey = sharedUntilFailure(() => this.open().then((db) => ownerAtRestKey(db, META, this.owner)));
   private channel: BroadcastChannel | null = null;
   private readonly watchers = new Set<(peerId: string) => void>();
 
@@ -193,33 +200,6 @@ export class IndexedDbPairKeyStore implements PairKeyStore {
       for (const fn of [...this.watchers]) fn(m.peerId);
     };
     return this.channel;
-  }
-
-  private open(): Promise<IDBDatabase> {
-    if (!this.db) {
-      this.db = openDb(DB_NAME, DB_VERSION, (db) => {
-        // From nothing, or from version 1 (its records are kept as they are).
-        if (!db.objectStoreNames.contains(PAIRS)) db.createObjectStore(PAIRS, { keyPath: ["owner", "peerId"] });
-        if (!db.objectStoreNames.contains(META)) db.createObjectStore(META, { keyPath: "owner" });
-      }).catch((e) => {
-        this.db = null;
-        throw e;
-      });
-    }
-    return this.db;
-  }
-
-  /** This owner's at-rest key (made once per owner and database). */
-  private atRestKey(): Promise<CryptoKey> {
-    if (!this.atRest) {
-      this.atRest = this.open()
-        .then((db) => ownerAtRestKey(db, META, this.owner))
-        .catch((e) => {
-          this.atRest = null;
-          throw e;
-        });
-    }
-    return this.atRest;
   }
 }
 
