@@ -19,6 +19,10 @@
  *     a few reads, light next to the server sharing this event loop) and after a forced GC at the
  *     end (what of the peak was garbage); CPU time of the renderers, the browser process, the other
  *     Chromium processes and this Node process (server and bench) during the phase. Downloads are measured staged in OPFS (the default) and as an in-memory Blob.
+ *     The floor under encrypt+upload, in the same run (copyUpload): the file's bytes read through
+ *     the page into new Blobs and sent, one PUT per 16 MiB, no crypto and no tus; plain/copyUpload
+ *     (chromium.uploadFloor.copyUploadRatio) bounds the upload ratio any client that sends bytes it
+ *     made can reach in this browser on this machine.
  *     Targets: ≥ 0.5× the plain throughput; ≤ 64 MB above baseline.
  * Prints one JSON document (progress on stderr) and saves it to bench/attachments.bench.result.json.
  * Flags: --mb N (file size, default 100).
@@ -85,6 +89,15 @@ async function main() {
     if (req.url === "/attachment-worker.js") return void res.writeHead(200, { "content-type": "text/javascript" }).end(workerJs);
     if (req.url === "/plain/bench" && req.method === "PUT") {
       pipeline(req, createWriteStream(plainFile)).then(
+        () => res.writeHead(204).end(),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
+    const part = /^\/plain\/part\?at=(\d+)$/.exec(req.url ?? "");
+    if (part && req.method === "PUT") {
+      const at = Number(part[1]);
+      pipeline(req, createWriteStream(plainFile, { flags: at === 0 ? "w" : "r+", start: at })).then(
         () => res.writeHead(204).end(),
         () => res.writeHead(500).end(),
       );
@@ -181,7 +194,7 @@ async function main() {
     await page.evaluate(() => (globalThis as any).qsecBench.setup("bench-browser"));
     await page.evaluate((mb) => (globalThis as any).qsecBench.makeFile(mb), SIZE_MB);
     const phases: Record<string, Record<string, number>> = {};
-    for (const phase of ["plainUpload", "encryptUpload", "plainDownload", "downloadDecrypt", "downloadDecryptMemory"] as const) {
+    for (const phase of ["plainUpload", "copyUpload", "encryptUpload", "plainDownload", "downloadDecrypt", "downloadDecryptMemory"] as const) {
       await page.evaluate(() => (globalThis as any).qsecBench.drop());
       await cdp.send("HeapProfiler.collectGarbage");
       const baseline = await heapUsed(cdp);
@@ -236,11 +249,20 @@ async function main() {
       };
       log(`${phase}: ${JSON.stringify(phases[phase])}`);
     }
-    const p = phases as Record<"plainUpload" | "encryptUpload" | "plainDownload" | "downloadDecrypt" | "downloadDecryptMemory", Record<string, number>>;
+    const p = phases as Record<
+      "plainUpload" | "copyUpload" | "encryptUpload" | "plainDownload" | "downloadDecrypt" | "downloadDecryptMemory",
+      Record<string, number>
+    >;
     result.chromium = {
       profile: "on-disk (launchPersistentContext)",
       phases,
       uploadRatio: round(p.plainUpload.ms! / p.encryptUpload.ms!, 2),
+      // The same bytes copied into new Blobs and sent, no crypto, no tus (copyUpload): the ceiling
+      // on uploadRatio for any client that uploads bytes it made, in this browser on this machine.
+      uploadFloor: {
+        copyUploadRatio: round(p.plainUpload.ms! / p.copyUpload.ms!, 2),
+        encryptUploadVsCopy: round(p.copyUpload.ms! / p.encryptUpload.ms!, 2),
+      },
       downloadRatio: round(p.plainDownload.ms! / p.downloadDecrypt.ms!, 2),
       downloadRatioMemoryBlob: round(p.plainDownload.ms! / p.downloadDecryptMemory.ms!, 2),
       peakHeapAboveBaselineMB: Math.max(p.encryptUpload.heapPeakAboveBaselineMB!, p.downloadDecrypt.heapPeakAboveBaselineMB!),
