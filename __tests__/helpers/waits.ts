@@ -10,3 +10,16 @@ export async function until(pred: () => boolean, ms = 3000, what = "condition"):
     await sleep(10);
   }
 }
+
+/**
+ * A BB84 session's row once the server has recorded how it ended: a client learns the outcome from
+ * the relay before the row is written (on PostgreSQL that write can lag behind by a few milliseconds).
+ */
+export async function finishedSessionRow<R extends { outcome: string }>(find: () => Promise<R>, ms = 3000): Promise<R> {
+  let row = await find();
+  for (const end = Date.now() + ms; row.outcome === "running" && Date.now() < end;) {
+    await sleep(20);
+    row = await find();
+  }
+  return row;
+}

@@ -7,24 +7,17 @@
 import { ChatClient, MemoryStorage, type RoomView } from "@/lib/client";
 import { generateIdentity } from "@/lib/crypto";
 import { connectRaw } from "../helpers/raw-client";
-import { until } from "../helpers/waits";
+import { finishedSessionRow, until } from "../helpers/waits";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { honestClients } from "../helpers/clients";
 import { recordingEngine } from "../helpers/qkd-workers";
+import { createLocalEngine } from "@/lib/client/qkd-engine";
+import type { QkdEngineInit } from "@/lib/client/bb84-types";
+import { deriveSeed, seededRandom } from "@/lib/qkd/rng";
 import type { RelayTap } from "@/server/socket-types";
 
-/**
- * The session's row once the server has recorded how it ended: a client learns the outcome from the
- * relay before the row is written (on PostgreSQL that write can lag behind by a few milliseconds).
- */
-async function finishedRow(id: string) {
-  let row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
-  for (const end = Date.now() + 3000; row.outcome === "running" && Date.now() < end;) {
-    await new Promise((r) => setTimeout(r, 20));
-    row = await srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } });
-  }
-  return row;
-}
+/** The session's row once the server has recorded how it ended. */
+const finishedRow = (id: string) => finishedSessionRow(() => srv.prisma.bb84Session.findUniqueOrThrow({ where: { id } }));
 
 let srv: TestServer;
 const { clients, makeClient } = honestClients(() => srv.url);
@@ -152,6 +145,29 @@ test("an eavesdropper on the channel aborts the session with a suspected-eavesdr
   const dm = await a.send("qkd-eve", "still private", b.userId);
   expect(dm.hybrid).toBe(false);
   await until(() => room(b, "qkd-eve").messages.some((m) => m.text === "still private"), 3000, "DM after the abort");
+});
+
+test("a session whose final key is shorter than 128 bits ends KEY_TOO_SHORT on both sides, saying how long it was; the pair keeps its keys", async () => {
+  // Seeded engines (seed 278, found by search): at 8,192 qubits and 2 % noise this session's
+  // finite-key length ℓ comes out at 76 bits: positive, so both engines finish, but too short to use.
+  const seeded = (index: number) => (init: QkdEngineInit) => createLocalEngine(init, { rng: seededRandom(deriveSeed(278, index)) });
+  const a = await makeClient(undefined, { qkdEngine: seeded(0) });
+  const b = await makeClient(undefined, { qkdEngine: seeded(1) });
+  await a.join("qkd-short", "alice");
+  await b.join("qkd-short", "bob");
+  await until(() => [a, b].every((c) => room(c, "qkd-short").members.length === 2 && !room(c, "qkd-short").waitingForKey), 5000, "both keyed");
+  const result = await a.startBb84("qkd-short", b.userId, { qubits: 8192 });
+  expect(result.status).toBe("aborted");
+  expect(result.snapshot).toMatchObject({ status: "done", finalLength: 76, abort: null });
+  const reason = "the final key is 76 bits, shorter than the 128 bits a key must have; not used (a session with more qubits gives a longer key)";
+  for (const c of [a, b]) {
+    await until(() => room(c, "qkd-short").bb84.alarms.length === 1, 5000, "the alarm");
+    expect(room(c, "qkd-short").bb84.alarms[0]).toMatchObject({ sessionId: result.sessionId, code: "KEY_TOO_SHORT", reason, suspectedEve: false });
+  }
+  const row = await finishedRow(result.sessionId);
+  expect(row).toMatchObject({ outcome: "aborted", abortCode: "KEY_TOO_SHORT", abortReason: reason });
+  expect(a.pairInfo(b.userId)).toEqual({ hybrid: false });
+  expect(b.pairInfo(a.userId)).toEqual({ hybrid: false });
 });
 
 test("cancelling a session shows the canceller's reason on both sides", async () => {

@@ -64,7 +64,8 @@ test("a restore from a backup made after a BB84 session reads the direct message
   await bob.join(roomId, "Bob");
   await until(() => [alice, bob].every((c) => c.state.rooms[roomId]?.members.length === 2 && !c.state.rooms[roomId]!.waitingForKey), 10_000, "keyed");
 
-  expect((await alice.startBb84(roomId, bobId.userId, { qubits: 8192 })).status).toBe("success");
+  // 16,384 qubits: at 8,192 about 2 % of honest sessions end with a key under 128 bits (KEY_TOO_SHORT).
+  expect((await alice.startBb84(roomId, bobId.userId, { qubits: 16_384 })).status).toBe("success");
   await until(() => bob.pairInfo(aliceId.userId)?.hybrid === true && alice.pairInfo(bobId.userId)?.hybrid === true, 10_000, "hybrid keys");
   expect((await alice.send(roomId, "sealed under the hybrid keys", bobId.userId)).hybrid).toBe(true);
   await until(() => bob.state.rooms[roomId]!.messages.some((m) => m.text === "sealed under the hybrid keys" && m.hybrid), 10_000, "the DM at Bob");

@@ -384,17 +384,23 @@ export class SessionLifecycle {
     if (step.snapshot.status === "done") {
       this.localEnd = true;
       const key = await this.engine.key();
-      if (key && key.length >= 16) {
-        try {
-          await this.host.stageQkdKey(this.peerId, this.id, key, { qber: step.snapshot.qberEstimate, keyBits: step.snapshot.finalLength ?? key.length * 8 });
+      const keyBits = step.snapshot.finalLength ?? (key?.length ?? 0) * 8;
+      try {
+        if (key && key.length >= 16) {
+          await this.host.stageQkdKey(this.peerId, this.id, key, { qber: step.snapshot.qberEstimate, keyBits });
           this.staged = true;
-        } finally {
-          key.fill(0);
         }
+      } finally {
+        key?.fill(0);
       }
       await this.report(
         this.staged ? "success" : "aborted",
-        this.staged ? undefined : { code: "KEY_TOO_SHORT", message: "the final key is shorter than 128 bits; not used" },
+        this.staged
+          ? undefined
+          : {
+              code: "KEY_TOO_SHORT",
+              message: `the final key is ${keyBits} bits, shorter than the 128 bits a key must have; not used (a session with more qubits gives a longer key)`,
+            },
       );
       this.waitVerdict();
     } else if (step.snapshot.status === "aborted") {
