@@ -64,6 +64,18 @@ describe("BB84 between two members in the browser", () => {
     await waitForRoom(alice, { members: 2, minEpoch: e });
   }, 120_000);
 
+  test("the qubit count shows the key a session of that size should give on the room's channel, and warns when it is small", async () => {
+    const plan = alice.getByTestId("bb84-plan");
+    await alice.getByTestId("bb84-qubits").fill("8192");
+    await expect(plan.textContent()).resolves.toBe("Expected key: about 259 bits. At this size some sessions end under the 128 bits a key needs (not used).");
+    expect(await plan.getAttribute("class")).toMatch(/text-warn/);
+    // The input names the line for assistive technology.
+    const describedBy = (await alice.getByTestId("bb84-qubits").getAttribute("aria-describedby"))!.split(" ");
+    expect(describedBy).toContain(await plan.getAttribute("id"));
+    await alice.getByTestId("bb84-qubits").fill(QUBITS);
+    await expect(plan.textContent()).resolves.toBe("Expected key: about 1,342 bits.");
+  });
+
   test("the QKD Web Worker bundles and runs in the page: two worker engines agree on a key", async () => {
     // The store's engine factory (development builds expose it), driven directly without the relay.
     const res = await alice.evaluate(async () => {

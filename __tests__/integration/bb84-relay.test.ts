@@ -170,6 +170,38 @@ test("a session whose final key is shorter than 128 bits ends KEY_TOO_SHORT on b
   expect(b.pairInfo(a.userId)).toEqual({ hybrid: false });
 });
 
+test("a party whose engine fails after it finished (its key cannot be read) ends the session on both sides at once, with the reason", async () => {
+  // Bob's engine runs the whole protocol, then its key() fails (a worker that died, say).
+  const failingKey = (init: QkdEngineInit) => ({
+    ...createLocalEngine(init),
+    key: async (): Promise<Uint8Array | null> => {
+      throw new Error("the BB84 worker stopped before handing over the key");
+    },
+  });
+  const a = await makeClient();
+  const b = await makeClient(undefined, { qkdEngine: failingKey });
+  await a.join("qkd-store", "alice");
+  await b.join("qkd-store", "bob");
+  await until(() => [a, b].every((c) => room(c, "qkd-store").members.length === 2 && !room(c, "qkd-store").waitingForKey), 5000, "both keyed");
+  const t0 = Date.now();
+  const result = await a.startBb84("qkd-store", b.userId, { qubits: 16_384 });
+  expect(result.status).toBe("aborted");
+  const bobView = () => room(b, "qkd-store").bb84.live.find((l) => l.sessionId === result.sessionId);
+  await until(() => bobView()?.status === "aborted", 5000, "bob's session to end");
+  // Well before any timeout (the verdict wait, the idle timer): the failure was reported at once.
+  expect(Date.now() - t0).toBeLessThan(5000);
+  for (const c of [a, b]) {
+    await until(() => room(c, "qkd-store").bb84.alarms.length === 1, 5000, "the alarm");
+    expect(room(c, "qkd-store").bb84.alarms[0]).toMatchObject({
+      sessionId: result.sessionId,
+      code: "INTERNAL_ERROR",
+      reason: "the BB84 worker stopped before handing over the key",
+    });
+  }
+  expect(await finishedRow(result.sessionId)).toMatchObject({ outcome: "aborted", abortCode: "INTERNAL_ERROR", abortedBy: b.userId });
+  expect(a.pairInfo(b.userId)).toEqual({ hybrid: false });
+});
+
 test("cancelling a session shows the canceller's reason on both sides", async () => {
   const { a, b } = await pair("qkd-cancel");
   const started = a.startBb84("qkd-cancel", b.userId, { qubits: 1 << 21 });

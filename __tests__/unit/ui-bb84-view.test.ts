@@ -18,6 +18,7 @@ import {
   expectedChannelQber,
   focusSession,
   formatBytes,
+  keyPlanHint,
   formatCount,
   formatPercent,
   formatRatio,
@@ -292,5 +293,26 @@ describe("the peer is told", () => {
     const theirs = live({ sessionId: "t", role: "bob", status: "running" });
     const over = live({ sessionId: "o", role: "bob", status: "success" });
     expect(incomingSessions([mine, theirs, over]).map((l) => l.sessionId)).toEqual(["t"]);
+  });
+});
+
+describe("keyPlanHint (the line under the qubit count)", () => {
+  const ch = (noise: number, loss = 0, eve = 0) => ({ noise, loss, eve });
+  test("the default session on the default channel: the expected key, no warning", () => {
+    expect(keyPlanHint(16_384, DEFAULT_ROOM_CHANNEL)).toEqual({ text: "Expected key: about 1,342 bits.", warn: false });
+  });
+  test("a small session warns that some end under the 128 bits a key needs", () => {
+    expect(keyPlanHint(8192, ch(0.02))).toEqual({
+      text: "Expected key: about 259 bits. At this size some sessions end under the 128 bits a key needs (not used).",
+      warn: true,
+    });
+  });
+  test("too few qubits for any usable key, or a channel whose QBER should abort: said so", () => {
+    expect(keyPlanHint(4096, ch(0.02))).toEqual({ text: "Expected key: none, under the 128 bits a key needs. Use more qubits.", warn: true });
+    expect(keyPlanHint(16_384, ch(0.04, 0.3)).text).toBe("Expected key: about 33 bits, under the 128 bits a key needs. Use more qubits.");
+    expect(keyPlanHint(16_384, ch(0.02, 0, 1))).toEqual({
+      text: "The channel's expected QBER, 26.0%, is above the 11.0% threshold: sessions should abort at the QBER check.",
+      warn: true,
+    });
   });
 });

@@ -9,6 +9,7 @@
 import { fromHex } from "@/lib/crypto/encoding";
 import type { Bb84SessionSummary } from "@/lib/protocol";
 import type { AbortCode } from "@/lib/qkd/messages";
+import { MIN_USABLE_KEY_BITS } from "@/lib/qkd/plan";
 import { makeAlarm, type AlarmOverride } from "./bb84-alarm";
 import type { Bb84Host } from "./bb84-host";
 import { reportPayload, type ReportedAbort } from "./bb84-report";
@@ -290,13 +291,22 @@ export class SessionLifecycle {
   private enqueue(fn: () => Promise<void>): Promise<void> {
     const next = this.queue.then(fn).catch(async (e) => {
       // An engine or transport failure that escaped: end the session visibly rather than hang.
+      const reason = e instanceof Error ? e.message : String(e);
       if (!this.localEnd) {
         try {
-          await this.localAbort("INTERNAL_ERROR", e instanceof Error ? e.message : String(e));
+          await this.localAbort("INTERNAL_ERROR", reason);
+          return;
         } catch {
-          this.finish("aborted", null);
+          /* ended below */
         }
       }
+      if (this.ended) return;
+      // A failure after our engine ended (taking or staging the key): the server hears of it, and
+      // the session ends here now, rather than waiting for a verdict that our report would have asked for.
+      this.localEnd = true;
+      await this.report("aborted", { code: "INTERNAL_ERROR", message: reason }).catch(() => undefined);
+      if (this.staged) await this.host.commitQkdKey(this.peerId, this.id, false).catch(() => undefined);
+      this.finish("aborted", { code: "INTERNAL_ERROR", reason });
     });
     this.queue = next;
     return next;
@@ -386,7 +396,7 @@ export class SessionLifecycle {
       const key = await this.engine.key();
       const keyBits = step.snapshot.finalLength ?? (key?.length ?? 0) * 8;
       try {
-        if (key && key.length >= 16) {
+        if (key && key.length * 8 >= MIN_USABLE_KEY_BITS) {
           await this.host.stageQkdKey(this.peerId, this.id, key, { qber: step.snapshot.qberEstimate, keyBits });
           this.staged = true;
         }
@@ -399,7 +409,7 @@ export class SessionLifecycle {
           ? undefined
           : {
               code: "KEY_TOO_SHORT",
-              message: `the final key is ${keyBits} bits, shorter than the 128 bits a key must have; not used (a session with more qubits gives a longer key)`,
+              message: `the final key is ${keyBits} bits, shorter than the ${MIN_USABLE_KEY_BITS} bits a key must have; not used (a session with more qubits gives a longer key)`,
             },
       );
       this.waitVerdict();

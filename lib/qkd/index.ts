@@ -31,6 +31,8 @@ export type { AliceOptions } from "./alice";
 export { Bob } from "./bob";
 export type { BobOptions } from "./bob";
 export { runLocal } from "./run";
+export { planKey, MIN_USABLE_KEY_BITS } from "./plan";
+export type { KeyPlan } from "./plan";
 export type { RunOptions } from "./run";
 export type { QkdReport } from "./report";
 export { CASCADE_VARIANTS, CASCADE_VARIANT_NAMES, DEFAULT_CASCADE_VARIANT, runCascadeLocal } from "./cascade";

@@ -9,6 +9,7 @@ import { LIMITS } from "@/lib/protocol/limits";
 import type { CascadeVariant } from "@/lib/qkd/cascade";
 import { CASCADE_VARIANT_NAMES } from "@/lib/qkd/cascade/variants";
 import { DEFAULT_CHANNEL, expectedQberWithoutDarkCounts } from "@/lib/qkd/channel";
+import { MIN_USABLE_KEY_BITS, planKey } from "@/lib/qkd/plan";
 import { formatTime } from "./format";
 
 /** Qubits a session may ask for (the server's bb84:start bounds). */
@@ -57,6 +58,26 @@ export function sameChannel(a: ChannelSettings, b: ChannelSettings): boolean {
 /** The QBER these settings should produce on the sifted key (sessions run with no dark counts; lib/qkd/channel.ts). */
 export function expectedChannelQber(c: ChannelSettings): number {
   return expectedQberWithoutDarkCounts(c);
+}
+
+/**
+ * The planning line under the qubit count: the key a session of this size should give on the
+ * room's channel (lib/qkd/plan.ts), and a warning where it would be too short to use or the session
+ * should abort.
+ */
+export function keyPlanHint(qubits: number, channel: ChannelSettings): { text: string; warn: boolean } {
+  const p = planKey(qubits, channel);
+  const min = `the ${MIN_USABLE_KEY_BITS} bits a key needs`;
+  if (p.aborts)
+    return {
+      text: `The channel's expected QBER, ${formatPercent(p.qber, 1)}, is above the ${formatPercent(p.threshold, 1)} threshold: sessions should abort at the QBER check.`,
+      warn: true,
+    };
+  if (p.keyBits < MIN_USABLE_KEY_BITS)
+    return { text: `Expected key: ${p.keyBits > 0 ? `about ${formatCount(p.keyBits)} bits,` : "none,"} under ${min}. Use more qubits.`, warn: true };
+  if (p.keyBits < 4 * MIN_USABLE_KEY_BITS)
+    return { text: `Expected key: about ${formatCount(p.keyBits)} bits. At this size some sessions end under ${min} (not used).`, warn: true };
+  return { text: `Expected key: about ${formatCount(p.keyBits)} bits.`, warn: false };
 }
 
 /** "2.15%" (a rate 0..1), or "—" when unknown. */

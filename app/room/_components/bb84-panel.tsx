@@ -8,6 +8,7 @@ import {
   cascadeHint,
   focusSession,
   formatCount,
+  keyPlanHint,
   formatPercent,
   parseQubits,
   QUBITS_MAX,
@@ -58,9 +59,10 @@ function StartControls() {
   const starting = useChatStore((s) => s.bb84Starting);
   const error = useChatStore((s) => s.bb84Error);
   const clearError = useChatStore((s) => s.clearBb84Error);
-  const ids = { qubits: useId(), variant: useId(), hint: useId(), variantHint: useId() };
+  const ids = { qubits: useId(), variant: useId(), hint: useId(), variantHint: useId(), plan: useId() };
   const [text, setText] = useState(String(choice.qubits));
   const parsed = parseQubits(text);
+  const plan = parsed !== null && room ? keyPlanHint(parsed, room.channel) : null;
   const others = room?.members.filter((m) => !m.isMe) ?? [];
   const running = room?.bb84.live.some((l) => l.status === "running") ?? false;
 
@@ -76,7 +78,7 @@ function StartControls() {
             inputMode="numeric"
             value={text}
             aria-invalid={parsed === null}
-            aria-describedby={ids.hint}
+            aria-describedby={plan ? `${ids.hint} ${ids.plan}` : ids.hint}
             data-testid="bb84-qubits"
             onChange={(e) => {
               setText(e.target.value);
@@ -114,6 +116,11 @@ function StartControls() {
           ? `A whole number from ${formatCount(QUBITS_MIN)} to ${formatCount(QUBITS_MAX)}.`
           : "Start with one member from the member list, or with everyone in turn."}
       </p>
+      {plan && (
+        <p id={ids.plan} className={`text-[11px] leading-4 ${plan.warn ? "text-warn" : "text-muted"}`} data-testid="bb84-plan" aria-live="polite">
+          {plan.text}
+        </p>
+      )}
       <Button
         variant="primary"
         className="w-full"
