@@ -173,7 +173,7 @@ export function createWorkerEngine(init: QkdEngineInit, opts: WorkerEngineOption
     },
     async receive(message: Uint8Array) {
       await ready;
-      const copy = message.slice(); // exact size, then moved: one copy in all
+      const copy = new Uint8Array(message); // exact size, then moved: one copy in all (not slice(): a Buffer's is a view)
       return step({ op: "receive", message: copy }, [copy.buffer]);
     },
     async abort(code: AbortCode, message: string) {
@@ -254,9 +254,12 @@ export function createWorkerEngine(init: QkdEngineInit, opts: WorkerEngineOption
         start: () => fstep({ op: "fstart" }),
         abort: (code, message) => fstep({ op: "fabort", code, message }),
         receiveFrame(frame: Uint8Array) {
-          // A socket's binary attachment is its own buffer: move it; otherwise move an exact copy.
+          // A socket's binary attachment is its own buffer: move it; otherwise move an exact copy
+          // (new Uint8Array, not slice(): in Node a frame is a Buffer, whose slice() is a view of
+          // the same memory, often a read chunk that holds the next frames too, which moving it
+          // would empty).
           const own = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.buffer instanceof ArrayBuffer;
-          const bytes = own ? frame : frame.slice();
+          const bytes = own ? frame : new Uint8Array(frame);
           return fstep({ op: "frame", frame: bytes }, [bytes.buffer as ArrayBuffer]);
         },
         clear() {
