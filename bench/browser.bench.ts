@@ -32,7 +32,8 @@
  * open + engine + seal where the party runs, the Web Worker in a page; workerHop is the rest),
  * peerWait (our frames handed to the relay → the peer's next frame: two relay legs and the peer's
  * own step), relayAck per frame (emit → the server's ack, a client ↔ server round trip; off the
- * protocol's path since the session no longer waits for it).
+ * protocol's path since the session no longer waits for it; of the frames sent with an ack: a
+ * worker connection sends Cascade's small frames without one, framesWithoutAck).
  *
  * The floor (bench/lib/relay-floor.ts), before and after the sessions: a bare Socket.IO server
  * forwarding a 512-byte frame between two Chromium Web Workers (each in its own browser context,
@@ -174,7 +175,8 @@ function pathSummary(runs: Run[], who: "alice" | "bob") {
     sealMsPerRt: per((d, rt) => n(d, "sealMs") / rt),
     workerHopMsPerRt: per((d, rt) => (n(d, "partyMs") - n(d, "openMs") - n(d, "engineMs") - n(d, "sealMs")) / rt),
     peerWaitMsPerRt: per((d, rt) => n(d, "peerWaitMs") / rt),
-    relayAckMsPerFrame: per((d) => (n(d, "relayed") ? n(d, "relayAckMs") / n(d, "relayed") : NaN)),
+    relayAckMsPerFrame: per((d) => (n(d, "acked") ? n(d, "relayAckMs") / n(d, "acked") : NaN)),
+    framesWithoutAck: per((d) => n(d, "relayed") - n(d, "acked")),
     framesReceived: per((d) => n(d, "frames")),
     /** Frames that came over the party's own connection (its Web Worker's BB84 worker connection). */
     framesOverLink: per((d) => n(d, "linked")),

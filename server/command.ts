@@ -24,7 +24,9 @@ export type CommandTable = Map<string, (socket: QsecSocket, args: unknown[]) => 
 export function registerCommand<K extends CommandName>(deps: Deps, commands: CommandTable, name: K, handler: Handler<K>): void {
   const schema = COMMAND_SCHEMAS[name];
   commands.set(name, (socket, args) => {
-    const ack = (typeof args[args.length - 1] === "function" ? args.pop() : noop) as (r: unknown) => void;
+    const ack = (typeof args[args.length - 1] === "function" ? args.pop() : name === "bb84:relay" ? refusalNotice(socket, args[0]) : noop) as (
+      r: unknown,
+    ) => void;
     const reply = (r: unknown) => {
       try {
         ack(r);
@@ -63,6 +65,20 @@ export function registerCommand<K extends CommandName>(deps: Deps, commands: Com
     if (refusal) return reply(fail("RATE_LIMITED", refusal));
     void run();
   });
+}
+
+/**
+ * The answer to a `bb84:relay` sent without an ack (a BB84 worker connection's small frames, so
+ * that each frame costs one WebSocket message back and forth, not two): nothing when relayed, a
+ * `bb84:refused` notification naming the session when refused.
+ */
+function refusalNotice(socket: QsecSocket, payload: unknown): (r: unknown) => void {
+  const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
+  return (r) => {
+    const res = r as { ok: boolean; error?: { code: ErrorCode; message: string } };
+    if (res.ok || !res.error) return;
+    socket.emit("bb84:refused", { sessionId: typeof sessionId === "string" ? sessionId.slice(0, 64) : null, error: res.error });
+  };
 }
 
 /**

@@ -202,6 +202,25 @@ test("a member's connection closing closes its links; a link closing ends the se
   expect(await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: frame.toString("base64url") })).toMatchObject({ ok: true });
   await until(() => count(b, "bb84:frame") === 1, 3000, "frame at bob");
   expect(Buffer.from((b.received.get("bb84:frame")![0] as { frame: Uint8Array }).frame).equals(frame)).toBe(true);
+  // Without an ack (how a worker sends Cascade's small frames): relayed in silence, or refused with a
+  // bb84:refused that names the session, to the sender only.
+  const noAck = (p: object) => (link.socket as unknown as { emit(e: string, p: object): void }).emit("bb84:relay", p);
+  noAck({ roomId: "qkd-close", to: b.userId, sessionId, frame: Buffer.alloc(64, 3).toString("base64url") });
+  await until(() => count(b, "bb84:frame") === 2, 3000, "the ack-less frame at bob");
+  expect(Buffer.from((b.received.get("bb84:frame")![1] as { frame: Uint8Array }).frame).equals(Buffer.alloc(64, 3))).toBe(true);
+  const other = "ab".repeat(16);
+  noAck({ roomId: "qkd-close", to: b.userId, sessionId: other, frame: frame.toString("base64url") });
+  noAck({ roomId: "qkd-close", to: b.userId, sessionId, frame: "not base64!" });
+  await until(() => count(link, "bb84:refused") === 2, 3000, "two refusals");
+  // (a malformed payload is refused before the handler runs, so refusals may come back out of order)
+  expect(link.received.get("bb84:refused")).toEqual(
+    expect.arrayContaining([
+      { sessionId: other, error: { code: "UNKNOWN_SESSION", message: "no running BB84 session between you and that member in this room" } },
+      { sessionId, error: { code: "INVALID_PAYLOAD", message: "frame: expected binary or base64url" } },
+    ]),
+  );
+  expect(count(b, "bb84:frame")).toBe(2);
+  expect(count(a, "bb84:refused") + count(b, "bb84:refused")).toBe(0);
   for (const bad of ["A", "AB", "not base64!"])
     expect(await link.call("bb84:relay", { roomId: "qkd-close", to: b.userId, sessionId, frame: bad })).toMatchObject({
       ok: false,

@@ -5,7 +5,8 @@
  * good stops everything after it and is reported once. The relay here is a scripted function
  * standing in for the server's bb84:relay ack (the integration tests run the real server).
  */
-import { RelaySender } from "@/lib/client/bb84-transport";
+import { RelayPacer, RelaySender } from "@/lib/client/bb84-transport";
+import { LIMITS } from "@/lib/protocol/limits";
 import { ClientError } from "@/lib/client/errors";
 
 const tx = { roomId: "r", sessionId: "s", from: "a", to: "b" };
@@ -86,5 +87,60 @@ describe("RelaySender", () => {
     s.send([frame(2)]);
     await s.idle();
     expect(r.relayed).toEqual([1]);
+  });
+
+  test("a frame sent without an ack goes on at once, counts as not acked, and a later refusal (bb84:refused) stops everything after it, reported once", async () => {
+    const order: string[] = [];
+    const sent: [number, number, boolean][] = [];
+    const refused: string[] = [];
+    const s = new RelaySender(
+      {
+        relay: async (p) => {
+          order.push(`frame ${p.frame[0]}`);
+          return p.frame[0] === 2 ? undefined : false; // frame 2 is acked, the others go without
+        },
+      },
+      tx,
+      () => false,
+      (bytes, ackMs, _many, acked) => sent.push([bytes, ackMs, acked]),
+      (why) => refused.push(why),
+    );
+    s.send([frame(1), frame(2), frame(3)]);
+    await s.idle();
+    expect(order).toEqual(["frame 1", "frame 2", "frame 3"]);
+    expect(sent.map(([, , acked]) => acked)).toEqual([false, true, false]);
+    expect(sent.filter(([, , acked]) => !acked).every(([, ackMs]) => ackMs === 0)).toBe(true);
+    // The server refused frame 3 after the fact: nothing more goes out, the reason is reported once.
+    s.refused("UNKNOWN_SESSION: no running session");
+    s.refused("UNKNOWN_SESSION: again");
+    s.send([frame(4)]);
+    await s.idle();
+    expect(order).toEqual(["frame 1", "frame 2", "frame 3"]);
+    expect(refused).toEqual(["UNKNOWN_SESSION: no running session"]);
+  });
+});
+
+describe("RelayPacer (the server's frame and byte buckets, as the client counts them)", () => {
+  test("a burst within the margin has room, then none until time refills it; every frame is counted", () => {
+    let t = 0;
+    const p = new RelayPacer(200, 300, 1_000_000, 500_000, () => t);
+    for (let i = 0; i < 300; i++) expect(p.take(100)).toBe(true);
+    expect(p.take(100)).toBe(false); // the 301st: the server could refuse it
+    t += 10; // 10 ms refill 2 frames, but the refused one was counted too (it still goes, with an ack)
+    expect(p.take(100)).toBe(true);
+    expect(p.take(100)).toBe(false);
+    t += 1000;
+    expect(p.take(100)).toBe(true);
+  });
+
+  test("bytes count as well as frames; the defaults stay under the server's buckets", () => {
+    const p = new RelayPacer(200, 300, 1000, 1000, () => 0);
+    expect(p.take(600)).toBe(true);
+    expect(p.take(600)).toBe(false);
+    const d = new RelayPacer();
+    let frames = 0;
+    while (d.take(16 * 1024)) frames++;
+    expect(frames).toBeLessThan(LIMITS.bb84FrameBurst);
+    expect(frames).toBeGreaterThan(LIMITS.bb84FrameBurst / 2);
   });
 });

@@ -99,13 +99,7 @@ export class SessionLifecycle {
       host,
       tx,
       () => this.ended,
-      (bytes, ackMs, many) => {
-        this.stats.framesSent++;
-        this.stats.bytesSent += bytes;
-        this.path.relayed++;
-        this.path.relayAckMs += ackMs;
-        if (many) this.publisher.publish(false);
-      },
+      (bytes, ackMs, many, acked) => this.sent(bytes, ackMs, many, acked),
       (reason) => {
         void this.enqueue(async () => {
           if (!this.localEnd) await this.applyStep(await this.stepAbort("PROTOCOL_ERROR", `the relay refused a frame (${reason})`));
@@ -220,11 +214,7 @@ export class SessionLifecycle {
         void this.enqueue(() => this.onLinkStep(e));
         return;
       case "sent":
-        this.stats.framesSent++;
-        this.stats.bytesSent += e.bytes;
-        this.path.relayed++;
-        this.path.relayAckMs += e.ackMs;
-        if (e.many) this.publisher.publish(false);
+        this.sent(e.bytes, e.ackMs, e.many, e.acked);
         return;
       case "refused":
         void this.enqueue(async () => {
@@ -235,6 +225,18 @@ export class SessionLifecycle {
         void this.enqueue(() => this.localAbort("CANCELLED", e.reason));
         return;
     }
+  }
+
+  /** One of our frames went through the relay (from this thread's sender, or the worker's). */
+  private sent(bytes: number, ackMs: number, many: boolean, acked: boolean) {
+    this.stats.framesSent++;
+    this.stats.bytesSent += bytes;
+    this.path.relayed++;
+    if (acked) {
+      this.path.acked++;
+      this.path.relayAckMs += ackMs;
+    }
+    if (many) this.publisher.publish(false);
   }
 
   private async onLinkStep(e: Extract<LinkEvent, { kind: "step" }>) {

@@ -24,15 +24,16 @@ export interface Bb84PathStats {
   openMs: number;
   engineMs: number;
   sealMs: number;
-  /** Frames relayed and the sum of their emit → ack times. */
+  /** Frames relayed; of them, those sent with an ack, and the sum of their emit → ack times (a worker connection's small frames go without one). */
   relayed: number;
+  acked: number;
   relayAckMs: number;
   /** Our frames handed to the relay → the peer's next frame arrives. */
   peerWaitMs: number;
 }
 
 export function emptyPathStats(): Bb84PathStats {
-  return { frames: 0, linked: 0, steps: 0, queueMs: 0, partyMs: 0, openMs: 0, engineMs: 0, sealMs: 0, relayed: 0, relayAckMs: 0, peerWaitMs: 0 };
+  return { frames: 0, linked: 0, steps: 0, queueMs: 0, partyMs: 0, openMs: 0, engineMs: 0, sealMs: 0, relayed: 0, acked: 0, relayAckMs: 0, peerWaitMs: 0 };
 }
 
 /** Publishes the figures as a User Timing entry in a browser page (no-op elsewhere). */

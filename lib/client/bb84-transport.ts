@@ -16,7 +16,7 @@
  */
 import { openFrame, sealFrame, type FrameContext } from "@/lib/crypto/bb84-frames";
 import { concatBytes } from "@/lib/crypto/encoding";
-import type { Bb84Host } from "./bb84-host";
+import { LIMITS } from "@/lib/protocol/limits";
 import type { FramedParty, FramedStep, FrameSetup, QkdEngine, QkdSnapshot, StepTimes } from "./bb84-types";
 import { ClientError } from "./errors";
 
@@ -127,24 +127,34 @@ export function framedParty(engine: Pick<QkdEngine, "start" | "receive" | "abort
   };
 }
 
+/** What RelaySender needs to send one frame: resolves when the server acked it, or with false at once when it went without an ack (refusals then come back as bb84:refused). */
+export type RelayFrame = (payload: { roomId: string; to: string; sessionId: string; frame: Uint8Array }) => Promise<void | false>;
+
 /**
- * Relays sealed frames in order, each after the previous one's ack; retries RATE_LIMITED with
- * backoff. A frame refused for good breaks it: nothing more is sent (not even the Abort), and
- * onRefused gets the reason once.
+ * Relays sealed frames in order, each after the previous one's ack (or at once, for a frame the
+ * host sends without one); retries RATE_LIMITED with backoff. A frame refused for good breaks it:
+ * nothing more is sent (not even the Abort), and onRefused gets the reason once.
  */
 export class RelaySender {
   private chain: Promise<void> = Promise.resolve();
   private broken = false;
 
   constructor(
-    private readonly host: Pick<Bb84Host, "relay">,
+    private readonly host: { relay: RelayFrame },
     private readonly tx: FrameContext,
     /** The session ended: stop sending and retrying. */
     private readonly closed: () => boolean,
-    /** One frame went through (stats, progress). */
-    private readonly onSent: (frameBytes: number, ackMs: number, ofMany: boolean) => void,
+    /** One frame went through (stats, progress); ackMs is 0 for a frame sent without an ack. */
+    private readonly onSent: (frameBytes: number, ackMs: number, ofMany: boolean, acked: boolean) => void,
     private readonly onRefused: (reason: string) => void,
   ) {}
+
+  /** A frame sent without an ack was refused (bb84:refused): as for a refusal answered to an ack. */
+  refused(reason: string): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.onRefused(reason);
+  }
 
   /** Queues frames behind those already queued; returns at once. */
   send(frames: Uint8Array[]): void {
@@ -154,14 +164,14 @@ export class RelaySender {
       for (const frame of frames) {
         if (this.closed() || this.broken) return;
         const t0 = now();
-        const refused = await this.relayWithRetry(frame);
-        if (refused) {
+        const r = await this.relayWithRetry(frame);
+        if (typeof r === "string") {
           // The frame is lost, so the peer's sequence check would fail anyway: the session ends with the reason.
-          this.broken = true;
-          this.onRefused(refused);
+          this.refused(r);
           return;
         }
-        this.onSent(frame.length, now() - t0, many);
+        const acked = r !== false;
+        this.onSent(frame.length, acked ? now() - t0 : 0, many, acked);
       }
     });
   }
@@ -171,12 +181,12 @@ export class RelaySender {
     return this.chain;
   }
 
-  private async relayWithRetry(frame: Uint8Array): Promise<string | null> {
+  /** The refusal's reason; false: sent without an ack; else acked. */
+  private async relayWithRetry(frame: Uint8Array): Promise<string | false | void> {
     const t0 = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.host.relay({ roomId: this.tx.roomId, to: this.tx.to, sessionId: this.tx.sessionId, frame });
-        return null;
+        return await this.host.relay({ roomId: this.tx.roomId, to: this.tx.to, sessionId: this.tx.sessionId, frame });
       } catch (e) {
         const err = e instanceof ClientError ? e : null;
         if (err?.code === "RATE_LIMITED" && Date.now() - t0 < RETRY_FOR_MS && !this.closed()) {
@@ -186,5 +196,42 @@ export class RelaySender {
         return err ? `${err.code}: ${err.message}` : String(e);
       }
     }
+  }
+}
+
+/**
+ * The client's side of the server's BB84 frame and byte buckets (LIMITS, per member connection and
+ * its worker connections), with a margin: a frame may go without an ack only while this says the
+ * server's buckets have room, so that a RATE_LIMITED refusal (retried when it answers an ack) does
+ * not come back as a bb84:refused that ends the session.
+ */
+export class RelayPacer {
+  private frames: number;
+  private bytes: number;
+  private at: number;
+
+  constructor(
+    private readonly framesPerSecond = LIMITS.bb84FramesPerSecond,
+    private readonly frameBurst = LIMITS.bb84FrameBurst - 100,
+    private readonly bytesPerSecond = LIMITS.bb84BytesPerSecond,
+    private readonly byteBurst = LIMITS.bb84ByteBurst / 2,
+    private readonly clock: () => number = now,
+  ) {
+    this.frames = frameBurst;
+    this.bytes = byteBurst;
+    this.at = clock();
+  }
+
+  /** Counts a frame about to be sent; true when the buckets had room for it. */
+  take(frameBytes: number): boolean {
+    const t = this.clock();
+    const dt = Math.max(0, t - this.at) / 1000;
+    this.at = t;
+    this.frames = Math.min(this.frameBurst, this.frames + dt * this.framesPerSecond);
+    this.bytes = Math.min(this.byteBurst, this.bytes + dt * this.bytesPerSecond);
+    const room = this.frames >= 1 && this.bytes >= frameBytes;
+    this.frames -= 1;
+    this.bytes -= frameBytes;
+    return room;
   }
 }

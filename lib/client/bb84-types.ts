@@ -211,8 +211,8 @@ export interface PartyLink {
 export type LinkEvent =
   /** A frame from the peer, taken where the party runs: waitMs since our last frames went out, queueMs before it was taken, partyMs to answer it. */
   | { kind: "step"; step: FramedStep; size: number; waitMs: number; queueMs: number; partyMs: number }
-  /** One of our frames went through the relay (ackMs: emit → ack). */
-  | { kind: "sent"; bytes: number; ackMs: number; many: boolean }
+  /** One of our frames went through the relay (ackMs: emit → ack; 0 and acked false for a frame sent without an ack). */
+  | { kind: "sent"; bytes: number; ackMs: number; many: boolean; acked: boolean }
   /** The relay refused one of our frames for good (nothing more is sent). */
   | { kind: "refused"; reason: string }
   /** The link's connection closed during the session. */

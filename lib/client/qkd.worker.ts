@@ -15,9 +15,9 @@
  * one's ack (RelaySender). The page hears of each step as an event.
  */
 import { io, type Socket } from "socket.io-client";
-import { LIMITS, type Ack, type Bb84Frame } from "@/lib/protocol";
+import { LIMITS, type Ack, type Bb84Frame, type Bb84Refused } from "@/lib/protocol";
 import { createLocalEngine } from "./qkd-engine";
-import { framedParty, RelaySender, type FramedParty } from "./bb84-transport";
+import { framedParty, RelayPacer, RelaySender, type FramedParty } from "./bb84-transport";
 import type { FramedStep, FrameSetup, LinkEvent, QkdEngine, QkdEngineInit } from "./bb84-types";
 import { ClientError } from "./errors";
 import { fromB64url, toB64url } from "@/lib/crypto/encoding";
@@ -33,6 +33,8 @@ interface Link {
   url: string;
   ticket: string;
   alive: boolean;
+  /** The server's frame and byte buckets as this link has used them (they outlive a session). */
+  pacer: RelayPacer;
 }
 
 /** The session's frame loop over the link (after "direct", until "reset"). */
@@ -157,8 +159,12 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
     link?.socket.disconnect();
     link = null;
     const socket = io(url, { transports: ["websocket"], reconnection: false, forceNew: true, autoConnect: false });
-    const l: Link = { socket, url, ticket, alive: false };
+    const l: Link = { socket, url, ticket, alive: false, pacer: new RelayPacer() };
     socket.on("bb84:frame", (f: Bb84Frame) => onLinkFrame(f));
+    socket.on("bb84:refused", (r: Bb84Refused) => {
+      const d = direct;
+      if (d && !d.ended && r?.sessionId === d.setup.tx.sessionId) d.sender.refused(`${r.error?.code}: ${r.error?.message}`);
+    });
     socket.on("disconnect", (reason) => {
       l.alive = false;
       if (link === l) link = null;
@@ -195,6 +201,7 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
     const l = link;
     if (!l?.alive || !setup) throw new Error("QKD worker: no live link");
     const tx = setup.tx;
+    const pacer = l.pacer;
     const d: Direct = {
       setup,
       mainOpen: true,
@@ -204,15 +211,22 @@ export function serveQkdEngine(scope: WorkerScopeLike, factory: (init: QkdEngine
       ended: false,
       sender: new RelaySender(
         {
-          relay: (p) =>
-            emitAck(l.socket, "bb84:relay", p.frame.length <= TEXT_FRAME_BYTES ? { ...p, frame: toB64url(p.frame) } : p, RELAY_TIMEOUT_MS).then(
-              () => undefined,
-            ),
+          relay: (p) => {
+            const small = p.frame.length <= TEXT_FRAME_BYTES;
+            // Small frames (all of Cascade's) go without an ack while the server's buckets have
+            // room: one WebSocket message each way per frame instead of two, off the critical path
+            // but not off the machine's cores. A refusal then comes back as bb84:refused.
+            if (pacer.take(p.frame.length) && small) {
+              l.socket.emit("bb84:relay", { ...p, frame: toB64url(p.frame) });
+              return Promise.resolve(false as const);
+            }
+            return emitAck(l.socket, "bb84:relay", small ? { ...p, frame: toB64url(p.frame) } : p, RELAY_TIMEOUT_MS).then(() => undefined);
+          },
         },
         tx,
         () => d.ended || direct !== d,
-        (bytes, ackMs, many) => {
-          if (direct === d) event({ kind: "sent", bytes, ackMs, many });
+        (bytes, ackMs, many, acked) => {
+          if (direct === d) event({ kind: "sent", bytes, ackMs, many, acked });
         },
         (reason) => {
           if (direct === d) event({ kind: "refused", reason });

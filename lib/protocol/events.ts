@@ -7,7 +7,7 @@
  * docs/protocol.md documents each event; a test fails when one is missing there.
  */
 import { z } from "./zod";
-import type { AckFn } from "./errors";
+import type { AckFn, ErrorCode } from "./errors";
 import type { LogEntry } from "./log-events";
 import { DISPLAY_NAME_MAX, LIMITS, ROOM_ID_RE } from "./limits";
 import { CASCADE_VARIANTS } from "../qkd/cascade/variants";
@@ -361,6 +361,12 @@ export interface Bb84Frame {
   frame: Uint8Array | ArrayBuffer | string;
 }
 
+/** A refused ack-less `bb84:relay`: the session id it named (null when it named none), and why. */
+export interface Bb84Refused {
+  sessionId: string | null;
+  error: { code: ErrorCode; message: string };
+}
+
 // ---- the two directions, for Socket.IO's typed Server / Socket ----------------------------
 
 export interface ClientToServerEvents {
@@ -397,6 +403,11 @@ export interface ServerToClientEvents {
   "roomkey:shared": (p: RoomkeyShared) => void;
   "message:received": (p: MessageReceived) => void;
   "bb84:frame": (p: Bb84Frame) => void;
+  /**
+   * A `bb84:relay` sent without an ack (a BB84 worker connection's small frames) was refused: to
+   * that connection, with the session id it named. Relayed frames get nothing back.
+   */
+  "bb84:refused": (p: Bb84Refused) => void;
   /** Newly stored log rows of one room, batched per flush (one frame per member per flush). */
   "log:appended": (p: { roomId: string; entries: LogEntry[] }) => void;
   /** The identity opened more than LIMITS.maxSocketsPerIdentity connections; this, its oldest, is closed. */
@@ -442,6 +453,7 @@ export const NOTIFICATION_NAMES = [
   "roomkey:shared",
   "message:received",
   "bb84:frame",
+  "bb84:refused",
   "log:appended",
   "session:replaced",
   "channel:updated",
