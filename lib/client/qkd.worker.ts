@@ -11,8 +11,9 @@
  * attached to the page's member connection with a one-time ticket (bb84:attach), kept open across
  * sessions while the worker is pooled. Once the session is routed to it, the peer's frames arrive
  * here and are taken in the same request queue (held until the page has handed over the frames it
- * got before the switch), and every answer is relayed from here, one frame after the previous
- * one's ack (RelaySender). The page hears of each step as an event.
+ * got before the switch), and every answer is relayed from here in order (RelaySender): small
+ * frames without an ack while RelayPacer says the server's buckets have room (a refusal comes back
+ * as bb84:refused), others one after the previous one's ack. The page hears of each step as an event.
  */
 import { io, type Socket } from "socket.io-client";
 import { LIMITS, type Ack, type Bb84Frame, type Bb84Refused } from "@/lib/protocol";
