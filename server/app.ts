@@ -10,7 +10,7 @@ import type { Deps } from "./context";
 import type { QsecServer, QsecSocket, RelayTap } from "./socket-types";
 import { DEFAULT_MAX_QUEUE, LogWriter } from "./logs/log-writer";
 import { Presence } from "./rooms/presence";
-import { TokenBucket } from "./rate-limit";
+import { TokenBucket } from "@/lib/protocol/token-bucket";
 import { type Logger, silentLogger } from "./logger";
 import { authenticationEnded, registerAuth, replaceHere, restoreIdentities, watchAuthentication } from "./auth/auth.handlers";
 import { commandDispatcher, type CommandTable } from "./command";

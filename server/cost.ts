@@ -9,7 +9,7 @@
  */
 import type { CommandName } from "@/lib/protocol";
 import { LIMITS } from "@/lib/protocol";
-import { TokenBucket } from "./rate-limit";
+import { TokenBucket } from "@/lib/protocol/token-bucket";
 import type { QsecSocket } from "./socket-types";
 import type { BucketTake } from "./cluster/shared-state";
 import { isRedisUnreachable } from "./cluster/redis-state";

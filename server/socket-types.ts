@@ -5,7 +5,7 @@
  */
 import type { Server, Socket } from "socket.io";
 import type { Bb84Frame, ClientToServerEvents, ServerToClientEvents } from "@/lib/protocol";
-import type { TokenBucket } from "./rate-limit";
+import type { TokenBucket } from "@/lib/protocol/token-bucket";
 
 export interface SocketData {
   /** The client's address: the peer, or behind a trusted load balancer (QSEC_TRUST_PROXY) the one it forwarded. */

@@ -17,6 +17,7 @@
 import { openFrame, sealFrame, type FrameContext } from "@/lib/crypto/bb84-frames";
 import { concatBytes } from "@/lib/crypto/encoding";
 import { LIMITS } from "@/lib/protocol/limits";
+import { TokenBucket } from "@/lib/protocol/token-bucket";
 import type { FramedParty, FramedStep, FrameSetup, QkdEngine, QkdSnapshot, StepTimes } from "./bb84-types";
 import { ClientError } from "./errors";
 
@@ -206,32 +207,23 @@ export class RelaySender {
  * not come back as a bb84:refused that ends the session.
  */
 export class RelayPacer {
-  private frames: number;
-  private bytes: number;
-  private at: number;
+  private readonly frames: TokenBucket;
+  private readonly bytes: TokenBucket;
 
   constructor(
-    private readonly framesPerSecond = LIMITS.bb84FramesPerSecond,
-    private readonly frameBurst = LIMITS.bb84FrameBurst - 100,
-    private readonly bytesPerSecond = LIMITS.bb84BytesPerSecond,
-    private readonly byteBurst = LIMITS.bb84ByteBurst / 2,
-    private readonly clock: () => number = now,
+    framesPerSecond = LIMITS.bb84FramesPerSecond,
+    frameBurst = LIMITS.bb84FrameBurst - 100,
+    bytesPerSecond = LIMITS.bb84BytesPerSecond,
+    byteBurst = LIMITS.bb84ByteBurst / 2,
+    clock: () => number = now,
   ) {
-    this.frames = frameBurst;
-    this.bytes = byteBurst;
-    this.at = clock();
+    this.frames = new TokenBucket(framesPerSecond, frameBurst, clock);
+    this.bytes = new TokenBucket(bytesPerSecond, byteBurst, clock);
   }
 
-  /** Counts a frame about to be sent; true when the buckets had room for it. */
+  /** Counts a frame about to be sent (it goes either way, so it is always counted); true when the buckets had room for it. */
   take(frameBytes: number): boolean {
-    const t = this.clock();
-    const dt = Math.max(0, t - this.at) / 1000;
-    this.at = t;
-    this.frames = Math.min(this.frameBurst, this.frames + dt * this.framesPerSecond);
-    this.bytes = Math.min(this.byteBurst, this.bytes + dt * this.bytesPerSecond);
-    const room = this.frames >= 1 && this.bytes >= frameBytes;
-    this.frames -= 1;
-    this.bytes -= frameBytes;
-    return room;
+    const frame = this.frames.charge(1);
+    return this.bytes.charge(frameBytes) && frame;
   }
 }

@@ -12,7 +12,7 @@ import { ADMIN_NAMESPACE, MAX_TAILS_PER_SOCKET, tailSubscribeSchema, type AdminC
 import type { Deps } from "../context";
 import type { AdminAuth, AdminSession } from "./session";
 import { withNames } from "./logs.query";
-import { TokenBucket } from "../rate-limit";
+import { TokenBucket } from "@/lib/protocol/token-bucket";
 import { sameOrigin } from "./origin";
 import { closeWithNotice } from "../close-with-notice";
 

@@ -5,7 +5,7 @@
  * cannot slow guessing a passphrase against a blob already fetched (docs/security.md).
  */
 import { BACKUP_LIMITS } from "@/lib/protocol";
-import { TokenBucket } from "../rate-limit";
+import { TokenBucket } from "@/lib/protocol/token-bucket";
 import type { BucketTake } from "../cluster/shared-state";
 import { isRedisUnreachable } from "../cluster/redis-state";
 import type { SharedBuckets } from "../cost";

@@ -1,4 +1,7 @@
-/** Token bucket: `rate` tokens per second, at most `burst` saved up. */
+/**
+ * Token bucket: `rate` tokens per second, at most `burst` saved up. The server's rate limits, and
+ * the BB84 client's copy of its frame and byte buckets (RelayPacer, lib/client/bb84-transport.ts).
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -24,12 +27,14 @@ export class TokenBucket {
     this.tokens = Math.min(this.burst, this.tokens + n);
   }
   take(n = 1): boolean {
-    if (this.rate === Infinity) return true; // limits lifted (benchmarks); avoids 0 × ∞ = NaN below
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
-    this.last = t;
-    if (this.tokens < n) return false;
-    this.tokens -= n;
+    if (!this.peek(n)) return false;
+    if (this.rate !== Infinity) this.tokens -= n;
     return true;
+  }
+  /** Takes `n` tokens whether or not they are there (the balance may go below zero); whether they were. */
+  charge(n = 1): boolean {
+    const had = this.peek(n);
+    if (this.rate !== Infinity) this.tokens -= n;
+    return had;
   }
 }
